@@ -1,0 +1,2 @@
+//! Command-line tool. OWNER: cli helper.
+fn main() {}

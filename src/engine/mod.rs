@@ -1,0 +1,252 @@
+//! The multicast-DNS engine (RFC 6762 / RFC 6763).
+//!
+//! Two halves:
+//! * a sans-IO core ([`core::Engine`]): fed `(now, interface, source, bytes)`,
+//!   it returns packets to send ([`Transmit`]), events ([`Event`]) and its
+//!   next deadline. No sockets, no clock, no threads: every RFC timer is
+//!   testable with a fake clock.
+//! * a driver ([`driver::Mdns`]): one thread owning the sockets
+//!   ([`socket`]) and the clock, feeding the core; the blocking API the
+//!   `Zeroconf` object stands on.
+//!
+//! This file holds the types shared by both halves: the contract between
+//! the core, the driver and the layers above.
+
+pub mod cache;
+pub mod core;
+pub mod driver;
+pub mod querier;
+pub mod responder;
+pub mod socket;
+pub mod wire;
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+pub use self::core::Engine;
+
+/// The mDNS port (RFC 6762 s3).
+pub const MDNS_PORT: u16 = 5353;
+/// IPv4 mDNS group (RFC 6762 s3).
+pub const MDNS_V4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 251);
+/// IPv6 mDNS group (RFC 6762 s3).
+pub const MDNS_V6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0xfb);
+/// Largest packet we send or accept (RFC 6762 s17: 9000 bytes).
+pub const MAX_PACKET: usize = 9000;
+/// Default bound of the record cache.
+pub const DEFAULT_CACHE_CAPACITY: usize = 4096;
+
+/// Kernel interface index.
+pub type IfIndex = u32;
+
+/// Address family of an interface's mDNS traffic; every packet goes out once
+/// per family (224.0.0.251 and ff02::fb).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Family {
+    V4,
+    V6,
+}
+
+impl Family {
+    pub fn of(addr: &IpAddr) -> Family {
+        match addr {
+            IpAddr::V4(_) => Family::V4,
+            IpAddr::V6(_) => Family::V6,
+        }
+    }
+    /// The multicast group and port of this family.
+    pub fn group(self) -> SocketAddr {
+        match self {
+            Family::V4 => SocketAddr::new(IpAddr::V4(MDNS_V4), MDNS_PORT),
+            Family::V6 => SocketAddr::new(IpAddr::V6(MDNS_V6), MDNS_PORT),
+        }
+    }
+}
+
+/// One address of an interface, with its prefix (to tell on-link sources,
+/// RFC 6762 s11).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct IfAddr {
+    pub addr: IpAddr,
+    pub prefix_len: u8,
+}
+
+impl IfAddr {
+    /// Whether `other` lies in this address's subnet.
+    pub fn contains(&self, other: &IpAddr) -> bool {
+        match (self.addr, other) {
+            (IpAddr::V4(a), IpAddr::V4(b)) => {
+                let bits = self.prefix_len.min(32) as u32;
+                if bits == 0 {
+                    return true;
+                }
+                let mask = u32::MAX << (32 - bits);
+                (u32::from(a) & mask) == (u32::from(*b) & mask)
+            }
+            (IpAddr::V6(a), IpAddr::V6(b)) => {
+                let bits = self.prefix_len.min(128) as u32;
+                if bits == 0 {
+                    return true;
+                }
+                let mask = u128::MAX << (128 - bits);
+                (u128::from(a) & mask) == (u128::from(*b) & mask)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A multicast-capable interface as the driver sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Interface {
+    pub index: IfIndex,
+    pub name: String,
+    /// The addresses in use for mDNS on this interface (already filtered by
+    /// the caller's `interfaces` option). An interface with no IPv4 address
+    /// gets no IPv4 traffic, likewise IPv6.
+    pub addrs: Vec<IfAddr>,
+}
+
+impl Interface {
+    pub fn has_family(&self, f: Family) -> bool {
+        self.addrs.iter().any(|a| Family::of(&a.addr) == f)
+    }
+}
+
+/// Record TTLs used when publishing (the reference's: python-zeroconf).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ttls {
+    pub ptr: u32,
+    pub srv: u32,
+    pub txt: u32,
+    pub addr: u32,
+}
+
+impl Default for Ttls {
+    fn default() -> Self {
+        // RFC 6762 s10: 120 s for records with a host name, 75 min otherwise.
+        Ttls { ptr: 4500, srv: 120, txt: 4500, addr: 120 }
+    }
+}
+
+/// A service instance to publish.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceInfo {
+    /// Full instance name, e.g. `baremetal._openstack._tcp.local.`
+    /// (trailing dot). The first label may hold any UTF-8 (RFC 6763 s4.3).
+    pub instance: String,
+    /// Service type, e.g. `_openstack._tcp.local.`
+    pub service_type: String,
+    /// SRV target with trailing dot: the instance name itself,
+    /// `<host>.local.`, or an ordinary DNS host name.
+    pub target: String,
+    pub port: u16,
+    /// TXT strings, byte-exact, in order. Empty = zero-length RDATA (as the
+    /// reference sends it).
+    pub txt: Vec<Vec<u8>>,
+    /// A/AAAA records published for `target`, whatever its name.
+    pub addresses: Vec<IpAddr>,
+    pub ttls: Ttls,
+}
+
+/// An address learnt from the network, with the interface it came in on
+/// (needed for IPv6 link-local scope).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ScopedAddr {
+    pub addr: IpAddr,
+    pub iface: IfIndex,
+}
+
+/// A service instance as resolved by the querier.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResolvedService {
+    pub instance: String,
+    /// SRV target, with trailing dot.
+    pub target: String,
+    pub port: u16,
+    /// TXT strings as received, byte-exact (empty when the TXT RDATA was
+    /// zero-length or a single empty string).
+    pub txt: Vec<Vec<u8>>,
+    /// A/AAAA of the target, in the order first received.
+    pub addresses: Vec<ScopedAddr>,
+}
+
+/// Handle of a registration inside one engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RegId(pub u64);
+/// Handle of a one-shot query inside one engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct QueryId(pub u64);
+/// Handle of a browse inside one engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BrowseId(pub u64);
+
+/// What the core tells its driver.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// Probing finished without conflict; the records are announced and
+    /// answered from now on (RFC 6762 s8.3).
+    Registered(RegId),
+    /// Another host owns one of the registration's unique records, found
+    /// while probing (s8.1/s8.2) or later (s9). The registration is
+    /// withdrawn (no goodbye for records that are not ours to bye) and
+    /// forgotten; never renamed.
+    Conflict(RegId),
+    /// A one-shot query completed: SRV, TXT and at least one address of the
+    /// target are known.
+    Resolved { query: QueryId, service: ResolvedService },
+    /// A one-shot query reached its deadline without a complete answer.
+    QueryTimedOut(QueryId),
+    /// A browse saw a new instance (or one whose records changed).
+    BrowseAdded { browse: BrowseId, service: ResolvedService },
+    /// A browse saw an instance go (goodbye or TTL expiry).
+    BrowseRemoved { browse: BrowseId, instance: String },
+    /// All goodbye packets of a registration have been handed out through
+    /// `poll_transmit` (after `unregister`).
+    Withdrawn(RegId),
+}
+
+/// A packet for the driver to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transmit {
+    /// Interface to send on.
+    pub iface: IfIndex,
+    /// Multicast group (`Family::group()`) or a unicast destination.
+    pub dst: SocketAddr,
+    pub payload: Vec<u8>,
+}
+
+/// Where a received packet came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Received {
+    pub iface: IfIndex,
+    pub src: SocketAddr,
+    /// Whether the destination address was the multicast group (false for a
+    /// unicast-addressed packet, RFC 6762 s11 applies).
+    pub multicast: bool,
+}
+
+/// Limits and knobs of the core.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// Records kept at most in the cache; the oldest-expiring go first.
+    pub cache_capacity: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig { cache_capacity: DEFAULT_CACHE_CAPACITY }
+    }
+}
+
+/// Errors of engine commands.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum EngineError {
+    #[error("invalid name {0:?}: {1}")]
+    InvalidName(String, &'static str),
+    #[error("invalid record: {0}")]
+    InvalidRecord(&'static str),
+    #[error("a service named {0:?} is already registered here")]
+    Duplicate(String),
+    #[error("no such registration")]
+    UnknownRegistration,
+}

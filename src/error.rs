@@ -1,0 +1,36 @@
+//! The crate's error type. Each kind maps to one C status code (capi).
+
+/// What went wrong, with a message for people.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// A caller gave something unusable (bad URL, bad name, bad option).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// The service could not be registered (resolver failure, no address,
+    /// engine error).
+    #[error("registration failed: {0}")]
+    Registration(String),
+    /// Another host owns the name (after every attempt).
+    #[error("registration failed: name conflict: {0}")]
+    Conflict(String),
+    /// The service was not found.
+    #[error("lookup failed: {0}")]
+    NotFound(String),
+    /// Found, but none of the addresses is usable.
+    #[error("lookup failed: {0}")]
+    NoValidAddress(String),
+    /// A property key is not UTF-8 (SPEC 4.3).
+    #[error("lookup failed: {0}")]
+    Decode(String),
+    /// No usable interface or socket.
+    #[error("I/O error: {0}")]
+    Io(String),
+    /// The handle is closed, or poisoned by an earlier panic.
+    #[error("closed: {0}")]
+    Closed(String),
+    /// A bug.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
