@@ -163,3 +163,6 @@ pub(crate) fn on_link(iface: &Interface, src: &std::net::IpAddr) -> bool {
     }
     iface.addrs.iter().any(|a| a.contains(src))
 }
+
+#[cfg(test)]
+mod tests;

@@ -37,7 +37,6 @@ pub enum WireError {
     CountsExceedData,
     ReservedLabelBits,
     ForwardPointer,
-    LabelTooLong,
     NameTooLong,
     Unparsable,
 }
@@ -62,9 +61,7 @@ fn scan_name(d: &[u8], at: usize) -> Result<usize, WireError> {
                 return Ok(end.unwrap_or(pos + 1));
             }
             0x00 => {
-                if len > MAX_LABEL {
-                    return Err(WireError::LabelTooLong);
-                }
+                // len <= 63 here: longer needs the reserved bits below.
                 wire_len += len + 1;
                 if wire_len > MAX_NAME {
                     return Err(WireError::NameTooLong);
