@@ -43,7 +43,7 @@ impl Engine {
     pub fn handle_packet(&mut self, now: Instant, from: Received, data: &[u8]) {
         let Some(packet) = screen(&self.ifaces, &from, data) else { return };
         if packet.has_flags(PacketFlag::RESPONSE) {
-            self.responder.handle_response(now, &packet);
+            self.responder.handle_response(now, from, &packet);
             self.querier.handle_response(now, from, &packet);
         } else {
             self.responder.handle_query(now, from, &packet);

@@ -177,6 +177,10 @@ impl Responder {
                 reg.links.insert(link, LinkState { phase: Phase::Probing(0), next: Some(first), addrs });
             }
         }
+        let ids: Vec<RegId> = self.regs.keys().copied().collect();
+        for id in ids {
+            self.check_registered(id);
+        }
         let live: Vec<Link> = links.iter().map(|(l, _)| *l).collect();
         self.last_mcast.retain(|(l, _), _| live.contains(l));
         self.delayed.retain(|d| live.contains(&d.link));
@@ -367,7 +371,14 @@ impl Responder {
     /// A response from the link: any record of one of our unique names whose
     /// data we do not publish is a conflict, while probing (RFC 6762 s8.1)
     /// or later (s9).
-    pub fn handle_response(&mut self, _now: Instant, packet: &Packet<'_>) {
+    pub fn handle_response(&mut self, _now: Instant, from: Received, packet: &Packet<'_>) {
+        // RFC 6762 s7.4: another responder just multicast an answer we held
+        // back, with at least half our TTL: ours is not needed.
+        let link: Link = (from.iface, Family::of(&from.src.ip()));
+        for d in self.delayed.iter_mut().filter(|d| d.link == link) {
+            d.answers.retain(|r| !answer::known_in(&packet.answers, r));
+        }
+        self.delayed.retain(|d| !d.answers.is_empty());
         let mut lost = Vec::new();
         for r in packet.answers.iter().chain(packet.additional_records.iter()) {
             if r.ttl == 0 || wire::rr_type(r) == T_NSEC || self.is_ours(r) {

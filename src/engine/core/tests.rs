@@ -175,7 +175,7 @@ fn live_responder(t0: Instant) -> (Responder, Vec<Vec<u8>>, Instant) {
 fn feed(r: &mut Responder, now: Instant, f: Received, data: &[u8]) {
     if let Some(p) = screen(&[eth0()], &f, data) {
         if p.has_flags(PacketFlag::RESPONSE) {
-            r.handle_response(now, &p);
+            r.handle_response(now, f, &p);
         } else {
             r.handle_query(now, f, &p);
         }

@@ -27,6 +27,16 @@ impl Responder {
             self.tie_break(now, link, packet);
         }
         let legacy = from.src.port() != MDNS_PORT;
+        // RFC 6762 s7.2: a packet of known answers only continues a query
+        // whose answers we hold back; drop what it shows the querier knows.
+        if packet.questions.is_empty() && !packet.answers.is_empty() {
+            for d in self.delayed.iter_mut().filter(|d| d.link == link) {
+                d.answers.retain(|r| !known(packet, r));
+            }
+            self.delayed.retain(|d| !d.answers.is_empty());
+            return;
+        }
+        let truncated = packet.has_flags(PacketFlag::TRUNCATION);
         let on_link = self.on_link(from.iface, &from.src);
 
         // Records live on this link, one copy each.
@@ -100,7 +110,11 @@ impl Responder {
             }
         }
         if !mcast.is_empty() {
-            if mcast.iter().all(|r| r.cache_flush) {
+            if truncated {
+                // RFC 6762 s7.2: more known answers follow: wait 400-500 ms.
+                let at = now + self.rng.millis(400, 500);
+                self.delayed.push(Delayed { at, link, answers: mcast });
+            } else if mcast.iter().all(|r| r.cache_flush) {
                 // RFC 6762 s6: unique records are answered at once.
                 let p = self.response_with_additionals(mcast);
                 self.send_multicast(now, link, &p, true);
@@ -194,7 +208,12 @@ impl Responder {
 
 /// RFC 6762 s7.1: the querier already holds `r` with at least half its TTL.
 fn known(query: &Packet<'_>, r: &ResourceRecord<'_>) -> bool {
-    query.answers.iter().any(|k| k.name == r.name && wire::same_rdata(k, r) && u64::from(k.ttl) * 2 >= u64::from(r.ttl))
+    known_in(&query.answers, r)
+}
+
+/// `r` is among `list` with at least half its TTL.
+pub(super) fn known_in(list: &[ResourceRecord<'_>], r: &ResourceRecord<'_>) -> bool {
+    list.iter().any(|k| k.name == r.name && wire::same_rdata(k, r) && u64::from(k.ttl) * 2 >= u64::from(r.ttl))
 }
 
 fn push_unique(v: &mut Vec<ResourceRecord<'static>>, r: ResourceRecord<'static>) {

@@ -128,7 +128,7 @@ impl Harness {
     pub fn response(&mut self, p: &Packet<'_>) {
         let bytes = p.build_bytes_vec_compressed().unwrap();
         let parsed = crate::engine::wire::parse(&bytes).unwrap();
-        self.r.handle_response(self.now, &parsed);
+        self.r.handle_response(self.now, Received { iface: 2, src: peer(), multicast: true }, &parsed);
         self.drain();
     }
 }

@@ -189,3 +189,43 @@ fn rfc6763_s9_services_enumeration_answered() {
     let p = h.sent[0].packet();
     assert_eq!(p.answers[0].rdata, RData::PTR(simple_dns::rdata::PTR(name(STYPE))));
 }
+
+#[test]
+fn rfc6762_s7_2_truncated_query_waits_400_500ms_for_more_known_answers() {
+    let (mut h, _) = Harness::live();
+    h.advance(Duration::from_secs(2));
+    let mut q = question(INSTANCE, TYPE::SRV, false);
+    q.set_flags(PacketFlag::TRUNCATION);
+    h.query(peer(), &q);
+    assert!(h.sent.is_empty(), "even a unique answer waits");
+    let asked = h.now;
+    h.advance(ms(600));
+    assert_eq!(h.sent.len(), 1);
+    let d = h.sent[0].at - asked;
+    assert!(d >= ms(400) && d <= ms(500), "{d:?}");
+
+    // The continuation lists the answer as known: nothing is sent.
+    h.advance(Duration::from_secs(2));
+    h.sent.clear();
+    let mut q = question(STYPE, TYPE::PTR, false);
+    q.set_flags(PacketFlag::TRUNCATION);
+    h.query(peer(), &q);
+    let mut more = Packet::new_query(0);
+    more.answers.push(crate::engine::wire::ptr(&name(STYPE), &name(INSTANCE), 4500));
+    h.query(peer(), &more);
+    h.advance(ms(600));
+    assert!(h.sent.is_empty());
+}
+
+#[test]
+fn rfc6762_s7_4_answer_multicast_by_another_host_first_is_not_repeated() {
+    let (mut h, _) = Harness::live();
+    h.advance(Duration::from_secs(2));
+    h.query(peer(), &question(STYPE, TYPE::PTR, false));
+    // Another responder multicasts the same PTR before our delay ends.
+    let mut p = Packet::new_reply(0);
+    p.answers.push(crate::engine::wire::ptr(&name(STYPE), &name(INSTANCE), 4500));
+    h.response(&p);
+    h.advance(ms(200));
+    assert!(h.sent.is_empty());
+}
