@@ -248,7 +248,7 @@ pub fn service_info(
     let addresses = dedupe_addresses(addresses);
     if addresses.is_empty() {
         return Err(Error::Registration(format!(
-            "Cannot register {service_type} service: No suitable addresses found for {}",
+            "cannot register {service_type} service: no suitable addresses found for {}",
             host_text(&ep.host)
         )));
     }
@@ -391,4 +391,19 @@ pub fn if_name(index: u32) -> Option<String> {
     // SAFETY: on success buf holds a NUL-terminated name.
     let name = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
     Some(name.to_string_lossy().into_owned())
+}
+
+/// SPEC 4.2-4.7 in one: choose the address of a resolved service through
+/// `routes`, then build its URL and properties.
+pub fn lookup_result(
+    service_type: &str,
+    service: &ResolvedService,
+    skip_loopback: bool,
+    skip_link_local: bool,
+    routes: &dyn crate::route::RouteLookup,
+    ifname: &dyn Fn(u32) -> Option<String>,
+    warn: &mut dyn FnMut(&str),
+) -> Result<(String, Properties)> {
+    let chosen = crate::route::choose_address(service_type, &service.addresses, skip_loopback, skip_link_local, routes, warn)?;
+    endpoint_url(service_type, service, &chosen, ifname)
 }
