@@ -106,3 +106,59 @@ pub fn choose_address(
         ))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    const IN_NETNS: &str = "IRONICMDNS_TEST_IN_NETNS";
+    const ME: &str = "route::tests::kernel_routes_in_a_private_namespace";
+
+    fn at(addr: &str) -> ScopedAddr {
+        ScopedAddr { addr: addr.parse().unwrap(), iface: 0 }
+    }
+
+    /// The real lookup, run in a fresh network namespace (the test re-runs
+    /// itself under `unshare -rn`): nothing there but `lo`.
+    #[test]
+    fn kernel_routes_in_a_private_namespace() {
+        if std::env::var_os(IN_NETNS).is_none() {
+            let can = Command::new("unshare").args(["-rn", "true"]).status().is_ok_and(|s| s.success());
+            if !can {
+                assert!(std::env::var_os("IRONICMDNS_REQUIRE_NETNS").is_none(), "no private network namespace");
+                eprintln!("SKIPPED: no private network namespace (unshare -rn); route lookup not tested");
+                return;
+            }
+            let exe = std::env::current_exe().unwrap();
+            let status = Command::new("unshare")
+                .args(["-rn", "--"])
+                .arg(exe)
+                .args(["--exact", ME, "--test-threads=1", "--nocapture"])
+                .env(IN_NETNS, "1")
+                .status()
+                .unwrap();
+            assert!(status.success(), "route lookup in a private namespace: {status}");
+            return;
+        }
+        let routes = KernelRoutes;
+        // lo down: no route anywhere
+        assert_eq!(routes.source_for(&at("127.0.0.1")), None);
+        assert_eq!(routes.source_for(&at("198.18.0.5")), None);
+        let up = Command::new("ip").args(["link", "set", "lo", "up"]).status().unwrap();
+        assert!(up.success());
+        // rows: destination -> route source
+        let rows: &[(&str, Option<&str>)] = &[
+            ("127.0.0.1", Some("127.0.0.1")),
+            ("127.0.0.9", Some("127.0.0.1")),
+            ("::1", Some("::1")),
+            ("198.18.0.5", None),
+            ("fd00:99::2", None),
+            ("fe80::1", None),
+        ];
+        for (dst, src) in rows {
+            let want = src.map(|s| s.parse::<IpAddr>().unwrap());
+            assert_eq!(routes.source_for(&at(dst)), want, "{dst}");
+        }
+    }
+}
