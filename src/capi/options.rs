@@ -46,7 +46,7 @@ pub(crate) fn default_config() -> Config {
 /// (written only on `ZC_OK`). Free it with `zc_options_free`.
 #[no_mangle]
 pub extern "C" fn zc_options_new(out: *mut *mut zc_options) -> zc_status {
-    run("zc_options_new", Sink::NONE, || {
+    run("zc_options_new", Sink::none(), || {
         let out = required_out(out, "out")?;
         let opts = Box::new(zc_options { config: Mutex::new(default_config()), detail: Detail::default() });
         // SAFETY: out was checked non-NULL.
@@ -66,7 +66,7 @@ pub extern "C" fn zc_options_new(out: *mut *mut zc_options) -> zc_status {
 pub extern "C" fn zc_options_set(opts: *mut zc_options, name: *const c_char, value: *const c_char) -> zc_status {
     // SAFETY: NULL or a live options object.
     let Some(o) = (unsafe { opts.cast_const().as_ref() }) else {
-        return run("zc_options_set", Sink::NONE, || Err(Failure::invalid("opts is NULL")));
+        return run("zc_options_set", Sink::none(), || Err(Failure::invalid("opts is NULL")));
     };
     run("zc_options_set", o.sink(), || {
         let name = in_str(name, "name")?;
@@ -104,7 +104,7 @@ pub extern "C" fn zc_options_free(opts: *mut zc_options) {
     if opts.is_null() {
         return;
     }
-    run("zc_options_free", Sink::NONE, || {
+    run("zc_options_free", Sink::none(), || {
         // SAFETY: opts came from Box::into_raw and is freed once (contract).
         drop(unsafe { Box::from_raw(opts) });
         Ok(())
@@ -145,7 +145,7 @@ pub extern "C" fn zc_option_info(
     default_value: *mut *const c_char,
     help: *mut *const c_char,
 ) -> zc_status {
-    run("zc_option_info", Sink::NONE, || {
+    run("zc_option_info", Sink::none(), || {
         let all = listing();
         let entry = all
             .get(index)
@@ -165,7 +165,7 @@ pub extern "C" fn zc_option_info(
 /// free it with `zc_string_free`).
 #[no_mangle]
 pub extern "C" fn zc_sample_config(out: *mut *mut c_char) -> zc_status {
-    run("zc_sample_config", Sink::NONE, || {
+    run("zc_sample_config", Sink::none(), || {
         let out = required_out(out, "out")?;
         let text = out_string(&sample_config(), "the sample config")?;
         // SAFETY: out was checked non-NULL.

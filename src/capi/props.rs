@@ -123,7 +123,7 @@ fn write_entry(
 /// Free it with `zc_props_free`.
 #[no_mangle]
 pub extern "C" fn zc_props_new(out: *mut *mut zc_props) -> zc_status {
-    run("zc_props_new", Sink::NONE, || {
+    run("zc_props_new", Sink::none(), || {
         let out = required_out(out, "out")?;
         // SAFETY: out was checked non-NULL.
         unsafe { *out = Box::into_raw(Box::new(zc_props { entries: Vec::new() })) };
@@ -139,7 +139,7 @@ pub extern "C" fn zc_props_new(out: *mut *mut zc_props) -> zc_status {
 /// copied. On failure the set is unchanged.
 #[no_mangle]
 pub extern "C" fn zc_props_set(props: *mut zc_props, key: *const c_char, value: *const c_char, value_len: usize) -> zc_status {
-    run("zc_props_set", Sink::NONE, || {
+    run("zc_props_set", Sink::none(), || {
         // SAFETY: NULL or a set from zc_props_new, used by this thread alone.
         let props = unsafe { props.as_mut() }.ok_or_else(|| Failure::invalid("props is NULL"))?;
         let key = in_str(key, "key")?;
@@ -181,7 +181,7 @@ pub extern "C" fn zc_props_get_at(
     value_len: *mut usize,
     has_value: *mut c_int,
 ) -> zc_status {
-    run("zc_props_get_at", Sink::NONE, || {
+    run("zc_props_get_at", Sink::none(), || {
         let props = required(props, "props")?;
         let e = props.entries.get(index).ok_or_else(|| {
             Failure::invalid(format!("index {index} is out of range ({} properties)", props.entries.len()))
@@ -202,7 +202,7 @@ pub extern "C" fn zc_props_get(
     value_len: *mut usize,
     has_value: *mut c_int,
 ) -> zc_status {
-    run("zc_props_get", Sink::NONE, || {
+    run("zc_props_get", Sink::none(), || {
         let props = required(props, "props")?;
         let key = in_str(key, "key")?;
         let e = props
@@ -221,7 +221,7 @@ pub extern "C" fn zc_props_free(props: *mut zc_props) {
     if props.is_null() {
         return;
     }
-    run("zc_props_free", Sink::NONE, || {
+    run("zc_props_free", Sink::none(), || {
         // SAFETY: props came from Box::into_raw and is freed once (contract).
         drop(unsafe { Box::from_raw(props) });
         Ok(())

@@ -63,7 +63,7 @@ pub extern "C" fn zc_string_free(s: *mut c_char) {
     if s.is_null() {
         return;
     }
-    run("zc_string_free", Sink::NONE, || {
+    run("zc_string_free", Sink::none(), || {
         // SAFETY: s came from CString::into_raw in out_string.
         drop(unsafe { CString::from_raw(s) });
         Ok(())

@@ -35,7 +35,7 @@ impl zc_zeroconf {
 fn on_handle(func: &str, zc: *const zc_zeroconf, body: impl FnOnce(&zc_zeroconf) -> Outcome) -> zc_status {
     match required(zc, "zc") {
         Ok(h) => run(func, h.sink(), || body(h)),
-        Err(f) => run(func, Sink::NONE, || Err(f)),
+        Err(f) => run(func, Sink::none(), || Err(f)),
     }
 }
 
@@ -68,7 +68,7 @@ fn write_result(
 #[no_mangle]
 pub extern "C" fn zc_new(opts: *const zc_options, out: *mut *mut zc_zeroconf) -> zc_status {
     // SAFETY: NULL or a live options object.
-    let sink = unsafe { opts.as_ref() }.map_or(Sink::NONE, zc_options::sink);
+    let sink = unsafe { opts.as_ref() }.map_or(Sink::none(), zc_options::sink);
     run("zc_new", sink, || {
         let out = required_out(out, "out")?;
         let inner = Zeroconf::new(config_of(opts))?;
@@ -162,7 +162,7 @@ pub extern "C" fn zc_close(zc: *mut zc_zeroconf) -> zc_status {
     }
     // SAFETY: zc came from Box::into_raw in zc_new and is closed once.
     let h = unsafe { Box::from_raw(zc) };
-    run("zc_close", Sink::NONE, move || {
+    run("zc_close", Sink::none(), move || {
         let result = h.inner.close();
         drop(h);
         result.map_err(Failure::from)
@@ -185,7 +185,7 @@ fn lookup_once(config: Config, service_type: &str) -> Outcome<(String, Propertie
 /// `zc_lookup_with_options`.
 #[no_mangle]
 pub extern "C" fn zc_lookup(service_type: *const c_char, url_out: *mut *mut c_char, props_out: *mut *mut zc_props) -> zc_status {
-    run("zc_lookup", Sink::NONE, || {
+    run("zc_lookup", Sink::none(), || {
         let service_type = in_str(service_type, "service_type")?;
         let url_out = required_out(url_out, "url_out")?;
         let found = crate::zeroconf::get_endpoint(service_type)?;
@@ -204,7 +204,7 @@ pub extern "C" fn zc_lookup_with_options(
     props_out: *mut *mut zc_props,
 ) -> zc_status {
     // SAFETY: NULL or a live options object.
-    let sink = unsafe { opts.as_ref() }.map_or(Sink::NONE, zc_options::sink);
+    let sink = unsafe { opts.as_ref() }.map_or(Sink::none(), zc_options::sink);
     run("zc_lookup_with_options", sink, || {
         let service_type = in_str(service_type, "service_type")?;
         let url_out = required_out(url_out, "url_out")?;
