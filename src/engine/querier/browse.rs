@@ -86,8 +86,8 @@ impl Browse {
                 asks.push(Ask::qm(t, T_AAAA));
             }
         }
-        self.interval = (self.interval * 2).min(MAX_INTERVAL);
         self.next_send = now + self.interval;
+        self.interval = (self.interval * 2).min(MAX_INTERVAL);
     }
 
     /// Bring the instances in line with the cache: report new or changed
