@@ -377,4 +377,22 @@ impl Cache {
             _ => false,
         })
     }
+
+    /// Internal consistency (tests): every index holds exactly the records.
+    #[cfg(test)]
+    pub(crate) fn check_invariants(&self) {
+        assert!(self.records.len() <= self.capacity);
+        assert_eq!(self.expiry.len(), self.records.len());
+        assert!(self.refresh.len() <= self.records.len());
+        assert_eq!(self.exact.len(), self.records.len());
+        assert_eq!(self.sets.values().map(Vec::len).sum::<usize>(), self.records.len());
+        for (id, rec) in &self.records {
+            assert!(self.expiry.contains(&(rec.expires, *id)));
+            assert_eq!(self.exact.get(&rec.exact_key), Some(id));
+            assert_eq!(self.sets[&rec.set_key][rec.set_pos], *id);
+            if let Some(at) = rec.refresh_at {
+                assert!(self.refresh.contains(&(at, *id)));
+            }
+        }
+    }
 }

@@ -184,6 +184,7 @@ fn bounded_cache_survives_100000_unique_records() {
     let took = started.elapsed();
     assert!(took < Duration::from_secs(20), "100,000 inserts took {took:?}");
     assert_eq!(q.cache_len(), DEFAULT_CACHE_CAPACITY);
+    q.cache.check_invariants();
     // Still working: a fresh answer resolves.
     let now = ms(t0, 2_000);
     feed(&mut q, now, 1, vec![srv(INSTANCE, HOST, 81, 4500), txt(INSTANCE, &[], 4500), addr(HOST, "198.18.0.1", 4500)]);
@@ -233,4 +234,33 @@ fn warm_resolve_cached_is_fast() {
     // Loose bound: unoptimised test build on a shared machine.
     eprintln!("resolve_cached: {each:?} each");
     assert!(each < Duration::from_micros(200), "resolve_cached took {each:?}");
+}
+
+#[test]
+fn cache_indexes_stay_consistent_under_random_churn() {
+    let t0 = Instant::now();
+    let mut q = Querier::new(50, 9);
+    let mut x: u64 = 0x1234_5678;
+    let mut rand = move |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    for step in 0..3_000u64 {
+        let now = ms(t0, step * 37);
+        let host = format!("h{}.LOCAL.", rand(20));
+        let ip = format!("198.18.1.{}", rand(8));
+        let ttl = [0, 0, 1, 3, 120][rand(5) as usize] as u32;
+        let mut r = addr(&host, &ip, ttl);
+        r.cache_flush = rand(2) == 0;
+        feed(&mut q, now, 1 + rand(2) as u32, vec![r, nsec(&host, &[TYPE::A], 2)]);
+        if rand(50) == 0 {
+            q.query(now, &format!("i{}._openstack._tcp.local.", rand(3)), ms(now, 3_000)).unwrap();
+        }
+        if rand(10) == 0 {
+            run(&mut q, now);
+        }
+        q.cache.check_invariants();
+    }
 }
