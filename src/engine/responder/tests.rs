@@ -2,6 +2,7 @@
 
 mod answering;
 mod lifecycle;
+mod two_hosts;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
