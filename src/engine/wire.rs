@@ -208,7 +208,7 @@ pub fn name_from_str(s: &str) -> Result<Name<'static>, EngineError> {
     }
     let mut labels = Vec::new();
     for part in trimmed.split('.') {
-        labels.push(label(part.as_bytes()).map_err(|why| bad(why))?);
+        labels.push(label(part.as_bytes()).map_err(bad)?);
     }
     checked_name(labels).map_err(bad)
 }

@@ -44,10 +44,10 @@ fn run(hosts: &mut [Host; 2], mut now: Instant, until: Instant) -> Instant {
                 while let Some(tx) = hosts[i].r.poll_transmit() {
                     moved = true;
                     let src = hosts[i].addr;
-                    for j in 0..2 {
-                        let mcast = tx.dst.ip().is_multicast();
-                        if mcast || tx.dst.ip() == hosts[j].addr {
-                            hosts[j].deliver(now, src, mcast, &tx.payload);
+                    let mcast = tx.dst.ip().is_multicast();
+                    for h in hosts.iter_mut() {
+                        if mcast || tx.dst.ip() == h.addr {
+                            h.deliver(now, src, mcast, &tx.payload);
                         }
                     }
                 }
