@@ -229,3 +229,12 @@ fn rfc6762_s7_4_answer_multicast_by_another_host_first_is_not_repeated() {
     h.advance(ms(200));
     assert!(h.sent.is_empty());
 }
+
+#[test]
+fn rfc6762_s5_5_direct_unicast_query_answered_by_unicast() {
+    let (mut h, _) = Harness::live();
+    h.advance(Duration::from_secs(40)); // not multicast for a quarter TTL
+    h.query_via(Received { iface: 2, src: peer(), multicast: false }, &question(INSTANCE, TYPE::SRV, false));
+    assert_eq!(h.sent.len(), 1);
+    assert_eq!(h.sent[0].tx.dst, peer());
+}
