@@ -238,3 +238,22 @@ fn rfc6762_s5_5_direct_unicast_query_answered_by_unicast() {
     assert_eq!(h.sent.len(), 1);
     assert_eq!(h.sent[0].tx.dst, peer());
 }
+
+#[test]
+fn rfc6762_s6_answer_goes_to_the_group_of_the_query_family() {
+    let mut h = Harness::new(vec![eth0_dual()]);
+    h.r.register(h.t0, info()).unwrap();
+    h.run_until(h.t0 + Duration::from_secs(5));
+    // Announced once per family.
+    let v6 = h.sent.iter().filter(|s| s.is_response() && s.tx.dst == Family::V6.group()).count();
+    assert_eq!(v6, 2);
+    h.sent.clear();
+    let src6 = SocketAddr::new("fd00:99::2".parse().unwrap(), 5353);
+    h.query(src6, &question(INSTANCE, TYPE::SRV, false));
+    assert_eq!(h.sent.len(), 1);
+    assert_eq!(h.sent[0].tx.dst, Family::V6.group());
+    // The IPv4 link has its own rate limit: answered there too.
+    h.query(peer(), &question(INSTANCE, TYPE::SRV, false));
+    assert_eq!(h.sent.len(), 2);
+    assert_eq!(h.sent[1].tx.dst, Family::V4.group());
+}
