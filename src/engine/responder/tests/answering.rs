@@ -257,3 +257,21 @@ fn rfc6762_s6_answer_goes_to_the_group_of_the_query_family() {
     assert_eq!(h.sent.len(), 2);
     assert_eq!(h.sent[1].tx.dst, Family::V4.group());
 }
+
+#[test]
+fn rfc6762_s8_1_reference_style_probe_for_the_type_ptr_gets_our_ptr_by_multicast() {
+    // python-zeroconf probes with a QU PTR question for the service type
+    // and its PTR in the authority section; it sees a conflict only when
+    // someone answers that question with the same instance.
+    let (mut h, _) = Harness::live();
+    let mut probe = question(STYPE, TYPE::PTR, true);
+    probe.name_servers.push(crate::engine::wire::ptr(&name(STYPE), &name(INSTANCE), 4500));
+    h.query(peer(), &probe);
+    let asked = h.now;
+    h.advance(ms(200));
+    assert_eq!(h.sent.len(), 1);
+    assert!(h.sent[0].at - asked <= ms(120));
+    assert_eq!(h.sent[0].tx.dst, Family::V4.group());
+    let p = h.sent[0].packet();
+    assert_eq!(p.answers[0].rdata, RData::PTR(simple_dns::rdata::PTR(name(INSTANCE))));
+}
