@@ -185,7 +185,7 @@ fn responder_found(lab: &Lab, b_addr: IpAddr, a_addr: IpAddr, kind: fn() -> mdns
     assert_eq!(r.addresses.iter().map(|s| s.addr).collect::<Vec<_>>(), vec![b_addr]);
     assert!(cold < Duration::from_secs(1), "cold resolve took {cold:?}");
     assert_eq!(again.as_ref(), Some(&r));
-    assert!(warm < Duration::from_millis(5), "warm resolve took {warm:?}");
+    assert!(warm < Duration::from_millis(20), "warm resolve took {warm:?} (a cache hit: no network)");
     ours.close().expect("close B");
 }
 
