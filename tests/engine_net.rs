@@ -472,3 +472,94 @@ fn one_host_two_engines_hear_each_other() {
     assert_eq!(r.port, 6385);
     assert!(still);
 }
+
+/// close withdraws everything with goodbyes, is idempotent, and every
+/// later call says Closed; bad input is an error, never a panic.
+#[test]
+fn close_is_final_and_idempotent() {
+    let Some(lab) = lab!() else { return };
+    let b_addr = lab.v4(1);
+    let instance = format!("baremetal.{TY}");
+    let (d, rx) = lab.run_on(0, || {
+        let d = mdns_sd_daemon(Some(mdns_sd::IfKind::IPv4));
+        let rx = d.browse(TY).unwrap();
+        (d, rx)
+    });
+    let m = lab.run_on(1, move || {
+        let m = start(Some(vec![b_addr]));
+        m.register(our_service("baremetal", 6385, vec![b_addr]), PROBE_LIMIT).expect("register");
+        // Engine errors come back as errors.
+        let bad = m.register(our_service("", 1, vec![b_addr]), PROBE_LIMIT);
+        assert!(matches!(bad, Err(ironicmdns::Error::InvalidArgument(_))), "{bad:?}");
+        let dup = m.register(our_service("baremetal", 6385, vec![b_addr]), PROBE_LIMIT);
+        assert!(matches!(dup, Err(ironicmdns::Error::Registration(_))), "{dup:?}");
+        let unknown = m.unregister(ironicmdns::engine::RegId(999));
+        assert!(matches!(unknown, Err(ironicmdns::Error::InvalidArgument(_))), "{unknown:?}");
+        m
+    });
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut resolved = false;
+    while let Ok(ev) = rx.recv_deadline(deadline) {
+        if matches!(&ev, mdns_sd::ServiceEvent::ServiceResolved(s) if s.fullname == instance) {
+            resolved = true;
+            break;
+        }
+    }
+    assert!(resolved, "the peer resolved our service");
+    m.close().expect("close");
+    // The goodbyes were sent before close returned (the peer drops the
+    // records 1 s after a goodbye, RFC 6762 s10.1).
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let mut removed = false;
+    while let Ok(ev) = rx.recv_deadline(deadline) {
+        if matches!(&ev, mdns_sd::ServiceEvent::ServiceRemoved(_, name) if *name == instance) {
+            removed = true;
+            break;
+        }
+    }
+    let _ = d.shutdown();
+    assert!(removed, "the peer saw our goodbye");
+    m.close().expect("second close");
+    let closed = |r: &ironicmdns::Error| matches!(r, ironicmdns::Error::Closed(_));
+    assert!(closed(&m.register(our_service("x", 1, vec![b_addr]), PROBE_LIMIT).unwrap_err()));
+    assert!(closed(&m.resolve(&instance, Duration::from_millis(10)).unwrap_err()));
+    assert!(closed(&m.browse(TY, Duration::from_millis(10)).unwrap_err()));
+    assert!(closed(&m.unregister(ironicmdns::engine::RegId(1)).unwrap_err()));
+    m.flush_cache();
+    // No thread is left behind.
+    assert_eq!(thread_count("ironicmdns"), 0);
+}
+
+fn thread_count(name: &str) -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .flatten()
+        .filter(|t| std::fs::read_to_string(t.path().join("comm")).unwrap_or_default().trim() == name)
+        .count()
+}
+
+/// browse lists the instances on the link, resolved.
+#[test]
+fn browse_lists_instances() {
+    let Some(lab) = lab!() else { return };
+    let (a_addr, b_addr) = (lab.v4(0), lab.v4(1));
+    let mb = lab.run_on(1, move || {
+        let m = start(Some(vec![b_addr]));
+        m.register(our_service("baremetal", 6385, vec![b_addr]), PROBE_LIMIT).unwrap();
+        m.register(our_service("baremetal-introspection", 5050, vec![b_addr]), PROBE_LIMIT).unwrap();
+        m
+    });
+    let seen = lab.run_on(0, move || {
+        let m = start(Some(vec![a_addr]));
+        let seen = m.browse(TY, Duration::from_millis(1500)).expect("browse");
+        m.close().unwrap();
+        seen
+    });
+    mb.close().unwrap();
+    let mut names: Vec<(String, u16)> = seen.iter().map(|s| (s.instance.clone(), s.port)).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        vec![(format!("baremetal-introspection.{TY}"), 5050), (format!("baremetal.{TY}"), 6385)]
+    );
+}
