@@ -563,3 +563,16 @@ fn browse_lists_instances() {
         vec![(format!("baremetal-introspection.{TY}"), 5050), (format!("baremetal.{TY}"), 6385)]
     );
 }
+
+/// A child process started on a host runs in that host's namespace, and
+/// `stop` ends it with SIGTERM.
+#[test]
+fn lab_child_process_runs_on_its_host() {
+    let Some(lab) = lab!() else { return };
+    let out = lab.command(1, "ip").args(["-4", "-o", "addr", "show", "dev", "eth0"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("198.18.0.2/24"));
+    let mut child = lab.spawn(lab.command(0, "sleep").arg("60")).unwrap();
+    let status = child.stop(Duration::from_secs(2)).unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(libc::SIGTERM));
+}
