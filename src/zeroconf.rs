@@ -279,6 +279,7 @@ fn browsed_service(s: &ResolvedService, routes: &dyn RouteLookup, ifname: &dyn F
 }
 
 #[cfg(test)]
+#[allow(clippy::type_complexity)] // tables of rows
 mod tests {
     use super::*;
     use crate::engine::ScopedAddr;
@@ -446,11 +447,11 @@ mod tests {
 
     #[test]
     fn config_checked_before_start() {
-        let mut c = Config::default();
-        c.registration_attempts = 0;
+        let c = Config { registration_attempts: 0, ..Config::default() };
         assert!(matches!(check_config(&c), Err(Error::InvalidArgument(_))));
-        let mut c = Config::default();
-        c.lookup_timeout = Duration::ZERO;
+        let c = Config { lookup_attempts: 0, ..Config::default() };
+        assert!(matches!(check_config(&c), Err(Error::InvalidArgument(_))));
+        let c = Config { lookup_timeout: Duration::ZERO, ..Config::default() };
         assert!(matches!(check_config(&c), Err(Error::InvalidArgument(_))));
         assert_eq!(check_config(&Config::default()), Ok(()));
     }
