@@ -12,10 +12,7 @@ use common::lab::Lab;
 use ironicmdns::{Config, Error, Properties, Zeroconf};
 
 fn config_on(addr: IpAddr) -> Config {
-    let mut c = Config::default();
-    c.interfaces = Some(vec![addr]);
-    c.lookup_timeout = Duration::from_secs(2);
-    c
+    Config { interfaces: Some(vec![addr]), lookup_timeout: Duration::from_secs(2), ..Config::default() }
 }
 
 fn props(pairs: &[(&str, &str)]) -> Properties {
