@@ -446,6 +446,27 @@ mod tests {
     }
 
     #[test]
+    fn zeroconf_is_shareable_between_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<Zeroconf>();
+    }
+
+    #[test]
+    fn log_goes_to_the_hook() {
+        static SEEN: Mutex<Vec<(LogLevel, String)>> = Mutex::new(Vec::new());
+        fn hook(level: LogLevel, msg: &str) {
+            SEEN.lock().unwrap().push((level, msg.to_owned()));
+        }
+        set_log_hook(Some(hook));
+        log(LogLevel::Warning, "none of addresses ['::2'] seem routable, using ::2");
+        set_log_hook(None);
+        log(LogLevel::Debug, "not seen by the hook");
+        let seen = SEEN.lock().unwrap();
+        assert!(seen.contains(&(LogLevel::Warning, "none of addresses ['::2'] seem routable, using ::2".to_owned())));
+        assert!(!seen.iter().any(|(_, m)| m == "not seen by the hook"));
+    }
+
+    #[test]
     fn config_checked_before_start() {
         let c = Config { registration_attempts: 0, ..Config::default() };
         assert!(matches!(check_config(&c), Err(Error::InvalidArgument(_))));
