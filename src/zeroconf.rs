@@ -66,6 +66,11 @@ const FIRST_WAIT: Duration = Duration::from_millis(100);
 const REGISTER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// mDNS client and server, like `ironic_lib.mdns.Zeroconf`.
+///
+/// Thread-safe: one object may serve several threads at once; `close`
+/// should not race the other calls (a registration finishing during
+/// `close` is withdrawn by the engine's own close, not by ours). Dropping
+/// the object closes it.
 pub struct Zeroconf {
     config: Config,
     mdns: Mdns,
