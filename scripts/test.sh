@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The project's one test command (README, `make test`, .ci/run):
+# installs the peers (scripts/setup-peers.sh), then runs every test with
+# `cargo test --locked`: unit, integration, C ABI, and the interop suite
+# against the reference (ironic_lib) and Avahi (tests/peers.rs).
+#
+# Environment honoured (also read by the tests themselves):
+#   IRONICMDNS_REQUIRE_NETNS=1  no private network namespace is a failure
+#   IRONICMDNS_REQUIRE_PEERS=1  a missing peer (Avahi, ironic_lib) is a failure
+#   IRONICMDNS_SKIP_SETUP=1     do not run scripts/setup-peers.sh
+# Extra arguments go to `cargo test` (e.g. `scripts/test.sh --test peers`).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+export PATH="$PATH:/usr/sbin:/sbin"
+[ -f "$HOME/.cargo/env" ] && ! command -v cargo >/dev/null && . "$HOME/.cargo/env"
+
+if [ "${IRONICMDNS_SKIP_SETUP:-0}" != 1 ]; then
+    bash "$ROOT/scripts/setup-peers.sh"
+fi
+
+echo "test.sh: IRONICMDNS_REQUIRE_NETNS=${IRONICMDNS_REQUIRE_NETNS:-0} IRONICMDNS_REQUIRE_PEERS=${IRONICMDNS_REQUIRE_PEERS:-0}"
+LOG=$(mktemp /tmp/ironicmdns-test.XXXXXX)
+trap 'rm -f "$LOG"' EXIT
+start=$(date +%s)
+set +e
+cargo test --locked "$@" 2>&1 | tee "$LOG"
+rc=${PIPESTATUS[0]}
+set -e
+
+# The runners' summary lines, then one total.
+echo
+echo "==== summary ($(( $(date +%s) - start )) s) ===="
+grep -E '^\s*Running |^test result:' "$LOG" | sed 's/^ *//' || true
+awk '/^test result:/ {
+        for (i = 1; i <= NF; i++) {
+            if ($(i) ~ /^passed;?$/)  p += $(i-1);
+            if ($(i) ~ /^failed;?$/)  f += $(i-1);
+            if ($(i) ~ /^ignored;?$/) s += $(i-1);
+        }
+     }
+     END { printf "total: %d passed, %d failed, %d skipped\n", p, f, s }' "$LOG"
+if [ "$rc" -ne 0 ]; then
+    echo "test.sh: cargo test failed (exit $rc)"
+fi
+exit "$rc"
