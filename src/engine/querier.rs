@@ -150,12 +150,16 @@ impl Querier {
             false
         });
         self.events.extend(events);
+        let mut asked: Vec<usize> = Vec::new();
         for i in 0..self.queries.len() {
             let q = &self.queries[i];
             if q.done || now < q.next_send {
                 continue;
             }
-            let asks = self.query_asks(now, q, false);
+            // Several queries for one name due together send one packet.
+            let twin_sent = asked.iter().any(|&j| self.queries[j].name == q.name);
+            let asks = if twin_sent { Vec::new() } else { self.query_asks(now, q, false) };
+            asked.push(i);
             let q = &mut self.queries[i];
             q.interval = q.interval.saturating_mul(2).min(Duration::from_secs(3600));
             q.next_send = now + q.interval;
@@ -226,9 +230,16 @@ impl Querier {
             done: false,
             asked_target: None,
         };
+        let twin = self.queries.iter().find(|o| !o.done && o.name == q.name && now < o.deadline);
         if let Some(service) = complete(&self.cache, now, &q.name, &q.display) {
             q.done = true;
             self.events.push_back(Event::Resolved { query: id, service });
+        } else if let Some(twin) = twin {
+            // The same name is already being asked: ride on its schedule
+            // rather than ask twice within a second (RFC 6762 s5.2).
+            q.next_send = twin.next_send;
+            q.interval = twin.interval;
+            q.asked_target = twin.asked_target.clone();
         } else {
             let asks = self.query_asks(now, &q, true);
             q.asked_target = assemble::srv(&self.cache, now, &q.name).map(|s| s.target.clone());

@@ -343,3 +343,27 @@ fn odd_records_never_panic() {
     run(&mut q, ms(t0, 10_000));
     assert!(q.cache_len() <= 8);
 }
+
+#[test]
+fn s5_2_concurrent_queries_for_one_name_share_their_packets() {
+    let t0 = Instant::now();
+    let mut q = Querier::new(64, 1);
+    let a = q.query(t0, INSTANCE, ms(t0, 10_000)).unwrap();
+    let b = q.query(ms(t0, 300), "BareMetal._openstack._tcp.local.", ms(t0, 10_000)).unwrap();
+    assert_eq!(sent(&mut q).len(), 1, "the second query does not ask again within a second");
+    let log = run(&mut q, ms(t0, 4_000));
+    let times: Vec<u64> = log.iter().map(|(t, s)| (t.duration_since(t0).as_millis() as u64, s.len())).map(|(t, n)| {
+        assert_eq!(n, 1, "one packet at {t} ms");
+        t
+    }).collect();
+    assert_eq!(times, vec![1_000, 3_000]);
+    feed(&mut q, ms(t0, 4_100), 1, full_answer());
+    let done: Vec<QueryId> = events(&mut q)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Resolved { query, .. } => Some(query),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(done, vec![a, b]);
+}
