@@ -22,6 +22,16 @@ pub type RecordId = u64;
 
 const ONE_SECOND: Duration = Duration::from_secs(1);
 
+/// The interface a record's meaning depends on: an IPv6 link-local address
+/// means a different host on each link, so it is cached per interface
+/// (RFC 4007 zones); every other record is the same whatever the link.
+fn scope(rdata: &RData<'_>, iface: IfIndex) -> IfIndex {
+    match rdata {
+        RData::AAAA(a) if (a.address >> 118) == 0x3fa => iface, // fe80::/10
+        _ => 0,
+    }
+}
+
 /// One cached record and its timers.
 #[derive(Debug)]
 pub struct CachedRecord {
@@ -124,8 +134,8 @@ impl Cache {
         self.hasher.hash_one((name, rtype))
     }
 
-    fn exact_hash(&self, rr: &ResourceRecord<'_>) -> u64 {
-        self.hasher.hash_one((&rr.name, rr.class, &rr.rdata))
+    fn exact_hash(&self, rr: &ResourceRecord<'_>, iface: IfIndex) -> u64 {
+        self.hasher.hash_one((&rr.name, rr.class, &rr.rdata, scope(&rr.rdata, iface)))
     }
 
     /// Every record of `name` and `rtype` (any class, live or not).
@@ -146,10 +156,17 @@ impl Cache {
     pub fn insert(&mut self, now: Instant, rr: &ResourceRecord<'_>, iface: IfIndex) -> Inserted {
         // RFC 2181 s8: a TTL with the top bit set is read as zero.
         let ttl = if rr.ttl & 0x8000_0000 != 0 { 0 } else { rr.ttl };
-        let key = self.exact_hash(rr);
+        let key = self.exact_hash(rr, iface);
         let found = match self.exact.get(&key) {
             Some(&id) => match self.records.get(&id) {
-                Some(rec) if rec.rr.name == rr.name && rec.rr.class == rr.class && rec.rr.rdata == rr.rdata => Some(id),
+                Some(rec)
+                    if rec.rr.name == rr.name
+                        && rec.rr.class == rr.class
+                        && rec.rr.rdata == rr.rdata
+                        && scope(&rec.rr.rdata, rec.iface) == scope(&rr.rdata, iface) =>
+                {
+                    Some(id)
+                }
                 Some(_) => {
                     self.remove(id);
                     None
@@ -241,13 +258,17 @@ impl Cache {
     /// RFC 6762 s10.2: a cache-flush record makes the other records of its
     /// name, type and class that were received more than one second ago
     /// expire one second from now (not at once: the rest of a multi-packet
-    /// answer may still be coming).
+    /// answer may still be coming). Only records from the same interface:
+    /// a host on two links announces each link's own addresses there
+    /// (RFC 6762 s14), and these must not flush each other.
     fn flush_others(&mut self, now: Instant, keep: RecordId) {
         let Some(rec) = self.records.get(&keep) else { return };
-        let (class, rtype) = (rec.rr.class, rec.rtype());
+        let (class, rtype, iface) = (rec.rr.class, rec.rtype(), rec.iface);
         let stale: Vec<RecordId> = self
             .set(&rec.rr.name, rtype)
-            .filter(|(id, r)| *id != keep && r.rr.class == class && now.saturating_duration_since(r.received) > ONE_SECOND)
+            .filter(|(id, r)| {
+                *id != keep && r.rr.class == class && r.iface == iface && now.saturating_duration_since(r.received) > ONE_SECOND
+            })
             .map(|(id, _)| id)
             .collect();
         for id in stale {

@@ -97,7 +97,7 @@ impl Querier {
             }
             let outcome = self.cache.insert(now, rr, from.iface);
             if rtype == T_NSEC && matches!(outcome, Inserted::New(_) | Inserted::Renewed(_)) {
-                self.apply_nsec(now, rr);
+                self.apply_nsec(now, from.iface, rr);
             }
         }
         self.progress(now);
@@ -107,8 +107,9 @@ impl Querier {
     /// the types missing from its bitmap. Applied to A and AAAA only: a
     /// responder may list only the address types of a name that also owns
     /// SRV and TXT (the reference does), so it says nothing about those.
-    /// Denied address records received earlier go like a cache flush.
-    fn apply_nsec(&mut self, now: Instant, rr: &simple_dns::ResourceRecord<'_>) {
+    /// Denied address records received earlier on the same interface go
+    /// like a cache flush.
+    fn apply_nsec(&mut self, now: Instant, iface: IfIndex, rr: &simple_dns::ResourceRecord<'_>) {
         let RData::NSEC(nsec) = &rr.rdata else { return };
         if rr.ttl == 0 {
             return;
@@ -120,7 +121,9 @@ impl Querier {
             let denied: Vec<_> = self
                 .cache
                 .set(&rr.name, t)
-                .filter(|(_, r)| r.live(now) && now.saturating_duration_since(r.received) > Duration::from_secs(1))
+                .filter(|(_, r)| {
+                    r.live(now) && r.iface == iface && now.saturating_duration_since(r.received) > Duration::from_secs(1)
+                })
                 .map(|(id, _)| id)
                 .collect();
             for id in denied {

@@ -228,7 +228,7 @@ fn resolved_event_carries_port_target_txt_bytes_and_addresses_in_order() {
         &mut q,
         ms(t0, 10),
         3,
-        vec![srv(INSTANCE, HOST, 8080, 120), txt(INSTANCE, strings, 4500), addr(HOST, "fe80::2", 120)],
+        vec![srv(INSTANCE, HOST, 8080, 120), txt(INSTANCE, strings, 4500), addr(HOST, "fd00:99::2", 120)],
     );
     // Not a query completion yet? It is: one address is enough; later ones
     // are in resolve_cached, in order first received.
@@ -241,14 +241,14 @@ fn resolved_event_carries_port_target_txt_bytes_and_addresses_in_order() {
             target: HOST.to_string(),
             port: 8080,
             txt: strings.iter().map(|s| s.to_vec()).collect(),
-            addresses: vec![ScopedAddr { addr: "fe80::2".parse().unwrap(), iface: 3 }],
+            addresses: vec![ScopedAddr { addr: "fd00:99::2".parse().unwrap(), iface: 3 }],
         }
     );
     assert!(matches!(evs[0], Event::Resolved { query, .. } if query == id));
-    feed(&mut q, ms(t0, 20), 4, vec![addr(HOST, "198.18.0.10", 120), addr(HOST, "fe80::2", 120)]);
+    feed(&mut q, ms(t0, 20), 4, vec![addr(HOST, "198.18.0.10", 120), addr(HOST, "fd00:99::2", 120)]);
     let cached = q.resolve_cached(ms(t0, 30), INSTANCE).unwrap();
     let got: Vec<(String, IfIndex)> = cached.addresses.iter().map(|a| (a.addr.to_string(), a.iface)).collect();
-    assert_eq!(got, vec![("fe80::2".to_string(), 4), ("198.18.0.10".to_string(), 4)]);
+    assert_eq!(got, vec![("fd00:99::2".to_string(), 4), ("198.18.0.10".to_string(), 4)]);
 }
 
 #[test]

@@ -264,3 +264,38 @@ fn cache_indexes_stay_consistent_under_random_churn() {
         q.cache.check_invariants();
     }
 }
+
+#[test]
+fn s14_a_flush_on_one_interface_leaves_the_other_links_records() {
+    let t0 = Instant::now();
+    let mut q = Querier::new(64, 1);
+    service(&mut q, t0, 4500);
+    // A host on two links announces each link's address there.
+    feed(&mut q, t0, 1, vec![addr(HOST, "198.18.0.1", 120)]);
+    feed(&mut q, ms(t0, 2_000), 2, vec![addr(HOST, "198.19.0.1", 120)]);
+    run(&mut q, ms(t0, 5_000));
+    assert_eq!(addrs(&q, ms(t0, 5_000)), vec!["198.18.0.1", "198.19.0.1"]);
+}
+
+#[test]
+fn rfc4007_a_link_local_address_is_cached_per_interface() {
+    let t0 = Instant::now();
+    let mut q = Querier::new(64, 1);
+    service(&mut q, t0, 4500);
+    // Two hosts on two links both use fe80::1; a global address is one.
+    feed(&mut q, t0, 1, vec![addr(HOST, "fe80::1", 120), addr(HOST, "fd00:99::1", 120)]);
+    feed(&mut q, ms(t0, 10), 2, vec![addr(HOST, "fe80::1", 120), addr(HOST, "fd00:99::1", 120)]);
+    let got: Vec<(String, IfIndex)> = q
+        .resolve_cached(ms(t0, 20), INSTANCE)
+        .unwrap()
+        .addresses
+        .iter()
+        .map(|a| (a.addr.to_string(), a.iface))
+        .collect();
+    assert_eq!(got, vec![("fe80::1".into(), 1), ("fd00:99::1".into(), 2), ("fe80::1".into(), 2)]);
+    // A goodbye on link 2 leaves link 1's fe80::1.
+    feed(&mut q, ms(t0, 30), 2, vec![addr(HOST, "fe80::1", 0)]);
+    let got: Vec<(String, IfIndex)> =
+        q.resolve_cached(ms(t0, 40), INSTANCE).unwrap().addresses.iter().map(|a| (a.addr.to_string(), a.iface)).collect();
+    assert_eq!(got, vec![("fe80::1".into(), 1), ("fd00:99::1".into(), 2)]);
+}
