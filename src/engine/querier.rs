@@ -265,7 +265,7 @@ impl Querier {
         }
         if let Some(target) = assemble::srv(&self.cache, now, &q.name).map(|s| &s.target) {
             for t in [T_A, T_AAAA] {
-                if !self.cache.denied(now, &target, t) {
+                if !self.cache.denied(now, target, t) {
                     asks.push(Ask { name: target.clone(), rtype: t, qu });
                 }
             }
