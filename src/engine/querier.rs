@@ -122,7 +122,10 @@ impl Querier {
                 .cache
                 .set(&rr.name, t)
                 .filter(|(_, r)| {
-                    r.live(now) && r.iface == iface && now.saturating_duration_since(r.received) > Duration::from_secs(1)
+                    r.live(now)
+                        && r.iface == iface
+                        && now.saturating_duration_since(r.received) > Duration::from_secs(1)
+                        && r.expires > now + Duration::from_secs(1)
                 })
                 .map(|(id, _)| id)
                 .collect();

@@ -299,3 +299,31 @@ fn rfc4007_a_link_local_address_is_cached_per_interface() {
         q.resolve_cached(ms(t0, 40), INSTANCE).unwrap().addresses.iter().map(|a| (a.addr.to_string(), a.iface)).collect();
     assert_eq!(got, vec![("fe80::1".into(), 1), ("fd00:99::1".into(), 2)]);
 }
+
+#[test]
+fn bounded_cache_survives_a_flood_of_one_name() {
+    let t0 = Instant::now();
+    let mut q = Querier::new(DEFAULT_CACHE_CAPACITY, 1);
+    let started = Instant::now();
+    for batch in 0..200u32 {
+        let now = t0 + Duration::from_millis(batch as u64 * 10);
+        let flood = (0..100u32)
+            .map(|i| {
+                let n = batch * 100 + i;
+                addr(HOST, &format!("198.19.{}.{}", n / 256 % 256, n % 256), 120)
+            })
+            .collect();
+        feed(&mut q, now, 1, flood);
+        assert!(q.cache_len() <= DEFAULT_CACHE_CAPACITY);
+    }
+    let took = started.elapsed();
+    eprintln!("one-name flood: {took:?}");
+    assert!(took < Duration::from_secs(20), "20,000 inserts took {took:?}");
+    q.cache.check_invariants();
+    // One name holds at most 64 addresses: the latest ones.
+    let now = t0 + Duration::from_millis(2_000);
+    assert_eq!(q.cache.live(now, &name(HOST), 1).count(), 64);
+    service(&mut q, now, 4500);
+    let got = q.resolve_cached(now, INSTANCE).unwrap().addresses;
+    assert_eq!(got.last().unwrap().addr.to_string(), "198.19.78.31", "the last of 20,000");
+}
