@@ -322,7 +322,7 @@ impl Querier {
     }
 
     fn send(&mut self, now: Instant, iface: Option<IfIndex>, asks: &[Ask]) {
-        if let Some(payload) = packet::build(&self.cache, now, asks) {
+        for payload in packet::build(&self.cache, now, asks) {
             self.out.push_back(OutQuery { iface, payload });
         }
     }

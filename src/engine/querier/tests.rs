@@ -76,6 +76,8 @@ pub(super) struct Sent {
     pub questions: Vec<(String, TYPE, bool)>,
     pub known: Vec<(String, TYPE, u32)>,
     pub id: u16,
+    /// TC bit: more known answers follow (RFC 6762 s7.2).
+    pub tc: bool,
 }
 
 pub(super) fn sent(q: &mut Querier) -> Vec<Sent> {
@@ -94,6 +96,7 @@ pub(super) fn sent(q: &mut Querier) -> Vec<Sent> {
                 .collect(),
             known: p.answers.iter().map(|r| (format!("{}.", r.name), r.rdata.type_code(), r.ttl)).collect(),
             id: p.id(),
+            tc: p.has_flags(simple_dns::PacketFlag::TRUNCATION),
         });
     }
     all

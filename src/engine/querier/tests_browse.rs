@@ -224,3 +224,44 @@ fn a_browse_started_late_reports_what_the_cache_holds() {
     let evs = events(&mut q);
     assert!(matches!(&evs[..], [Event::BrowseAdded { browse, .. }] if *browse == b));
 }
+
+#[test]
+fn s7_2_a_long_known_answer_list_continues_in_tc_packets() {
+    let t0 = Instant::now();
+    let mut q = Querier::new(DEFAULT_CACHE_CAPACITY, 3);
+    let instances: Vec<String> = (0..300).map(|i| format!("{}-{i:03}.{SERVICE}", "x".repeat(55))).collect();
+    for chunk in instances.chunks(50) {
+        let mut records = vec![addr(HOST, "198.18.0.7", 4500)];
+        for i in chunk {
+            records.extend([ptr(SERVICE, i, 4500), srv(i, HOST, 80, 4500), txt(i, &[], 4500)]);
+        }
+        feed(&mut q, t0, 1, records);
+    }
+    q.browse(t0, SERVICE).unwrap();
+    assert_eq!(added(&events(&mut q)).len(), 300);
+    sent(&mut q);
+    let log = run(&mut q, ms(t0, 200));
+    let packets = &log[0].1;
+    assert!(packets.len() >= 3, "{} packets", packets.len());
+    assert_eq!(packets[0].questions, vec![(SERVICE.to_string(), TYPE::PTR, false)]);
+    assert!(packets[1..].iter().all(|p| p.questions.is_empty()));
+    let tcs: Vec<bool> = packets.iter().map(|p| p.tc).collect();
+    assert!(tcs[..tcs.len() - 1].iter().all(|t| *t) && !tcs[tcs.len() - 1], "{tcs:?}");
+    let known: usize = packets.iter().map(|p| p.known.len()).sum();
+    assert_eq!(known, 300, "every known answer sent once");
+}
+
+#[test]
+fn s17_many_questions_are_spread_over_packets_of_at_most_9000_bytes() {
+    let t0 = Instant::now();
+    let mut q = Querier::new(DEFAULT_CACHE_CAPACITY, 3);
+    q.browse(t0, SERVICE).unwrap();
+    // 300 instances known only by their PTR: SRV and TXT asked for each.
+    let instances: Vec<String> = (0..300).map(|i| format!("{}-{i:03}.{SERVICE}", "y".repeat(58))).collect();
+    feed(&mut q, ms(t0, 1), 1, instances.iter().map(|i| ptr(SERVICE, i, 4500)).collect());
+    let packets = sent(&mut q); // `sent` checks the 9000-byte bound
+    assert!(packets.len() > 1);
+    let asked: usize = packets.iter().map(|p| p.questions.len()).sum();
+    assert_eq!(asked, 600);
+    assert!(packets.iter().all(|p| !p.tc && p.known.is_empty()));
+}
