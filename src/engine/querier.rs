@@ -4,6 +4,21 @@
 //!
 //! Sans-IO: `now` comes from the caller; packets to send come out of
 //! `poll_query`, events out of `poll_event`.
+//!
+//! * One-shot lookup (`query`): SRV, TXT, A, AAAA of the instance, first
+//!   as QU, then QM retries 1 s, 2 s, 4 s ... apart with known answers; an
+//!   SRV target without addresses is asked for at once. Complete = SRV +
+//!   TXT + at least one address of the target.
+//! * Browse (`browse`): PTR queries 1 s, 2 s, 4 s ... up to 60 min apart;
+//!   each instance resolved as far as it goes and reported once, again
+//!   when it changes, and removed on goodbye or expiry.
+//! * Cache (`cache.rs`): TTL expiry, goodbyes, cache flush, NSEC for
+//!   address types, refresh of watched records at 80-95 % of their TTL.
+//!
+//! Not done (optional in RFC 6762): duplicate question suppression (s7.3;
+//! a query seen on one link says nothing of the answers on another, and
+//! our packets go to every interface at once) and passive observation of
+//! failures (s10.5).
 
 mod assemble;
 mod browse;
@@ -135,9 +150,8 @@ impl Querier {
         }
     }
 
-    /// Another host's query seen on the link. Duplicate question
-    /// suppression (RFC 6762 s7.3) is optional and not done: our queries
-    /// are few and our known answers differ from another host's.
+    /// Another host's query seen on the link. Nothing to do: duplicate
+    /// question suppression (RFC 6762 s7.3) is not done (module docs).
     pub fn handle_query(&mut self, now: Instant, from: Received, packet: &Packet<'_>) {
         let _ = (now, from, packet);
     }
