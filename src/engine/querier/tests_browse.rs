@@ -265,3 +265,21 @@ fn s17_many_questions_are_spread_over_packets_of_at_most_9000_bytes() {
     assert_eq!(asked, 600);
     assert!(packets.iter().all(|p| !p.tc && p.known.is_empty()));
 }
+
+#[test]
+fn s10_browse_removes_an_instance_whose_srv_expires_and_adds_it_back() {
+    let t0 = Instant::now();
+    let mut q = Querier::new(64, 3);
+    let b = q.browse(t0, SERVICE).unwrap();
+    // The reference's TTLs: PTR 4500 s, SRV 120 s. The host dies silently.
+    let records = vec![ptr(SERVICE, INSTANCE, 4500), srv(INSTANCE, HOST, 80, 120), txt(INSTANCE, &[], 4500), addr(HOST, "198.18.0.7", 120)];
+    feed(&mut q, ms(t0, 200), 1, records.clone());
+    assert_eq!(added(&events(&mut q)).len(), 1);
+    run(&mut q, ms(t0, 120_199));
+    assert!(removed(&events(&mut q)).is_empty());
+    run(&mut q, ms(t0, 120_200));
+    assert_eq!(events(&mut q), vec![Event::BrowseRemoved { browse: b, instance: INSTANCE.to_string() }]);
+    // It comes back.
+    feed(&mut q, ms(t0, 130_000), 1, records);
+    assert_eq!(added(&events(&mut q)).len(), 1);
+}
