@@ -223,7 +223,7 @@ impl Cache {
                 None => Inserted::Ignored,
             };
         }
-        let expires = now.checked_add(Duration::from_secs(ttl as u64)).unwrap_or(now + Duration::from_secs(u32::MAX as u64 / 2));
+        let expires = now.checked_add(Duration::from_secs(ttl as u64)).unwrap_or(now);
         let outcome = match found {
             Some(id) => {
                 if let Some(rec) = self.records.get_mut(&id) {
