@@ -283,3 +283,65 @@ fn s10_browse_removes_an_instance_whose_srv_expires_and_adds_it_back() {
     feed(&mut q, ms(t0, 130_000), 1, records);
     assert_eq!(added(&events(&mut q)).len(), 1);
 }
+
+/// Random operations and records: never a panic, the cache within its
+/// bound and consistent, every packet within 9000 bytes.
+#[test]
+fn random_traffic_and_calls_never_break_the_querier() {
+    let t0 = Instant::now();
+    let mut q = Querier::new(40, 11);
+    let mut x: u64 = 0xdead_beef;
+    let mut rand = move |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    let names = [INSTANCE, OTHER, HOST, SERVICE, "h2.local.", "BAREMETAL._openstack._tcp.local."];
+    let mut browses = Vec::new();
+    let mut queries = Vec::new();
+    for step in 0..2_000u64 {
+        let now = ms(t0, step * 97);
+        let mut records = Vec::new();
+        for _ in 0..rand(6) {
+            let owner = names[rand(names.len() as u64) as usize];
+            let other = names[rand(names.len() as u64) as usize];
+            let ttl = [0, 1, 2, 120, 4500, 0x7fff_ffff, u32::MAX][rand(7) as usize];
+            let mut r = match rand(7) {
+                0 => ptr(owner, other, ttl),
+                1 => srv(owner, other, rand(65536) as u16, ttl),
+                2 => {
+                    let all: [&[u8]; 3] = [b"a=1", b"", b"=x"];
+                    txt(owner, &all[..rand(4) as usize], ttl)
+                }
+                3 => txt_empty_rdata(owner, ttl),
+                4 => addr(owner, &format!("198.18.0.{}", rand(4)), ttl),
+                5 => addr(owner, &format!("fe80::{}", rand(4)), ttl),
+                _ => nsec(owner, &[TYPE::A], ttl),
+            };
+            r.cache_flush = rand(2) == 0;
+            records.push(r);
+        }
+        feed(&mut q, now, 1 + rand(3) as u32, records);
+        match rand(40) {
+            0 => browses.push(q.browse(now, SERVICE).unwrap()),
+            1 => queries.push(q.query(now, names[rand(3) as usize], ms(now, rand(5_000))).unwrap()),
+            2 => {
+                if let Some(b) = browses.pop() {
+                    q.stop_browse(b)
+                }
+            }
+            3 => {
+                if let Some(id) = queries.pop() {
+                    q.cancel_query(id)
+                }
+            }
+            4 => q.flush_cache(),
+            _ => {}
+        }
+        let _ = q.resolve_cached(now, INSTANCE);
+        run(&mut q, now);
+        events(&mut q);
+        q.cache.check_invariants();
+    }
+}
