@@ -266,7 +266,7 @@ fn rfc6763_s6_1_empty_txt_is_zero_length_rdata_on_the_wire() {
 }
 
 #[test]
-fn registration_rejects_what_dns_cannot_carry() {
+fn rfc1035_s2_3_4_rfc6762_s17_registration_rejects_what_dns_cannot_carry() {
     let mut h = Harness::new(vec![eth0()]);
     let mut i = info();
     i.instance = format!("{}.{}", "x".repeat(64), STYPE);
