@@ -310,3 +310,24 @@ fn rfc6762_s8_1_local_target_is_probed_and_defended_too() {
     h.response(&p);
     assert!(h.events.contains(&Event::Conflict(id)) && h.events.contains(&Event::Conflict(id2)));
 }
+
+#[test]
+fn rfc6762_s8_1_fifteen_conflicts_in_ten_seconds_slow_probing_to_5s() {
+    let mut h = Harness::new(vec![eth0()]);
+    for _ in 0..15 {
+        let id = h.r.register(h.now, info()).unwrap();
+        let first = h.r.poll_timeout().unwrap();
+        assert!(first - h.now <= ms(250));
+        h.run_until(first);
+        h.response(&rival_response(8080));
+        assert_eq!(h.events.last(), Some(&Event::Conflict(id)));
+        h.advance(ms(100));
+    }
+    let id = h.r.register(h.now, info()).unwrap();
+    assert_eq!(h.r.poll_timeout().unwrap() - h.now, Duration::from_secs(5));
+    // Ten seconds on, the burst is over.
+    h.r.unregister(h.now, id).unwrap();
+    h.now += Duration::from_secs(11);
+    h.r.register(h.now, info()).unwrap();
+    assert!(h.r.poll_timeout().unwrap() - h.now <= ms(250));
+}
