@@ -551,7 +551,7 @@ fn browse_lists_instances() {
     });
     let seen = lab.run_on(0, move || {
         let m = start(Some(vec![a_addr]));
-        let seen = m.browse(TY, Duration::from_millis(1500)).expect("browse");
+        let seen = m.browse(TY, Duration::from_millis(2500)).expect("browse");
         m.close().unwrap();
         seen
     });
@@ -560,7 +560,8 @@ fn browse_lists_instances() {
     names.sort();
     assert_eq!(
         names,
-        vec![(format!("baremetal-introspection.{TY}"), 5050), (format!("baremetal.{TY}"), 6385)]
+        vec![(format!("baremetal-introspection.{TY}"), 5050), (format!("baremetal.{TY}"), 6385)],
+        "browse saw {seen:?}"
     );
 }
 
