@@ -380,24 +380,27 @@ fn goodbye_seen_by_peer() {
     assert!(removed.is_some(), "mdns-sd saw the goodbye within 2 s");
 }
 
-/// A service registered while its host's link is down is probed and
-/// announced once the link comes up (netlink), and is then found.
+/// A service registered while its host's link is down (no interface at
+/// all) is accepted at once as pending, then probed and announced once the
+/// link comes up (netlink), and is then found.
 #[test]
 fn registered_before_link_up_becomes_reachable() {
     let Some(lab) = lab!() else { return };
     let (a_addr, b_addr) = (lab.v4(0), lab.v4(1));
     lab.link_down(1).unwrap();
     let mb = lab.run_on(1, || start(None));
-    let mb = std::sync::Arc::new(mb);
-    let m2 = mb.clone();
-    let reg = std::thread::spawn(move || m2.register(our_service("baremetal", 6385, vec![b_addr]), Duration::from_secs(10)));
-    std::thread::sleep(Duration::from_millis(500));
-    assert!(!reg.is_finished(), "nothing to probe on while the link is down");
+    let t = Instant::now();
+    let id = mb.register(our_service("baremetal", 6385, vec![b_addr]), PROBE_LIMIT).expect("pending registration");
+    assert!(t.elapsed() < Duration::from_millis(100), "no interface: nothing to probe on, no wait");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!mb.is_registered(id), "not announced anywhere yet");
     lab.link_up(1).unwrap();
     let t = Instant::now();
-    let id = reg.join().unwrap().expect("registered once the link came up");
+    while !mb.is_registered(id) && t.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(mb.is_registered(id), "probed and announced after the link came up");
     assert!(t.elapsed() < Duration::from_secs(2), "probing took {:?} after link up", t.elapsed());
-    assert!(mb.is_registered(id));
     let r = lab.run_on(0, move || {
         let m = start(Some(vec![a_addr]));
         let r = m.resolve(&format!("baremetal.{TY}"), Duration::from_secs(3));
@@ -406,6 +409,32 @@ fn registered_before_link_up_becomes_reachable() {
     });
     let r = r.unwrap().expect("A finds B's service");
     assert_eq!(r.addresses.iter().map(|s| s.addr).collect::<Vec<_>>(), vec![b_addr]);
+    mb.close().unwrap();
+}
+
+/// A registered service survives its link going down and up again: it is
+/// probed and announced anew, and found again.
+#[test]
+fn link_flap_reannounces() {
+    let Some(lab) = lab!() else { return };
+    let (a_addr, b_addr) = (lab.v4(0), lab.v4(1));
+    let (mb, id) = lab.run_on(1, move || {
+        let m = start(None);
+        let id = m.register(our_service("baremetal", 6385, vec![b_addr]), PROBE_LIMIT).expect("register");
+        (m, id)
+    });
+    lab.link_down(1).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    lab.link_up(1).unwrap();
+    std::thread::sleep(Duration::from_millis(1200));
+    assert!(mb.is_registered(id));
+    let r = lab.run_on(0, move || {
+        let m = start(Some(vec![a_addr]));
+        let r = m.resolve(&format!("baremetal.{TY}"), Duration::from_secs(3));
+        m.close().unwrap();
+        r
+    });
+    assert!(r.unwrap().is_some(), "found again after the flap");
     mb.close().unwrap();
 }
 

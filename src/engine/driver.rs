@@ -90,6 +90,8 @@ struct State {
     /// None while pending; Some(None) timed out; Some(Some) resolved.
     queries: HashMap<QueryId, Option<Option<ResolvedService>>>,
     browses: HashMap<BrowseId, Vec<ResolvedService>>,
+    /// Interfaces mDNS runs on now (kept by the thread).
+    ifaces_up: usize,
 }
 
 impl State {
@@ -254,6 +256,7 @@ impl Mdns {
                 regs: HashMap::new(),
                 queries: HashMap::new(),
                 browses: HashMap::new(),
+                ifaces_up: io.ifaces.len(),
             }),
             cond: Condvar::new(),
             waker,
@@ -279,6 +282,11 @@ impl Mdns {
     /// Register and block until probing ends: Ok(id) once announced,
     /// Err(Error::Conflict) on a conflict, Err(Error::Registration) on an
     /// engine error. `timeout` bounds the wait.
+    ///
+    /// With no interface up at all, returns Ok(id) at once: the service is
+    /// pending, and is probed and announced when an interface comes up
+    /// (`is_registered` turns true then; a conflict found then makes it
+    /// false for good).
     pub fn register(&self, info: ServiceInfo, timeout: Duration) -> Result<RegId> {
         let now = Instant::now();
         let deadline = after(now, timeout);
@@ -290,6 +298,7 @@ impl Mdns {
         self.shared.waker.wake();
         loop {
             match st.regs.get(&id).copied() {
+                Some(Reg::Probing) if st.ifaces_up == 0 => return Ok(id),
                 Some(Reg::Probing) => {}
                 // Lost right after announcing counts as registered: the
                 // caller learns it from is_registered.
@@ -534,6 +543,7 @@ impl DriverIo {
         // A retry of failed joins costs nothing when all are in place.
         self.join_groups(&list);
         if list != self.ifaces {
+            st.ifaces_up = list.len();
             self.ifaces = list.clone();
             let _ = st.guarded(|e| e.set_interfaces(now, list));
         }
