@@ -606,3 +606,74 @@ fn lab_child_process_runs_on_its_host() {
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(status.signal(), Some(libc::SIGTERM));
 }
+
+/// socket.rs on its own: a multicast Transmit out of host A's eth0 reaches
+/// host B's socket tagged with B's eth0 index and `multicast`, whole at
+/// 9000 bytes; a unicast one arrives untagged; a larger one is dropped.
+fn socket_roundtrip(lab: &Lab, fam: ironicmdns::engine::Family) {
+    use ironicmdns::engine::socket::MdnsSocket;
+    use ironicmdns::engine::{Received, Transmit};
+    fn ifindex() -> u32 {
+        let name = std::ffi::CString::new("eth0").unwrap();
+        unsafe { libc::if_nametoindex(name.as_ptr()) }
+    }
+    let (sb, b_idx) = lab.run_on(1, move || {
+        let s = MdnsSocket::open(fam).expect("open on B");
+        s.join(ifindex()).expect("join on B");
+        s.join(ifindex()).expect("joining twice is fine");
+        (s, ifindex())
+    });
+    let (sa, a_idx) = lab.run_on(0, move || {
+        let s = MdnsSocket::open(fam).expect("open on A");
+        (s, ifindex())
+    });
+    let b_ip = match fam {
+        ironicmdns::engine::Family::V4 => lab.v4(1),
+        ironicmdns::engine::Family::V6 => lab.v6(1),
+    };
+    let a_ip = match fam {
+        ironicmdns::engine::Family::V4 => lab.v4(0),
+        ironicmdns::engine::Family::V6 => lab.v6(0),
+    };
+    let recv = |s: &MdnsSocket| -> (Vec<u8>, Received) {
+        let mut buf = vec![0u8; 9000];
+        let t = Instant::now();
+        loop {
+            if let Some((n, from)) = s.recv(&mut buf).expect("recv") {
+                return (buf[..n].to_vec(), from);
+            }
+            assert!(t.elapsed() < Duration::from_secs(2), "nothing received");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    };
+    let big = vec![7u8; 9000];
+    sa.send(&Transmit { iface: a_idx, dst: fam.group(), payload: big.clone() }).expect("multicast send");
+    let (data, from) = recv(&sb);
+    assert_eq!(data, big, "a 9000-byte packet arrives whole");
+    assert_eq!((from.iface, from.multicast, from.src.port()), (b_idx, true, 5353));
+    if fam == ironicmdns::engine::Family::V4 {
+        assert_eq!(from.src.ip(), a_ip);
+    }
+    sa.send(&Transmit { iface: a_idx, dst: std::net::SocketAddr::new(b_ip, 5353), payload: b"uni".to_vec() })
+        .expect("unicast send");
+    let (data, from) = recv(&sb);
+    assert_eq!((data.as_slice(), from.iface, from.multicast), (&b"uni"[..], b_idx, false));
+    assert_eq!(from.src.ip(), a_ip);
+    // Larger than RFC 6762 s17 allows: dropped by the receiver.
+    let _ = sa.send(&Transmit { iface: a_idx, dst: fam.group(), payload: vec![1u8; 9001] });
+    sa.send(&Transmit { iface: a_idx, dst: fam.group(), payload: b"after".to_vec() }).unwrap();
+    let (data, _) = recv(&sb);
+    assert_eq!(data, b"after");
+}
+
+#[test]
+fn socket_roundtrip_ipv4() {
+    let Some(lab) = lab!() else { return };
+    socket_roundtrip(&lab, ironicmdns::engine::Family::V4);
+}
+
+#[test]
+fn socket_roundtrip_ipv6() {
+    let Some(lab) = lab!() else { return };
+    socket_roundtrip(&lab, ironicmdns::engine::Family::V6);
+}
