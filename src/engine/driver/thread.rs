@@ -113,20 +113,24 @@ impl DriverIo {
         if t.payload.len() > MAX_PACKET {
             return; // RFC 6762 s17
         }
-        let fam = Family::of(&t.dst.ip());
-        let Some(sock) = self.socks.iter().find(|s| s.family() == fam) else { return };
-        // An interface that just went away: the send fails, nothing to do.
-        let _ = sock.send(t);
         if t.dst.ip().is_multicast() {
-            let now = Instant::now();
-            while self.sent.front().is_some_and(|(_, at)| now.duration_since(*at) > ECHO_WINDOW) {
-                self.sent.pop_front();
-            }
-            if self.sent.len() >= 1024 {
-                self.sent.pop_front();
-            }
-            self.sent.push_back((payload_hash(&t.payload), now));
+            self.remember_sent(&t.payload, Instant::now());
         }
+        let fam = Family::of(&t.dst.ip());
+        if let Some(sock) = self.socks.iter().find(|s| s.family() == fam) {
+            // An interface that just went away: the send fails, nothing to do.
+            let _ = sock.send(t);
+        }
+    }
+
+    fn remember_sent(&mut self, payload: &[u8], now: Instant) {
+        while self.sent.front().is_some_and(|(_, at)| now.duration_since(*at) > ECHO_WINDOW) {
+            self.sent.pop_front();
+        }
+        if self.sent.len() >= 1024 {
+            self.sent.pop_front();
+        }
+        self.sent.push_back((payload_hash(payload), now));
     }
 
     /// Whether a received packet is the loopback copy of our own.
@@ -255,4 +259,68 @@ fn poll(io: &DriverIo, waker: &Waker, wait: Option<Duration>) -> Result<Ready> {
     }
     let hit = |f: &libc::pollfd| f.revents & (libc::POLLIN | libc::POLLERR | libc::POLLHUP) != 0;
     Ok(Ready { waker: hit(&fds[0]), watcher: hit(&fds[1]), socks: fds[2..].iter().map(hit).collect() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn io_with(addrs: &[&str]) -> DriverIo {
+        DriverIo {
+            socks: Vec::new(),
+            watcher: None,
+            filter: IfaceFilter::default(),
+            ifaces: vec![Interface {
+                index: 2,
+                name: "eth0".into(),
+                addrs: addrs.iter().map(|a| IfAddr { addr: a.parse().unwrap(), prefix_len: 24 }).collect(),
+            }],
+            joined: HashSet::new(),
+            sent: VecDeque::new(),
+            last_scan: Instant::now(),
+        }
+    }
+
+    fn from(src: &str, iface: IfIndex) -> Received {
+        Received { iface, src: src.parse().unwrap(), multicast: true }
+    }
+
+    /// Multicast loopback is on (another stack on this host must hear us);
+    /// our own looped-back packets are recognised and dropped.
+    #[test]
+    fn own_echo_table() {
+        let mut io = io_with(&["198.18.0.1", "fe80::1"]);
+        io.send(&Transmit { iface: 2, dst: Family::V4.group(), payload: b"ours".to_vec() });
+        io.send(&Transmit { iface: 2, dst: "198.18.0.2:5353".parse().unwrap(), payload: b"unicast".to_vec() });
+        let rows = [
+            // (source, payload, own echo?)
+            ("198.18.0.1:5353", &b"ours"[..], true),
+            ("[fe80::1]:5353", &b"ours"[..], true),
+            ("198.18.0.1:5353", &b"another stack on this host"[..], false),
+            ("198.18.0.2:5353", &b"ours"[..], false),
+            ("198.18.0.1:40000", &b"ours"[..], false),
+            ("198.18.0.1:5353", &b"unicast"[..], false),
+        ];
+        for (src, data, want) in rows {
+            assert_eq!(io.is_own_echo(&from(src, 2), data), want, "{src} {data:?}");
+        }
+    }
+
+    #[test]
+    fn own_echo_is_forgotten() {
+        let mut io = io_with(&["198.18.0.1"]);
+        let t0 = Instant::now();
+        io.remember_sent(b"old", t0);
+        io.remember_sent(b"new", t0 + ECHO_WINDOW + Duration::from_millis(1));
+        assert!(!io.is_own_echo(&from("198.18.0.1:5353", 2), b"old"));
+        assert!(io.is_own_echo(&from("198.18.0.1:5353", 2), b"new"));
+    }
+
+    #[test]
+    fn packets_from_other_interfaces_are_not_ours_to_serve() {
+        let io = io_with(&["198.18.0.1"]);
+        assert!(io.serves(&from("198.18.0.2:5353", 2)));
+        assert!(!io.serves(&from("198.18.0.2:5353", 3)), "unknown interface");
+        assert!(!io.serves(&from("[fe80::2]:5353", 2)), "family not in use there");
+    }
 }
