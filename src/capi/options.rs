@@ -30,16 +30,8 @@ impl zc_options {
 }
 
 /// The default configuration (SPEC 2).
-// TODO(capi): use `Config::default()` once config.rs provides it; until
-// then the defaults of SPEC 2 are spelled out here.
 pub(crate) fn default_config() -> Config {
-    Config {
-        registration_attempts: 5,
-        lookup_attempts: 3,
-        params: crate::endpoint::Properties::new(),
-        interfaces: None,
-        lookup_timeout: std::time::Duration::from_secs(3),
-    }
+    Config::default()
 }
 
 /// Create an options object with every option at its default, in `*out`
