@@ -160,3 +160,43 @@ fn browse_lists_instances() {
         "browse saw {seen:?}"
     );
 }
+
+/// One engine shared by many threads: registrations and lookups made at
+/// the same moment all complete (each caller waits for its own event).
+#[test]
+fn many_callers_at_once() {
+    let Some(lab) = lab!() else { return };
+    let (a_addr, b_addr) = (lab.v4(0), lab.v4(1));
+    let names: Vec<String> = (0..8).map(|i| format!("svc-{i}")).collect();
+    let mb = std::sync::Arc::new(lab.run_on(1, move || start(Some(vec![b_addr]))));
+    let regs: Vec<_> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let (m, n) = (mb.clone(), n.clone());
+            std::thread::spawn(move || m.register(our_service(&n, 1000 + i as u16, vec![b_addr]), PROBE_LIMIT))
+        })
+        .collect();
+    for r in regs {
+        let id = r.join().unwrap().expect("register");
+        assert!(mb.is_registered(id));
+    }
+    let found = lab.run_on(0, move || {
+        let m = std::sync::Arc::new(start(Some(vec![a_addr])));
+        let threads: Vec<_> = (0..8)
+            .flat_map(|i| [i, i]) // two lookups of each name at once
+            .map(|i| {
+                let m = m.clone();
+                std::thread::spawn(move || m.resolve(&format!("svc-{i}.{TY}"), Duration::from_secs(3)))
+            })
+            .collect();
+        let found: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        m.close().unwrap();
+        found
+    });
+    for (k, r) in found.into_iter().enumerate() {
+        let r = r.expect("resolve").unwrap_or_else(|| panic!("lookup {k} found nothing"));
+        assert_eq!(r.port, 1000 + (k / 2) as u16, "{}", r.instance);
+    }
+    mb.close().unwrap();
+}
