@@ -429,6 +429,14 @@ impl Mdns {
     /// thread, close sockets. Idempotent.
     pub fn close(&self) -> Result<()> {
         let mut st = self.lock();
+        if let Life::Closing = st.life {
+            // Another caller is closing: wait for it to finish.
+            let deadline = Instant::now() + WITHDRAW_LIMIT + Duration::from_secs(1);
+            while matches!(st.life, Life::Closing) && Instant::now() < deadline {
+                st = self.wait_until(st, deadline);
+            }
+            return Ok(());
+        }
         if let Life::Running = st.life {
             st.life = Life::Closing;
             let now = Instant::now();
