@@ -172,6 +172,12 @@ fn lab_child_process_runs_on_its_host() {
     let status = child.stop(Duration::from_secs(2)).unwrap();
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(status.signal(), Some(libc::SIGTERM));
+    // A child left running without a guard is killed with the lab.
+    let mut stray = lab.command(1, "sleep").arg("60").spawn().unwrap();
+    drop(lab);
+    let t = Instant::now();
+    let status = stray.wait().unwrap();
+    assert!(t.elapsed() < Duration::from_secs(5) && status.signal() == Some(libc::SIGKILL), "{status:?}");
 }
 
 /// socket.rs on its own: a multicast Transmit out of host A's eth0 reaches
