@@ -37,8 +37,8 @@ build:
 $(NATIVE_LIBS): Cargo.toml Cargo.lock
 	$(CARGO) rustc --locked --lib --crate-type staticlib --target-dir target/native-libs \
 	    -- --print native-static-libs 2>&1 \
-	  | sed -n 's/.*native-static-libs: //p' | tail -n 1 > $@.tmp
-	test -s $@.tmp && mv $@.tmp $@
+	  | sed -n 's/.*native-static-libs: //p' | tail -n 1 > $@.$$$$.tmp; \
+	test -s $@.$$$$.tmp && mv $@.$$$$.tmp $@
 
 # ${prefix}-relative paths when under PREFIX, so pkg-config --define-prefix works.
 PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|' \

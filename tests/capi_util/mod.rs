@@ -33,13 +33,32 @@ pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// A fresh scratch directory under target/capi-tests, one per test binary
-/// and name (emptied at each run, so nothing piles up).
+/// This process's scratch area, target/capi-tests/<binary>-<pid>: tests
+/// of one binary may run in several processes at once (the lab re-runs each
+/// test in its own), so each process has its own. Areas of processes that
+/// are gone are removed first, so nothing piles up.
+fn scratch_root() -> &'static Path {
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        let base = root().join("target/capi-tests");
+        for entry in std::fs::read_dir(&base).into_iter().flatten().flatten() {
+            let name = entry.file_name();
+            let pid = name.to_str().and_then(|n| n.rsplit('-').next()).and_then(|p| p.parse::<i32>().ok());
+            // SAFETY: kill with signal 0 only checks that the process exists.
+            if pid.is_some_and(|p| unsafe { libc::kill(p, 0) } != 0) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+        let exe = std::env::current_exe().ok();
+        let binary = exe.as_deref().and_then(Path::file_stem).and_then(OsStr::to_str).unwrap_or("capi");
+        let binary = binary.split('-').next().unwrap_or(binary);
+        base.join(format!("{binary}-{}", std::process::id()))
+    })
+}
+
+/// A fresh scratch directory in this process's area.
 pub fn scratch(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().ok();
-    let binary = exe.as_deref().and_then(Path::file_stem).and_then(OsStr::to_str).unwrap_or("capi");
-    let binary = binary.split('-').next().unwrap_or(binary);
-    let dir = root().join("target/capi-tests").join(format!("{binary}-{name}"));
+    let dir = scratch_root().join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create a scratch directory");
     dir

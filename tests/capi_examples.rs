@@ -1,0 +1,123 @@
+//! The C examples between two private hosts (LAB.md): `publish` on host B,
+//! `lookup` on host A prints the URL and the properties; after B's publisher
+//! gets SIGTERM it withdraws the service and exits 0, and A no longer finds
+//! it. IPv4 and IPv6. OWNER: capi helper.
+
+mod capi_util;
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use capi_util::{cc, installed, root, scratch, text};
+use common::lab::Lab;
+
+/// Build both examples against the installed library.
+fn examples() -> (PathBuf, PathBuf) {
+    let inst = installed();
+    let dir = scratch("two-hosts");
+    let (cflags, libs) = (inst.pkg_config(&["--cflags"]), inst.pkg_config(&["--libs"]));
+    let build = |name: &str| {
+        let exe = dir.join(name);
+        cc(&[&root().join(format!("examples/c/{name}.c"))], &exe, &cflags, &libs);
+        exe
+    };
+    (build("publish"), build("lookup"))
+}
+
+fn host_in_url(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(a) => a.to_string(),
+        IpAddr::V6(a) => format!("[{a}]"),
+    }
+}
+
+fn on(lab: &Lab, h: usize, exe: &Path) -> Command {
+    let mut cmd = lab.command(h, exe);
+    cmd.env("LD_LIBRARY_PATH", installed().libdir()).env("RUST_BACKTRACE", "0");
+    cmd
+}
+
+fn publish_then_lookup(lab: &Lab, a_ip: IpAddr, b_ip: IpAddr) {
+    let (publish, lookup) = examples();
+    let (a, b) = (0, 1);
+    let url = format!("http://{}:6385/baremetal", host_in_url(b_ip));
+
+    // Host B: publish, and wait for "published" (registration probes first).
+    let mut publisher = lab
+        .spawn(
+            on(lab, b, &publish)
+                .args(["--interface", &b_ip.to_string(), "baremetal", &url, "ipa_debug=1", "flag"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+        )
+        .expect("start publish on host B");
+    let stdout = publisher.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
+    if line.trim() != format!("published baremetal at {url}") {
+        let _ = publisher.kill();
+        let out = publisher.0.wait_with_output_of_stderr();
+        panic!("publish on host B did not publish: {line:?}; stderr: {out}");
+    }
+
+    // Host A: lookup prints the URL, then the properties (SPEC 4: path and
+    // protocol are consumed by the URL; txtvers=1 is published, SPEC 3.5).
+    let found = on(lab, a, &lookup).args(["--interface", &a_ip.to_string(), "baremetal"]).output().unwrap();
+    let stdout = text(&found.stdout);
+    assert_eq!(found.status.code(), Some(0), "lookup on host A: {stdout} {}", text(&found.stderr));
+    let mut lines = stdout.lines();
+    assert_eq!(lines.next(), Some(url.as_str()));
+    let mut props: Vec<&str> = lines.collect();
+    props.sort();
+    assert_eq!(props, ["flag", "ipa_debug=1", "txtvers=1"]);
+
+    // SIGTERM: the publisher withdraws (goodbye) and exits 0.
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(publisher.id() as libc::pid_t, libc::SIGTERM) }, 0);
+    let status = publisher.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "publish exit status");
+
+    let gone = on(lab, a, &lookup)
+        .args(["--interface", &a_ip.to_string(), "-o", "lookup_attempts=1", "-o", "lookup_timeout=0.5", "baremetal"])
+        .output()
+        .unwrap();
+    assert_eq!(gone.status.code(), Some(1), "after withdrawal: {} {}", text(&gone.stdout), text(&gone.stderr));
+    assert!(text(&gone.stderr).starts_with("lookup: baremetal: not found"), "{}", text(&gone.stderr));
+}
+
+trait StderrOf {
+    fn wait_with_output_of_stderr(&mut self) -> String;
+}
+
+impl StderrOf for std::process::Child {
+    fn wait_with_output_of_stderr(&mut self) -> String {
+        let mut s = String::new();
+        if let Some(mut e) = self.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut e, &mut s);
+        }
+        let _ = self.wait();
+        s
+    }
+}
+
+#[test]
+fn publish_on_b_lookup_on_a_ipv4() {
+    let Some(lab) = lab!() else { return };
+    publish_then_lookup(&lab, lab.v4(0), lab.v4(1));
+}
+
+#[test]
+fn publish_on_b_lookup_on_a_ipv6() {
+    let Some(lab) = lab!() else { return };
+    publish_then_lookup(&lab, lab.v6(0), lab.v6(1));
+}
