@@ -42,7 +42,9 @@ fn on(lab: &Lab, h: usize, exe: &Path) -> Command {
     cmd
 }
 
-fn publish_then_lookup(lab: &Lab, a_ip: IpAddr, b_ip: IpAddr) {
+/// Publish on B with `options` (`-o NAME=VALUE`...) and `params`, expect
+/// lookup on A to print the URL and then `props` (in any order).
+fn publish_then_lookup(lab: &Lab, a_ip: IpAddr, b_ip: IpAddr, options: &[&str], params: &[&str], props: &[&str]) {
     let (publish, lookup) = examples();
     let (a, b) = (0, 1);
     let url = format!("http://{}:6385/baremetal", host_in_url(b_ip));
@@ -51,7 +53,10 @@ fn publish_then_lookup(lab: &Lab, a_ip: IpAddr, b_ip: IpAddr) {
     let mut publisher = lab
         .spawn(
             on(lab, b, &publish)
-                .args(["--interface", &b_ip.to_string(), "baremetal", &url, "ipa_debug=1", "flag"])
+                .args(["--interface", &b_ip.to_string()])
+                .args(options)
+                .args(["baremetal", &url])
+                .args(params)
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped()),
         )
@@ -77,9 +82,11 @@ fn publish_then_lookup(lab: &Lab, a_ip: IpAddr, b_ip: IpAddr) {
     assert_eq!(found.status.code(), Some(0), "lookup on host A: {stdout} {}", text(&found.stderr));
     let mut lines = stdout.lines();
     assert_eq!(lines.next(), Some(url.as_str()));
-    let mut props: Vec<&str> = lines.collect();
-    props.sort();
-    assert_eq!(props, ["flag", "ipa_debug=1", "txtvers=1"]);
+    let mut got: Vec<&str> = lines.collect();
+    got.sort();
+    let mut want = props.to_vec();
+    want.sort();
+    assert_eq!(got, want);
 
     // SIGTERM: the publisher withdraws (goodbye) and exits 0.
     // SAFETY: kill(2) on our own child's pid.
@@ -113,11 +120,19 @@ impl StderrOf for std::process::Child {
 #[test]
 fn publish_on_b_lookup_on_a_ipv4() {
     let Some(lab) = lab!() else { return };
-    publish_then_lookup(&lab, lab.v4(0), lab.v4(1));
+    // SPEC 3.5: the params option, then the call's params, later wins.
+    publish_then_lookup(
+        &lab,
+        lab.v4(0),
+        lab.v4(1),
+        &["-o", "params=answer:none,foo:bar"],
+        &["answer=42", "ipa_debug=1", "flag"],
+        &["answer=42", "flag", "foo=bar", "ipa_debug=1", "txtvers=1"],
+    );
 }
 
 #[test]
 fn publish_on_b_lookup_on_a_ipv6() {
     let Some(lab) = lab!() else { return };
-    publish_then_lookup(&lab, lab.v6(0), lab.v6(1));
+    publish_then_lookup(&lab, lab.v6(0), lab.v6(1), &[], &["ipa_debug=1", "flag"], &["flag", "ipa_debug=1", "txtvers=1"]);
 }

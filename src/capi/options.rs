@@ -174,3 +174,63 @@ pub(crate) fn config_of(opts: *const zc_options) -> Config {
         None => default_config(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capi::status::{ZC_ERR_INVALID_ARGUMENT, ZC_OK};
+    use crate::capi::strings::read;
+    use std::ffi::CStr;
+    use std::time::Duration;
+
+    fn detail(o: *const zc_options) -> String {
+        let mut buf = [0 as c_char; 512];
+        zc_options_last_error(o, buf.as_mut_ptr(), buf.len());
+        read(buf.as_ptr())
+    }
+
+    #[test]
+    fn set_table_and_unchanged_on_failure() {
+        let mut o = std::ptr::null_mut();
+        assert_eq!(zc_options_new(&mut o), ZC_OK);
+        // (name, value, status)
+        let rows: &[(&CStr, &CStr, zc_status)] = &[
+            (c"lookup_attempts", c"1", ZC_OK),
+            (c"registration_attempts", c"2", ZC_OK),
+            (c"lookup_timeout", c"0.2", ZC_OK),
+            (c"params", c"answer:none,foo:bar", ZC_OK),
+            (c"interfaces", c"198.18.0.1,fd00:99::1", ZC_OK),
+            (c"lookup_attempts", c"0", ZC_ERR_INVALID_ARGUMENT),
+            (c"lookup_attempts", c"many", ZC_ERR_INVALID_ARGUMENT),
+            (c"interfaces", c"eth0", ZC_ERR_INVALID_ARGUMENT),
+            (c"no_such_option", c"1", ZC_ERR_INVALID_ARGUMENT),
+        ];
+        for (name, value, want) in rows {
+            assert_eq!(zc_options_set(o, name.as_ptr(), value.as_ptr()), *want, "{name:?}={value:?}");
+        }
+        assert!(detail(o).starts_with("zc_options_set: invalid argument: unknown option"), "{}", detail(o));
+        let c = unsafe { &*o }.config();
+        assert_eq!((c.lookup_attempts, c.registration_attempts), (1, 2));
+        assert_eq!(c.lookup_timeout, Duration::from_millis(200));
+        assert_eq!(c.params.get("foo"), Some(&Some(b"bar".to_vec())));
+        assert_eq!(c.interfaces.as_ref().map(Vec::len), Some(2));
+        zc_options_free(o);
+    }
+
+    #[test]
+    fn listing_is_the_config_listing() {
+        let all = Config::options();
+        assert_eq!(zc_option_count(), all.len());
+        for (i, info) in all.iter().enumerate() {
+            let mut out = [std::ptr::null::<c_char>(); 5];
+            let [g, n, t, d, h] = out.each_mut().map(|p| p as *mut *const c_char);
+            assert_eq!(zc_option_info(i, g, n, t, d, h), ZC_OK);
+            let got: Vec<String> = out.iter().map(|p| read(*p)).collect();
+            assert_eq!(got, [info.group, info.name, info.type_name, info.default, info.help]);
+        }
+        let mut text = std::ptr::null_mut();
+        assert_eq!(zc_sample_config(&mut text), ZC_OK);
+        assert_eq!(read(text), sample_config());
+        crate::capi::strings::zc_string_free(text);
+    }
+}
