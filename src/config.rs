@@ -215,7 +215,7 @@ fn parse_ip_list(value: &str) -> std::result::Result<Option<Vec<IpAddr>>, String
 /// Seconds as a float, finite and above 0.
 fn parse_timeout(value: &str) -> std::result::Result<Duration, String> {
     let secs: f64 = value.trim().parse().map_err(|_| "not a number".to_owned())?;
-    if !(secs > 0.0) {
+    if secs.is_nan() || secs <= 0.0 {
         return Err("should be greater than 0".into());
     }
     Duration::try_from_secs_f64(secs).map_err(|_| "too large".into())
@@ -260,6 +260,7 @@ pub fn sample_config() -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::type_complexity)] // tables of rows
 mod tests {
     use super::*;
 

@@ -66,6 +66,11 @@ const FIRST_WAIT: Duration = Duration::from_millis(100);
 const REGISTER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// mDNS client and server, like `ironic_lib.mdns.Zeroconf`.
+///
+/// Thread-safe: one object may serve several threads at once; `close`
+/// should not race the other calls (a registration finishing during
+/// `close` is withdrawn by the engine's own close, not by ours). Dropping
+/// the object closes it.
 pub struct Zeroconf {
     config: Config,
     mdns: Mdns,
@@ -279,6 +284,7 @@ fn browsed_service(s: &ResolvedService, routes: &dyn RouteLookup, ifname: &dyn F
 }
 
 #[cfg(test)]
+#[allow(clippy::type_complexity)] // tables of rows
 mod tests {
     use super::*;
     use crate::engine::ScopedAddr;
@@ -445,12 +451,33 @@ mod tests {
     }
 
     #[test]
+    fn zeroconf_is_shareable_between_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<Zeroconf>();
+    }
+
+    #[test]
+    fn log_goes_to_the_hook() {
+        static SEEN: Mutex<Vec<(LogLevel, String)>> = Mutex::new(Vec::new());
+        fn hook(level: LogLevel, msg: &str) {
+            SEEN.lock().unwrap().push((level, msg.to_owned()));
+        }
+        set_log_hook(Some(hook));
+        log(LogLevel::Warning, "none of addresses ['::2'] seem routable, using ::2");
+        set_log_hook(None);
+        log(LogLevel::Debug, "not seen by the hook");
+        let seen = SEEN.lock().unwrap();
+        assert!(seen.contains(&(LogLevel::Warning, "none of addresses ['::2'] seem routable, using ::2".to_owned())));
+        assert!(!seen.iter().any(|(_, m)| m == "not seen by the hook"));
+    }
+
+    #[test]
     fn config_checked_before_start() {
-        let mut c = Config::default();
-        c.registration_attempts = 0;
+        let c = Config { registration_attempts: 0, ..Config::default() };
         assert!(matches!(check_config(&c), Err(Error::InvalidArgument(_))));
-        let mut c = Config::default();
-        c.lookup_timeout = Duration::ZERO;
+        let c = Config { lookup_attempts: 0, ..Config::default() };
+        assert!(matches!(check_config(&c), Err(Error::InvalidArgument(_))));
+        let c = Config { lookup_timeout: Duration::ZERO, ..Config::default() };
         assert!(matches!(check_config(&c), Err(Error::InvalidArgument(_))));
         assert_eq!(check_config(&Config::default()), Ok(()));
     }

@@ -1,5 +1,6 @@
 //! The reference-case tables of SPEC sections 3 and 4, row by row, on the
 //! pure functions (no sockets, no resolver, no engine).
+#![allow(clippy::type_complexity)] // tables of rows
 
 use std::cell::RefCell;
 use std::net::IpAddr;

@@ -129,7 +129,7 @@ impl Cache {
     }
 
     /// Every record of `name` and `rtype` (any class, live or not).
-    pub fn set<'c>(&'c self, name: &'c Name<'_>, rtype: u16) -> impl Iterator<Item = (RecordId, &'c CachedRecord)> + 'c {
+    pub fn set<'c: 'n, 'n>(&'c self, name: &'n Name<'n>, rtype: u16) -> impl Iterator<Item = (RecordId, &'c CachedRecord)> + 'n {
         let ids: &[RecordId] = self.sets.get(&self.set_hash(name, rtype)).map(|v| v.as_slice()).unwrap_or(&[]);
         ids.iter().filter_map(move |id| {
             let rec = self.records.get(id)?;
@@ -138,7 +138,7 @@ impl Cache {
     }
 
     /// Live class-IN records of `name` and `rtype`.
-    pub fn live<'c>(&'c self, now: Instant, name: &'c Name<'_>, rtype: u16) -> impl Iterator<Item = (RecordId, &'c CachedRecord)> + 'c {
+    pub fn live<'c: 'n, 'n>(&'c self, now: Instant, name: &'n Name<'n>, rtype: u16) -> impl Iterator<Item = (RecordId, &'c CachedRecord)> + 'n {
         self.set(name, rtype).filter(move |(_, r)| r.live(now) && r.rr.class == CLASS::IN)
     }
 
@@ -376,5 +376,23 @@ impl Cache {
             RData::NSEC(nsec) => !nsec.contains(TYPE::from(rtype)),
             _ => false,
         })
+    }
+
+    /// Internal consistency (tests): every index holds exactly the records.
+    #[cfg(test)]
+    pub(crate) fn check_invariants(&self) {
+        assert!(self.records.len() <= self.capacity);
+        assert_eq!(self.expiry.len(), self.records.len());
+        assert!(self.refresh.len() <= self.records.len());
+        assert_eq!(self.exact.len(), self.records.len());
+        assert_eq!(self.sets.values().map(Vec::len).sum::<usize>(), self.records.len());
+        for (id, rec) in &self.records {
+            assert!(self.expiry.contains(&(rec.expires, *id)));
+            assert_eq!(self.exact.get(&rec.exact_key), Some(id));
+            assert_eq!(self.sets[&rec.set_key][rec.set_pos], *id);
+            if let Some(at) = rec.refresh_at {
+                assert!(self.refresh.contains(&(at, *id)));
+            }
+        }
     }
 }

@@ -19,6 +19,19 @@ pub struct Engine {
     querier: Querier,
     /// Querier packets, fanned out per interface and family.
     queries: VecDeque<Transmit>,
+    /// Digests of the querier's recent packets: their multicast echo is
+    /// answered by our responder but not shown to the querier as another
+    /// host's question (it would suppress its own retries, s7.3).
+    sent_queries: VecDeque<u64>,
+}
+
+const SENT_QUERIES_KEPT: usize = 64;
+
+fn digest(data: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    data.hash(&mut h);
+    h.finish()
 }
 
 impl Engine {
@@ -30,6 +43,7 @@ impl Engine {
             responder: Responder::new(seed),
             querier: Querier::new(config.cache_capacity, seed ^ 0x5DEE_CE66_D1CE_5EED),
             queries: VecDeque::new(),
+            sent_queries: VecDeque::new(),
         }
     }
     /// The interfaces now up (full list, replaces the previous one). New
@@ -47,7 +61,9 @@ impl Engine {
             self.querier.handle_response(now, from, &packet);
         } else {
             self.responder.handle_query(now, from, &packet);
-            self.querier.handle_query(now, from, &packet);
+            if !self.sent_queries.contains(&digest(data)) {
+                self.querier.handle_query(now, from, &packet);
+            }
         }
     }
 
@@ -70,6 +86,10 @@ impl Engine {
         }
         if self.queries.is_empty() {
             while let Some(q) = self.querier.poll_query() {
+                if self.sent_queries.len() == SENT_QUERIES_KEPT {
+                    self.sent_queries.pop_front();
+                }
+                self.sent_queries.push_back(digest(&q.payload));
                 self.fan_out(q);
             }
         }

@@ -251,7 +251,8 @@ mod tests {
     #[test]
     fn choose_table() {
         // (interfaces option, chosen interfaces with their kept addresses)
-        let rows: Vec<(Option<Vec<&str>>, Vec<(&str, Vec<&str>)>)> = vec![
+        type Row<'a> = (Option<Vec<&'a str>>, Vec<(&'a str, Vec<&'a str>)>);
+        let rows: Vec<Row> = vec![
             // no option: up + running + multicast (lo without MULTICAST,
             // eth1 without carrier, eth3 without address are out)
             (None, vec![("eth0", vec!["198.18.0.1", "fd00:99::1", "fe80::1"]), ("eth2", vec!["198.19.1.1"])]),

@@ -231,7 +231,7 @@ impl Querier {
             self.events.push_back(Event::Resolved { query: id, service });
         } else {
             let asks = self.query_asks(now, &q, true);
-            q.asked_target = gather(&self.cache, now, &q.name, "").target;
+            q.asked_target = assemble::srv(&self.cache, now, &q.name).map(|s| s.target.clone());
             self.send(now, None, &asks);
         }
         self.queries.push(q);
@@ -249,7 +249,7 @@ impl Querier {
             }
             asks.push(Ask { name: q.name.clone(), rtype: t, qu });
         }
-        if let Some(target) = gather(&self.cache, now, &q.name, "").target {
+        if let Some(target) = assemble::srv(&self.cache, now, &q.name).map(|s| &s.target) {
             for t in [T_A, T_AAAA] {
                 if !self.cache.denied(now, &target, t) {
                     asks.push(Ask { name: target.clone(), rtype: t, qu });
@@ -317,7 +317,7 @@ impl Querier {
                 && match rtype {
                     T_SRV | T_TXT => q.name == *name,
                     T_A | T_AAAA => {
-                        q.name == *name || gather(&self.cache, now, &q.name, "").target.is_some_and(|t| t == *name)
+                        q.name == *name || assemble::srv(&self.cache, now, &q.name).is_some_and(|s| s.target == *name)
                     }
                     _ => false,
                 }
@@ -338,19 +338,19 @@ impl Querier {
                 }
                 _ => {
                     let Some(target) = p.target else { continue };
-                    if q.asked_target.as_ref() == Some(&target) || target == q.name {
+                    if q.asked_target.as_ref() == Some(target) || *target == q.name {
                         continue;
                     }
-                    if !assemble::addresses(&self.cache, now, &target).is_empty() {
+                    if !assemble::addresses(&self.cache, now, target).is_empty() {
                         continue;
                     }
                     let asks = [T_A, T_AAAA]
                         .into_iter()
-                        .filter(|t| !self.cache.denied(now, &target, *t))
-                        .map(|t| Ask::qm(&target, t))
+                        .filter(|t| !self.cache.denied(now, target, *t))
+                        .map(|t| Ask::qm(target, t))
                         .collect();
                     followups.push(asks);
-                    q.asked_target = Some(target);
+                    q.asked_target = Some(target.clone());
                 }
             }
         }

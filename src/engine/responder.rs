@@ -164,12 +164,9 @@ impl Responder {
             reg.links.retain(|l, _| links.iter().any(|(k, _)| k == l));
             let mut fresh = Vec::new();
             for (link, addrs) in &links {
-                let restart = match reg.links.get(link) {
-                    None => true,
-                    Some(st) => addrs.iter().any(|a| !st.addrs.contains(a)),
-                };
-                if restart {
-                    fresh.push((*link, addrs.clone()));
+                match reg.links.get_mut(link) {
+                    Some(st) if addrs.iter().all(|a| st.addrs.contains(a)) => st.addrs = addrs.clone(),
+                    _ => fresh.push((*link, addrs.clone())),
                 }
             }
             for (link, addrs) in fresh {

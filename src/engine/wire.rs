@@ -208,7 +208,7 @@ pub fn name_from_str(s: &str) -> Result<Name<'static>, EngineError> {
     }
     let mut labels = Vec::new();
     for part in trimmed.split('.') {
-        labels.push(label(part.as_bytes()).map_err(|why| bad(why))?);
+        labels.push(label(part.as_bytes()).map_err(bad)?);
     }
     checked_name(labels).map_err(bad)
 }
@@ -220,15 +220,13 @@ pub fn instance_name(instance: &str, service_type: &str) -> Result<Name<'static>
     let st = name_from_str(service_type)?;
     let st_text = service_type.strip_suffix('.').unwrap_or(service_type);
     let inst = instance.strip_suffix('.').unwrap_or(instance);
-    let n = inst.len();
-    if n <= st_text.len() + 1
-        || !inst.is_char_boundary(n - st_text.len() - 1)
-        || !inst[n - st_text.len()..].eq_ignore_ascii_case(st_text)
-        || inst.as_bytes()[n - st_text.len() - 1] != b'.'
-    {
+    let (n, k) = (inst.len(), st_text.len());
+    // Bytes only: the dot before the service type is ASCII, so the split
+    // lands on a character boundary.
+    if n <= k + 1 || inst.as_bytes()[n - k - 1] != b'.' || !inst.as_bytes()[n - k..].eq_ignore_ascii_case(st_text.as_bytes()) {
         return Err(bad("not <instance>.<service type>"));
     }
-    let first = &inst[..n - st_text.len() - 1];
+    let first = &inst[..n - k - 1];
     let mut labels = vec![label(first.as_bytes()).map_err(bad)?];
     labels.extend(st.get_labels().iter().cloned());
     checked_name(labels).map_err(bad)

@@ -149,6 +149,27 @@ impl std::ops::DerefMut for LabChild {
         &mut self.0
     }
 }
+impl LabChild {
+    /// SIGTERM, then wait up to `grace` for a clean exit, then SIGKILL.
+    /// Returns the exit status.
+    pub fn stop(&mut self, grace: Duration) -> io::Result<ExitStatus> {
+        if let Some(s) = self.0.try_wait()? {
+            return Ok(s);
+        }
+        // SAFETY: signalling our own child by pid.
+        unsafe { libc::kill(self.0.id() as libc::pid_t, libc::SIGTERM) };
+        let until = Instant::now() + grace;
+        while Instant::now() < until {
+            if let Some(s) = self.0.try_wait()? {
+                return Ok(s);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = self.0.kill();
+        self.0.wait()
+    }
+}
+
 impl Drop for LabChild {
     fn drop(&mut self) {
         if let Ok(None) = self.0.try_wait() {

@@ -94,7 +94,7 @@ fn corpus(h: &mut Responder, now: Instant) -> Vec<Vec<u8>> {
     v
 }
 
-fn mutate(rng: &mut Rng, seeds: &[Vec<u8>]) -> Vec<u8> {
+pub(super) fn mutate(rng: &mut Rng, seeds: &[Vec<u8>]) -> Vec<u8> {
     let pick = |rng: &mut Rng| seeds[(rng.next_u64() % seeds.len() as u64) as usize].clone();
     let mut v = pick(rng);
     match rng.next_u64() % 7 {

@@ -18,7 +18,7 @@ pub(crate) const T_SRV: u16 = 33;
 pub(crate) const T_NSEC: u16 = 47;
 
 /// The most recently received live SRV of `instance`.
-pub(crate) fn srv<'c>(cache: &'c Cache, now: Instant, instance: &'c Name<'_>) -> Option<&'c SRV<'static>> {
+pub(crate) fn srv<'c>(cache: &'c Cache, now: Instant, instance: &Name<'_>) -> Option<&'c SRV<'static>> {
     cache
         .live(now, instance, T_SRV)
         .max_by_key(|(id, r)| (r.received, *id))
@@ -68,34 +68,54 @@ pub(crate) fn addresses(cache: &Cache, now: Instant, target: &Name<'_>) -> Vec<S
 }
 
 /// What the cache knows of one instance.
-pub(crate) struct Partial {
-    pub target: Option<Name<'static>>,
+pub(crate) struct Partial<'c> {
+    pub target: Option<&'c Name<'static>>,
     pub service: Option<ResolvedService>,
 }
 
 /// SRV + TXT (+ addresses, possibly none) of `instance`, named `display`.
-pub(crate) fn gather(cache: &Cache, now: Instant, instance: &Name<'_>, display: &str) -> Partial {
+pub(crate) fn gather<'c>(cache: &'c Cache, now: Instant, instance: &Name<'_>, display: &str) -> Partial<'c> {
     let Some(srv) = srv(cache, now, instance) else {
         return Partial { target: None, service: None };
     };
-    let target = srv.target.clone();
+    let target = &srv.target;
     let Some(txt) = txt(cache, now, instance) else {
         return Partial { target: Some(target), service: None };
     };
-    let addresses = addresses(cache, now, &target);
     let service = ResolvedService {
-        instance: display.to_string(),
-        target: dotted(&target),
+        instance: with_dot(display),
+        target: dotted(target),
         port: srv.port,
         txt,
-        addresses,
+        addresses: addresses(cache, now, target),
     };
     Partial { target: Some(target), service: Some(service) }
 }
 
 /// A complete answer: SRV, TXT and at least one address of the target.
 pub(crate) fn complete(cache: &Cache, now: Instant, instance: &Name<'_>, display: &str) -> Option<ResolvedService> {
-    gather(cache, now, instance, display).service.filter(|s| !s.addresses.is_empty())
+    let srv = srv(cache, now, instance)?;
+    let addresses = addresses(cache, now, &srv.target);
+    if addresses.is_empty() {
+        return None;
+    }
+    Some(ResolvedService {
+        instance: with_dot(display),
+        target: dotted(&srv.target),
+        port: srv.port,
+        txt: txt(cache, now, instance)?,
+        addresses,
+    })
+}
+
+/// A name as the caller wrote it, with a trailing dot added if it had none.
+fn with_dot(text: &str) -> String {
+    let mut s = String::with_capacity(text.len() + 1);
+    s.push_str(text);
+    if !text.ends_with('.') {
+        s.push('.');
+    }
+    s
 }
 
 /// A name written with its trailing dot.

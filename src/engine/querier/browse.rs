@@ -81,13 +81,13 @@ impl Browse {
                 asks.push(Ask::qm(name, T_SRV));
                 asks.push(Ask::qm(name, T_TXT));
             }
-            if let Some(t) = &p.target {
+            if let Some(t) = p.target {
                 asks.push(Ask::qm(t, T_A));
                 asks.push(Ask::qm(t, T_AAAA));
             }
         }
-        self.interval = (self.interval * 2).min(MAX_INTERVAL);
         self.next_send = now + self.interval;
+        self.interval = (self.interval * 2).min(MAX_INTERVAL);
     }
 
     /// Bring the instances in line with the cache: report new or changed
@@ -124,7 +124,7 @@ impl Browse {
                 return false;
             }
             let p = gather(cache, now, name, &inst.display);
-            inst.target = p.target.clone();
+            inst.target = p.target.cloned();
             if p.service.is_none() && !inst.asked_instance {
                 inst.asked_instance = true;
                 asks.push(Ask::qm(name, T_SRV));
@@ -132,7 +132,7 @@ impl Browse {
             }
             if let Some(svc) = p.service {
                 if svc.addresses.is_empty() {
-                    if let Some(t) = &p.target {
+                    if let Some(t) = p.target {
                         if inst.asked_target.as_ref() != Some(t) {
                             inst.asked_target = Some(t.clone());
                             asks.push(Ask::qm(t, T_A));

@@ -305,6 +305,8 @@ fn s16_names_compare_case_insensitively() {
     );
     let svc = q.resolve_cached(t0, INSTANCE).expect("resolved across case");
     assert_eq!(svc.instance, INSTANCE);
+    let undotted = q.resolve_cached(t0, "BAREMETAL._openstack._tcp.local").expect("without the final dot");
+    assert_eq!(undotted.instance, "BAREMETAL._openstack._tcp.local.", "the caller's name, with its dot");
     feed(&mut q, ms(t0, 10), 1, vec![addr("host1.local.", "198.18.0.10", 120)]);
     assert_eq!(q.cache_len(), 3, "same record in another case is not a new one");
 }

@@ -83,7 +83,10 @@ impl Responder {
                 // defended by multicast (s8.1); off-link sources get none.
                 let quarter = Duration::from_secs(u64::from(r.ttl) / 4);
                 let fresh = last.is_some_and(|t| now.duration_since(t) < quarter);
-                let unicast = legacy || (q.unicast_response && fresh && !is_probe && on_link);
+                // RFC 6762 s5.5: a query sent by unicast to port 5353 (the
+                // core let it in only from on-link) is answered by unicast.
+                let direct = !from.multicast && on_link;
+                let unicast = legacy || direct || (q.unicast_response && fresh && !is_probe && on_link);
                 if unicast {
                     push_unique(&mut ucast, r);
                     continue;

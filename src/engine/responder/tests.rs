@@ -2,6 +2,7 @@
 
 mod answering;
 mod lifecycle;
+mod two_hosts;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -120,9 +121,12 @@ impl Harness {
         self.run_until(until);
     }
     pub fn query(&mut self, from: SocketAddr, p: &Packet<'_>) {
+        self.query_via(Received { iface: 2, src: from, multicast: true }, p)
+    }
+    pub fn query_via(&mut self, from: Received, p: &Packet<'_>) {
         let bytes = p.build_bytes_vec_compressed().unwrap();
         let parsed = crate::engine::wire::parse(&bytes).unwrap();
-        self.r.handle_query(self.now, Received { iface: 2, src: from, multicast: true }, &parsed);
+        self.r.handle_query(self.now, from, &parsed);
         self.drain();
     }
     pub fn response(&mut self, p: &Packet<'_>) {

@@ -169,3 +169,15 @@ fn names_from_text() {
     assert!(name_from_str("a..b").is_err());
     assert!(instance_name("._openstack._tcp.local.", "_openstack._tcp.local.").is_err());
 }
+
+#[test]
+fn instance_names_with_any_utf8_never_panic() {
+    let st = "_openstack._tcp.local.";
+    let n = instance_name("Bare métal ☃._openstack._tcp.local.", st).unwrap();
+    assert_eq!(n.get_labels()[0].as_ref(), "Bare métal ☃".as_bytes());
+    for bad in ["é_openstack._tcp.local.", "☃", "", ".", "☃._openstack._tcp.local", "x._openstack._tcp.lo☃al."] {
+        let _ = instance_name(bad, st);
+        let _ = name_from_str(bad);
+    }
+    assert!(instance_name("x._openstack._tcp.local", st).is_ok(), "trailing dot optional");
+}

@@ -229,3 +229,49 @@ fn rfc6762_s7_4_answer_multicast_by_another_host_first_is_not_repeated() {
     h.advance(ms(200));
     assert!(h.sent.is_empty());
 }
+
+#[test]
+fn rfc6762_s5_5_direct_unicast_query_answered_by_unicast() {
+    let (mut h, _) = Harness::live();
+    h.advance(Duration::from_secs(40)); // not multicast for a quarter TTL
+    h.query_via(Received { iface: 2, src: peer(), multicast: false }, &question(INSTANCE, TYPE::SRV, false));
+    assert_eq!(h.sent.len(), 1);
+    assert_eq!(h.sent[0].tx.dst, peer());
+}
+
+#[test]
+fn rfc6762_s6_answer_goes_to_the_group_of_the_query_family() {
+    let mut h = Harness::new(vec![eth0_dual()]);
+    h.r.register(h.t0, info()).unwrap();
+    h.run_until(h.t0 + Duration::from_secs(5));
+    // Announced once per family.
+    let v6 = h.sent.iter().filter(|s| s.is_response() && s.tx.dst == Family::V6.group()).count();
+    assert_eq!(v6, 2);
+    h.sent.clear();
+    let src6 = SocketAddr::new("fd00:99::2".parse().unwrap(), 5353);
+    h.query(src6, &question(INSTANCE, TYPE::SRV, false));
+    assert_eq!(h.sent.len(), 1);
+    assert_eq!(h.sent[0].tx.dst, Family::V6.group());
+    // The IPv4 link has its own rate limit: answered there too.
+    h.query(peer(), &question(INSTANCE, TYPE::SRV, false));
+    assert_eq!(h.sent.len(), 2);
+    assert_eq!(h.sent[1].tx.dst, Family::V4.group());
+}
+
+#[test]
+fn rfc6762_s8_1_reference_style_probe_for_the_type_ptr_gets_our_ptr_by_multicast() {
+    // python-zeroconf probes with a QU PTR question for the service type
+    // and its PTR in the authority section; it sees a conflict only when
+    // someone answers that question with the same instance.
+    let (mut h, _) = Harness::live();
+    let mut probe = question(STYPE, TYPE::PTR, true);
+    probe.name_servers.push(crate::engine::wire::ptr(&name(STYPE), &name(INSTANCE), 4500));
+    h.query(peer(), &probe);
+    let asked = h.now;
+    h.advance(ms(200));
+    assert_eq!(h.sent.len(), 1);
+    assert!(h.sent[0].at - asked <= ms(120));
+    assert_eq!(h.sent[0].tx.dst, Family::V4.group());
+    let p = h.sent[0].packet();
+    assert_eq!(p.answers[0].rdata, RData::PTR(simple_dns::rdata::PTR(name(INSTANCE))));
+}
