@@ -43,8 +43,17 @@ fn on(lab: &Lab, h: usize, exe: &Path) -> Command {
 }
 
 /// Publish on B with `options` (`-o NAME=VALUE`...) and `params`, expect
-/// lookup on A to print the URL and then `props` (in any order).
-fn publish_then_lookup(lab: &Lab, a_ip: IpAddr, b_ip: IpAddr, options: &[&str], params: &[&str], props: &[&str]) {
+/// lookup on A to print the URL and then `props` (in any order). The first
+/// lookup runs with `lookup_args` before the service type (none: the
+/// one-shot `zc_lookup` with defaults).
+fn publish_then_lookup(
+    lab: &Lab,
+    (a_ip, b_ip): (IpAddr, IpAddr),
+    lookup_args: &[&str],
+    options: &[&str],
+    params: &[&str],
+    props: &[&str],
+) {
     let (publish, lookup) = examples();
     let (a, b) = (0, 1);
     let url = format!("http://{}:6385/baremetal", host_in_url(b_ip));
@@ -77,7 +86,7 @@ fn publish_then_lookup(lab: &Lab, a_ip: IpAddr, b_ip: IpAddr, options: &[&str], 
 
     // Host A: lookup prints the URL, then the properties (SPEC 4: path and
     // protocol are consumed by the URL; txtvers=1 is published, SPEC 3.5).
-    let found = on(lab, a, &lookup).args(["--interface", &a_ip.to_string(), "baremetal"]).output().unwrap();
+    let found = on(lab, a, &lookup).args(lookup_args).arg("baremetal").output().unwrap();
     let stdout = text(&found.stdout);
     assert_eq!(found.status.code(), Some(0), "lookup on host A: {stdout} {}", text(&found.stderr));
     let mut lines = stdout.lines();
@@ -121,10 +130,11 @@ impl StderrOf for std::process::Child {
 fn publish_on_b_lookup_on_a_ipv4() {
     let Some(lab) = lab!() else { return };
     // SPEC 3.5: the params option, then the call's params, later wins.
+    let a = lab.v4(0).to_string();
     publish_then_lookup(
         &lab,
-        lab.v4(0),
-        lab.v4(1),
+        (lab.v4(0), lab.v4(1)),
+        &["--interface", &a],
         &["-o", "params=answer:none,foo:bar"],
         &["answer=42", "ipa_debug=1", "flag"],
         &["answer=42", "flag", "foo=bar", "ipa_debug=1", "txtvers=1"],
@@ -134,5 +144,7 @@ fn publish_on_b_lookup_on_a_ipv4() {
 #[test]
 fn publish_on_b_lookup_on_a_ipv6() {
     let Some(lab) = lab!() else { return };
-    publish_then_lookup(&lab, lab.v6(0), lab.v6(1), &[], &["ipa_debug=1", "flag"], &["flag", "ipa_debug=1", "txtvers=1"]);
+    // The first lookup with all defaults (zc_lookup): both IP versions, every interface of A.
+    let (a, b) = (lab.v6(0), lab.v6(1));
+    publish_then_lookup(&lab, (a, b), &[], &[], &["ipa_debug=1", "flag"], &["flag", "ipa_debug=1", "txtvers=1"]);
 }
