@@ -48,6 +48,23 @@
 #include <stdint.h>
 
 /**
+ * Log level of a debug message (sent only when a callback is set).
+ */
+#define ZC_LOG_DEBUG 0
+
+/**
+ * Log level of a warning (e.g. no route to any address of a service: the
+ * first one is used anyway).
+ */
+#define ZC_LOG_WARNING 1
+
+/**
+ * Log level of an error that did not fail a call (e.g. a withdrawal that
+ * failed during `zc_close`).
+ */
+#define ZC_LOG_ERROR 2
+
+/**
  * Major version of the header; compare with `zc_version()` at run time.
  */
 #define ZC_VERSION_MAJOR 0
@@ -101,6 +118,13 @@ typedef struct zc_zeroconf zc_zeroconf;
  * (`zc_options_last_error`) and per thread (`zc_last_error(NULL, ...)`).
  */
 typedef int32_t zc_status;
+
+/**
+ * A log callback: `level` is a `ZC_LOG_*` value, `message` a NUL-terminated
+ * UTF-8 line valid only during the call, `user` what was given to
+ * `zc_set_log_callback`.
+ */
+typedef void (*zc_log_fn)(int level, const char *message, void *user);
 
 /**
  * Success.
@@ -167,6 +191,16 @@ typedef int32_t zc_status;
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Send the library's log messages (all levels) to `callback` with `user`;
+ * NULL restores the default (warnings and errors on stderr). Process-wide.
+ * The callback may be called from any thread that is inside a library
+ * call, including several at once, and from the library's background
+ * threads; it must not call back into the library, and must stay valid
+ * until it is replaced. Always `ZC_OK`.
+ */
+zc_status zc_set_log_callback(zc_log_fn callback, void *user);
 
 /**
  * Create an options object with every option at its default, in `*out`

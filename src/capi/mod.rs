@@ -10,6 +10,7 @@
 //!   strings and `zc_string_free`, snprintf-style copies
 //! - [`options`]: `zc_options`, the options listing, the sample config
 //! - [`props`]: `zc_props`, TXT properties
+//! - [`log`]: `zc_set_log_callback`
 //! - [`zeroconf`]: `zc_zeroconf`, `zc_new`, `zc_register_service`,
 //!   `zc_get_endpoint`, `zc_close`, `zc_lookup`, `zc_last_error`
 //!
@@ -24,6 +25,7 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 pub mod boundary;
+pub mod log;
 pub mod options;
 pub mod props;
 pub mod status;

@@ -74,6 +74,18 @@ static void version_and_strerror(void) {
     TRUE(strcmp(zc_strerror(-1000), "unknown status code") == 0);
 }
 
+static void count_log(int level, const char *message, void *user) {
+    if (level >= ZC_LOG_DEBUG && level <= ZC_LOG_ERROR && message != NULL)
+        ++*(int *)user;
+}
+
+static void log_callback(void) {
+    static int messages;
+    CHECK(zc_set_log_callback(count_log, &messages), ZC_OK);
+    CHECK(zc_set_log_callback(NULL, NULL), ZC_OK); /* back to stderr */
+    CHECK(zc_set_log_callback(count_log, &messages), ZC_OK); /* kept for the handle section */
+}
+
 static void frees_accept_null(void) {
     zc_string_free(NULL);
     zc_props_free(NULL);
@@ -325,6 +337,7 @@ static void handle_calls(void) {
     zc = NULL;
     CHECK(zc_close(zc), ZC_OK); /* the freed handle is not closed twice */
     zc_options_free(opts);
+    CHECK(zc_set_log_callback(NULL, NULL), ZC_OK);
 }
 
 int main(void) {
@@ -333,6 +346,7 @@ int main(void) {
 
     version_and_strerror();
     frees_accept_null();
+    log_callback();
     detail_buffers();
     options();
     options_listing();
