@@ -28,7 +28,7 @@
  * on the same handle. A zc_options object is synchronised. A zc_props set
  * may be read by several threads, but zc_props_set needs it to itself. The
  * library runs a background thread per handle and never calls your code
- * from it. Blocking calls (zc_register_service, zc_get_endpoint, zc_lookup*)
+ * from it, except the log callback you set with zc_set_log_callback. Blocking calls (zc_register_service, zc_get_endpoint, zc_lookup*)
  * take their time limits from the options; none blocks forever.
  *
  * Failures inside the library (a panic) never cross into your code: the

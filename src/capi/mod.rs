@@ -10,7 +10,7 @@
 //!   strings and `zc_string_free`, snprintf-style copies
 //! - [`options`]: `zc_options`, the options listing, the sample config
 //! - [`props`]: `zc_props`, TXT properties
-//! - [`log`]: `zc_set_log_callback`
+//! - [`log`]: `zc_set_log_callback`, the log levels
 //! - [`zeroconf`]: `zc_zeroconf`, `zc_new`, `zc_register_service`,
 //!   `zc_get_endpoint`, `zc_close`, `zc_lookup`, `zc_last_error`
 //!
