@@ -36,6 +36,23 @@
  *
  * Network. zc_new opens mDNS sockets (UDP 5353, 224.0.0.251 and ff02::fb)
  * on the interfaces chosen by the "interfaces" option (default: all).
+ *
+ * Example (examples/c/ has complete programs; link with
+ * `pkg-config --cflags --libs ironicmdns`):
+ *
+ *     zc_zeroconf *zc = NULL;
+ *     char *url = NULL, detail[256];
+ *     zc_props *props = NULL;
+ *     zc_status st = zc_new(NULL, &zc);
+ *     if (st == ZC_OK)
+ *         st = zc_get_endpoint(zc, "baremetal", 1, 0, &url, &props);
+ *     if (st == ZC_OK)
+ *         printf("%s (%zu properties)\n", url, zc_props_count(props));
+ *     else if (zc != NULL && zc_last_error(zc, detail, sizeof detail) > 0)
+ *         fprintf(stderr, "%s: %s\n", zc_strerror(st), detail);
+ *     zc_string_free(url);
+ *     zc_props_free(props);
+ *     zc_close(zc);
  */
 
 

@@ -86,8 +86,7 @@ fn text(status: zc_status) -> &'static CStr {
 /// value that is not one. Never NULL; never free it.
 #[no_mangle]
 pub extern "C" fn zc_strerror(status: zc_status) -> *const c_char {
-    // A match over integers cannot panic: no boundary needed beyond this.
-    text(status).as_ptr()
+    super::boundary::run_value("zc_strerror", c"internal error".as_ptr(), || text(status).as_ptr())
 }
 
 /// The library's version at run time, e.g. "0.1.0" (static, never NULL,
@@ -98,7 +97,7 @@ pub extern "C" fn zc_version() -> *const c_char {
         Ok(v) => v,
         Err(_) => c"unknown",
     };
-    V.as_ptr()
+    super::boundary::run_value("zc_version", c"unknown".as_ptr(), || V.as_ptr())
 }
 
 #[cfg(test)]

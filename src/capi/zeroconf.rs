@@ -160,9 +160,9 @@ pub extern "C" fn zc_close(zc: *mut zc_zeroconf) -> zc_status {
     if zc.is_null() {
         return super::status::ZC_OK;
     }
-    // SAFETY: zc came from Box::into_raw in zc_new and is closed once.
-    let h = unsafe { Box::from_raw(zc) };
-    run("zc_close", Sink::none(), move || {
+    run("zc_close", Sink::none(), || {
+        // SAFETY: zc came from Box::into_raw in zc_new and is closed once.
+        let h = unsafe { Box::from_raw(zc) };
         let result = h.inner.close();
         drop(h);
         result.map_err(Failure::from)
