@@ -94,8 +94,9 @@ impl Installed {
     }
 }
 
-/// `make install` (profile dev for speed: same link settings as release)
-/// into a scratch DESTDIR, once per test binary.
+/// `make install` into a scratch DESTDIR, once per test process. Profile
+/// dev for speed (same link settings as release);
+/// IRONICMDNS_CAPI_PROFILE=release tests the release build instead.
 pub fn installed() -> &'static Installed {
     static INSTALLED: OnceLock<Installed> = OnceLock::new();
     INSTALLED.get_or_init(|| {
@@ -104,7 +105,7 @@ pub fn installed() -> &'static Installed {
             Command::new("make")
                 .current_dir(root())
                 .arg("install")
-                .arg("PROFILE=dev")
+                .arg(format!("PROFILE={}", std::env::var("IRONICMDNS_CAPI_PROFILE").unwrap_or_else(|_| "dev".into())))
                 .arg("PREFIX=/usr")
                 .arg(format!("DESTDIR={}", destdir.display()))
                 .env("CARGO", std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())),
