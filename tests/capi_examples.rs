@@ -14,7 +14,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use capi_util::{cc, installed, root, scratch, text};
-use common::lab::Lab;
+use common::lab::{Lab, LabChild};
 
 /// Build both examples against the installed library.
 fn examples() -> (PathBuf, PathBuf) {
@@ -42,34 +42,19 @@ fn on(lab: &Lab, h: usize, exe: &Path) -> Command {
     cmd
 }
 
-/// Publish on B with `options` (`-o NAME=VALUE`...) and `params`, expect
-/// lookup on A to print the URL and then `props` (in any order). The first
-/// lookup runs with `lookup_args` before the service type (none: the
-/// one-shot `zc_lookup` with defaults).
-fn publish_then_lookup(
-    lab: &Lab,
-    (a_ip, b_ip): (IpAddr, IpAddr),
-    lookup_args: &[&str],
-    options: &[&str],
-    params: &[&str],
-    props: &[&str],
-) {
-    let (publish, lookup) = examples();
-    let (a, b) = (0, 1);
-    let url = format!("http://{}:6385/baremetal", host_in_url(b_ip));
-
-    // Host B: publish, and wait for "published" (registration probes first).
+/// Start `publish` on host `h` and wait until it says it published.
+fn start_publish(lab: &Lab, h: usize, exe: &Path, ip: IpAddr, options: &[&str], url: &str, params: &[&str]) -> LabChild {
     let mut publisher = lab
         .spawn(
-            on(lab, b, &publish)
-                .args(["--interface", &b_ip.to_string()])
+            on(lab, h, exe)
+                .args(["--interface", &ip.to_string()])
                 .args(options)
-                .args(["baremetal", &url])
+                .args(["baremetal", url])
                 .args(params)
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped()),
         )
-        .expect("start publish on host B");
+        .expect("start publish");
     let stdout = publisher.stdout.take().unwrap();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -81,8 +66,30 @@ fn publish_then_lookup(
     if line.trim() != format!("published baremetal at {url}") {
         let _ = publisher.kill();
         let out = publisher.0.wait_with_output_of_stderr();
-        panic!("publish on host B did not publish: {line:?}; stderr: {out}");
+        panic!("publish on host {h} did not publish: {line:?}; stderr: {out}");
     }
+    publisher
+}
+
+/// Publish on B with `options` (`-o NAME=VALUE`...) and `params`, expect
+/// lookup on A to print the URL and then `props` (in any order). The first
+/// lookup runs with `lookup_args` before the service type (none: the
+/// one-shot `zc_lookup` with defaults). Then signal `stop` ends publish.
+fn publish_then_lookup(
+    lab: &Lab,
+    (a_ip, b_ip): (IpAddr, IpAddr),
+    stop: libc::c_int,
+    lookup_args: &[&str],
+    options: &[&str],
+    params: &[&str],
+    props: &[&str],
+) {
+    let (publish, lookup) = examples();
+    let (a, b) = (0, 1);
+    let url = format!("http://{}:6385/baremetal", host_in_url(b_ip));
+
+    // Host B: publish, and wait for "published" (registration probes first).
+    let mut publisher = start_publish(lab, b, &publish, b_ip, options, &url, params);
 
     // Host A: lookup prints the URL, then the properties (SPEC 4: path and
     // protocol are consumed by the URL; txtvers=1 is published, SPEC 3.5).
@@ -97,9 +104,9 @@ fn publish_then_lookup(
     want.sort();
     assert_eq!(got, want);
 
-    // SIGTERM: the publisher withdraws (goodbye) and exits 0.
+    // SIGTERM / SIGINT: the publisher withdraws (goodbye) and exits 0.
     // SAFETY: kill(2) on our own child's pid.
-    assert_eq!(unsafe { libc::kill(publisher.id() as libc::pid_t, libc::SIGTERM) }, 0);
+    assert_eq!(unsafe { libc::kill(publisher.id() as libc::pid_t, stop) }, 0);
     let status = publisher.wait().unwrap();
     assert_eq!(status.code(), Some(0), "publish exit status");
 
@@ -134,6 +141,7 @@ fn publish_on_b_lookup_on_a_ipv4() {
     publish_then_lookup(
         &lab,
         (lab.v4(0), lab.v4(1)),
+        libc::SIGTERM,
         &["--interface", &a],
         &["-o", "params=answer:none,foo:bar"],
         &["answer=42", "ipa_debug=1", "flag"],
@@ -146,5 +154,24 @@ fn publish_on_b_lookup_on_a_ipv6() {
     let Some(lab) = lab!() else { return };
     // The first lookup with all defaults (zc_lookup): both IP versions, every interface of A.
     let (a, b) = (lab.v6(0), lab.v6(1));
-    publish_then_lookup(&lab, (a, b), &[], &[], &["ipa_debug=1", "flag"], &["flag", "ipa_debug=1", "txtvers=1"]);
+    publish_then_lookup(&lab, (a, b), libc::SIGINT, &[], &[], &["ipa_debug=1", "flag"], &["flag", "ipa_debug=1", "txtvers=1"]);
+}
+
+#[test]
+fn second_publisher_of_a_name_gets_name_conflict() {
+    let Some(lab) = lab!() else { return };
+    let (publish, _) = examples();
+    let (a, b) = (0, 1);
+    let url_b = format!("http://{}:6385", lab.v4(b));
+    let _publisher = start_publish(&lab, b, &publish, lab.v4(b), &[], &url_b, &[]);
+    // SPEC 3.6: host A probes, hears B's records, and gives up after its
+    // one attempt: ZC_ERR_NAME_CONFLICT, so publish says so and exits 1.
+    let url_a = format!("http://{}:6385", lab.v4(a));
+    let out = on(&lab, a, &publish)
+        .args(["--interface", &lab.v4(a).to_string(), "-o", "registration_attempts=1", "baremetal", &url_a])
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stdout {} stderr {stderr}", text(&out.stdout));
+    assert!(stderr.starts_with("publish: baremetal: registration failed: name conflict ("), "{stderr}");
 }
