@@ -34,9 +34,10 @@ all: build
 build:
 	$(CARGO) build --profile $(PROFILE) --locked
 
+# Asked once per checkout, of a dev build in the same target directory
+# (only this crate is rebuilt, not its dependencies).
 $(NATIVE_LIBS): Cargo.toml Cargo.lock
-	$(CARGO) rustc --locked --lib --crate-type staticlib --target-dir target/native-libs \
-	    -- --print native-static-libs 2>&1 \
+	$(CARGO) rustc --locked --lib -- --print native-static-libs 2>&1 \
 	  | sed -n 's/.*native-static-libs: //p' | tail -n 1 > $@.$$$$.tmp; \
 	test -s $@.$$$$.tmp && mv $@.$$$$.tmp $@
 
