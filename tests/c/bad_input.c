@@ -101,6 +101,7 @@ static void detail_buffers(void) {
     TRUE(strcmp(detail(), "zc_props_new: out is NULL") == 0);
     full = strlen("zc_props_new: out is NULL");
     TRUE(zc_last_error(NULL, NULL, 0) == full);           /* size query */
+    TRUE(zc_last_error(NULL, NULL, 100) == full);         /* NULL buffer: nothing written */
     memset(buf, 'X', sizeof buf);
     TRUE(zc_last_error(NULL, buf, 4) == full);            /* too small: cut */
     TRUE(strcmp(buf, "zc_") == 0 && buf[4] == 'X');       /* 3 bytes + NUL, no more */
@@ -323,6 +324,7 @@ static void handle_calls(void) {
     CHECK(zc_get_endpoint(zc, NOT_UTF8, 1, 0, &url, &found), ZC_ERR_INVALID_ARGUMENT);
     CHECK(zc_get_endpoint(zc, too_long, 1, 0, &url, &found), ZC_ERR_INVALID_ARGUMENT);
     CHECK(zc_get_endpoint(zc, "nobody-serves-this", 1, 0, &url, &found), ZC_ERR_NOT_FOUND);
+    CHECK(zc_get_endpoint(zc, "nobody-serves-this", 0, 1, &url, NULL), ZC_ERR_NOT_FOUND); /* props optional */
     TRUE(zc_last_error(zc, buf, sizeof buf) > 0 && strstr(buf, "nobody-serves-this"));
     CHECK(zc_lookup_with_options(opts, "nobody-serves-this", &url, &found), ZC_ERR_NOT_FOUND);
     TRUE(zc_options_last_error(opts, buf, sizeof buf) > 0 && strstr(buf, "nobody-serves-this"));
