@@ -71,6 +71,7 @@ header:
 examples: build
 	$(CC) -std=c99 -Wall -Wextra -O2 -Iinclude -o target/publish examples/c/publish.c -L$(OUT) -lironicmdns
 	$(CC) -std=c99 -Wall -Wextra -O2 -Iinclude -o target/lookup examples/c/lookup.c -L$(OUT) -lironicmdns
+	$(CC) -std=c99 -Wall -Wextra -O2 -Iinclude -o target/browse examples/c/browse.c -L$(OUT) -lironicmdns
 
 demo:
 	./scripts/demo.sh

@@ -120,6 +120,12 @@ typedef struct zc_options zc_options;
 typedef struct zc_props zc_props;
 
 /**
+ * The services `zc_browse` found, in the order they were heard. Free with
+ * `zc_services_free`. Read-only: any thread may read it.
+ */
+typedef struct zc_services zc_services;
+
+/**
  * An mDNS client and server, like `ironic_lib.mdns.Zeroconf`: it owns the
  * sockets and a background thread. Create with `zc_new`, end with
  * `zc_close`. Thread-safe: several threads may call `zc_register_service`,
@@ -208,6 +214,40 @@ typedef void (*zc_log_fn)(int level, const char *message, void *user);
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Listen for `duration_ms` milliseconds (at most 60000) and write every
+ * OpenStack service heard (`_openstack._tcp`, any service type) to
+ * `*out` (only on `ZC_OK`; an empty list when none answered). Blocks for
+ * `duration_ms`.
+ */
+zc_status zc_browse(const zc_zeroconf *zc, uint32_t duration_ms, zc_services **out);
+
+/**
+ * The number of services in the list; 0 for NULL.
+ */
+size_t zc_services_count(const zc_services *services);
+
+/**
+ * Read service `index` (0 .. count-1). Each output is optional (NULL: not
+ * wanted) and written only on `ZC_OK`: `*service_type` e.g. "baremetal";
+ * `*url` its endpoint URL as `zc_get_endpoint` builds it, or NULL when it
+ * could not be built, and then `*error` says why (else `*error` is NULL);
+ * `*props` its remaining TXT properties. Everything stays owned by the
+ * list (valid until `zc_services_free`; do not free it). An index out of
+ * range is `ZC_ERR_INVALID_ARGUMENT`.
+ */
+zc_status zc_services_get_at(const zc_services *services,
+                             size_t index,
+                             const char **service_type,
+                             const char **url,
+                             const char **error,
+                             const zc_props **props);
+
+/**
+ * Free a list from `zc_browse`. NULL is accepted and does nothing.
+ */
+void zc_services_free(zc_services *services);
 
 /**
  * Send the library's log messages (all levels) to `callback` with `user`;

@@ -17,7 +17,7 @@ use capi_util::{cc, installed, root, scratch, text};
 use common::lab::{Lab, LabChild};
 
 /// Build both examples against the installed library.
-fn examples() -> (PathBuf, PathBuf) {
+fn examples() -> (PathBuf, PathBuf, PathBuf) {
     let inst = installed();
     let dir = scratch("two-hosts");
     let (cflags, libs) = (inst.pkg_config(&["--cflags"]), inst.pkg_config(&["--libs"]));
@@ -26,7 +26,7 @@ fn examples() -> (PathBuf, PathBuf) {
         cc(&[&root().join(format!("examples/c/{name}.c"))], &exe, &cflags, &libs);
         exe
     };
-    (build("publish"), build("lookup"))
+    (build("publish"), build("lookup"), build("browse"))
 }
 
 fn host_in_url(ip: IpAddr) -> String {
@@ -84,7 +84,7 @@ fn publish_then_lookup(
     params: &[&str],
     props: &[&str],
 ) {
-    let (publish, lookup) = examples();
+    let (publish, lookup, browse) = examples();
     let (a, b) = (0, 1);
     let url = format!("http://{}:6385/baremetal", host_in_url(b_ip));
 
@@ -103,6 +103,16 @@ fn publish_then_lookup(
     let mut want = props.to_vec();
     want.sort();
     assert_eq!(got, want);
+
+    // browse on A lists it: TYPE URL PROPERTIES...
+    let listed = on(lab, a, &browse).args(["--interface", &a_ip.to_string(), "1000"]).output().unwrap();
+    let stdout = text(&listed.stdout);
+    assert_eq!(listed.status.code(), Some(0), "browse on host A: {stdout} {}", text(&listed.stderr));
+    let line = stdout.lines().find(|l| l.starts_with("baremetal ")).unwrap_or_else(|| panic!("browse: {stdout:?}"));
+    let mut words: Vec<&str> = line.split(' ').collect();
+    assert_eq!(words[1], url, "{line}");
+    words[2..].sort();
+    assert_eq!(words[2..], want[..], "{line}");
 
     // SIGTERM / SIGINT: the publisher withdraws (goodbye) and exits 0.
     // SAFETY: kill(2) on our own child's pid.
@@ -160,7 +170,7 @@ fn publish_on_b_lookup_on_a_ipv6() {
 #[test]
 fn second_publisher_of_a_name_gets_name_conflict() {
     let Some(lab) = lab!() else { return };
-    let (publish, _) = examples();
+    let (publish, _, _) = examples();
     let (a, b) = (0, 1);
     let url_b = format!("http://{}:6385", lab.v4(b));
     let _publisher = start_publish(&lab, b, &publish, lab.v4(b), &[], &url_b, &[]);

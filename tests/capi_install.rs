@@ -9,7 +9,7 @@ use std::process::Command;
 
 use capi_util::{cc, installed, netns, root, run_ok, scratch, text};
 
-const EXAMPLES: [&str; 2] = ["publish", "lookup"];
+const EXAMPLES: [&str; 3] = ["publish", "lookup", "browse"];
 
 fn needed_and_paths(exe: &Path) -> String {
     text(&run_ok(Command::new("readelf").arg("-d").arg(exe)).stdout)
@@ -68,8 +68,8 @@ fn examples_build_dynamically_and_statically_through_pkg_config() {
         assert!(!s.contains("libironicmdns"), "{name}-static still needs the shared library:\n{s}");
         for (exe, dynamic_section) in [(&dyn_exe, &d), (&static_exe, &s)] {
             assert!(!dynamic_section.contains("RPATH") && !dynamic_section.contains("RUNPATH"), "{exe:?} has an rpath");
-            // No arguments: usage, exit 2, before any network use.
-            let out = Command::new(exe).env("LD_LIBRARY_PATH", inst.libdir()).output().unwrap();
+            // An unknown flag: usage, exit 2, before any network use.
+            let out = Command::new(exe).arg("--bogus").env("LD_LIBRARY_PATH", inst.libdir()).output().unwrap();
             assert_eq!(out.status.code(), Some(2), "{exe:?}: {}", text(&out.stderr));
             assert!(text(&out.stderr).starts_with(&format!("usage: {name}")), "{exe:?}: {}", text(&out.stderr));
         }

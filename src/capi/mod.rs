@@ -11,6 +11,7 @@
 //! - [`options`]: `zc_options`, the options listing, the sample config
 //! - [`props`]: `zc_props`, TXT properties
 //! - [`log`]: `zc_set_log_callback`, the log levels
+//! - [`browse`]: `zc_services`, `zc_browse`
 //! - [`zeroconf`]: `zc_zeroconf`, `zc_new`, `zc_register_service`,
 //!   `zc_get_endpoint`, `zc_close`, `zc_lookup`, `zc_last_error`
 //!
@@ -25,6 +26,7 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 pub mod boundary;
+pub mod browse;
 pub mod log;
 pub mod options;
 pub mod props;

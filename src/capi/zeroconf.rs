@@ -19,7 +19,7 @@ use crate::zeroconf::Zeroconf;
 /// `zc_get_endpoint` and `zc_last_error` on one handle at once; only
 /// `zc_close` must not race other calls on the same handle.
 pub struct zc_zeroconf {
-    inner: Zeroconf,
+    pub(crate) inner: Zeroconf,
     detail: Detail,
     poisoned: AtomicBool,
 }
@@ -32,7 +32,7 @@ impl zc_zeroconf {
 
 /// Run a call on a handle: a NULL handle is an invalid argument recorded
 /// for the thread only.
-fn on_handle(func: &str, zc: *const zc_zeroconf, body: impl FnOnce(&zc_zeroconf) -> Outcome) -> zc_status {
+pub(crate) fn on_handle(func: &str, zc: *const zc_zeroconf, body: impl FnOnce(&zc_zeroconf) -> Outcome) -> zc_status {
     match required(zc, "zc") {
         Ok(h) => run(func, h.sink(), || body(h)),
         Err(f) => run(func, Sink::none(), || Err(f)),

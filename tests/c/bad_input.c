@@ -330,6 +330,23 @@ static void handle_calls(void) {
     TRUE(zc_options_last_error(opts, buf, sizeof buf) > 0 && strstr(buf, "nobody-serves-this"));
     TRUE(url == SENTINEL && found == SENTINEL);
 
+    /* browse: arguments, then an empty link */
+    {
+        zc_services *list = SENTINEL;
+        const char *type = SENTINEL;
+        CHECK(zc_browse(NULL, 100, &list), ZC_ERR_INVALID_ARGUMENT);
+        CHECK(zc_browse(zc, 100, NULL), ZC_ERR_INVALID_ARGUMENT);
+        CHECK(zc_browse(zc, 60001, &list), ZC_ERR_INVALID_ARGUMENT);
+        TRUE(list == SENTINEL);
+        CHECK(zc_browse(zc, 200, &list), ZC_OK);
+        TRUE(list != SENTINEL && zc_services_count(list) == 0);
+        CHECK(zc_services_get_at(list, 0, &type, NULL, NULL, NULL), ZC_ERR_INVALID_ARGUMENT);
+        CHECK(zc_services_get_at(NULL, 0, &type, NULL, NULL, NULL), ZC_ERR_INVALID_ARGUMENT);
+        TRUE(type == SENTINEL && zc_services_count(NULL) == 0);
+        zc_services_free(list);
+        zc_services_free(NULL);
+    }
+
     /* a real registration, withdrawn by zc_close */
     CHECK(zc_props_new(&params), ZC_OK);
     CHECK(zc_props_set(params, "ipa_debug", "1", 1), ZC_OK);
