@@ -79,8 +79,9 @@ static void count_log(int level, const char *message, void *user) {
         ++*(int *)user;
 }
 
+static int messages; /* counted by count_log */
+
 static void log_callback(void) {
-    static int messages;
     CHECK(zc_set_log_callback(count_log, &messages), ZC_OK);
     CHECK(zc_set_log_callback(NULL, NULL), ZC_OK); /* back to stderr */
     CHECK(zc_set_log_callback(count_log, &messages), ZC_OK); /* kept for the handle section */
@@ -350,7 +351,9 @@ static void handle_calls(void) {
     /* a real registration, withdrawn by zc_close */
     CHECK(zc_props_new(&params), ZC_OK);
     CHECK(zc_props_set(params, "ipa_debug", "1", 1), ZC_OK);
+    messages = 0;
     CHECK(zc_register_service(zc, "baremetal", "http://198.18.0.9:8080/bm", params), ZC_OK);
+    TRUE(messages > 0); /* "registering ... via mDNS" (debug) reached the callback */
     zc_props_free(params);
     CHECK(zc_close(zc), ZC_OK);
     zc = NULL;
