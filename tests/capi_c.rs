@@ -16,14 +16,24 @@ fn run_c_test(test: &str, name: &str) {
     let exe = dir.join(name);
     let mut libs = inst.pkg_config(&["--libs"]);
     libs.push("-pthread".to_owned());
-    cc(&[&root().join(format!("tests/c/{name}.c"))], &exe, &inst.pkg_config(&["--cflags"]), &libs);
+    cc(
+        &[&root().join(format!("tests/c/{name}.c"))],
+        &exe,
+        &inst.pkg_config(&["--cflags"]),
+        &libs,
+    );
 
     let valgrind = have_tool(test, "valgrind", "--version");
     let mut args: Vec<String> = Vec::new();
     let program = if valgrind {
         args.extend(
-            ["-q", "--error-exitcode=99", "--leak-check=full", "--errors-for-leak-kinds=definite,indirect"]
-                .map(String::from),
+            [
+                "-q",
+                "--error-exitcode=99",
+                "--leak-check=full",
+                "--errors-for-leak-kinds=definite,indirect",
+            ]
+            .map(String::from),
         );
         args.push(exe.display().to_string());
         "valgrind".to_owned()

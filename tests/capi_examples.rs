@@ -23,7 +23,12 @@ fn examples() -> (PathBuf, PathBuf, PathBuf) {
     let (cflags, libs) = (inst.pkg_config(&["--cflags"]), inst.pkg_config(&["--libs"]));
     let build = |name: &str| {
         let exe = dir.join(name);
-        cc(&[&root().join(format!("examples/c/{name}.c"))], &exe, &cflags, &libs);
+        cc(
+            &[&root().join(format!("examples/c/{name}.c"))],
+            &exe,
+            &cflags,
+            &libs,
+        );
         exe
     };
     (build("publish"), build("lookup"), build("browse"))
@@ -38,12 +43,21 @@ fn host_in_url(ip: IpAddr) -> String {
 
 fn on(lab: &Lab, h: usize, exe: &Path) -> Command {
     let mut cmd = lab.command(h, exe);
-    cmd.env("LD_LIBRARY_PATH", installed().libdir()).env("RUST_BACKTRACE", "0");
+    cmd.env("LD_LIBRARY_PATH", installed().libdir())
+        .env("RUST_BACKTRACE", "0");
     cmd
 }
 
 /// Start `publish` on host `h` and wait until it says it published.
-fn start_publish(lab: &Lab, h: usize, exe: &Path, ip: IpAddr, options: &[&str], url: &str, params: &[&str]) -> LabChild {
+fn start_publish(
+    lab: &Lab,
+    h: usize,
+    exe: &Path,
+    ip: IpAddr,
+    options: &[&str],
+    url: &str,
+    params: &[&str],
+) -> LabChild {
     let mut publisher = lab
         .spawn(
             on(lab, h, exe)
@@ -93,9 +107,18 @@ fn publish_then_lookup(
 
     // Host A: lookup prints the URL, then the properties (SPEC 4: path and
     // protocol are consumed by the URL; txtvers=1 is published, SPEC 3.5).
-    let found = on(lab, a, &lookup).args(lookup_args).arg("baremetal").output().unwrap();
+    let found = on(lab, a, &lookup)
+        .args(lookup_args)
+        .arg("baremetal")
+        .output()
+        .unwrap();
     let stdout = text(&found.stdout);
-    assert_eq!(found.status.code(), Some(0), "lookup on host A: {stdout} {}", text(&found.stderr));
+    assert_eq!(
+        found.status.code(),
+        Some(0),
+        "lookup on host A: {stdout} {}",
+        text(&found.stderr)
+    );
     let mut lines = stdout.lines();
     assert_eq!(lines.next(), Some(url.as_str()));
     let mut got: Vec<&str> = lines.collect();
@@ -105,10 +128,21 @@ fn publish_then_lookup(
     assert_eq!(got, want);
 
     // browse on A lists it: TYPE URL PROPERTIES...
-    let listed = on(lab, a, &browse).args(["--interface", &a_ip.to_string(), "1000"]).output().unwrap();
+    let listed = on(lab, a, &browse)
+        .args(["--interface", &a_ip.to_string(), "1000"])
+        .output()
+        .unwrap();
     let stdout = text(&listed.stdout);
-    assert_eq!(listed.status.code(), Some(0), "browse on host A: {stdout} {}", text(&listed.stderr));
-    let line = stdout.lines().find(|l| l.starts_with("baremetal ")).unwrap_or_else(|| panic!("browse: {stdout:?}"));
+    assert_eq!(
+        listed.status.code(),
+        Some(0),
+        "browse on host A: {stdout} {}",
+        text(&listed.stderr)
+    );
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("baremetal "))
+        .unwrap_or_else(|| panic!("browse: {stdout:?}"));
     let mut words: Vec<&str> = line.split(' ').collect();
     assert_eq!(words[1], url, "{line}");
     words[2..].sort();
@@ -116,16 +150,37 @@ fn publish_then_lookup(
 
     // SIGTERM / SIGINT: the publisher withdraws (goodbye) and exits 0.
     // SAFETY: kill(2) on our own child's pid.
-    assert_eq!(unsafe { libc::kill(publisher.id() as libc::pid_t, stop) }, 0);
+    assert_eq!(
+        unsafe { libc::kill(publisher.id() as libc::pid_t, stop) },
+        0
+    );
     let status = publisher.wait().unwrap();
     assert_eq!(status.code(), Some(0), "publish exit status");
 
     let gone = on(lab, a, &lookup)
-        .args(["--interface", &a_ip.to_string(), "-o", "lookup_attempts=1", "-o", "lookup_timeout=0.5", "baremetal"])
+        .args([
+            "--interface",
+            &a_ip.to_string(),
+            "-o",
+            "lookup_attempts=1",
+            "-o",
+            "lookup_timeout=0.5",
+            "baremetal",
+        ])
         .output()
         .unwrap();
-    assert_eq!(gone.status.code(), Some(1), "after withdrawal: {} {}", text(&gone.stdout), text(&gone.stderr));
-    assert!(text(&gone.stderr).starts_with("lookup: baremetal: not found"), "{}", text(&gone.stderr));
+    assert_eq!(
+        gone.status.code(),
+        Some(1),
+        "after withdrawal: {} {}",
+        text(&gone.stdout),
+        text(&gone.stderr)
+    );
+    assert!(
+        text(&gone.stderr).starts_with("lookup: baremetal: not found"),
+        "{}",
+        text(&gone.stderr)
+    );
 }
 
 trait StderrOf {
@@ -164,7 +219,15 @@ fn publish_on_b_lookup_on_a_ipv6() {
     let Some(lab) = lab!() else { return };
     // The first lookup with all defaults (zc_lookup): both IP versions, every interface of A.
     let (a, b) = (lab.v6(0), lab.v6(1));
-    publish_then_lookup(&lab, (a, b), libc::SIGINT, &[], &[], &["ipa_debug=1", "flag"], &["flag", "ipa_debug=1", "txtvers=1"]);
+    publish_then_lookup(
+        &lab,
+        (a, b),
+        libc::SIGINT,
+        &[],
+        &[],
+        &["ipa_debug=1", "flag"],
+        &["flag", "ipa_debug=1", "txtvers=1"],
+    );
 }
 
 #[test]
@@ -178,10 +241,25 @@ fn second_publisher_of_a_name_gets_name_conflict() {
     // one attempt: ZC_ERR_NAME_CONFLICT, so publish says so and exits 1.
     let url_a = format!("http://{}:6385", lab.v4(a));
     let out = on(&lab, a, &publish)
-        .args(["--interface", &lab.v4(a).to_string(), "-o", "registration_attempts=1", "baremetal", &url_a])
+        .args([
+            "--interface",
+            &lab.v4(a).to_string(),
+            "-o",
+            "registration_attempts=1",
+            "baremetal",
+            &url_a,
+        ])
         .output()
         .unwrap();
     let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "stdout {} stderr {stderr}", text(&out.stdout));
-    assert!(stderr.starts_with("publish: baremetal: registration failed: name conflict ("), "{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "stdout {} stderr {stderr}",
+        text(&out.stdout)
+    );
+    assert!(
+        stderr.starts_with("publish: baremetal: registration failed: name conflict ("),
+        "{stderr}"
+    );
 }

@@ -12,7 +12,8 @@ fn root() -> PathBuf {
 }
 
 fn generate() -> String {
-    let config = cbindgen::Config::from_file(root().join("cbindgen.toml")).expect("cbindgen.toml parses");
+    let config =
+        cbindgen::Config::from_file(root().join("cbindgen.toml")).expect("cbindgen.toml parses");
     let bindings = cbindgen::Builder::new()
         .with_config(config)
         .with_src(root().join("src/capi/mod.rs"))
@@ -62,12 +63,19 @@ fn header_declares_the_fixed_abi() {
     ] {
         assert!(h.contains(needle), "header lacks {needle:?}");
     }
-    assert!(!h.lines().any(|l| l.contains("enum ") && !l.trim_start().starts_with('*')), "status codes are plain #defines, never C enums");
+    assert!(
+        !h.lines()
+            .any(|l| l.contains("enum ") && !l.trim_start().starts_with('*')),
+        "status codes are plain #defines, never C enums"
+    );
     assert!(!h.contains("uintptr_t"), "sizes are size_t");
 }
 
 fn compiles(compiler: &str, args: &[&str], src: &Path) {
-    let out = std::env::temp_dir().join(format!("ironicmdns-hdr-{}-{compiler}.o", std::process::id()));
+    let out = std::env::temp_dir().join(format!(
+        "ironicmdns-hdr-{}-{compiler}.o",
+        std::process::id()
+    ));
     let res = Command::new(compiler)
         .args(args)
         .arg("-I")
@@ -113,7 +121,15 @@ int use_header(void) {
     let cpp = dir.join("use.cpp");
     std::fs::write(&c, body).unwrap();
     std::fs::write(&cpp, body).unwrap();
-    compiles("gcc", &["-std=c99", "-pedantic", "-Werror", "-Wall", "-Wextra"], &c);
-    compiles("g++", &["-std=c++11", "-pedantic", "-Werror", "-Wall", "-Wextra"], &cpp);
+    compiles(
+        "gcc",
+        &["-std=c99", "-pedantic", "-Werror", "-Wall", "-Wextra"],
+        &c,
+    );
+    compiles(
+        "g++",
+        &["-std=c++11", "-pedantic", "-Werror", "-Wall", "-Wextra"],
+        &cpp,
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -27,7 +27,8 @@ pub struct zc_services {
 }
 
 fn c_text(s: &str, what: &str) -> Outcome<CString> {
-    CString::new(s).map_err(|_| Failure::new(ZC_ERR_DECODE, format!("{what} {s:?} holds a NUL byte")))
+    CString::new(s)
+        .map_err(|_| Failure::new(ZC_ERR_DECODE, format!("{what} {s:?} holds a NUL byte")))
 }
 
 impl zc_services {
@@ -52,11 +53,17 @@ impl zc_services {
 /// `*out` (only on `ZC_OK`; an empty list when none answered). Blocks for
 /// `duration_ms`.
 #[no_mangle]
-pub extern "C" fn zc_browse(zc: *const zc_zeroconf, duration_ms: u32, out: *mut *mut zc_services) -> zc_status {
+pub extern "C" fn zc_browse(
+    zc: *const zc_zeroconf,
+    duration_ms: u32,
+    out: *mut *mut zc_services,
+) -> zc_status {
     on_handle("zc_browse", zc, |h| {
         let out = required_out(out, "out")?;
         if duration_ms > MAX_BROWSE_MS {
-            return Err(Failure::invalid(format!("duration_ms {duration_ms} is more than {MAX_BROWSE_MS}")));
+            return Err(Failure::invalid(format!(
+                "duration_ms {duration_ms} is more than {MAX_BROWSE_MS}"
+            )));
         }
         let found = h.inner.browse(Duration::from_millis(duration_ms.into()))?;
         let list = Box::new(zc_services::from_browsed(&found)?);
@@ -94,7 +101,10 @@ pub extern "C" fn zc_services_get_at(
     super::boundary::run("zc_services_get_at", super::boundary::Sink::none(), || {
         let s = required(services, "services")?;
         let e = s.list.get(index).ok_or_else(|| {
-            Failure::invalid(format!("index {index} is out of range ({} services)", s.list.len()))
+            Failure::invalid(format!(
+                "index {index} is out of range ({} services)",
+                s.list.len()
+            ))
         })?;
         let (u, err) = match &e.url {
             Ok(u) => (u.as_ptr(), std::ptr::null()),
@@ -145,7 +155,11 @@ mod tests {
         let mut p = Properties::new();
         p.set_str("ipa_debug", "1");
         let found = [
-            BrowsedService { service_type: "baremetal".into(), url: Ok("http://198.18.0.2:6385".into()), params: p },
+            BrowsedService {
+                service_type: "baremetal".into(),
+                url: Ok("http://198.18.0.2:6385".into()),
+                params: p,
+            },
             BrowsedService {
                 service_type: "identity".into(),
                 url: Err("none of the addresses [] are valid".into()),
@@ -154,15 +168,42 @@ mod tests {
         ];
         let list = Box::into_raw(Box::new(zc_services::from_browsed(&found).unwrap()));
         assert_eq!(zc_services_count(list), 2);
-        let (mut t, mut u, mut e, mut pr) = (std::ptr::null(), std::ptr::null(), std::ptr::null(), std::ptr::null());
-        assert_eq!(zc_services_get_at(list, 0, &mut t, &mut u, &mut e, &mut pr), ZC_OK);
-        assert_eq!((read(t), read(u), e.is_null(), zc_props_count(pr)), ("baremetal".into(), "http://198.18.0.2:6385".into(), true, 1));
-        assert_eq!(zc_services_get_at(list, 1, &mut t, &mut u, &mut e, &mut pr), ZC_OK);
-        assert_eq!((read(t), u.is_null(), read(e)), ("identity".into(), true, "none of the addresses [] are valid".into()));
+        let (mut t, mut u, mut e, mut pr) = (
+            std::ptr::null(),
+            std::ptr::null(),
+            std::ptr::null(),
+            std::ptr::null(),
+        );
+        assert_eq!(
+            zc_services_get_at(list, 0, &mut t, &mut u, &mut e, &mut pr),
+            ZC_OK
+        );
+        assert_eq!(
+            (read(t), read(u), e.is_null(), zc_props_count(pr)),
+            ("baremetal".into(), "http://198.18.0.2:6385".into(), true, 1)
+        );
+        assert_eq!(
+            zc_services_get_at(list, 1, &mut t, &mut u, &mut e, &mut pr),
+            ZC_OK
+        );
+        assert_eq!(
+            (read(t), u.is_null(), read(e)),
+            (
+                "identity".into(),
+                true,
+                "none of the addresses [] are valid".into()
+            )
+        );
         let before = t;
-        assert_eq!(zc_services_get_at(list, 2, &mut t, &mut u, &mut e, &mut pr), ZC_ERR_INVALID_ARGUMENT);
+        assert_eq!(
+            zc_services_get_at(list, 2, &mut t, &mut u, &mut e, &mut pr),
+            ZC_ERR_INVALID_ARGUMENT
+        );
         assert_eq!(t, before, "untouched on failure");
-        assert_eq!(zc_services_get_at(std::ptr::null(), 0, &mut t, &mut u, &mut e, &mut pr), ZC_ERR_INVALID_ARGUMENT);
+        assert_eq!(
+            zc_services_get_at(std::ptr::null(), 0, &mut t, &mut u, &mut e, &mut pr),
+            ZC_ERR_INVALID_ARGUMENT
+        );
         assert_eq!(zc_services_count(std::ptr::null()), 0);
         zc_services_free(list);
         zc_services_free(std::ptr::null_mut());
@@ -171,7 +212,10 @@ mod tests {
     #[test]
     fn browse_checks_its_arguments_before_listening() {
         let mut out = std::ptr::null_mut();
-        assert_eq!(zc_browse(std::ptr::null(), 100, &mut out), ZC_ERR_INVALID_ARGUMENT);
+        assert_eq!(
+            zc_browse(std::ptr::null(), 100, &mut out),
+            ZC_ERR_INVALID_ARGUMENT
+        );
         assert!(out.is_null());
     }
 }

@@ -20,14 +20,22 @@ pub const ZC_LOG_ERROR: c_int = 2;
 /// A log callback: `level` is a `ZC_LOG_*` value, `message` a NUL-terminated
 /// UTF-8 line valid only during the call, `user` what was given to
 /// `zc_set_log_callback`.
-pub type zc_log_fn = Option<unsafe extern "C" fn(level: c_int, message: *const c_char, user: *mut c_void)>;
+pub type zc_log_fn =
+    Option<unsafe extern "C" fn(level: c_int, message: *const c_char, user: *mut c_void)>;
 
 /// The C callback and its user pointer (kept as an address: the caller
 /// promises it may be used from any thread).
-static CALLBACK: RwLock<Option<(unsafe extern "C" fn(c_int, *const c_char, *mut c_void), usize)>> = RwLock::new(None);
+static CALLBACK: RwLock<
+    Option<(
+        unsafe extern "C" fn(c_int, *const c_char, *mut c_void),
+        usize,
+    )>,
+> = RwLock::new(None);
 
 fn forward(level: LogLevel, message: &str) {
-    let Some((cb, user)) = *CALLBACK.read().unwrap_or_else(|e| e.into_inner()) else { return };
+    let Some((cb, user)) = *CALLBACK.read().unwrap_or_else(|e| e.into_inner()) else {
+        return;
+    };
     let level = match level {
         LogLevel::Debug => ZC_LOG_DEBUG,
         LogLevel::Warning => ZC_LOG_WARNING,
@@ -61,7 +69,9 @@ mod tests {
 
     unsafe extern "C" fn collect(level: c_int, message: *const c_char, user: *mut c_void) {
         let seen = &*(user as *const Mutex<Vec<(c_int, String)>>);
-        let text = std::ffi::CStr::from_ptr(message).to_string_lossy().into_owned();
+        let text = std::ffi::CStr::from_ptr(message)
+            .to_string_lossy()
+            .into_owned();
         seen.lock().unwrap().push((level, text));
     }
 

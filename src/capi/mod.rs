@@ -25,13 +25,21 @@
 #![allow(clippy::missing_safety_doc)]
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
-pub mod boundary;
-pub mod browse;
-pub mod log;
-pub mod options;
-pub mod props;
+// The header follows this order (cbindgen reads the modules in turn).
 pub mod status;
+
 pub mod strings;
+
 pub mod zeroconf;
+
+pub mod options;
+
+pub mod props;
+
+pub mod browse;
+
+pub mod log;
+
+pub mod boundary;
 
 pub use status::zc_status;

@@ -18,7 +18,9 @@ pub fn env_flag(name: &str) -> bool {
 
 /// Run a command, panicking with its output when it fails.
 pub fn run_ok(cmd: &mut Command) -> Output {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     assert!(
         out.status.success(),
         "{cmd:?} failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
@@ -43,14 +45,21 @@ fn scratch_root() -> &'static Path {
         let base = root().join("target/capi-tests");
         for entry in std::fs::read_dir(&base).into_iter().flatten().flatten() {
             let name = entry.file_name();
-            let pid = name.to_str().and_then(|n| n.rsplit('-').next()).and_then(|p| p.parse::<i32>().ok());
+            let pid = name
+                .to_str()
+                .and_then(|n| n.rsplit('-').next())
+                .and_then(|p| p.parse::<i32>().ok());
             // SAFETY: kill with signal 0 only checks that the process exists.
             if pid.is_some_and(|p| unsafe { libc::kill(p, 0) } != 0) {
                 let _ = std::fs::remove_dir_all(entry.path());
             }
         }
         let exe = std::env::current_exe().ok();
-        let binary = exe.as_deref().and_then(Path::file_stem).and_then(OsStr::to_str).unwrap_or("capi");
+        let binary = exe
+            .as_deref()
+            .and_then(Path::file_stem)
+            .and_then(OsStr::to_str)
+            .unwrap_or("capi");
         let binary = binary.split('-').next().unwrap_or(binary);
         base.join(format!("{binary}-{}", std::process::id()))
     })
@@ -90,7 +99,10 @@ impl Installed {
                 .args(args)
                 .arg("ironicmdns"),
         );
-        text(&out.stdout).split_whitespace().map(str::to_owned).collect()
+        text(&out.stdout)
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
     }
 }
 
@@ -105,12 +117,21 @@ pub fn installed() -> &'static Installed {
             Command::new("make")
                 .current_dir(root())
                 .arg("install")
-                .arg(format!("PROFILE={}", std::env::var("IRONICMDNS_CAPI_PROFILE").unwrap_or_else(|_| "dev".into())))
+                .arg(format!(
+                    "PROFILE={}",
+                    std::env::var("IRONICMDNS_CAPI_PROFILE").unwrap_or_else(|_| "dev".into())
+                ))
                 .arg("PREFIX=/usr")
                 .arg(format!("DESTDIR={}", destdir.display()))
-                .env("CARGO", std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())),
+                .env(
+                    "CARGO",
+                    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()),
+                ),
         );
-        Installed { destdir, prefix: "/usr" }
+        Installed {
+            destdir,
+            prefix: "/usr",
+        }
     })
 }
 
@@ -118,7 +139,15 @@ pub fn installed() -> &'static Installed {
 pub fn cc(sources: &[&Path], out: &Path, cflags: &[String], link: &[String]) {
     run_ok(
         Command::new("cc")
-            .args(["-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", "-O1", "-g"])
+            .args([
+                "-std=c99",
+                "-pedantic",
+                "-Wall",
+                "-Wextra",
+                "-Werror",
+                "-O1",
+                "-g",
+            ])
             .args(cflags)
             .args(sources)
             .arg("-o")
@@ -136,7 +165,8 @@ pub enum Netns {
     User,
 }
 
-const LO_SETUP: &str = "ip link set lo up && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo";
+const LO_SETUP: &str =
+    "ip link set lo up && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo";
 
 impl Netns {
     fn flag(self) -> &'static str {
@@ -167,10 +197,18 @@ pub fn netns(test: &str) -> Option<Netns> {
     static PROBE: OnceLock<Result<Netns, String>> = OnceLock::new();
     let probe = PROBE.get_or_init(|| {
         // SAFETY: geteuid has no preconditions.
-        let kind = if unsafe { libc::geteuid() } == 0 { Netns::Root } else { Netns::User };
+        let kind = if unsafe { libc::geteuid() } == 0 {
+            Netns::Root
+        } else {
+            Netns::User
+        };
         match kind.command("true", &[] as &[&str]).output() {
             Ok(o) if o.status.success() => Ok(kind),
-            Ok(o) => Err(format!("unshare {} failed: {}", kind.flag(), text(&o.stderr).trim())),
+            Ok(o) => Err(format!(
+                "unshare {} failed: {}",
+                kind.flag(),
+                text(&o.stderr).trim()
+            )),
             Err(e) => Err(format!("cannot run unshare: {e}")),
         }
     });
@@ -189,9 +227,15 @@ pub fn netns(test: &str) -> Option<Netns> {
 /// Whether `tool` runs; when it does not: a message, or a failure with
 /// IRONICMDNS_REQUIRE_PEERS=1.
 pub fn have_tool(test: &str, tool: &str, probe_arg: &str) -> bool {
-    let ok = Command::new(tool).arg(probe_arg).output().is_ok_and(|o| o.status.success());
+    let ok = Command::new(tool)
+        .arg(probe_arg)
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !ok {
-        assert!(!env_flag("IRONICMDNS_REQUIRE_PEERS"), "{test}: {tool} is missing and IRONICMDNS_REQUIRE_PEERS=1");
+        assert!(
+            !env_flag("IRONICMDNS_REQUIRE_PEERS"),
+            "{test}: {tool} is missing and IRONICMDNS_REQUIRE_PEERS=1"
+        );
         eprintln!("SKIP {test}: {tool} is not installed");
     }
     ok
