@@ -63,6 +63,28 @@ fn header_declares_the_fixed_abi() {
     ] {
         assert!(h.contains(needle), "header lacks {needle:?}");
     }
+    // Status codes are only ever appended to: these values never change.
+    let codes = [
+        ("ZC_OK", 0),
+        ("ZC_ERR_INVALID_ARGUMENT", -1),
+        ("ZC_ERR_REGISTRATION", -2),
+        ("ZC_ERR_NAME_CONFLICT", -3),
+        ("ZC_ERR_NOT_FOUND", -4),
+        ("ZC_ERR_NO_VALID_ADDRESS", -5),
+        ("ZC_ERR_DECODE", -6),
+        ("ZC_ERR_IO", -7),
+        ("ZC_ERR_CLOSED", -8),
+        ("ZC_ERR_POISONED", -9),
+        ("ZC_ERR_INTERNAL", -10),
+    ];
+    for (name, value) in codes {
+        assert!(h.contains(&format!("#define {name} {value}\n")), "{name} must stay {value}");
+    }
+    assert_eq!(
+        h.matches("#define ZC_ERR_").count(),
+        codes.len() - 1,
+        "a new ZC_ERR_* code: append it to this table (never renumber)"
+    );
     assert!(
         !h.lines()
             .any(|l| l.contains("enum ") && !l.trim_start().starts_with('*')),
