@@ -127,9 +127,11 @@ fn publish_then_lookup(
     want.sort();
     assert_eq!(got, want);
 
-    // browse on A lists it: TYPE URL PROPERTIES...
+    // browse on A lists it: TYPE URL PROPERTIES... (2.5 s: B may hold its
+    // PTR answer up to 1 s after its last multicast of it, RFC 6762 s6, and
+    // the resolution of SRV/TXT/A follows).
     let listed = on(lab, a, &browse)
-        .args(["--interface", &a_ip.to_string(), "1000"])
+        .args(["--interface", &a_ip.to_string(), "2500"])
         .output()
         .unwrap();
     let stdout = text(&listed.stdout);
