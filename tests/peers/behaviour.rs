@@ -45,7 +45,6 @@ fn conflict(lab: Lab, order: &str) {
     if !have(&[Peer::Ironic]) {
         return;
     }
-    Fam::V4.prepare(&lab);
     let scratch = Scratch::new("conflict");
     let ours_row = one_row(&lab, Fam::V4, 0);
     let ty = ours_row.ty;
@@ -136,7 +135,6 @@ fn goodbye(lab: Lab, fam: Fam) {
     if !have(&ALL_PEERS) {
         return;
     }
-    fam.prepare(&lab);
     let scratch = Scratch::new("goodbye");
     let row = one_row(&lab, fam, 1);
     let mut publ = publish(&lab, 1, Publisher::Ours, fam, &[&row], &scratch).expect("ours registers");
@@ -145,7 +143,7 @@ fn goodbye(lab: Lab, fam: Fam) {
     let mut cmd = lab.command(0, support::python());
     cmd.arg(script).args(["--watch", "30", "--interval", "0.1", row.ty]);
     let watcher = Proc::spawn("ironic_lookup.py --watch", &lab, &mut cmd);
-    let avahi = AvahiHost::start(&lab, 2, &scratch, "avahi-h2").expect("avahi on h2");
+    let avahi = AvahiHost::start(&lab, 2, &scratch, "avahi-h2", fam).expect("avahi on h2");
     let mut cmd = avahi.client(&lab, 2, "avahi-browse");
     cmd.args(["-rp", "_openstack._tcp"]);
     let browser = Proc::spawn("avahi-browse -rp", &lab, &mut cmd);
@@ -197,12 +195,11 @@ fn browse(lab: Lab, fam: Fam) {
     if !have(&ALL_PEERS) {
         return;
     }
-    fam.prepare(&lab);
     let scratch = Scratch::new("browse");
     let (h1, h2) = (fam.url_host(&lab, 1), fam.url_host(&lab, 2));
     let p = ironic_publisher(&lab, 1, "baremetal-introspection", &format!("http://{h1}:5050"));
     assert_eq!(ironic_outcome(&p), Ok(()), "ironic_lib registers");
-    let avahi = AvahiHost::start(&lab, 2, &scratch, "avahi-h2").expect("avahi on h2");
+    let avahi = AvahiHost::start(&lab, 2, &scratch, "avahi-h2", fam).expect("avahi on h2");
     let mut cmd = avahi.client(&lab, 2, "avahi-publish-service");
     cmd.args(["-s", "identity", "_openstack._tcp", "5000", "path=/v3"]);
     let ap = Proc::spawn("avahi-publish-service identity", &lab, &mut cmd);
