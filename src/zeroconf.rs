@@ -1,8 +1,19 @@
 //! The reference's object (SPEC 3, 4, 6). OWNER: endpoint helper.
+//!
+//! A thin orchestration: the rules live in [`crate::endpoint`] and
+//! [`crate::route`] (pure, table-tested); this file adds the resolver, the
+//! attempts with their doubling waits, the engine calls and the log.
+
+use std::net::{IpAddr, ToSocketAddrs};
+use std::sync::{Mutex, MutexGuard, RwLock};
+use std::time::Duration;
 
 use crate::config::Config;
-use crate::endpoint::Properties;
-use crate::error::Result;
+use crate::endpoint::{self, Endpoint, Host, Properties, SERVICE_TYPE};
+use crate::engine::driver::{Mdns, MdnsOptions};
+use crate::engine::{RegId, ResolvedService};
+use crate::error::{Error, Result};
+use crate::route::{KernelRoutes, RouteLookup};
 
 /// One browsed instance (for `ironic-mdns browse`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -14,38 +25,460 @@ pub struct BrowsedService {
     pub params: Properties,
 }
 
+/// Severity of a log message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Debug,
+    Warning,
+    Error,
+}
+
+/// Receiver of the library's log messages (called on the caller's thread).
+pub type LogHook = fn(LogLevel, &str);
+
+static LOG_HOOK: RwLock<Option<LogHook>> = RwLock::new(None);
+
+/// Send log messages to `hook` instead of the default: warnings and errors
+/// on stderr, debug messages too when `IRONICMDNS_DEBUG` is set.
+pub fn set_log_hook(hook: Option<LogHook>) {
+    *LOG_HOOK.write().unwrap_or_else(|e| e.into_inner()) = hook;
+}
+
+pub(crate) fn log(level: LogLevel, msg: &str) {
+    let hook = *LOG_HOOK.read().unwrap_or_else(|e| e.into_inner());
+    match hook {
+        Some(h) => h(level, msg),
+        None if level >= LogLevel::Warning || std::env::var_os("IRONICMDNS_DEBUG").is_some() => {
+            let tag = match level {
+                LogLevel::Debug => "debug",
+                LogLevel::Warning => "warning",
+                LogLevel::Error => "error",
+            };
+            eprintln!("ironicmdns: {tag}: {msg}");
+        }
+        None => {}
+    }
+}
+
+/// First wait between attempts; doubled after each (SPEC 2).
+const FIRST_WAIT: Duration = Duration::from_millis(100);
+/// Bound of one registration attempt (probing takes about 1 s).
+const REGISTER_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// mDNS client and server, like `ironic_lib.mdns.Zeroconf`.
+///
+/// Thread-safe: one object may serve several threads at once; `close`
+/// should not race the other calls (a registration finishing during
+/// `close` is withdrawn by the engine's own close, not by ours). Dropping
+/// the object closes it.
 pub struct Zeroconf {
-    _private: (),
+    config: Config,
+    mdns: Mdns,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    closed: bool,
+    /// SPEC 3.7: what `close` withdraws.
+    registered: Vec<(RegId, String)>,
 }
 
 impl Zeroconf {
+    /// Start the engine on the configured interfaces (all when none).
     pub fn new(config: Config) -> Result<Zeroconf> {
-        let _ = config;
-        todo!()
+        check_config(&config)?;
+        let mdns = Mdns::start(MdnsOptions { interfaces: config.interfaces.clone(), cache_capacity: None })?;
+        Ok(Zeroconf { config, mdns, state: Mutex::new(State::default()) })
     }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.state().closed {
+            return Err(Error::Closed("the Zeroconf object is closed".into()));
+        }
+        Ok(())
+    }
+
+    /// SPEC 3: publish `endpoint` as `<service_type>._openstack._tcp.local.`.
     pub fn register_service(&self, service_type: &str, endpoint: &str, params: Option<&Properties>) -> Result<()> {
-        let _ = (service_type, endpoint, params);
-        todo!()
+        self.check_open()?;
+        endpoint::instance_name(service_type)?;
+        let ep = endpoint::parse_endpoint(endpoint)?;
+        let addresses = resolve_host(service_type, &ep)?;
+        let info = endpoint::service_info(service_type, &ep, addresses, &self.config.params, params)?;
+        log(LogLevel::Debug, &format!("registering {info:?} via mDNS"));
+        let instance = info.instance.clone();
+        let id = register_with_attempts(
+            service_type,
+            self.config.registration_attempts,
+            || self.mdns.register(info.clone(), REGISTER_TIMEOUT),
+            || self.mdns.flush_cache(),
+            std::thread::sleep,
+        )?;
+        self.state().registered.push((id, instance));
+        Ok(())
     }
+
+    /// SPEC 4: the URL and properties of `<service_type>._openstack._tcp.local.`.
     pub fn get_endpoint(&self, service_type: &str, skip_loopback: bool, skip_link_local: bool) -> Result<(String, Properties)> {
-        let _ = (service_type, skip_loopback, skip_link_local);
-        todo!()
+        self.check_open()?;
+        let instance = endpoint::instance_name(service_type)?;
+        let timeout = self.config.lookup_timeout;
+        let service = lookup_with_attempts(
+            service_type,
+            self.config.lookup_attempts,
+            || self.mdns.resolve(&instance, timeout),
+            std::thread::sleep,
+        )?;
+        endpoint::lookup_result(
+            service_type,
+            &service,
+            skip_loopback,
+            skip_link_local,
+            &KernelRoutes,
+            &endpoint::if_name,
+            &mut |m| log(LogLevel::Warning, m),
+        )
     }
+
     /// Every `_openstack._tcp` instance heard within `duration`.
-    pub fn browse(&self, duration: std::time::Duration) -> Result<Vec<BrowsedService>> {
-        let _ = duration;
-        todo!()
+    pub fn browse(&self, duration: Duration) -> Result<Vec<BrowsedService>> {
+        self.check_open()?;
+        let found = self.mdns.browse(SERVICE_TYPE, duration)?;
+        Ok(found.iter().map(|s| browsed_service(s, &KernelRoutes, &endpoint::if_name)).collect())
     }
+
     /// Withdraw every registration (goodbyes sent before return), stop.
     /// Idempotent; later calls on the object fail with Error::Closed.
     pub fn close(&self) -> Result<()> {
-        todo!()
+        let registered = {
+            let mut st = self.state();
+            if st.closed {
+                return Ok(());
+            }
+            st.closed = true;
+            std::mem::take(&mut st.registered)
+        };
+        // SPEC 6: a withdrawal error is logged, not returned.
+        for (id, instance) in registered {
+            if let Err(e) = self.mdns.unregister(id) {
+                log(LogLevel::Error, &format!("could not unregister mDNS service {instance}: {e}"));
+            }
+        }
+        self.mdns.close()
+    }
+}
+
+impl Drop for Zeroconf {
+    fn drop(&mut self) {
+        if let Err(e) = self.close() {
+            log(LogLevel::Error, &format!("closing mDNS: {e}"));
+        }
     }
 }
 
 /// One-shot module-level lookup with default options (SPEC 6).
 pub fn get_endpoint(service_type: &str) -> Result<(String, Properties)> {
-    let _ = service_type;
-    todo!()
+    let zc = Zeroconf::new(Config::default())?;
+    let result = zc.get_endpoint(service_type, true, false);
+    zc.close()?;
+    result
+}
+
+/// Options that the fields' types allow but the options do not.
+fn check_config(config: &Config) -> Result<()> {
+    if config.registration_attempts < 1 || config.lookup_attempts < 1 {
+        return Err(Error::InvalidArgument("registration_attempts and lookup_attempts must be at least 1".into()));
+    }
+    if config.lookup_timeout.is_zero() {
+        return Err(Error::InvalidArgument("lookup_timeout must be greater than 0".into()));
+    }
+    Ok(())
+}
+
+/// SPEC 3.2-3.3: the system resolver's addresses of the URL host, in its
+/// order, without duplicates; a failure names the host.
+fn resolve_host(service_type: &str, ep: &Endpoint) -> Result<Vec<IpAddr>> {
+    let addrs: Vec<IpAddr> = match &ep.host {
+        Host::Ip(ip) => vec![*ip],
+        Host::Name(name) => (name.as_str(), ep.port)
+            .to_socket_addrs()
+            .map_err(|e| {
+                Error::Registration(format!(
+                    "cannot register {service_type} service: could not resolve hostname {name}: {e}"
+                ))
+            })?
+            .map(|sa| sa.ip())
+            .collect(),
+    };
+    Ok(endpoint::dedupe_addresses(addrs))
+}
+
+/// SPEC 3.6: up to `attempts` registrations; after a conflict forget the
+/// cache and wait 0.1 s, 0.2 s, ... before the next; the last conflict is
+/// Error::Conflict, any other error a registration failure at once.
+fn register_with_attempts(
+    service_type: &str,
+    attempts: u32,
+    mut register: impl FnMut() -> Result<RegId>,
+    mut flush_cache: impl FnMut(),
+    mut sleep: impl FnMut(Duration),
+) -> Result<RegId> {
+    let mut wait = FIRST_WAIT;
+    for attempt in 1..=attempts {
+        match register() {
+            Ok(id) => return Ok(id),
+            Err(Error::Conflict(m)) => {
+                log(LogLevel::Debug, &format!("could not register {service_type} - conflict: {m}"));
+                if attempt == attempts {
+                    break;
+                }
+                flush_cache();
+                sleep(wait);
+                wait = wait.saturating_mul(2);
+            }
+            Err(Error::Closed(m)) => return Err(Error::Closed(m)),
+            Err(e) => return Err(Error::Registration(format!("cannot register {service_type} service: {e}"))),
+        }
+    }
+    Err(Error::Conflict(format!(
+        "cannot register {service_type} service: conflict, the name is in use after {attempts} attempts"
+    )))
+}
+
+/// SPEC 4.1: up to `attempts` lookups with the doubling waits between
+/// them; nothing found is Error::NotFound naming the service type.
+fn lookup_with_attempts(
+    service_type: &str,
+    attempts: u32,
+    mut resolve: impl FnMut() -> Result<Option<ResolvedService>>,
+    mut sleep: impl FnMut(Duration),
+) -> Result<ResolvedService> {
+    let mut wait = FIRST_WAIT;
+    for attempt in 1..=attempts {
+        if let Some(found) = resolve()? {
+            return Ok(found);
+        }
+        if attempt < attempts {
+            sleep(wait);
+            wait = wait.saturating_mul(2);
+        }
+    }
+    Err(Error::NotFound(format!("cannot find {service_type} service through multicast")))
+}
+
+/// A browsed instance as SPEC 4 turns it into a URL (default flags: skip
+/// loopback, keep link-local).
+fn browsed_service(s: &ResolvedService, routes: &dyn RouteLookup, ifname: &dyn Fn(u32) -> Option<String>) -> BrowsedService {
+    let service_type = endpoint::service_type_of(&s.instance);
+    let mut warn = |m: &str| log(LogLevel::Warning, m);
+    let (url, params) = match endpoint::lookup_result(&service_type, s, true, false, routes, ifname, &mut warn) {
+        Ok((url, params)) => (Ok(url), params),
+        Err(e) => (Err(e.to_string()), Properties::new()),
+    };
+    BrowsedService { service_type, url, params }
+}
+
+#[cfg(test)]
+#[allow(clippy::type_complexity)] // tables of rows
+mod tests {
+    use super::*;
+    use crate::engine::ScopedAddr;
+
+    fn ms(v: &[u64]) -> Vec<Duration> {
+        v.iter().map(|&m| Duration::from_millis(m)).collect()
+    }
+
+    #[test]
+    fn registration_attempts_table() {
+        // (attempts, outcomes of the engine's register calls, calls made,
+        //  waits, cache flushes, result)
+        struct Row {
+            attempts: u32,
+            outcomes: Vec<Result<RegId>>,
+            calls: usize,
+            waits: Vec<Duration>,
+            ok: bool,
+        }
+        let conflict = || Err(Error::Conflict("probe lost".into()));
+        let rows = vec![
+            Row { attempts: 5, outcomes: vec![Ok(RegId(1))], calls: 1, waits: ms(&[]), ok: true },
+            // the reference's test_with_race
+            Row {
+                attempts: 5,
+                outcomes: vec![conflict(), conflict(), conflict(), Ok(RegId(7))],
+                calls: 4,
+                waits: ms(&[100, 200, 400]),
+                ok: true,
+            },
+            // the reference's test_failure: attempts calls, attempts-1 waits
+            Row { attempts: 5, outcomes: (0..5).map(|_| conflict()).collect(), calls: 5, waits: ms(&[100, 200, 400, 800]), ok: false },
+            Row { attempts: 1, outcomes: vec![conflict()], calls: 1, waits: ms(&[]), ok: false },
+            Row {
+                attempts: 5,
+                outcomes: vec![Err(Error::Registration("engine".into()))],
+                calls: 1,
+                waits: ms(&[]),
+                ok: false,
+            },
+        ];
+        for (i, row) in rows.into_iter().enumerate() {
+            let mut outcomes = row.outcomes.clone().into_iter();
+            let (mut calls, mut flushes, mut waits) = (0, 0, Vec::new());
+            let got = register_with_attempts(
+                "baremetal",
+                row.attempts,
+                || {
+                    calls += 1;
+                    outcomes.next().expect("no more calls expected")
+                },
+                || flushes += 1,
+                |d| waits.push(d),
+            );
+            assert_eq!(calls, row.calls, "row {i}");
+            assert_eq!(waits, row.waits, "row {i}");
+            assert_eq!(flushes, row.waits.len(), "row {i}: one cache flush before each retry");
+            match (&got, row.ok, row.outcomes.last()) {
+                (Ok(id), true, Some(Ok(want))) => assert_eq!(id, want),
+                (Err(Error::Conflict(m)), false, Some(Err(Error::Conflict(_)))) => {
+                    assert!(m.contains("conflict") && m.contains("baremetal"), "{m}")
+                }
+                (Err(Error::Registration(m)), false, Some(Err(Error::Registration(_)))) => {
+                    assert!(m.contains("baremetal"), "{m}")
+                }
+                _ => panic!("row {i}: {got:?}"),
+            }
+        }
+    }
+
+    fn found() -> ResolvedService {
+        ResolvedService {
+            instance: "baremetal._openstack._tcp.local.".into(),
+            target: "x.local.".into(),
+            port: 80,
+            txt: vec![],
+            addresses: vec![ScopedAddr { addr: "192.168.1.1".parse().unwrap(), iface: 2 }],
+        }
+    }
+
+    #[test]
+    fn lookup_attempts_table() {
+        // (attempts, answers, calls, waits, found)
+        let rows: Vec<(u32, Vec<Option<ResolvedService>>, usize, Vec<Duration>, bool)> = vec![
+            (3, vec![Some(found())], 1, ms(&[]), true),
+            (3, vec![None, Some(found())], 2, ms(&[100]), true),
+            // the reference's test_not_found: attempts-1 waits
+            (3, vec![None, None, None], 3, ms(&[100, 200]), false),
+            (1, vec![None], 1, ms(&[]), false),
+        ];
+        for (i, (attempts, answers, want_calls, want_waits, ok)) in rows.into_iter().enumerate() {
+            let mut answers = answers.into_iter();
+            let (mut calls, mut waits) = (0, Vec::new());
+            let got = lookup_with_attempts(
+                "baremetal",
+                attempts,
+                || {
+                    calls += 1;
+                    Ok(answers.next().expect("no more calls expected"))
+                },
+                |d| waits.push(d),
+            );
+            assert_eq!((calls, &waits), (want_calls, &want_waits), "row {i}");
+            match got {
+                Ok(s) => assert!(ok && s == found(), "row {i}"),
+                Err(Error::NotFound(m)) => assert!(!ok && m.contains("baremetal service"), "row {i}: {m}"),
+                Err(e) => panic!("row {i}: {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn lookup_stops_at_an_engine_error() {
+        let mut calls = 0;
+        let got = lookup_with_attempts(
+            "baremetal",
+            3,
+            || {
+                calls += 1;
+                Err(Error::Closed("engine stopped".into()))
+            },
+            |_| panic!("no wait after an error"),
+        );
+        assert_eq!(calls, 1);
+        assert!(matches!(got, Err(Error::Closed(_))));
+    }
+
+    struct AllRoutes;
+    impl RouteLookup for AllRoutes {
+        fn source_for(&self, _: &ScopedAddr) -> Option<IpAddr> {
+            Some("192.168.1.2".parse().unwrap())
+        }
+    }
+
+    #[test]
+    fn browsed_instances_become_urls() {
+        let mut ok = found();
+        ok.instance = "baremetal-introspection._openstack._tcp.local.".into();
+        ok.txt = vec![b"path=/v1".to_vec(), b"ipa_debug=1".to_vec()];
+        let mut bad = found();
+        bad.instance = "identity._openstack._tcp.local.".into();
+        bad.addresses = vec![];
+        let names = |_: u32| None;
+        let got: Vec<BrowsedService> = [ok, bad].iter().map(|s| browsed_service(s, &AllRoutes, &names)).collect();
+        let mut params = Properties::new();
+        params.set_str("ipa_debug", "1");
+        assert_eq!(
+            got[0],
+            BrowsedService {
+                service_type: "baremetal-introspection".into(),
+                url: Ok("http://192.168.1.1:80/v1".into()),
+                params,
+            }
+        );
+        assert_eq!(got[1].service_type, "identity");
+        assert!(matches!(&got[1].url, Err(m) if m.contains("none of the addresses")), "{:?}", got[1].url);
+    }
+
+    #[test]
+    fn resolver_keeps_literals() {
+        let ep = endpoint::parse_endpoint("http://[fd00:99::1]:8080").unwrap();
+        assert_eq!(resolve_host("baremetal", &ep).unwrap(), vec!["fd00:99::1".parse::<IpAddr>().unwrap()]);
+        // (A failing name is not tried here: glibc would ask a DNS server.)
+    }
+
+    #[test]
+    fn zeroconf_is_shareable_between_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<Zeroconf>();
+    }
+
+    #[test]
+    fn log_goes_to_the_hook() {
+        static SEEN: Mutex<Vec<(LogLevel, String)>> = Mutex::new(Vec::new());
+        fn hook(level: LogLevel, msg: &str) {
+            SEEN.lock().unwrap().push((level, msg.to_owned()));
+        }
+        set_log_hook(Some(hook));
+        log(LogLevel::Warning, "none of addresses ['::2'] seem routable, using ::2");
+        set_log_hook(None);
+        log(LogLevel::Debug, "not seen by the hook");
+        let seen = SEEN.lock().unwrap();
+        assert!(seen.contains(&(LogLevel::Warning, "none of addresses ['::2'] seem routable, using ::2".to_owned())));
+        assert!(!seen.iter().any(|(_, m)| m == "not seen by the hook"));
+    }
+
+    #[test]
+    fn config_checked_before_start() {
+        let c = Config { registration_attempts: 0, ..Config::default() };
+        assert!(matches!(check_config(&c), Err(Error::InvalidArgument(_))));
+        let c = Config { lookup_attempts: 0, ..Config::default() };
+        assert!(matches!(check_config(&c), Err(Error::InvalidArgument(_))));
+        let c = Config { lookup_timeout: Duration::ZERO, ..Config::default() };
+        assert!(matches!(check_config(&c), Err(Error::InvalidArgument(_))));
+        assert_eq!(check_config(&Config::default()), Ok(()));
+    }
 }

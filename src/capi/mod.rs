@@ -1,1 +1,33 @@
-//! The C ABI. OWNER: capi helper.
+//! The C ABI of libironicmdns. OWNER: capi helper.
+//!
+//! This layer converts and guards only (STYLE.md "C ABI house style"): it
+//! checks pointers and strings, calls the Rust API, and turns its results
+//! into status codes and out-parameters. One module per exported object:
+//!
+//! - [`status`]: `zc_status`, the `ZC_*` codes, `zc_strerror`, `zc_version`
+//! - [`boundary`]: the one panic/NULL/error-detail boundary every export uses
+//! - [`strings`]: input strings (NUL-terminated UTF-8, bounded), returned
+//!   strings and `zc_string_free`, snprintf-style copies
+//! - [`options`]: `zc_options`, the options listing, the sample config
+//! - [`props`]: `zc_props`, TXT properties
+//! - [`zeroconf`]: `zc_zeroconf`, `zc_new`, `zc_register_service`,
+//!   `zc_get_endpoint`, `zc_close`, `zc_lookup`, `zc_last_error`
+//!
+//! The header `include/ironicmdns.h` is generated from these modules by
+//! cbindgen (see `cbindgen.toml`); the doc comments below are its text.
+
+// The exported names follow C conventions (`zc_status`, `zc_props`).
+#![allow(non_camel_case_types)]
+// Every pointer argument is checked for NULL before use (boundary.rs);
+// beyond that the C caller promises what the header documents.
+#![allow(clippy::missing_safety_doc)]
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
+
+pub mod boundary;
+pub mod options;
+pub mod props;
+pub mod status;
+pub mod strings;
+pub mod zeroconf;
+
+pub use status::zc_status;

@@ -1,1 +1,398 @@
-//! TODO(owner): see engine/mod.rs
+//! Bounded record cache with TTL expiry (RFC 6762 s10).
+//!
+//! Records are keyed by (name, type, class, rdata); names compare
+//! case-insensitively (RFC 6762 s16: simple-dns labels hash and compare
+//! ASCII-lowercase). Every operation is O(1) or O(log n): two keyed-hash
+//! indexes (exact record, and name+type set) and two ordered timer sets
+//! (expiry, refresh). When full, the record expiring soonest is evicted.
+
+use std::collections::hash_map::RandomState;
+use std::collections::{BTreeSet, HashMap};
+use std::hash::BuildHasher;
+use std::time::{Duration, Instant};
+
+use simple_dns::rdata::RData;
+use simple_dns::{Name, ResourceRecord, CLASS, TYPE};
+
+use super::IfIndex;
+
+/// Identity of a cached record; grows with first receipt, so sorting by it
+/// gives "order first received".
+pub type RecordId = u64;
+
+const ONE_SECOND: Duration = Duration::from_secs(1);
+
+/// One cached record and its timers.
+#[derive(Debug)]
+pub struct CachedRecord {
+    /// The record as last received; `ttl` is the TTL it came with.
+    pub rr: ResourceRecord<'static>,
+    /// Interface it was last received on.
+    pub iface: IfIndex,
+    pub received: Instant,
+    pub expires: Instant,
+    /// A goodbye (TTL 0) was received: invisible to lookups at once, kept
+    /// until `expires` (RFC 6762 s10.1).
+    pub gone: bool,
+    refresh_step: u8,
+    refresh_at: Option<Instant>,
+    set_key: u64,
+    set_pos: usize,
+    exact_key: u64,
+}
+
+impl CachedRecord {
+    /// Usable by lookups: not said goodbye to and not yet expired.
+    pub fn live(&self, now: Instant) -> bool {
+        !self.gone && self.expires > now
+    }
+    /// Seconds of TTL left (rounded down).
+    pub fn remaining_ttl(&self, now: Instant) -> u32 {
+        self.expires.saturating_duration_since(now).as_secs().min(u32::MAX as u64) as u32
+    }
+    pub fn rtype(&self) -> u16 {
+        u16::from(self.rr.rdata.type_code())
+    }
+}
+
+/// What `insert` did with a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Inserted {
+    New(RecordId),
+    Renewed(RecordId),
+    /// A goodbye for a cached record (RFC 6762 s10.1).
+    Goodbye(RecordId),
+    /// A goodbye for a record we did not hold.
+    Ignored,
+}
+
+pub struct Cache {
+    capacity: usize,
+    next_id: RecordId,
+    hasher: RandomState,
+    rng: u64,
+    records: HashMap<RecordId, CachedRecord>,
+    /// hash(name, class, rdata) -> record. A 64-bit keyed hash: a collision
+    /// (astronomically rare, not steerable) evicts the older record.
+    exact: HashMap<u64, RecordId>,
+    /// hash(name, type) -> records of that name and type (readers verify).
+    sets: HashMap<u64, Vec<RecordId>>,
+    expiry: BTreeSet<(Instant, RecordId)>,
+    refresh: BTreeSet<(Instant, RecordId)>,
+}
+
+impl Cache {
+    pub fn new(capacity: usize, seed: u64) -> Cache {
+        Cache {
+            capacity: capacity.max(1),
+            next_id: 0,
+            hasher: RandomState::new(),
+            rng: seed ^ 0x5eed_cace,
+            records: HashMap::new(),
+            exact: HashMap::new(),
+            sets: HashMap::new(),
+            expiry: BTreeSet::new(),
+            refresh: BTreeSet::new(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    pub fn clear(&mut self) {
+        self.records.clear();
+        self.exact.clear();
+        self.sets.clear();
+        self.expiry.clear();
+        self.refresh.clear();
+    }
+
+    pub fn get(&self, id: RecordId) -> Option<&CachedRecord> {
+        self.records.get(&id)
+    }
+
+    fn set_hash(&self, name: &Name<'_>, rtype: u16) -> u64 {
+        self.hasher.hash_one((name, rtype))
+    }
+
+    fn exact_hash(&self, rr: &ResourceRecord<'_>) -> u64 {
+        self.hasher.hash_one((&rr.name, rr.class, &rr.rdata))
+    }
+
+    /// Every record of `name` and `rtype` (any class, live or not).
+    pub fn set<'c: 'n, 'n>(&'c self, name: &'n Name<'n>, rtype: u16) -> impl Iterator<Item = (RecordId, &'c CachedRecord)> + 'n {
+        let ids: &[RecordId] = self.sets.get(&self.set_hash(name, rtype)).map(|v| v.as_slice()).unwrap_or(&[]);
+        ids.iter().filter_map(move |id| {
+            let rec = self.records.get(id)?;
+            (rec.rtype() == rtype && rec.rr.name == *name).then_some((*id, rec))
+        })
+    }
+
+    /// Live class-IN records of `name` and `rtype`.
+    pub fn live<'c: 'n, 'n>(&'c self, now: Instant, name: &'n Name<'n>, rtype: u16) -> impl Iterator<Item = (RecordId, &'c CachedRecord)> + 'n {
+        self.set(name, rtype).filter(move |(_, r)| r.live(now) && r.rr.class == CLASS::IN)
+    }
+
+    /// Cache one received record (answer or additional) from `iface`.
+    pub fn insert(&mut self, now: Instant, rr: &ResourceRecord<'_>, iface: IfIndex) -> Inserted {
+        // RFC 2181 s8: a TTL with the top bit set is read as zero.
+        let ttl = if rr.ttl & 0x8000_0000 != 0 { 0 } else { rr.ttl };
+        let key = self.exact_hash(rr);
+        let found = match self.exact.get(&key) {
+            Some(&id) => match self.records.get(&id) {
+                Some(rec) if rec.rr.name == rr.name && rec.rr.class == rr.class && rec.rr.rdata == rr.rdata => Some(id),
+                Some(_) => {
+                    self.remove(id);
+                    None
+                }
+                None => None,
+            },
+            None => None,
+        };
+        if ttl == 0 {
+            // RFC 6762 s10.1: a goodbye; the record goes in one second.
+            return match found {
+                Some(id) => {
+                    self.set_expiry(id, Some(now + ONE_SECOND));
+                    self.set_refresh(id, None);
+                    if let Some(rec) = self.records.get_mut(&id) {
+                        rec.gone = true;
+                    }
+                    Inserted::Goodbye(id)
+                }
+                None => Inserted::Ignored,
+            };
+        }
+        let expires = now.checked_add(Duration::from_secs(ttl as u64)).unwrap_or(now + Duration::from_secs(u32::MAX as u64 / 2));
+        let outcome = match found {
+            Some(id) => {
+                if let Some(rec) = self.records.get_mut(&id) {
+                    rec.rr.ttl = ttl;
+                    rec.rr.name = rr.name.clone().into_owned();
+                    rec.iface = iface;
+                    rec.received = now;
+                    rec.gone = false;
+                    rec.refresh_step = 0;
+                }
+                self.set_expiry(id, Some(expires));
+                Inserted::Renewed(id)
+            }
+            None => {
+                while self.records.len() >= self.capacity {
+                    // Bounded: the record expiring soonest makes room.
+                    match self.expiry.first().copied() {
+                        Some((_, victim)) => {
+                            self.remove(victim);
+                        }
+                        None => break,
+                    }
+                }
+                let id = self.next_id;
+                self.next_id += 1;
+                let mut owned = rr.clone().into_owned();
+                owned.ttl = ttl;
+                owned.cache_flush = false;
+                let rtype = u16::from(owned.rdata.type_code());
+                let set_key = self.set_hash(&owned.name, rtype);
+                let set = self.sets.entry(set_key).or_default();
+                let set_pos = set.len();
+                set.push(id);
+                self.exact.insert(key, id);
+                self.records.insert(
+                    id,
+                    CachedRecord {
+                        rr: owned,
+                        iface,
+                        received: now,
+                        expires,
+                        gone: false,
+                        refresh_step: 0,
+                        refresh_at: None,
+                        set_key,
+                        set_pos,
+                        exact_key: key,
+                    },
+                );
+                self.expiry.insert((expires, id));
+                Inserted::New(id)
+            }
+        };
+        let id = match outcome {
+            Inserted::New(id) | Inserted::Renewed(id) => id,
+            _ => return outcome,
+        };
+        let at = self.refresh_time(id);
+        self.set_refresh(id, at);
+        if rr.cache_flush {
+            self.flush_others(now, id);
+        }
+        outcome
+    }
+
+    /// RFC 6762 s10.2: a cache-flush record makes the other records of its
+    /// name, type and class that were received more than one second ago
+    /// expire one second from now (not at once: the rest of a multi-packet
+    /// answer may still be coming).
+    fn flush_others(&mut self, now: Instant, keep: RecordId) {
+        let Some(rec) = self.records.get(&keep) else { return };
+        let (class, rtype) = (rec.rr.class, rec.rtype());
+        let stale: Vec<RecordId> = self
+            .set(&rec.rr.name, rtype)
+            .filter(|(id, r)| *id != keep && r.rr.class == class && now.saturating_duration_since(r.received) > ONE_SECOND)
+            .map(|(id, _)| id)
+            .collect();
+        for id in stale {
+            self.expire_within_one_second(now, id);
+        }
+    }
+
+    /// Make a record expire at most one second from now (cache flush,
+    /// NSEC negation), keeping it visible until then.
+    pub fn expire_within_one_second(&mut self, now: Instant, id: RecordId) {
+        let Some(rec) = self.records.get(&id) else { return };
+        let at = rec.expires.min(now + ONE_SECOND);
+        self.set_expiry(id, Some(at));
+        self.set_refresh(id, None);
+    }
+
+    fn set_expiry(&mut self, id: RecordId, at: Option<Instant>) {
+        let Some(rec) = self.records.get_mut(&id) else { return };
+        self.expiry.remove(&(rec.expires, id));
+        if let Some(at) = at {
+            rec.expires = at;
+            self.expiry.insert((at, id));
+        }
+    }
+
+    fn set_refresh(&mut self, id: RecordId, at: Option<Instant>) {
+        let Some(rec) = self.records.get_mut(&id) else { return };
+        if let Some(old) = rec.refresh_at.take() {
+            self.refresh.remove(&(old, id));
+        }
+        if let Some(at) = at {
+            rec.refresh_at = Some(at);
+            self.refresh.insert((at, id));
+        }
+    }
+
+    /// RFC 6762 s5.2: refresh queries at 80 %, 85 %, 90 % and 95 % of the
+    /// TTL, each plus a random 0-2 % of the TTL.
+    fn refresh_time(&mut self, id: RecordId) -> Option<Instant> {
+        let jitter = self.next_random() % 201; // hundredths of a percent
+        let rec = self.records.get(&id)?;
+        if rec.refresh_step >= 4 || rec.gone {
+            return None;
+        }
+        let per_10k = 8000 + 500 * rec.refresh_step as u64 + jitter;
+        let ttl_ms = rec.rr.ttl as u64 * 1000;
+        rec.received.checked_add(Duration::from_millis(ttl_ms * per_10k / 10_000))
+    }
+
+    fn next_random(&mut self) -> u64 {
+        // splitmix64
+        self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    pub fn next_expiry(&self) -> Option<Instant> {
+        self.expiry.first().map(|(at, _)| *at)
+    }
+
+    pub fn next_refresh(&self) -> Option<Instant> {
+        self.refresh.first().map(|(at, _)| *at)
+    }
+
+    /// The next record whose refresh time has come, moving it to its next
+    /// refresh step. The caller decides whether it is still wanted.
+    pub fn pop_refresh(&mut self, now: Instant) -> Option<RecordId> {
+        let &(at, id) = self.refresh.first()?;
+        if at > now {
+            return None;
+        }
+        self.refresh.remove(&(at, id));
+        if let Some(rec) = self.records.get_mut(&id) {
+            rec.refresh_at = None;
+            rec.refresh_step += 1;
+        }
+        let next = self.refresh_time(id);
+        self.set_refresh(id, next);
+        Some(id)
+    }
+
+    /// Remove every record expired at `now`, handing each to `gone`.
+    pub fn expire(&mut self, now: Instant, mut gone: impl FnMut(&CachedRecord)) {
+        while let Some(&(at, id)) = self.expiry.first() {
+            if at > now {
+                break;
+            }
+            if let Some(rec) = self.remove(id) {
+                gone(&rec);
+            }
+        }
+    }
+
+    fn remove(&mut self, id: RecordId) -> Option<CachedRecord> {
+        let rec = self.records.remove(&id)?;
+        self.expiry.remove(&(rec.expires, id));
+        if let Some(at) = rec.refresh_at {
+            self.refresh.remove(&(at, id));
+        }
+        if self.exact.get(&rec.exact_key) == Some(&id) {
+            self.exact.remove(&rec.exact_key);
+        }
+        if let Some(set) = self.sets.get_mut(&rec.set_key) {
+            if set.get(rec.set_pos) == Some(&id) {
+                set.swap_remove(rec.set_pos);
+                if let Some(&moved) = set.get(rec.set_pos) {
+                    if let Some(m) = self.records.get_mut(&moved) {
+                        m.set_pos = rec.set_pos;
+                    }
+                }
+            }
+            if set.is_empty() {
+                self.sets.remove(&rec.set_key);
+            }
+        }
+        Some(rec)
+    }
+
+    /// RFC 6762 s6.1: whether a live NSEC record of `name` says that it has
+    /// no record of `rtype`. Only meaningful for address types (see the
+    /// querier).
+    pub fn denied(&self, now: Instant, name: &Name<'_>, rtype: u16) -> bool {
+        self.live(now, name, u16::from(TYPE::NSEC)).any(|(_, r)| match &r.rr.rdata {
+            RData::NSEC(nsec) => !nsec.contains(TYPE::from(rtype)),
+            _ => false,
+        })
+    }
+
+    /// Internal consistency (tests): every index holds exactly the records.
+    #[cfg(test)]
+    pub(crate) fn check_invariants(&self) {
+        assert!(self.records.len() <= self.capacity);
+        assert_eq!(self.expiry.len(), self.records.len());
+        assert!(self.refresh.len() <= self.records.len());
+        assert_eq!(self.exact.len(), self.records.len());
+        assert_eq!(self.sets.values().map(Vec::len).sum::<usize>(), self.records.len());
+        for (id, rec) in &self.records {
+            assert!(self.expiry.contains(&(rec.expires, *id)));
+            assert_eq!(self.exact.get(&rec.exact_key), Some(id));
+            assert_eq!(self.sets[&rec.set_key][rec.set_pos], *id);
+            if let Some(at) = rec.refresh_at {
+                assert!(self.refresh.contains(&(at, *id)));
+            }
+        }
+    }
+}

@@ -1,94 +1,188 @@
-//! Sans-IO core. OWNER: engine helper. The public API below is the contract
-//! the driver codes against; bodies are to be written.
+//! Sans-IO core: the responder and the querier behind one front. It checks
+//! every received datagram (source, port, shape) before either half sees it,
+//! fans the querier's queries out to every interface and family, and merges
+//! timers, packets and events.
 
+use std::collections::VecDeque;
 use std::time::Instant;
 
+use simple_dns::{Packet, PacketFlag, OPCODE, RCODE};
+
+use super::querier::{OutQuery, Querier};
+use super::responder::Responder;
 use super::*;
 
 /// The mDNS state machine: responder + querier + cache.
 pub struct Engine {
-    _private: (),
+    ifaces: Vec<Interface>,
+    responder: Responder,
+    querier: Querier,
+    /// Querier packets, fanned out per interface and family.
+    queries: VecDeque<Transmit>,
+    /// Digests of the querier's recent packets: their multicast echo is
+    /// answered by our responder but not shown to the querier as another
+    /// host's question (it would suppress its own retries, s7.3).
+    sent_queries: VecDeque<u64>,
+}
+
+const SENT_QUERIES_KEPT: usize = 64;
+
+fn digest(data: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    data.hash(&mut h);
+    h.finish()
 }
 
 impl Engine {
     /// A new engine. `seed` feeds its random delays (probe 0-250 ms, shared
     /// answers 20-120 ms, refresh 80-95 %): fixed in tests, random in use.
     pub fn new(config: EngineConfig, seed: u64) -> Engine {
-        let _ = (config, seed);
-        todo!()
+        Engine {
+            ifaces: Vec::new(),
+            responder: Responder::new(seed),
+            querier: Querier::new(config.cache_capacity, seed ^ 0x5DEE_CE66_D1CE_5EED),
+            queries: VecDeque::new(),
+            sent_queries: VecDeque::new(),
+        }
     }
     /// The interfaces now up (full list, replaces the previous one). New
     /// interfaces or addresses get probes/announcements of every
     /// registration; gone ones are forgotten.
     pub fn set_interfaces(&mut self, now: Instant, ifaces: Vec<Interface>) {
-        let _ = (now, ifaces);
-        todo!()
+        self.ifaces = ifaces.clone();
+        self.responder.set_interfaces(now, ifaces);
     }
     /// Feed one received datagram. Never panics on any input.
     pub fn handle_packet(&mut self, now: Instant, from: Received, data: &[u8]) {
-        let _ = (now, from, data);
-        todo!()
+        let Some(packet) = screen(&self.ifaces, &from, data) else { return };
+        if packet.has_flags(PacketFlag::RESPONSE) {
+            self.responder.handle_response(now, from, &packet);
+            self.querier.handle_response(now, from, &packet);
+        } else {
+            self.responder.handle_query(now, from, &packet);
+            if !self.sent_queries.contains(&digest(data)) {
+                self.querier.handle_query(now, from, &packet);
+            }
+        }
     }
+
     /// Run every timer due at or before `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
-        let _ = now;
-        todo!()
+        self.responder.handle_timeout(now);
+        self.querier.handle_timeout(now);
     }
     /// When `handle_timeout` must next be called (None: nothing pending).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        todo!()
+        match (self.responder.poll_timeout(), self.querier.poll_timeout()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
     /// Next packet to send.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        todo!()
+        if let Some(t) = self.responder.poll_transmit() {
+            return Some(t);
+        }
+        if self.queries.is_empty() {
+            while let Some(q) = self.querier.poll_query() {
+                if self.sent_queries.len() == SENT_QUERIES_KEPT {
+                    self.sent_queries.pop_front();
+                }
+                self.sent_queries.push_back(digest(&q.payload));
+                self.fan_out(q);
+            }
+        }
+        self.queries.pop_front()
+    }
+
+    /// A querier packet to every interface and family (or the one named).
+    fn fan_out(&mut self, q: OutQuery) {
+        for i in &self.ifaces {
+            if q.iface.is_some_and(|want| want != i.index) {
+                continue;
+            }
+            for f in [Family::V4, Family::V6] {
+                if i.has_family(f) {
+                    self.queries.push_back(Transmit { iface: i.index, dst: f.group(), payload: q.payload.clone() });
+                }
+            }
+        }
     }
     /// Next event for the driver.
     pub fn poll_event(&mut self) -> Option<Event> {
-        todo!()
+        self.responder.poll_event().or_else(|| self.querier.poll_event())
     }
     /// Start publishing a service: probe, then announce; `Event::Registered`
     /// or `Event::Conflict` follows.
     pub fn register(&mut self, now: Instant, info: ServiceInfo) -> Result<RegId, EngineError> {
-        let _ = (now, info);
-        todo!()
+        self.responder.register(now, info)
     }
     /// Withdraw a registration with goodbyes (TTL 0); `Event::Withdrawn`
     /// follows once they are all handed out by `poll_transmit`.
     pub fn unregister(&mut self, now: Instant, id: RegId) -> Result<(), EngineError> {
-        let _ = (now, id);
-        todo!()
+        self.responder.unregister(now, id)
     }
     /// One-shot lookup of an instance (full name), until `deadline`.
     pub fn query(&mut self, now: Instant, instance: &str, deadline: Instant) -> Result<QueryId, EngineError> {
-        let _ = (now, instance, deadline);
-        todo!()
+        self.querier.query(now, instance, deadline)
     }
     /// Forget a one-shot query (no event follows).
     pub fn cancel_query(&mut self, id: QueryId) {
-        let _ = id;
-        todo!()
+        self.querier.cancel_query(id)
     }
     /// A complete answer for `instance` from the cache, if every record
     /// needed is still within its TTL.
     pub fn resolve_cached(&self, now: Instant, instance: &str) -> Option<ResolvedService> {
-        let _ = (now, instance);
-        todo!()
+        self.querier.resolve_cached(now, instance)
     }
     /// Continuous browse of a service type (`_openstack._tcp.local.`).
     pub fn browse(&mut self, now: Instant, service_type: &str) -> Result<BrowseId, EngineError> {
-        let _ = (now, service_type);
-        todo!()
+        self.querier.browse(now, service_type)
     }
     pub fn stop_browse(&mut self, id: BrowseId) {
-        let _ = id;
-        todo!()
+        self.querier.stop_browse(id)
     }
     /// Drop every cached record (before a registration retry, SPEC 3.6).
     pub fn flush_cache(&mut self) {
-        todo!()
+        self.querier.flush_cache()
     }
     /// Number of records in the cache (for tests of the bound).
     pub fn cache_len(&self) -> usize {
-        todo!()
+        self.querier.cache_len()
     }
 }
+
+/// The checks every datagram passes before either half sees it; None: drop.
+pub(crate) fn screen(ifaces: &[Interface], from: &Received, data: &[u8]) -> Option<Packet<'static>> {
+    let iface = ifaces.iter().find(|i| i.index == from.iface)?;
+    // RFC 6762 s11: a unicast-addressed packet must come from a local subnet
+    // of the interface it arrived on (link-local IPv6 is on-link).
+    if !from.multicast && !on_link(iface, &from.src.ip()) {
+        return None;
+    }
+    let packet = wire::parse(data).ok()?;
+    // RFC 6762 s18.3, s18.11: only standard queries with RCODE 0.
+    if packet.opcode() != OPCODE::StandardQuery || packet.rcode() != RCODE::NoError {
+        return None;
+    }
+    // RFC 6762 s6: responses not from port 5353 are ignored. (Our querier
+    // asks from 5353, so no legacy unicast answers are expected.)
+    if packet.has_flags(PacketFlag::RESPONSE) && from.src.port() != MDNS_PORT {
+        return None;
+    }
+    Some(packet)
+}
+
+/// RFC 6762 s11: `src` lies in a subnet of `iface`, or is IPv6 link-local.
+pub(crate) fn on_link(iface: &Interface, src: &std::net::IpAddr) -> bool {
+    if let std::net::IpAddr::V6(v6) = src {
+        if (v6.segments()[0] & 0xffc0) == 0xfe80 {
+            return true;
+        }
+    }
+    iface.addrs.iter().any(|a| a.contains(src))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,11 +1,30 @@
 //! Querier: one-shot and continuous queries, cache feeding, known answers.
 //! OWNER: querier helper. The API below is the contract `core.rs` codes
-//! against; bodies are to be written.
+//! against.
+//!
+//! Sans-IO: `now` comes from the caller; packets to send come out of
+//! `poll_query`, events out of `poll_event`.
 
-use std::time::Instant;
+mod assemble;
+mod browse;
+mod packet;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_browse;
+#[cfg(test)]
+mod tests_cache;
 
-use simple_dns::Packet;
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
 
+use simple_dns::rdata::RData;
+use simple_dns::{Name, Packet};
+
+use self::assemble::{complete, gather, T_A, T_AAAA, T_NSEC, T_PTR, T_SRV, T_TXT};
+use self::browse::Browse;
+use self::packet::Ask;
+use super::cache::{Cache, Inserted};
 use super::*;
 
 /// A query packet for the core to send on every interface and family
@@ -16,66 +35,334 @@ pub struct OutQuery {
     pub payload: Vec<u8>,
 }
 
+/// RFC 6762 s5.2: the first two queries are at least one second apart, and
+/// the interval doubles after that.
+const FIRST_RETRY: Duration = Duration::from_secs(1);
+
+struct Query {
+    id: QueryId,
+    /// The name as the caller wrote it (reported back in `Resolved`).
+    display: String,
+    name: Name<'static>,
+    deadline: Instant,
+    next_send: Instant,
+    interval: Duration,
+    /// Resolved: no more sending; still watched (refreshes) until deadline.
+    done: bool,
+    asked_target: Option<Name<'static>>,
+}
+
 pub struct Querier {
-    _private: (),
+    cache: Cache,
+    next_id: u64,
+    rng: u64,
+    queries: Vec<Query>,
+    browses: Vec<Browse>,
+    out: VecDeque<OutQuery>,
+    events: VecDeque<Event>,
+}
+
+/// A name from the API: valid DNS text, not empty.
+fn parse_name(text: &str) -> Result<Name<'static>, EngineError> {
+    let name = Name::new(text).map_err(|_| EngineError::InvalidName(text.to_string(), "not a valid DNS name"))?;
+    if name.get_labels().is_empty() {
+        return Err(EngineError::InvalidName(text.to_string(), "empty name"));
+    }
+    Ok(name.into_owned())
 }
 
 impl Querier {
     pub fn new(cache_capacity: usize, seed: u64) -> Querier {
-        let _ = (cache_capacity, seed);
-        todo!()
+        Querier {
+            cache: Cache::new(cache_capacity, seed),
+            next_id: 1,
+            rng: seed ^ 0x0b5e_55ed,
+            queries: Vec::new(),
+            browses: Vec::new(),
+            out: VecDeque::new(),
+            events: VecDeque::new(),
+        }
     }
+
     /// A response (already validated by `wire`; source port 5353 or a
     /// legacy-unicast answer to one of our own queries) received on `from`.
     /// Caches answers and additionals, applies cache-flush (s10.2),
     /// goodbyes (s10.1), NSEC (address types only), completes queries.
     pub fn handle_response(&mut self, now: Instant, from: Received, packet: &Packet<'_>) {
-        let _ = (now, from, packet);
-        todo!()
+        for rr in packet.answers.iter().chain(packet.additional_records.iter()) {
+            let rtype = u16::from(rr.rdata.type_code());
+            match rtype {
+                T_PTR | T_SRV | T_TXT | T_A | T_AAAA | T_NSEC => {}
+                _ => continue, // nothing we look up: not worth a cache slot
+            }
+            let outcome = self.cache.insert(now, rr, from.iface);
+            if rtype == T_NSEC && matches!(outcome, Inserted::New(_) | Inserted::Renewed(_)) {
+                self.apply_nsec(now, rr);
+            }
+        }
+        self.progress(now);
     }
-    /// Another host's query seen on the link (for duplicate question
-    /// suppression, s7.3, optional).
+
+    /// RFC 6762 s6.1: an NSEC record asserts that its name has no record of
+    /// the types missing from its bitmap. Applied to A and AAAA only: a
+    /// responder may list only the address types of a name that also owns
+    /// SRV and TXT (the reference does), so it says nothing about those.
+    /// Denied address records received earlier go like a cache flush.
+    fn apply_nsec(&mut self, now: Instant, rr: &simple_dns::ResourceRecord<'_>) {
+        let RData::NSEC(nsec) = &rr.rdata else { return };
+        if rr.ttl == 0 {
+            return;
+        }
+        for t in [T_A, T_AAAA] {
+            if nsec.contains(simple_dns::TYPE::from(t)) {
+                continue;
+            }
+            let denied: Vec<_> = self
+                .cache
+                .set(&rr.name, t)
+                .filter(|(_, r)| r.live(now) && now.saturating_duration_since(r.received) > Duration::from_secs(1))
+                .map(|(id, _)| id)
+                .collect();
+            for id in denied {
+                self.cache.expire_within_one_second(now, id);
+            }
+        }
+    }
+
+    /// Another host's query seen on the link. Duplicate question
+    /// suppression (RFC 6762 s7.3) is optional and not done: our queries
+    /// are few and our known answers differ from another host's.
     pub fn handle_query(&mut self, now: Instant, from: Received, packet: &Packet<'_>) {
         let _ = (now, from, packet);
-        todo!()
     }
+
     pub fn handle_timeout(&mut self, now: Instant) {
-        let _ = now;
-        todo!()
+        self.cache.expire(now, |_| {});
+        // One-shot queries: deadlines, then retries.
+        let mut events = Vec::new();
+        self.queries.retain(|q| {
+            if now < q.deadline {
+                return true;
+            }
+            if !q.done {
+                events.push(Event::QueryTimedOut(q.id));
+            }
+            false
+        });
+        self.events.extend(events);
+        for i in 0..self.queries.len() {
+            let q = &self.queries[i];
+            if q.done || now < q.next_send {
+                continue;
+            }
+            let asks = self.query_asks(now, q, false);
+            let q = &mut self.queries[i];
+            q.interval = q.interval.saturating_mul(2).min(Duration::from_secs(3600));
+            q.next_send = now + q.interval;
+            self.send(now, None, &asks);
+        }
+        // Browses: periodic PTR queries.
+        for bi in 0..self.browses.len() {
+            if now >= self.browses[bi].next_send {
+                let mut asks = Vec::new();
+                let (cache, browse) = (&self.cache, &mut self.browses[bi]);
+                browse.periodic_asks(cache, now, &mut asks);
+                self.send(now, None, &asks);
+            }
+        }
+        // RFC 6762 s5.2: refresh records still wanted at 80-95 % of TTL.
+        let mut asks = Vec::new();
+        while let Some(id) = self.cache.pop_refresh(now) {
+            let Some(rec) = self.cache.get(id) else { continue };
+            let rtype = rec.rtype();
+            if self.watched(now, &rec.rr.name, rtype) {
+                asks.push(Ask::qm(&rec.rr.name, rtype));
+            }
+        }
+        self.send(now, None, &asks);
+        self.progress(now);
     }
+
     pub fn poll_timeout(&self) -> Option<Instant> {
-        todo!()
+        let mut next = self.cache.next_expiry();
+        let mut consider = |t: Instant| next = Some(next.map_or(t, |n: Instant| n.min(t)));
+        if let Some(t) = self.cache.next_refresh() {
+            consider(t);
+        }
+        for q in &self.queries {
+            consider(q.deadline);
+            if !q.done {
+                consider(q.next_send);
+            }
+        }
+        for b in &self.browses {
+            consider(b.next_timeout());
+        }
+        next
     }
+
     pub fn poll_query(&mut self) -> Option<OutQuery> {
-        todo!()
+        self.out.pop_front()
     }
+
     pub fn poll_event(&mut self) -> Option<Event> {
-        todo!()
+        self.events.pop_front()
     }
+
+    /// One-shot lookup of `instance` until `deadline`. Answered at once when
+    /// the cache holds a complete answer; otherwise the first query goes out
+    /// now, asking for a unicast response (RFC 6762 s5.4).
     pub fn query(&mut self, now: Instant, instance: &str, deadline: Instant) -> Result<QueryId, EngineError> {
-        let _ = (now, instance, deadline);
-        todo!()
+        let name = parse_name(instance)?;
+        let id = QueryId(self.next_id);
+        self.next_id += 1;
+        let mut q = Query {
+            id,
+            display: instance.to_string(),
+            name,
+            deadline,
+            next_send: now + FIRST_RETRY,
+            interval: FIRST_RETRY,
+            done: false,
+            asked_target: None,
+        };
+        if let Some(service) = complete(&self.cache, now, &q.name, &q.display) {
+            q.done = true;
+            self.events.push_back(Event::Resolved { query: id, service });
+        } else {
+            let asks = self.query_asks(now, &q, true);
+            q.asked_target = assemble::srv(&self.cache, now, &q.name).map(|s| s.target.clone());
+            self.send(now, None, &asks);
+        }
+        self.queries.push(q);
+        Ok(id)
     }
+
+    /// Questions of a one-shot query: SRV, TXT, A and AAAA of the instance
+    /// (the reference publishes the addresses under the instance name when
+    /// the endpoint is an IP literal), and A/AAAA of a known SRV target.
+    fn query_asks(&self, now: Instant, q: &Query, qu: bool) -> Vec<Ask> {
+        let mut asks = Vec::with_capacity(6);
+        for t in [T_SRV, T_TXT, T_A, T_AAAA] {
+            if (t == T_A || t == T_AAAA) && self.cache.denied(now, &q.name, t) {
+                continue;
+            }
+            asks.push(Ask { name: q.name.clone(), rtype: t, qu });
+        }
+        if let Some(target) = assemble::srv(&self.cache, now, &q.name).map(|s| &s.target) {
+            for t in [T_A, T_AAAA] {
+                if !self.cache.denied(now, &target, t) {
+                    asks.push(Ask { name: target.clone(), rtype: t, qu });
+                }
+            }
+        }
+        asks
+    }
+
     pub fn cancel_query(&mut self, id: QueryId) {
-        let _ = id;
-        todo!()
+        self.queries.retain(|q| q.id != id);
     }
+
+    /// A complete answer (SRV, TXT, at least one address of the target)
+    /// from the cache, or None. A record said goodbye to counts as gone.
     pub fn resolve_cached(&self, now: Instant, instance: &str) -> Option<ResolvedService> {
-        let _ = (now, instance);
-        todo!()
+        let name = Name::new(instance).ok()?;
+        complete(&self.cache, now, &name, instance)
     }
+
+    /// Continuous browse of a service type (PTR), RFC 6763 s4.
     pub fn browse(&mut self, now: Instant, service_type: &str) -> Result<BrowseId, EngineError> {
-        let _ = (now, service_type);
-        todo!()
+        let name = parse_name(service_type)?;
+        let id = BrowseId(self.next_id);
+        self.next_id += 1;
+        // RFC 6762 s5.2: delay the first query by 20-120 ms.
+        let delay = Duration::from_millis(20 + self.next_random() % 101);
+        self.browses.push(Browse::new(id, name, now + delay));
+        self.progress(now);
+        Ok(id)
     }
+
     pub fn stop_browse(&mut self, id: BrowseId) {
-        let _ = id;
-        todo!()
+        self.browses.retain(|b| b.id != id);
     }
+
     pub fn flush_cache(&mut self) {
-        todo!()
+        self.cache.clear();
     }
+
     pub fn cache_len(&self) -> usize {
-        todo!()
+        self.cache.len()
+    }
+
+    fn next_random(&mut self) -> u64 {
+        // xorshift64*
+        let mut x = self.rng | 1;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn send(&mut self, now: Instant, iface: Option<IfIndex>, asks: &[Ask]) {
+        if let Some(payload) = packet::build(&self.cache, now, asks) {
+            self.out.push_back(OutQuery { iface, payload });
+        }
+    }
+
+    /// Whether some running query or browse needs records of `name`/`rtype`.
+    fn watched(&self, now: Instant, name: &Name<'_>, rtype: u16) -> bool {
+        let by_query = self.queries.iter().any(|q| {
+            now < q.deadline
+                && match rtype {
+                    T_SRV | T_TXT => q.name == *name,
+                    T_A | T_AAAA => {
+                        q.name == *name || assemble::srv(&self.cache, now, &q.name).is_some_and(|s| s.target == *name)
+                    }
+                    _ => false,
+                }
+        });
+        by_query || self.browses.iter().any(|b| b.watches(name, rtype))
+    }
+
+    /// After the cache changed: complete queries, ask at once for the
+    /// addresses of an SRV target that came without them, update browses.
+    fn progress(&mut self, now: Instant) {
+        let mut followups: Vec<Vec<Ask>> = Vec::new();
+        for q in self.queries.iter_mut().filter(|q| !q.done) {
+            let p = gather(&self.cache, now, &q.name, &q.display);
+            match p.service {
+                Some(service) if !service.addresses.is_empty() => {
+                    q.done = true;
+                    self.events.push_back(Event::Resolved { query: q.id, service });
+                }
+                _ => {
+                    let Some(target) = p.target else { continue };
+                    if q.asked_target.as_ref() == Some(target) || *target == q.name {
+                        continue;
+                    }
+                    if !assemble::addresses(&self.cache, now, target).is_empty() {
+                        continue;
+                    }
+                    let asks = [T_A, T_AAAA]
+                        .into_iter()
+                        .filter(|t| !self.cache.denied(now, target, *t))
+                        .map(|t| Ask::qm(target, t))
+                        .collect();
+                    followups.push(asks);
+                    q.asked_target = Some(target.clone());
+                }
+            }
+        }
+        for asks in followups {
+            self.send(now, None, &asks);
+        }
+        let mut events = Vec::new();
+        let mut asks = Vec::new();
+        for b in &mut self.browses {
+            b.update(&self.cache, now, &mut events, &mut asks);
+        }
+        self.events.extend(events);
+        self.send(now, None, &asks);
     }
 }

@@ -1,1 +1,436 @@
-//! TODO(owner): see engine/mod.rs
+//! Responder (RFC 6762 s8-s10, RFC 6763): probe, announce, answer, defend,
+//! goodbye. Sans-IO like the core: fed time and parsed packets, it queues
+//! `Transmit`s and `Event`s.
+//!
+//! Records are kept as simple-dns `ResourceRecord`s; the cache-flush bit of
+//! our own records marks the unique ones (RFC 6762 s10.2).
+
+mod answer;
+mod probe;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use simple_dns::{Name, Packet, PacketFlag, ResourceRecord};
+
+use super::wire::{self, T_A, T_AAAA, T_NSEC};
+use super::*;
+
+/// Probes sent before announcing (RFC 6762 s8.1).
+const PROBES: u8 = 3;
+/// Spacing of probes (RFC 6762 s8.1).
+const PROBE_INTERVAL: Duration = Duration::from_millis(250);
+/// Announcements sent (RFC 6762 s8.3: at least two, one second apart).
+const ANNOUNCEMENTS: u8 = 2;
+const ANNOUNCE_INTERVAL: Duration = Duration::from_secs(1);
+/// Wait after losing a simultaneous-probe tie-break (RFC 6762 s8.2).
+const TIE_BREAK_WAIT: Duration = Duration::from_secs(1);
+
+/// `_services._dns-sd._udp.local.` (RFC 6763 s9).
+pub const SERVICES_META: &str = "_services._dns-sd._udp.local.";
+
+/// One interface and address family: the unit on which we probe, announce
+/// and rate-limit.
+pub(crate) type Link = (IfIndex, Family);
+
+/// Small deterministic PRNG (splitmix64) for the RFC's random delays.
+pub(crate) struct Rng(u64);
+
+impl Rng {
+    pub(crate) fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+    pub(crate) fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in [lo, hi] milliseconds.
+    pub(crate) fn millis(&mut self, lo: u64, hi: u64) -> Duration {
+        Duration::from_millis(lo + self.next_u64() % (hi - lo + 1))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// `n` probes sent so far.
+    Probing(u8),
+    /// `n` announcements sent so far.
+    Announcing(u8),
+    Live,
+}
+
+#[derive(Clone, Debug)]
+struct LinkState {
+    phase: Phase,
+    next: Option<Instant>,
+    /// Addresses of this family on the interface when we started here.
+    addrs: Vec<IfAddr>,
+}
+
+impl LinkState {
+    fn announced(&self) -> bool {
+        !matches!(self.phase, Phase::Probing(_))
+    }
+}
+
+struct Reg {
+    /// Every record we publish; unique ones carry the cache-flush bit.
+    records: Vec<ResourceRecord<'static>>,
+    /// Names whose records are unique to us, probed and defended.
+    owned: Vec<Name<'static>>,
+    links: BTreeMap<Link, LinkState>,
+    registered: bool,
+}
+
+impl Reg {
+    fn owns(&self, name: &Name<'_>) -> bool {
+        self.owned.iter().any(|n| n == name)
+    }
+    fn unique_of<'s>(&'s self, name: &'s Name<'_>) -> impl Iterator<Item = &'s ResourceRecord<'static>> + 's {
+        self.records.iter().filter(move |r| r.cache_flush && &r.name == name)
+    }
+}
+
+/// A queued packet; `last_of` marks the final goodbye of a registration.
+struct Out {
+    tx: Transmit,
+    last_of: Option<RegId>,
+}
+
+/// A multicast answer held back by the shared-record delay (RFC 6762 s6).
+struct Delayed {
+    at: Instant,
+    link: Link,
+    answers: Vec<ResourceRecord<'static>>,
+}
+
+pub struct Responder {
+    ifaces: Vec<Interface>,
+    regs: BTreeMap<RegId, Reg>,
+    next_id: u64,
+    rng: Rng,
+    out: VecDeque<Out>,
+    events: VecDeque<Event>,
+    delayed: Vec<Delayed>,
+    /// When each record was last multicast on each link (RFC 6762 s5.4, s6.2).
+    last_mcast: HashMap<(Link, ResourceRecord<'static>), Instant>,
+}
+
+impl Responder {
+    pub fn new(seed: u64) -> Responder {
+        Responder {
+            ifaces: Vec::new(),
+            regs: BTreeMap::new(),
+            next_id: 1,
+            rng: Rng::new(seed),
+            out: VecDeque::new(),
+            events: VecDeque::new(),
+            delayed: Vec::new(),
+            last_mcast: HashMap::new(),
+        }
+    }
+
+    fn links(&self) -> Vec<(Link, Vec<IfAddr>)> {
+        let mut v = Vec::new();
+        for i in &self.ifaces {
+            for f in [Family::V4, Family::V6] {
+                let addrs: Vec<IfAddr> = i.addrs.iter().copied().filter(|a| Family::of(&a.addr) == f).collect();
+                if !addrs.is_empty() {
+                    v.push(((i.index, f), addrs));
+                }
+            }
+        }
+        v
+    }
+
+    pub(crate) fn iface(&self, index: IfIndex) -> Option<&Interface> {
+        self.ifaces.iter().find(|i| i.index == index)
+    }
+
+    /// New interfaces, or new addresses on one, start probing there (RFC 6762
+    /// s8, s13); gone ones are forgotten.
+    pub fn set_interfaces(&mut self, now: Instant, ifaces: Vec<Interface>) {
+        self.ifaces = ifaces;
+        let links = self.links();
+        let ids: Vec<RegId> = self.regs.keys().copied().collect();
+        for id in ids {
+            let reg = self.regs.get_mut(&id).expect("id from keys");
+            reg.links.retain(|l, _| links.iter().any(|(k, _)| k == l));
+            let mut fresh = Vec::new();
+            for (link, addrs) in &links {
+                match reg.links.get_mut(link) {
+                    Some(st) if addrs.iter().all(|a| st.addrs.contains(a)) => st.addrs = addrs.clone(),
+                    _ => fresh.push((*link, addrs.clone())),
+                }
+            }
+            for (link, addrs) in fresh {
+                let first = now + self.rng.millis(0, 250);
+                reg.links.insert(link, LinkState { phase: Phase::Probing(0), next: Some(first), addrs });
+            }
+        }
+        let ids: Vec<RegId> = self.regs.keys().copied().collect();
+        for id in ids {
+            self.check_registered(id);
+        }
+        let live: Vec<Link> = links.iter().map(|(l, _)| *l).collect();
+        self.last_mcast.retain(|(l, _), _| live.contains(l));
+        self.delayed.retain(|d| live.contains(&d.link));
+    }
+
+    /// Check and add a registration. Probing starts on every link now up; with
+    /// none, it waits for `set_interfaces`.
+    pub fn register(&mut self, now: Instant, info: ServiceInfo) -> Result<RegId, EngineError> {
+        let (records, owned) = build_records(&info)?;
+        let instance = &owned[0];
+        if self.regs.values().any(|r| r.owned[0] == *instance) {
+            return Err(EngineError::Duplicate(info.instance.clone()));
+        }
+        // Everything must fit one announcement (RFC 6762 s17).
+        let mut p = Packet::new_reply(0);
+        p.answers = records.clone();
+        match p.build_bytes_vec_compressed() {
+            Ok(b) if b.len() <= MAX_PACKET => {}
+            _ => return Err(EngineError::InvalidRecord("records do not fit a 9000-byte packet")),
+        }
+        let id = RegId(self.next_id);
+        self.next_id += 1;
+        let mut links = BTreeMap::new();
+        for (link, addrs) in self.links() {
+            // RFC 6762 s8.1: first probe after a random 0-250 ms.
+            let first = now + self.rng.millis(0, 250);
+            links.insert(link, LinkState { phase: Phase::Probing(0), next: Some(first), addrs });
+        }
+        self.regs.insert(id, Reg { records, owned, links, registered: false });
+        Ok(id)
+    }
+
+    /// Goodbyes (TTL 0, RFC 6762 s10.1) on every link we announced on;
+    /// `Event::Withdrawn` once the last is handed out.
+    pub fn unregister(&mut self, now: Instant, id: RegId) -> Result<(), EngineError> {
+        let reg = self.regs.remove(&id).ok_or(EngineError::UnknownRegistration)?;
+        let mut byes: Vec<ResourceRecord<'static>> = Vec::new();
+        for r in &reg.records {
+            // A shared record another registration still publishes stays.
+            if !self.is_ours(r) {
+                let mut r = r.clone();
+                r.ttl = 0;
+                byes.push(r);
+            }
+        }
+        let mut queued = 0;
+        for (link, st) in &reg.links {
+            if !st.announced() || byes.is_empty() {
+                continue;
+            }
+            let mut p = Packet::new_reply(0);
+            p.set_flags(PacketFlag::AUTHORITATIVE_ANSWER);
+            p.answers = byes.clone();
+            queued += self.send_multicast(now, *link, &p, false);
+        }
+        if queued == 0 {
+            self.events.push_back(Event::Withdrawn(id));
+        } else if let Some(last) = self.out.back_mut() {
+            last.last_of = Some(id);
+        }
+        Ok(())
+    }
+
+    /// Does a registration of ours publish exactly this record?
+    pub(crate) fn is_ours(&self, r: &ResourceRecord<'_>) -> bool {
+        self.regs.values().any(|reg| {
+            reg.records.iter().any(|o| o.name == r.name && wire::same_rdata(o, r))
+        })
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let ids: Vec<RegId> = self.regs.keys().copied().collect();
+        for id in ids {
+            let due: Vec<Link> = match self.regs.get(&id) {
+                Some(reg) => reg.links.iter().filter(|(_, s)| s.next.is_some_and(|t| t <= now)).map(|(l, _)| *l).collect(),
+                None => continue,
+            };
+            for link in due {
+                self.step(now, id, link);
+            }
+            self.check_registered(id);
+        }
+        let (fire, keep): (Vec<Delayed>, Vec<Delayed>) = self.delayed.drain(..).partition(|d| d.at <= now);
+        self.delayed = keep;
+        for d in fire {
+            // Only what is still ours when the delay ends.
+            let answers: Vec<_> = d.answers.into_iter().filter(|r| self.is_ours(r)).collect();
+            if !answers.is_empty() {
+                let p = self.response_with_additionals(answers);
+                self.send_multicast(now, d.link, &p, true);
+            }
+        }
+    }
+
+    /// One timer step of one registration on one link.
+    fn step(&mut self, now: Instant, id: RegId, link: Link) {
+        let Some(reg) = self.regs.get_mut(&id) else { return };
+        let Some(st) = reg.links.get_mut(&link) else { return };
+        let packet = match st.phase {
+            Phase::Probing(n) if n < PROBES => {
+                // RFC 6762 s8.1: three probes, 250 ms apart.
+                st.phase = Phase::Probing(n + 1);
+                st.next = Some(now + PROBE_INTERVAL);
+                probe::probe_packet(reg)
+            }
+            Phase::Probing(_) | Phase::Announcing(_) => {
+                // RFC 6762 s8.3: announce, at least twice, one second apart.
+                let n = match st.phase {
+                    Phase::Announcing(n) => n,
+                    _ => 0,
+                };
+                if n + 1 >= ANNOUNCEMENTS {
+                    st.phase = Phase::Live;
+                    st.next = None;
+                } else {
+                    st.phase = Phase::Announcing(n + 1);
+                    st.next = Some(now + ANNOUNCE_INTERVAL);
+                }
+                let mut p = Packet::new_reply(0);
+                p.set_flags(PacketFlag::AUTHORITATIVE_ANSWER);
+                p.answers = reg.records.clone();
+                p
+            }
+            Phase::Live => {
+                st.next = None;
+                return;
+            }
+        };
+        let is_announce = packet.has_flags(PacketFlag::RESPONSE);
+        self.send_multicast(now, link, &packet, is_announce);
+    }
+
+    fn check_registered(&mut self, id: RegId) {
+        let Some(reg) = self.regs.get_mut(&id) else { return };
+        if !reg.registered && !reg.links.is_empty() && reg.links.values().all(|s| s.announced()) {
+            reg.registered = true;
+            self.events.push_back(Event::Registered(id));
+        }
+    }
+
+    /// Queue `p` (split to fit) to the group of `link`; records its answers
+    /// as multicast now when `track`. Returns the number of packets queued.
+    fn send_multicast(&mut self, now: Instant, link: Link, p: &Packet<'_>, track: bool) -> usize {
+        if track {
+            for r in &p.answers {
+                self.last_mcast.insert((link, r.clone().into_owned()), now);
+            }
+        }
+        let payloads = wire::build(p);
+        let n = payloads.len();
+        for payload in payloads {
+            self.out.push_back(Out { tx: Transmit { iface: link.0, dst: link.1.group(), payload }, last_of: None });
+        }
+        n
+    }
+
+    fn send_unicast(&mut self, iface: IfIndex, dst: SocketAddr, p: &Packet<'_>) {
+        for payload in wire::build(p) {
+            self.out.push_back(Out { tx: Transmit { iface, dst, payload }, last_of: None });
+        }
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let links = self.regs.values().flat_map(|r| r.links.values().filter_map(|s| s.next));
+        links.chain(self.delayed.iter().map(|d| d.at)).min()
+    }
+
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        let o = self.out.pop_front()?;
+        if let Some(id) = o.last_of {
+            self.events.push_back(Event::Withdrawn(id));
+        }
+        Some(o.tx)
+    }
+
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// A registration lost its name (RFC 6762 s9): report, forget, no
+    /// goodbyes (the records are the other host's now).
+    fn conflict(&mut self, id: RegId) {
+        if self.regs.remove(&id).is_some() {
+            self.events.push_back(Event::Conflict(id));
+        }
+    }
+
+    /// A response from the link: any record of one of our unique names whose
+    /// data we do not publish is a conflict, while probing (RFC 6762 s8.1)
+    /// or later (s9).
+    pub fn handle_response(&mut self, _now: Instant, from: Received, packet: &Packet<'_>) {
+        // RFC 6762 s7.4: another responder just multicast an answer we held
+        // back, with at least half our TTL: ours is not needed.
+        let link: Link = (from.iface, Family::of(&from.src.ip()));
+        for d in self.delayed.iter_mut().filter(|d| d.link == link) {
+            d.answers.retain(|r| !answer::known_in(&packet.answers, r));
+        }
+        self.delayed.retain(|d| !d.answers.is_empty());
+        let mut lost = Vec::new();
+        for r in packet.answers.iter().chain(packet.additional_records.iter()) {
+            if r.ttl == 0 || wire::rr_type(r) == T_NSEC || self.is_ours(r) {
+                continue;
+            }
+            for (id, reg) in &self.regs {
+                if !reg.links.is_empty() && reg.owns(&r.name) && !lost.contains(id) {
+                    lost.push(*id);
+                }
+            }
+        }
+        for id in lost {
+            self.conflict(id);
+        }
+    }
+}
+
+/// The records of a service (RFC 6763 s4-s9) and the names it owns.
+fn build_records(info: &ServiceInfo) -> Result<(Vec<ResourceRecord<'static>>, Vec<Name<'static>>), EngineError> {
+    let st = wire::name_from_str(&info.service_type)?;
+    let inst = wire::instance_name(&info.instance, &info.service_type)?;
+    let target = wire::name_from_str(&info.target)?;
+    let meta = wire::name_from_str(SERVICES_META)?;
+    let t = info.ttls;
+    // Addresses are ours to defend when the target is the instance name or
+    // a .local. name (RFC 6762 s3); an ordinary DNS host name is shared.
+    let own_target = target == inst || target.is_link_local();
+    let mut records = vec![
+        wire::ptr(&st, &inst, t.ptr),
+        wire::ptr(&meta, &st, t.ptr),
+        wire::srv(&inst, &target, info.port, t.srv),
+        wire::txt(&inst, &info.txt, t.txt)?,
+    ];
+    let mut seen = Vec::new();
+    for a in &info.addresses {
+        if !seen.contains(a) {
+            seen.push(*a);
+            records.push(wire::addr(&target, *a, t.addr, own_target));
+        }
+    }
+    let mut owned = vec![inst.clone()];
+    if own_target && target != inst {
+        owned.push(target);
+    }
+    Ok((records, owned))
+}
+
+/// Types present at `name` among `records`, for NSEC (RFC 6762 s6.1).
+pub(crate) fn types_at(records: &[ResourceRecord<'static>], name: &Name<'_>) -> Vec<u16> {
+    let mut v: Vec<u16> = records.iter().filter(|r| &r.name == name).map(wire::rr_type).collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+pub(crate) fn is_addr(t: u16) -> bool {
+    t == T_A || t == T_AAAA
+}

@@ -1,1 +1,347 @@
-//! TODO(owner): see engine/mod.rs
+//! simple-dns glue: validated parsing of untrusted packets, building of our
+//! own packets within the size limits, names and record helpers.
+//!
+//! simple-dns already refuses forward and looping compression pointers,
+//! labels over 63 bytes (which covers the reserved label bits 0x40/0x80),
+//! names over 255 bytes and records running past the data. `prescan` checks
+//! the same structure again on the raw bytes before simple-dns sees them, so
+//! that our guarantees do not rest on a dependency's internals, and adds what
+//! simple-dns lacks (packet size, section counts against the data length).
+
+use simple_dns::rdata::{RData, A, AAAA, NSEC, PTR, SRV, TXT};
+use simple_dns::{CharacterString, Label, Name, Packet, PacketFlag, ResourceRecord, CLASS, TYPE};
+use std::net::IpAddr;
+
+use super::{EngineError, MAX_PACKET};
+
+/// Largest label (RFC 1035 s2.3.4).
+pub const MAX_LABEL: usize = 63;
+/// Largest name in wire form (RFC 1035 s2.3.4).
+pub const MAX_NAME: usize = 255;
+/// Largest TXT character-string (RFC 1035 s3.3).
+pub const MAX_TXT_STRING: usize = 255;
+
+pub const T_A: u16 = 1;
+pub const T_PTR: u16 = 12;
+pub const T_TXT: u16 = 16;
+pub const T_AAAA: u16 = 28;
+pub const T_SRV: u16 = 33;
+pub const T_NSEC: u16 = 47;
+pub const T_ANY: u16 = 255;
+
+/// Why a packet was dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WireError {
+    TooLarge,
+    Truncated,
+    CountsExceedData,
+    ReservedLabelBits,
+    ForwardPointer,
+    NameTooLong,
+    Unparsable,
+}
+
+fn be16(d: &[u8], at: usize) -> Result<u16, WireError> {
+    match d.get(at..at + 2) {
+        Some(b) => Ok(u16::from_be_bytes([b[0], b[1]])),
+        None => Err(WireError::Truncated),
+    }
+}
+
+/// Walk one name at `at` (pointers followed, each strictly backward, so
+/// the walk ends), return the offset just after it in the stream.
+fn scan_name(d: &[u8], at: usize) -> Result<usize, WireError> {
+    let mut pos = at;
+    let mut end = None;
+    let mut wire_len = 1usize; // the root label
+    loop {
+        let len = *d.get(pos).ok_or(WireError::Truncated)? as usize;
+        match len & 0xC0 {
+            0x00 if len == 0 => {
+                return Ok(end.unwrap_or(pos + 1));
+            }
+            0x00 => {
+                // len <= 63 here: longer needs the reserved bits below.
+                wire_len += len + 1;
+                if wire_len > MAX_NAME {
+                    return Err(WireError::NameTooLong);
+                }
+                if pos + 1 + len > d.len() {
+                    return Err(WireError::Truncated);
+                }
+                pos += 1 + len;
+            }
+            0xC0 => {
+                let target = (be16(d, pos)? & 0x3FFF) as usize;
+                // RFC 1035 s4.1.4: a pointer refers to a prior occurrence.
+                if target >= pos {
+                    return Err(WireError::ForwardPointer);
+                }
+                if end.is_none() {
+                    end = Some(pos + 2);
+                }
+                pos = target;
+            }
+            // 0x40 and 0x80: reserved label types (RFC 6891 s5, RFC 1035).
+            _ => return Err(WireError::ReservedLabelBits),
+        }
+    }
+}
+
+/// Structural check of an untrusted packet before parsing.
+pub fn prescan(d: &[u8]) -> Result<(), WireError> {
+    if d.len() > MAX_PACKET {
+        return Err(WireError::TooLarge);
+    }
+    if d.len() < 12 {
+        return Err(WireError::Truncated);
+    }
+    let qd = be16(d, 4)? as usize;
+    let rr = be16(d, 6)? as usize + be16(d, 8)? as usize + be16(d, 10)? as usize;
+    // Smallest question is 5 bytes, smallest record 11.
+    if qd * 5 + rr * 11 > d.len() - 12 {
+        return Err(WireError::CountsExceedData);
+    }
+    let mut pos = 12;
+    for _ in 0..qd {
+        pos = scan_name(d, pos)? + 4;
+        if pos > d.len() {
+            return Err(WireError::Truncated);
+        }
+    }
+    for _ in 0..rr {
+        pos = scan_name(d, pos)?;
+        let rtype = be16(d, pos)?;
+        let rdlen = be16(d, pos + 8)? as usize;
+        let start = pos + 10;
+        let end = start + rdlen;
+        if end > d.len() {
+            return Err(WireError::Truncated);
+        }
+        let rdata = &d[..end];
+        match rtype {
+            T_PTR | 2 | 5 => expect_end(scan_name(rdata, start)?, end)?,
+            T_SRV if rdlen >= 7 => expect_end(scan_name(rdata, start + 6)?, end)?,
+            T_SRV => return Err(WireError::Truncated),
+            T_NSEC => {
+                scan_name(rdata, start)?;
+            }
+            T_TXT => {
+                let mut p = start;
+                while p < end {
+                    p += 1 + d[p] as usize;
+                }
+                expect_end(p, end)?;
+            }
+            _ => {}
+        }
+        pos = end;
+    }
+    Ok(())
+}
+
+fn expect_end(got: usize, end: usize) -> Result<(), WireError> {
+    if got == end {
+        Ok(())
+    } else {
+        Err(WireError::Truncated)
+    }
+}
+
+/// Parse an untrusted datagram: prescan, then simple-dns. The header's Z bit
+/// is ignored on reception (RFC 6762 s18.4), simple-dns would refuse it.
+pub fn parse(data: &[u8]) -> Result<Packet<'static>, WireError> {
+    prescan(data)?;
+    let mut copy = data.to_vec();
+    copy[3] &= !0x40;
+    let p = Packet::parse(&copy).map_err(|_| WireError::Unparsable)?;
+    let mut o = Packet::new_query(p.id());
+    for f in PacketFlag::all().iter() {
+        if p.has_flags(f) {
+            o.set_flags(f);
+        }
+    }
+    *o.opcode_mut() = p.opcode();
+    *o.rcode_mut() = p.rcode();
+    o.questions = p.questions.into_iter().map(|q| q.into_owned()).collect();
+    o.answers = p.answers.into_iter().map(|r| r.into_owned()).collect();
+    o.name_servers = p.name_servers.into_iter().map(|r| r.into_owned()).collect();
+    o.additional_records = p.additional_records.into_iter().map(|r| r.into_owned()).collect();
+    Ok(o)
+}
+
+/// Build a packet; when it passes MAX_PACKET, split its answers (the rest
+/// of its sections stay with the first part; additionals are dropped from a
+/// split response). Each returned payload is <= MAX_PACKET unless a single
+/// record alone is larger, which registration validation prevents.
+pub fn build(p: &Packet<'_>) -> Vec<Vec<u8>> {
+    match p.build_bytes_vec_compressed() {
+        Ok(bytes) if bytes.len() <= MAX_PACKET => return vec![bytes],
+        Ok(_) => {}
+        Err(_) => return Vec::new(),
+    }
+    let mut head = p.clone();
+    head.additional_records.clear();
+    if head.answers.len() <= 1 {
+        return match head.build_bytes_vec_compressed() {
+            Ok(b) if b.len() <= MAX_PACKET => vec![b],
+            _ => Vec::new(),
+        };
+    }
+    let tail_answers = head.answers.split_off(head.answers.len() / 2);
+    let mut tail = head.clone();
+    tail.questions.clear();
+    tail.name_servers.clear();
+    tail.answers = tail_answers;
+    let mut out = build(&head);
+    out.extend(build(&tail));
+    out
+}
+
+/// A host or service name from text with plain dots (no escapes), with or
+/// without the trailing dot.
+pub fn name_from_str(s: &str) -> Result<Name<'static>, EngineError> {
+    let bad = |why| EngineError::InvalidName(s.to_string(), why);
+    let trimmed = s.strip_suffix('.').unwrap_or(s);
+    if trimmed.is_empty() {
+        return Err(bad("empty"));
+    }
+    let mut labels = Vec::new();
+    for part in trimmed.split('.') {
+        labels.push(label(part.as_bytes()).map_err(bad)?);
+    }
+    checked_name(labels).map_err(bad)
+}
+
+/// An instance name: its first label is everything before `service_type`
+/// (any UTF-8, dots included, RFC 6763 s4.3).
+pub fn instance_name(instance: &str, service_type: &str) -> Result<Name<'static>, EngineError> {
+    let bad = |why| EngineError::InvalidName(instance.to_string(), why);
+    let st = name_from_str(service_type)?;
+    let st_text = service_type.strip_suffix('.').unwrap_or(service_type);
+    let inst = instance.strip_suffix('.').unwrap_or(instance);
+    let (n, k) = (inst.len(), st_text.len());
+    // Bytes only: the dot before the service type is ASCII, so the split
+    // lands on a character boundary.
+    if n <= k + 1 || inst.as_bytes()[n - k - 1] != b'.' || !inst.as_bytes()[n - k..].eq_ignore_ascii_case(st_text.as_bytes()) {
+        return Err(bad("not <instance>.<service type>"));
+    }
+    let first = &inst[..n - k - 1];
+    let mut labels = vec![label(first.as_bytes()).map_err(bad)?];
+    labels.extend(st.get_labels().iter().cloned());
+    checked_name(labels).map_err(bad)
+}
+
+fn label(b: &[u8]) -> Result<Label<'static>, &'static str> {
+    if b.is_empty() {
+        return Err("empty label");
+    }
+    if b.len() > MAX_LABEL {
+        return Err("label longer than 63 bytes");
+    }
+    Ok(Label::new_unchecked(b.to_vec()))
+}
+
+fn checked_name(labels: Vec<Label<'static>>) -> Result<Name<'static>, &'static str> {
+    let wire: usize = 1 + labels.iter().map(|l| l.len() + 1).sum::<usize>();
+    if wire > MAX_NAME {
+        return Err("name longer than 255 bytes");
+    }
+    Ok(Name::new_with_labels(&labels))
+}
+
+/// The name with its labels as text, lower-cased (for map keys and logs).
+pub fn name_key(n: &Name<'_>) -> String {
+    let mut s = String::new();
+    for l in n.get_labels() {
+        s.push_str(&String::from_utf8_lossy(l.as_ref()).to_ascii_lowercase());
+        s.push('.');
+    }
+    s
+}
+
+pub fn rr_type(rr: &ResourceRecord<'_>) -> u16 {
+    u16::from(rr.rdata.type_code())
+}
+
+fn rr(name: &Name<'static>, ttl: u32, unique: bool, rdata: RData<'static>) -> ResourceRecord<'static> {
+    ResourceRecord::new(name.clone(), CLASS::IN, ttl, rdata).with_cache_flush(unique)
+}
+
+pub fn ptr(name: &Name<'static>, to: &Name<'static>, ttl: u32) -> ResourceRecord<'static> {
+    rr(name, ttl, false, RData::PTR(PTR(to.clone())))
+}
+
+pub fn srv(name: &Name<'static>, target: &Name<'static>, port: u16, ttl: u32) -> ResourceRecord<'static> {
+    let s = SRV { priority: 0, weight: 0, port, target: target.clone() };
+    rr(name, ttl, true, RData::SRV(s))
+}
+
+/// TXT, byte-exact; no strings at all is a zero-length RDATA, as the
+/// reference sends it (simple-dns would write one empty string for an empty
+/// `TXT`, hence `RData::Empty`).
+pub fn txt(name: &Name<'static>, strings: &[Vec<u8>], ttl: u32) -> Result<ResourceRecord<'static>, EngineError> {
+    if strings.is_empty() {
+        return Ok(rr(name, ttl, true, RData::Empty(TYPE::TXT)));
+    }
+    let mut t = TXT::new();
+    for s in strings {
+        if s.len() > MAX_TXT_STRING {
+            return Err(EngineError::InvalidRecord("TXT string longer than 255 bytes"));
+        }
+        let cs = CharacterString::new(s).map_err(|_| EngineError::InvalidRecord("TXT string"))?;
+        t.add_char_string(cs.into_owned());
+    }
+    Ok(rr(name, ttl, true, RData::TXT(t.into_owned())))
+}
+
+pub fn addr(name: &Name<'static>, a: IpAddr, ttl: u32, unique: bool) -> ResourceRecord<'static> {
+    let rdata = match a {
+        IpAddr::V4(v4) => RData::A(A::from(v4)),
+        IpAddr::V6(v6) => RData::AAAA(AAAA::from(v6)),
+    };
+    rr(name, ttl, unique, rdata)
+}
+
+/// NSEC asserting the types `name` has (RFC 6762 s6.1: next name = owner,
+/// types below 256 only).
+pub fn nsec(name: &Name<'static>, types: &[u16], ttl: u32) -> ResourceRecord<'static> {
+    let types: Vec<TYPE> = types.iter().map(|t| TYPE::from(*t)).collect();
+    rr(name, ttl, true, RData::NSEC(NSEC::from_types(name.clone(), &types).into_owned()))
+}
+
+/// The uncompressed RDATA bytes of a record (for the s8.2 comparison).
+pub fn rdata_bytes(r: &ResourceRecord<'_>) -> Vec<u8> {
+    let mut single = Packet::new_reply(0);
+    let mut r = r.clone();
+    r.name = Name::new_with_labels(&[]);
+    single.answers.push(r);
+    match single.build_bytes_vec() {
+        // header 12, root name 1, type/class/ttl/len 10
+        Ok(b) if b.len() >= 23 => b[23..].to_vec(),
+        _ => Vec::new(),
+    }
+}
+
+/// Same record data? TXT with no strings and TXT with one empty string are
+/// the same (RFC 6763 s6.1); names compare case-insensitively.
+pub fn same_rdata(a: &ResourceRecord<'_>, b: &ResourceRecord<'_>) -> bool {
+    if rr_type(a) != rr_type(b) {
+        return false;
+    }
+    if rr_type(a) == T_TXT {
+        let norm = |r: &ResourceRecord<'_>| {
+            let b = rdata_bytes(r);
+            if b == [0] {
+                Vec::new()
+            } else {
+                b
+            }
+        };
+        return norm(a) == norm(b);
+    }
+    a.rdata == b.rdata
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,176 @@
+//! `zc_options`: the `[mdns]` options (SPEC 2) set by name with config-file
+//! text, their listing, and the sample config.
+
+use std::ffi::{c_char, CString};
+use std::sync::{Mutex, OnceLock};
+
+use super::boundary::{required_out, run, run_value, Detail, Failure, Sink};
+use super::status::zc_status;
+use super::strings::{in_str, out_string};
+use crate::config::{sample_config, Config};
+
+/// Options for `zc_new` and `zc_lookup_with_options`. Create with
+/// `zc_options_new` (all defaults), change with `zc_options_set`, free with
+/// `zc_options_free` (after the calls that use it returned: `zc_new` copies
+/// what it needs). Synchronised: any thread may use it at any time.
+pub struct zc_options {
+    pub(crate) config: Mutex<Config>,
+    /// Detail of the last failure of a call given these options.
+    pub(crate) detail: Detail,
+}
+
+impl zc_options {
+    /// A copy of the configuration.
+    pub(crate) fn config(&self) -> Config {
+        self.config.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+    pub(crate) fn sink(&self) -> Sink<'_> {
+        Sink { detail: Some(&self.detail), poison: None }
+    }
+}
+
+/// The default configuration (SPEC 2).
+pub(crate) fn default_config() -> Config {
+    Config::default()
+}
+
+/// Create an options object with every option at its default, in `*out`
+/// (written only on `ZC_OK`). Free it with `zc_options_free`.
+#[no_mangle]
+pub extern "C" fn zc_options_new(out: *mut *mut zc_options) -> zc_status {
+    run("zc_options_new", Sink::none(), || {
+        let out = required_out(out, "out")?;
+        let opts = Box::new(zc_options { config: Mutex::new(default_config()), detail: Detail::default() });
+        // SAFETY: out was checked non-NULL.
+        unsafe { *out = Box::into_raw(opts) };
+        Ok(())
+    })
+}
+
+/// Set option `name` from its config-file text, as in an `[mdns]` section:
+/// `registration_attempts` / `lookup_attempts` ("5"; at least 1),
+/// `params` ("key1:value1,key2:value2"; a value may be quoted to hold a
+/// comma), `interfaces` ("198.18.0.1,fd00:99::1"), `lookup_timeout`
+/// (seconds per lookup attempt, "0.2"). An unknown name or a bad value is
+/// `ZC_ERR_INVALID_ARGUMENT` (detail: `zc_options_last_error`), and then
+/// the options are unchanged.
+#[no_mangle]
+pub extern "C" fn zc_options_set(opts: *mut zc_options, name: *const c_char, value: *const c_char) -> zc_status {
+    // SAFETY: NULL or a live options object.
+    let Some(o) = (unsafe { opts.cast_const().as_ref() }) else {
+        return run("zc_options_set", Sink::none(), || Err(Failure::invalid("opts is NULL")));
+    };
+    run("zc_options_set", o.sink(), || {
+        let name = in_str(name, "name")?;
+        let value = in_str(value, "value")?;
+        let mut g = o.config.lock().unwrap_or_else(|e| e.into_inner());
+        // Set on a copy so that a failure leaves the options unchanged.
+        let mut next = g.clone();
+        next.set(name, value)?;
+        *g = next;
+        Ok(())
+    })
+}
+
+/// Copy the detail text of the last failure of a call that was given these
+/// options (`zc_options_set`, `zc_new`, `zc_lookup_with_options`) into
+/// `buf` of `len` bytes, snprintf-style: at most `len - 1` bytes and a NUL;
+/// returns the full length (without NUL), so a result `>= len` means it was
+/// cut. `buf` may be NULL when `len` is 0. Returns 0 (and writes "") when
+/// nothing failed yet, or when `opts` is NULL. The text of calls made by
+/// several threads with one options object is the last one recorded.
+#[no_mangle]
+pub extern "C" fn zc_options_last_error(opts: *const zc_options, buf: *mut c_char, len: usize) -> usize {
+    run_value("zc_options_last_error", 0, || {
+        // SAFETY: NULL or a live options object.
+        match unsafe { opts.as_ref() } {
+            Some(o) => o.detail.copy_to(buf, len),
+            None => super::strings::copy_to_buffer("", buf, len),
+        }
+    })
+}
+
+/// Free an options object. NULL is accepted and does nothing.
+#[no_mangle]
+pub extern "C" fn zc_options_free(opts: *mut zc_options) {
+    if opts.is_null() {
+        return;
+    }
+    run("zc_options_free", Sink::none(), || {
+        // SAFETY: opts came from Box::into_raw and is freed once (contract).
+        drop(unsafe { Box::from_raw(opts) });
+        Ok(())
+    });
+}
+
+/// The options listing as static C strings, built once.
+fn listing() -> &'static [[CString; 5]] {
+    static LISTING: OnceLock<Vec<[CString; 5]>> = OnceLock::new();
+    LISTING.get_or_init(|| {
+        let c = |s: &str| CString::new(s.replace('\0', " ")).unwrap_or_default();
+        Config::options()
+            .iter()
+            .map(|o| [c(o.group), c(o.name), c(o.type_name), c(o.default), c(o.help)])
+            .collect()
+    })
+}
+
+/// The number of entries in the options listing (the C counterpart of the
+/// reference's `list_opts()`); 0 only if the listing cannot be built.
+#[no_mangle]
+pub extern "C" fn zc_option_count() -> usize {
+    run_value("zc_option_count", 0, || listing().len())
+}
+
+/// Describe option `index` (0 .. count-1): its `group` ("mdns"), `name`,
+/// `type` (oslo.config type name: "integer", "dict", "list", "floating
+/// point"), `default_value` as a config file would hold it ("" for none)
+/// and `help` text. Static strings: never free them. Each output is
+/// optional (NULL: not wanted) and written only on `ZC_OK`; an index out
+/// of range is `ZC_ERR_INVALID_ARGUMENT`.
+#[no_mangle]
+pub extern "C" fn zc_option_info(
+    index: usize,
+    group: *mut *const c_char,
+    name: *mut *const c_char,
+    type_: *mut *const c_char,
+    default_value: *mut *const c_char,
+    help: *mut *const c_char,
+) -> zc_status {
+    run("zc_option_info", Sink::none(), || {
+        let all = listing();
+        let entry = all
+            .get(index)
+            .ok_or_else(|| Failure::invalid(format!("index {index} is out of range ({} options)", all.len())))?;
+        for (out, s) in [group, name, type_, default_value, help].into_iter().zip(entry) {
+            if !out.is_null() {
+                // SAFETY: a non-NULL out-parameter points to writable storage.
+                unsafe { *out = s.as_ptr() };
+            }
+        }
+        Ok(())
+    })
+}
+
+/// A sample `[mdns]` config section with help text and defaults, as
+/// oslo-config-generator prints it, in `*out` (written only on `ZC_OK`;
+/// free it with `zc_string_free`).
+#[no_mangle]
+pub extern "C" fn zc_sample_config(out: *mut *mut c_char) -> zc_status {
+    run("zc_sample_config", Sink::none(), || {
+        let out = required_out(out, "out")?;
+        let text = out_string(&sample_config(), "the sample config")?;
+        // SAFETY: out was checked non-NULL.
+        unsafe { *out = text };
+        Ok(())
+    })
+}
+
+/// Borrow the options given to a call: NULL means defaults.
+pub(crate) fn config_of(opts: *const zc_options) -> Config {
+    // SAFETY: NULL or a live options object.
+    match unsafe { opts.as_ref() } {
+        Some(o) => o.config(),
+        None => default_config(),
+    }
+}

@@ -1,0 +1,162 @@
+//! The `Zeroconf` object between two private hosts (tests/common/lab.rs):
+//! SPEC 3, 4 and 6 end to end over our own engine. Every test runs in
+//! private network namespaces and skips cleanly where none can be made.
+
+#[macro_use]
+mod common;
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use common::lab::Lab;
+use ironicmdns::{Config, Error, Properties, Zeroconf};
+
+fn config_on(addr: IpAddr) -> Config {
+    Config { interfaces: Some(vec![addr]), lookup_timeout: Duration::from_secs(2), ..Config::default() }
+}
+
+fn props(pairs: &[(&str, &str)]) -> Properties {
+    let mut p = Properties::new();
+    for (k, v) in pairs {
+        p.set_str(k, v);
+    }
+    p
+}
+
+/// Host B registers, host A looks up: the URL and properties of SPEC 4.
+fn register_and_lookup(lab: &Lab, a_addr: IpAddr, b_addr: IpAddr, endpoint: &'static str, want_url: &'static str) {
+    let b = lab.run_on(1, move || {
+        let mut c = config_on(b_addr);
+        c.set("params", "answer:none,foo:bar").unwrap();
+        let zc = Zeroconf::new(c).expect("start on B");
+        zc.register_service("baremetal", endpoint, Some(&props(&[("answer", "42")]))).expect("register on B");
+        zc
+    });
+    let (found, second) = lab.run_on(0, move || {
+        let zc = Zeroconf::new(config_on(a_addr)).expect("start on A");
+        let found = zc.get_endpoint("baremetal", true, false);
+        // SPEC 4.1: the cached record answers at once
+        let t = Instant::now();
+        let second = zc.get_endpoint("baremetal", true, false);
+        let warm = t.elapsed();
+        zc.close().unwrap();
+        (found, second.map(|r| (r, warm)))
+    });
+    b.close().unwrap();
+    let (url, params) = found.expect("A finds B's service");
+    assert_eq!(url, want_url);
+    assert_eq!(params, props(&[("txtvers", "1"), ("answer", "42"), ("foo", "bar")]));
+    let ((url2, _), warm) = second.unwrap();
+    assert_eq!(url2, want_url);
+    assert!(warm < Duration::from_millis(100), "cached lookup took {warm:?}");
+}
+
+#[test]
+fn register_on_b_lookup_on_a_ipv4() {
+    let Some(lab) = lab!() else { return };
+    register_and_lookup(&lab, lab.v4(0), lab.v4(1), "http://198.18.0.2:6385/baremetal", "http://198.18.0.2:6385/baremetal");
+}
+
+#[test]
+fn register_on_b_lookup_on_a_ipv6() {
+    let Some(lab) = lab!() else { return };
+    register_and_lookup(&lab, lab.v6(0), lab.v6(1), "https://[fd00:99::2]/v1", "https://[fd00:99::2]:443/v1");
+}
+
+#[test]
+fn second_host_gets_a_conflict() {
+    let Some(lab) = lab!() else { return };
+    let (a_addr, b_addr) = (lab.v4(0), lab.v4(1));
+    let b = lab.run_on(1, move || {
+        let zc = Zeroconf::new(config_on(b_addr)).unwrap();
+        zc.register_service("baremetal", "http://198.18.0.2:6385", None).expect("B registers first");
+        zc
+    });
+    let got = lab.run_on(0, move || {
+        let mut c = config_on(a_addr);
+        c.registration_attempts = 2;
+        let zc = Zeroconf::new(c).unwrap();
+        let got = zc.register_service("baremetal", "http://198.18.0.1:6385", None);
+        zc.close().unwrap();
+        got
+    });
+    b.close().unwrap();
+    match got {
+        Err(Error::Conflict(m)) => assert!(m.contains("conflict") && m.contains("baremetal"), "{m}"),
+        other => panic!("A should lose the name: {other:?}"),
+    }
+}
+
+#[test]
+fn close_withdraws_and_lookups_fail_after() {
+    let Some(lab) = lab!() else { return };
+    let (a_addr, b_addr) = (lab.v4(0), lab.v4(1));
+    let b = lab.run_on(1, move || {
+        let zc = Zeroconf::new(config_on(b_addr)).unwrap();
+        zc.register_service("inspector", "http://198.18.0.2:5050", None).unwrap();
+        zc
+    });
+    let a = lab.run_on(0, move || {
+        let mut c = config_on(a_addr);
+        c.lookup_attempts = 1;
+        Zeroconf::new(c).unwrap()
+    });
+    assert_eq!(a.get_endpoint("inspector", true, false).unwrap().0, "http://198.18.0.2:5050");
+    b.close().unwrap();
+    b.close().unwrap(); // idempotent
+    assert!(matches!(b.get_endpoint("inspector", true, false), Err(Error::Closed(_))));
+    assert!(matches!(b.register_service("x", "http://198.18.0.2", None), Err(Error::Closed(_))));
+    // SPEC 6: goodbyes make A's cache drop the service at once
+    std::thread::sleep(Duration::from_millis(500));
+    match a.get_endpoint("inspector", true, false) {
+        Err(Error::NotFound(m)) => assert!(m.contains("inspector service"), "{m}"),
+        other => panic!("withdrawn service still found: {other:?}"),
+    }
+    a.close().unwrap();
+}
+
+#[test]
+fn not_found_after_the_attempts() {
+    let Some(lab) = lab!() else { return };
+    let a_addr = lab.v4(0);
+    let (got, took) = lab.run_on(0, move || {
+        let mut c = config_on(a_addr);
+        c.lookup_attempts = 2;
+        c.lookup_timeout = Duration::from_millis(300);
+        let zc = Zeroconf::new(c).unwrap();
+        let t = Instant::now();
+        let got = zc.get_endpoint("identity", true, false);
+        (got, t.elapsed())
+    });
+    match got {
+        Err(Error::NotFound(m)) => assert!(m.contains("identity service"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    // two attempts of 0.3 s and one 0.1 s wait
+    assert!(took >= Duration::from_millis(700) && took < Duration::from_secs(3), "{took:?}");
+}
+
+#[test]
+fn browse_lists_every_openstack_service() {
+    let Some(lab) = lab!() else { return };
+    let (a_addr, b_addr) = (lab.v4(0), lab.v4(1));
+    let b = lab.run_on(1, move || {
+        let zc = Zeroconf::new(config_on(b_addr)).unwrap();
+        zc.register_service("baremetal", "http://198.18.0.2:6385", None).unwrap();
+        zc.register_service("baremetal-introspection", "http://198.18.0.2:5050/v1", Some(&props(&[("ipa_debug", "1")]))).unwrap();
+        zc
+    });
+    let mut seen = lab.run_on(0, move || {
+        let zc = Zeroconf::new(config_on(a_addr)).unwrap();
+        zc.browse(Duration::from_secs(2)).unwrap()
+    });
+    b.close().unwrap();
+    seen.sort_by(|x, y| x.service_type.cmp(&y.service_type));
+    let got: Vec<(&str, Result<&str, &str>)> =
+        seen.iter().map(|s| (s.service_type.as_str(), s.url.as_deref().map_err(|e| e.as_str()))).collect();
+    assert_eq!(
+        got,
+        vec![("baremetal", Ok("http://198.18.0.2:6385")), ("baremetal-introspection", Ok("http://198.18.0.2:5050/v1"))]
+    );
+    assert_eq!(seen[1].params, props(&[("txtvers", "1"), ("ipa_debug", "1")]));
+}
