@@ -19,13 +19,7 @@ use crate::table::{instance, Fam, Row, HOSTNAME};
 
 /// Our options: the reference's defaults.
 pub fn config() -> Config {
-    Config {
-        registration_attempts: 5,
-        lookup_attempts: 3,
-        params: Properties::new(),
-        interfaces: None,
-        lookup_timeout: Duration::from_secs(3),
-    }
+    Config::default()
 }
 
 pub fn props_of(params: &[(String, PVal)]) -> Properties {
