@@ -54,6 +54,13 @@ fn matrix(lab: Lab, fam: Fam, who: Publisher) {
         }
         rows.retain(|r| r.target.is_none());
     }
+    if who == Publisher::Ours {
+        // ours also publishes txtvers=1 (SPEC 3.5), which every lookup
+        // returns as a property, as the reference's lookup does
+        for r in rows.iter_mut() {
+            r.want.params.insert("txtvers".into(), support::PVal::Text("1".into()));
+        }
+    }
     let refs: Vec<&Row> = rows.iter().collect();
     let publ = publish(&lab, b, who, fam, &refs, &scratch).unwrap_or_else(|e| panic!("{who:?} cannot publish: {e}"));
     let types: Vec<&str> = rows.iter().map(|r| r.ty).collect();

@@ -96,6 +96,7 @@ enable-wide-area=no
 publish-workstation=no
 publish-hinfo=no
 publish-addresses=yes
+publish-aaaa-on-ipv4=$USE6
 
 [reflector]
 enable-reflector=no
