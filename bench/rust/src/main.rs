@@ -1,0 +1,252 @@
+//! In-process timings for bench/run.sh (run only inside the harness's
+//! private network namespaces). One JSON object per line on stdout.
+//!
+//!   mdns-bench lookup ours|sd TYPE [--runs N] [--warm M] [--release FIFO]
+//!                 [--timeout SECS] [--interface IP] [--option NAME=VALUE]
+//!       N fresh lookups (new instance each: create, look up, close), then
+//!       one instance looked up once untimed and M more times ("warm").
+//!       --release: print {"armed": t}, then block until a writer opens and
+//!       closes FIFO (a swarm's common start). --option: Config::set (ours).
+//!       --timeout: how long mdns-sd browses before "not found".
+//!   mdns-bench register ours TYPE URL [--interface IP]
+//!   mdns-bench register sd TYPE IP PORT [KEY=VALUE...]
+//!       prints {"start": t} just before the registration call, then
+//!       {"ready": t} after it, holds until SIGINT/SIGTERM, withdraws.
+//!   mdns-bench watch TYPE [--timeout SECS]
+//!       an mdns-sd browser accepting unsolicited answers: prints
+//!       {"watching": t}, then {"found": t} when TYPE resolves.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use mdns_sd::{ServiceDaemon, ServiceEvent, ServiceInfo};
+
+const SERVICE: &str = "_openstack._tcp.local.";
+
+fn now() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64()
+}
+
+fn json_str(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c)
+            }
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out + "\""
+}
+
+fn report(kind: &str, secs: f64, result: Result<String, String>) {
+    let (ok, text) = match result {
+        Ok(url) => (true, json_str(&url)),
+        Err(e) => (false, json_str(&e)),
+    };
+    println!("{{\"kind\": \"{kind}\", \"ms\": {:.4}, \"ok\": {ok}, \"detail\": {text}, \"end\": {:.6}}}", secs * 1e3, now());
+}
+
+fn block_signals() -> libc::sigset_t {
+    // SAFETY: plain libc calls on a local sigset_t.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        set
+    }
+}
+
+fn wait_signal(set: &libc::sigset_t) {
+    let mut sig = 0;
+    // SAFETY: `set` is initialised.
+    while unsafe { libc::sigwait(set, &mut sig) } != 0 {}
+}
+
+struct Opts {
+    runs: usize,
+    warm: usize,
+    release: Option<String>,
+    options: Vec<String>,
+    timeout: Duration,
+    interface: Option<String>,
+    rest: Vec<String>,
+}
+
+fn opts(args: &[String]) -> Opts {
+    let mut o = Opts { runs: 1, warm: 0, release: None, options: vec![], timeout: Duration::from_secs(10), interface: None, rest: vec![] };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut val = || it.next().unwrap_or_else(|| die(&format!("{a} needs a value"))).clone();
+        match a.as_str() {
+            "--runs" => o.runs = val().parse().unwrap_or_else(|_| die("--runs")),
+            "--warm" => o.warm = val().parse().unwrap_or_else(|_| die("--warm")),
+            "--release" => o.release = Some(val()),
+            "--option" => o.options.push(val()),
+            "--timeout" => o.timeout = Duration::from_secs_f64(val().parse().unwrap_or_else(|_| die("--timeout"))),
+            "--interface" => o.interface = Some(val()),
+            _ => o.rest.push(a.clone()),
+        }
+    }
+    o
+}
+
+fn die(msg: &str) -> ! {
+    eprintln!("mdns-bench: {msg}");
+    std::process::exit(64)
+}
+
+fn ours_config(o: &Opts) -> ironicmdns::Config {
+    let mut c = ironicmdns::Config::default();
+    if let Some(i) = &o.interface {
+        c.set("interfaces", i).unwrap_or_else(|e| die(&e.to_string()));
+    }
+    for opt in &o.options {
+        let (name, value) = opt.split_once('=').unwrap_or_else(|| die("--option NAME=VALUE"));
+        c.set(name, value).unwrap_or_else(|e| die(&e.to_string()));
+    }
+    c
+}
+
+/// mdns-sd: browse until TYPE resolves with an address.
+fn sd_resolve(d: &ServiceDaemon, ty: &str, timeout: Duration) -> Result<String, String> {
+    let want = format!("{ty}.{SERVICE}");
+    let rx = d.browse(SERVICE).map_err(|e| e.to_string())?;
+    let deadline = Instant::now() + timeout;
+    let result = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(ServiceEvent::ServiceResolved(s)) if s.get_fullname() == want && s.is_valid() => {
+                let addr = s.get_addresses().iter().next().map(|a| a.to_string()).unwrap_or_default();
+                break Ok(format!("{addr}:{}", s.get_port()));
+            }
+            Ok(_) => continue,
+            Err(_) => break Err(format!("{ty} not found")),
+        }
+    };
+    let _ = d.stop_browse(SERVICE);
+    result
+}
+
+fn lookup(stack: &str, o: Opts) {
+    let ty = o.rest.first().cloned().unwrap_or_else(|| die("lookup needs TYPE"));
+    if let Some(fifo) = &o.release {
+        println!("{{\"armed\": {:.6}}}", now());
+        let mut sink = Vec::new();
+        std::io::Read::read_to_end(&mut std::fs::File::open(fifo).unwrap_or_else(|e| die(&e.to_string())), &mut sink)
+            .unwrap_or_else(|e| die(&e.to_string()));
+    }
+    for _ in 0..o.runs {
+        let t = Instant::now();
+        let r = match stack {
+            "ours" => ironicmdns::Zeroconf::new(ours_config(&o)).map_err(|e| e.to_string()).and_then(|zc| {
+                let r = zc.get_endpoint(&ty, true, false).map(|(u, _)| u).map_err(|e| e.to_string());
+                let _ = zc.close();
+                r
+            }),
+            _ => ServiceDaemon::new().map_err(|e| e.to_string()).and_then(|d| {
+                let r = sd_resolve(&d, &ty, o.timeout);
+                let _ = d.shutdown();
+                r
+            }),
+        };
+        report("fresh", t.elapsed().as_secs_f64(), r);
+        if o.runs > 1 {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    if o.warm == 0 {
+        return;
+    }
+    match stack {
+        "ours" => {
+            let zc = ironicmdns::Zeroconf::new(ours_config(&o)).unwrap_or_else(|e| die(&e.to_string()));
+            let mut first = true;
+            for _ in 0..=o.warm {
+                let t = Instant::now();
+                let r = zc.get_endpoint(&ty, true, false).map(|(u, _)| u).map_err(|e| e.to_string());
+                report(if first { "first" } else { "warm" }, t.elapsed().as_secs_f64(), r);
+                first = false;
+            }
+            let _ = zc.close();
+        }
+        _ => {
+            let d = ServiceDaemon::new().unwrap_or_else(|e| die(&e.to_string()));
+            let mut first = true;
+            for _ in 0..=o.warm {
+                let t = Instant::now();
+                let r = sd_resolve(&d, &ty, o.timeout);
+                report(if first { "first" } else { "warm" }, t.elapsed().as_secs_f64(), r);
+                first = false;
+            }
+            let _ = d.shutdown();
+        }
+    }
+}
+
+fn register(stack: &str, o: Opts) {
+    let set = block_signals();
+    match stack {
+        "ours" => {
+            let [ty, url] = o.rest.as_slice() else { die("register ours TYPE URL") };
+            let zc = ironicmdns::Zeroconf::new(ours_config(&o)).unwrap_or_else(|e| die(&e.to_string()));
+            println!("{{\"start\": {:.6}}}", now());
+            if let Err(e) = zc.register_service(ty, url, None) {
+                println!("{{\"failed\": {}}}", json_str(&e.to_string()));
+                std::process::exit(2);
+            }
+            println!("{{\"ready\": {:.6}}}", now());
+            wait_signal(&set);
+            let _ = zc.close();
+        }
+        _ => {
+            let [ty, ip, port, props @ ..] = o.rest.as_slice() else { die("register sd TYPE IP PORT [K=V...]") };
+            let port: u16 = port.parse().unwrap_or_else(|_| die("PORT"));
+            let props: Vec<(String, String)> =
+                props.iter().map(|p| p.split_once('=').map(|(k, v)| (k.into(), v.into())).unwrap_or((p.clone(), String::new()))).collect();
+            let d = ServiceDaemon::new().unwrap_or_else(|e| die(&e.to_string()));
+            // Host name as python-zeroconf uses for an IP-literal endpoint.
+            let host = format!("{ty}.{SERVICE}");
+            let info = ServiceInfo::new(SERVICE, ty, &host, ip.as_str(), port, &props[..]).unwrap_or_else(|e| die(&e.to_string()));
+            println!("{{\"start\": {:.6}}}", now());
+            if let Err(e) = d.register(info) {
+                println!("{{\"failed\": {}}}", json_str(&e.to_string()));
+                std::process::exit(2);
+            }
+            println!("{{\"ready\": {:.6}}}", now());
+            wait_signal(&set);
+            if let Ok(rx) = d.unregister(&format!("{ty}.{SERVICE}")) {
+                let _ = rx.recv_timeout(Duration::from_secs(2));
+            }
+            let _ = d.shutdown();
+        }
+    }
+}
+
+fn watch(o: Opts) {
+    let ty = o.rest.first().cloned().unwrap_or_else(|| die("watch needs TYPE"));
+    let d = ServiceDaemon::new().unwrap_or_else(|e| die(&e.to_string()));
+    let _ = d.accept_unsolicited(true);
+    println!("{{\"watching\": {:.6}}}", now());
+    let r = sd_resolve(&d, &ty, o.timeout);
+    match r {
+        Ok(_) => println!("{{\"found\": {:.6}}}", now()),
+        Err(e) => println!("{{\"failed\": {}}}", json_str(&e)),
+    }
+    let _ = d.shutdown();
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (cmd, stack) = (args.first().map(String::as_str), args.get(1).map(String::as_str));
+    match (cmd, stack) {
+        (Some("lookup"), Some(s @ ("ours" | "sd"))) => lookup(s, opts(&args[2..])),
+        (Some("register"), Some(s @ ("ours" | "sd"))) => register(s, opts(&args[2..])),
+        (Some("watch"), _) => watch(opts(&args[1..])),
+        _ => die("usage: mdns-bench lookup|register ours|sd ... | watch TYPE"),
+    }
+}
