@@ -34,11 +34,12 @@ all: build
 build:
 	$(CARGO) build --profile $(PROFILE) --locked
 
+# Asked once per checkout, of a dev build in the same target directory
+# (only this crate is rebuilt, not its dependencies).
 $(NATIVE_LIBS): Cargo.toml Cargo.lock
-	$(CARGO) rustc --locked --lib --crate-type staticlib --target-dir target/native-libs \
-	    -- --print native-static-libs 2>&1 \
-	  | sed -n 's/.*native-static-libs: //p' | tail -n 1 > $@.tmp
-	test -s $@.tmp && mv $@.tmp $@
+	$(CARGO) rustc --locked --lib -- --print native-static-libs 2>&1 \
+	  | sed -n 's/.*native-static-libs: //p' | tail -n 1 > $@.$$$$.tmp; \
+	test -s $@.$$$$.tmp && mv $@.$$$$.tmp $@
 
 # ${prefix}-relative paths when under PREFIX, so pkg-config --define-prefix works.
 PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|' \
@@ -70,6 +71,7 @@ header:
 examples: build
 	$(CC) -std=c99 -Wall -Wextra -O2 -Iinclude -o target/publish examples/c/publish.c -L$(OUT) -lironicmdns
 	$(CC) -std=c99 -Wall -Wextra -O2 -Iinclude -o target/lookup examples/c/lookup.c -L$(OUT) -lironicmdns
+	$(CC) -std=c99 -Wall -Wextra -O2 -Iinclude -o target/browse examples/c/browse.c -L$(OUT) -lironicmdns
 
 demo:
 	./scripts/demo.sh

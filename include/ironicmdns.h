@@ -28,7 +28,7 @@
  * on the same handle. A zc_options object is synchronised. A zc_props set
  * may be read by several threads, but zc_props_set needs it to itself. The
  * library runs a background thread per handle and never calls your code
- * from it. Blocking calls (zc_register_service, zc_get_endpoint, zc_lookup*)
+ * from it, except the log callback you set with zc_set_log_callback. Blocking calls (zc_register_service, zc_get_endpoint, zc_lookup*)
  * take their time limits from the options; none blocks forever.
  *
  * Failures inside the library (a panic) never cross into your code: the
@@ -36,6 +36,23 @@
  *
  * Network. zc_new opens mDNS sockets (UDP 5353, 224.0.0.251 and ff02::fb)
  * on the interfaces chosen by the "interfaces" option (default: all).
+ *
+ * Example (examples/c/ has complete programs; link with
+ * `pkg-config --cflags --libs ironicmdns`):
+ *
+ *     zc_zeroconf *zc = NULL;
+ *     char *url = NULL, detail[256];
+ *     zc_props *props = NULL;
+ *     zc_status st = zc_new(NULL, &zc);
+ *     if (st == ZC_OK)
+ *         st = zc_get_endpoint(zc, "baremetal", 1, 0, &url, &props);
+ *     if (st == ZC_OK)
+ *         printf("%s (%zu properties)\n", url, zc_props_count(props));
+ *     else if (zc != NULL && zc_last_error(zc, detail, sizeof detail) > 0)
+ *         fprintf(stderr, "%s: %s\n", zc_strerror(st), detail);
+ *     zc_string_free(url);
+ *     zc_props_free(props);
+ *     zc_close(zc);
  */
 
 
@@ -70,6 +87,23 @@
 #define ZC_MAX_INPUT 4096
 
 /**
+ * Log level of a debug message (sent only when a callback is set).
+ */
+#define ZC_LOG_DEBUG 0
+
+/**
+ * Log level of a warning (e.g. no route to any address of a service: the
+ * first one is used anyway).
+ */
+#define ZC_LOG_WARNING 1
+
+/**
+ * Log level of an error that did not fail a call (e.g. a withdrawal that
+ * failed during `zc_close`).
+ */
+#define ZC_LOG_ERROR 2
+
+/**
  * Options for `zc_new` and `zc_lookup_with_options`. Create with
  * `zc_options_new` (all defaults), change with `zc_options_set`, free with
  * `zc_options_free` (after the calls that use it returned: `zc_new` copies
@@ -86,11 +120,17 @@ typedef struct zc_options zc_options;
 typedef struct zc_props zc_props;
 
 /**
+ * The services `zc_browse` found, in the order they were heard. Free with
+ * `zc_services_free`. Read-only: any thread may read it.
+ */
+typedef struct zc_services zc_services;
+
+/**
  * An mDNS client and server, like `ironic_lib.mdns.Zeroconf`: it owns the
  * sockets and a background thread. Create with `zc_new`, end with
  * `zc_close`. Thread-safe: several threads may call `zc_register_service`,
- * `zc_get_endpoint` and `zc_last_error` on one handle at once; only
- * `zc_close` must not race other calls on the same handle.
+ * `zc_get_endpoint`, `zc_browse` and `zc_last_error` on one handle at
+ * once; only `zc_close` must not race other calls on the same handle.
  */
 typedef struct zc_zeroconf zc_zeroconf;
 
@@ -101,6 +141,13 @@ typedef struct zc_zeroconf zc_zeroconf;
  * (`zc_options_last_error`) and per thread (`zc_last_error(NULL, ...)`).
  */
 typedef int32_t zc_status;
+
+/**
+ * A log callback: `level` is a `ZC_LOG_*` value, `message` a NUL-terminated
+ * UTF-8 line valid only during the call, `user` what was given to
+ * `zc_set_log_callback`.
+ */
+typedef void (*zc_log_fn)(int level, const char *message, void *user);
 
 /**
  * Success.
@@ -167,6 +214,109 @@ typedef int32_t zc_status;
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Static English text for a status code; "unknown status code" for a
+ * value that is not one. Never NULL; never free it.
+ */
+const char *zc_strerror(zc_status status);
+
+/**
+ * The library's version at run time, e.g. "0.1.0" (static, never NULL,
+ * never free it). Compare its major number with `ZC_VERSION_MAJOR`.
+ */
+const char *zc_version(void);
+
+/**
+ * Free a string the library returned (`zc_get_endpoint`'s URL,
+ * `zc_sample_config`'s text...). NULL is accepted and does nothing. Never
+ * pass a string that did not come from this library, nor one twice.
+ */
+void zc_string_free(char *s);
+
+/**
+ * Start an mDNS instance with `opts` (NULL: all defaults; the options are
+ * copied, so they may be freed or changed afterwards) and write it to
+ * `*out` (only on `ZC_OK`). Opens sockets on the chosen interfaces:
+ * `ZC_ERR_IO` when none is usable. On failure the detail is in
+ * `zc_options_last_error(opts, ...)` (and `zc_last_error(NULL, ...)` on
+ * this thread).
+ */
+zc_status zc_new(const zc_options *opts, zc_zeroconf **out);
+
+/**
+ * Register the OpenStack service `service_type` (e.g. "baremetal") at
+ * `endpoint_url` (e.g. "https://198.18.0.2/baremetal"), publishing
+ * `params` (NULL: none; copied) as TXT properties after the `params`
+ * option and before the derived `path` and `protocol` (SPEC 3). Probes
+ * first and retries a name conflict `registration_attempts` times; blocks
+ * for about a second per attempt. `ZC_ERR_NAME_CONFLICT` when another
+ * host keeps the name; `ZC_ERR_REGISTRATION` for an unresolvable host;
+ * `ZC_ERR_INVALID_ARGUMENT` for a bad URL or service type.
+ */
+zc_status zc_register_service(const zc_zeroconf *zc,
+                              const char *service_type,
+                              const char *endpoint_url,
+                              const zc_props *params);
+
+/**
+ * Look up the OpenStack service `service_type` (SPEC 4): up to
+ * `lookup_attempts` attempts of `lookup_timeout` each with doubling waits
+ * between them, so it never blocks longer than those options allow. On
+ * `ZC_OK`, `*url_out` gets the endpoint URL (free it with
+ * `zc_string_free`) and, when `props_out` is not NULL, `*props_out` the
+ * remaining TXT properties (free with `zc_props_free`); nothing is written
+ * on failure. `skip_loopback` / `skip_link_local` (0 or not 0) as in the
+ * reference (it uses 1 and 0). `ZC_ERR_NOT_FOUND` when nobody answered,
+ * `ZC_ERR_NO_VALID_ADDRESS`, `ZC_ERR_DECODE` for a key that is not UTF-8.
+ */
+zc_status zc_get_endpoint(const zc_zeroconf *zc,
+                          const char *service_type,
+                          int skip_loopback,
+                          int skip_link_local,
+                          char **url_out,
+                          zc_props **props_out);
+
+/**
+ * Copy the detail text of the last failed call on `zc` into `buf` of `len`
+ * bytes, snprintf-style: at most `len - 1` bytes and a NUL; returns the
+ * full length (without NUL), so a result `>= len` means it was cut (call
+ * again with a bigger buffer). `buf` may be NULL when `len` is 0. Returns
+ * 0 and writes "" when nothing failed yet. `zc` NULL: the last failure of
+ * any call made by this thread (the only detail of `zc_lookup`, the
+ * `zc_props_*` calls and a `zc_new` without options; unreliable from
+ * languages that move a caller between threads, like Go).
+ */
+size_t zc_last_error(const zc_zeroconf *zc, char *buf, size_t len);
+
+/**
+ * Withdraw every service this handle registered (goodbye packets, so
+ * peers forget them at once), stop its thread, close its sockets and free
+ * it. NULL is accepted (returns `ZC_OK`). The handle is freed whatever the
+ * result; a withdrawal that failed is reported (detail:
+ * `zc_last_error(NULL, ...)`). No other call may use the handle during or
+ * after `zc_close`.
+ */
+zc_status zc_close(zc_zeroconf *zc);
+
+/**
+ * One-shot lookup with default options (SPEC 6, the reference's
+ * module-level `get_endpoint`): start an instance, look `service_type` up
+ * (skipping loopback addresses), close it. Outputs as `zc_get_endpoint`.
+ * Detail of a failure: `zc_last_error(NULL, ...)` on this thread, or use
+ * `zc_lookup_with_options`.
+ */
+zc_status zc_lookup(const char *service_type, char **url_out, zc_props **props_out);
+
+/**
+ * `zc_lookup` with options (NULL: defaults), e.g. `lookup_attempts` "1"
+ * and `lookup_timeout` "0.2" for a quick answer. Detail of a failure:
+ * `zc_options_last_error(opts, ...)`.
+ */
+zc_status zc_lookup_with_options(const zc_options *opts,
+                                 const char *service_type,
+                                 char **url_out,
+                                 zc_props **props_out);
 
 /**
  * Create an options object with every option at its default, in `*out`
@@ -283,107 +433,48 @@ zc_status zc_props_get(const zc_props *props,
 void zc_props_free(zc_props *props);
 
 /**
- * Static English text for a status code; "unknown status code" for a
- * value that is not one. Never NULL; never free it.
+ * Listen for `duration_ms` milliseconds (at most 60000) and write every
+ * OpenStack service heard (`_openstack._tcp`, any service type) to
+ * `*out` (only on `ZC_OK`; an empty list when none answered). Blocks for
+ * `duration_ms`.
  */
-const char *zc_strerror(zc_status status);
+zc_status zc_browse(const zc_zeroconf *zc, uint32_t duration_ms, zc_services **out);
 
 /**
- * The library's version at run time, e.g. "0.1.0" (static, never NULL,
- * never free it). Compare its major number with `ZC_VERSION_MAJOR`.
+ * The number of services in the list; 0 for NULL.
  */
-const char *zc_version(void);
+size_t zc_services_count(const zc_services *services);
 
 /**
- * Free a string the library returned (`zc_get_endpoint`'s URL,
- * `zc_sample_config`'s text...). NULL is accepted and does nothing. Never
- * pass a string that did not come from this library, nor one twice.
+ * Read service `index` (0 .. count-1). Each output is optional (NULL: not
+ * wanted) and written only on `ZC_OK`: `*service_type` e.g. "baremetal";
+ * `*url` its endpoint URL as `zc_get_endpoint` builds it, or NULL when it
+ * could not be built, and then `*error` says why (else `*error` is NULL);
+ * `*props` its remaining TXT properties. Everything stays owned by the
+ * list (valid until `zc_services_free`; do not free it). An index out of
+ * range is `ZC_ERR_INVALID_ARGUMENT`.
  */
-void zc_string_free(char *s);
+zc_status zc_services_get_at(const zc_services *services,
+                             size_t index,
+                             const char **service_type,
+                             const char **url,
+                             const char **error,
+                             const zc_props **props);
 
 /**
- * Start an mDNS instance with `opts` (NULL: all defaults; the options are
- * copied, so they may be freed or changed afterwards) and write it to
- * `*out` (only on `ZC_OK`). Opens sockets on the chosen interfaces:
- * `ZC_ERR_IO` when none is usable. On failure the detail is in
- * `zc_options_last_error(opts, ...)` (and `zc_last_error(NULL, ...)` on
- * this thread).
+ * Free a list from `zc_browse`. NULL is accepted and does nothing.
  */
-zc_status zc_new(const zc_options *opts, zc_zeroconf **out);
+void zc_services_free(zc_services *services);
 
 /**
- * Register the OpenStack service `service_type` (e.g. "baremetal") at
- * `endpoint_url` (e.g. "https://198.18.0.2/baremetal"), publishing
- * `params` (NULL: none; copied) as TXT properties after the `params`
- * option and before the derived `path` and `protocol` (SPEC 3). Probes
- * first and retries a name conflict `registration_attempts` times; blocks
- * for about a second per attempt. `ZC_ERR_NAME_CONFLICT` when another
- * host keeps the name; `ZC_ERR_REGISTRATION` for an unresolvable host;
- * `ZC_ERR_INVALID_ARGUMENT` for a bad URL or service type.
+ * Send the library's log messages (all levels) to `callback` with `user`;
+ * NULL restores the default (warnings and errors on stderr). Process-wide.
+ * The callback may be called from any thread that is inside a library
+ * call, including several at once, and from the library's background
+ * threads; it must not call back into the library, and must stay valid
+ * until it is replaced. Always `ZC_OK`.
  */
-zc_status zc_register_service(const zc_zeroconf *zc,
-                              const char *service_type,
-                              const char *endpoint_url,
-                              const zc_props *params);
-
-/**
- * Look up the OpenStack service `service_type` (SPEC 4): up to
- * `lookup_attempts` attempts of `lookup_timeout` each with doubling waits
- * between them, so it never blocks longer than those options allow. On
- * `ZC_OK`, `*url_out` gets the endpoint URL (free it with
- * `zc_string_free`) and, when `props_out` is not NULL, `*props_out` the
- * remaining TXT properties (free with `zc_props_free`); nothing is written
- * on failure. `skip_loopback` / `skip_link_local` (0 or not 0) as in the
- * reference (it uses 1 and 0). `ZC_ERR_NOT_FOUND` when nobody answered,
- * `ZC_ERR_NO_VALID_ADDRESS`, `ZC_ERR_DECODE` for a key that is not UTF-8.
- */
-zc_status zc_get_endpoint(const zc_zeroconf *zc,
-                          const char *service_type,
-                          int skip_loopback,
-                          int skip_link_local,
-                          char **url_out,
-                          zc_props **props_out);
-
-/**
- * Copy the detail text of the last failed call on `zc` into `buf` of `len`
- * bytes, snprintf-style: at most `len - 1` bytes and a NUL; returns the
- * full length (without NUL), so a result `>= len` means it was cut (call
- * again with a bigger buffer). `buf` may be NULL when `len` is 0. Returns
- * 0 and writes "" when nothing failed yet. `zc` NULL: the last failure of
- * any call made by this thread (the only detail of `zc_lookup`, the
- * `zc_props_*` calls and a `zc_new` without options; unreliable from
- * languages that move a caller between threads, like Go).
- */
-size_t zc_last_error(const zc_zeroconf *zc, char *buf, size_t len);
-
-/**
- * Withdraw every service this handle registered (goodbye packets, so
- * peers forget them at once), stop its thread, close its sockets and free
- * it. NULL is accepted (returns `ZC_OK`). The handle is freed whatever the
- * result; a withdrawal that failed is reported (detail:
- * `zc_last_error(NULL, ...)`). No other call may use the handle during or
- * after `zc_close`.
- */
-zc_status zc_close(zc_zeroconf *zc);
-
-/**
- * One-shot lookup with default options (SPEC 6, the reference's
- * module-level `get_endpoint`): start an instance, look `service_type` up
- * (skipping loopback addresses), close it. Outputs as `zc_get_endpoint`.
- * Detail of a failure: `zc_last_error(NULL, ...)` on this thread, or use
- * `zc_lookup_with_options`.
- */
-zc_status zc_lookup(const char *service_type, char **url_out, zc_props **props_out);
-
-/**
- * `zc_lookup` with options (NULL: defaults), e.g. `lookup_attempts` "1"
- * and `lookup_timeout` "0.2" for a quick answer. Detail of a failure:
- * `zc_options_last_error(opts, ...)`.
- */
-zc_status zc_lookup_with_options(const zc_options *opts,
-                                 const char *service_type,
-                                 char **url_out,
-                                 zc_props **props_out);
+zc_status zc_set_log_callback(zc_log_fn callback, void *user);
 
 #ifdef __cplusplus
 }  // extern "C"

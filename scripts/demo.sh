@@ -41,7 +41,7 @@ for fam in 4 6; do
   else url=http://[fd00:99::2]:6385/baremetal; a=fd00:99::1; b=fd00:99::2; fi
   echo "== IPv$fam: host B ($b) registers baremetal -> $url"
   fifo=$(mktemp -u); mkfifo "$fifo"
-  onb "$bin" register --interface "$b" baremetal "$url" ipa_debug=1 >"$fifo" &
+  nsenter --net=/proc/$B/ns/net "$bin" register --interface "$b" baremetal "$url" ipa_debug=1 >"$fifo" &
   pub=$!
   read -r line <"$fifo"; rm -f "$fifo"; echo "host B: $line"
   echo "== host A ($a): ironic-mdns lookup baremetal"

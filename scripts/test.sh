@@ -25,22 +25,31 @@ LOG=$(mktemp /tmp/ironicmdns-test.XXXXXX)
 trap 'rm -f "$LOG"' EXIT
 start=$(date +%s)
 set +e
-cargo test --locked "$@" 2>&1 | tee "$LOG"
+cargo test --locked --no-fail-fast "$@" 2>&1 | tee "$LOG"
 rc=${PIPESTATUS[0]}
 set -e
 
-# The runners' summary lines, then one total.
-echo
-echo "==== summary ($(( $(date +%s) - start )) s) ===="
-grep -E '^\s*Running |^test result:' "$LOG" | sed 's/^ *//' || true
-awk '/^test result:/ {
-        for (i = 1; i <= NF; i++) {
-            if ($(i) ~ /^passed;?$/)  p += $(i-1);
-            if ($(i) ~ /^failed;?$/)  f += $(i-1);
-            if ($(i) ~ /^ignored;?$/) s += $(i-1);
+# The runners' summary lines, then one total. A test binary's own result is
+# its last "test result:" line before the next "Running"/"Doc-tests" header
+# (the lab relays its inner runs' lines in a failed test's output).
+awk -v secs="$(( $(date +%s) - start ))" '
+    function flush() {
+        if (pending != "") {
+            print name; print "  " pending
+            n = split(pending, w, /[ ;]+/)
+            for (i = 2; i <= n; i++) {
+                if (w[i] == "passed")  p += w[i-1]
+                if (w[i] == "failed")  f += w[i-1]
+                if (w[i] == "ignored") s += w[i-1]
+            }
         }
-     }
-     END { printf "total: %d passed, %d failed, %d skipped\n", p, f, s }' "$LOG"
+        pending = ""
+    }
+    BEGIN { print ""; print "==== summary (" secs " s) ====" }
+    /^ *(Running|Doc-tests) / { flush(); name = $0; sub(/^ */, "", name); next }
+    /^test result:/ { pending = $0 }
+    END { flush(); printf "total: %d passed, %d failed, %d skipped\n", p, f, s }
+' "$LOG"
 if [ "$rc" -ne 0 ]; then
     echo "test.sh: cargo test failed (exit $rc)"
 fi

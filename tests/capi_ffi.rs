@@ -23,19 +23,26 @@ fn report(name: &str, out: &Output, ok_line: &str) {
 
 #[test]
 fn python_ctypes_smoke() {
-    let Some(ns) = netns("python_ctypes_smoke") else { return };
+    let Some(ns) = netns("python_ctypes_smoke") else {
+        return;
+    };
     if !have_tool("python_ctypes_smoke", "python3", "--version") {
         return;
     }
     let lib = installed().libdir().join("libironicmdns.so.0");
     let script = root().join("tests/ffi/smoke.py");
-    let out = ns.command("python3", &[script.as_os_str(), lib.as_os_str()]).output().expect("run python3");
+    let out = ns
+        .command("python3", &[script.as_os_str(), lib.as_os_str()])
+        .output()
+        .expect("run python3");
     report("python ctypes", &out, "ffi-python: ok");
 }
 
 #[test]
 fn go_cgo_smoke() {
-    let Some(ns) = netns("go_cgo_smoke") else { return };
+    let Some(ns) = netns("go_cgo_smoke") else {
+        return;
+    };
     if !have_tool("go_cgo_smoke", "go", "version") {
         return;
     }
@@ -57,6 +64,10 @@ fn go_cgo_smoke() {
             .env("GOPROXY", "off")
             .env("GO111MODULE", "off"),
     );
-    let out = ns.command(&exe, &[] as &[&str]).env("LD_LIBRARY_PATH", inst.libdir()).output().expect("run the Go smoke");
+    let out = ns
+        .command(&exe, &[] as &[&str])
+        .env("LD_LIBRARY_PATH", inst.libdir())
+        .output()
+        .expect("run the Go smoke");
     report("go cgo", &out, "ffi-go: ok");
 }

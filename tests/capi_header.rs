@@ -12,7 +12,8 @@ fn root() -> PathBuf {
 }
 
 fn generate() -> String {
-    let config = cbindgen::Config::from_file(root().join("cbindgen.toml")).expect("cbindgen.toml parses");
+    let config =
+        cbindgen::Config::from_file(root().join("cbindgen.toml")).expect("cbindgen.toml parses");
     let bindings = cbindgen::Builder::new()
         .with_config(config)
         .with_src(root().join("src/capi/mod.rs"))
@@ -62,12 +63,41 @@ fn header_declares_the_fixed_abi() {
     ] {
         assert!(h.contains(needle), "header lacks {needle:?}");
     }
-    assert!(!h.lines().any(|l| l.contains("enum ") && !l.trim_start().starts_with('*')), "status codes are plain #defines, never C enums");
+    // Status codes are only ever appended to: these values never change.
+    let codes = [
+        ("ZC_OK", 0),
+        ("ZC_ERR_INVALID_ARGUMENT", -1),
+        ("ZC_ERR_REGISTRATION", -2),
+        ("ZC_ERR_NAME_CONFLICT", -3),
+        ("ZC_ERR_NOT_FOUND", -4),
+        ("ZC_ERR_NO_VALID_ADDRESS", -5),
+        ("ZC_ERR_DECODE", -6),
+        ("ZC_ERR_IO", -7),
+        ("ZC_ERR_CLOSED", -8),
+        ("ZC_ERR_POISONED", -9),
+        ("ZC_ERR_INTERNAL", -10),
+    ];
+    for (name, value) in codes {
+        assert!(h.contains(&format!("#define {name} {value}\n")), "{name} must stay {value}");
+    }
+    assert_eq!(
+        h.matches("#define ZC_ERR_").count(),
+        codes.len() - 1,
+        "a new ZC_ERR_* code: append it to this table (never renumber)"
+    );
+    assert!(
+        !h.lines()
+            .any(|l| l.contains("enum ") && !l.trim_start().starts_with('*')),
+        "status codes are plain #defines, never C enums"
+    );
     assert!(!h.contains("uintptr_t"), "sizes are size_t");
 }
 
 fn compiles(compiler: &str, args: &[&str], src: &Path) {
-    let out = std::env::temp_dir().join(format!("ironicmdns-hdr-{}-{compiler}.o", std::process::id()));
+    let out = std::env::temp_dir().join(format!(
+        "ironicmdns-hdr-{}-{compiler}.o",
+        std::process::id()
+    ));
     let res = Command::new(compiler)
         .args(args)
         .arg("-I")
@@ -113,7 +143,15 @@ int use_header(void) {
     let cpp = dir.join("use.cpp");
     std::fs::write(&c, body).unwrap();
     std::fs::write(&cpp, body).unwrap();
-    compiles("gcc", &["-std=c99", "-pedantic", "-Werror", "-Wall", "-Wextra"], &c);
-    compiles("g++", &["-std=c++11", "-pedantic", "-Werror", "-Wall", "-Wextra"], &cpp);
+    compiles(
+        "gcc",
+        &["-std=c99", "-pedantic", "-Werror", "-Wall", "-Wextra"],
+        &c,
+    );
+    compiles(
+        "g++",
+        &["-std=c++11", "-pedantic", "-Werror", "-Wall", "-Wextra"],
+        &cpp,
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

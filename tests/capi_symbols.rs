@@ -11,7 +11,11 @@ use capi_util::{installed, root, run_ok, text};
 
 fn listed() -> BTreeSet<String> {
     let list = std::fs::read_to_string(root().join("ironicmdns.symbols")).unwrap();
-    list.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_owned).collect()
+    list.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect()
 }
 
 fn library() -> std::path::PathBuf {
@@ -20,7 +24,11 @@ fn library() -> std::path::PathBuf {
 
 #[test]
 fn exported_symbols_are_exactly_the_list() {
-    let out = run_ok(Command::new("nm").args(["-D", "--defined-only"]).arg(library()));
+    let out = run_ok(
+        Command::new("nm")
+            .args(["-D", "--defined-only"])
+            .arg(library()),
+    );
     let exported: BTreeSet<String> = text(&out.stdout)
         .lines()
         .filter_map(|l| l.split_whitespace().nth(2))
@@ -29,18 +37,31 @@ fn exported_symbols_are_exactly_the_list() {
     let listed = listed();
     let extra: Vec<_> = exported.difference(&listed).collect();
     let missing: Vec<_> = listed.difference(&exported).collect();
-    assert!(extra.is_empty() && missing.is_empty(), "exported but not listed: {extra:?}; listed but not exported: {missing:?}");
-    assert!(exported.iter().all(|s| s.starts_with("zc_")), "only zc_* may be exported: {exported:?}");
+    assert!(
+        extra.is_empty() && missing.is_empty(),
+        "exported but not listed: {extra:?}; listed but not exported: {missing:?}"
+    );
+    assert!(
+        exported.iter().all(|s| s.starts_with("zc_")),
+        "only zc_* may be exported: {exported:?}"
+    );
 }
 
 #[test]
 fn symbols_list_is_sorted_and_matches_the_header() {
     let list = std::fs::read_to_string(root().join("ironicmdns.symbols")).unwrap();
-    let names: Vec<&str> = list.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
+    let names: Vec<&str> = list
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
     let mut sorted = names.clone();
     sorted.sort();
     sorted.dedup();
-    assert_eq!(names, sorted, "ironicmdns.symbols must be sorted, without duplicates");
+    assert_eq!(
+        names, sorted,
+        "ironicmdns.symbols must be sorted, without duplicates"
+    );
     let header = std::fs::read_to_string(root().join("include/ironicmdns.h")).unwrap();
     // Declarations, not the comments: `type name(` outside comment lines.
     let declared: BTreeSet<String> = header
@@ -48,20 +69,40 @@ fn symbols_list_is_sorted_and_matches_the_header() {
         .filter(|l| !l.trim_start().starts_with('*') && !l.trim_start().starts_with("/*"))
         .filter(|l| l.contains('('))
         .filter_map(|l| l.split('(').next())
-        .filter_map(|head| head.rsplit(|c: char| c == ' ' || c == '*').next())
+        .filter_map(|head| head.rsplit([' ', '*']).next())
         .filter(|name| name.starts_with("zc_"))
         .map(str::to_owned)
         .collect();
-    assert_eq!(declared, listed(), "the header's functions and ironicmdns.symbols differ");
+    assert_eq!(
+        declared,
+        listed(),
+        "the header's functions and ironicmdns.symbols differ"
+    );
 }
 
 #[test]
 fn soname_and_no_rpath() {
     let out = run_ok(Command::new("readelf").arg("-d").arg(library()));
     let dynamic = text(&out.stdout);
-    assert!(dynamic.contains("Library soname: [libironicmdns.so.0]"), "soname:\n{dynamic}");
-    assert!(!dynamic.contains("(RPATH)") && !dynamic.contains("(RUNPATH)"), "rpath:\n{dynamic}");
+    assert!(
+        dynamic.contains("Library soname: [libironicmdns.so.0]"),
+        "soname:\n{dynamic}"
+    );
+    assert!(
+        !dynamic.contains("(RPATH)") && !dynamic.contains("(RUNPATH)"),
+        "rpath:\n{dynamic}"
+    );
     let lib = installed().libdir();
-    assert_eq!(std::fs::read_link(lib.join("libironicmdns.so.0")).unwrap().to_str(), Some("libironicmdns.so.0.1.0"));
-    assert_eq!(std::fs::read_link(lib.join("libironicmdns.so")).unwrap().to_str(), Some("libironicmdns.so.0"));
+    assert_eq!(
+        std::fs::read_link(lib.join("libironicmdns.so.0"))
+            .unwrap()
+            .to_str(),
+        Some("libironicmdns.so.0.1.0")
+    );
+    assert_eq!(
+        std::fs::read_link(lib.join("libironicmdns.so"))
+            .unwrap()
+            .to_str(),
+        Some("libironicmdns.so.0")
+    );
 }

@@ -7,7 +7,8 @@
  * Prints the URL on the first line, then one property per line: KEY=VALUE,
  * or KEY alone for a property without value (bytes that are not printable
  * ASCII are written \xNN). Exits 0 when found, 1 when not found, 2 on any
- * other failure, with the reason on stderr.
+ * other failure, with the reason on stderr. Without options it is the
+ * one-shot zc_lookup (all defaults); with options, zc_lookup_with_options.
  * Build: cc lookup.c $(pkg-config --cflags --libs ironicmdns)
  */
 #include <ironicmdns.h>
@@ -76,9 +77,16 @@ int main(int argc, char **argv) {
         goto out;
     }
 
-    st = zc_lookup_with_options(opts, argv[i], &url, &props);
+    if (i == 1) {
+        st = zc_lookup(argv[i], &url, &props);
+        if (st != ZC_OK)
+            zc_last_error(NULL, detail, sizeof detail); /* this thread's detail */
+    } else {
+        st = zc_lookup_with_options(opts, argv[i], &url, &props);
+        if (st != ZC_OK)
+            zc_options_last_error(opts, detail, sizeof detail);
+    }
     if (st != ZC_OK) {
-        zc_options_last_error(opts, detail, sizeof detail);
         fprintf(stderr, "lookup: %s: %s (%s)\n", argv[i], zc_strerror(st), detail);
         rc = st == ZC_ERR_NOT_FOUND ? 1 : 2;
         goto out;

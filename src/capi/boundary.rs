@@ -13,7 +13,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-use super::status::{self, zc_status, ZC_ERR_INTERNAL, ZC_ERR_INVALID_ARGUMENT, ZC_ERR_POISONED, ZC_OK};
+use super::status::{
+    self, zc_status, ZC_ERR_INTERNAL, ZC_ERR_INVALID_ARGUMENT, ZC_ERR_POISONED, ZC_OK,
+};
 use super::strings::copy_to_buffer;
 use crate::error::Error;
 
@@ -26,16 +28,25 @@ pub(crate) struct Failure {
 
 impl Failure {
     pub fn invalid(message: impl Into<String>) -> Failure {
-        Failure { status: ZC_ERR_INVALID_ARGUMENT, message: message.into() }
+        Failure {
+            status: ZC_ERR_INVALID_ARGUMENT,
+            message: message.into(),
+        }
     }
     pub fn new(status: zc_status, message: impl Into<String>) -> Failure {
-        Failure { status, message: message.into() }
+        Failure {
+            status,
+            message: message.into(),
+        }
     }
 }
 
 impl From<Error> for Failure {
     fn from(e: Error) -> Failure {
-        Failure { status: status::of_error(&e), message: e.to_string() }
+        Failure {
+            status: status::of_error(&e),
+            message: e.to_string(),
+        }
     }
 }
 
@@ -116,7 +127,10 @@ pub(crate) struct Sink<'a> {
 
 impl<'a> Sink<'a> {
     pub const fn none() -> Sink<'static> {
-        Sink { detail: None, poison: None }
+        Sink {
+            detail: None,
+            poison: None,
+        }
     }
 
     fn record(&self, func: &str, failure: &Failure) -> zc_status {
@@ -133,7 +147,10 @@ impl<'a> Sink<'a> {
 pub(crate) fn run(func: &str, sink: Sink<'_>, body: impl FnOnce() -> Outcome) -> zc_status {
     if let Some(p) = sink.poison {
         if p.load(Ordering::Acquire) {
-            let f = Failure::new(ZC_ERR_POISONED, "the handle failed with an internal error earlier; close it");
+            let f = Failure::new(
+                ZC_ERR_POISONED,
+                "the handle failed with an internal error earlier; close it",
+            );
             return sink.record(func, &f);
         }
     }
@@ -144,7 +161,10 @@ pub(crate) fn run(func: &str, sink: Sink<'_>, body: impl FnOnce() -> Outcome) ->
             if let Some(p) = sink.poison {
                 p.store(true, Ordering::Release);
             }
-            let f = Failure::new(ZC_ERR_INTERNAL, format!("internal error: panic: {}", panic_text(&*payload)));
+            let f = Failure::new(
+                ZC_ERR_INTERNAL,
+                format!("internal error: panic: {}", panic_text(&*payload)),
+            );
             sink.record(func, &f)
         }
     }
@@ -155,7 +175,10 @@ pub(crate) fn run_value<T>(func: &str, fallback: T, body: impl FnOnce() -> T) ->
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(v) => v,
         Err(payload) => {
-            set_thread_detail(&format!("{func}: internal error: panic: {}", panic_text(&*payload)));
+            set_thread_detail(&format!(
+                "{func}: internal error: panic: {}",
+                panic_text(&*payload)
+            ));
             fallback
         }
     }
@@ -169,18 +192,28 @@ mod tests {
     fn thread_detail() -> String {
         let mut buf = [0 as c_char; 256];
         copy_thread_detail(buf.as_mut_ptr(), buf.len());
-        unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }.to_string_lossy().into_owned()
+        unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }
+            .to_string_lossy()
+            .into_owned()
     }
 
     #[test]
     fn a_failure_is_recorded_in_the_object_and_the_thread() {
         let d = Detail::default();
-        let sink = Sink { detail: Some(&d), poison: None };
-        let st = run("zc_x", sink, || Err(Error::NotFound("no baremetal".into()).into()));
+        let sink = Sink {
+            detail: Some(&d),
+            poison: None,
+        };
+        let st = run("zc_x", sink, || {
+            Err(Error::NotFound("no baremetal".into()).into())
+        });
         assert_eq!(st, ZC_ERR_NOT_FOUND);
         let mut buf = [0 as c_char; 64];
         let n = d.copy_to(buf.as_mut_ptr(), buf.len());
-        let text = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }.to_str().unwrap().to_owned();
+        let text = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }
+            .to_str()
+            .unwrap()
+            .to_owned();
         assert_eq!(text, "zc_x: lookup failed: no baremetal");
         assert_eq!(n, text.len());
         assert_eq!(thread_detail(), text);
@@ -189,7 +222,10 @@ mod tests {
     #[test]
     fn a_panic_is_internal_then_poisoned() {
         let poison = AtomicBool::new(false);
-        let sink = Sink { detail: None, poison: Some(&poison) };
+        let sink = Sink {
+            detail: None,
+            poison: Some(&poison),
+        };
         let st = run("zc_y", sink, || panic!("boom"));
         assert_eq!(st, ZC_ERR_INTERNAL);
         assert_eq!(thread_detail(), "zc_y: internal error: panic: boom");

@@ -10,6 +10,8 @@
 //!   strings and `zc_string_free`, snprintf-style copies
 //! - [`options`]: `zc_options`, the options listing, the sample config
 //! - [`props`]: `zc_props`, TXT properties
+//! - [`log`]: `zc_set_log_callback`, the log levels
+//! - [`browse`]: `zc_services`, `zc_browse`
 //! - [`zeroconf`]: `zc_zeroconf`, `zc_new`, `zc_register_service`,
 //!   `zc_get_endpoint`, `zc_close`, `zc_lookup`, `zc_last_error`
 //!
@@ -23,11 +25,21 @@
 #![allow(clippy::missing_safety_doc)]
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
-pub mod boundary;
-pub mod options;
-pub mod props;
+// The header follows this order (cbindgen reads the modules in turn).
 pub mod status;
+
 pub mod strings;
+
 pub mod zeroconf;
+
+pub mod options;
+
+pub mod props;
+
+pub mod browse;
+
+pub mod log;
+
+pub mod boundary;
 
 pub use status::zc_status;

@@ -22,10 +22,16 @@ pub struct zc_options {
 impl zc_options {
     /// A copy of the configuration.
     pub(crate) fn config(&self) -> Config {
-        self.config.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.config
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
     pub(crate) fn sink(&self) -> Sink<'_> {
-        Sink { detail: Some(&self.detail), poison: None }
+        Sink {
+            detail: Some(&self.detail),
+            poison: None,
+        }
     }
 }
 
@@ -40,7 +46,10 @@ pub(crate) fn default_config() -> Config {
 pub extern "C" fn zc_options_new(out: *mut *mut zc_options) -> zc_status {
     run("zc_options_new", Sink::none(), || {
         let out = required_out(out, "out")?;
-        let opts = Box::new(zc_options { config: Mutex::new(default_config()), detail: Detail::default() });
+        let opts = Box::new(zc_options {
+            config: Mutex::new(default_config()),
+            detail: Detail::default(),
+        });
         // SAFETY: out was checked non-NULL.
         unsafe { *out = Box::into_raw(opts) };
         Ok(())
@@ -55,10 +64,16 @@ pub extern "C" fn zc_options_new(out: *mut *mut zc_options) -> zc_status {
 /// `ZC_ERR_INVALID_ARGUMENT` (detail: `zc_options_last_error`), and then
 /// the options are unchanged.
 #[no_mangle]
-pub extern "C" fn zc_options_set(opts: *mut zc_options, name: *const c_char, value: *const c_char) -> zc_status {
+pub extern "C" fn zc_options_set(
+    opts: *mut zc_options,
+    name: *const c_char,
+    value: *const c_char,
+) -> zc_status {
     // SAFETY: NULL or a live options object.
     let Some(o) = (unsafe { opts.cast_const().as_ref() }) else {
-        return run("zc_options_set", Sink::none(), || Err(Failure::invalid("opts is NULL")));
+        return run("zc_options_set", Sink::none(), || {
+            Err(Failure::invalid("opts is NULL"))
+        });
     };
     run("zc_options_set", o.sink(), || {
         let name = in_str(name, "name")?;
@@ -80,7 +95,11 @@ pub extern "C" fn zc_options_set(opts: *mut zc_options, name: *const c_char, val
 /// nothing failed yet, or when `opts` is NULL. The text of calls made by
 /// several threads with one options object is the last one recorded.
 #[no_mangle]
-pub extern "C" fn zc_options_last_error(opts: *const zc_options, buf: *mut c_char, len: usize) -> usize {
+pub extern "C" fn zc_options_last_error(
+    opts: *const zc_options,
+    buf: *mut c_char,
+    len: usize,
+) -> usize {
     run_value("zc_options_last_error", 0, || {
         // SAFETY: NULL or a live options object.
         match unsafe { opts.as_ref() } {
@@ -110,7 +129,15 @@ fn listing() -> &'static [[CString; 5]] {
         let c = |s: &str| CString::new(s.replace('\0', " ")).unwrap_or_default();
         Config::options()
             .iter()
-            .map(|o| [c(o.group), c(o.name), c(o.type_name), c(o.default), c(o.help)])
+            .map(|o| {
+                [
+                    c(o.group),
+                    c(o.name),
+                    c(o.type_name),
+                    c(o.default),
+                    c(o.help),
+                ]
+            })
             .collect()
     })
 }
@@ -139,10 +166,16 @@ pub extern "C" fn zc_option_info(
 ) -> zc_status {
     run("zc_option_info", Sink::none(), || {
         let all = listing();
-        let entry = all
-            .get(index)
-            .ok_or_else(|| Failure::invalid(format!("index {index} is out of range ({} options)", all.len())))?;
-        for (out, s) in [group, name, type_, default_value, help].into_iter().zip(entry) {
+        let entry = all.get(index).ok_or_else(|| {
+            Failure::invalid(format!(
+                "index {index} is out of range ({} options)",
+                all.len()
+            ))
+        })?;
+        for (out, s) in [group, name, type_, default_value, help]
+            .into_iter()
+            .zip(entry)
+        {
             if !out.is_null() {
                 // SAFETY: a non-NULL out-parameter points to writable storage.
                 unsafe { *out = s.as_ptr() };
@@ -172,5 +205,82 @@ pub(crate) fn config_of(opts: *const zc_options) -> Config {
     match unsafe { opts.as_ref() } {
         Some(o) => o.config(),
         None => default_config(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capi::status::{ZC_ERR_INVALID_ARGUMENT, ZC_OK};
+    use crate::capi::strings::read;
+    use std::ffi::CStr;
+    use std::time::Duration;
+
+    fn detail(o: *const zc_options) -> String {
+        let mut buf = [0 as c_char; 512];
+        zc_options_last_error(o, buf.as_mut_ptr(), buf.len());
+        read(buf.as_ptr())
+    }
+
+    #[test]
+    fn set_table_and_unchanged_on_failure() {
+        let mut o = std::ptr::null_mut();
+        assert_eq!(zc_options_new(&mut o), ZC_OK);
+        // (name, value, status)
+        let rows: &[(&CStr, &CStr, zc_status)] = &[
+            (c"lookup_attempts", c"1", ZC_OK),
+            (c"registration_attempts", c"2", ZC_OK),
+            (c"lookup_timeout", c"0.2", ZC_OK),
+            (c"params", c"answer:none,foo:bar", ZC_OK),
+            (c"interfaces", c"198.18.0.1,fd00:99::1", ZC_OK),
+            (c"lookup_attempts", c"0", ZC_ERR_INVALID_ARGUMENT),
+            (c"lookup_attempts", c"many", ZC_ERR_INVALID_ARGUMENT),
+            (c"interfaces", c"eth0", ZC_ERR_INVALID_ARGUMENT),
+            (c"no_such_option", c"1", ZC_ERR_INVALID_ARGUMENT),
+        ];
+        for (name, value, want) in rows {
+            assert_eq!(
+                zc_options_set(o, name.as_ptr(), value.as_ptr()),
+                *want,
+                "{name:?}={value:?}"
+            );
+        }
+        assert!(
+            detail(o).starts_with("zc_options_set: invalid argument: unknown option"),
+            "{}",
+            detail(o)
+        );
+        let c = unsafe { &*o }.config();
+        assert_eq!((c.lookup_attempts, c.registration_attempts), (1, 2));
+        assert_eq!(c.lookup_timeout, Duration::from_millis(200));
+        assert_eq!(c.params.get("foo"), Some(&Some(b"bar".to_vec())));
+        assert_eq!(c.interfaces.as_ref().map(Vec::len), Some(2));
+        zc_options_free(o);
+    }
+
+    #[test]
+    fn listing_is_the_config_listing() {
+        let all = Config::options();
+        assert_eq!(zc_option_count(), all.len());
+        for (i, info) in all.iter().enumerate() {
+            let mut out = [std::ptr::null::<c_char>(); 5];
+            let [g, n, t, d, h] = out.each_mut().map(|p| p as *mut *const c_char);
+            assert_eq!(zc_option_info(i, g, n, t, d, h), ZC_OK);
+            let got: Vec<String> = out.iter().map(|p| read(*p)).collect();
+            assert_eq!(
+                got,
+                [
+                    info.group,
+                    info.name,
+                    info.type_name,
+                    info.default,
+                    info.help
+                ]
+            );
+        }
+        let mut text = std::ptr::null_mut();
+        assert_eq!(zc_sample_config(&mut text), ZC_OK);
+        assert_eq!(read(text), sample_config());
+        crate::capi::strings::zc_string_free(text);
     }
 }

@@ -58,11 +58,16 @@ impl zc_props {
     /// Store without the TXT checks (for what came off the wire).
     fn put(&mut self, key: &str, value: Option<&[u8]>) -> Outcome {
         let value = value.map(with_nul);
-        match self.entries.iter_mut().find(|e| e.key.to_bytes() == key.as_bytes()) {
+        match self
+            .entries
+            .iter_mut()
+            .find(|e| e.key.to_bytes() == key.as_bytes())
+        {
             Some(e) => e.value = value,
             None => {
-                let key = CString::new(key)
-                    .map_err(|_| Failure::new(ZC_ERR_DECODE, format!("key {key:?} holds a NUL byte")))?;
+                let key = CString::new(key).map_err(|_| {
+                    Failure::new(ZC_ERR_DECODE, format!("key {key:?} holds a NUL byte"))
+                })?;
                 self.entries.push(Entry { key, value });
             }
         }
@@ -82,7 +87,9 @@ impl zc_props {
 
     /// From the Rust API's view; a key with a NUL byte is a decode failure.
     pub(crate) fn from_properties(p: &Properties) -> Outcome<zc_props> {
-        let mut out = zc_props { entries: Vec::with_capacity(p.len()) };
+        let mut out = zc_props {
+            entries: Vec::with_capacity(p.len()),
+        };
         for (k, v) in p.iter() {
             out.put(k, v.as_deref())?;
         }
@@ -126,7 +133,11 @@ pub extern "C" fn zc_props_new(out: *mut *mut zc_props) -> zc_status {
     run("zc_props_new", Sink::none(), || {
         let out = required_out(out, "out")?;
         // SAFETY: out was checked non-NULL.
-        unsafe { *out = Box::into_raw(Box::new(zc_props { entries: Vec::new() })) };
+        unsafe {
+            *out = Box::into_raw(Box::new(zc_props {
+                entries: Vec::new(),
+            }))
+        };
         Ok(())
     })
 }
@@ -138,7 +149,12 @@ pub extern "C" fn zc_props_new(out: *mut *mut zc_props) -> zc_status {
 /// '=' and value together at most 255 bytes (RFC 6763 s6.1). Both are
 /// copied. On failure the set is unchanged.
 #[no_mangle]
-pub extern "C" fn zc_props_set(props: *mut zc_props, key: *const c_char, value: *const c_char, value_len: usize) -> zc_status {
+pub extern "C" fn zc_props_set(
+    props: *mut zc_props,
+    key: *const c_char,
+    value: *const c_char,
+    value_len: usize,
+) -> zc_status {
     run("zc_props_set", Sink::none(), || {
         // SAFETY: NULL or a set from zc_props_new, used by this thread alone.
         let props = unsafe { props.as_mut() }.ok_or_else(|| Failure::invalid("props is NULL"))?;
@@ -147,7 +163,9 @@ pub extern "C" fn zc_props_set(props: *mut zc_props, key: *const c_char, value: 
             None
         } else {
             if value_len > MAX_PAIR {
-                return Err(Failure::invalid(format!("value_len {value_len} is more than {MAX_PAIR}")));
+                return Err(Failure::invalid(format!(
+                    "value_len {value_len} is more than {MAX_PAIR}"
+                )));
             }
             // SAFETY: value points to value_len readable bytes (header contract).
             Some(unsafe { std::slice::from_raw_parts(value.cast::<u8>(), value_len) })
@@ -184,7 +202,10 @@ pub extern "C" fn zc_props_get_at(
     run("zc_props_get_at", Sink::none(), || {
         let props = required(props, "props")?;
         let e = props.entries.get(index).ok_or_else(|| {
-            Failure::invalid(format!("index {index} is out of range ({} properties)", props.entries.len()))
+            Failure::invalid(format!(
+                "index {index} is out of range ({} properties)",
+                props.entries.len()
+            ))
         })?;
         write_entry(e, key, value, value_len, has_value);
         Ok(())
@@ -241,7 +262,10 @@ mod tests {
 
     fn get_at(p: *const zc_props, i: usize) -> (String, Option<Vec<u8>>) {
         let (mut k, mut v, mut n, mut has) = (std::ptr::null(), std::ptr::null(), 99usize, 7);
-        assert_eq!(zc_props_get_at(p, i, &mut k, &mut v, &mut n, &mut has), ZC_OK);
+        assert_eq!(
+            zc_props_get_at(p, i, &mut k, &mut v, &mut n, &mut has),
+            ZC_OK
+        );
         let key = crate::capi::strings::read(k);
         if has == 1 {
             let bytes = unsafe { std::slice::from_raw_parts(v.cast::<u8>(), n + 1) };
@@ -273,7 +297,11 @@ mod tests {
         let p = new();
         for (k, v, want) in cases {
             let (vp, vl) = v.map_or((std::ptr::null(), 12345), |v| (v.as_ptr(), v.len()));
-            assert_eq!(zc_props_set(p, k.as_ptr().cast(), vp.cast(), vl), *want, "{k:?}");
+            assert_eq!(
+                zc_props_set(p, k.as_ptr().cast(), vp.cast(), vl),
+                *want,
+                "{k:?}"
+            );
         }
         assert_eq!(zc_props_count(p), 5);
         let all: Vec<_> = (0..5).map(|i| get_at(p, i)).collect();
@@ -296,15 +324,50 @@ mod tests {
     #[test]
     fn get_by_key_and_missing() {
         let p = new();
-        assert_eq!(zc_props_set(p, c"ipa_debug".as_ptr(), c"1".as_ptr(), 1), ZC_OK);
+        assert_eq!(
+            zc_props_set(p, c"ipa_debug".as_ptr(), c"1".as_ptr(), 1),
+            ZC_OK
+        );
         let (mut v, mut n, mut has) = (std::ptr::null(), 0usize, 0);
-        assert_eq!(zc_props_get(p, c"ipa_debug".as_ptr(), &mut v, &mut n, &mut has), ZC_OK);
-        assert_eq!((crate::capi::strings::read(v), n, has), ("1".to_owned(), 1, 1));
+        assert_eq!(
+            zc_props_get(p, c"ipa_debug".as_ptr(), &mut v, &mut n, &mut has),
+            ZC_OK
+        );
+        assert_eq!(
+            (crate::capi::strings::read(v), n, has),
+            ("1".to_owned(), 1, 1)
+        );
         let (mut v2, mut n2) = (std::ptr::null(), 77usize);
-        assert_eq!(zc_props_get(p, c"path".as_ptr(), &mut v2, &mut n2, std::ptr::null_mut()), ZC_ERR_NOT_FOUND);
-        assert_eq!((v2, n2), (std::ptr::null(), 77), "outputs untouched on failure");
-        assert_eq!(zc_props_get(p, c"ipa_debug".as_ptr(), std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut()), ZC_OK);
-        assert_eq!(zc_props_get_at(p, 1, std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut()), ZC_ERR_INVALID_ARGUMENT);
+        assert_eq!(
+            zc_props_get(p, c"path".as_ptr(), &mut v2, &mut n2, std::ptr::null_mut()),
+            ZC_ERR_NOT_FOUND
+        );
+        assert_eq!(
+            (v2, n2),
+            (std::ptr::null(), 77),
+            "outputs untouched on failure"
+        );
+        assert_eq!(
+            zc_props_get(
+                p,
+                c"ipa_debug".as_ptr(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut()
+            ),
+            ZC_OK
+        );
+        assert_eq!(
+            zc_props_get_at(
+                p,
+                1,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut()
+            ),
+            ZC_ERR_INVALID_ARGUMENT
+        );
         zc_props_free(p);
     }
 
@@ -318,17 +381,44 @@ mod tests {
         assert_eq!(get_at(&p, 1), ("a".into(), None));
         assert_eq!(p.to_properties(), props);
         props.set_str("x\0y", "1");
-        assert_eq!(zc_props::from_properties(&props).err().map(|f| f.status), Some(ZC_ERR_DECODE));
+        assert_eq!(
+            zc_props::from_properties(&props).err().map(|f| f.status),
+            Some(ZC_ERR_DECODE)
+        );
     }
 
     #[test]
     fn null_arguments() {
         assert_eq!(zc_props_new(std::ptr::null_mut()), ZC_ERR_INVALID_ARGUMENT);
-        assert_eq!(zc_props_set(std::ptr::null_mut(), c"k".as_ptr(), std::ptr::null(), 0), ZC_ERR_INVALID_ARGUMENT);
+        assert_eq!(
+            zc_props_set(std::ptr::null_mut(), c"k".as_ptr(), std::ptr::null(), 0),
+            ZC_ERR_INVALID_ARGUMENT
+        );
         let p = new();
-        assert_eq!(zc_props_set(p, std::ptr::null(), std::ptr::null(), 0), ZC_ERR_INVALID_ARGUMENT);
-        assert_eq!(zc_props_get(p, std::ptr::null(), std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut()), ZC_ERR_INVALID_ARGUMENT);
-        assert_eq!(zc_props_get(std::ptr::null(), c"k".as_ptr(), std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut()), ZC_ERR_INVALID_ARGUMENT);
+        assert_eq!(
+            zc_props_set(p, std::ptr::null(), std::ptr::null(), 0),
+            ZC_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            zc_props_get(
+                p,
+                std::ptr::null(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut()
+            ),
+            ZC_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            zc_props_get(
+                std::ptr::null(),
+                c"k".as_ptr(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut()
+            ),
+            ZC_ERR_INVALID_ARGUMENT
+        );
         assert_eq!(zc_props_count(std::ptr::null()), 0);
         zc_props_free(p);
         zc_props_free(std::ptr::null_mut());

@@ -86,19 +86,21 @@ fn text(status: zc_status) -> &'static CStr {
 /// value that is not one. Never NULL; never free it.
 #[no_mangle]
 pub extern "C" fn zc_strerror(status: zc_status) -> *const c_char {
-    // A match over integers cannot panic: no boundary needed beyond this.
-    text(status).as_ptr()
+    super::boundary::run_value("zc_strerror", c"internal error".as_ptr(), || {
+        text(status).as_ptr()
+    })
 }
 
 /// The library's version at run time, e.g. "0.1.0" (static, never NULL,
 /// never free it). Compare its major number with `ZC_VERSION_MAJOR`.
 #[no_mangle]
 pub extern "C" fn zc_version() -> *const c_char {
-    const V: &CStr = match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
-        Ok(v) => v,
-        Err(_) => c"unknown",
-    };
-    V.as_ptr()
+    const V: &CStr =
+        match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+            Ok(v) => v,
+            Err(_) => c"unknown",
+        };
+    super::boundary::run_value("zc_version", c"unknown".as_ptr(), || V.as_ptr())
 }
 
 #[cfg(test)]
@@ -107,9 +109,18 @@ mod tests {
 
     #[test]
     fn version_macros_match_the_package() {
-        assert_eq!(ZC_VERSION_MAJOR.to_string(), env!("CARGO_PKG_VERSION_MAJOR"));
-        assert_eq!(ZC_VERSION_MINOR.to_string(), env!("CARGO_PKG_VERSION_MINOR"));
-        assert_eq!(ZC_VERSION_PATCH.to_string(), env!("CARGO_PKG_VERSION_PATCH"));
+        assert_eq!(
+            ZC_VERSION_MAJOR.to_string(),
+            env!("CARGO_PKG_VERSION_MAJOR")
+        );
+        assert_eq!(
+            ZC_VERSION_MINOR.to_string(),
+            env!("CARGO_PKG_VERSION_MINOR")
+        );
+        assert_eq!(
+            ZC_VERSION_PATCH.to_string(),
+            env!("CARGO_PKG_VERSION_PATCH")
+        );
         let v = unsafe { CStr::from_ptr(zc_version()) }.to_str().unwrap();
         assert_eq!(v, env!("CARGO_PKG_VERSION"));
     }
@@ -117,11 +128,17 @@ mod tests {
     #[test]
     fn every_error_kind_has_its_own_code_and_text() {
         let kinds = [
-            (Error::InvalidArgument(String::new()), ZC_ERR_INVALID_ARGUMENT),
+            (
+                Error::InvalidArgument(String::new()),
+                ZC_ERR_INVALID_ARGUMENT,
+            ),
             (Error::Registration(String::new()), ZC_ERR_REGISTRATION),
             (Error::Conflict(String::new()), ZC_ERR_NAME_CONFLICT),
             (Error::NotFound(String::new()), ZC_ERR_NOT_FOUND),
-            (Error::NoValidAddress(String::new()), ZC_ERR_NO_VALID_ADDRESS),
+            (
+                Error::NoValidAddress(String::new()),
+                ZC_ERR_NO_VALID_ADDRESS,
+            ),
             (Error::Decode(String::new()), ZC_ERR_DECODE),
             (Error::Io(String::new()), ZC_ERR_IO),
             (Error::Closed(String::new()), ZC_ERR_CLOSED),
@@ -134,7 +151,11 @@ mod tests {
         assert!(texts.iter().all(|t| *t != c"unknown status code"));
         texts.sort();
         texts.dedup();
-        assert_eq!(texts.len(), (ZC_OK - ZC_ERR_INTERNAL + 1) as usize, "texts must differ");
+        assert_eq!(
+            texts.len(),
+            (ZC_OK - ZC_ERR_INTERNAL + 1) as usize,
+            "texts must differ"
+        );
     }
 
     #[test]

@@ -21,19 +21,28 @@ pub(crate) fn in_str<'a>(p: *const c_char, name: &str) -> Outcome<&'a str> {
     // reads no further than its NUL or ZC_MAX_INPUT + 1 bytes.
     let len = unsafe { libc::strnlen(p, ZC_MAX_INPUT + 1) };
     if len > ZC_MAX_INPUT {
-        return Err(Failure::invalid(format!("{name} is longer than {ZC_MAX_INPUT} bytes")));
+        return Err(Failure::invalid(format!(
+            "{name} is longer than {ZC_MAX_INPUT} bytes"
+        )));
     }
     // SAFETY: the len bytes before the NUL were just measured.
     let bytes = unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) };
-    std::str::from_utf8(bytes)
-        .map_err(|e| Failure::invalid(format!("{name} is not valid UTF-8 (at byte {})", e.valid_up_to())))
+    std::str::from_utf8(bytes).map_err(|e| {
+        Failure::invalid(format!(
+            "{name} is not valid UTF-8 (at byte {})",
+            e.valid_up_to()
+        ))
+    })
 }
 
 /// A string for C to own: freed with `zc_string_free`.
 pub(crate) fn out_string(s: &str, what: &str) -> Outcome<*mut c_char> {
-    CString::new(s)
-        .map(CString::into_raw)
-        .map_err(|_| Failure::new(super::status::ZC_ERR_INTERNAL, format!("{what} holds a NUL byte")))
+    CString::new(s).map(CString::into_raw).map_err(|_| {
+        Failure::new(
+            super::status::ZC_ERR_INTERNAL,
+            format!("{what} holds a NUL byte"),
+        )
+    })
 }
 
 /// snprintf-style copy of `text` into `buf` of `len` bytes: writes at most
@@ -73,7 +82,10 @@ pub extern "C" fn zc_string_free(s: *mut c_char) {
 /// Read a string the library handed out (for tests).
 #[cfg(test)]
 pub(crate) fn read(p: *const c_char) -> String {
-    unsafe { std::ffi::CStr::from_ptr(p) }.to_str().unwrap().to_owned()
+    unsafe { std::ffi::CStr::from_ptr(p) }
+        .to_str()
+        .unwrap()
+        .to_owned()
 }
 
 #[cfg(test)]
@@ -88,8 +100,14 @@ mod tests {
             (b"baremetal\0", Ok("baremetal")),
             (b"\0", Ok("")),
             ("caf\u{e9}\0".as_bytes(), Ok("caf\u{e9}")),
-            (b"bad\xc3\x28\0", Err("service_type is not valid UTF-8 (at byte 3)")),
-            (b"\xff\0", Err("service_type is not valid UTF-8 (at byte 0)")),
+            (
+                b"bad\xc3\x28\0",
+                Err("service_type is not valid UTF-8 (at byte 3)"),
+            ),
+            (
+                b"\xff\0",
+                Err("service_type is not valid UTF-8 (at byte 0)"),
+            ),
         ];
         for (bytes, want) in cases {
             let got = in_str(bytes.as_ptr().cast(), "service_type").map_err(|f| f.message);
@@ -98,8 +116,14 @@ mod tests {
         let c = CString::new(long_ok.clone()).unwrap();
         assert_eq!(in_str(c.as_ptr(), "x").unwrap(), long_ok);
         let c = CString::new(too_long).unwrap();
-        assert_eq!(in_str(c.as_ptr(), "x").unwrap_err().message, "x is longer than 4096 bytes");
-        assert_eq!(in_str(std::ptr::null(), "url").unwrap_err().message, "url is NULL");
+        assert_eq!(
+            in_str(c.as_ptr(), "x").unwrap_err().message,
+            "x is longer than 4096 bytes"
+        );
+        assert_eq!(
+            in_str(std::ptr::null(), "url").unwrap_err().message,
+            "url is NULL"
+        );
     }
 
     #[test]
@@ -115,7 +139,11 @@ mod tests {
         ];
         for &(text, len, holds, ret) in cases {
             let mut buf = vec![b'X' as c_char; len + 1];
-            assert_eq!(copy_to_buffer(text, buf.as_mut_ptr(), len), ret, "{text} {len}");
+            assert_eq!(
+                copy_to_buffer(text, buf.as_mut_ptr(), len),
+                ret,
+                "{text} {len}"
+            );
             assert_eq!(read(buf.as_ptr()), holds, "{text} {len}");
             assert_eq!(buf[len], b'X' as c_char, "wrote past len");
         }

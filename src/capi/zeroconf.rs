@@ -4,7 +4,9 @@
 use std::ffi::{c_char, c_int};
 use std::sync::atomic::AtomicBool;
 
-use super::boundary::{copy_thread_detail, required, required_out, run, run_value, Detail, Failure, Outcome, Sink};
+use super::boundary::{
+    copy_thread_detail, required, required_out, run, run_value, Detail, Failure, Outcome, Sink,
+};
 use super::options::{config_of, zc_options};
 use super::props::zc_props;
 use super::status::zc_status;
@@ -16,23 +18,30 @@ use crate::zeroconf::Zeroconf;
 /// An mDNS client and server, like `ironic_lib.mdns.Zeroconf`: it owns the
 /// sockets and a background thread. Create with `zc_new`, end with
 /// `zc_close`. Thread-safe: several threads may call `zc_register_service`,
-/// `zc_get_endpoint` and `zc_last_error` on one handle at once; only
-/// `zc_close` must not race other calls on the same handle.
+/// `zc_get_endpoint`, `zc_browse` and `zc_last_error` on one handle at
+/// once; only `zc_close` must not race other calls on the same handle.
 pub struct zc_zeroconf {
-    inner: Zeroconf,
+    pub(crate) inner: Zeroconf,
     detail: Detail,
     poisoned: AtomicBool,
 }
 
 impl zc_zeroconf {
     fn sink(&self) -> Sink<'_> {
-        Sink { detail: Some(&self.detail), poison: Some(&self.poisoned) }
+        Sink {
+            detail: Some(&self.detail),
+            poison: Some(&self.poisoned),
+        }
     }
 }
 
 /// Run a call on a handle: a NULL handle is an invalid argument recorded
 /// for the thread only.
-fn on_handle(func: &str, zc: *const zc_zeroconf, body: impl FnOnce(&zc_zeroconf) -> Outcome) -> zc_status {
+pub(crate) fn on_handle(
+    func: &str,
+    zc: *const zc_zeroconf,
+    body: impl FnOnce(&zc_zeroconf) -> Outcome,
+) -> zc_status {
     match required(zc, "zc") {
         Ok(h) => run(func, h.sink(), || body(h)),
         Err(f) => run(func, Sink::none(), || Err(f)),
@@ -46,7 +55,11 @@ fn write_result(
     props_out: *mut *mut zc_props,
 ) -> Outcome {
     // Convert everything first: outputs are written only on success.
-    let props = if props_out.is_null() { None } else { Some(Box::new(zc_props::from_properties(&props)?)) };
+    let props = if props_out.is_null() {
+        None
+    } else {
+        Some(Box::new(zc_props::from_properties(&props)?))
+    };
     let url = out_string(&url, "the URL")?;
     // SAFETY: url_out was checked non-NULL by the caller; props_out is
     // written only when not NULL.
@@ -72,7 +85,11 @@ pub extern "C" fn zc_new(opts: *const zc_options, out: *mut *mut zc_zeroconf) ->
     run("zc_new", sink, || {
         let out = required_out(out, "out")?;
         let inner = Zeroconf::new(config_of(opts))?;
-        let h = Box::new(zc_zeroconf { inner, detail: Detail::default(), poisoned: AtomicBool::new(false) });
+        let h = Box::new(zc_zeroconf {
+            inner,
+            detail: Detail::default(),
+            poisoned: AtomicBool::new(false),
+        });
         // SAFETY: out was checked non-NULL.
         unsafe { *out = Box::into_raw(h) };
         Ok(())
@@ -99,7 +116,8 @@ pub extern "C" fn zc_register_service(
         let endpoint_url = in_str(endpoint_url, "endpoint_url")?;
         // SAFETY: NULL or a live property set.
         let params = unsafe { params.as_ref() }.map(zc_props::to_properties);
-        h.inner.register_service(service_type, endpoint_url, params.as_ref())?;
+        h.inner
+            .register_service(service_type, endpoint_url, params.as_ref())?;
         Ok(())
     })
 }
@@ -125,7 +143,9 @@ pub extern "C" fn zc_get_endpoint(
     on_handle("zc_get_endpoint", zc, |h| {
         let service_type = in_str(service_type, "service_type")?;
         let url_out = required_out(url_out, "url_out")?;
-        let found = h.inner.get_endpoint(service_type, skip_loopback != 0, skip_link_local != 0)?;
+        let found = h
+            .inner
+            .get_endpoint(service_type, skip_loopback != 0, skip_link_local != 0)?;
         write_result(found, url_out, props_out)
     })
 }
@@ -160,9 +180,9 @@ pub extern "C" fn zc_close(zc: *mut zc_zeroconf) -> zc_status {
     if zc.is_null() {
         return super::status::ZC_OK;
     }
-    // SAFETY: zc came from Box::into_raw in zc_new and is closed once.
-    let h = unsafe { Box::from_raw(zc) };
-    run("zc_close", Sink::none(), move || {
+    run("zc_close", Sink::none(), || {
+        // SAFETY: zc came from Box::into_raw in zc_new and is closed once.
+        let h = unsafe { Box::from_raw(zc) };
         let result = h.inner.close();
         drop(h);
         result.map_err(Failure::from)
@@ -184,7 +204,11 @@ fn lookup_once(config: Config, service_type: &str) -> Outcome<(String, Propertie
 /// Detail of a failure: `zc_last_error(NULL, ...)` on this thread, or use
 /// `zc_lookup_with_options`.
 #[no_mangle]
-pub extern "C" fn zc_lookup(service_type: *const c_char, url_out: *mut *mut c_char, props_out: *mut *mut zc_props) -> zc_status {
+pub extern "C" fn zc_lookup(
+    service_type: *const c_char,
+    url_out: *mut *mut c_char,
+    props_out: *mut *mut zc_props,
+) -> zc_status {
     run("zc_lookup", Sink::none(), || {
         let service_type = in_str(service_type, "service_type")?;
         let url_out = required_out(url_out, "url_out")?;

@@ -8,7 +8,7 @@
 
 use std::collections::hash_map::RandomState;
 use std::collections::{BTreeSet, HashMap};
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::time::{Duration, Instant};
 
 use simple_dns::rdata::RData;
@@ -21,6 +21,20 @@ use super::IfIndex;
 pub type RecordId = u64;
 
 const ONE_SECOND: Duration = Duration::from_secs(1);
+/// Records kept at most for one name and type: PTR (one per instance of a
+/// service type) and the others (one host's addresses, SRV, TXT).
+const MAX_SHARED_SET: usize = 1024;
+const MAX_UNIQUE_SET: usize = 64;
+
+/// The interface a record's meaning depends on: an IPv6 link-local address
+/// means a different host on each link, so it is cached per interface
+/// (RFC 4007 zones); every other record is the same whatever the link.
+fn scope(rdata: &RData<'_>, iface: IfIndex) -> IfIndex {
+    match rdata {
+        RData::AAAA(a) if (a.address >> 118) == 0x3fa => iface, // fe80::/10
+        _ => 0,
+    }
+}
 
 /// One cached record and its timers.
 #[derive(Debug)]
@@ -55,6 +69,35 @@ impl CachedRecord {
     }
 }
 
+/// Hasher for keys that are already well spread and not chosen by peers:
+/// our own sequential record ids, and keyed SipHash outputs.
+#[derive(Default)]
+struct MixHasher(u64);
+
+impl Hasher for MixHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ *b as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+type Mix = BuildHasherDefault<MixHasher>;
+
+/// The records of one name and type.
+#[derive(Debug)]
+struct RrSet {
+    name: Name<'static>,
+    rtype: u16,
+    ids: Vec<RecordId>,
+}
+
 /// What `insert` did with a record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Inserted {
@@ -71,12 +114,13 @@ pub struct Cache {
     next_id: RecordId,
     hasher: RandomState,
     rng: u64,
-    records: HashMap<RecordId, CachedRecord>,
+    records: HashMap<RecordId, CachedRecord, Mix>,
     /// hash(name, class, rdata) -> record. A 64-bit keyed hash: a collision
     /// (astronomically rare, not steerable) evicts the older record.
-    exact: HashMap<u64, RecordId>,
-    /// hash(name, type) -> records of that name and type (readers verify).
-    sets: HashMap<u64, Vec<RecordId>>,
+    exact: HashMap<u64, RecordId, Mix>,
+    /// hash(name, type) -> records of that name and type. A colliding
+    /// (name, type) evicts the older set, as for `exact`.
+    sets: HashMap<u64, RrSet, Mix>,
     expiry: BTreeSet<(Instant, RecordId)>,
     refresh: BTreeSet<(Instant, RecordId)>,
 }
@@ -88,9 +132,9 @@ impl Cache {
             next_id: 0,
             hasher: RandomState::new(),
             rng: seed ^ 0x5eed_cace,
-            records: HashMap::new(),
-            exact: HashMap::new(),
-            sets: HashMap::new(),
+            records: HashMap::default(),
+            exact: HashMap::default(),
+            sets: HashMap::default(),
             expiry: BTreeSet::new(),
             refresh: BTreeSet::new(),
         }
@@ -124,17 +168,17 @@ impl Cache {
         self.hasher.hash_one((name, rtype))
     }
 
-    fn exact_hash(&self, rr: &ResourceRecord<'_>) -> u64 {
-        self.hasher.hash_one((&rr.name, rr.class, &rr.rdata))
+    fn exact_hash(&self, rr: &ResourceRecord<'_>, iface: IfIndex) -> u64 {
+        self.hasher.hash_one((&rr.name, rr.class, &rr.rdata, scope(&rr.rdata, iface)))
     }
 
     /// Every record of `name` and `rtype` (any class, live or not).
     pub fn set<'c: 'n, 'n>(&'c self, name: &'n Name<'n>, rtype: u16) -> impl Iterator<Item = (RecordId, &'c CachedRecord)> + 'n {
-        let ids: &[RecordId] = self.sets.get(&self.set_hash(name, rtype)).map(|v| v.as_slice()).unwrap_or(&[]);
-        ids.iter().filter_map(move |id| {
-            let rec = self.records.get(id)?;
-            (rec.rtype() == rtype && rec.rr.name == *name).then_some((*id, rec))
-        })
+        let ids: &[RecordId] = match self.sets.get(&self.set_hash(name, rtype)) {
+            Some(set) if set.rtype == rtype && set.name == *name => &set.ids,
+            _ => &[],
+        };
+        ids.iter().filter_map(move |id| Some((*id, self.records.get(id)?)))
     }
 
     /// Live class-IN records of `name` and `rtype`.
@@ -146,10 +190,17 @@ impl Cache {
     pub fn insert(&mut self, now: Instant, rr: &ResourceRecord<'_>, iface: IfIndex) -> Inserted {
         // RFC 2181 s8: a TTL with the top bit set is read as zero.
         let ttl = if rr.ttl & 0x8000_0000 != 0 { 0 } else { rr.ttl };
-        let key = self.exact_hash(rr);
+        let key = self.exact_hash(rr, iface);
         let found = match self.exact.get(&key) {
             Some(&id) => match self.records.get(&id) {
-                Some(rec) if rec.rr.name == rr.name && rec.rr.class == rr.class && rec.rr.rdata == rr.rdata => Some(id),
+                Some(rec)
+                    if rec.rr.name == rr.name
+                        && rec.rr.class == rr.class
+                        && rec.rr.rdata == rr.rdata
+                        && scope(&rec.rr.rdata, rec.iface) == scope(&rr.rdata, iface) =>
+                {
+                    Some(id)
+                }
                 Some(_) => {
                     self.remove(id);
                     None
@@ -172,7 +223,7 @@ impl Cache {
                 None => Inserted::Ignored,
             };
         }
-        let expires = now.checked_add(Duration::from_secs(ttl as u64)).unwrap_or(now + Duration::from_secs(u32::MAX as u64 / 2));
+        let expires = now.checked_add(Duration::from_secs(ttl as u64)).unwrap_or(now);
         let outcome = match found {
             Some(id) => {
                 if let Some(rec) = self.records.get_mut(&id) {
@@ -187,6 +238,7 @@ impl Cache {
                 Inserted::Renewed(id)
             }
             None => {
+                self.make_room_in_set(rr);
                 while self.records.len() >= self.capacity {
                     // Bounded: the record expiring soonest makes room.
                     match self.expiry.first().copied() {
@@ -203,9 +255,15 @@ impl Cache {
                 owned.cache_flush = false;
                 let rtype = u16::from(owned.rdata.type_code());
                 let set_key = self.set_hash(&owned.name, rtype);
-                let set = self.sets.entry(set_key).or_default();
-                let set_pos = set.len();
-                set.push(id);
+                let collided = self.sets.get(&set_key).filter(|s| !(s.rtype == rtype && s.name == owned.name));
+                if let Some(old) = collided {
+                    for victim in old.ids.clone() {
+                        self.remove(victim);
+                    }
+                }
+                let set = self.sets.entry(set_key).or_insert_with(|| RrSet { name: owned.name.clone(), rtype, ids: Vec::new() });
+                let set_pos = set.ids.len();
+                set.ids.push(id);
                 self.exact.insert(key, id);
                 self.records.insert(
                     id,
@@ -238,16 +296,43 @@ impl Cache {
         outcome
     }
 
+    /// Bound one name's records of one type, so that a flood of one name
+    /// cannot make each insert (cache flush) or lookup walk the whole
+    /// cache: the set's soonest-expiring record makes room.
+    fn make_room_in_set(&mut self, rr: &ResourceRecord<'_>) {
+        let rtype = u16::from(rr.rdata.type_code());
+        // Shared PTR sets list many instances; unique sets (SRV, TXT, A,
+        // AAAA, NSEC) belong to one host and stay small.
+        let cap = if rtype == u16::from(TYPE::PTR) { MAX_SHARED_SET } else { MAX_UNIQUE_SET };
+        let key = self.set_hash(&rr.name, rtype);
+        let Some(set) = self.sets.get(&key) else { return };
+        if set.ids.len() < cap {
+            return;
+        }
+        let victim = set.ids.iter().filter_map(|id| self.records.get(id).map(|r| (r.expires, *id))).min();
+        if let Some((_, id)) = victim {
+            self.remove(id);
+        }
+    }
+
     /// RFC 6762 s10.2: a cache-flush record makes the other records of its
     /// name, type and class that were received more than one second ago
     /// expire one second from now (not at once: the rest of a multi-packet
-    /// answer may still be coming).
+    /// answer may still be coming). Only records from the same interface:
+    /// a host on two links announces each link's own addresses there
+    /// (RFC 6762 s14), and these must not flush each other.
     fn flush_others(&mut self, now: Instant, keep: RecordId) {
         let Some(rec) = self.records.get(&keep) else { return };
-        let (class, rtype) = (rec.rr.class, rec.rtype());
+        let (class, rtype, iface) = (rec.rr.class, rec.rtype(), rec.iface);
         let stale: Vec<RecordId> = self
             .set(&rec.rr.name, rtype)
-            .filter(|(id, r)| *id != keep && r.rr.class == class && now.saturating_duration_since(r.received) > ONE_SECOND)
+            .filter(|(id, r)| {
+                *id != keep
+                    && r.rr.class == class
+                    && r.iface == iface
+                    && now.saturating_duration_since(r.received) > ONE_SECOND
+                    && r.expires > now + ONE_SECOND
+            })
             .map(|(id, _)| id)
             .collect();
         for id in stale {
@@ -353,15 +438,15 @@ impl Cache {
             self.exact.remove(&rec.exact_key);
         }
         if let Some(set) = self.sets.get_mut(&rec.set_key) {
-            if set.get(rec.set_pos) == Some(&id) {
-                set.swap_remove(rec.set_pos);
-                if let Some(&moved) = set.get(rec.set_pos) {
+            if set.ids.get(rec.set_pos) == Some(&id) {
+                set.ids.swap_remove(rec.set_pos);
+                if let Some(&moved) = set.ids.get(rec.set_pos) {
                     if let Some(m) = self.records.get_mut(&moved) {
                         m.set_pos = rec.set_pos;
                     }
                 }
             }
-            if set.is_empty() {
+            if set.ids.is_empty() {
                 self.sets.remove(&rec.set_key);
             }
         }
@@ -385,11 +470,13 @@ impl Cache {
         assert_eq!(self.expiry.len(), self.records.len());
         assert!(self.refresh.len() <= self.records.len());
         assert_eq!(self.exact.len(), self.records.len());
-        assert_eq!(self.sets.values().map(Vec::len).sum::<usize>(), self.records.len());
+        assert_eq!(self.sets.values().map(|s| s.ids.len()).sum::<usize>(), self.records.len());
         for (id, rec) in &self.records {
             assert!(self.expiry.contains(&(rec.expires, *id)));
             assert_eq!(self.exact.get(&rec.exact_key), Some(id));
-            assert_eq!(self.sets[&rec.set_key][rec.set_pos], *id);
+            let set = &self.sets[&rec.set_key];
+            assert_eq!(set.ids[rec.set_pos], *id);
+            assert!(set.name == rec.rr.name && set.rtype == rec.rtype());
             if let Some(at) = rec.refresh_at {
                 assert!(self.refresh.contains(&(at, *id)));
             }

@@ -185,4 +185,6 @@ pub(crate) fn on_link(iface: &Interface, src: &std::net::IpAddr) -> bool {
 }
 
 #[cfg(test)]
+mod engine_tests;
+#[cfg(test)]
 mod tests;

@@ -10,18 +10,20 @@
 //! queued and records the engine's events in `State`, then wakes waiters.
 //! A panic of the engine is caught: the handle then refuses further work.
 
-use std::collections::{HashMap, HashSet, VecDeque};
-use std::hash::{Hash, Hasher};
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::socket::iface::{self, IfaceFilter, Watcher};
+use super::socket::iface::{IfaceFilter, Watcher};
 use super::socket::{MdnsSocket, Waker};
 use super::*;
 use crate::error::{Error, Result};
+
+mod thread;
+use self::thread::{thread_main, DriverIo};
 
 /// Longest wait for goodbyes to go out (unregister, close).
 const WITHDRAW_LIMIT: Duration = Duration::from_secs(5);
@@ -90,6 +92,8 @@ struct State {
     /// None while pending; Some(None) timed out; Some(Some) resolved.
     queries: HashMap<QueryId, Option<Option<ResolvedService>>>,
     browses: HashMap<BrowseId, Vec<ResolvedService>>,
+    /// Interfaces mDNS runs on now (kept by the thread).
+    ifaces_up: usize,
 }
 
 impl State {
@@ -225,18 +229,9 @@ impl Mdns {
         let waker = Waker::new().map_err(|e| io_err("eventfd", e))?;
         // Without netlink, interface changes are found by a slow re-read.
         let watcher = Watcher::open().ok();
-        let mut io = DriverIo {
-            socks,
-            watcher,
-            filter,
-            ifaces: Vec::new(),
-            joined: HashSet::new(),
-            sent: VecDeque::new(),
-            last_scan: Instant::now(),
-        };
-        let ifaces = iface::list(&io.filter).map_err(|e| io_err("listing interfaces", e))?;
-        io.join_groups(&ifaces);
-        io.ifaces = ifaces.clone();
+        let io = DriverIo::new(socks, watcher, filter)?;
+        let ifaces = io.interfaces().to_vec();
+        let ifaces_up = ifaces.len();
 
         let config = EngineConfig { cache_capacity: opts.cache_capacity.unwrap_or(DEFAULT_CACHE_CAPACITY) };
         let seed = random_seed();
@@ -254,6 +249,7 @@ impl Mdns {
                 regs: HashMap::new(),
                 queries: HashMap::new(),
                 browses: HashMap::new(),
+                ifaces_up,
             }),
             cond: Condvar::new(),
             waker,
@@ -279,6 +275,11 @@ impl Mdns {
     /// Register and block until probing ends: Ok(id) once announced,
     /// Err(Error::Conflict) on a conflict, Err(Error::Registration) on an
     /// engine error. `timeout` bounds the wait.
+    ///
+    /// With no interface up at all, returns Ok(id) at once: the service is
+    /// pending, and is probed and announced when an interface comes up
+    /// (`is_registered` turns true then; a conflict found then makes it
+    /// false for good).
     pub fn register(&self, info: ServiceInfo, timeout: Duration) -> Result<RegId> {
         let now = Instant::now();
         let deadline = after(now, timeout);
@@ -290,6 +291,7 @@ impl Mdns {
         self.shared.waker.wake();
         loop {
             match st.regs.get(&id).copied() {
+                Some(Reg::Probing) if st.ifaces_up == 0 => return Ok(id),
                 Some(Reg::Probing) => {}
                 // Lost right after announcing counts as registered: the
                 // caller learns it from is_registered.
@@ -427,6 +429,14 @@ impl Mdns {
     /// thread, close sockets. Idempotent.
     pub fn close(&self) -> Result<()> {
         let mut st = self.lock();
+        if let Life::Closing = st.life {
+            // Another caller is closing: wait for it to finish.
+            let deadline = Instant::now() + WITHDRAW_LIMIT + Duration::from_secs(1);
+            while matches!(st.life, Life::Closing) && Instant::now() < deadline {
+                st = self.wait_until(st, deadline);
+            }
+            return Ok(());
+        }
         if let Life::Running = st.life {
             st.life = Life::Closing;
             let now = Instant::now();
@@ -481,228 +491,6 @@ impl std::fmt::Debug for Mdns {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Mdns").finish_non_exhaustive()
     }
-}
-
-/// What the driver thread owns.
-struct DriverIo {
-    socks: Vec<MdnsSocket>,
-    watcher: Option<Watcher>,
-    filter: IfaceFilter,
-    ifaces: Vec<Interface>,
-    joined: HashSet<(Family, IfIndex)>,
-    /// Hashes of multicast payloads we sent, to drop their loopback copies.
-    sent: VecDeque<(u64, Instant)>,
-    last_scan: Instant,
-}
-
-fn payload_hash(p: &[u8]) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    p.hash(&mut h);
-    h.finish()
-}
-
-impl DriverIo {
-    /// Join the groups on interfaces new to `list`, leave the gone ones.
-    fn join_groups(&mut self, list: &[Interface]) {
-        let want: HashSet<(Family, IfIndex)> = list
-            .iter()
-            .flat_map(|i| self.socks.iter().filter(|s| i.has_family(s.family())).map(move |s| (s.family(), i.index)))
-            .collect();
-        for s in &self.socks {
-            for &(f, idx) in self.joined.iter().filter(|k| k.0 == s.family() && !want.contains(k)) {
-                debug_assert_eq!(f, s.family());
-                s.leave(idx);
-            }
-        }
-        self.joined.retain(|k| want.contains(k));
-        for &(f, idx) in &want {
-            if self.joined.contains(&(f, idx)) {
-                continue;
-            }
-            if let Some(s) = self.socks.iter().find(|s| s.family() == f) {
-                if s.join(idx).is_ok() {
-                    self.joined.insert((f, idx));
-                }
-            }
-        }
-    }
-
-    /// Re-read the interface table; tell the engine when it changed.
-    fn rescan(&mut self, st: &mut State, now: Instant) {
-        self.last_scan = now;
-        let Ok(list) = iface::list(&self.filter) else { return };
-        // A retry of failed joins costs nothing when all are in place.
-        self.join_groups(&list);
-        if list != self.ifaces {
-            self.ifaces = list.clone();
-            let _ = st.guarded(|e| e.set_interfaces(now, list));
-        }
-    }
-
-    /// Send what the engine queued and record its events.
-    fn pump(&mut self, st: &mut State) {
-        loop {
-            let mut busy = false;
-            while let Ok(Some(t)) = st.guarded(|e| e.poll_transmit()) {
-                busy = true;
-                self.send(&t);
-            }
-            while let Ok(Some(ev)) = st.guarded(|e| e.poll_event()) {
-                busy = true;
-                st.apply(ev);
-            }
-            if !busy {
-                break;
-            }
-        }
-    }
-
-    fn send(&mut self, t: &Transmit) {
-        if t.payload.len() > MAX_PACKET {
-            return; // RFC 6762 s17
-        }
-        let fam = Family::of(&t.dst.ip());
-        let Some(sock) = self.socks.iter().find(|s| s.family() == fam) else { return };
-        // An interface that just went away: the send fails, nothing to do.
-        let _ = sock.send(t);
-        if t.dst.ip().is_multicast() {
-            let now = Instant::now();
-            while self.sent.front().is_some_and(|(_, at)| now.duration_since(*at) > ECHO_WINDOW) {
-                self.sent.pop_front();
-            }
-            if self.sent.len() >= 1024 {
-                self.sent.pop_front();
-            }
-            self.sent.push_back((payload_hash(&t.payload), now));
-        }
-    }
-
-    /// Whether a received packet is the loopback copy of our own.
-    fn is_own_echo(&self, from: &Received, data: &[u8]) -> bool {
-        if from.src.port() != MDNS_PORT || self.sent.is_empty() {
-            return false;
-        }
-        let src = from.src.ip();
-        let ours = self.ifaces.iter().any(|i| i.addrs.iter().any(|a| a.addr == src));
-        ours && {
-            let h = payload_hash(data);
-            self.sent.iter().any(|(s, _)| *s == h)
-        }
-    }
-
-    /// Whether a packet arrived on an interface (and family) we serve.
-    fn serves(&self, from: &Received) -> bool {
-        let fam = Family::of(&from.src.ip());
-        self.ifaces.iter().any(|i| i.index == from.iface && i.has_family(fam))
-    }
-}
-
-fn thread_main(shared: Arc<Shared>, io: DriverIo) {
-    let outcome = catch_unwind(AssertUnwindSafe(|| run(&shared, io)));
-    let mut st = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
-    match outcome {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => st.life = Life::Failed(e),
-        Err(p) => st.life = Life::Failed(Error::Internal(format!("mDNS thread panicked: {}", panic_text(&p)))),
-    }
-    shared.cond.notify_all();
-}
-
-fn run(shared: &Shared, mut io: DriverIo) -> Result<()> {
-    let mut buf = vec![0u8; MAX_PACKET];
-    let mut spins = 0u32;
-    loop {
-        let deadline = {
-            let mut st = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
-            io.pump(&mut st);
-            shared.cond.notify_all();
-            if st.stop || matches!(st.life, Life::Failed(_)) {
-                return Ok(());
-            }
-            st.guarded(|e| e.poll_timeout())?
-        };
-        let deadline = match (deadline, &io.watcher) {
-            (d, Some(_)) => d,
-            (d, None) => {
-                let scan = io.last_scan + IFACE_POLL_FALLBACK;
-                Some(d.map_or(scan, |d| d.min(scan)))
-            }
-        };
-        let now = Instant::now();
-        let mut wait = deadline.map(|d| d.saturating_duration_since(now));
-        // A deadline the engine keeps in the past must not spin a core.
-        spins = if wait == Some(Duration::ZERO) { spins + 1 } else { 0 };
-        if spins > 100 {
-            wait = Some(Duration::from_millis(1));
-        }
-        let ready = poll(&io, &shared.waker, wait)?;
-
-        // Read without the lock; feed under it.
-        let mut packets = Vec::new();
-        for (i, s) in io.socks.iter().enumerate() {
-            if !ready.socks[i] {
-                continue;
-            }
-            while packets.len() < 256 {
-                match s.recv(&mut buf) {
-                    Ok(Some((n, from))) => packets.push((from, buf[..n].to_vec())),
-                    Ok(None) | Err(_) => break,
-                }
-            }
-        }
-        if ready.waker {
-            shared.waker.drain();
-        }
-        let changed = ready.watcher && io.watcher.as_ref().is_some_and(|w| w.drain());
-        let now = Instant::now();
-        let mut st = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
-        if changed || (io.watcher.is_none() && now >= io.last_scan + IFACE_POLL_FALLBACK) {
-            io.rescan(&mut st, now);
-        }
-        for (from, data) in packets {
-            if !io.serves(&from) || io.is_own_echo(&from, &data) {
-                continue;
-            }
-            st.guarded(|e| e.handle_packet(now, from, &data))?;
-        }
-        if st.guarded(|e| e.poll_timeout())?.is_some_and(|d| d <= now) {
-            st.guarded(|e| e.handle_timeout(now))?;
-        }
-    }
-}
-
-struct Ready {
-    waker: bool,
-    watcher: bool,
-    socks: Vec<bool>,
-}
-
-fn poll(io: &DriverIo, waker: &Waker, wait: Option<Duration>) -> Result<Ready> {
-    use std::os::fd::AsRawFd;
-    let mut fds = vec![libc::pollfd { fd: waker.as_raw_fd(), events: libc::POLLIN, revents: 0 }];
-    let wfd = io.watcher.as_ref().map_or(-1, |w| w.as_raw_fd());
-    fds.push(libc::pollfd { fd: wfd, events: libc::POLLIN, revents: 0 });
-    for s in &io.socks {
-        fds.push(libc::pollfd { fd: s.as_raw_fd(), events: libc::POLLIN, revents: 0 });
-    }
-    let ts = wait.map(|d| {
-        let d = d.min(MAX_WAIT);
-        libc::timespec { tv_sec: d.as_secs() as libc::time_t, tv_nsec: d.subsec_nanos() as libc::c_long }
-    });
-    let tsp = ts.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
-    // SAFETY: fds is a live array of pollfd; tsp is null or a local.
-    let rc = unsafe { libc::ppoll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, tsp, std::ptr::null()) };
-    if rc < 0 {
-        let e = std::io::Error::last_os_error();
-        if e.kind() != std::io::ErrorKind::Interrupted {
-            return Err(io_err("poll", e));
-        }
-        for f in &mut fds {
-            f.revents = 0;
-        }
-    }
-    let hit = |f: &libc::pollfd| f.revents & (libc::POLLIN | libc::POLLERR | libc::POLLHUP) != 0;
-    Ok(Ready { waker: hit(&fds[0]), watcher: hit(&fds[1]), socks: fds[2..].iter().map(hit).collect() })
 }
 
 #[cfg(test)]

@@ -4,6 +4,21 @@
 //!
 //! Sans-IO: `now` comes from the caller; packets to send come out of
 //! `poll_query`, events out of `poll_event`.
+//!
+//! * One-shot lookup (`query`): SRV, TXT, A, AAAA of the instance, first
+//!   as QU, then QM retries 1 s, 2 s, 4 s ... apart with known answers; an
+//!   SRV target without addresses is asked for at once. Complete = SRV +
+//!   TXT + at least one address of the target.
+//! * Browse (`browse`): PTR queries 1 s, 2 s, 4 s ... up to 60 min apart;
+//!   each instance resolved as far as it goes and reported once, again
+//!   when it changes, and removed on goodbye or expiry.
+//! * Cache (`cache.rs`): TTL expiry, goodbyes, cache flush, NSEC for
+//!   address types, refresh of watched records at 80-95 % of their TTL.
+//!
+//! Not done (optional in RFC 6762): duplicate question suppression (s7.3;
+//! a query seen on one link says nothing of the answers on another, and
+//! our packets go to every interface at once) and passive observation of
+//! failures (s10.5).
 
 mod assemble;
 mod browse;
@@ -97,7 +112,7 @@ impl Querier {
             }
             let outcome = self.cache.insert(now, rr, from.iface);
             if rtype == T_NSEC && matches!(outcome, Inserted::New(_) | Inserted::Renewed(_)) {
-                self.apply_nsec(now, rr);
+                self.apply_nsec(now, from.iface, rr);
             }
         }
         self.progress(now);
@@ -107,8 +122,9 @@ impl Querier {
     /// the types missing from its bitmap. Applied to A and AAAA only: a
     /// responder may list only the address types of a name that also owns
     /// SRV and TXT (the reference does), so it says nothing about those.
-    /// Denied address records received earlier go like a cache flush.
-    fn apply_nsec(&mut self, now: Instant, rr: &simple_dns::ResourceRecord<'_>) {
+    /// Denied address records received earlier on the same interface go
+    /// like a cache flush.
+    fn apply_nsec(&mut self, now: Instant, iface: IfIndex, rr: &simple_dns::ResourceRecord<'_>) {
         let RData::NSEC(nsec) = &rr.rdata else { return };
         if rr.ttl == 0 {
             return;
@@ -120,7 +136,12 @@ impl Querier {
             let denied: Vec<_> = self
                 .cache
                 .set(&rr.name, t)
-                .filter(|(_, r)| r.live(now) && now.saturating_duration_since(r.received) > Duration::from_secs(1))
+                .filter(|(_, r)| {
+                    r.live(now)
+                        && r.iface == iface
+                        && now.saturating_duration_since(r.received) > Duration::from_secs(1)
+                        && r.expires > now + Duration::from_secs(1)
+                })
                 .map(|(id, _)| id)
                 .collect();
             for id in denied {
@@ -129,9 +150,8 @@ impl Querier {
         }
     }
 
-    /// Another host's query seen on the link. Duplicate question
-    /// suppression (RFC 6762 s7.3) is optional and not done: our queries
-    /// are few and our known answers differ from another host's.
+    /// Another host's query seen on the link. Nothing to do: duplicate
+    /// question suppression (RFC 6762 s7.3) is not done (module docs).
     pub fn handle_query(&mut self, now: Instant, from: Received, packet: &Packet<'_>) {
         let _ = (now, from, packet);
     }
@@ -150,12 +170,16 @@ impl Querier {
             false
         });
         self.events.extend(events);
+        let mut asked: Vec<usize> = Vec::new();
         for i in 0..self.queries.len() {
             let q = &self.queries[i];
             if q.done || now < q.next_send {
                 continue;
             }
-            let asks = self.query_asks(now, q, false);
+            // Several queries for one name due together send one packet.
+            let twin_sent = asked.iter().any(|&j| self.queries[j].name == q.name);
+            let asks = if twin_sent { Vec::new() } else { self.query_asks(now, q, false) };
+            asked.push(i);
             let q = &mut self.queries[i];
             q.interval = q.interval.saturating_mul(2).min(Duration::from_secs(3600));
             q.next_send = now + q.interval;
@@ -226,9 +250,16 @@ impl Querier {
             done: false,
             asked_target: None,
         };
+        let twin = self.queries.iter().find(|o| !o.done && o.name == q.name && now < o.deadline);
         if let Some(service) = complete(&self.cache, now, &q.name, &q.display) {
             q.done = true;
             self.events.push_back(Event::Resolved { query: id, service });
+        } else if let Some(twin) = twin {
+            // The same name is already being asked: ride on its schedule
+            // rather than ask twice within a second (RFC 6762 s5.2).
+            q.next_send = twin.next_send;
+            q.interval = twin.interval;
+            q.asked_target = twin.asked_target.clone();
         } else {
             let asks = self.query_asks(now, &q, true);
             q.asked_target = assemble::srv(&self.cache, now, &q.name).map(|s| s.target.clone());
@@ -251,7 +282,7 @@ impl Querier {
         }
         if let Some(target) = assemble::srv(&self.cache, now, &q.name).map(|s| &s.target) {
             for t in [T_A, T_AAAA] {
-                if !self.cache.denied(now, &target, t) {
+                if !self.cache.denied(now, target, t) {
                     asks.push(Ask { name: target.clone(), rtype: t, qu });
                 }
             }
@@ -305,7 +336,7 @@ impl Querier {
     }
 
     fn send(&mut self, now: Instant, iface: Option<IfIndex>, asks: &[Ask]) {
-        if let Some(payload) = packet::build(&self.cache, now, asks) {
+        for payload in packet::build(&self.cache, now, asks) {
             self.out.push_back(OutQuery { iface, payload });
         }
     }

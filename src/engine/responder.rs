@@ -28,6 +28,11 @@ const ANNOUNCEMENTS: u8 = 2;
 const ANNOUNCE_INTERVAL: Duration = Duration::from_secs(1);
 /// Wait after losing a simultaneous-probe tie-break (RFC 6762 s8.2).
 const TIE_BREAK_WAIT: Duration = Duration::from_secs(1);
+/// RFC 6762 s8.1: after 15 conflicts within 10 s, wait at least 5 s before
+/// each further probe attempt.
+const CONFLICT_BURST: usize = 15;
+const CONFLICT_WINDOW: Duration = Duration::from_secs(10);
+const CONFLICT_BACKOFF: Duration = Duration::from_secs(5);
 
 /// `_services._dns-sd._udp.local.` (RFC 6763 s9).
 pub const SERVICES_META: &str = "_services._dns-sd._udp.local.";
@@ -120,6 +125,8 @@ pub struct Responder {
     delayed: Vec<Delayed>,
     /// When each record was last multicast on each link (RFC 6762 s5.4, s6.2).
     last_mcast: HashMap<(Link, ResourceRecord<'static>), Instant>,
+    /// Recent conflicts and lost tie-breaks (RFC 6762 s8.1 back-off).
+    conflicts: VecDeque<Instant>,
 }
 
 impl Responder {
@@ -133,6 +140,7 @@ impl Responder {
             events: VecDeque::new(),
             delayed: Vec::new(),
             last_mcast: HashMap::new(),
+            conflicts: VecDeque::new(),
         }
     }
 
@@ -170,7 +178,8 @@ impl Responder {
                 }
             }
             for (link, addrs) in fresh {
-                let first = now + self.rng.millis(0, 250);
+                let first = self.first_probe(now);
+                let reg = self.regs.get_mut(&id).expect("id from keys");
                 reg.links.insert(link, LinkState { phase: Phase::Probing(0), next: Some(first), addrs });
             }
         }
@@ -203,7 +212,7 @@ impl Responder {
         let mut links = BTreeMap::new();
         for (link, addrs) in self.links() {
             // RFC 6762 s8.1: first probe after a random 0-250 ms.
-            let first = now + self.rng.millis(0, 250);
+            let first = self.first_probe(now);
             links.insert(link, LinkState { phase: Phase::Probing(0), next: Some(first), addrs });
         }
         self.regs.insert(id, Reg { records, owned, links, registered: false });
@@ -359,16 +368,37 @@ impl Responder {
 
     /// A registration lost its name (RFC 6762 s9): report, forget, no
     /// goodbyes (the records are the other host's now).
-    fn conflict(&mut self, id: RegId) {
+    fn conflict(&mut self, now: Instant, id: RegId) {
         if self.regs.remove(&id).is_some() {
+            self.note_conflict(now);
             self.events.push_back(Event::Conflict(id));
+        }
+    }
+
+    pub(crate) fn note_conflict(&mut self, now: Instant) {
+        while self.conflicts.front().is_some_and(|t| now.duration_since(*t) >= CONFLICT_WINDOW) {
+            self.conflicts.pop_front();
+        }
+        if self.conflicts.len() < CONFLICT_BURST {
+            self.conflicts.push_back(now);
+        }
+    }
+
+    /// When a new probe sequence may start: after a random 0-250 ms (RFC
+    /// 6762 s8.1), or 5 s once 15 conflicts came within 10 s.
+    pub(crate) fn first_probe(&mut self, now: Instant) -> Instant {
+        let recent = self.conflicts.iter().filter(|t| now.duration_since(**t) < CONFLICT_WINDOW).count();
+        if recent >= CONFLICT_BURST {
+            now + CONFLICT_BACKOFF
+        } else {
+            now + self.rng.millis(0, 250)
         }
     }
 
     /// A response from the link: any record of one of our unique names whose
     /// data we do not publish is a conflict, while probing (RFC 6762 s8.1)
     /// or later (s9).
-    pub fn handle_response(&mut self, _now: Instant, from: Received, packet: &Packet<'_>) {
+    pub fn handle_response(&mut self, now: Instant, from: Received, packet: &Packet<'_>) {
         // RFC 6762 s7.4: another responder just multicast an answer we held
         // back, with at least half our TTL: ours is not needed.
         let link: Link = (from.iface, Family::of(&from.src.ip()));
@@ -388,7 +418,7 @@ impl Responder {
             }
         }
         for id in lost {
-            self.conflict(id);
+            self.conflict(now, id);
         }
     }
 }

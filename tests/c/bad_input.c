@@ -74,6 +74,19 @@ static void version_and_strerror(void) {
     TRUE(strcmp(zc_strerror(-1000), "unknown status code") == 0);
 }
 
+static void count_log(int level, const char *message, void *user) {
+    if (level >= ZC_LOG_DEBUG && level <= ZC_LOG_ERROR && message != NULL)
+        ++*(int *)user;
+}
+
+static int messages; /* counted by count_log */
+
+static void log_callback(void) {
+    CHECK(zc_set_log_callback(count_log, &messages), ZC_OK);
+    CHECK(zc_set_log_callback(NULL, NULL), ZC_OK); /* back to stderr */
+    CHECK(zc_set_log_callback(count_log, &messages), ZC_OK); /* kept for the handle section */
+}
+
 static void frees_accept_null(void) {
     zc_string_free(NULL);
     zc_props_free(NULL);
@@ -89,6 +102,7 @@ static void detail_buffers(void) {
     TRUE(strcmp(detail(), "zc_props_new: out is NULL") == 0);
     full = strlen("zc_props_new: out is NULL");
     TRUE(zc_last_error(NULL, NULL, 0) == full);           /* size query */
+    TRUE(zc_last_error(NULL, NULL, 100) == full);         /* NULL buffer: nothing written */
     memset(buf, 'X', sizeof buf);
     TRUE(zc_last_error(NULL, buf, 4) == full);            /* too small: cut */
     TRUE(strcmp(buf, "zc_") == 0 && buf[4] == 'X');       /* 3 bytes + NUL, no more */
@@ -311,20 +325,41 @@ static void handle_calls(void) {
     CHECK(zc_get_endpoint(zc, NOT_UTF8, 1, 0, &url, &found), ZC_ERR_INVALID_ARGUMENT);
     CHECK(zc_get_endpoint(zc, too_long, 1, 0, &url, &found), ZC_ERR_INVALID_ARGUMENT);
     CHECK(zc_get_endpoint(zc, "nobody-serves-this", 1, 0, &url, &found), ZC_ERR_NOT_FOUND);
+    CHECK(zc_get_endpoint(zc, "nobody-serves-this", 0, 1, &url, NULL), ZC_ERR_NOT_FOUND); /* props optional */
     TRUE(zc_last_error(zc, buf, sizeof buf) > 0 && strstr(buf, "nobody-serves-this"));
     CHECK(zc_lookup_with_options(opts, "nobody-serves-this", &url, &found), ZC_ERR_NOT_FOUND);
     TRUE(zc_options_last_error(opts, buf, sizeof buf) > 0 && strstr(buf, "nobody-serves-this"));
     TRUE(url == SENTINEL && found == SENTINEL);
 
+    /* browse: arguments, then an empty link */
+    {
+        zc_services *list = SENTINEL;
+        const char *type = SENTINEL;
+        CHECK(zc_browse(NULL, 100, &list), ZC_ERR_INVALID_ARGUMENT);
+        CHECK(zc_browse(zc, 100, NULL), ZC_ERR_INVALID_ARGUMENT);
+        CHECK(zc_browse(zc, 60001, &list), ZC_ERR_INVALID_ARGUMENT);
+        TRUE(list == SENTINEL);
+        CHECK(zc_browse(zc, 200, &list), ZC_OK);
+        TRUE(list != SENTINEL && zc_services_count(list) == 0);
+        CHECK(zc_services_get_at(list, 0, &type, NULL, NULL, NULL), ZC_ERR_INVALID_ARGUMENT);
+        CHECK(zc_services_get_at(NULL, 0, &type, NULL, NULL, NULL), ZC_ERR_INVALID_ARGUMENT);
+        TRUE(type == SENTINEL && zc_services_count(NULL) == 0);
+        zc_services_free(list);
+        zc_services_free(NULL);
+    }
+
     /* a real registration, withdrawn by zc_close */
     CHECK(zc_props_new(&params), ZC_OK);
     CHECK(zc_props_set(params, "ipa_debug", "1", 1), ZC_OK);
+    messages = 0;
     CHECK(zc_register_service(zc, "baremetal", "http://198.18.0.9:8080/bm", params), ZC_OK);
+    TRUE(messages > 0); /* "registering ... via mDNS" (debug) reached the callback */
     zc_props_free(params);
     CHECK(zc_close(zc), ZC_OK);
     zc = NULL;
     CHECK(zc_close(zc), ZC_OK); /* the freed handle is not closed twice */
     zc_options_free(opts);
+    CHECK(zc_set_log_callback(NULL, NULL), ZC_OK);
 }
 
 int main(void) {
@@ -333,6 +368,7 @@ int main(void) {
 
     version_and_strerror();
     frees_accept_null();
+    log_callback();
     detail_buffers();
     options();
     options_listing();

@@ -18,7 +18,9 @@ pub fn env_flag(name: &str) -> bool {
 
 /// Run a command, panicking with its output when it fails.
 pub fn run_ok(cmd: &mut Command) -> Output {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     assert!(
         out.status.success(),
         "{cmd:?} failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
@@ -33,13 +35,39 @@ pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// A fresh scratch directory under target/capi-tests, one per test binary
-/// and name (emptied at each run, so nothing piles up).
+/// This process's scratch area, target/capi-tests/<binary>-<pid>: tests
+/// of one binary may run in several processes at once (the lab re-runs each
+/// test in its own), so each process has its own. Areas of processes that
+/// are gone are removed first, so nothing piles up.
+fn scratch_root() -> &'static Path {
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        let base = root().join("target/capi-tests");
+        for entry in std::fs::read_dir(&base).into_iter().flatten().flatten() {
+            let name = entry.file_name();
+            let pid = name
+                .to_str()
+                .and_then(|n| n.rsplit('-').next())
+                .and_then(|p| p.parse::<i32>().ok());
+            // SAFETY: kill with signal 0 only checks that the process exists.
+            if pid.is_some_and(|p| unsafe { libc::kill(p, 0) } != 0) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+        let exe = std::env::current_exe().ok();
+        let binary = exe
+            .as_deref()
+            .and_then(Path::file_stem)
+            .and_then(OsStr::to_str)
+            .unwrap_or("capi");
+        let binary = binary.split('-').next().unwrap_or(binary);
+        base.join(format!("{binary}-{}", std::process::id()))
+    })
+}
+
+/// A fresh scratch directory in this process's area.
 pub fn scratch(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().ok();
-    let binary = exe.as_deref().and_then(Path::file_stem).and_then(OsStr::to_str).unwrap_or("capi");
-    let binary = binary.split('-').next().unwrap_or(binary);
-    let dir = root().join("target/capi-tests").join(format!("{binary}-{name}"));
+    let dir = scratch_root().join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create a scratch directory");
     dir
@@ -71,12 +99,16 @@ impl Installed {
                 .args(args)
                 .arg("ironicmdns"),
         );
-        text(&out.stdout).split_whitespace().map(str::to_owned).collect()
+        text(&out.stdout)
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
     }
 }
 
-/// `make install` (profile dev for speed: same link settings as release)
-/// into a scratch DESTDIR, once per test binary.
+/// `make install` into a scratch DESTDIR, once per test process. Profile
+/// dev for speed (same link settings as release);
+/// IRONICMDNS_CAPI_PROFILE=release tests the release build instead.
 pub fn installed() -> &'static Installed {
     static INSTALLED: OnceLock<Installed> = OnceLock::new();
     INSTALLED.get_or_init(|| {
@@ -85,12 +117,21 @@ pub fn installed() -> &'static Installed {
             Command::new("make")
                 .current_dir(root())
                 .arg("install")
-                .arg("PROFILE=dev")
+                .arg(format!(
+                    "PROFILE={}",
+                    std::env::var("IRONICMDNS_CAPI_PROFILE").unwrap_or_else(|_| "dev".into())
+                ))
                 .arg("PREFIX=/usr")
                 .arg(format!("DESTDIR={}", destdir.display()))
-                .env("CARGO", std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())),
+                .env(
+                    "CARGO",
+                    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()),
+                ),
         );
-        Installed { destdir, prefix: "/usr" }
+        Installed {
+            destdir,
+            prefix: "/usr",
+        }
     })
 }
 
@@ -98,7 +139,15 @@ pub fn installed() -> &'static Installed {
 pub fn cc(sources: &[&Path], out: &Path, cflags: &[String], link: &[String]) {
     run_ok(
         Command::new("cc")
-            .args(["-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", "-O1", "-g"])
+            .args([
+                "-std=c99",
+                "-pedantic",
+                "-Wall",
+                "-Wextra",
+                "-Werror",
+                "-O1",
+                "-g",
+            ])
             .args(cflags)
             .args(sources)
             .arg("-o")
@@ -116,7 +165,8 @@ pub enum Netns {
     User,
 }
 
-const LO_SETUP: &str = "ip link set lo up && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo";
+const LO_SETUP: &str =
+    "ip link set lo up && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo";
 
 impl Netns {
     fn flag(self) -> &'static str {
@@ -147,10 +197,18 @@ pub fn netns(test: &str) -> Option<Netns> {
     static PROBE: OnceLock<Result<Netns, String>> = OnceLock::new();
     let probe = PROBE.get_or_init(|| {
         // SAFETY: geteuid has no preconditions.
-        let kind = if unsafe { libc::geteuid() } == 0 { Netns::Root } else { Netns::User };
+        let kind = if unsafe { libc::geteuid() } == 0 {
+            Netns::Root
+        } else {
+            Netns::User
+        };
         match kind.command("true", &[] as &[&str]).output() {
             Ok(o) if o.status.success() => Ok(kind),
-            Ok(o) => Err(format!("unshare {} failed: {}", kind.flag(), text(&o.stderr).trim())),
+            Ok(o) => Err(format!(
+                "unshare {} failed: {}",
+                kind.flag(),
+                text(&o.stderr).trim()
+            )),
             Err(e) => Err(format!("cannot run unshare: {e}")),
         }
     });
@@ -169,9 +227,15 @@ pub fn netns(test: &str) -> Option<Netns> {
 /// Whether `tool` runs; when it does not: a message, or a failure with
 /// IRONICMDNS_REQUIRE_PEERS=1.
 pub fn have_tool(test: &str, tool: &str, probe_arg: &str) -> bool {
-    let ok = Command::new(tool).arg(probe_arg).output().is_ok_and(|o| o.status.success());
+    let ok = Command::new(tool)
+        .arg(probe_arg)
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !ok {
-        assert!(!env_flag("IRONICMDNS_REQUIRE_PEERS"), "{test}: {tool} is missing and IRONICMDNS_REQUIRE_PEERS=1");
+        assert!(
+            !env_flag("IRONICMDNS_REQUIRE_PEERS"),
+            "{test}: {tool} is missing and IRONICMDNS_REQUIRE_PEERS=1"
+        );
         eprintln!("SKIP {test}: {tool} is not installed");
     }
     ok

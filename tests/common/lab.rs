@@ -34,9 +34,10 @@
 //!    One host alone: only `lo`, multicast on and 224.0.0.0/4 routed there
 //!    (IPv4 only: the kernel drops IPv6 multicast on lo).
 //! 4. **Teardown.** Everything is a namespace held by a descriptor: dropping
-//!    the `Lab` (also while unwinding from a panic) closes them and the
-//!    kernel removes the links. `LabChild` kills its process on drop. The
-//!    inner process exits when the test ends, taking everything with it.
+//!    the `Lab` (also while unwinding from a panic) first kills any process
+//!    still living in one of its namespaces (found through /proc), then
+//!    closes them, and the kernel removes the links. `LabChild` kills its
+//!    process on drop.
 //!
 //! When no namespace can be made (no `unshare`/`ip` binary, `unshare`
 //! refused), the test prints `network test skipped: no private network
@@ -492,6 +493,32 @@ impl Lab {
         )
         .map(drop)
     }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let mut inodes: Vec<u64> = self.hosts.iter().filter_map(|h| fd_inode(h.ns.as_raw_fd())).collect();
+        if let Some(sw) = &self.switch {
+            inodes.extend(fd_inode(sw.as_raw_fd()));
+        }
+        // Children left running (spawned without a LabChild guard).
+        let me = std::process::id();
+        let Ok(dir) = std::fs::read_dir("/proc") else { return };
+        for e in dir.flatten() {
+            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
+            if pid == me {
+                continue;
+            }
+            if netns_inode_of(&format!("/proc/{pid}/ns/net")).is_ok_and(|i| inodes.contains(&i)) {
+                // SAFETY: signalling a process living in our private namespace.
+                unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            }
+        }
+    }
+}
+
+fn fd_inode(fd: RawFd) -> Option<u64> {
+    netns_inode_of(&format!("/proc/self/fd/{fd}")).ok()
 }
 
 fn lab_timeout() -> Duration {

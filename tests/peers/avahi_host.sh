@@ -2,12 +2,15 @@
 # One Avahi host (LAB.md recipe) inside the CURRENT network namespace, which
 # must be a private one (the script refuses the machine's own).
 #
-#   avahi_host.sh run   DIR IFACE [NAME]  start, print READY, stay until
-#                                         SIGTERM/SIGINT, then stop both
-#                                         daemons (what the tests use)
-#   avahi_host.sh start DIR IFACE [NAME]  start in the background, print READY
-#   avahi_host.sh stop  DIR               stop what `start` started
+#   avahi_host.sh run   DIR IFACE [NAME [FAMILY]]
+#       start, print READY, stay until SIGTERM/SIGINT, then stop both
+#       daemons (what the tests use)
+#   avahi_host.sh start DIR IFACE [NAME [FAMILY]]
+#       start in the background, print READY
+#   avahi_host.sh stop  DIR
+#       stop what `start` started
 # NAME: Avahi's host name (default avahi-IFACE), published as NAME.local.
+# FAMILY: v4, v6 or both (default): the IP versions Avahi uses and publishes.
 #
 # DIR (created) holds the private D-Bus system bus socket, the configs, the
 # logs and pid files. Clients then run with
@@ -17,10 +20,16 @@
 set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin"
 
-cmd=${1:?usage: avahi_host.sh run|start|stop DIR [IFACE]}
+cmd=${1:?usage: avahi_host.sh run|start|stop DIR [IFACE [NAME [FAMILY]]]}
 DIR=${2:?DIR}
 IFACE=${3:-}
 HOSTNAME_=${4:-avahi-$IFACE}
+FAMILY=${5:-both}
+case "$FAMILY" in
+    v4) USE4=yes; USE6=no ;;
+    v6) USE4=no; USE6=yes ;;
+    *) USE4=yes; USE6=yes ;;
+esac
 
 die() { echo "avahi_host: $*" >&2; exit 1; }
 
@@ -73,8 +82,8 @@ CONF
     cat > "$DIR/avahi-daemon.conf" <<CONF
 [server]
 host-name=$HOSTNAME_
-use-ipv4=yes
-use-ipv6=yes
+use-ipv4=$USE4
+use-ipv6=$USE6
 allow-interfaces=$IFACE
 enable-dbus=yes
 ratelimit-interval-usec=1000000
@@ -87,6 +96,7 @@ enable-wide-area=no
 publish-workstation=no
 publish-hinfo=no
 publish-addresses=yes
+publish-aaaa-on-ipv4=$USE6
 
 [reflector]
 enable-reflector=no

@@ -19,13 +19,7 @@ use crate::table::{instance, Fam, Row, HOSTNAME};
 
 /// Our options: the reference's defaults.
 pub fn config() -> Config {
-    Config {
-        registration_attempts: 5,
-        lookup_attempts: 3,
-        params: Properties::new(),
-        interfaces: None,
-        lookup_timeout: Duration::from_secs(3),
-    }
+    Config::default()
 }
 
 pub fn props_of(params: &[(String, PVal)]) -> Properties {
@@ -87,10 +81,10 @@ pub struct AvahiHost {
 }
 
 impl AvahiHost {
-    pub fn start(lab: &Lab, h: usize, scratch: &Scratch, name: &str) -> Result<AvahiHost, String> {
+    pub fn start(lab: &Lab, h: usize, scratch: &Scratch, name: &str, fam: Fam) -> Result<AvahiHost, String> {
         let dir = scratch.path(&format!("avahi-{name}"));
         let mut cmd = lab.command(h, support::script("avahi_host.sh"));
-        cmd.arg("run").arg(&dir).arg(&lab.host(h).ifname).arg(name);
+        cmd.arg("run").arg(&dir).arg(&lab.host(h).ifname).arg(name).arg(fam.name());
         let proc = Proc::spawn(&format!("avahi-daemon on {name}"), lab, &mut cmd);
         proc.expect_ready(Duration::from_secs(20), "READY")?;
         Ok(AvahiHost { proc, dir })
@@ -238,7 +232,7 @@ pub fn publish(lab: &Lab, h: usize, who: Publisher, fam: Fam, rows: &[&Row], scr
             ready_rx.recv_timeout(ready).map_err(|_| "ours: registration did not finish".to_string())??;
         }
         Publisher::Avahi => {
-            let avahi = AvahiHost::start(lab, h, scratch, &format!("avahi-h{h}"))?;
+            let avahi = AvahiHost::start(lab, h, scratch, &format!("avahi-h{h}"), fam)?;
             for r in rows {
                 let mut cmd = avahi.client(lab, h, "avahi-publish-service");
                 cmd.arg("-s");
@@ -308,7 +302,7 @@ pub fn publish(lab: &Lab, h: usize, who: Publisher, fam: Fam, rows: &[&Row], scr
 }
 
 /// Look every type in `types` up with `who` on host `h`.
-pub fn look_up(lab: &Lab, h: usize, who: Looker, types: &[&str], scratch: &Scratch) -> BTreeMap<String, Outcome> {
+pub fn look_up(lab: &Lab, h: usize, who: Looker, fam: Fam, types: &[&str], scratch: &Scratch) -> BTreeMap<String, Outcome> {
     let mut out = BTreeMap::new();
     match who {
         Looker::OursLib => {
@@ -376,7 +370,7 @@ pub fn look_up(lab: &Lab, h: usize, who: Looker, types: &[&str], scratch: &Scrat
             }
         }
         Looker::AvahiBrowse => {
-            let avahi = match AvahiHost::start(lab, h, scratch, &format!("avahi-h{h}")) {
+            let avahi = match AvahiHost::start(lab, h, scratch, &format!("avahi-h{h}"), fam) {
                 Ok(a) => a,
                 Err(e) => {
                     for t in types {

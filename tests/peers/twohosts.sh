@@ -17,7 +17,31 @@ ip link set lo up
 ip link set lo multicast on
 unshare -n sleep infinity &
 B=$!
-trap 'kill $B 2>/dev/null || true' EXIT
+# At the end, stop whatever still runs in either private namespace (only
+# processes whose network namespace is A's or B's), then B itself.
+cleanup() {
+    local nsa nsb pid ns victims=()
+    nsa=$(readlink /proc/$$/ns/net)
+    nsb=$(readlink /proc/$B/ns/net 2>/dev/null || true)
+    for d in /proc/[0-9]*; do
+        pid=${d#/proc/}
+        [ "$pid" = $$ ] && continue
+        ns=$(readlink "$d/ns/net" 2>/dev/null || true)
+        if [ -n "$ns" ] && { [ "$ns" = "$nsa" ] || [ "$ns" = "$nsb" ]; }; then
+            victims+=("$pid")
+        fi
+    done
+    [ ${#victims[@]} -gt 0 ] || return 0
+    kill "${victims[@]}" 2>/dev/null || true
+    for _ in $(seq 50); do
+        local alive=0
+        for pid in "${victims[@]}"; do [ -d /proc/$pid ] && alive=1; done
+        [ $alive -eq 0 ] && return 0
+        sleep 0.1
+    done
+    kill -9 "${victims[@]}" 2>/dev/null || true
+}
+trap cleanup EXIT
 sleep 0.1
 ip link add va type veth peer name vb
 ip link set vb netns /proc/$B/ns/net

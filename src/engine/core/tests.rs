@@ -193,7 +193,7 @@ fn answers_srv(r: &mut Responder, now: Instant) -> bool {
 }
 
 #[test]
-fn malformed_packets_of_each_class_dropped_and_answering_goes_on() {
+fn rfc6762_s18_malformed_packets_of_each_class_dropped_and_answering_goes_on() {
     let t0 = Instant::now();
     let (mut r, _, now) = live_responder(t0);
     let q = srv_query();

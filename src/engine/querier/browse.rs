@@ -125,6 +125,13 @@ impl Browse {
             }
             let p = gather(cache, now, name, &inst.display);
             inst.target = p.target.cloned();
+            if p.target.is_none() && inst.reported.is_some() {
+                // Its SRV went (goodbye or expiry) while the PTR (75 min)
+                // lives on: the host is gone. Reported again if it returns.
+                events.push(Event::BrowseRemoved { browse: id, instance: inst.display.clone() });
+                inst.reported = None;
+                inst.seen = now;
+            }
             if p.service.is_none() && !inst.asked_instance {
                 inst.asked_instance = true;
                 asks.push(Ask::qm(name, T_SRV));

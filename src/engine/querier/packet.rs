@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use simple_dns::{Name, Packet, Question, ResourceRecord, CLASS, QCLASS, QTYPE, TYPE};
+use simple_dns::{Name, Packet, PacketFlag, Question, ResourceRecord, CLASS, QCLASS, QTYPE, TYPE};
 
 use crate::engine::cache::Cache;
 use crate::engine::MAX_PACKET;
@@ -22,11 +22,14 @@ impl Ask {
     }
 }
 
-/// A query packet (ID 0, RFC 6762 s18.1) asking `asks`, with the cached
+/// Query packets (ID 0, RFC 6762 s18.1) asking `asks`, with the cached
 /// answers to them that are at least half their TTL from expiry as known
-/// answers (RFC 6762 s7.1). None when there is nothing to ask or the
-/// questions alone exceed 9000 bytes (RFC 6762 s17).
-pub(crate) fn build(cache: &Cache, now: Instant, asks: &[Ask]) -> Option<Vec<u8>> {
+/// answers (RFC 6762 s7.1). One packet, unless the known answers do not fit
+/// in 9000 bytes (RFC 6762 s17): then the first packet carries the
+/// questions and as many known answers as fit, further packets carry the
+/// rest, and every packet but the last has the TC bit (RFC 6762 s7.2).
+/// Empty when there is nothing to ask.
+pub(crate) fn build(cache: &Cache, now: Instant, asks: &[Ask]) -> Vec<Vec<u8>> {
     let mut unique: Vec<&Ask> = Vec::with_capacity(asks.len());
     for a in asks {
         match unique.iter_mut().find(|u| u.name == a.name && u.rtype == a.rtype) {
@@ -36,10 +39,44 @@ pub(crate) fn build(cache: &Cache, now: Instant, asks: &[Ask]) -> Option<Vec<u8>
         }
     }
     if unique.is_empty() {
-        return None;
+        return Vec::new();
     }
+    let mut packets = Vec::new();
+    let mut remaining: &[&Ask] = &unique;
+    while !remaining.is_empty() {
+        // As many questions as fit in one packet; their known answers
+        // follow them.
+        let n = longest_fit(remaining.len(), |n| encode(&remaining[..n], &[], false));
+        if n == 0 {
+            break;
+        }
+        pack_group(cache, now, &remaining[..n], &mut packets);
+        remaining = &remaining[n..];
+    }
+    packets
+}
+
+/// The largest `n <= max` for which `fits(n)` gives a packet (binary
+/// search; `fits` is monotone), or 0.
+fn longest_fit(max: usize, mut fits: impl FnMut(usize) -> Option<Vec<u8>>) -> usize {
+    let (mut lo, mut hi, mut best) = (1usize, max, 0usize);
+    while lo <= hi {
+        let mid = lo + (hi - lo) / 2;
+        if fits(mid).is_some() {
+            best = mid;
+            lo = mid + 1;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    best
+}
+
+/// One group of questions with its known answers, continued in TC packets
+/// when they do not fit.
+fn pack_group(cache: &Cache, now: Instant, group: &[&Ask], packets: &mut Vec<Vec<u8>>) {
     let mut known: Vec<ResourceRecord<'static>> = Vec::new();
-    for a in &unique {
+    for a in group {
         for (_, rec) in cache.live(now, &a.name, a.rtype) {
             let left = rec.remaining_ttl(now);
             if left as u64 * 2 > rec.rr.ttl as u64 {
@@ -50,28 +87,40 @@ pub(crate) fn build(cache: &Cache, now: Instant, asks: &[Ask]) -> Option<Vec<u8>
             }
         }
     }
-    let mut keep = known.len();
+    let mut questions: &[&Ask] = group;
+    let mut rest: &[ResourceRecord<'static>] = &known;
     loop {
-        let mut packet = Packet::new_query(0);
-        for a in &unique {
-            packet.questions.push(Question::new(
-                a.name.clone(),
-                QTYPE::TYPE(TYPE::from(a.rtype)),
-                QCLASS::CLASS(CLASS::IN),
-                a.qu,
-            ));
+        let taken = longest_fit(rest.len(), |n| encode(questions, &rest[..n], n < rest.len()));
+        if taken == 0 && questions.is_empty() {
+            break; // a known answer alone exceeds a packet: drop the rest
         }
-        packet.answers.extend(known[..keep].iter().cloned());
-        let bytes = packet.build_bytes_vec_compressed().ok()?;
-        if bytes.len() <= MAX_PACKET {
-            return Some(bytes);
+        match encode(questions, &rest[..taken], taken < rest.len()) {
+            Some(bytes) => packets.push(bytes),
+            None => break,
         }
-        if keep == 0 {
-            return None;
+        rest = &rest[taken..];
+        questions = &[];
+        if rest.is_empty() {
+            break;
         }
-        // Too many known answers for one packet: send the first ones only
-        // (RFC 6762 s7.2 would continue them in a TC packet; the responder
-        // then merely answers a few records we already hold).
-        keep /= 2;
     }
+}
+
+/// One query packet, or None when it exceeds 9000 bytes.
+fn encode(questions: &[&Ask], known: &[ResourceRecord<'static>], truncated: bool) -> Option<Vec<u8>> {
+    let mut packet = Packet::new_query(0);
+    if truncated {
+        packet.set_flags(PacketFlag::TRUNCATION);
+    }
+    for a in questions {
+        packet.questions.push(Question::new(
+            a.name.clone(),
+            QTYPE::TYPE(TYPE::from(a.rtype)),
+            QCLASS::CLASS(CLASS::IN),
+            a.qu,
+        ));
+    }
+    packet.answers.extend(known.iter().cloned());
+    let bytes = packet.build_bytes_vec_compressed().ok()?;
+    (bytes.len() <= MAX_PACKET).then_some(bytes)
 }

@@ -76,6 +76,8 @@ pub(super) struct Sent {
     pub questions: Vec<(String, TYPE, bool)>,
     pub known: Vec<(String, TYPE, u32)>,
     pub id: u16,
+    /// TC bit: more known answers follow (RFC 6762 s7.2).
+    pub tc: bool,
 }
 
 pub(super) fn sent(q: &mut Querier) -> Vec<Sent> {
@@ -94,6 +96,7 @@ pub(super) fn sent(q: &mut Querier) -> Vec<Sent> {
                 .collect(),
             known: p.answers.iter().map(|r| (format!("{}.", r.name), r.rdata.type_code(), r.ttl)).collect(),
             id: p.id(),
+            tc: p.has_flags(simple_dns::PacketFlag::TRUNCATION),
         });
     }
     all
@@ -228,7 +231,7 @@ fn resolved_event_carries_port_target_txt_bytes_and_addresses_in_order() {
         &mut q,
         ms(t0, 10),
         3,
-        vec![srv(INSTANCE, HOST, 8080, 120), txt(INSTANCE, strings, 4500), addr(HOST, "fe80::2", 120)],
+        vec![srv(INSTANCE, HOST, 8080, 120), txt(INSTANCE, strings, 4500), addr(HOST, "fd00:99::2", 120)],
     );
     // Not a query completion yet? It is: one address is enough; later ones
     // are in resolve_cached, in order first received.
@@ -241,14 +244,14 @@ fn resolved_event_carries_port_target_txt_bytes_and_addresses_in_order() {
             target: HOST.to_string(),
             port: 8080,
             txt: strings.iter().map(|s| s.to_vec()).collect(),
-            addresses: vec![ScopedAddr { addr: "fe80::2".parse().unwrap(), iface: 3 }],
+            addresses: vec![ScopedAddr { addr: "fd00:99::2".parse().unwrap(), iface: 3 }],
         }
     );
     assert!(matches!(evs[0], Event::Resolved { query, .. } if query == id));
-    feed(&mut q, ms(t0, 20), 4, vec![addr(HOST, "198.18.0.10", 120), addr(HOST, "fe80::2", 120)]);
+    feed(&mut q, ms(t0, 20), 4, vec![addr(HOST, "198.18.0.10", 120), addr(HOST, "fd00:99::2", 120)]);
     let cached = q.resolve_cached(ms(t0, 30), INSTANCE).unwrap();
     let got: Vec<(String, IfIndex)> = cached.addresses.iter().map(|a| (a.addr.to_string(), a.iface)).collect();
-    assert_eq!(got, vec![("fe80::2".to_string(), 4), ("198.18.0.10".to_string(), 4)]);
+    assert_eq!(got, vec![("fd00:99::2".to_string(), 4), ("198.18.0.10".to_string(), 4)]);
 }
 
 #[test]
@@ -342,4 +345,28 @@ fn odd_records_never_panic() {
     feed(&mut q, t0, 1, odd);
     run(&mut q, ms(t0, 10_000));
     assert!(q.cache_len() <= 8);
+}
+
+#[test]
+fn s5_2_concurrent_queries_for_one_name_share_their_packets() {
+    let t0 = Instant::now();
+    let mut q = Querier::new(64, 1);
+    let a = q.query(t0, INSTANCE, ms(t0, 10_000)).unwrap();
+    let b = q.query(ms(t0, 300), "BareMetal._openstack._tcp.local.", ms(t0, 10_000)).unwrap();
+    assert_eq!(sent(&mut q).len(), 1, "the second query does not ask again within a second");
+    let log = run(&mut q, ms(t0, 4_000));
+    let times: Vec<u64> = log.iter().map(|(t, s)| (t.duration_since(t0).as_millis() as u64, s.len())).map(|(t, n)| {
+        assert_eq!(n, 1, "one packet at {t} ms");
+        t
+    }).collect();
+    assert_eq!(times, vec![1_000, 3_000]);
+    feed(&mut q, ms(t0, 4_100), 1, full_answer());
+    let done: Vec<QueryId> = events(&mut q)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Resolved { query, .. } => Some(query),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(done, vec![a, b]);
 }

@@ -224,3 +224,124 @@ fn a_browse_started_late_reports_what_the_cache_holds() {
     let evs = events(&mut q);
     assert!(matches!(&evs[..], [Event::BrowseAdded { browse, .. }] if *browse == b));
 }
+
+#[test]
+fn s7_2_a_long_known_answer_list_continues_in_tc_packets() {
+    let t0 = Instant::now();
+    let mut q = Querier::new(DEFAULT_CACHE_CAPACITY, 3);
+    let instances: Vec<String> = (0..300).map(|i| format!("{}-{i:03}.{SERVICE}", "x".repeat(55))).collect();
+    for chunk in instances.chunks(50) {
+        let mut records = vec![addr(HOST, "198.18.0.7", 4500)];
+        for i in chunk {
+            records.extend([ptr(SERVICE, i, 4500), srv(i, HOST, 80, 4500), txt(i, &[], 4500)]);
+        }
+        feed(&mut q, t0, 1, records);
+    }
+    q.browse(t0, SERVICE).unwrap();
+    assert_eq!(added(&events(&mut q)).len(), 300);
+    sent(&mut q);
+    let log = run(&mut q, ms(t0, 200));
+    let packets = &log[0].1;
+    assert!(packets.len() >= 3, "{} packets", packets.len());
+    assert_eq!(packets[0].questions, vec![(SERVICE.to_string(), TYPE::PTR, false)]);
+    assert!(packets[1..].iter().all(|p| p.questions.is_empty()));
+    let tcs: Vec<bool> = packets.iter().map(|p| p.tc).collect();
+    assert!(tcs[..tcs.len() - 1].iter().all(|t| *t) && !tcs[tcs.len() - 1], "{tcs:?}");
+    let known: usize = packets.iter().map(|p| p.known.len()).sum();
+    assert_eq!(known, 300, "every known answer sent once");
+}
+
+#[test]
+fn s17_many_questions_are_spread_over_packets_of_at_most_9000_bytes() {
+    let t0 = Instant::now();
+    let mut q = Querier::new(DEFAULT_CACHE_CAPACITY, 3);
+    q.browse(t0, SERVICE).unwrap();
+    // 300 instances known only by their PTR: SRV and TXT asked for each.
+    let instances: Vec<String> = (0..300).map(|i| format!("{}-{i:03}.{SERVICE}", "y".repeat(58))).collect();
+    feed(&mut q, ms(t0, 1), 1, instances.iter().map(|i| ptr(SERVICE, i, 4500)).collect());
+    let packets = sent(&mut q); // `sent` checks the 9000-byte bound
+    assert!(packets.len() > 1);
+    let asked: usize = packets.iter().map(|p| p.questions.len()).sum();
+    assert_eq!(asked, 600);
+    assert!(packets.iter().all(|p| !p.tc && p.known.is_empty()));
+}
+
+#[test]
+fn s10_browse_removes_an_instance_whose_srv_expires_and_adds_it_back() {
+    let t0 = Instant::now();
+    let mut q = Querier::new(64, 3);
+    let b = q.browse(t0, SERVICE).unwrap();
+    // The reference's TTLs: PTR 4500 s, SRV 120 s. The host dies silently.
+    let records = vec![ptr(SERVICE, INSTANCE, 4500), srv(INSTANCE, HOST, 80, 120), txt(INSTANCE, &[], 4500), addr(HOST, "198.18.0.7", 120)];
+    feed(&mut q, ms(t0, 200), 1, records.clone());
+    assert_eq!(added(&events(&mut q)).len(), 1);
+    run(&mut q, ms(t0, 120_199));
+    assert!(removed(&events(&mut q)).is_empty());
+    run(&mut q, ms(t0, 120_200));
+    assert_eq!(events(&mut q), vec![Event::BrowseRemoved { browse: b, instance: INSTANCE.to_string() }]);
+    // It comes back.
+    feed(&mut q, ms(t0, 130_000), 1, records);
+    assert_eq!(added(&events(&mut q)).len(), 1);
+}
+
+/// Random operations and records: never a panic, the cache within its
+/// bound and consistent, every packet within 9000 bytes.
+#[test]
+fn random_traffic_and_calls_never_break_the_querier() {
+    let t0 = Instant::now();
+    let mut q = Querier::new(40, 11);
+    let mut x: u64 = 0xdead_beef;
+    let mut rand = move |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    let names = [INSTANCE, OTHER, HOST, SERVICE, "h2.local.", "BAREMETAL._openstack._tcp.local."];
+    let mut browses = Vec::new();
+    let mut queries = Vec::new();
+    for step in 0..2_000u64 {
+        let now = ms(t0, step * 97);
+        let mut records = Vec::new();
+        for _ in 0..rand(6) {
+            let owner = names[rand(names.len() as u64) as usize];
+            let other = names[rand(names.len() as u64) as usize];
+            let ttl = [0, 1, 2, 120, 4500, 0x7fff_ffff, u32::MAX][rand(7) as usize];
+            let mut r = match rand(7) {
+                0 => ptr(owner, other, ttl),
+                1 => srv(owner, other, rand(65536) as u16, ttl),
+                2 => {
+                    let all: [&[u8]; 3] = [b"a=1", b"", b"=x"];
+                    txt(owner, &all[..rand(4) as usize], ttl)
+                }
+                3 => txt_empty_rdata(owner, ttl),
+                4 => addr(owner, &format!("198.18.0.{}", rand(4)), ttl),
+                5 => addr(owner, &format!("fe80::{}", rand(4)), ttl),
+                _ => nsec(owner, &[TYPE::A], ttl),
+            };
+            r.cache_flush = rand(2) == 0;
+            records.push(r);
+        }
+        feed(&mut q, now, 1 + rand(3) as u32, records);
+        match rand(40) {
+            0 => browses.push(q.browse(now, SERVICE).unwrap()),
+            1 => queries.push(q.query(now, names[rand(3) as usize], ms(now, rand(5_000))).unwrap()),
+            2 => {
+                if let Some(b) = browses.pop() {
+                    q.stop_browse(b)
+                }
+            }
+            3 => {
+                if let Some(id) = queries.pop() {
+                    q.cancel_query(id)
+                }
+            }
+            4 => q.flush_cache(),
+            _ => {}
+        }
+        let _ = q.resolve_cached(now, INSTANCE);
+        run(&mut q, now);
+        events(&mut q);
+        q.cache.check_invariants();
+    }
+}

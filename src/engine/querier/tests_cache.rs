@@ -264,3 +264,66 @@ fn cache_indexes_stay_consistent_under_random_churn() {
         q.cache.check_invariants();
     }
 }
+
+#[test]
+fn s14_a_flush_on_one_interface_leaves_the_other_links_records() {
+    let t0 = Instant::now();
+    let mut q = Querier::new(64, 1);
+    service(&mut q, t0, 4500);
+    // A host on two links announces each link's address there.
+    feed(&mut q, t0, 1, vec![addr(HOST, "198.18.0.1", 120)]);
+    feed(&mut q, ms(t0, 2_000), 2, vec![addr(HOST, "198.19.0.1", 120)]);
+    run(&mut q, ms(t0, 5_000));
+    assert_eq!(addrs(&q, ms(t0, 5_000)), vec!["198.18.0.1", "198.19.0.1"]);
+}
+
+#[test]
+fn rfc4007_a_link_local_address_is_cached_per_interface() {
+    let t0 = Instant::now();
+    let mut q = Querier::new(64, 1);
+    service(&mut q, t0, 4500);
+    // Two hosts on two links both use fe80::1; a global address is one.
+    feed(&mut q, t0, 1, vec![addr(HOST, "fe80::1", 120), addr(HOST, "fd00:99::1", 120)]);
+    feed(&mut q, ms(t0, 10), 2, vec![addr(HOST, "fe80::1", 120), addr(HOST, "fd00:99::1", 120)]);
+    let got: Vec<(String, IfIndex)> = q
+        .resolve_cached(ms(t0, 20), INSTANCE)
+        .unwrap()
+        .addresses
+        .iter()
+        .map(|a| (a.addr.to_string(), a.iface))
+        .collect();
+    assert_eq!(got, vec![("fe80::1".into(), 1), ("fd00:99::1".into(), 2), ("fe80::1".into(), 2)]);
+    // A goodbye on link 2 leaves link 1's fe80::1.
+    feed(&mut q, ms(t0, 30), 2, vec![addr(HOST, "fe80::1", 0)]);
+    let got: Vec<(String, IfIndex)> =
+        q.resolve_cached(ms(t0, 40), INSTANCE).unwrap().addresses.iter().map(|a| (a.addr.to_string(), a.iface)).collect();
+    assert_eq!(got, vec![("fe80::1".into(), 1), ("fd00:99::1".into(), 2)]);
+}
+
+#[test]
+fn bounded_cache_survives_a_flood_of_one_name() {
+    let t0 = Instant::now();
+    let mut q = Querier::new(DEFAULT_CACHE_CAPACITY, 1);
+    let started = Instant::now();
+    for batch in 0..200u32 {
+        let now = t0 + Duration::from_millis(batch as u64 * 10);
+        let flood = (0..100u32)
+            .map(|i| {
+                let n = batch * 100 + i;
+                addr(HOST, &format!("198.19.{}.{}", n / 256 % 256, n % 256), 120)
+            })
+            .collect();
+        feed(&mut q, now, 1, flood);
+        assert!(q.cache_len() <= DEFAULT_CACHE_CAPACITY);
+    }
+    let took = started.elapsed();
+    eprintln!("one-name flood: {took:?}");
+    assert!(took < Duration::from_secs(20), "20,000 inserts took {took:?}");
+    q.cache.check_invariants();
+    // One name holds at most 64 addresses: the latest ones.
+    let now = t0 + Duration::from_millis(2_000);
+    assert_eq!(q.cache.live(now, &name(HOST), 1).count(), 64);
+    service(&mut q, now, 4500);
+    let got = q.resolve_cached(now, INSTANCE).unwrap().addresses;
+    assert_eq!(got.last().unwrap().addr.to_string(), "198.19.78.31", "the last of 20,000");
+}

@@ -43,6 +43,8 @@ impl Responder {
     /// again (RFC 6762 s8.2). Identical records are our own probe looped
     /// back, or the same data: no conflict.
     pub(super) fn tie_break(&mut self, now: Instant, link: Link, packet: &Packet<'_>) {
+        let backoff = self.conflicts.len() >= super::CONFLICT_BURST;
+        let mut losses = 0;
         for reg in self.regs.values_mut() {
             if !reg.links.get(&link).is_some_and(|s| matches!(s.phase, Phase::Probing(_))) {
                 continue;
@@ -54,8 +56,12 @@ impl Responder {
             });
             if let (true, Some(st)) = (lost, reg.links.get_mut(&link)) {
                 st.phase = Phase::Probing(0);
-                st.next = Some(now + TIE_BREAK_WAIT);
+                st.next = Some(now + if backoff { super::CONFLICT_BACKOFF } else { TIE_BREAK_WAIT });
+                losses += 1;
             }
+        }
+        for _ in 0..losses {
+            self.note_conflict(now);
         }
     }
 }

@@ -80,7 +80,7 @@ fn rfc1035_s2_3_4_name_over_255_bytes_refused() {
 }
 
 #[test]
-fn counts_larger_than_data_refused() {
+fn rfc1035_s4_1_counts_larger_than_data_refused() {
     let mut v = query_for(&[b"local"]);
     v[5] = 200;
     assert_eq!(prescan(&v), Err(WireError::CountsExceedData));
@@ -100,7 +100,7 @@ fn answer(rtype: u16, rdata: &[u8]) -> Vec<u8> {
 }
 
 #[test]
-fn truncated_records_refused() {
+fn rfc1035_s4_1_3_truncated_records_refused() {
     let good = answer(T_A, &[198, 18, 0, 1]);
     assert!(parse(&good).is_ok());
     for cut in 12..good.len() {
@@ -161,7 +161,7 @@ fn rfc6762_s17_large_response_split_into_packets_of_at_most_9000() {
 }
 
 #[test]
-fn names_from_text() {
+fn rfc6763_s4_3_names_from_text() {
     let n = instance_name("my.dotted name._openstack._tcp.local.", "_openstack._tcp.local.").unwrap();
     assert_eq!(n.get_labels().len(), 4);
     assert_eq!(n.get_labels()[0].as_ref(), b"my.dotted name");
@@ -171,7 +171,7 @@ fn names_from_text() {
 }
 
 #[test]
-fn instance_names_with_any_utf8_never_panic() {
+fn rfc6763_s4_3_instance_names_with_any_utf8_never_panic() {
     let st = "_openstack._tcp.local.";
     let n = instance_name("Bare métal ☃._openstack._tcp.local.", st).unwrap();
     assert_eq!(n.get_labels()[0].as_ref(), "Bare métal ☃".as_bytes());

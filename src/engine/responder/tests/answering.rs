@@ -275,3 +275,13 @@ fn rfc6762_s8_1_reference_style_probe_for_the_type_ptr_gets_our_ptr_by_multicast
     let p = h.sent[0].packet();
     assert_eq!(p.answers[0].rdata, RData::PTR(simple_dns::rdata::PTR(name(INSTANCE))));
 }
+
+#[test]
+fn rfc6762_s11_qu_from_an_off_link_source_answered_by_multicast_only() {
+    let (mut h, _) = Harness::live();
+    let far = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 5)), 5353);
+    h.query(far, &question(INSTANCE, TYPE::SRV, true));
+    assert!(h.sent.iter().all(|s| s.tx.dst != far), "never unicast off-link");
+    assert_eq!(h.sent.len(), 1);
+    assert_eq!(h.sent[0].tx.dst, Family::V4.group());
+}

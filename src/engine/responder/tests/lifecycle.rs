@@ -266,7 +266,7 @@ fn rfc6763_s6_1_empty_txt_is_zero_length_rdata_on_the_wire() {
 }
 
 #[test]
-fn registration_rejects_what_dns_cannot_carry() {
+fn rfc1035_s2_3_4_rfc6762_s17_registration_rejects_what_dns_cannot_carry() {
     let mut h = Harness::new(vec![eth0()]);
     let mut i = info();
     i.instance = format!("{}.{}", "x".repeat(64), STYPE);
@@ -285,4 +285,49 @@ fn registration_rejects_what_dns_cannot_carry() {
     assert!(matches!(h.r.register(h.t0, i), Err(EngineError::InvalidName(_, _))));
     h.r.register(h.t0, info()).unwrap();
     assert!(matches!(h.r.register(h.t0, info()), Err(EngineError::Duplicate(_))));
+}
+
+#[test]
+fn rfc6762_s8_1_local_target_is_probed_and_defended_too() {
+    let mut h = Harness::new(vec![eth0()]);
+    let mut i = info();
+    i.target = "myhost.local.".into();
+    let id = h.r.register(h.t0, i.clone()).unwrap();
+    // A second service on the same host name is no conflict with the first.
+    let mut j = i.clone();
+    j.instance = format!("inspector.{STYPE}");
+    let id2 = h.r.register(h.t0, j).unwrap();
+    h.run_until(h.t0 + Duration::from_secs(5));
+    assert!(h.events.contains(&Event::Registered(id)) && h.events.contains(&Event::Registered(id2)));
+    let probe = h.sent.iter().find(|s| s.is_probe()).unwrap().packet();
+    let qnames: Vec<_> = probe.questions.iter().map(|q| q.qname.to_string()).collect();
+    assert!(qnames.contains(&"myhost.local".to_string()), "{qnames:?}");
+    let ann = h.sent.iter().find(|s| s.is_response()).unwrap().packet();
+    assert!(rec_of(&ann, T_A).unwrap().cache_flush, "addresses of a .local. target are unique");
+    // Another host claims the host name with another address.
+    let mut p = Packet::new_reply(0);
+    p.answers.push(crate::engine::wire::addr(&name("myhost.local."), "198.18.0.77".parse().unwrap(), 120, true));
+    h.response(&p);
+    assert!(h.events.contains(&Event::Conflict(id)) && h.events.contains(&Event::Conflict(id2)));
+}
+
+#[test]
+fn rfc6762_s8_1_fifteen_conflicts_in_ten_seconds_slow_probing_to_5s() {
+    let mut h = Harness::new(vec![eth0()]);
+    for _ in 0..15 {
+        let id = h.r.register(h.now, info()).unwrap();
+        let first = h.r.poll_timeout().unwrap();
+        assert!(first - h.now <= ms(250));
+        h.run_until(first);
+        h.response(&rival_response(8080));
+        assert_eq!(h.events.last(), Some(&Event::Conflict(id)));
+        h.advance(ms(100));
+    }
+    let id = h.r.register(h.now, info()).unwrap();
+    assert_eq!(h.r.poll_timeout().unwrap() - h.now, Duration::from_secs(5));
+    // Ten seconds on, the burst is over.
+    h.r.unregister(h.now, id).unwrap();
+    h.now += Duration::from_secs(11);
+    h.r.register(h.now, info()).unwrap();
+    assert!(h.r.poll_timeout().unwrap() - h.now <= ms(250));
 }

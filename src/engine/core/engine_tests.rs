@@ -1,0 +1,178 @@
+//! The whole core: responder and querier behind `Engine`, two engines on
+//! one simulated link.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use simple_dns::{Packet, PacketFlag};
+
+use crate::engine::*;
+
+struct Host {
+    e: Engine,
+    addr: IpAddr,
+    events: Vec<Event>,
+    sent: Vec<Transmit>,
+}
+
+impl Host {
+    fn new(last: u8, seed: u64, t0: Instant) -> Host {
+        let addr = IpAddr::V4(Ipv4Addr::new(198, 18, 0, last));
+        let iface = Interface { index: 2, name: "eth0".into(), addrs: vec![IfAddr { addr, prefix_len: 24 }] };
+        let mut e = Engine::new(EngineConfig::default(), seed);
+        e.set_interfaces(t0, vec![iface]);
+        Host { e, addr, events: Vec::new(), sent: Vec::new() }
+    }
+}
+
+fn service(addr: IpAddr, port: u16) -> ServiceInfo {
+    ServiceInfo {
+        instance: "baremetal._openstack._tcp.local.".into(),
+        service_type: "_openstack._tcp.local.".into(),
+        target: "baremetal._openstack._tcp.local.".into(),
+        port,
+        txt: vec![b"path=/baremetal".to_vec()],
+        addresses: vec![addr],
+        ttls: Ttls::default(),
+    }
+}
+
+/// Run the hosts until `until`, piping every packet: multicast to all
+/// (the sender included, as multicast loops back), unicast to its owner.
+fn run(hosts: &mut [Host], mut now: Instant, until: Instant) -> Instant {
+    loop {
+        let mut moved = true;
+        while moved {
+            moved = false;
+            for i in 0..hosts.len() {
+                while let Some(tx) = hosts[i].e.poll_transmit() {
+                    moved = true;
+                    assert!(tx.payload.len() <= MAX_PACKET);
+                    hosts[i].sent.push(tx.clone());
+                    let src = SocketAddr::new(hosts[i].addr, MDNS_PORT);
+                    let mcast = tx.dst.ip().is_multicast();
+                    for h in hosts.iter_mut() {
+                        if mcast || tx.dst.ip() == h.addr {
+                            let from = Received { iface: 2, src, multicast: mcast };
+                            h.e.handle_packet(now, from, &tx.payload);
+                        }
+                    }
+                }
+                while let Some(ev) = hosts[i].e.poll_event() {
+                    hosts[i].events.push(ev);
+                }
+            }
+        }
+        match hosts.iter().filter_map(|h| h.e.poll_timeout()).min() {
+            Some(t) if t <= until => {
+                now = now.max(t);
+                for h in hosts.iter_mut() {
+                    h.e.handle_timeout(now);
+                }
+            }
+            _ => return until,
+        }
+    }
+}
+
+#[test]
+fn register_on_one_host_resolve_from_the_other() {
+    let t0 = Instant::now();
+    let mut hosts = vec![Host::new(1, 1, t0), Host::new(2, 2, t0)];
+    let info = service(hosts[0].addr, 8080);
+    let id = hosts[0].e.register(t0, info).unwrap();
+    let now = run(&mut hosts, t0, t0 + Duration::from_secs(3));
+    assert_eq!(hosts[0].events, vec![Event::Registered(id)]);
+    let q = hosts[1].e.query(now, "baremetal._openstack._tcp.local.", now + Duration::from_secs(3)).unwrap();
+    run(&mut hosts, now, now + Duration::from_secs(4));
+    let resolved = hosts[1].events.iter().find_map(|e| match e {
+        Event::Resolved { query, service } if *query == q => Some(service.clone()),
+        _ => None,
+    });
+    let s = resolved.expect("resolved from the other host");
+    assert_eq!(s.port, 8080);
+    assert_eq!(s.txt, vec![b"path=/baremetal".to_vec()]);
+    assert_eq!(s.addresses[0].addr, hosts[0].addr);
+}
+
+#[test]
+fn register_then_resolve_on_the_same_engine() {
+    let t0 = Instant::now();
+    let mut hosts = vec![Host::new(1, 1, t0)];
+    let info = service(hosts[0].addr, 80);
+    hosts[0].e.register(t0, info).unwrap();
+    let now = run(&mut hosts, t0, t0 + Duration::from_secs(3));
+    let q = hosts[0].e.query(now, "baremetal._openstack._tcp.local.", now + Duration::from_secs(3)).unwrap();
+    run(&mut hosts, now, now + Duration::from_secs(4));
+    assert!(hosts[0].events.iter().any(|e| matches!(e, Event::Resolved { query, .. } if *query == q)));
+}
+
+#[test]
+fn rfc6762_s10_1_unregister_goodbyes_reach_the_other_host() {
+    let t0 = Instant::now();
+    let mut hosts = vec![Host::new(1, 1, t0), Host::new(2, 2, t0)];
+    let info = service(hosts[0].addr, 80);
+    let id = hosts[0].e.register(t0, info).unwrap();
+    let now = run(&mut hosts, t0, t0 + Duration::from_secs(3));
+    assert!(hosts[1].e.resolve_cached(now, "baremetal._openstack._tcp.local.").is_some(), "announcements cached");
+    hosts[0].e.unregister(now, id).unwrap();
+    let now = run(&mut hosts, now, now + Duration::from_secs(2));
+    assert_eq!(hosts[0].events.last(), Some(&Event::Withdrawn(id)));
+    let last = hosts[0].sent.last().unwrap();
+    let p = Packet::parse(&last.payload).unwrap();
+    assert!(p.has_flags(PacketFlag::RESPONSE) && p.answers.iter().all(|r| r.ttl == 0));
+    assert!(hosts[1].e.resolve_cached(now, "baremetal._openstack._tcp.local.").is_none(), "goodbye flushed it");
+}
+
+#[test]
+fn rfc6762_s9_duplicate_registration_on_another_host_conflicts() {
+    let t0 = Instant::now();
+    let mut hosts = vec![Host::new(1, 1, t0), Host::new(2, 2, t0)];
+    let a = service(hosts[0].addr, 80);
+    let ida = hosts[0].e.register(t0, a).unwrap();
+    let now = run(&mut hosts, t0, t0 + Duration::from_secs(3));
+    let b = service(hosts[1].addr, 80);
+    let idb = hosts[1].e.register(now, b).unwrap();
+    run(&mut hosts, now, now + Duration::from_secs(3));
+    assert_eq!(hosts[1].events, vec![Event::Conflict(idb)]);
+    assert_eq!(hosts[0].events, vec![Event::Registered(ida)]);
+}
+
+#[test]
+fn never_panics_on_100k_random_and_mutated_packets_through_the_engine() {
+    let t0 = Instant::now();
+    let mut hosts = vec![Host::new(1, 1, t0), Host::new(2, 2, t0)];
+    let info = service(hosts[0].addr, 80);
+    hosts[0].e.register(t0, info).unwrap();
+    let mut now = run(&mut hosts, t0, t0 + Duration::from_secs(3));
+    hosts[1].e.query(now, "baremetal._openstack._tcp.local.", now + Duration::from_secs(3)).unwrap();
+    hosts[1].e.browse(now, "_openstack._tcp.local.").unwrap();
+    now = run(&mut hosts, now, now + Duration::from_secs(2));
+    let mut seeds: Vec<Vec<u8>> = hosts.iter().flat_map(|h| h.sent.iter().map(|t| t.payload.clone())).collect();
+    seeds.dedup();
+    let mut rng = crate::engine::responder::Rng::new(99);
+    let mut e = Engine::new(EngineConfig { cache_capacity: 64 }, 5);
+    let iface = Interface {
+        index: 2,
+        name: "eth0".into(),
+        addrs: vec![IfAddr { addr: "198.18.0.3".parse().unwrap(), prefix_len: 24 }],
+    };
+    e.set_interfaces(now, vec![iface]);
+    e.register(now, service("198.18.0.3".parse().unwrap(), 80)).unwrap();
+    e.browse(now, "_openstack._tcp.local.").unwrap();
+    for i in 0..100_000u32 {
+        let data = super::tests::mutate(&mut rng, &seeds);
+        let port = if rng.next_u64() % 4 == 0 { 40000 } else { MDNS_PORT };
+        let src = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(198, 18, 0, (rng.next_u64() % 4) as u8 + 1)), port);
+        e.handle_packet(now, Received { iface: 2, src, multicast: rng.next_u64() % 3 != 0 }, &data);
+        if i % 64 == 0 {
+            now += Duration::from_millis(150);
+            e.handle_timeout(now);
+        }
+        while let Some(t) = e.poll_transmit() {
+            assert!(t.payload.len() <= MAX_PACKET);
+        }
+        while e.poll_event().is_some() {}
+        assert!(e.cache_len() <= 64);
+    }
+}

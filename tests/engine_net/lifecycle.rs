@@ -1,0 +1,286 @@
+//! A registration's life on the link: probing conflicts (RFC 6762 s8),
+//! conflicts after announcing (s9), goodbyes (s10.1), interfaces coming
+//! and going, close, and an idle engine's wake-ups.
+
+use std::time::{Duration, Instant};
+
+use super::*;
+
+/// Both hosts register the same instance with different data at the same
+/// moment: the probe tie-break (RFC 6762 s8.2) lets exactly one win.
+#[test]
+fn simultaneous_probes_exactly_one_wins() {
+    let Some(lab) = lab!() else { return };
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+    let (a_addr, b_addr) = (lab.v4(0), lab.v4(1));
+    let bb = barrier.clone();
+    let on_b = lab.spawn_on(1, move || {
+        let m = start(Some(vec![b_addr]));
+        bb.wait();
+        let r = m.register(our_service("baremetal", 6385, vec![b_addr]), PROBE_LIMIT);
+        (r.map(|id| m.is_registered(id)), m)
+    });
+    let (ra, ma) = lab.run_on(0, move || {
+        let m = start(Some(vec![a_addr]));
+        barrier.wait();
+        let r = m.register(our_service("baremetal", 6385, vec![a_addr]), PROBE_LIMIT);
+        (r.map(|id| m.is_registered(id)), m)
+    });
+    let (rb, mb) = on_b.join().unwrap();
+    let wins = [&ra, &rb].iter().filter(|r| matches!(r, Ok(true))).count();
+    let conflicts = [&ra, &rb].iter().filter(|r| matches!(r, Err(ironicmdns::Error::Conflict(_)))).count();
+    assert_eq!((wins, conflicts), (1, 1), "A: {ra:?}, B: {rb:?}");
+    ma.close().unwrap();
+    mb.close().unwrap();
+}
+
+/// B has announced; A's later registration of the same name loses to B's
+/// defence (RFC 6762 s8.1), and B keeps its name.
+#[test]
+fn announced_name_is_defended() {
+    let Some(lab) = lab!() else { return };
+    let (a_addr, b_addr) = (lab.v4(0), lab.v4(1));
+    let (mb, idb) = lab.run_on(1, move || {
+        let m = start(Some(vec![b_addr]));
+        let id = m.register(our_service("baremetal", 6385, vec![b_addr]), PROBE_LIMIT).expect("B registers");
+        (m, id)
+    });
+    let ra = lab.run_on(0, move || {
+        let m = start(Some(vec![a_addr]));
+        let r = m.register(our_service("baremetal", 80, vec![a_addr]), PROBE_LIMIT);
+        m.close().unwrap();
+        r
+    });
+    assert!(matches!(ra, Err(ironicmdns::Error::Conflict(_))), "A: {ra:?}");
+    assert!(mb.is_registered(idb), "B still owns the name");
+    mb.close().unwrap();
+}
+
+/// A multicast response claiming `instance`'s SRV with other data, as a
+/// host that did not probe would send it (cache-flush bit set).
+fn conflicting_announcement(instance: &str, port: u16) -> Vec<u8> {
+    use simple_dns::{rdata::RData, rdata::SRV, Name, Packet, PacketFlag, ResourceRecord, CLASS};
+    let mut p = Packet::new_reply(0);
+    p.set_flags(PacketFlag::AUTHORITATIVE_ANSWER);
+    let mut rr = ResourceRecord::new(
+        Name::new_unchecked(instance),
+        CLASS::IN,
+        120,
+        RData::SRV(SRV { priority: 0, weight: 0, port, target: Name::new_unchecked("intruder.local") }),
+    );
+    rr.cache_flush = true;
+    p.answers.push(rr);
+    p.build_bytes_vec().unwrap()
+}
+
+/// After announcing, a peer's conflicting record takes the name away
+/// (RFC 6762 s9): the registration is reported lost by `is_registered`.
+#[test]
+fn conflict_after_announcing_is_reported() {
+    let Some(lab) = lab!() else { return };
+    let b_addr = lab.v4(1);
+    let (mb, idb) = lab.run_on(1, move || {
+        let m = start(Some(vec![b_addr]));
+        let id = m.register(our_service("baremetal", 6385, vec![b_addr]), PROBE_LIMIT).expect("B registers");
+        (m, id)
+    });
+    assert!(mb.is_registered(idb));
+    // Let B finish announcing (RFC 6762 s8.3: two announcements, 1 s apart).
+    std::thread::sleep(Duration::from_millis(1200));
+    assert!(mb.is_registered(idb), "nothing has conflicted yet");
+    lab.run_on(0, || {
+        let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None).unwrap();
+        s.set_reuse_address(true).unwrap();
+        s.set_reuse_port(true).unwrap();
+        s.bind(&"0.0.0.0:5353".parse::<std::net::SocketAddr>().unwrap().into()).unwrap();
+        s.set_multicast_ttl_v4(255).unwrap();
+        let pkt = conflicting_announcement(&format!("baremetal.{TY}"), 9999);
+        s.send_to(&pkt, &"224.0.0.251:5353".parse::<std::net::SocketAddr>().unwrap().into()).unwrap();
+    });
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while mb.is_registered(idb) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(!mb.is_registered(idb), "the conflict was reported");
+    // Withdrawing a lost registration is not an error.
+    mb.unregister(idb).expect("unregister of a lost registration");
+    mb.close().unwrap();
+}
+
+/// Our goodbyes reach the peer: mdns-sd browsing on A sees the service
+/// removed within 2 s of our `unregister` on B.
+#[test]
+fn goodbye_seen_by_peer() {
+    let Some(lab) = lab!() else { return };
+    let b_addr = lab.v4(1);
+    let (mb, idb) = lab.run_on(1, move || {
+        let m = start(Some(vec![b_addr]));
+        let id = m.register(our_service("baremetal", 6385, vec![b_addr]), PROBE_LIMIT).expect("B registers");
+        (m, id)
+    });
+    let instance = format!("baremetal.{TY}");
+    let (d, rx) = lab.run_on(0, || {
+        let d = mdns_sd_daemon(Some(mdns_sd::IfKind::IPv4));
+        let rx = d.browse(TY).unwrap();
+        (d, rx)
+    });
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut resolved = false;
+    while let Ok(ev) = rx.recv_deadline(deadline) {
+        if matches!(&ev, mdns_sd::ServiceEvent::ServiceResolved(s) if s.fullname == instance) {
+            resolved = true;
+            break;
+        }
+    }
+    assert!(resolved, "mdns-sd resolved our service first");
+    let t = Instant::now();
+    mb.unregister(idb).expect("unregister");
+    assert!(!mb.is_registered(idb));
+    let deadline = t + Duration::from_secs(2);
+    let mut removed = None;
+    while let Ok(ev) = rx.recv_deadline(deadline) {
+        if matches!(&ev, mdns_sd::ServiceEvent::ServiceRemoved(_, name) if *name == instance) {
+            removed = Some(t.elapsed());
+            break;
+        }
+    }
+    let _ = d.shutdown();
+    mb.close().unwrap();
+    assert!(removed.is_some(), "mdns-sd saw the goodbye within 2 s");
+}
+
+/// A service registered while its host's link is down (no interface at
+/// all) is accepted at once as pending, then probed and announced once the
+/// link comes up (netlink), and is then found.
+#[test]
+fn registered_before_link_up_becomes_reachable() {
+    let Some(lab) = lab!() else { return };
+    let (a_addr, b_addr) = (lab.v4(0), lab.v4(1));
+    lab.link_down(1).unwrap();
+    let mb = lab.run_on(1, || start(None));
+    let t = Instant::now();
+    let id = mb.register(our_service("baremetal", 6385, vec![b_addr]), PROBE_LIMIT).expect("pending registration");
+    assert!(t.elapsed() < Duration::from_millis(100), "no interface: nothing to probe on, no wait");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!mb.is_registered(id), "not announced anywhere yet");
+    lab.link_up(1).unwrap();
+    let t = Instant::now();
+    while !mb.is_registered(id) && t.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(mb.is_registered(id), "probed and announced after the link came up");
+    assert!(t.elapsed() < Duration::from_secs(2), "probing took {:?} after link up", t.elapsed());
+    let r = lab.run_on(0, move || {
+        let m = start(Some(vec![a_addr]));
+        let r = m.resolve(&format!("baremetal.{TY}"), Duration::from_secs(3));
+        m.close().unwrap();
+        r
+    });
+    let r = r.unwrap().expect("A finds B's service");
+    assert_eq!(r.addresses.iter().map(|s| s.addr).collect::<Vec<_>>(), vec![b_addr]);
+    mb.close().unwrap();
+}
+
+/// A registered service survives its link going down and up again: it is
+/// probed and announced anew, and found again.
+#[test]
+fn link_flap_reannounces() {
+    let Some(lab) = lab!() else { return };
+    let (a_addr, b_addr) = (lab.v4(0), lab.v4(1));
+    let (mb, id) = lab.run_on(1, move || {
+        let m = start(None);
+        let id = m.register(our_service("baremetal", 6385, vec![b_addr]), PROBE_LIMIT).expect("register");
+        (m, id)
+    });
+    lab.link_down(1).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    lab.link_up(1).unwrap();
+    std::thread::sleep(Duration::from_millis(1200));
+    assert!(mb.is_registered(id));
+    let r = lab.run_on(0, move || {
+        let m = start(Some(vec![a_addr]));
+        let r = m.resolve(&format!("baremetal.{TY}"), Duration::from_secs(3));
+        m.close().unwrap();
+        r
+    });
+    assert!(r.unwrap().is_some(), "found again after the flap");
+    mb.close().unwrap();
+}
+
+/// No periodic polling: once announced, an idle engine holding one
+/// registration sleeps (at most one wake-up per 5 s).
+#[test]
+fn idle_engine_sleeps() {
+    let Some(lab) = lab!() else { return };
+    let b_addr = lab.v4(1);
+    let mb = lab.run_on(1, move || {
+        let m = start(None);
+        m.register(our_service("baremetal", 6385, vec![b_addr]), PROBE_LIMIT).expect("B registers");
+        m
+    });
+    // RFC 6762 s8.3: the last announcement goes out 1 s after the first.
+    std::thread::sleep(Duration::from_millis(1500));
+    let before = thread_wakeups("ironicmdns");
+    std::thread::sleep(Duration::from_secs(10));
+    let woke = thread_wakeups("ironicmdns") - before;
+    mb.close().unwrap();
+    eprintln!("idle driver thread: {woke} wake-ups in 10 s");
+    assert!(woke <= 2, "the idle driver thread woke {woke} times in 10 s");
+}
+
+/// close withdraws everything with goodbyes, is idempotent, and every
+/// later call says Closed; bad input is an error, never a panic.
+#[test]
+fn close_is_final_and_idempotent() {
+    let Some(lab) = lab!() else { return };
+    let b_addr = lab.v4(1);
+    let instance = format!("baremetal.{TY}");
+    let (d, rx) = lab.run_on(0, || {
+        let d = mdns_sd_daemon(Some(mdns_sd::IfKind::IPv4));
+        let rx = d.browse(TY).unwrap();
+        (d, rx)
+    });
+    let m = lab.run_on(1, move || {
+        let m = start(Some(vec![b_addr]));
+        m.register(our_service("baremetal", 6385, vec![b_addr]), PROBE_LIMIT).expect("register");
+        // Engine errors come back as errors.
+        let bad = m.register(our_service("", 1, vec![b_addr]), PROBE_LIMIT);
+        assert!(matches!(bad, Err(ironicmdns::Error::InvalidArgument(_))), "{bad:?}");
+        let dup = m.register(our_service("baremetal", 6385, vec![b_addr]), PROBE_LIMIT);
+        assert!(matches!(dup, Err(ironicmdns::Error::Registration(_))), "{dup:?}");
+        let unknown = m.unregister(ironicmdns::engine::RegId(999));
+        assert!(matches!(unknown, Err(ironicmdns::Error::InvalidArgument(_))), "{unknown:?}");
+        m
+    });
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut resolved = false;
+    while let Ok(ev) = rx.recv_deadline(deadline) {
+        if matches!(&ev, mdns_sd::ServiceEvent::ServiceResolved(s) if s.fullname == instance) {
+            resolved = true;
+            break;
+        }
+    }
+    assert!(resolved, "the peer resolved our service");
+    m.close().expect("close");
+    // The goodbyes were sent before close returned (the peer drops the
+    // records 1 s after a goodbye, RFC 6762 s10.1).
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let mut removed = false;
+    while let Ok(ev) = rx.recv_deadline(deadline) {
+        if matches!(&ev, mdns_sd::ServiceEvent::ServiceRemoved(_, name) if *name == instance) {
+            removed = true;
+            break;
+        }
+    }
+    let _ = d.shutdown();
+    assert!(removed, "the peer saw our goodbye");
+    m.close().expect("second close");
+    let closed = |r: &ironicmdns::Error| matches!(r, ironicmdns::Error::Closed(_));
+    assert!(closed(&m.register(our_service("x", 1, vec![b_addr]), PROBE_LIMIT).unwrap_err()));
+    assert!(closed(&m.resolve(&instance, Duration::from_millis(10)).unwrap_err()));
+    assert!(closed(&m.browse(TY, Duration::from_millis(10)).unwrap_err()));
+    assert!(closed(&m.unregister(ironicmdns::engine::RegId(1)).unwrap_err()));
+    m.flush_cache();
+    // No thread is left behind.
+    assert_eq!(thread_count("ironicmdns"), 0);
+}
