@@ -99,6 +99,9 @@ struct Reg {
     owned: Vec<Name<'static>>,
     links: BTreeMap<Link, LinkState>,
     registered: bool,
+    /// Probing again after a conflicting record (RFC 6762 s9): an answer
+    /// now takes the name away.
+    contested: bool,
 }
 
 impl Reg {
@@ -223,7 +226,7 @@ impl Responder {
             let first = self.first_probe(now);
             links.insert(link, LinkState::probing(first, addrs));
         }
-        self.regs.insert(id, Reg { records, owned, links, registered: false });
+        self.regs.insert(id, Reg { records, owned, links, registered: false, contested: false });
         Ok(id)
     }
 
@@ -339,7 +342,12 @@ impl Responder {
 
     fn check_registered(&mut self, id: RegId) {
         let Some(reg) = self.regs.get_mut(&id) else { return };
-        if !reg.registered && !reg.links.is_empty() && reg.links.values().all(|s| s.announced()) {
+        if reg.links.is_empty() || !reg.links.values().all(|s| s.announced()) {
+            return;
+        }
+        // Out of a re-probe unanswered: ours again, nothing to report.
+        reg.contested = false;
+        if !reg.registered {
             reg.registered = true;
             self.events.push_back(Event::Registered(id));
         }

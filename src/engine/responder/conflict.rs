@@ -12,9 +12,10 @@ use crate::engine::{Event, Family, Received};
 /// What one response means for one registration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Verdict {
-    /// Answered while probing: the name is another host's.
+    /// Seen while probing for it (first or again): the name is another
+    /// host's.
     Lost,
-    /// Contested after announcing: probe again.
+    /// Contested once registered: probe again.
     Reprobe,
 }
 
@@ -30,9 +31,10 @@ impl super::Reg {
 impl Responder {
     /// A response from the link. A record of another host that conflicts
     /// with one of our unique records (`Reg::claims`, other rdata) ends a
-    /// registration still probing (RFC 6762 s8.1), and sends an announced
-    /// one back to probing (s9); NSEC says nothing about conflicts (the
-    /// reference publishes an NSEC listing only its address type).
+    /// registration not yet made (RFC 6762 s8.1) or already probing again
+    /// after a conflict, and sends a registered one back to probing (s9);
+    /// NSEC says nothing about conflicts (the reference publishes an NSEC
+    /// listing only its address type).
     pub fn handle_response(&mut self, now: Instant, from: Received, packet: &Packet<'_>) {
         // RFC 6762 s7.4: another responder just multicast an answer we held
         // back, with at least half our TTL: ours is not needed.
@@ -51,8 +53,10 @@ impl Responder {
                 if reg.links.is_empty() || !reg.claims(&r.name, rtype) || verdicts.iter().any(|(v, _)| v == id) {
                     continue;
                 }
-                let probing = reg.links.values().any(|s| !s.announced());
-                verdicts.push((*id, if probing { Verdict::Lost } else { Verdict::Reprobe }));
+                // Never registered yet, or already probing again: lost. A
+                // registration made is never lost to one packet.
+                let lost = !reg.registered || reg.contested;
+                verdicts.push((*id, if lost { Verdict::Lost } else { Verdict::Reprobe }));
             }
         }
         for (id, v) in verdicts {
@@ -81,6 +85,7 @@ impl Responder {
         self.note_conflict(now);
         let at = if self.backed_off(now) { now + CONFLICT_BACKOFF } else { now };
         let Some(reg) = self.regs.get_mut(&id) else { return };
+        reg.contested = true;
         for st in reg.links.values_mut() {
             st.phase = Phase::Probing(0);
             st.next = Some(at);

@@ -180,3 +180,20 @@ fn rfc6762_s10_1_unregister_during_a_reprobe_says_goodbye_to_what_peers_cached()
     assert!(p.has_flags(PacketFlag::RESPONSE) && p.answers.iter().all(|r| r.ttl == 0));
     assert_eq!(types(&p.answers).len(), 5);
 }
+
+#[test]
+fn rfc6762_s9_registered_name_still_probing_on_a_new_interface_reprobes_on_one_packet() {
+    let (mut h, id) = Harness::live();
+    let eth1 = Interface {
+        index: 3,
+        name: "eth1".into(),
+        addrs: vec![IfAddr { addr: "198.19.0.1".parse().unwrap(), prefix_len: 24 }],
+    };
+    h.r.set_interfaces(h.now, vec![eth0(), eth1]);
+    h.advance(ms(260)); // probing on eth1 has begun
+    h.response(&rival_response(8080));
+    assert_eq!(h.events, vec![Event::Registered(id)], "a registration made is not lost to one packet");
+    h.advance(Duration::from_secs(5));
+    assert_eq!(h.events, vec![Event::Registered(id)]);
+    assert_eq!(announcements(&h).iter().filter(|s| s.tx.iface == 2).count(), 2, "announced again on eth0");
+}
