@@ -4,7 +4,9 @@
 //! case-insensitively (RFC 6762 s16: simple-dns labels hash and compare
 //! ASCII-lowercase). Every operation is O(1) or O(log n): two keyed-hash
 //! indexes (exact record, and name+type set) and two ordered timer sets
-//! (expiry, refresh). When full, the record expiring soonest is evicted.
+//! (expiry, refresh). When full, the record received longest ago is
+//! evicted: a flood of long-lived junk then pushes out older junk, never the
+//! answers that just arrived for a running query.
 
 use std::collections::hash_map::RandomState;
 use std::collections::{BTreeSet, HashMap};
@@ -123,6 +125,8 @@ pub struct Cache {
     sets: HashMap<u64, RrSet, Mix>,
     expiry: BTreeSet<(Instant, RecordId)>,
     refresh: BTreeSet<(Instant, RecordId)>,
+    /// (last received, record): the eviction order.
+    recency: BTreeSet<(Instant, RecordId)>,
 }
 
 impl Cache {
@@ -137,6 +141,7 @@ impl Cache {
             sets: HashMap::default(),
             expiry: BTreeSet::new(),
             refresh: BTreeSet::new(),
+            recency: BTreeSet::new(),
         }
     }
 
@@ -158,6 +163,7 @@ impl Cache {
         self.sets.clear();
         self.expiry.clear();
         self.refresh.clear();
+        self.recency.clear();
     }
 
     pub fn get(&self, id: RecordId) -> Option<&CachedRecord> {
@@ -227,6 +233,8 @@ impl Cache {
         let outcome = match found {
             Some(id) => {
                 if let Some(rec) = self.records.get_mut(&id) {
+                    self.recency.remove(&(rec.received, id));
+                    self.recency.insert((now, id));
                     rec.rr.ttl = ttl;
                     rec.rr.name = rr.name.clone().into_owned();
                     rec.iface = iface;
@@ -240,8 +248,8 @@ impl Cache {
             None => {
                 self.make_room_in_set(rr);
                 while self.records.len() >= self.capacity {
-                    // Bounded: the record expiring soonest makes room.
-                    match self.expiry.first().copied() {
+                    // Bounded: the record received longest ago makes room.
+                    match self.recency.first().copied() {
                         Some((_, victim)) => {
                             self.remove(victim);
                         }
@@ -281,6 +289,7 @@ impl Cache {
                     },
                 );
                 self.expiry.insert((expires, id));
+                self.recency.insert((now, id));
                 Inserted::New(id)
             }
         };
@@ -431,6 +440,7 @@ impl Cache {
     fn remove(&mut self, id: RecordId) -> Option<CachedRecord> {
         let rec = self.records.remove(&id)?;
         self.expiry.remove(&(rec.expires, id));
+        self.recency.remove(&(rec.received, id));
         if let Some(at) = rec.refresh_at {
             self.refresh.remove(&(at, id));
         }
@@ -468,11 +478,13 @@ impl Cache {
     pub(crate) fn check_invariants(&self) {
         assert!(self.records.len() <= self.capacity);
         assert_eq!(self.expiry.len(), self.records.len());
+        assert_eq!(self.recency.len(), self.records.len());
         assert!(self.refresh.len() <= self.records.len());
         assert_eq!(self.exact.len(), self.records.len());
         assert_eq!(self.sets.values().map(|s| s.ids.len()).sum::<usize>(), self.records.len());
         for (id, rec) in &self.records {
             assert!(self.expiry.contains(&(rec.expires, *id)));
+            assert!(self.recency.contains(&(rec.received, *id)));
             assert_eq!(self.exact.get(&rec.exact_key), Some(id));
             let set = &self.sets[&rec.set_key];
             assert_eq!(set.ids[rec.set_pos], *id);

@@ -425,6 +425,15 @@ impl Mdns {
         }
     }
 
+    /// Records in the cache now (0 once closed): shows the bound holds.
+    pub fn cache_len(&self) -> usize {
+        let mut st = self.lock();
+        if st.check().is_err() {
+            return 0;
+        }
+        st.guarded(|e| e.cache_len()).unwrap_or(0)
+    }
+
     /// Withdraw every registration (goodbyes sent before return), stop the
     /// thread, close sockets. Idempotent.
     pub fn close(&self) -> Result<()> {

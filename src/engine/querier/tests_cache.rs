@@ -193,15 +193,36 @@ fn bounded_cache_survives_100000_unique_records() {
 }
 
 #[test]
-fn capacity_is_configurable_and_the_soonest_expiring_goes_first() {
+fn capacity_is_configurable_and_the_longest_received_goes_first() {
     let t0 = Instant::now();
+    let t1 = t0 + Duration::from_secs(1);
+    let t2 = t0 + Duration::from_secs(2);
     let mut q = Querier::new(3, 1);
-    feed(&mut q, t0, 1, vec![addr("a.local.", "198.18.0.1", 10), addr("b.local.", "198.18.0.2", 1000)]);
-    feed(&mut q, t0, 1, vec![addr("c.local.", "198.18.0.3", 500), addr("d.local.", "198.18.0.4", 2000)]);
+    feed(&mut q, t0, 1, vec![addr("a.local.", "198.18.0.1", 4500), addr("b.local.", "198.18.0.2", 4500)]);
+    // b is heard again: it is now more recent than a
+    feed(&mut q, t1, 1, vec![addr("b.local.", "198.18.0.2", 4500)]);
+    feed(&mut q, t2, 1, vec![addr("c.local.", "198.18.0.3", 10), addr("d.local.", "198.18.0.4", 20)]);
     assert_eq!(q.cache_len(), 3);
-    let has = |q: &Querier, n: &str| q.cache.live(t0, &name(n), 1).count() == 1;
-    assert!(!has(&q, "a.local."), "shortest TTL evicted");
-    assert!(has(&q, "b.local.") && has(&q, "c.local.") && has(&q, "d.local."));
+    let has = |q: &Querier, n: &str| q.cache.live(t2, &name(n), 1).count() == 1;
+    assert!(!has(&q, "a.local."), "the record received longest ago is evicted");
+    assert!(has(&q, "b.local.") && has(&q, "c.local.") && has(&q, "d.local."), "fresh short-TTL answers stay");
+    q.cache.check_invariants();
+}
+
+#[test]
+fn a_flood_of_long_ttl_records_cannot_push_out_a_fresh_answer() {
+    let t0 = Instant::now();
+    let mut q = Querier::new(64, 1);
+    let flood: Vec<_> = (0..64).map(|i| addr(&format!("junk-{i}.local."), "10.0.0.1", 4500)).collect();
+    feed(&mut q, t0, 1, flood);
+    let id = q.query(t0, INSTANCE, t0 + Duration::from_secs(3)).unwrap();
+    while q.poll_query().is_some() {}
+    let t1 = t0 + Duration::from_millis(5);
+    feed(&mut q, t1, 1, vec![srv(INSTANCE, HOST, 6385, 120), txt(INSTANCE, &[], 4500), addr(HOST, "198.18.0.1", 120)]);
+    let ev = std::iter::from_fn(|| q.poll_event()).find(|e| matches!(e, Event::Resolved { query, .. } if *query == id));
+    assert!(ev.is_some(), "the query completed");
+    assert_eq!(q.resolve_cached(t1, INSTANCE).map(|s| s.port), Some(6385), "the answer is still cached for a warm lookup");
+    assert!(q.cache_len() <= 64);
 }
 
 #[test]
