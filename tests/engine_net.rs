@@ -220,21 +220,21 @@ fn socket_roundtrip(lab: &Lab, fam: ironicmdns::engine::Family) {
         }
     };
     let big = vec![7u8; 9000];
-    sa.send(&Transmit { iface: a_idx, dst: fam.group(), payload: big.clone() }).expect("multicast send");
+    sa.send(&Transmit { iface: a_idx, dst: fam.group(), payload: big.clone(), from_ephemeral: false }).expect("multicast send");
     let (data, from) = recv(&sb);
     assert_eq!(data, big, "a 9000-byte packet arrives whole");
     assert_eq!((from.iface, from.multicast, from.src.port()), (b_idx, true, 5353));
     if fam == ironicmdns::engine::Family::V4 {
         assert_eq!(from.src.ip(), a_ip);
     }
-    sa.send(&Transmit { iface: a_idx, dst: std::net::SocketAddr::new(b_ip, 5353), payload: b"uni".to_vec() })
+    sa.send(&Transmit { iface: a_idx, dst: std::net::SocketAddr::new(b_ip, 5353), payload: b"uni".to_vec(), from_ephemeral: false })
         .expect("unicast send");
     let (data, from) = recv(&sb);
     assert_eq!((data.as_slice(), from.iface, from.multicast), (&b"uni"[..], b_idx, false));
     assert_eq!(from.src.ip(), a_ip);
     // Larger than RFC 6762 s17 allows: dropped by the receiver.
-    let _ = sa.send(&Transmit { iface: a_idx, dst: fam.group(), payload: vec![1u8; 9001] });
-    sa.send(&Transmit { iface: a_idx, dst: fam.group(), payload: b"after".to_vec() }).unwrap();
+    let _ = sa.send(&Transmit { iface: a_idx, dst: fam.group(), payload: vec![1u8; 9001], from_ephemeral: false });
+    sa.send(&Transmit { iface: a_idx, dst: fam.group(), payload: b"after".to_vec(), from_ephemeral: false }).unwrap();
     let (data, _) = recv(&sb);
     assert_eq!(data, b"after");
 }
