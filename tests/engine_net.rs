@@ -16,6 +16,8 @@ use ironicmdns::engine::{ServiceInfo, Ttls};
 mod interop;
 #[path = "engine_net/lifecycle.rs"]
 mod lifecycle;
+#[path = "engine_net/many_stacks.rs"]
+mod many_stacks;
 
 const TY: &str = "_openstack._tcp.local.";
 
