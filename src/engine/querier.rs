@@ -272,7 +272,7 @@ impl Querier {
         } else {
             let asks = self.query_asks(now, &q);
             q.asked_target = assemble::srv(&self.cache, now, &q.name).map(|s| s.target.clone());
-            self.send_one_shot(now, &asks);
+            self.send_one_shot(&asks);
         }
         self.queries.push(q);
         Ok(id)
@@ -353,9 +353,9 @@ impl Querier {
     /// RFC 6762 s5.1: a one-shot query from the ephemeral port, with a
     /// random non-zero ID (s6.7: the legacy answer echoes it; the driver
     /// takes only answers carrying an ID it sent from that socket).
-    fn send_one_shot(&mut self, now: Instant, asks: &[Ask]) {
+    fn send_one_shot(&mut self, asks: &[Ask]) {
         let id = (self.next_random() % 0xffff) as u16 + 1;
-        if let Some(payload) = packet::build_one_shot(&self.cache, now, asks, id) {
+        if let Some(payload) = packet::build_one_shot(asks, id) {
             self.out.push_back(OutQuery { iface: None, payload, ephemeral: true });
         }
     }

@@ -65,19 +65,16 @@ fn longest_fit(max: usize, mut fits: impl FnMut(usize) -> Option<Vec<u8>>) -> us
     best
 }
 
-/// The one packet of a one-shot query (RFC 6762 s5.1) with ID `id`:
-/// every question, and as many of their known answers (s7.1) as fit; the
-/// rest are left out rather than sent in TC continuation packets (s7.2):
-/// a one-shot query is one packet. None when there is nothing to ask or
-/// the questions alone do not fit.
-pub(crate) fn build_one_shot(cache: &Cache, now: Instant, asks: &[Ask], id: u16) -> Option<Vec<u8>> {
+/// The one packet of a one-shot query (RFC 6762 s5.1) with ID `id`: the
+/// questions only. No known answers: a legacy resolver sends none, and
+/// Avahi drops a legacy query (source port not 5353) that carries any.
+/// None when there is nothing to ask or the questions do not fit.
+pub(crate) fn build_one_shot(asks: &[Ask], id: u16) -> Option<Vec<u8>> {
     let unique = dedup(asks);
     if unique.is_empty() {
         return None;
     }
-    let known = known_answers(cache, now, &unique);
-    let n = longest_fit(known.len(), |n| encode_with_id(id, &unique, &known[..n], false));
-    encode_with_id(id, &unique, &known[..n], false)
+    encode_with_id(id, &unique, &[], false)
 }
 
 /// The questions of `asks`, each name and type once (QU wins).
