@@ -118,12 +118,15 @@ def sh(cmd, check=True):
 
 # -------------------------------------------------------------------- hosts
 class Host:
-    """A private network namespace (`unshare -n sleep infinity`) joined to
+    """A private network namespace (a pausing process under `unshare -n`) joined to
     host A by a veth pair a<N> (in A) / b<N> (in it)."""
 
     def __init__(self, n, with_v6=False):
         self.n = n
-        self.sleeper = subprocess.Popen(["unshare", "-n", "sleep", "infinity"])
+        # The namespace lives as long as this holder; a python pause rather
+        # than `sleep infinity`, which a broad clean-up elsewhere may kill.
+        self.sleeper = subprocess.Popen(["unshare", "-n", sys.executable, "-c",
+                                         "import signal; signal.pause()", "ironicmdns-bench-host"])
         me = os.readlink("/proc/self/ns/net")
         while os.readlink("/proc/%d/ns/net" % self.sleeper.pid) == me:
             time.sleep(0.01)
@@ -143,6 +146,8 @@ class Host:
         sh("nsenter --net=%s sh -c %s" % (self.ns, shlex.quote(inner)))
 
     def wrap(self, argv):
+        if self.sleeper.poll() is not None:
+            raise RuntimeError("host %d vanished: its namespace holder was killed" % self.n)
         return ["nsenter", "--net=" + self.ns] + list(argv)
 
     def close(self):

@@ -82,6 +82,8 @@ struct State {
     closed: bool,
     /// SPEC 3.7: what `close` withdraws.
     registered: Vec<(RegId, String)>,
+    /// Registrations seen announced (`registrations_lost`).
+    announced: Vec<RegId>,
 }
 
 impl Zeroconf {
@@ -119,7 +121,12 @@ impl Zeroconf {
             || self.mdns.flush_cache(),
             std::thread::sleep,
         )?;
-        self.state().registered.push((id, instance));
+        let announced = self.mdns.is_registered(id);
+        let mut st = self.state();
+        st.registered.push((id, instance));
+        if announced {
+            st.announced.push(id);
+        }
         Ok(())
     }
 
@@ -150,6 +157,27 @@ impl Zeroconf {
         self.check_open()?;
         let found = self.mdns.browse(SERVICE_TYPE, duration)?;
         Ok(found.iter().map(|s| browsed_service(s, &KernelRoutes, &endpoint::if_name)).collect())
+    }
+
+    /// Instance names of registrations this object made that were announced
+    /// and later lost to another host (RFC 6762 s9: a conflicting record,
+    /// then an answer to our re-probe); the engine has withdrawn them. A
+    /// registration still waiting for an interface is not lost. Cheap: no
+    /// network traffic. (Additive to the contract.)
+    pub fn registrations_lost(&self) -> Vec<String> {
+        let mut st = self.state();
+        let State { registered, announced, .. } = &mut *st;
+        let mut lost = Vec::new();
+        for (id, instance) in registered.iter() {
+            if self.mdns.is_registered(*id) {
+                if !announced.contains(id) {
+                    announced.push(*id);
+                }
+            } else if announced.contains(id) {
+                lost.push(instance.clone());
+            }
+        }
+        lost
     }
 
     /// Withdraw every registration (goodbyes sent before return), stop.

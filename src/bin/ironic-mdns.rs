@@ -3,7 +3,8 @@
 //!
 //! Hand-rolled argument parsing: a dozen flags do not justify a crate.
 //! Exit codes: 0 done, 1 lookup/browse failure, 2 registration failure,
-//! 64 usage error (EX_USAGE from sysexits.h).
+//! 3 registration lost later to a name conflict, 64 usage error (EX_USAGE
+//! from sysexits.h).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -19,7 +20,10 @@ Commands:
                      register TYPE (e.g. baremetal) at URL with extra TXT
                      properties (KEY alone: a key without value); prints
                      `registered TYPE at URL`, stays until SIGINT/SIGTERM,
-                     then withdraws the service and exits
+                     then withdraws the service and exits; if another host
+                     takes the name later (RFC 6762 s9), prints
+                     `ironic-mdns: registration of TYPE lost: name
+                     conflict` on stderr within 5 s and exits 3
   lookup TYPE        look TYPE up; prints the URL, then one `key=value` line
                      per property (`key` alone: no value)
   browse             list every _openstack._tcp service heard
@@ -44,7 +48,7 @@ Command options:
   -V, --version                print the version
 
 Exit status: 0 success, 1 not found / lookup failure, 2 registration
-failure, 64 usage error.
+failure, 3 registration lost later to a name conflict, 64 usage error.
 ";
 
 const EX_USAGE: u8 = 64;
@@ -262,7 +266,14 @@ fn main() -> ExitCode {
     }
 }
 
-/// Register, say so, wait for SIGINT/SIGTERM, withdraw.
+/// How often a running `register` checks that its name is still its own:
+/// at most one wake-up per 5 s when idle.
+const LOST_POLL_SECS: libc::time_t = 5;
+/// Exit status of a registration lost to a name conflict.
+const EXIT_LOST: u8 = 3;
+
+/// Register, say so, wait for SIGINT/SIGTERM, withdraw. A registration
+/// lost meanwhile to another host (RFC 6762 s9) ends the wait: exit 3.
 fn register(config: Config, service_type: &str, url: &str, params: &Properties) -> ExitCode {
     // Block the signals before the library starts its threads, so that they
     // inherit the mask and only sigwait() below receives them.
@@ -287,9 +298,16 @@ fn register(config: Config, service_type: &str, url: &str, params: &Properties) 
     let mut stdout = std::io::stdout().lock();
     // A closed stdout must not keep a registration alive unseen: stop then.
     if writeln!(stdout, "registered {service_type} at {url}").and_then(|_| stdout.flush()).is_ok() {
-        let mut sig: libc::c_int = 0;
-        // SAFETY: `set` is initialised; sigwait only writes `sig`.
-        while unsafe { libc::sigwait(&set, &mut sig) } != 0 {}
+        let timeout = libc::timespec { tv_sec: LOST_POLL_SECS, tv_nsec: 0 };
+        // SAFETY: `set` and `timeout` are initialised; no siginfo is asked.
+        // -1 is the timeout (EAGAIN) or an interruption (EINTR).
+        while unsafe { libc::sigtimedwait(&set, std::ptr::null_mut(), &timeout) } < 0 {
+            if !zc.registrations_lost().is_empty() {
+                eprintln!("ironic-mdns: registration of {service_type} lost: name conflict");
+                let _ = zc.close();
+                return ExitCode::from(EXIT_LOST);
+            }
+        }
     }
     match zc.close() {
         Ok(()) => ExitCode::SUCCESS,

@@ -187,7 +187,8 @@ pub enum Event {
     /// answered from now on (RFC 6762 s8.3).
     Registered(RegId),
     /// Another host owns one of the registration's unique records, found
-    /// while probing (s8.1/s8.2) or later (s9). The registration is
+    /// while probing (s8.1/s8.2) or, once registered, when the re-probe that
+    /// follows a conflicting record is answered (s9). The registration is
     /// withdrawn (no goodbye for records that are not ours to bye) and
     /// forgotten; never renamed.
     Conflict(RegId),

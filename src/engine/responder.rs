@@ -6,6 +6,7 @@
 //! our own records marks the unique ones (RFC 6762 s10.2).
 
 mod answer;
+mod conflict;
 mod probe;
 #[cfg(test)]
 mod tests;
@@ -16,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use simple_dns::{Name, Packet, PacketFlag, ResourceRecord};
 
-use super::wire::{self, T_A, T_AAAA, T_NSEC};
+use super::wire::{self, T_A, T_AAAA};
 use super::*;
 
 /// Probes sent before announcing (RFC 6762 s8.1).
@@ -76,9 +77,16 @@ struct LinkState {
     next: Option<Instant>,
     /// Addresses of this family on the interface when we started here.
     addrs: Vec<IfAddr>,
+    /// Announced here at least once (peers may cache the records), even if
+    /// probing again now after a conflict (RFC 6762 s9).
+    claimed: bool,
 }
 
 impl LinkState {
+    fn probing(now: Instant, addrs: Vec<IfAddr>) -> LinkState {
+        LinkState { phase: Phase::Probing(0), next: Some(now), addrs, claimed: false }
+    }
+    /// Past probing: our records are answered and defended on this link.
     fn announced(&self) -> bool {
         !matches!(self.phase, Phase::Probing(_))
     }
@@ -91,6 +99,9 @@ struct Reg {
     owned: Vec<Name<'static>>,
     links: BTreeMap<Link, LinkState>,
     registered: bool,
+    /// Probing again after a conflicting record (RFC 6762 s9): an answer
+    /// now takes the name away.
+    contested: bool,
 }
 
 impl Reg {
@@ -180,7 +191,7 @@ impl Responder {
             for (link, addrs) in fresh {
                 let first = self.first_probe(now);
                 let reg = self.regs.get_mut(&id).expect("id from keys");
-                reg.links.insert(link, LinkState { phase: Phase::Probing(0), next: Some(first), addrs });
+                reg.links.insert(link, LinkState::probing(first, addrs));
             }
         }
         let ids: Vec<RegId> = self.regs.keys().copied().collect();
@@ -213,9 +224,9 @@ impl Responder {
         for (link, addrs) in self.links() {
             // RFC 6762 s8.1: first probe after a random 0-250 ms.
             let first = self.first_probe(now);
-            links.insert(link, LinkState { phase: Phase::Probing(0), next: Some(first), addrs });
+            links.insert(link, LinkState::probing(first, addrs));
         }
-        self.regs.insert(id, Reg { records, owned, links, registered: false });
+        self.regs.insert(id, Reg { records, owned, links, registered: false, contested: false });
         Ok(id)
     }
 
@@ -234,7 +245,7 @@ impl Responder {
         }
         let mut queued = 0;
         for (link, st) in &reg.links {
-            if !st.announced() || byes.is_empty() {
+            if !(st.announced() || st.claimed) || byes.is_empty() {
                 continue;
             }
             let mut p = Packet::new_reply(0);
@@ -257,6 +268,14 @@ impl Responder {
         })
     }
 
+    /// Does a registration announced on `link` publish exactly this record?
+    fn is_live(&self, link: Link, r: &ResourceRecord<'_>) -> bool {
+        self.regs.values().any(|reg| {
+            reg.links.get(&link).is_some_and(|s| s.announced())
+                && reg.records.iter().any(|o| o.name == r.name && wire::same_rdata(o, r))
+        })
+    }
+
     pub fn handle_timeout(&mut self, now: Instant) {
         let ids: Vec<RegId> = self.regs.keys().copied().collect();
         for id in ids {
@@ -272,8 +291,9 @@ impl Responder {
         let (fire, keep): (Vec<Delayed>, Vec<Delayed>) = self.delayed.drain(..).partition(|d| d.at <= now);
         self.delayed = keep;
         for d in fire {
-            // Only what is still ours when the delay ends.
-            let answers: Vec<_> = d.answers.into_iter().filter(|r| self.is_ours(r)).collect();
+            // Only what is still ours, and announced there, when the delay
+            // ends (not while probing again, RFC 6762 s9).
+            let answers: Vec<_> = d.answers.into_iter().filter(|r| self.is_live(d.link, r)).collect();
             if !answers.is_empty() {
                 let p = self.response_with_additionals(answers);
                 self.send_multicast(now, d.link, &p, true);
@@ -298,6 +318,7 @@ impl Responder {
                     Phase::Announcing(n) => n,
                     _ => 0,
                 };
+                st.claimed = true;
                 if n + 1 >= ANNOUNCEMENTS {
                     st.phase = Phase::Live;
                     st.next = None;
@@ -321,7 +342,12 @@ impl Responder {
 
     fn check_registered(&mut self, id: RegId) {
         let Some(reg) = self.regs.get_mut(&id) else { return };
-        if !reg.registered && !reg.links.is_empty() && reg.links.values().all(|s| s.announced()) {
+        if reg.links.is_empty() || !reg.links.values().all(|s| s.announced()) {
+            return;
+        }
+        // Out of a re-probe unanswered: ours again, nothing to report.
+        reg.contested = false;
+        if !reg.registered {
             reg.registered = true;
             self.events.push_back(Event::Registered(id));
         }
@@ -366,59 +392,13 @@ impl Responder {
         self.events.pop_front()
     }
 
-    /// A registration lost its name (RFC 6762 s9): report, forget, no
-    /// goodbyes (the records are the other host's now).
-    fn conflict(&mut self, now: Instant, id: RegId) {
-        if self.regs.remove(&id).is_some() {
-            self.note_conflict(now);
-            self.events.push_back(Event::Conflict(id));
-        }
-    }
-
-    pub(crate) fn note_conflict(&mut self, now: Instant) {
-        while self.conflicts.front().is_some_and(|t| now.duration_since(*t) >= CONFLICT_WINDOW) {
-            self.conflicts.pop_front();
-        }
-        if self.conflicts.len() < CONFLICT_BURST {
-            self.conflicts.push_back(now);
-        }
-    }
-
     /// When a new probe sequence may start: after a random 0-250 ms (RFC
     /// 6762 s8.1), or 5 s once 15 conflicts came within 10 s.
     pub(crate) fn first_probe(&mut self, now: Instant) -> Instant {
-        let recent = self.conflicts.iter().filter(|t| now.duration_since(**t) < CONFLICT_WINDOW).count();
-        if recent >= CONFLICT_BURST {
+        if self.backed_off(now) {
             now + CONFLICT_BACKOFF
         } else {
             now + self.rng.millis(0, 250)
-        }
-    }
-
-    /// A response from the link: any record of one of our unique names whose
-    /// data we do not publish is a conflict, while probing (RFC 6762 s8.1)
-    /// or later (s9).
-    pub fn handle_response(&mut self, now: Instant, from: Received, packet: &Packet<'_>) {
-        // RFC 6762 s7.4: another responder just multicast an answer we held
-        // back, with at least half our TTL: ours is not needed.
-        let link: Link = (from.iface, Family::of(&from.src.ip()));
-        for d in self.delayed.iter_mut().filter(|d| d.link == link) {
-            d.answers.retain(|r| !answer::known_in(&packet.answers, r));
-        }
-        self.delayed.retain(|d| !d.answers.is_empty());
-        let mut lost = Vec::new();
-        for r in packet.answers.iter().chain(packet.additional_records.iter()) {
-            if r.ttl == 0 || wire::rr_type(r) == T_NSEC || self.is_ours(r) {
-                continue;
-            }
-            for (id, reg) in &self.regs {
-                if !reg.links.is_empty() && reg.owns(&r.name) && !lost.contains(id) {
-                    lost.push(*id);
-                }
-            }
-        }
-        for id in lost {
-            self.conflict(now, id);
         }
     }
 }

@@ -73,8 +73,26 @@ fn conflicting_announcement(instance: &str, port: u16) -> Vec<u8> {
     p.build_bytes_vec().unwrap()
 }
 
-/// After announcing, a peer's conflicting record takes the name away
-/// (RFC 6762 s9): the registration is reported lost by `is_registered`.
+/// Send `pkt` `times` times, 150 ms apart, from host h's port 5353.
+fn send_from(lab: &Lab, h: usize, pkt: &[u8], times: usize) {
+    lab.run_on(h, || {
+        let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None).unwrap();
+        s.set_reuse_address(true).unwrap();
+        s.set_reuse_port(true).unwrap();
+        s.bind(&"0.0.0.0:5353".parse::<std::net::SocketAddr>().unwrap().into()).unwrap();
+        s.set_multicast_ttl_v4(255).unwrap();
+        for i in 0..times {
+            if i > 0 {
+                std::thread::sleep(Duration::from_millis(150));
+            }
+            s.send_to(pkt, &"224.0.0.251:5353".parse::<std::net::SocketAddr>().unwrap().into()).unwrap();
+        }
+    });
+}
+
+/// After announcing, a peer's conflicting record sends us back to probing
+/// (RFC 6762 s9); its answer to that probe takes the name away: the
+/// registration is reported lost by `is_registered`.
 #[test]
 fn conflict_after_announcing_is_reported() {
     let Some(lab) = lab!() else { return };
@@ -88,15 +106,8 @@ fn conflict_after_announcing_is_reported() {
     // Let B finish announcing (RFC 6762 s8.3: two announcements, 1 s apart).
     std::thread::sleep(Duration::from_millis(1200));
     assert!(mb.is_registered(idb), "nothing has conflicted yet");
-    lab.run_on(0, || {
-        let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None).unwrap();
-        s.set_reuse_address(true).unwrap();
-        s.set_reuse_port(true).unwrap();
-        s.bind(&"0.0.0.0:5353".parse::<std::net::SocketAddr>().unwrap().into()).unwrap();
-        s.set_multicast_ttl_v4(255).unwrap();
-        let pkt = conflicting_announcement(&format!("baremetal.{TY}"), 9999);
-        s.send_to(&pkt, &"224.0.0.251:5353".parse::<std::net::SocketAddr>().unwrap().into()).unwrap();
-    });
+    // The announcement, then the same records again while B re-probes.
+    send_from(&lab, 0, &conflicting_announcement(&format!("baremetal.{TY}"), 9999), 2);
     let deadline = Instant::now() + Duration::from_secs(2);
     while mb.is_registered(idb) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
@@ -104,6 +115,27 @@ fn conflict_after_announcing_is_reported() {
     assert!(!mb.is_registered(idb), "the conflict was reported");
     // Withdrawing a lost registration is not an error.
     mb.unregister(idb).expect("unregister of a lost registration");
+    mb.close().unwrap();
+}
+
+/// One spoofed conflicting packet costs a re-probe, not the registration
+/// (RFC 6762 s9: nobody answers the probe, B announces again).
+#[test]
+fn single_spoofed_conflict_does_not_lose_the_registration() {
+    let Some(lab) = lab!() else { return };
+    let b_addr = lab.v4(1);
+    let (mb, idb) = lab.run_on(1, move || {
+        let m = start(Some(vec![b_addr]));
+        let id = m.register(our_service("baremetal", 6385, vec![b_addr]), PROBE_LIMIT).expect("B registers");
+        (m, id)
+    });
+    std::thread::sleep(Duration::from_millis(1200));
+    send_from(&lab, 0, &conflicting_announcement(&format!("baremetal.{TY}"), 9999), 1);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < deadline {
+        assert!(mb.is_registered(idb), "a single spoofed packet took the registration");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     mb.close().unwrap();
 }
 

@@ -138,6 +138,56 @@ fn rfc6762_s9_duplicate_registration_on_another_host_conflicts() {
     assert_eq!(hosts[0].events, vec![Event::Registered(ida)]);
 }
 
+/// A response claiming the instance with another port, as a spoofer on the
+/// link (198.18.0.66) would send it.
+fn spoofed_srv() -> Vec<u8> {
+    let inst = wire::name_from_str("baremetal._openstack._tcp.local.").unwrap();
+    let mut p = Packet::new_reply(0);
+    p.set_flags(PacketFlag::AUTHORITATIVE_ANSWER);
+    p.answers.push(wire::srv(&inst, &inst, 9999, 120).with_cache_flush(true));
+    p.build_bytes_vec_compressed().unwrap()
+}
+
+#[test]
+fn rfc6762_s9_a_single_spoofed_response_costs_a_reprobe_not_the_registration() {
+    let t0 = Instant::now();
+    let mut hosts = vec![Host::new(1, 1, t0), Host::new(2, 2, t0)];
+    let info = service(hosts[0].addr, 80);
+    let id = hosts[0].e.register(t0, info).unwrap();
+    let now = run(&mut hosts, t0, t0 + Duration::from_secs(3));
+    hosts[0].sent.clear();
+    let spoofer = Received { iface: 2, src: SocketAddr::new(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 66)), MDNS_PORT), multicast: true };
+    hosts[0].e.handle_packet(now, spoofer, &spoofed_srv());
+    let now = run(&mut hosts, now, now + Duration::from_secs(3));
+    let probes = hosts[0].sent.iter().filter(|t| Packet::parse(&t.payload).is_ok_and(|p| !p.name_servers.is_empty())).count();
+    assert_eq!(probes, 3, "probed again");
+    assert_eq!(hosts[0].events, vec![Event::Registered(id)], "and kept it");
+    // The other host still finds it, with our port.
+    let q = hosts[1].e.query(now, "baremetal._openstack._tcp.local.", now + Duration::from_secs(3)).unwrap();
+    run(&mut hosts, now, now + Duration::from_secs(4));
+    let port = hosts[1].events.iter().find_map(|e| match e {
+        Event::Resolved { query, service } if *query == q => Some(service.port),
+        _ => None,
+    });
+    assert_eq!(port, Some(80));
+}
+
+#[test]
+fn rfc6762_s9_spoofed_response_then_another_during_the_reprobe_is_a_conflict() {
+    let t0 = Instant::now();
+    let mut hosts = vec![Host::new(1, 1, t0)];
+    let info = service(hosts[0].addr, 80);
+    let id = hosts[0].e.register(t0, info).unwrap();
+    let now = run(&mut hosts, t0, t0 + Duration::from_secs(3));
+    let other = Received { iface: 2, src: SocketAddr::new(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 2)), MDNS_PORT), multicast: true };
+    hosts[0].e.handle_packet(now, other, &spoofed_srv());
+    let now = run(&mut hosts, now, now + Duration::from_millis(100));
+    // The owner answers our probe.
+    hosts[0].e.handle_packet(now, Received { multicast: false, ..other }, &spoofed_srv());
+    run(&mut hosts, now, now + Duration::from_secs(3));
+    assert_eq!(hosts[0].events, vec![Event::Registered(id), Event::Conflict(id)]);
+}
+
 #[test]
 fn never_panics_on_100k_random_and_mutated_packets_through_the_engine() {
     let t0 = Instant::now();

@@ -43,7 +43,7 @@ impl Responder {
     /// again (RFC 6762 s8.2). Identical records are our own probe looped
     /// back, or the same data: no conflict.
     pub(super) fn tie_break(&mut self, now: Instant, link: Link, packet: &Packet<'_>) {
-        let backoff = self.conflicts.len() >= super::CONFLICT_BURST;
+        let backoff = self.backed_off(now);
         let mut losses = 0;
         for reg in self.regs.values_mut() {
             if !reg.links.get(&link).is_some_and(|s| matches!(s.phase, Phase::Probing(_))) {

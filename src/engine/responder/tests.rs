@@ -2,6 +2,7 @@
 
 mod answering;
 mod lifecycle;
+mod reprobe;
 mod two_hosts;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -157,6 +158,14 @@ pub(super) fn types(rs: &[ResourceRecord<'_>]) -> Vec<u16> {
 
 pub(super) fn srv_with_port(port: u16) -> ResourceRecord<'static> {
     crate::engine::wire::srv(&name(INSTANCE), &name(INSTANCE), port, 120)
+}
+
+/// Another host's response claiming our instance with SRV port `port`.
+pub(super) fn rival_response(port: u16) -> Packet<'static> {
+    let mut p = Packet::new_reply(0);
+    p.set_flags(PacketFlag::AUTHORITATIVE_ANSWER);
+    p.answers.push(srv_with_port(port).with_cache_flush(true));
+    p
 }
 
 pub(super) fn rec_of(p: &Packet<'_>, t: u16) -> Option<ResourceRecord<'static>> {
