@@ -252,3 +252,57 @@ fn socket_roundtrip_ipv6() {
     let Some(lab) = lab!() else { return };
     socket_roundtrip(&lab, ironicmdns::engine::Family::V6);
 }
+
+/// The ephemeral-port socket (RFC 6762 s5.1): its multicast reaches host
+/// B's 5353 socket from a port other than 5353, and B's unicast reply to
+/// that port comes back to it, tagged with A's interface, not multicast.
+fn ephemeral_roundtrip(lab: &Lab, fam: ironicmdns::engine::Family) {
+    use ironicmdns::engine::socket::MdnsSocket;
+    use ironicmdns::engine::{Received, Transmit};
+    fn ifindex() -> u32 {
+        let name = std::ffi::CString::new("eth0").unwrap();
+        unsafe { libc::if_nametoindex(name.as_ptr()) }
+    }
+    fn recv(s: &MdnsSocket) -> (Vec<u8>, Received) {
+        let mut buf = vec![0u8; 9000];
+        let t = Instant::now();
+        loop {
+            if let Some((n, from)) = s.recv(&mut buf).expect("recv") {
+                return (buf[..n].to_vec(), from);
+            }
+            assert!(t.elapsed() < Duration::from_secs(2), "nothing received");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    let (sb, b_idx) = lab.run_on(1, move || {
+        let s = MdnsSocket::open(fam).expect("open on B");
+        s.join(ifindex()).expect("join on B");
+        (s, ifindex())
+    });
+    let (ea, a_idx) = lab.run_on(0, move || (MdnsSocket::open_ephemeral(fam).expect("ephemeral socket on A"), ifindex()));
+    let port = ea.local_port().unwrap();
+    assert_ne!(port, 5353);
+    assert_ne!(port, 0);
+    ea.send(&Transmit { iface: a_idx, dst: fam.group(), payload: b"one-shot".to_vec(), from_ephemeral: true })
+        .expect("multicast from the ephemeral port");
+    let (data, from) = recv(&sb);
+    assert_eq!((data.as_slice(), from.iface, from.multicast), (&b"one-shot"[..], b_idx, true));
+    assert_eq!(from.src.port(), port, "the query leaves from the ephemeral port");
+    sb.send(&Transmit { iface: b_idx, dst: from.src, payload: b"answer".to_vec(), from_ephemeral: false })
+        .expect("unicast reply");
+    let (data, from) = recv(&ea);
+    assert_eq!((data.as_slice(), from.iface, from.multicast), (&b"answer"[..], a_idx, false));
+    assert_eq!(from.src.port(), 5353);
+}
+
+#[test]
+fn ephemeral_roundtrip_ipv4() {
+    let Some(lab) = lab!() else { return };
+    ephemeral_roundtrip(&lab, ironicmdns::engine::Family::V4);
+}
+
+#[test]
+fn ephemeral_roundtrip_ipv6() {
+    let Some(lab) = lab!() else { return };
+    ephemeral_roundtrip(&lab, ironicmdns::engine::Family::V6);
+}
