@@ -16,6 +16,8 @@ use ironicmdns::engine::{ServiceInfo, Ttls};
 mod interop;
 #[path = "engine_net/lifecycle.rs"]
 mod lifecycle;
+#[path = "engine_net/many_stacks.rs"]
+mod many_stacks;
 
 const TY: &str = "_openstack._tcp.local.";
 
@@ -220,21 +222,21 @@ fn socket_roundtrip(lab: &Lab, fam: ironicmdns::engine::Family) {
         }
     };
     let big = vec![7u8; 9000];
-    sa.send(&Transmit { iface: a_idx, dst: fam.group(), payload: big.clone() }).expect("multicast send");
+    sa.send(&Transmit { iface: a_idx, dst: fam.group(), payload: big.clone(), from_ephemeral: false }).expect("multicast send");
     let (data, from) = recv(&sb);
     assert_eq!(data, big, "a 9000-byte packet arrives whole");
     assert_eq!((from.iface, from.multicast, from.src.port()), (b_idx, true, 5353));
     if fam == ironicmdns::engine::Family::V4 {
         assert_eq!(from.src.ip(), a_ip);
     }
-    sa.send(&Transmit { iface: a_idx, dst: std::net::SocketAddr::new(b_ip, 5353), payload: b"uni".to_vec() })
+    sa.send(&Transmit { iface: a_idx, dst: std::net::SocketAddr::new(b_ip, 5353), payload: b"uni".to_vec(), from_ephemeral: false })
         .expect("unicast send");
     let (data, from) = recv(&sb);
     assert_eq!((data.as_slice(), from.iface, from.multicast), (&b"uni"[..], b_idx, false));
     assert_eq!(from.src.ip(), a_ip);
     // Larger than RFC 6762 s17 allows: dropped by the receiver.
-    let _ = sa.send(&Transmit { iface: a_idx, dst: fam.group(), payload: vec![1u8; 9001] });
-    sa.send(&Transmit { iface: a_idx, dst: fam.group(), payload: b"after".to_vec() }).unwrap();
+    let _ = sa.send(&Transmit { iface: a_idx, dst: fam.group(), payload: vec![1u8; 9001], from_ephemeral: false });
+    sa.send(&Transmit { iface: a_idx, dst: fam.group(), payload: b"after".to_vec(), from_ephemeral: false }).unwrap();
     let (data, _) = recv(&sb);
     assert_eq!(data, b"after");
 }
@@ -249,4 +251,58 @@ fn socket_roundtrip_ipv4() {
 fn socket_roundtrip_ipv6() {
     let Some(lab) = lab!() else { return };
     socket_roundtrip(&lab, ironicmdns::engine::Family::V6);
+}
+
+/// The ephemeral-port socket (RFC 6762 s5.1): its multicast reaches host
+/// B's 5353 socket from a port other than 5353, and B's unicast reply to
+/// that port comes back to it, tagged with A's interface, not multicast.
+fn ephemeral_roundtrip(lab: &Lab, fam: ironicmdns::engine::Family) {
+    use ironicmdns::engine::socket::MdnsSocket;
+    use ironicmdns::engine::{Received, Transmit};
+    fn ifindex() -> u32 {
+        let name = std::ffi::CString::new("eth0").unwrap();
+        unsafe { libc::if_nametoindex(name.as_ptr()) }
+    }
+    fn recv(s: &MdnsSocket) -> (Vec<u8>, Received) {
+        let mut buf = vec![0u8; 9000];
+        let t = Instant::now();
+        loop {
+            if let Some((n, from)) = s.recv(&mut buf).expect("recv") {
+                return (buf[..n].to_vec(), from);
+            }
+            assert!(t.elapsed() < Duration::from_secs(2), "nothing received");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    let (sb, b_idx) = lab.run_on(1, move || {
+        let s = MdnsSocket::open(fam).expect("open on B");
+        s.join(ifindex()).expect("join on B");
+        (s, ifindex())
+    });
+    let (ea, a_idx) = lab.run_on(0, move || (MdnsSocket::open_ephemeral(fam).expect("ephemeral socket on A"), ifindex()));
+    let port = ea.local_port().unwrap();
+    assert_ne!(port, 5353);
+    assert_ne!(port, 0);
+    ea.send(&Transmit { iface: a_idx, dst: fam.group(), payload: b"one-shot".to_vec(), from_ephemeral: true })
+        .expect("multicast from the ephemeral port");
+    let (data, from) = recv(&sb);
+    assert_eq!((data.as_slice(), from.iface, from.multicast), (&b"one-shot"[..], b_idx, true));
+    assert_eq!(from.src.port(), port, "the query leaves from the ephemeral port");
+    sb.send(&Transmit { iface: b_idx, dst: from.src, payload: b"answer".to_vec(), from_ephemeral: false })
+        .expect("unicast reply");
+    let (data, from) = recv(&ea);
+    assert_eq!((data.as_slice(), from.iface, from.multicast), (&b"answer"[..], a_idx, false));
+    assert_eq!(from.src.port(), 5353);
+}
+
+#[test]
+fn ephemeral_roundtrip_ipv4() {
+    let Some(lab) = lab!() else { return };
+    ephemeral_roundtrip(&lab, ironicmdns::engine::Family::V4);
+}
+
+#[test]
+fn ephemeral_roundtrip_ipv6() {
+    let Some(lab) = lab!() else { return };
+    ephemeral_roundtrip(&lab, ironicmdns::engine::Family::V6);
 }

@@ -104,7 +104,8 @@ impl Engine {
             }
             for f in [Family::V4, Family::V6] {
                 if i.has_family(f) {
-                    self.queries.push_back(Transmit { iface: i.index, dst: f.group(), payload: q.payload.clone() });
+                    let (iface, dst, payload) = (i.index, f.group(), q.payload.clone());
+                    self.queries.push_back(Transmit { iface, dst, payload, from_ephemeral: q.ephemeral });
                 }
             }
         }

@@ -4,7 +4,8 @@
 //! Shape: the sans-IO [`Engine`] sits in an `Arc<Mutex<State>>` shared by
 //! the API callers and one driver thread. A caller locks, issues its
 //! command, wakes the thread (an eventfd) and waits on a `Condvar` for the
-//! event it needs. The thread `ppoll`s the mDNS sockets, a netlink socket
+//! event it needs. The thread `ppoll`s the mDNS sockets (port 5353, and
+//! the ephemeral-port ones one-shot queries leave from), a netlink socket
 //! (interface changes) and the eventfd with the engine's own deadline as
 //! timeout: no periodic wake-up. After every step it sends what the engine
 //! queued and records the engine's events in `State`, then wakes waiters.
@@ -35,6 +36,9 @@ const QUERY_GRACE: Duration = Duration::from_millis(200);
 const IFACE_POLL_FALLBACK: Duration = Duration::from_secs(5);
 /// Own multicast packets are recognised for this long after sending.
 const ECHO_WINDOW: Duration = Duration::from_secs(2);
+/// Legacy unicast answers (RFC 6762 s6.7) to a one-shot query sent from the
+/// ephemeral port are taken for this long after sending it.
+const LEGACY_ANSWER_WINDOW: Duration = Duration::from_secs(5);
 
 /// Options of a running engine.
 #[derive(Clone, Debug, Default)]
@@ -216,11 +220,18 @@ impl Mdns {
         }
         let filter = IfaceFilter { addresses: opts.interfaces.clone() };
         let mut socks = Vec::new();
+        let mut eph = Vec::new();
         let mut errors = Vec::new();
         for fam in filter.families() {
             match MdnsSocket::open(fam) {
                 Ok(s) => socks.push(s),
                 Err(e) => errors.push(format!("{fam:?}: {e}")),
+            }
+            // RFC 6762 s5.1: one-shot queries go out from here. Without it
+            // they leave from 5353 (and may lose their unicast answers to
+            // another stack sharing the port).
+            if let Ok(s) = MdnsSocket::open_ephemeral(fam) {
+                eph.push(s);
             }
         }
         if socks.is_empty() {
@@ -229,7 +240,7 @@ impl Mdns {
         let waker = Waker::new().map_err(|e| io_err("eventfd", e))?;
         // Without netlink, interface changes are found by a slow re-read.
         let watcher = Watcher::open().ok();
-        let io = DriverIo::new(socks, watcher, filter)?;
+        let io = DriverIo::new(socks, eph, watcher, filter)?;
         let ifaces = io.interfaces().to_vec();
         let ifaces_up = ifaces.len();
 

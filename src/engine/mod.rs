@@ -214,6 +214,12 @@ pub struct Transmit {
     /// Multicast group (`Family::group()`) or a unicast destination.
     pub dst: SocketAddr,
     pub payload: Vec<u8>,
+    /// Send from the driver's ephemeral-port socket of the family instead
+    /// of the port-5353 one: the first packet of a one-shot query (RFC 6762
+    /// s5.1, s6.7). Responders answer it by unicast straight to that
+    /// socket, where no other mDNS stack of this host (sharing 5353 with
+    /// SO_REUSEPORT) can take the answer. False for everything else.
+    pub from_ephemeral: bool,
 }
 
 /// Where a received packet came from.

@@ -5,10 +5,14 @@
 //! Sans-IO: `now` comes from the caller; packets to send come out of
 //! `poll_query`, events out of `poll_event`.
 //!
-//! * One-shot lookup (`query`): SRV, TXT, A, AAAA of the instance, first
-//!   as QU, then QM retries 1 s, 2 s, 4 s ... apart with known answers; an
-//!   SRV target without addresses is asked for at once. Complete = SRV +
-//!   TXT + at least one address of the target.
+//! * One-shot lookup (`query`): SRV, TXT, A, AAAA of the instance. The
+//!   first packet goes out from an ephemeral port with a random ID (RFC
+//!   6762 s5.1 one-shot query, answered by legacy unicast s6.7 straight to
+//!   that socket, whatever other stacks share port 5353 on this host); then
+//!   QM retries from 5353, 1 s, 2 s, 4 s ... apart with known answers
+//!   (continuous querying, s5.2, for responders that ignore legacy
+//!   queries); an SRV target without addresses is asked for at once.
+//!   Complete = SRV + TXT + at least one address of the target.
 //! * Browse (`browse`): PTR queries 1 s, 2 s, 4 s ... up to 60 min apart;
 //!   each instance resolved as far as it goes and reported once, again
 //!   when it changes, and removed on goodbye or expiry.
@@ -48,6 +52,9 @@ use super::*;
 pub struct OutQuery {
     pub iface: Option<IfIndex>,
     pub payload: Vec<u8>,
+    /// Send from the ephemeral-port socket (`Transmit::from_ephemeral`):
+    /// the first packet of a one-shot query, with a non-zero ID.
+    pub ephemeral: bool,
 }
 
 /// RFC 6762 s5.2: the first two queries are at least one second apart, and
@@ -178,7 +185,7 @@ impl Querier {
             }
             // Several queries for one name due together send one packet.
             let twin_sent = asked.iter().any(|&j| self.queries[j].name == q.name);
-            let asks = if twin_sent { Vec::new() } else { self.query_asks(now, q, false) };
+            let asks = if twin_sent { Vec::new() } else { self.query_asks(now, q) };
             asked.push(i);
             let q = &mut self.queries[i];
             q.interval = q.interval.saturating_mul(2).min(Duration::from_secs(3600));
@@ -235,7 +242,9 @@ impl Querier {
 
     /// One-shot lookup of `instance` until `deadline`. Answered at once when
     /// the cache holds a complete answer; otherwise the first query goes out
-    /// now, asking for a unicast response (RFC 6762 s5.4).
+    /// now from the ephemeral port (RFC 6762 s5.1), to be answered by
+    /// unicast to that port (s6.7). Not QU: the QU bit means nothing in a
+    /// legacy query, whose answer is unicast anyway.
     pub fn query(&mut self, now: Instant, instance: &str, deadline: Instant) -> Result<QueryId, EngineError> {
         let name = parse_name(instance)?;
         let id = QueryId(self.next_id);
@@ -261,9 +270,9 @@ impl Querier {
             q.interval = twin.interval;
             q.asked_target = twin.asked_target.clone();
         } else {
-            let asks = self.query_asks(now, &q, true);
+            let asks = self.query_asks(now, &q);
             q.asked_target = assemble::srv(&self.cache, now, &q.name).map(|s| s.target.clone());
-            self.send(now, None, &asks);
+            self.send_one_shot(&asks);
         }
         self.queries.push(q);
         Ok(id)
@@ -272,18 +281,18 @@ impl Querier {
     /// Questions of a one-shot query: SRV, TXT, A and AAAA of the instance
     /// (the reference publishes the addresses under the instance name when
     /// the endpoint is an IP literal), and A/AAAA of a known SRV target.
-    fn query_asks(&self, now: Instant, q: &Query, qu: bool) -> Vec<Ask> {
+    fn query_asks(&self, now: Instant, q: &Query) -> Vec<Ask> {
         let mut asks = Vec::with_capacity(6);
         for t in [T_SRV, T_TXT, T_A, T_AAAA] {
             if (t == T_A || t == T_AAAA) && self.cache.denied(now, &q.name, t) {
                 continue;
             }
-            asks.push(Ask { name: q.name.clone(), rtype: t, qu });
+            asks.push(Ask::qm(&q.name, t));
         }
         if let Some(target) = assemble::srv(&self.cache, now, &q.name).map(|s| &s.target) {
             for t in [T_A, T_AAAA] {
                 if !self.cache.denied(now, target, t) {
-                    asks.push(Ask { name: target.clone(), rtype: t, qu });
+                    asks.push(Ask::qm(target, t));
                 }
             }
         }
@@ -337,7 +346,17 @@ impl Querier {
 
     fn send(&mut self, now: Instant, iface: Option<IfIndex>, asks: &[Ask]) {
         for payload in packet::build(&self.cache, now, asks) {
-            self.out.push_back(OutQuery { iface, payload });
+            self.out.push_back(OutQuery { iface, payload, ephemeral: false });
+        }
+    }
+
+    /// RFC 6762 s5.1: a one-shot query from the ephemeral port, with a
+    /// random non-zero ID (s6.7: the legacy answer echoes it; the driver
+    /// takes only answers carrying an ID it sent from that socket).
+    fn send_one_shot(&mut self, asks: &[Ask]) {
+        let id = (self.next_random() % 0xffff) as u16 + 1;
+        if let Some(payload) = packet::build_one_shot(asks, id) {
+            self.out.push_back(OutQuery { iface: None, payload, ephemeral: true });
         }
     }
 

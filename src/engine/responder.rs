@@ -364,14 +364,14 @@ impl Responder {
         let payloads = wire::build(p);
         let n = payloads.len();
         for payload in payloads {
-            self.out.push_back(Out { tx: Transmit { iface: link.0, dst: link.1.group(), payload }, last_of: None });
+            self.out.push_back(Out { tx: Transmit { iface: link.0, dst: link.1.group(), payload, from_ephemeral: false }, last_of: None });
         }
         n
     }
 
     fn send_unicast(&mut self, iface: IfIndex, dst: SocketAddr, p: &Packet<'_>) {
         for payload in wire::build(p) {
-            self.out.push_back(Out { tx: Transmit { iface, dst, payload }, last_of: None });
+            self.out.push_back(Out { tx: Transmit { iface, dst, payload, from_ephemeral: false }, last_of: None });
         }
     }
 

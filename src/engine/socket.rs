@@ -2,7 +2,10 @@
 //!
 //! One UDP socket per address family, bound to port 5353 with SO_REUSEADDR
 //! and SO_REUSEPORT (other mDNS stacks on the host share the port), IPv6
-//! with IPV6_V6ONLY. Each joins the group on every chosen interface. The
+//! with IPV6_V6ONLY. Beside it, one ephemeral-port socket per family
+//! (`open_ephemeral`), the source of one-shot queries (RFC 6762 s5.1): the
+//! kernel hands a unicast answer to port 5353 to a random one of the
+//! sockets sharing it, but an answer to our own ephemeral port only to us. Each joins the group on every chosen interface. The
 //! receiving interface and the destination address come from IP_PKTINFO /
 //! IPV6_PKTINFO (recvmsg); a multicast packet leaves through the interface
 //! its `Transmit` names (IP_PKTINFO / IPV6_PKTINFO in sendmsg).
@@ -57,14 +60,29 @@ fn io_ctx(what: &str, e: io::Error) -> io::Error {
 impl MdnsSocket {
     /// Open, configure and bind the family's socket (no group joined yet).
     pub fn open(family: Family) -> io::Result<MdnsSocket> {
+        MdnsSocket::open_on(family, MDNS_PORT)
+    }
+
+    /// The family's ephemeral-port socket for one-shot queries (RFC 6762
+    /// s5.1): configured like the 5353 one (TTL / hop limit 255, multicast
+    /// loop, sends per interface) but bound to a port of the kernel's
+    /// choosing, not shared, and joined to no group: it hears only the
+    /// unicast answers to its own queries (s6.7).
+    pub fn open_ephemeral(family: Family) -> io::Result<MdnsSocket> {
+        MdnsSocket::open_on(family, 0)
+    }
+
+    fn open_on(family: Family, port: u16) -> io::Result<MdnsSocket> {
         let (domain, any) = match family {
-            Family::V4 => (Domain::IPV4, SocketAddr::from((Ipv4Addr::UNSPECIFIED, MDNS_PORT))),
-            Family::V6 => (Domain::IPV6, SocketAddr::from((Ipv6Addr::UNSPECIFIED, MDNS_PORT))),
+            Family::V4 => (Domain::IPV4, SocketAddr::from((Ipv4Addr::UNSPECIFIED, port))),
+            Family::V6 => (Domain::IPV6, SocketAddr::from((Ipv6Addr::UNSPECIFIED, port))),
         };
         let sock = Socket::new(domain, Type::DGRAM.nonblocking().cloexec(), Some(Protocol::UDP))
             .map_err(|e| io_ctx("socket", e))?;
-        sock.set_reuse_address(true).map_err(|e| io_ctx("SO_REUSEADDR", e))?;
-        sock.set_reuse_port(true).map_err(|e| io_ctx("SO_REUSEPORT", e))?;
+        if port == MDNS_PORT {
+            sock.set_reuse_address(true).map_err(|e| io_ctx("SO_REUSEADDR", e))?;
+            sock.set_reuse_port(true).map_err(|e| io_ctx("SO_REUSEPORT", e))?;
+        }
         let fd = sock.as_raw_fd();
         match family {
             Family::V4 => {
@@ -87,12 +105,18 @@ impl MdnsSocket {
             Family::V6 => sock.set_unicast_hops_v6(MCAST_TTL),
         }
         .map_err(|e| io_ctx("unicast TTL", e))?;
-        sock.bind(&SockAddr::from(any)).map_err(|e| io_ctx("bind port 5353", e))?;
+        sock.bind(&SockAddr::from(any)).map_err(|e| io_ctx(&format!("bind port {port}"), e))?;
         Ok(MdnsSocket { family, sock })
     }
 
     pub fn family(&self) -> Family {
         self.family
+    }
+
+    /// The port bound (5353, or the ephemeral port the kernel chose).
+    pub fn local_port(&self) -> io::Result<u16> {
+        let a = self.sock.local_addr()?;
+        a.as_socket().map(|a| a.port()).ok_or_else(|| io::Error::new(io::ErrorKind::Other, "not an IP socket"))
     }
 
     /// Join the group on `iface`. Already joined counts as success.

@@ -10,12 +10,17 @@ use std::time::{Duration, Instant};
 use super::super::socket::iface::{self, IfaceFilter, Watcher};
 use super::super::socket::{MdnsSocket, Waker};
 use super::super::*;
-use super::{io_err, panic_text, Life, Shared, State, ECHO_WINDOW, IFACE_POLL_FALLBACK, MAX_WAIT};
+use super::{io_err, panic_text, Life, Shared, State, ECHO_WINDOW, IFACE_POLL_FALLBACK, LEGACY_ANSWER_WINDOW, MAX_WAIT};
 use crate::error::{Error, Result};
 
 /// What the driver thread owns.
 pub(super) struct DriverIo {
     socks: Vec<MdnsSocket>,
+    /// Ephemeral-port sockets (one per family that could open one): the
+    /// source of one-shot queries, RFC 6762 s5.1.
+    eph: Vec<MdnsSocket>,
+    /// IDs of the queries sent from `eph`, to take only their answers.
+    eph_ids: VecDeque<(u16, Instant)>,
     watcher: Option<Watcher>,
     filter: IfaceFilter,
     ifaces: Vec<Interface>,
@@ -33,9 +38,16 @@ fn payload_hash(p: &[u8]) -> u64 {
 
 impl DriverIo {
     /// The thread's state, groups joined on the interfaces up now.
-    pub(super) fn new(socks: Vec<MdnsSocket>, watcher: Option<Watcher>, filter: IfaceFilter) -> Result<DriverIo> {
+    pub(super) fn new(
+        socks: Vec<MdnsSocket>,
+        eph: Vec<MdnsSocket>,
+        watcher: Option<Watcher>,
+        filter: IfaceFilter,
+    ) -> Result<DriverIo> {
         let mut io = DriverIo {
             socks,
+            eph,
+            eph_ids: VecDeque::new(),
             watcher,
             filter,
             ifaces: Vec::new(),
@@ -117,10 +129,41 @@ impl DriverIo {
             self.remember_sent(&t.payload, Instant::now());
         }
         let fam = Family::of(&t.dst.ip());
-        if let Some(sock) = self.socks.iter().find(|s| s.family() == fam) {
+        // RFC 6762 s5.1: a one-shot query leaves from the ephemeral port;
+        // without that socket, from 5353 (answered then like any query).
+        let eph = self.eph.iter().find(|s| t.from_ephemeral && s.family() == fam);
+        let sock = eph.or_else(|| self.socks.iter().find(|s| s.family() == fam));
+        if let Some(sock) = sock {
             // An interface that just went away: the send fails, nothing to do.
             let _ = sock.send(t);
         }
+        if eph.is_some() && t.payload.len() >= 2 {
+            self.remember_eph_id(u16::from_be_bytes([t.payload[0], t.payload[1]]), Instant::now());
+        }
+    }
+
+    fn remember_eph_id(&mut self, id: u16, now: Instant) {
+        while self.eph_ids.front().is_some_and(|(_, at)| now.duration_since(*at) > LEGACY_ANSWER_WINDOW) {
+            self.eph_ids.pop_front();
+        }
+        if self.eph_ids.len() >= 1024 {
+            self.eph_ids.pop_front();
+        }
+        if self.eph_ids.back().map(|b| b.0) != Some(id) {
+            self.eph_ids.push_back((id, now));
+        }
+    }
+
+    /// Whether a datagram that came in on an ephemeral socket is an answer
+    /// to one of the queries sent from there (RFC 6762 s6.7: a response
+    /// echoing the query's ID). Anything else there is dropped: that port
+    /// is ours alone and nobody else's business.
+    fn takes_on_ephemeral(&self, data: &[u8]) -> bool {
+        if data.len() < 12 || data[2] & 0x80 == 0 {
+            return false; // not a whole header, or not a response
+        }
+        let id = u16::from_be_bytes([data[0], data[1]]);
+        self.eph_ids.iter().any(|(sent, _)| *sent == id)
     }
 
     fn remember_sent(&mut self, payload: &[u8], now: Instant) {
@@ -195,12 +238,14 @@ fn run(shared: &Shared, mut io: DriverIo) -> Result<()> {
 
         // Read without the lock; feed under it.
         let mut packets = Vec::new();
-        for (i, s) in io.socks.iter().enumerate() {
+        for (i, s) in io.socks.iter().chain(io.eph.iter()).enumerate() {
             if !ready.socks[i] {
                 continue;
             }
+            let ephemeral = i >= io.socks.len();
             while packets.len() < 256 {
                 match s.recv(&mut buf) {
+                    Ok(Some((n, _))) if ephemeral && !io.takes_on_ephemeral(&buf[..n]) => {}
                     Ok(Some((n, from))) => packets.push((from, buf[..n].to_vec())),
                     Ok(None) | Err(_) => break,
                 }
@@ -238,7 +283,7 @@ fn poll(io: &DriverIo, waker: &Waker, wait: Option<Duration>) -> Result<Ready> {
     let mut fds = vec![libc::pollfd { fd: waker.as_raw_fd(), events: libc::POLLIN, revents: 0 }];
     let wfd = io.watcher.as_ref().map_or(-1, |w| w.as_raw_fd());
     fds.push(libc::pollfd { fd: wfd, events: libc::POLLIN, revents: 0 });
-    for s in &io.socks {
+    for s in io.socks.iter().chain(io.eph.iter()) {
         fds.push(libc::pollfd { fd: s.as_raw_fd(), events: libc::POLLIN, revents: 0 });
     }
     let ts = wait.map(|d| {
@@ -268,6 +313,8 @@ mod tests {
     fn io_with(addrs: &[&str]) -> DriverIo {
         DriverIo {
             socks: Vec::new(),
+            eph: Vec::new(),
+            eph_ids: VecDeque::new(),
             watcher: None,
             filter: IfaceFilter::default(),
             ifaces: vec![Interface {
@@ -290,8 +337,9 @@ mod tests {
     #[test]
     fn own_echo_table() {
         let mut io = io_with(&["198.18.0.1", "fe80::1"]);
-        io.send(&Transmit { iface: 2, dst: Family::V4.group(), payload: b"ours".to_vec() });
-        io.send(&Transmit { iface: 2, dst: "198.18.0.2:5353".parse().unwrap(), payload: b"unicast".to_vec() });
+        io.send(&Transmit { iface: 2, dst: Family::V4.group(), payload: b"ours".to_vec(), from_ephemeral: false });
+        let unicast = b"unicast".to_vec();
+        io.send(&Transmit { iface: 2, dst: "198.18.0.2:5353".parse().unwrap(), payload: unicast, from_ephemeral: false });
         let rows = [
             // (source, payload, own echo?)
             ("198.18.0.1:5353", &b"ours"[..], true),
@@ -314,6 +362,39 @@ mod tests {
         io.remember_sent(b"new", t0 + ECHO_WINDOW + Duration::from_millis(1));
         assert!(!io.is_own_echo(&from("198.18.0.1:5353", 2), b"old"));
         assert!(io.is_own_echo(&from("198.18.0.1:5353", 2), b"new"));
+    }
+
+    /// A response header (QR set) with `id`, padded to 12 bytes.
+    fn response(id: u16) -> Vec<u8> {
+        let mut h = vec![0u8; 12];
+        h[..2].copy_from_slice(&id.to_be_bytes());
+        h[2] = 0x84; // QR, AA
+        h
+    }
+
+    /// RFC 6762 s6.7: the ephemeral socket takes only responses echoing
+    /// the ID of a query it sent, within the window.
+    #[test]
+    fn ephemeral_socket_takes_only_answers_to_its_queries() {
+        let mut io = io_with(&["198.18.0.1"]);
+        let t0 = Instant::now();
+        io.remember_eph_id(0x1234, t0);
+        let mut query = response(0x1234);
+        query[2] = 0;
+        let rows: [(&str, Vec<u8>, bool); 5] = [
+            ("answer echoing our ID", response(0x1234), true),
+            ("another ID", response(0x4321), false),
+            ("ID 0 (a multicast-style response)", response(0), false),
+            ("a query, not a response", query, false),
+            ("shorter than a header", response(0x1234)[..11].to_vec(), false),
+        ];
+        for (what, data, want) in rows {
+            assert_eq!(io.takes_on_ephemeral(&data), want, "{what}");
+        }
+        // Past the window the ID is forgotten (at the next send).
+        io.remember_eph_id(0x5678, t0 + LEGACY_ANSWER_WINDOW + Duration::from_millis(1));
+        assert!(!io.takes_on_ephemeral(&response(0x1234)));
+        assert!(io.takes_on_ephemeral(&response(0x5678)));
     }
 
     #[test]

@@ -30,14 +30,7 @@ impl Ask {
 /// rest, and every packet but the last has the TC bit (RFC 6762 s7.2).
 /// Empty when there is nothing to ask.
 pub(crate) fn build(cache: &Cache, now: Instant, asks: &[Ask]) -> Vec<Vec<u8>> {
-    let mut unique: Vec<&Ask> = Vec::with_capacity(asks.len());
-    for a in asks {
-        match unique.iter_mut().find(|u| u.name == a.name && u.rtype == a.rtype) {
-            Some(u) if a.qu && !u.qu => *u = a,
-            Some(_) => {}
-            None => unique.push(a),
-        }
-    }
+    let unique = dedup(asks);
     if unique.is_empty() {
         return Vec::new();
     }
@@ -72,9 +65,34 @@ fn longest_fit(max: usize, mut fits: impl FnMut(usize) -> Option<Vec<u8>>) -> us
     best
 }
 
-/// One group of questions with its known answers, continued in TC packets
-/// when they do not fit.
-fn pack_group(cache: &Cache, now: Instant, group: &[&Ask], packets: &mut Vec<Vec<u8>>) {
+/// The one packet of a one-shot query (RFC 6762 s5.1) with ID `id`: the
+/// questions only. No known answers: a legacy resolver sends none, and
+/// Avahi drops a legacy query (source port not 5353) that carries any.
+/// None when there is nothing to ask or the questions do not fit.
+pub(crate) fn build_one_shot(asks: &[Ask], id: u16) -> Option<Vec<u8>> {
+    let unique = dedup(asks);
+    if unique.is_empty() {
+        return None;
+    }
+    encode_with_id(id, &unique, &[], false)
+}
+
+/// The questions of `asks`, each name and type once (QU wins).
+fn dedup(asks: &[Ask]) -> Vec<&Ask> {
+    let mut unique: Vec<&Ask> = Vec::with_capacity(asks.len());
+    for a in asks {
+        match unique.iter_mut().find(|u| u.name == a.name && u.rtype == a.rtype) {
+            Some(u) if a.qu && !u.qu => *u = a,
+            Some(_) => {}
+            None => unique.push(a),
+        }
+    }
+    unique
+}
+
+/// RFC 6762 s7.1: the cached answers to `group` with more than half their
+/// TTL left, with the TTL left and no cache-flush bit.
+fn known_answers(cache: &Cache, now: Instant, group: &[&Ask]) -> Vec<ResourceRecord<'static>> {
     let mut known: Vec<ResourceRecord<'static>> = Vec::new();
     for a in group {
         for (_, rec) in cache.live(now, &a.name, a.rtype) {
@@ -87,6 +105,13 @@ fn pack_group(cache: &Cache, now: Instant, group: &[&Ask], packets: &mut Vec<Vec
             }
         }
     }
+    known
+}
+
+/// One group of questions with its known answers, continued in TC packets
+/// when they do not fit.
+fn pack_group(cache: &Cache, now: Instant, group: &[&Ask], packets: &mut Vec<Vec<u8>>) {
+    let known = known_answers(cache, now, group);
     let mut questions: &[&Ask] = group;
     let mut rest: &[ResourceRecord<'static>] = &known;
     loop {
@@ -108,7 +133,12 @@ fn pack_group(cache: &Cache, now: Instant, group: &[&Ask], packets: &mut Vec<Vec
 
 /// One query packet, or None when it exceeds 9000 bytes.
 fn encode(questions: &[&Ask], known: &[ResourceRecord<'static>], truncated: bool) -> Option<Vec<u8>> {
-    let mut packet = Packet::new_query(0);
+    encode_with_id(0, questions, known, truncated)
+}
+
+/// One query packet with ID `id`, or None when it exceeds 9000 bytes.
+fn encode_with_id(id: u16, questions: &[&Ask], known: &[ResourceRecord<'static>], truncated: bool) -> Option<Vec<u8>> {
+    let mut packet = Packet::new_query(id);
     if truncated {
         packet.set_flags(PacketFlag::TRUNCATION);
     }

@@ -78,6 +78,8 @@ pub(super) struct Sent {
     pub id: u16,
     /// TC bit: more known answers follow (RFC 6762 s7.2).
     pub tc: bool,
+    /// Sent from the ephemeral port (RFC 6762 s5.1 one-shot query).
+    pub ephemeral: bool,
 }
 
 pub(super) fn sent(q: &mut Querier) -> Vec<Sent> {
@@ -97,6 +99,7 @@ pub(super) fn sent(q: &mut Querier) -> Vec<Sent> {
             known: p.answers.iter().map(|r| (format!("{}.", r.name), r.rdata.type_code(), r.ttl)).collect(),
             id: p.id(),
             tc: p.has_flags(simple_dns::PacketFlag::TRUNCATION),
+            ephemeral: out.ephemeral,
         });
     }
     all
@@ -138,17 +141,49 @@ fn full_answer() -> Vec<ResourceRecord<'static>> {
     ]
 }
 
+/// RFC 6762 s5.1, s6.7: the first packet of a one-shot query is a legacy
+/// query from the ephemeral port: a random non-zero ID (the unicast answer
+/// echoes it), SRV, TXT, A and AAAA of the instance, no QU bit.
 #[test]
-fn s5_4_first_query_is_qu_with_srv_txt_a_aaaa() {
+fn s5_1_first_query_is_one_shot_from_the_ephemeral_port() {
+    let t0 = Instant::now();
+    let want: Vec<(String, TYPE, bool)> =
+        [TYPE::SRV, TYPE::TXT, TYPE::A, TYPE::AAAA].iter().map(|t| (INSTANCE.to_string(), *t, false)).collect();
+    let mut ids = Vec::new();
+    for seed in 1..=8 {
+        let mut q = Querier::new(64, seed);
+        q.query(t0, INSTANCE, ms(t0, 10_000)).unwrap();
+        let s = sent(&mut q);
+        assert_eq!(s.len(), 1, "one packet");
+        assert!(s[0].ephemeral, "sent from the ephemeral port");
+        assert_ne!(s[0].id, 0, "s6.7: a non-zero ID for the answer to echo");
+        assert!(!s[0].tc);
+        assert_eq!(s[0].questions, want);
+        ids.push(s[0].id);
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    assert!(ids.len() > 1, "the ID is random: {ids:?}");
+}
+
+/// A one-shot query carries no known answers (a legacy resolver sends
+/// none; Avahi ignores a legacy query with any), even with part of the
+/// answer cached; its retries from 5353 do carry them (s7.1).
+#[test]
+fn s5_1_one_shot_query_carries_no_known_answers() {
     let t0 = Instant::now();
     let mut q = Querier::new(64, 1);
+    feed(&mut q, t0, 1, vec![srv(INSTANCE, INSTANCE, 80, 120), txt(INSTANCE, &[b"a=1"], 4500)]);
     q.query(t0, INSTANCE, ms(t0, 10_000)).unwrap();
     let s = sent(&mut q);
     assert_eq!(s.len(), 1);
-    assert_eq!(s[0].id, 0, "RFC 6762 s18.1: query ID 0");
-    let want: Vec<(String, TYPE, bool)> =
-        [TYPE::SRV, TYPE::TXT, TYPE::A, TYPE::AAAA].iter().map(|t| (INSTANCE.to_string(), *t, true)).collect();
-    assert_eq!(s[0].questions, want);
+    assert!(s[0].ephemeral && !s[0].tc);
+    assert_eq!(s[0].questions.len(), 4);
+    assert_eq!(s[0].known, vec![], "no known answers in a one-shot query");
+    let log = run(&mut q, ms(t0, 1_000));
+    let retry = &log[0].1[0];
+    assert!(!retry.ephemeral);
+    assert_eq!(retry.known.len(), 2, "the QM retry lists SRV and TXT as known answers");
 }
 
 #[test]
@@ -162,6 +197,8 @@ fn s5_2_retries_are_qm_one_second_then_doubling_until_deadline() {
     assert_eq!(times, vec![1_000, 3_000, 7_000]);
     for (_, s) in &log {
         assert!(s[0].questions.iter().all(|(_, _, qu)| !qu), "retries are QM");
+        // s5.2 continuous querying: from port 5353, ID 0 (s18.1).
+        assert!(s.iter().all(|p| !p.ephemeral && p.id == 0), "retries leave from 5353 with ID 0");
     }
     assert_eq!(events(&mut q), vec![Event::QueryTimedOut(id)]);
     assert_eq!(q.poll_timeout(), None);
