@@ -167,8 +167,8 @@ pub(crate) fn screen(ifaces: &[Interface], from: &Received, data: &[u8]) -> Opti
     if packet.opcode() != OPCODE::StandardQuery || packet.rcode() != RCODE::NoError {
         return None;
     }
-    // RFC 6762 s6: responses not from port 5353 are ignored. (Our querier
-    // asks from 5353, so no legacy unicast answers are expected.)
+    // RFC 6762 s6: responses not from port 5353 are ignored. (Legacy
+    // unicast answers to our one-shot queries, s6.7, come from 5353 too.)
     if packet.has_flags(PacketFlag::RESPONSE) && from.src.port() != MDNS_PORT {
         return None;
     }
