@@ -215,24 +215,20 @@ class Bench:
             "sd": [self.mb, "lookup", "sd", TYPE, "--timeout", "12"],
         }
         for stack, argv in cmds.items():
-            if stack in self.skip:
-                continue
-            times, fails, err = [], 0, ""
-            for i in range(self.runs + 1):
-                t = time.perf_counter()
-                out = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
-                dt = (time.perf_counter() - t) * 1000
-                if out.returncode != 0:
-                    fails += 1
-                    err = out.stderr.decode("utf-8", "replace")
-                elif i > 0:
-                    times.append(dt)
-                time.sleep(0.2)
-            if not times:
-                cells[stack] = Cell(missing="failed: " + ("not implemented yet (todo!)" if "not yet implemented" in err
-                                                          else (err.strip().splitlines() or ["?"])[-1][:80]))
-            else:
-                cells[stack] = Cell(times, note="(%d failed)" % fails if fails else "")
+            if stack not in self.skip:
+                cells[stack] = self.time_process(argv)
+        c_lookup = os.path.join(ROOT, "target", "lookup")
+        c_cells = {s: Cell(missing="n/a") for s in ("ref", "avahi", "sd")}
+        if "ours" not in self.skip and os.path.exists(c_lookup):
+            # the C example wants the soname, which cargo does not make
+            lib = os.path.join(self.tmp, "lib")
+            os.makedirs(lib, exist_ok=True)
+            so0 = os.path.join(lib, "libironicmdns.so.0")
+            if not os.path.exists(so0):
+                os.symlink(os.path.join(self.bin, "libironicmdns.so"), so0)
+            c_cells["ours"] = self.time_process([c_lookup, TYPE], env=dict(os.environ, LD_LIBRARY_PATH=lib))
+        else:
+            c_cells["ours"] = Cell(missing="not built (make examples)")
         if "avahi" not in self.skip:
             cells["avahi"] = self.avahi_process_lookups()
         self.unpublish(pub, av)
@@ -241,6 +237,28 @@ class Bench:
                  note="ours: `ironic-mdns lookup`; ref: python ironic_lookup.py (interpreter start "
                       "included); avahi: avahi-browse -rp to the resolved line, fresh avahi-daemon on "
                       "host A each run (cold cache; daemon start not counted); sd: mdns-bench process")
+        self.add("the same as a whole fresh process, C example", c_cells, "<= 10 ms median",
+                 lambda c: c["ours"].s and c["ours"].s["median"] <= 10,
+                 note="`make examples`' target/lookup (examples/c/lookup.c: zc_lookup) against "
+                      "target/release/libironicmdns.so")
+
+    def time_process(self, argv, env=None):
+        """Wall time of a lookup command: a warm-up, then the runs."""
+        times, fails, err = [], 0, ""
+        for i in range(self.runs + 1):
+            t = time.perf_counter()
+            out = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60, env=env)
+            dt = (time.perf_counter() - t) * 1000
+            if out.returncode != 0:
+                fails += 1
+                err = out.stderr.decode("utf-8", "replace")
+            elif i > 0:
+                times.append(dt)
+            time.sleep(0.2)
+        if not times:
+            return Cell(missing="failed: " + ("not implemented yet (todo!)" if "not yet implemented" in err
+                                              else (err.strip().splitlines() or ["?"])[-1][:80]))
+        return Cell(times, note="(%d failed)" % fails if fails else "")
 
     def avahi_process_lookups(self):
         times = []

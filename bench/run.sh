@@ -14,6 +14,8 @@ export PATH="$PATH:/usr/sbin:/sbin"
 cargo build --release --locked --bin ironic-mdns
 CARGO_TARGET_DIR="$ROOT/target" cargo build --release --locked \
     --manifest-path bench/rust/Cargo.toml
+# the C example lookup (examples/c) for the process row; optional
+make examples >/dev/null 2>&1 || echo "bench: C examples not built (make examples failed)" >&2
 
 cmd="bench/run.sh $*"
 if [ "$(id -u)" = 0 ]; then
