@@ -338,6 +338,30 @@ impl Mdns {
         self.lock().regs.get(&id) == Some(&Reg::Registered)
     }
 
+    /// Block until a registration announced earlier is lost to a conflict
+    /// (RFC 6762 s9; the ones `is_registered` turned false for, not
+    /// `unregister`), the engine closes or fails, or `timeout` (None: no
+    /// limit) passes. Returns the lost ids still held, sorted; empty on a
+    /// timeout or once closed with none lost. Waits on the condvar the
+    /// thread notifies after each round of events: no polling. (Additive to
+    /// the contract.)
+    pub fn wait_lost(&self, timeout: Option<Duration>) -> Vec<RegId> {
+        let deadline = timeout.map(|t| after(Instant::now(), t));
+        let mut st = self.lock();
+        loop {
+            let mut lost: Vec<RegId> = st.regs.iter().filter(|(_, r)| **r == Reg::Lost).map(|(id, _)| *id).collect();
+            if !lost.is_empty() || !matches!(st.life, Life::Running) {
+                lost.sort_by_key(|id| id.0);
+                return lost;
+            }
+            st = match deadline {
+                Some(d) if Instant::now() >= d => return lost,
+                Some(d) => self.wait_until(st, d),
+                None => self.shared.cond.wait(st).unwrap_or_else(PoisonError::into_inner),
+            };
+        }
+    }
+
     /// Withdraw one registration; blocks until its goodbyes are sent.
     pub fn unregister(&self, id: RegId) -> Result<()> {
         let mut st = self.lock();

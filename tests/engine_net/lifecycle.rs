@@ -106,16 +106,63 @@ fn conflict_after_announcing_is_reported() {
     // Let B finish announcing (RFC 6762 s8.3: two announcements, 1 s apart).
     std::thread::sleep(Duration::from_millis(1200));
     assert!(mb.is_registered(idb), "nothing has conflicted yet");
-    // The announcement, then the same records again while B re-probes.
-    send_from(&lab, 0, &conflicting_announcement(&format!("baremetal.{TY}"), 9999), 2);
-    let deadline = Instant::now() + Duration::from_secs(2);
-    while mb.is_registered(idb) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    // Nothing lost yet: wait_lost waits out its timeout.
+    let t0 = Instant::now();
+    assert_eq!(mb.wait_lost(Some(Duration::from_millis(300))), vec![]);
+    assert!(t0.elapsed() >= Duration::from_millis(300), "wait_lost returned early");
+    let lost = std::thread::scope(|s| {
+        // A waiter blocked before the conflict wakes with the lost id.
+        let waiter = s.spawn(|| {
+            let t0 = Instant::now();
+            (mb.wait_lost(Some(Duration::from_secs(10))), t0.elapsed())
+        });
+        std::thread::sleep(Duration::from_millis(100));
+        // The announcement, then the same records again while B re-probes.
+        send_from(&lab, 0, &conflicting_announcement(&format!("baremetal.{TY}"), 9999), 2);
+        waiter.join().unwrap()
+    });
+    assert_eq!(lost.0, vec![idb], "wait_lost names the lost registration");
+    assert!(lost.1 < Duration::from_secs(3), "wait_lost took {:?}", lost.1);
     assert!(!mb.is_registered(idb), "the conflict was reported");
+    // Still lost: a later call returns at once.
+    assert_eq!(mb.wait_lost(None), vec![idb]);
     // Withdrawing a lost registration is not an error.
     mb.unregister(idb).expect("unregister of a lost registration");
     mb.close().unwrap();
+}
+
+/// wait_lost blocks while nothing is lost, and close wakes it at once.
+#[test]
+fn wait_lost_returns_on_close() {
+    let Some(lab) = lab!() else { return };
+    let b_addr = lab.v4(1);
+    let (mb, idb) = lab.run_on(1, move || {
+        let m = start(Some(vec![b_addr]));
+        let id = m.register(our_service("baremetal", 6385, vec![b_addr]), PROBE_LIMIT).expect("B registers");
+        (m, id)
+    });
+    assert!(mb.is_registered(idb));
+    let t0 = Instant::now();
+    assert_eq!(mb.wait_lost(Some(Duration::from_millis(200))), vec![], "nothing lost: times out empty");
+    assert!(t0.elapsed() >= Duration::from_millis(200), "wait_lost returned early");
+    let (lost, after_close) = std::thread::scope(|s| {
+        let waiter = s.spawn(|| {
+            let r = mb.wait_lost(None);
+            (r, Instant::now())
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(!waiter.is_finished(), "wait_lost(None) returned with nothing lost");
+        mb.close().unwrap();
+        let closed_at = Instant::now();
+        let (r, woke) = waiter.join().unwrap();
+        (r, woke.saturating_duration_since(closed_at))
+    });
+    assert_eq!(lost, vec![], "close is not a loss");
+    assert!(after_close < Duration::from_millis(500), "woke {after_close:?} after close");
+    // Once closed, it returns at once.
+    let t0 = Instant::now();
+    assert_eq!(mb.wait_lost(None), vec![]);
+    assert!(t0.elapsed() < Duration::from_millis(100));
 }
 
 /// One spoofed conflicting packet costs a re-probe, not the registration
