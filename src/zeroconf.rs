@@ -180,6 +180,31 @@ impl Zeroconf {
         lost
     }
 
+    /// Block until `registrations_lost` has something to say, the object
+    /// or its engine is closed, or `timeout` (None: no limit) passes; then
+    /// return what `registrations_lost` returns (empty on a timeout or a
+    /// close). Event-driven: sleeps on the engine's condvar, no polling.
+    /// (Additive to the contract.)
+    pub fn wait_registrations_lost(&self, timeout: Option<Duration>) -> Vec<String> {
+        if self.state().closed {
+            return Vec::new();
+        }
+        // Not under our lock: close() must get through while we wait.
+        let ids = self.mdns.wait_lost(timeout);
+        {
+            // A lost id was announced first (the engine only loses
+            // registered names), even if no earlier call saw it announced.
+            let mut st = self.state();
+            let State { registered, announced, .. } = &mut *st;
+            for id in ids {
+                if registered.iter().any(|(r, _)| *r == id) && !announced.contains(&id) {
+                    announced.push(id);
+                }
+            }
+        }
+        self.registrations_lost()
+    }
+
     /// Withdraw every registration (goodbyes sent before return), stop.
     /// Idempotent; later calls on the object fail with Error::Closed.
     pub fn close(&self) -> Result<()> {

@@ -63,6 +63,35 @@ fn register_on_b_lookup_on_a_ipv6() {
     register_and_lookup(&lab, lab.v6(0), lab.v6(1), "https://[fd00:99::2]/v1", "https://[fd00:99::2]:443/v1");
 }
 
+/// Nothing lost: wait_registrations_lost times out empty; a watcher
+/// blocked with no timeout wakes empty as soon as close runs.
+#[test]
+fn wait_registrations_lost_ends_on_timeout_and_close() {
+    let Some(lab) = lab!() else { return };
+    let b_addr = lab.v4(1);
+    let zc = lab.run_on(1, move || {
+        let zc = Zeroconf::new(config_on(b_addr)).unwrap();
+        zc.register_service("baremetal", "http://198.18.0.2:6385", None).expect("B registers");
+        zc
+    });
+    let t0 = std::time::Instant::now();
+    assert_eq!(zc.wait_registrations_lost(Some(Duration::from_millis(200))), Vec::<String>::new());
+    assert!(t0.elapsed() >= Duration::from_millis(200), "returned early");
+    assert_eq!(zc.registrations_lost(), Vec::<String>::new());
+    let woke_after_close = std::thread::scope(|s| {
+        let watcher = s.spawn(|| (zc.wait_registrations_lost(None), std::time::Instant::now()));
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(!watcher.is_finished(), "the watcher returned with nothing lost");
+        zc.close().unwrap();
+        let closed_at = std::time::Instant::now();
+        let (lost, woke) = watcher.join().unwrap();
+        assert_eq!(lost, Vec::<String>::new(), "close is not a loss");
+        woke.saturating_duration_since(closed_at)
+    });
+    assert!(woke_after_close < Duration::from_millis(500), "woke {woke_after_close:?} after close");
+    assert_eq!(zc.wait_registrations_lost(None), Vec::<String>::new(), "closed: at once");
+}
+
 #[test]
 fn second_host_gets_a_conflict() {
     let Some(lab) = lab!() else { return };

@@ -8,6 +8,7 @@
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use ironicmdns::{Config, Error, Properties, Value, Zeroconf};
@@ -23,7 +24,8 @@ Commands:
                      then withdraws the service and exits; if another host
                      takes the name later (RFC 6762 s9), prints
                      `ironic-mdns: registration of TYPE lost: name
-                     conflict` on stderr within 5 s and exits 3
+                     conflict` on stderr as soon as it is known and
+                     exits 3
   lookup TYPE        look TYPE up; prints the URL, then one `key=value` line
                      per property (`key` alone: no value)
   browse             list every _openstack._tcp service heard
@@ -266,14 +268,14 @@ fn main() -> ExitCode {
     }
 }
 
-/// How often a running `register` checks that its name is still its own:
-/// at most one wake-up per 5 s when idle.
-const LOST_POLL_SECS: libc::time_t = 5;
 /// Exit status of a registration lost to a name conflict.
 const EXIT_LOST: u8 = 3;
 
 /// Register, say so, wait for SIGINT/SIGTERM, withdraw. A registration
 /// lost meanwhile to another host (RFC 6762 s9) ends the wait: exit 3.
+/// Idle, nothing here wakes: a watcher thread sleeps in
+/// `wait_registrations_lost` and raises SIGUSR1 when a loss happens; the
+/// main thread sleeps in sigwait().
 fn register(config: Config, service_type: &str, url: &str, params: &Properties) -> ExitCode {
     // Block the signals before the library starts its threads, so that they
     // inherit the mask and only sigwait() below receives them.
@@ -283,6 +285,7 @@ fn register(config: Config, service_type: &str, url: &str, params: &Properties) 
         libc::sigemptyset(&mut set);
         libc::sigaddset(&mut set, libc::SIGINT);
         libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::sigaddset(&mut set, libc::SIGUSR1);
         libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
         set
     };
@@ -297,20 +300,44 @@ fn register(config: Config, service_type: &str, url: &str, params: &Properties) 
     }
     let mut stdout = std::io::stdout().lock();
     // A closed stdout must not keep a registration alive unseen: stop then.
-    if writeln!(stdout, "registered {service_type} at {url}").and_then(|_| stdout.flush()).is_ok() {
-        let timeout = libc::timespec { tv_sec: LOST_POLL_SECS, tv_nsec: 0 };
-        // SAFETY: `set` and `timeout` are initialised; no siginfo is asked.
-        // -1 is the timeout (EAGAIN) or an interruption (EINTR).
-        while unsafe { libc::sigtimedwait(&set, std::ptr::null_mut(), &timeout) } < 0 {
-            if !zc.registrations_lost().is_empty() {
+    if writeln!(stdout, "registered {service_type} at {url}").and_then(|_| stdout.flush()).is_err() {
+        return close_with(&zc, ExitCode::SUCCESS);
+    }
+    drop(stdout);
+    let lost: OnceLock<Vec<String>> = OnceLock::new();
+    std::thread::scope(|s| {
+        // Inherits the blocked mask. Returns empty only once `zc` closes.
+        s.spawn(|| {
+            let names = zc.wait_registrations_lost(None);
+            if !names.is_empty() && lost.set(names).is_ok() {
+                // SAFETY: a plain signal to this process; the main thread
+                // takes it in sigwait().
+                unsafe { libc::kill(libc::getpid(), libc::SIGUSR1) };
+            }
+        });
+        loop {
+            let mut sig: libc::c_int = 0;
+            // SAFETY: `set` and `sig` are initialised; returns 0 or an errno.
+            if unsafe { libc::sigwait(&set, &mut sig) } != 0 {
+                continue;
+            }
+            if sig != libc::SIGUSR1 {
+                return close_with(&zc, ExitCode::SUCCESS);
+            }
+            // A SIGUSR1 from elsewhere, with nothing lost, is not ours.
+            if lost.get().is_some() {
+                // One registration per run: its TYPE names the loss.
                 eprintln!("ironic-mdns: registration of {service_type} lost: name conflict");
                 let _ = zc.close();
                 return ExitCode::from(EXIT_LOST);
             }
         }
-    }
+    })
+}
+
+fn close_with(zc: &Zeroconf, ok: ExitCode) -> ExitCode {
     match zc.close() {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => ok,
         Err(e) => fail(&e, 2),
     }
 }
