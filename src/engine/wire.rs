@@ -7,9 +7,17 @@
 //! the same structure again on the raw bytes before simple-dns sees them, so
 //! that our guarantees do not rest on a dependency's internals, and adds what
 //! simple-dns lacks (packet size, section counts against the data length).
+//!
+//! simple-dns also refuses a whole packet for one question of a QTYPE or
+//! QCLASS it does not know, or one record of a CLASS it does not know. The
+//! pre-scan notes those items; `parse` patches them in a copy to values
+//! simple-dns reads, then drops them from the result, so the rest of the
+//! packet is still answered or cached. Patching in place, rather than cutting
+//! the bytes out, keeps every compression pointer valid.
 
 use simple_dns::rdata::{RData, A, AAAA, NSEC, PTR, SRV, TXT};
-use simple_dns::{CharacterString, Label, Name, Packet, PacketFlag, ResourceRecord, CLASS, TYPE};
+use simple_dns::{CharacterString, Label, Name, Packet, PacketFlag, ResourceRecord, CLASS, QCLASS, QTYPE, TYPE};
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use super::{EngineError, MAX_PACKET};
@@ -27,6 +35,7 @@ pub const T_TXT: u16 = 16;
 pub const T_AAAA: u16 = 28;
 pub const T_SRV: u16 = 33;
 pub const T_NSEC: u16 = 47;
+const T_OPT: u16 = 41;
 pub const T_ANY: u16 = 255;
 
 /// Why a packet was dropped.
@@ -39,6 +48,8 @@ pub enum WireError {
     ForwardPointer,
     NameTooLong,
     Unparsable,
+    /// Every question and record was of a type or class we skip.
+    NothingUnderstood,
 }
 
 fn be16(d: &[u8], at: usize) -> Result<u16, WireError> {
@@ -90,6 +101,34 @@ fn scan_name(d: &[u8], at: usize) -> Result<usize, WireError> {
 
 /// Structural check of an untrusted packet before parsing.
 pub fn prescan(d: &[u8]) -> Result<(), WireError> {
+    scan(d).map(|_| ())
+}
+
+/// The items of a packet simple-dns would refuse the whole packet for.
+#[derive(Debug, Default)]
+struct Skipped {
+    /// (offset, value): 16-bit fields to overwrite in the copy handed to
+    /// simple-dns, so that it reads the items dropped afterwards.
+    patches: Vec<(usize, u16)>,
+    /// Indices of the questions to drop, ascending.
+    questions: Vec<usize>,
+    /// Indices of the records to drop in answer, authority and additional
+    /// sections, ascending, as on the wire.
+    records: [Vec<usize>; 3],
+    /// Wire index of the first OPT record in the additional section:
+    /// simple-dns takes it out of the list (it becomes header data).
+    first_opt: Option<usize>,
+}
+
+impl Skipped {
+    fn any(&self) -> bool {
+        !self.questions.is_empty() || self.records.iter().any(|r| !r.is_empty())
+    }
+}
+
+/// `prescan`, also noting the items to skip.
+fn scan(d: &[u8]) -> Result<Skipped, WireError> {
+    let mut skipped = Skipped::default();
     if d.len() > MAX_PACKET {
         return Err(WireError::TooLarge);
     }
@@ -97,22 +136,51 @@ pub fn prescan(d: &[u8]) -> Result<(), WireError> {
         return Err(WireError::Truncated);
     }
     let qd = be16(d, 4)? as usize;
-    let rr = be16(d, 6)? as usize + be16(d, 8)? as usize + be16(d, 10)? as usize;
+    let (an, ns) = (be16(d, 6)? as usize, be16(d, 8)? as usize);
+    let rr = an + ns + be16(d, 10)? as usize;
     // Smallest question is 5 bytes, smallest record 11.
     if qd * 5 + rr * 11 > d.len() - 12 {
         return Err(WireError::CountsExceedData);
     }
     let mut pos = 12;
-    for _ in 0..qd {
-        pos = scan_name(d, pos)? + 4;
+    for i in 0..qd {
+        let at = scan_name(d, pos)?;
+        pos = at + 4;
         if pos > d.len() {
             return Err(WireError::Truncated);
         }
+        // RFC 1035 s4.1.2, RFC 6762 s6: a question of a type or class we
+        // cannot name is not ours to answer; the others in the packet are.
+        // The top bit of QCLASS is the unicast-response bit (RFC 6762 s5.4).
+        let (qtype, qclass) = (be16(d, at)?, be16(d, at + 2)?);
+        if QTYPE::try_from(qtype).is_err() || QCLASS::try_from(qclass & 0x7FFF).is_err() {
+            skipped.patches.push((at, T_A));
+            skipped.patches.push((at + 2, u16::from(CLASS::IN)));
+            skipped.questions.push(i);
+        }
     }
-    for _ in 0..rr {
+    for i in 0..rr {
         pos = scan_name(d, pos)?;
         let rtype = be16(d, pos)?;
+        let rclass = be16(d, pos + 2)?;
         let rdlen = be16(d, pos + 8)? as usize;
+        let (section, index) = match i {
+            i if i < an => (0, i),
+            i if i < an + ns => (1, i - an),
+            i => (2, i - an - ns),
+        };
+        // RFC 1035 s4.1.3: a record of a class we cannot name is skipped
+        // alone. The top bit is the cache-flush bit (RFC 6762 s10.2); OPT
+        // carries a payload size there (RFC 6891 s6.1.2). Records of
+        // unknown TYPE are kept by simple-dns as opaque data.
+        if rtype == T_OPT {
+            if section == 2 && skipped.first_opt.is_none() {
+                skipped.first_opt = Some(index);
+            }
+        } else if CLASS::try_from(rclass & 0x7FFF).is_err() {
+            skipped.patches.push((pos + 2, u16::from(CLASS::IN)));
+            skipped.records[section].push(index);
+        }
         let start = pos + 10;
         let end = start + rdlen;
         if end > d.len() {
@@ -137,7 +205,7 @@ pub fn prescan(d: &[u8]) -> Result<(), WireError> {
         }
         pos = end;
     }
-    Ok(())
+    Ok(skipped)
 }
 
 fn expect_end(got: usize, end: usize) -> Result<(), WireError> {
@@ -148,13 +216,29 @@ fn expect_end(got: usize, end: usize) -> Result<(), WireError> {
     }
 }
 
-/// Parse an untrusted datagram: prescan, then simple-dns. The header's Z bit
-/// is ignored on reception (RFC 6762 s18.4), simple-dns would refuse it.
+/// Parse an untrusted datagram: prescan, then simple-dns, without the
+/// questions and records simple-dns cannot read (see the module doc). The
+/// header's Z bit is ignored on reception (RFC 6762 s18.4), simple-dns would
+/// refuse it. The bytes are copied only when something must change.
 pub fn parse(data: &[u8]) -> Result<Packet<'static>, WireError> {
-    prescan(data)?;
-    let mut copy = data.to_vec();
-    copy[3] &= !0x40;
-    let p = Packet::parse(&copy).map_err(|_| WireError::Unparsable)?;
+    let skipped = scan(data)?;
+    // scan refused anything shorter than the 12-byte header.
+    let z_bit = data[3] & 0x40 != 0;
+    let bytes: Cow<'_, [u8]> = if z_bit || !skipped.patches.is_empty() {
+        let mut copy = data.to_vec();
+        copy[3] &= !0x40;
+        for &(at, value) in &skipped.patches {
+            if let Some(field) = copy.get_mut(at..at + 2) {
+                field.copy_from_slice(&value.to_be_bytes());
+            }
+        }
+        // A pointer may lead into a patched field: check the copy again.
+        prescan(&copy)?;
+        Cow::Owned(copy)
+    } else {
+        Cow::Borrowed(data)
+    };
+    let p = Packet::parse(&bytes).map_err(|_| WireError::Unparsable)?;
     let mut o = Packet::new_query(p.id());
     for f in PacketFlag::all().iter() {
         if p.has_flags(f) {
@@ -163,11 +247,26 @@ pub fn parse(data: &[u8]) -> Result<Packet<'static>, WireError> {
     }
     *o.opcode_mut() = p.opcode();
     *o.rcode_mut() = p.rcode();
-    o.questions = p.questions.into_iter().map(|q| q.into_owned()).collect();
-    o.answers = p.answers.into_iter().map(|r| r.into_owned()).collect();
-    o.name_servers = p.name_servers.into_iter().map(|r| r.into_owned()).collect();
-    o.additional_records = p.additional_records.into_iter().map(|r| r.into_owned()).collect();
+    // Wire indices of the additional section past the OPT record simple-dns
+    // took out are one lower in its list.
+    let additional: Vec<usize> = match skipped.first_opt {
+        Some(opt) => skipped.records[2].iter().map(|&i| if i > opt { i - 1 } else { i }).collect(),
+        None => skipped.records[2].clone(),
+    };
+    o.questions = kept(p.questions, &skipped.questions).map(|q| q.into_owned()).collect();
+    o.answers = kept(p.answers, &skipped.records[0]).map(|r| r.into_owned()).collect();
+    o.name_servers = kept(p.name_servers, &skipped.records[1]).map(|r| r.into_owned()).collect();
+    o.additional_records = kept(p.additional_records, &additional).map(|r| r.into_owned()).collect();
+    let empty = o.questions.is_empty() && o.answers.is_empty() && o.name_servers.is_empty() && o.additional_records.is_empty();
+    if skipped.any() && empty {
+        return Err(WireError::NothingUnderstood);
+    }
     Ok(o)
+}
+
+/// The items whose index is not in `drop` (ascending).
+fn kept<'a, T: 'a>(items: Vec<T>, drop: &'a [usize]) -> impl Iterator<Item = T> + 'a {
+    items.into_iter().enumerate().filter(|(i, _)| drop.binary_search(i).is_err()).map(|(_, x)| x)
 }
 
 /// Build a packet; when it passes MAX_PACKET, split its answers (the rest

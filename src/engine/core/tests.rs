@@ -265,3 +265,105 @@ fn never_panics_on_100k_random_and_mutated_packets() {
     }
     assert!(parsed > 1000, "the mutations still reach the responder ({parsed})");
 }
+
+/// An engine with `service()` registered on eth0, probing and announcing
+/// done, its output drained.
+fn live_engine(t0: Instant) -> (Engine, Instant) {
+    let mut e = Engine::new(EngineConfig::default(), 7);
+    e.set_interfaces(t0, vec![eth0()]);
+    let id = e.register(t0, service()).unwrap();
+    let mut now = t0;
+    let mut registered = false;
+    while let Some(t) = e.poll_timeout() {
+        if t > t0 + Duration::from_secs(5) {
+            break;
+        }
+        now = t;
+        e.handle_timeout(now);
+        while e.poll_transmit().is_some() {}
+        while let Some(ev) = e.poll_event() {
+            registered |= ev == Event::Registered(id);
+        }
+    }
+    assert!(registered);
+    (e, now)
+}
+
+/// The SRV ports answered by `e` within a second.
+fn srv_ports_sent(e: &mut Engine, mut now: Instant) -> Vec<u16> {
+    let until = now + Duration::from_secs(1);
+    let mut ports = Vec::new();
+    loop {
+        while let Some(t) = e.poll_transmit() {
+            let p = Packet::parse(&t.payload).unwrap();
+            for r in p.answers.iter().chain(&p.additional_records) {
+                if let simple_dns::rdata::RData::SRV(s) = &r.rdata {
+                    ports.push(s.port);
+                }
+            }
+        }
+        match e.poll_timeout() {
+            Some(t) if t <= until => {
+                now = now.max(t);
+                e.handle_timeout(now);
+            }
+            _ => return ports,
+        }
+    }
+}
+
+fn raw_question(name: &[u8], qtype: u16) -> Vec<u8> {
+    let mut v = name.to_vec();
+    v.extend_from_slice(&qtype.to_be_bytes());
+    v.extend_from_slice(&[0, 1]);
+    v
+}
+
+#[test]
+fn rfc1035_s4_1_rfc6762_s6_query_with_an_unknown_qtype_still_answered_for_the_rest() {
+    let (mut e, announced) = live_engine(Instant::now());
+    // RFC 6762 s6.2: past the one second after the last announcement.
+    let now = announced + Duration::from_secs(2);
+    let peer = from(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 9)), 5353, true);
+    // [type 65280 for the instance, SRV for the instance by pointer].
+    let mut q = vec![0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0];
+    let inst = [&[9u8][..], b"baremetal", &[10], b"_openstack", &[4], b"_tcp", &[5], b"local", &[0]].concat();
+    q.extend(raw_question(&inst, 65280));
+    q.extend(raw_question(&[0xC0, 12], 33));
+    e.handle_packet(now, peer, &q);
+    assert!(srv_ports_sent(&mut e, now).contains(&80), "SRV answered");
+    // Only unknown questions: nothing to answer, and no panic.
+    let mut q = vec![0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0];
+    q.extend(raw_question(&inst, 65280));
+    q.extend(raw_question(&[0xC0, 12], 0xFF00));
+    let later = now + Duration::from_secs(2);
+    e.handle_packet(later, peer, &q);
+    assert!(srv_ports_sent(&mut e, later).is_empty(), "nothing answered");
+}
+
+#[test]
+fn rfc1035_s4_1_3_response_with_a_record_of_unknown_class_cached_for_the_rest() {
+    let t0 = Instant::now();
+    let mut e = Engine::new(EngineConfig::default(), 3);
+    e.set_interfaces(t0, vec![eth0()]);
+    let inst = crate::engine::wire::name_from_str("other._openstack._tcp.local.").unwrap();
+    let host = crate::engine::wire::name_from_str("other.local.").unwrap();
+    let mut p = Packet::new_reply(0);
+    p.set_flags(PacketFlag::AUTHORITATIVE_ANSWER);
+    p.answers.push(crate::engine::wire::srv(&inst, &host, 8080, 120));
+    p.answers.push(crate::engine::wire::txt(&inst, &[b"k=v".to_vec()], 4500).unwrap());
+    p.answers.push(crate::engine::wire::addr(&host, "198.18.0.7".parse().unwrap(), 120, true));
+    p.answers.push(crate::engine::wire::addr(&host, "198.18.0.99".parse().unwrap(), 120, true));
+    let mut bytes = p.build_bytes_vec().unwrap();
+    // The last A record: class 5 with the cache-flush bit. RDATA 4, RDLENGTH
+    // 2, TTL 4, then CLASS.
+    let n = bytes.len();
+    assert_eq!(bytes[n - 12..n - 10], [0x80, 1]);
+    bytes[n - 11] = 5;
+    e.handle_packet(t0, from(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 7)), 5353, true), &bytes);
+    assert_eq!(e.cache_len(), 3, "SRV, TXT and the class IN address");
+    let s = e.resolve_cached(t0, "other._openstack._tcp.local.").expect("resolved from the cache");
+    assert_eq!(s.port, 8080);
+    let addrs: Vec<IpAddr> = s.addresses.iter().map(|a| a.addr).collect();
+    assert_eq!(addrs, vec!["198.18.0.7".parse::<IpAddr>().unwrap()]);
+}

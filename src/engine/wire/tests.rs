@@ -181,3 +181,131 @@ fn rfc6763_s4_3_instance_names_with_any_utf8_never_panic() {
     }
     assert!(instance_name("x._openstack._tcp.local", st).is_ok(), "trailing dot optional");
 }
+
+/// A question in wire form: name bytes, then QTYPE and QCLASS.
+fn question(name: &[u8], qtype: u16, qclass: u16) -> Vec<u8> {
+    let mut v = name.to_vec();
+    v.extend_from_slice(&qtype.to_be_bytes());
+    v.extend_from_slice(&qclass.to_be_bytes());
+    v
+}
+
+/// A record in wire form (TTL 120).
+fn record(name: &[u8], rtype: u16, class: u16, rdata: &[u8]) -> Vec<u8> {
+    let mut v = question(name, rtype, class);
+    v.extend_from_slice(&[0, 0, 0, 120]);
+    v.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+    v.extend_from_slice(rdata);
+    v
+}
+
+fn with_counts(flags: u16, counts: [u16; 4], body: &[u8]) -> Vec<u8> {
+    let mut v = vec![0, 0];
+    for x in [flags, counts[0], counts[1], counts[2], counts[3]] {
+        v.extend_from_slice(&x.to_be_bytes());
+    }
+    v.extend_from_slice(body);
+    v
+}
+
+#[test]
+fn rfc1035_s4_1_2_rfc6762_s6_unknown_qtype_skipped_the_other_questions_kept() {
+    // The unknown question first, the SRV question compressed against its
+    // name: the kept question must still read the right name.
+    let inst = name_bytes(&[b"baremetal", b"_openstack", b"_tcp", b"local"]);
+    let mut body = question(&inst, 65280, 1);
+    body.extend(question(&[0xC0, 12], T_SRV, 0x8001)); // QU bit set
+    let v = with_counts(0, [2, 0, 0, 0], &body);
+    let p = parse(&v).unwrap();
+    assert_eq!(p.questions.len(), 1);
+    let q = &p.questions[0];
+    assert_eq!(q.qname, name_from_str("baremetal._openstack._tcp.local.").unwrap());
+    assert_eq!(u16::from(q.qtype), T_SRV);
+    assert!(q.unicast_response, "RFC 6762 s5.4 bit kept");
+    // The same with the unknown question last.
+    let mut body = question(&inst, T_SRV, 1);
+    body.extend(question(&[0xC0, 12], 65280, 1));
+    assert_eq!(parse(&with_counts(0, [2, 0, 0, 0], &body)).unwrap().questions.len(), 1);
+}
+
+#[test]
+fn rfc1035_s4_1_2_unknown_qclass_skipped() {
+    let local = name_bytes(&[b"local"]);
+    let mut body = question(&local, T_PTR, 5);
+    body.extend(question(&local, T_PTR, 0x8000 | 6)); // class 6 with the QU bit
+    body.extend(question(&local, T_A, 255)); // QCLASS ANY is known
+    let p = parse(&with_counts(0, [3, 0, 0, 0], &body)).unwrap();
+    assert_eq!(p.questions.len(), 1);
+    assert_eq!(u16::from(p.questions[0].qtype), T_A);
+}
+
+#[test]
+fn rfc1035_s4_1_only_unknown_questions_dropped_whole() {
+    let local = name_bytes(&[b"local"]);
+    let mut body = question(&local, 65280, 1);
+    body.extend(question(&local, T_A, 7));
+    assert_eq!(parse(&with_counts(0, [2, 0, 0, 0], &body)).unwrap_err(), WireError::NothingUnderstood);
+}
+
+#[test]
+fn rfc1035_s4_1_3_record_of_unknown_class_skipped_the_others_kept() {
+    let host = name_bytes(&[b"x", b"local"]);
+    let inst = name_bytes(&[b"a", b"_openstack", b"_tcp", b"local"]);
+    let mut srv_rdata = vec![0, 0, 0, 0, 0x1F, 0x90];
+    srv_rdata.extend_from_slice(&[0xC0, 12]); // target x.local, from the first record
+    let mut body = record(&host, T_A, 0x8005, &[198, 18, 0, 99]); // class 5, cache-flush bit
+    body.extend(record(&inst, T_SRV, 0x8001, &srv_rdata));
+    body.extend(record(&[0xC0, 12], T_A, 0x8001, &[198, 18, 0, 7]));
+    let p = parse(&with_counts(0x8400, [0, 3, 0, 0], &body)).unwrap();
+    assert_eq!(p.answers.len(), 2);
+    let RData::SRV(s) = &p.answers[0].rdata else { panic!("SRV expected: {:?}", p.answers[0]) };
+    assert_eq!((s.port, name_key(&s.target)), (8080, "x.local.".to_string()));
+    assert!(p.answers[0].cache_flush);
+    assert_eq!(p.answers[1].rdata, RData::A(A::from(std::net::Ipv4Addr::new(198, 18, 0, 7))));
+    assert_eq!(name_key(&p.answers[1].name), "x.local.");
+}
+
+#[test]
+fn rfc1035_s4_1_3_skipped_records_in_each_section_and_after_an_opt() {
+    let host = name_bytes(&[b"x", b"local"]);
+    let a = |class: u16, last: u8| record(&[0xC0, 12], T_A, class, &[198, 18, 0, last]);
+    let mut body = question(&host, T_A, 1);
+    body.extend(a(9, 1)); // answer, skipped
+    body.extend(a(1, 2)); // answer
+    body.extend(a(1, 3)); // authority
+    body.extend(a(9, 4)); // authority, skipped
+    body.extend(record(&[0], T_OPT, 1440, &[])); // additional: OPT, any class
+    body.extend(a(9, 5)); // additional, skipped
+    body.extend(a(1, 6)); // additional
+    let p = parse(&with_counts(0, [1, 2, 2, 3], &body)).unwrap();
+    let last = |rs: &[ResourceRecord<'_>]| -> Vec<u8> {
+        rs.iter().map(|r| if let RData::A(a) = &r.rdata { a.address.to_be_bytes()[3] } else { 0 }).collect()
+    };
+    assert_eq!(p.questions.len(), 1);
+    assert_eq!(last(&p.answers), vec![2]);
+    assert_eq!(last(&p.name_servers), vec![3]);
+    assert_eq!(last(&p.additional_records), vec![6]);
+}
+
+#[test]
+fn rfc1035_s3_2_2_record_of_unknown_type_kept_as_opaque_data() {
+    let body = record(&name_bytes(&[b"x", b"local"]), 65280, 1, &[1, 2, 3]);
+    let p = parse(&with_counts(0x8400, [0, 1, 0, 0], &body)).unwrap();
+    assert_eq!(rr_type(&p.answers[0]), 65280);
+}
+
+#[test]
+fn skipping_keeps_every_structural_check() {
+    // An unknown question does not excuse a forward pointer after it.
+    let local = name_bytes(&[b"local"]);
+    let mut body = question(&local, 65280, 1);
+    body.extend(question(&[0xC0, 40], T_A, 1));
+    body.extend(local.clone());
+    assert_eq!(parse(&with_counts(0, [2, 0, 0, 0], &body)).unwrap_err(), WireError::ForwardPointer);
+    // Nor a truncated record after a skipped one.
+    let mut body = record(&local, T_A, 9, &[198, 18, 0, 1]);
+    body.extend(record(&local, T_A, 1, &[198, 18, 0, 2]));
+    let v = with_counts(0x8400, [0, 2, 0, 0], &body);
+    assert!(parse(&v).is_ok());
+    assert_eq!(parse(&v[..v.len() - 1]).unwrap_err(), WireError::Truncated);
+}
