@@ -39,12 +39,8 @@ fn simultaneous_probes_exactly_one_wins() {
 #[test]
 fn announced_name_is_defended() {
     let Some(lab) = lab!() else { return };
-    let (a_addr, b_addr) = (lab.v4(0), lab.v4(1));
-    let (mb, idb) = lab.run_on(1, move || {
-        let m = start(Some(vec![b_addr]));
-        let id = m.register(our_service("baremetal", 6385, vec![b_addr]), PROBE_LIMIT).expect("B registers");
-        (m, id)
-    });
+    let a_addr = lab.v4(0);
+    let (mb, idb) = baremetal_on_b(&lab);
     let ra = lab.run_on(0, move || {
         let m = start(Some(vec![a_addr]));
         let r = m.register(our_service("baremetal", 80, vec![a_addr]), PROBE_LIMIT);
@@ -54,6 +50,16 @@ fn announced_name_is_defended() {
     assert!(matches!(ra, Err(ironicmdns::Error::Conflict(_))), "A: {ra:?}");
     assert!(mb.is_registered(idb), "B still owns the name");
     mb.close().unwrap();
+}
+
+/// Host B's engine (IPv4 only) with `baremetal` registered and announced.
+fn baremetal_on_b(lab: &Lab) -> (Mdns, ironicmdns::engine::RegId) {
+    let b_addr = lab.v4(1);
+    lab.run_on(1, move || {
+        let m = start(Some(vec![b_addr]));
+        let id = m.register(our_service("baremetal", 6385, vec![b_addr]), PROBE_LIMIT).expect("B registers");
+        (m, id)
+    })
 }
 
 /// A multicast response claiming `instance`'s SRV with other data, as a
@@ -96,12 +102,7 @@ fn send_from(lab: &Lab, h: usize, pkt: &[u8], times: usize) {
 #[test]
 fn conflict_after_announcing_is_reported() {
     let Some(lab) = lab!() else { return };
-    let b_addr = lab.v4(1);
-    let (mb, idb) = lab.run_on(1, move || {
-        let m = start(Some(vec![b_addr]));
-        let id = m.register(our_service("baremetal", 6385, vec![b_addr]), PROBE_LIMIT).expect("B registers");
-        (m, id)
-    });
+    let (mb, idb) = baremetal_on_b(&lab);
     assert!(mb.is_registered(idb));
     // Let B finish announcing (RFC 6762 s8.3: two announcements, 1 s apart).
     std::thread::sleep(Duration::from_millis(1200));
@@ -135,12 +136,7 @@ fn conflict_after_announcing_is_reported() {
 #[test]
 fn wait_lost_returns_on_close() {
     let Some(lab) = lab!() else { return };
-    let b_addr = lab.v4(1);
-    let (mb, idb) = lab.run_on(1, move || {
-        let m = start(Some(vec![b_addr]));
-        let id = m.register(our_service("baremetal", 6385, vec![b_addr]), PROBE_LIMIT).expect("B registers");
-        (m, id)
-    });
+    let (mb, idb) = baremetal_on_b(&lab);
     assert!(mb.is_registered(idb));
     let t0 = Instant::now();
     assert_eq!(mb.wait_lost(Some(Duration::from_millis(200))), vec![], "nothing lost: times out empty");
@@ -170,12 +166,7 @@ fn wait_lost_returns_on_close() {
 #[test]
 fn single_spoofed_conflict_does_not_lose_the_registration() {
     let Some(lab) = lab!() else { return };
-    let b_addr = lab.v4(1);
-    let (mb, idb) = lab.run_on(1, move || {
-        let m = start(Some(vec![b_addr]));
-        let id = m.register(our_service("baremetal", 6385, vec![b_addr]), PROBE_LIMIT).expect("B registers");
-        (m, id)
-    });
+    let (mb, idb) = baremetal_on_b(&lab);
     std::thread::sleep(Duration::from_millis(1200));
     send_from(&lab, 0, &conflicting_announcement(&format!("baremetal.{TY}"), 9999), 1);
     let deadline = Instant::now() + Duration::from_secs(3);
@@ -191,12 +182,7 @@ fn single_spoofed_conflict_does_not_lose_the_registration() {
 #[test]
 fn goodbye_seen_by_peer() {
     let Some(lab) = lab!() else { return };
-    let b_addr = lab.v4(1);
-    let (mb, idb) = lab.run_on(1, move || {
-        let m = start(Some(vec![b_addr]));
-        let id = m.register(our_service("baremetal", 6385, vec![b_addr]), PROBE_LIMIT).expect("B registers");
-        (m, id)
-    });
+    let (mb, idb) = baremetal_on_b(&lab);
     let instance = format!("baremetal.{TY}");
     let (d, rx) = lab.run_on(0, || {
         let d = mdns_sd_daemon(Some(mdns_sd::IfKind::IPv4));
