@@ -182,16 +182,32 @@ fn lab_child_process_runs_on_its_host() {
     assert!(t.elapsed() < Duration::from_secs(5) && status.signal() == Some(libc::SIGKILL), "{status:?}");
 }
 
+/// The lab's interface index of `eth0` on the calling thread's host.
+fn ifindex() -> u32 {
+    let name = std::ffi::CString::new("eth0").unwrap();
+    // SAFETY: a valid NUL-terminated name.
+    unsafe { libc::if_nametoindex(name.as_ptr()) }
+}
+
+/// The next datagram on `s` (within 2 s).
+fn recv(s: &ironicmdns::engine::socket::MdnsSocket) -> (Vec<u8>, ironicmdns::engine::Received) {
+    let mut buf = vec![0u8; 9000];
+    let t = Instant::now();
+    loop {
+        if let Some((n, from)) = s.recv(&mut buf).expect("recv") {
+            return (buf[..n].to_vec(), from);
+        }
+        assert!(t.elapsed() < Duration::from_secs(2), "nothing received");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// socket.rs on its own: a multicast Transmit out of host A's eth0 reaches
 /// host B's socket tagged with B's eth0 index and `multicast`, whole at
 /// 9000 bytes; a unicast one arrives untagged; a larger one is dropped.
 fn socket_roundtrip(lab: &Lab, fam: ironicmdns::engine::Family) {
     use ironicmdns::engine::socket::MdnsSocket;
-    use ironicmdns::engine::{Received, Transmit};
-    fn ifindex() -> u32 {
-        let name = std::ffi::CString::new("eth0").unwrap();
-        unsafe { libc::if_nametoindex(name.as_ptr()) }
-    }
+    use ironicmdns::engine::Transmit;
     let (sb, b_idx) = lab.run_on(1, move || {
         let s = MdnsSocket::open(fam).expect("open on B");
         s.join(ifindex()).expect("join on B");
@@ -209,17 +225,6 @@ fn socket_roundtrip(lab: &Lab, fam: ironicmdns::engine::Family) {
     let a_ip = match fam {
         ironicmdns::engine::Family::V4 => lab.v4(0),
         ironicmdns::engine::Family::V6 => lab.v6(0),
-    };
-    let recv = |s: &MdnsSocket| -> (Vec<u8>, Received) {
-        let mut buf = vec![0u8; 9000];
-        let t = Instant::now();
-        loop {
-            if let Some((n, from)) = s.recv(&mut buf).expect("recv") {
-                return (buf[..n].to_vec(), from);
-            }
-            assert!(t.elapsed() < Duration::from_secs(2), "nothing received");
-            std::thread::sleep(Duration::from_millis(5));
-        }
     };
     let big = vec![7u8; 9000];
     sa.send(&Transmit { iface: a_idx, dst: fam.group(), payload: big.clone(), from_ephemeral: false }).expect("multicast send");
@@ -258,22 +263,7 @@ fn socket_roundtrip_ipv6() {
 /// that port comes back to it, tagged with A's interface, not multicast.
 fn ephemeral_roundtrip(lab: &Lab, fam: ironicmdns::engine::Family) {
     use ironicmdns::engine::socket::MdnsSocket;
-    use ironicmdns::engine::{Received, Transmit};
-    fn ifindex() -> u32 {
-        let name = std::ffi::CString::new("eth0").unwrap();
-        unsafe { libc::if_nametoindex(name.as_ptr()) }
-    }
-    fn recv(s: &MdnsSocket) -> (Vec<u8>, Received) {
-        let mut buf = vec![0u8; 9000];
-        let t = Instant::now();
-        loop {
-            if let Some((n, from)) = s.recv(&mut buf).expect("recv") {
-                return (buf[..n].to_vec(), from);
-            }
-            assert!(t.elapsed() < Duration::from_secs(2), "nothing received");
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
+    use ironicmdns::engine::Transmit;
     let (sb, b_idx) = lab.run_on(1, move || {
         let s = MdnsSocket::open(fam).expect("open on B");
         s.join(ifindex()).expect("join on B");
