@@ -129,8 +129,9 @@ typedef struct zc_services zc_services;
  * An mDNS client and server, like `ironic_lib.mdns.Zeroconf`: it owns the
  * sockets and a background thread. Create with `zc_new`, end with
  * `zc_close`. Thread-safe: several threads may call `zc_register_service`,
- * `zc_get_endpoint`, `zc_browse` and `zc_last_error` on one handle at
- * once; only `zc_close` must not race other calls on the same handle.
+ * `zc_get_endpoint`, `zc_browse`, `zc_wait_lost` and `zc_last_error` on
+ * one handle at once; only `zc_close` must not race other calls on the
+ * same handle.
  */
 typedef struct zc_zeroconf zc_zeroconf;
 
@@ -276,6 +277,22 @@ zc_status zc_get_endpoint(const zc_zeroconf *zc,
                           int skip_link_local,
                           char **url_out,
                           zc_props **props_out);
+
+/**
+ * Learn whether a registration made on `zc` was lost: another host
+ * answered the re-probe this library sends after a conflicting record
+ * appears (RFC 6762 s9), so the library withdrew that service. A lost
+ * registration is never renamed or retried; the publisher should exit or
+ * call `zc_register_service` again. Waits up to `timeout_ms` ms (0: only
+ * check now; negative: `ZC_ERR_INVALID_ARGUMENT`) for a loss; to stop a
+ * waiting thread let its timeout pass (`zc_close` must not race this
+ * call). On `ZC_OK`, `*lost_out` is NULL when nothing was lost, else a new
+ * string (free it with `zc_string_free`) of the lost instance names
+ * (e.g. "baremetal._openstack._tcp.local.") separated by '\n'; a lost
+ * name is reported by every later call as well. Nothing is written on
+ * failure.
+ */
+zc_status zc_wait_lost(const zc_zeroconf *zc, int32_t timeout_ms, char **lost_out);
 
 /**
  * Copy the detail text of the last failed call on `zc` into `buf` of `len`

@@ -3,6 +3,7 @@
 
 use std::ffi::{c_char, c_int};
 use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 use super::boundary::{
     copy_thread_detail, required, required_out, run, run_value, Detail, Failure, Outcome, Sink,
@@ -18,8 +19,9 @@ use crate::zeroconf::Zeroconf;
 /// An mDNS client and server, like `ironic_lib.mdns.Zeroconf`: it owns the
 /// sockets and a background thread. Create with `zc_new`, end with
 /// `zc_close`. Thread-safe: several threads may call `zc_register_service`,
-/// `zc_get_endpoint`, `zc_browse` and `zc_last_error` on one handle at
-/// once; only `zc_close` must not race other calls on the same handle.
+/// `zc_get_endpoint`, `zc_browse`, `zc_wait_lost` and `zc_last_error` on
+/// one handle at once; only `zc_close` must not race other calls on the
+/// same handle.
 pub struct zc_zeroconf {
     pub(crate) inner: Zeroconf,
     detail: Detail,
@@ -150,6 +152,49 @@ pub extern "C" fn zc_get_endpoint(
     })
 }
 
+/// The lost instance names as one C string: NULL when none, else the names
+/// joined by '\n'.
+fn lost_text(lost: &[String]) -> Outcome<*mut c_char> {
+    if lost.is_empty() {
+        return Ok(std::ptr::null_mut());
+    }
+    out_string(&lost.join("\n"), "a lost instance name")
+}
+
+/// Learn whether a registration made on `zc` was lost: another host
+/// answered the re-probe this library sends after a conflicting record
+/// appears (RFC 6762 s9), so the library withdrew that service. A lost
+/// registration is never renamed or retried; the publisher should exit or
+/// call `zc_register_service` again. Waits up to `timeout_ms` ms (0: only
+/// check now; negative: `ZC_ERR_INVALID_ARGUMENT`) for a loss; to stop a
+/// waiting thread let its timeout pass (`zc_close` must not race this
+/// call). On `ZC_OK`, `*lost_out` is NULL when nothing was lost, else a new
+/// string (free it with `zc_string_free`) of the lost instance names
+/// (e.g. "baremetal._openstack._tcp.local.") separated by '\n'; a lost
+/// name is reported by every later call as well. Nothing is written on
+/// failure.
+#[no_mangle]
+pub extern "C" fn zc_wait_lost(
+    zc: *const zc_zeroconf,
+    timeout_ms: i32,
+    lost_out: *mut *mut c_char,
+) -> zc_status {
+    on_handle("zc_wait_lost", zc, |h| {
+        let lost_out = required_out(lost_out, "lost_out")?;
+        let ms = u64::try_from(timeout_ms)
+            .map_err(|_| Failure::invalid(format!("timeout_ms {timeout_ms} is negative")))?;
+        // 0 ms still goes through the wait: it returns at once, and it also
+        // counts a loss no earlier call saw announced.
+        let lost = h
+            .inner
+            .wait_registrations_lost(Some(Duration::from_millis(ms)));
+        let text = lost_text(&lost)?;
+        // SAFETY: lost_out was checked non-NULL.
+        unsafe { *lost_out = text };
+        Ok(())
+    })
+}
+
 /// Copy the detail text of the last failed call on `zc` into `buf` of `len`
 /// bytes, snprintf-style: at most `len - 1` bytes and a NUL; returns the
 /// full length (without NUL), so a result `>= len` means it was cut (call
@@ -235,4 +280,41 @@ pub extern "C" fn zc_lookup_with_options(
         let found = lookup_once(config_of(opts), service_type)?;
         write_result(found, url_out, props_out)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capi::status::ZC_ERR_INVALID_ARGUMENT;
+    use crate::capi::strings::{read, zc_string_free};
+
+    #[test]
+    fn nothing_lost_is_null() {
+        assert!(lost_text(&[]).unwrap().is_null());
+    }
+
+    #[test]
+    fn lost_names_are_joined_by_newlines() {
+        let names = [
+            "baremetal._openstack._tcp.local.".to_string(),
+            "identity._openstack._tcp.local.".to_string(),
+        ];
+        let text = lost_text(&names).unwrap();
+        assert_eq!(
+            read(text),
+            "baremetal._openstack._tcp.local.\nidentity._openstack._tcp.local."
+        );
+        zc_string_free(text);
+    }
+
+    #[test]
+    fn wait_lost_without_a_handle_is_refused_and_writes_nothing() {
+        let mut out: *mut c_char = std::ptr::NonNull::dangling().as_ptr();
+        let before = out;
+        assert_eq!(
+            zc_wait_lost(std::ptr::null(), 0, &mut out),
+            ZC_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(out, before);
+    }
 }
