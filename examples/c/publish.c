@@ -6,7 +6,8 @@
  *
  * --interface IP is the "interfaces" option; -o sets any [mdns] option.
  * A KEY without '=' is a property without value. Exits 0 after withdrawing
- * the service (goodbye packets) on SIGINT or SIGTERM.
+ * the service (goodbye packets) on SIGINT or SIGTERM; exits 3 when another
+ * host takes the name later (the registration is lost, RFC 6762 s9).
  * Build: cc publish.c $(pkg-config --cflags --libs ironicmdns)
  */
 #define _POSIX_C_SOURCE 200809L
@@ -15,6 +16,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static int usage(void) {
     fprintf(stderr, "usage: publish [--interface IP] [-o NAME=VALUE]... TYPE URL [KEY=VALUE | KEY]...\n");
@@ -43,7 +45,7 @@ int main(int argc, char **argv) {
     char detail[512];
 
     /* Block the stop signals before the library starts its thread, so that
-     * they reach sigwait below and nothing else. */
+     * they reach sigtimedwait below and nothing else. */
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
@@ -105,9 +107,25 @@ int main(int argc, char **argv) {
     printf("published %s at %s\n", argv[i], argv[i + 1]);
     fflush(stdout);
 
-    if (sigwait(&stop, &sig) != 0) {
-        fprintf(stderr, "publish: sigwait failed\n");
-        goto out;
+    /* Until a stop signal: check for a lost registration once a second. */
+    while (sig <= 0) {
+        const struct timespec now = {0, 0};
+        char *lost = NULL;
+        st = zc_wait_lost(zc, 1000, &lost);
+        if (st != ZC_OK) {
+            zc_last_error(zc, detail, sizeof detail);
+            fprintf(stderr, "publish: %s (%s)\n", zc_strerror(st), detail);
+            goto out;
+        }
+        if (lost) {
+            for (char *nl = strchr(lost, '\n'); nl; nl = strchr(nl, '\n'))
+                *nl = ' ';
+            fprintf(stderr, "publish: registration lost: %s\n", lost);
+            zc_string_free(lost);
+            rc = 3;
+            goto out;
+        }
+        sig = sigtimedwait(&stop, NULL, &now); /* -1 (EAGAIN) when none is pending */
     }
     rc = 0;
 out:

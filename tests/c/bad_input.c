@@ -12,6 +12,7 @@
  */
 #include <ironicmdns.h>
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,6 +267,8 @@ static void handle_calls_without_handle(void) {
     CHECK(zc_lookup_with_options(opts, "baremetal", NULL, NULL), ZC_ERR_INVALID_ARGUMENT);
     TRUE(zc_options_last_error(opts, buf, sizeof buf) > 0 && strstr(buf, "url_out is NULL"));
     CHECK(zc_lookup_with_options(NULL, NOT_UTF8, &url, NULL), ZC_ERR_INVALID_ARGUMENT);
+    CHECK(zc_wait_lost(NULL, 0, &url), ZC_ERR_INVALID_ARGUMENT);
+    TRUE(strcmp(detail(), "zc_wait_lost: zc is NULL") == 0);
     TRUE(zc == SENTINEL && url == SENTINEL && found == SENTINEL);
     zc_options_free(opts);
 }
@@ -348,12 +351,27 @@ static void handle_calls(void) {
         zc_services_free(NULL);
     }
 
+    /* lost registrations: arguments, then nothing lost on a fresh handle */
+    CHECK(zc_wait_lost(zc, 0, NULL), ZC_ERR_INVALID_ARGUMENT);
+    TRUE(strcmp(detail(), "zc_wait_lost: lost_out is NULL") == 0);
+    CHECK(zc_wait_lost(zc, -1, &url), ZC_ERR_INVALID_ARGUMENT);
+    TRUE(strstr(detail(), "negative") != NULL);
+    CHECK(zc_wait_lost(zc, INT32_MIN, &url), ZC_ERR_INVALID_ARGUMENT);
+    TRUE(url == SENTINEL);
+    CHECK(zc_wait_lost(zc, 0, &url), ZC_OK);
+    TRUE(url == NULL);
+    CHECK(zc_wait_lost(zc, 50, &url), ZC_OK); /* waits, nothing to report */
+    TRUE(url == NULL);
+    url = SENTINEL;
+
     /* a real registration, withdrawn by zc_close */
     CHECK(zc_props_new(&params), ZC_OK);
     CHECK(zc_props_set(params, "ipa_debug", "1", 1), ZC_OK);
     messages = 0;
     CHECK(zc_register_service(zc, "baremetal", "http://198.18.0.9:8080/bm", params), ZC_OK);
     TRUE(messages > 0); /* "registering ... via mDNS" (debug) reached the callback */
+    CHECK(zc_wait_lost(zc, 0, &url), ZC_OK); /* nobody else holds the name */
+    TRUE(url == NULL);
     zc_props_free(params);
     CHECK(zc_close(zc), ZC_OK);
     zc = NULL;
