@@ -265,3 +265,33 @@ fn second_publisher_of_a_name_gets_name_conflict() {
         "{stderr}"
     );
 }
+
+/// A publisher whose name is taken after it announced (a host that claims
+/// the name and answers the re-probe, RFC 6762 s9) learns it through
+/// zc_wait_lost, says so and exits 3.
+#[test]
+fn publisher_exits_3_when_its_name_is_taken() {
+    let Some(lab) = lab!() else { return };
+    let (publish, _, _) = examples();
+    let (a, b) = (0, 1);
+    let url_b = format!("http://{}:6385", lab.v4(b));
+    let mut publisher = start_publish(&lab, b, &publish, lab.v4(b), &[], &url_b, &[]);
+    std::thread::sleep(Duration::from_millis(1200));
+    // The claim, then the same records again while B re-probes.
+    let claim = common::intruder::conflicting_announcement("baremetal._openstack._tcp.local", 9999);
+    common::intruder::send_from(&lab, a, &claim, 2);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(st) = publisher.try_wait().unwrap() {
+            break st;
+        }
+        assert!(std::time::Instant::now() < deadline, "publish still running 10 s after its name was taken");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let stderr = publisher.0.wait_with_output_of_stderr();
+    assert_eq!(status.code(), Some(3), "stderr: {stderr}");
+    assert!(
+        stderr.contains("publish: registration lost: baremetal._openstack._tcp.local"),
+        "{stderr}"
+    );
+}

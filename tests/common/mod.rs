@@ -1,4 +1,5 @@
 //! Test support shared by the integration tests (`mod common;`).
 #![allow(dead_code)]
 
+pub mod intruder;
 pub mod lab;

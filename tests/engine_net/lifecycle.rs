@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::common::intruder::{conflicting_announcement, send_from};
 
 /// Both hosts register the same instance with different data at the same
 /// moment: the probe tie-break (RFC 6762 s8.2) lets exactly one win.
@@ -60,40 +61,6 @@ fn baremetal_on_b(lab: &Lab) -> (Mdns, ironicmdns::engine::RegId) {
         let id = m.register(our_service("baremetal", 6385, vec![b_addr]), PROBE_LIMIT).expect("B registers");
         (m, id)
     })
-}
-
-/// A multicast response claiming `instance`'s SRV with other data, as a
-/// host that did not probe would send it (cache-flush bit set).
-fn conflicting_announcement(instance: &str, port: u16) -> Vec<u8> {
-    use simple_dns::{rdata::RData, rdata::SRV, Name, Packet, PacketFlag, ResourceRecord, CLASS};
-    let mut p = Packet::new_reply(0);
-    p.set_flags(PacketFlag::AUTHORITATIVE_ANSWER);
-    let mut rr = ResourceRecord::new(
-        Name::new_unchecked(instance),
-        CLASS::IN,
-        120,
-        RData::SRV(SRV { priority: 0, weight: 0, port, target: Name::new_unchecked("intruder.local") }),
-    );
-    rr.cache_flush = true;
-    p.answers.push(rr);
-    p.build_bytes_vec().unwrap()
-}
-
-/// Send `pkt` `times` times, 150 ms apart, from host h's port 5353.
-fn send_from(lab: &Lab, h: usize, pkt: &[u8], times: usize) {
-    lab.run_on(h, || {
-        let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None).unwrap();
-        s.set_reuse_address(true).unwrap();
-        s.set_reuse_port(true).unwrap();
-        s.bind(&"0.0.0.0:5353".parse::<std::net::SocketAddr>().unwrap().into()).unwrap();
-        s.set_multicast_ttl_v4(255).unwrap();
-        for i in 0..times {
-            if i > 0 {
-                std::thread::sleep(Duration::from_millis(150));
-            }
-            s.send_to(pkt, &"224.0.0.251:5353".parse::<std::net::SocketAddr>().unwrap().into()).unwrap();
-        }
-    });
 }
 
 /// After announcing, a peer's conflicting record sends us back to probing
