@@ -36,6 +36,15 @@ fn mdns_sd_daemon(only: Option<mdns_sd::IfKind>) -> mdns_sd::ServiceDaemon {
 /// mdns-sd browses `TY` on the current host until `instance` resolves.
 fn mdns_sd_find(d: &mdns_sd::ServiceDaemon, instance: &str, within: Duration) -> Option<Box<mdns_sd::ResolvedService>> {
     let rx = d.browse(TY).expect("browse");
+    wait_resolved(&rx, instance, within)
+}
+
+/// The first ServiceResolved event for `instance` on a running browse.
+fn wait_resolved(
+    rx: &mdns_sd::Receiver<mdns_sd::ServiceEvent>,
+    instance: &str,
+    within: Duration,
+) -> Option<Box<mdns_sd::ResolvedService>> {
     let deadline = Instant::now() + within;
     while let Ok(ev) = rx.recv_deadline(deadline) {
         if let mdns_sd::ServiceEvent::ServiceResolved(s) = ev {

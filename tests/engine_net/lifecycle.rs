@@ -156,14 +156,7 @@ fn goodbye_seen_by_peer() {
         let rx = d.browse(TY).unwrap();
         (d, rx)
     });
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let mut resolved = false;
-    while let Ok(ev) = rx.recv_deadline(deadline) {
-        if matches!(&ev, mdns_sd::ServiceEvent::ServiceResolved(s) if s.fullname == instance) {
-            resolved = true;
-            break;
-        }
-    }
+    let resolved = wait_resolved(&rx, &instance, Duration::from_secs(5)).is_some();
     assert!(resolved, "mdns-sd resolved our service first");
     let t = Instant::now();
     mb.unregister(idb).expect("unregister");
@@ -284,14 +277,7 @@ fn close_is_final_and_idempotent() {
         assert!(matches!(unknown, Err(ironicmdns::Error::InvalidArgument(_))), "{unknown:?}");
         m
     });
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let mut resolved = false;
-    while let Ok(ev) = rx.recv_deadline(deadline) {
-        if matches!(&ev, mdns_sd::ServiceEvent::ServiceResolved(s) if s.fullname == instance) {
-            resolved = true;
-            break;
-        }
-    }
+    let resolved = wait_resolved(&rx, &instance, Duration::from_secs(5)).is_some();
     assert!(resolved, "the peer resolved our service");
     m.close().expect("close");
     // The goodbyes were sent before close returned (the peer drops the
