@@ -96,14 +96,24 @@ impl Config {
     /// Parsing follows oslo.config's types (IntOpt, Dict of quoted String,
     /// ListOpt, FloatOpt). On error nothing changes.
     pub fn set(&mut self, name: &str, value: &str) -> Result<()> {
-        let bad = |why: String| Error::InvalidArgument(format!("invalid value {value:?} for option [{GROUP}] {name}: {why}"));
+        let bad = |why: String| {
+            Error::InvalidArgument(format!(
+                "invalid value {value:?} for option [{GROUP}] {name}: {why}"
+            ))
+        };
         match name {
-            "registration_attempts" => self.registration_attempts = parse_attempts(value).map_err(bad)?,
+            "registration_attempts" => {
+                self.registration_attempts = parse_attempts(value).map_err(bad)?
+            }
             "lookup_attempts" => self.lookup_attempts = parse_attempts(value).map_err(bad)?,
             "params" => self.params = parse_dict(value).map_err(bad)?,
             "interfaces" => self.interfaces = parse_ip_list(value).map_err(bad)?,
             "lookup_timeout" => self.lookup_timeout = parse_timeout(value).map_err(bad)?,
-            _ => return Err(Error::InvalidArgument(format!("unknown option [{GROUP}] {name}"))),
+            _ => {
+                return Err(Error::InvalidArgument(format!(
+                    "unknown option [{GROUP}] {name}"
+                )))
+            }
         }
         Ok(())
     }
@@ -138,7 +148,9 @@ fn parse_attempts(value: &str) -> std::result::Result<u32, String> {
     if neg || zero {
         return Err("should be greater than or equal to 1".into());
     }
-    clean.parse::<u32>().map_err(|_| format!("should be less than or equal to {}", u32::MAX))
+    clean
+        .parse::<u32>()
+        .map_err(|_| format!("should be less than or equal to {}", u32::MAX))
 }
 
 /// oslo.config `String(quotes=True)`: a value starting with a quote must
@@ -206,7 +218,8 @@ fn parse_ip_list(value: &str) -> std::result::Result<Option<Vec<IpAddr>>, String
     s.split(',')
         .map(|item| {
             let item = item.trim();
-            item.parse::<IpAddr>().map_err(|_| format!("{item:?} is not an IP address"))
+            item.parse::<IpAddr>()
+                .map_err(|_| format!("{item:?} is not an IP address"))
         })
         .collect::<std::result::Result<Vec<_>, _>>()
         .map(Some)
@@ -214,7 +227,10 @@ fn parse_ip_list(value: &str) -> std::result::Result<Option<Vec<IpAddr>>, String
 
 /// Seconds as a float, finite and above 0.
 fn parse_timeout(value: &str) -> std::result::Result<Duration, String> {
-    let secs: f64 = value.trim().parse().map_err(|_| "not a number".to_owned())?;
+    let secs: f64 = value
+        .trim()
+        .parse()
+        .map_err(|_| "not a number".to_owned())?;
     if secs.is_nan() || secs <= 0.0 {
         return Err("should be greater than 0".into());
     }
@@ -306,12 +322,19 @@ mod tests {
                 match want {
                     Some(n) => {
                         assert_eq!(got, Ok(()), "{name}={text:?}");
-                        let v = if name == "lookup_attempts" { c.lookup_attempts } else { c.registration_attempts };
+                        let v = if name == "lookup_attempts" {
+                            c.lookup_attempts
+                        } else {
+                            c.registration_attempts
+                        };
                         assert_eq!(v, *n, "{name}={text:?}");
                     }
                     None => {
                         let e = got.expect_err(text);
-                        assert!(matches!(&e, Error::InvalidArgument(m) if m.contains(name)), "{e}");
+                        assert!(
+                            matches!(&e, Error::InvalidArgument(m) if m.contains(name)),
+                            "{e}"
+                        );
                         assert_eq!(c, Config::default(), "unchanged after {text:?}");
                     }
                 }
@@ -324,8 +347,14 @@ mod tests {
         let rows: &[(&str, Result<Properties, ()>)] = &[
             ("", Ok(params(&[]))),
             ("  ", Ok(params(&[]))),
-            ("answer:none,foo:bar", Ok(params(&[("answer", "none"), ("foo", "bar")]))),
-            (" k1 : v1 , k2:v2 ", Ok(params(&[("k1", "v1"), ("k2", "v2")]))),
+            (
+                "answer:none,foo:bar",
+                Ok(params(&[("answer", "none"), ("foo", "bar")])),
+            ),
+            (
+                " k1 : v1 , k2:v2 ",
+                Ok(params(&[("k1", "v1"), ("k2", "v2")])),
+            ),
             ("k1:v1,k2:'v,2'", Ok(params(&[("k1", "v1"), ("k2", "v,2")]))),
             ("k:\"a,b,c\"", Ok(params(&[("k", "a,b,c")]))),
             ("k:", Ok(params(&[("k", "")]))),
@@ -354,8 +383,14 @@ mod tests {
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
         let rows: &[(&str, Result<Option<Vec<IpAddr>>, ()>)] = &[
             ("", Ok(None)),
-            ("10.0.0.1,192.168.1.1", Ok(Some(vec![ip("10.0.0.1"), ip("192.168.1.1")]))),
-            (" 198.18.0.1 , fd00:99::1 ,", Ok(Some(vec![ip("198.18.0.1"), ip("fd00:99::1")]))),
+            (
+                "10.0.0.1,192.168.1.1",
+                Ok(Some(vec![ip("10.0.0.1"), ip("192.168.1.1")])),
+            ),
+            (
+                " 198.18.0.1 , fd00:99::1 ,",
+                Ok(Some(vec![ip("198.18.0.1"), ip("fd00:99::1")])),
+            ),
             ("eth0", Err(())),
             ("10.0.0.1,,10.0.0.2", Err(())),
             ("10.0.0.256", Err(())),
@@ -364,7 +399,9 @@ mod tests {
             let mut c = Config::default();
             match (c.set("interfaces", text), want) {
                 (Ok(()), Ok(v)) => assert_eq!(&c.interfaces, v, "{text:?}"),
-                (Err(Error::InvalidArgument(m)), Err(())) => assert!(m.contains("interfaces"), "{m}"),
+                (Err(Error::InvalidArgument(m)), Err(())) => {
+                    assert!(m.contains("interfaces"), "{m}")
+                }
                 (got, _) => panic!("{text:?}: got {got:?}"),
             }
         }
@@ -387,7 +424,9 @@ mod tests {
             let mut c = Config::default();
             match (c.set("lookup_timeout", text), want) {
                 (Ok(()), Some(d)) => assert_eq!(c.lookup_timeout, *d, "{text:?}"),
-                (Err(Error::InvalidArgument(m)), None) => assert!(m.contains("lookup_timeout"), "{m}"),
+                (Err(Error::InvalidArgument(m)), None) => {
+                    assert!(m.contains("lookup_timeout"), "{m}")
+                }
                 (got, _) => panic!("{text:?}: got {got:?}"),
             }
         }
@@ -397,17 +436,38 @@ mod tests {
     fn unknown_option_is_named() {
         let mut c = Config::default();
         let e = c.set("registration_attempt", "5").unwrap_err();
-        assert!(matches!(&e, Error::InvalidArgument(m) if m.contains("registration_attempt")), "{e}");
+        assert!(
+            matches!(&e, Error::InvalidArgument(m) if m.contains("registration_attempt")),
+            "{e}"
+        );
     }
 
     #[test]
     fn listing_describes_the_reference_options() {
         let opts = Config::options();
         let names: Vec<&str> = opts.iter().map(|o| o.name).collect();
-        assert_eq!(names, ["registration_attempts", "lookup_attempts", "params", "interfaces", "lookup_timeout"]);
+        assert_eq!(
+            names,
+            [
+                "registration_attempts",
+                "lookup_attempts",
+                "params",
+                "interfaces",
+                "lookup_timeout"
+            ]
+        );
         assert!(opts.iter().all(|o| o.group == "mdns" && !o.help.is_empty()));
         let types: Vec<(&str, &str)> = opts.iter().map(|o| (o.type_name, o.default)).collect();
-        assert_eq!(types, [("integer", "5"), ("integer", "3"), ("dict", ""), ("list", ""), ("floating point", "3.0")]);
+        assert_eq!(
+            types,
+            [
+                ("integer", "5"),
+                ("integer", "3"),
+                ("dict", ""),
+                ("list", ""),
+                ("floating point", "3.0")
+            ]
+        );
         assert_eq!(opts[1].help, "Number of attempts to lookup a service.");
         // Every listed default is accepted by `set` and gives Config::default().
         let mut c = Config::default();

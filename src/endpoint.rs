@@ -90,7 +90,10 @@ pub fn instance_name(service_type: &str) -> Result<String> {
 pub fn service_type_of(instance: &str) -> String {
     let n = instance.len();
     let s = SERVICE_TYPE.len() + 1;
-    if n > s && instance.is_char_boundary(n - s) && instance[n - s..].eq_ignore_ascii_case(&format!(".{SERVICE_TYPE}")) {
+    if n > s
+        && instance.is_char_boundary(n - s)
+        && instance[n - s..].eq_ignore_ascii_case(&format!(".{SERVICE_TYPE}"))
+    {
         return instance[..n - s].to_owned();
     }
     instance.split('.').next().unwrap_or_default().to_owned()
@@ -140,7 +143,12 @@ pub fn parse_endpoint(endpoint: &str) -> Result<Endpoint> {
         None if scheme == "https" => 443,
         None => 80,
     };
-    Ok(Endpoint { scheme, host, port, path: url.path().to_owned() })
+    Ok(Endpoint {
+        scheme,
+        host,
+        port,
+        path: url.path().to_owned(),
+    })
 }
 
 /// The port written in a URL's authority, if any (the URL is known valid).
@@ -163,7 +171,8 @@ pub fn derived_properties(ep: &Endpoint) -> Properties {
     if !ep.path.is_empty() && ep.path != "/" {
         props.set_str("path", &ep.path);
     }
-    let implied = (ep.port == 80 && ep.scheme == "http") || (ep.port == 443 && ep.scheme == "https");
+    let implied =
+        (ep.port == 80 && ep.scheme == "http") || (ep.port == 443 && ep.scheme == "https");
     if !implied {
         props.set_str("protocol", &ep.scheme);
     }
@@ -173,13 +182,20 @@ pub fn derived_properties(ep: &Endpoint) -> Properties {
 /// Merge TXT properties, later wins (SPEC 3.5): option params, call params,
 /// derived keys; `txtvers=1` first unless a caller set `txtvers`
 /// (RFC 6763 s6.7: txtvers SHOULD be the first key).
-pub fn merge_properties(option_params: &Properties, call_params: Option<&Properties>, derived: &Properties) -> Properties {
+pub fn merge_properties(
+    option_params: &Properties,
+    call_params: Option<&Properties>,
+    derived: &Properties,
+) -> Properties {
     let mut merged = option_params.clone();
     if let Some(call) = call_params {
         merged.merge(call);
     }
     merged.merge(derived);
-    if merged.iter().any(|(k, _)| k.eq_ignore_ascii_case("txtvers")) {
+    if merged
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("txtvers"))
+    {
         return merged;
     }
     let mut out = Properties::new();
@@ -196,7 +212,9 @@ pub fn encode_txt(props: &Properties) -> Result<Vec<Vec<u8>>> {
         .map(|(key, value)| {
             // RFC 6763 s6.4: a key is at least one character and holds no '='.
             if key.is_empty() || key.contains('=') {
-                return Err(Error::InvalidArgument(format!("invalid property key {key:?}")));
+                return Err(Error::InvalidArgument(format!(
+                    "invalid property key {key:?}"
+                )));
             }
             let mut s = key.as_bytes().to_vec();
             if let Some(v) = value {
@@ -318,7 +336,11 @@ fn bytes_repr(b: &[u8]) -> String {
 /// The URL host (SPEC 4.5): for a `.local.` target the chosen address
 /// (IPv6 in brackets, a link-local one with its zone), otherwise the
 /// target without its trailing dot. `ifname` names an interface index.
-pub fn url_host(target: &str, chosen: &ScopedAddr, ifname: &dyn Fn(u32) -> Option<String>) -> String {
+pub fn url_host(
+    target: &str,
+    chosen: &ScopedAddr,
+    ifname: &dyn Fn(u32) -> Option<String>,
+) -> String {
     if !ends_with_ignore_case(target, ".local.") {
         return target.trim_end_matches('.').to_owned();
     }
@@ -359,7 +381,9 @@ pub fn endpoint_url(
     };
     let protocol = match props.remove("protocol") {
         Some(Some(p)) if !p.is_empty() => String::from_utf8(p).map_err(|_| {
-            Error::Decode(format!("invalid properties for service {service_type}: protocol is not UTF-8"))
+            Error::Decode(format!(
+                "invalid properties for service {service_type}: protocol is not UTF-8"
+            ))
         })?,
         _ if service.port == 80 => "http".to_owned(),
         _ => "https".to_owned(),
@@ -375,7 +399,13 @@ fn url_path(raw: &[u8]) -> String {
         Ok(s) => s.to_owned(),
         Err(_) => raw
             .iter()
-            .map(|&c| if (0x21..0x7f).contains(&c) { (c as char).to_string() } else { format!("%{c:02X}") })
+            .map(|&c| {
+                if (0x21..0x7f).contains(&c) {
+                    (c as char).to_string()
+                } else {
+                    format!("%{c:02X}")
+                }
+            })
             .collect(),
     }
 }
@@ -404,6 +434,13 @@ pub fn lookup_result(
     ifname: &dyn Fn(u32) -> Option<String>,
     warn: &mut dyn FnMut(&str),
 ) -> Result<(String, Properties)> {
-    let chosen = crate::route::choose_address(service_type, &service.addresses, skip_loopback, skip_link_local, routes, warn)?;
+    let chosen = crate::route::choose_address(
+        service_type,
+        &service.addresses,
+        skip_loopback,
+        skip_link_local,
+        routes,
+        warn,
+    )?;
     endpoint_url(service_type, service, &chosen, ifname)
 }

@@ -116,7 +116,10 @@ mod tests {
     const ME: &str = "route::tests::kernel_routes_in_a_private_namespace";
 
     fn at(addr: &str) -> ScopedAddr {
-        ScopedAddr { addr: addr.parse().unwrap(), iface: 0 }
+        ScopedAddr {
+            addr: addr.parse().unwrap(),
+            iface: 0,
+        }
     }
 
     /// The real lookup, run in a fresh network namespace (the test re-runs
@@ -124,10 +127,18 @@ mod tests {
     #[test]
     fn kernel_routes_in_a_private_namespace() {
         if std::env::var_os(IN_NETNS).is_none() {
-            let can = Command::new("unshare").args(["-rn", "true"]).status().is_ok_and(|s| s.success());
+            let can = Command::new("unshare")
+                .args(["-rn", "true"])
+                .status()
+                .is_ok_and(|s| s.success());
             if !can {
-                assert!(std::env::var_os("IRONICMDNS_REQUIRE_NETNS").is_none(), "no private network namespace");
-                eprintln!("SKIPPED: no private network namespace (unshare -rn); route lookup not tested");
+                assert!(
+                    std::env::var_os("IRONICMDNS_REQUIRE_NETNS").is_none(),
+                    "no private network namespace"
+                );
+                eprintln!(
+                    "SKIPPED: no private network namespace (unshare -rn); route lookup not tested"
+                );
                 return;
             }
             let exe = std::env::current_exe().unwrap();
@@ -138,14 +149,20 @@ mod tests {
                 .env(IN_NETNS, "1")
                 .status()
                 .unwrap();
-            assert!(status.success(), "route lookup in a private namespace: {status}");
+            assert!(
+                status.success(),
+                "route lookup in a private namespace: {status}"
+            );
             return;
         }
         let routes = KernelRoutes;
         // lo down: no route anywhere
         assert_eq!(routes.source_for(&at("127.0.0.1")), None);
         assert_eq!(routes.source_for(&at("198.18.0.5")), None);
-        let up = Command::new("ip").args(["link", "set", "lo", "up"]).status().unwrap();
+        let up = Command::new("ip")
+            .args(["link", "set", "lo", "up"])
+            .status()
+            .unwrap();
         assert!(up.success());
         // rows: destination -> route source
         let rows: &[(&str, Option<&str>)] = &[

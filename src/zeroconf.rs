@@ -90,8 +90,15 @@ impl Zeroconf {
     /// Start the engine on the configured interfaces (all when none).
     pub fn new(config: Config) -> Result<Zeroconf> {
         check_config(&config)?;
-        let mdns = Mdns::start(MdnsOptions { interfaces: config.interfaces.clone(), cache_capacity: None })?;
-        Ok(Zeroconf { config, mdns, state: Mutex::new(State::default()) })
+        let mdns = Mdns::start(MdnsOptions {
+            interfaces: config.interfaces.clone(),
+            cache_capacity: None,
+        })?;
+        Ok(Zeroconf {
+            config,
+            mdns,
+            state: Mutex::new(State::default()),
+        })
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -106,12 +113,18 @@ impl Zeroconf {
     }
 
     /// SPEC 3: publish `endpoint` as `<service_type>._openstack._tcp.local.`.
-    pub fn register_service(&self, service_type: &str, endpoint: &str, params: Option<&Properties>) -> Result<()> {
+    pub fn register_service(
+        &self,
+        service_type: &str,
+        endpoint: &str,
+        params: Option<&Properties>,
+    ) -> Result<()> {
         self.check_open()?;
         endpoint::instance_name(service_type)?;
         let ep = endpoint::parse_endpoint(endpoint)?;
         let addresses = resolve_host(service_type, &ep)?;
-        let info = endpoint::service_info(service_type, &ep, addresses, &self.config.params, params)?;
+        let info =
+            endpoint::service_info(service_type, &ep, addresses, &self.config.params, params)?;
         log(LogLevel::Debug, &format!("registering {info:?} via mDNS"));
         let instance = info.instance.clone();
         let id = register_with_attempts(
@@ -131,7 +144,12 @@ impl Zeroconf {
     }
 
     /// SPEC 4: the URL and properties of `<service_type>._openstack._tcp.local.`.
-    pub fn get_endpoint(&self, service_type: &str, skip_loopback: bool, skip_link_local: bool) -> Result<(String, Properties)> {
+    pub fn get_endpoint(
+        &self,
+        service_type: &str,
+        skip_loopback: bool,
+        skip_link_local: bool,
+    ) -> Result<(String, Properties)> {
         self.check_open()?;
         let instance = endpoint::instance_name(service_type)?;
         let timeout = self.config.lookup_timeout;
@@ -156,7 +174,10 @@ impl Zeroconf {
     pub fn browse(&self, duration: Duration) -> Result<Vec<BrowsedService>> {
         self.check_open()?;
         let found = self.mdns.browse(SERVICE_TYPE, duration)?;
-        Ok(found.iter().map(|s| browsed_service(s, &KernelRoutes, &endpoint::if_name)).collect())
+        Ok(found
+            .iter()
+            .map(|s| browsed_service(s, &KernelRoutes, &endpoint::if_name))
+            .collect())
     }
 
     /// Instance names of registrations this object made that were announced
@@ -166,7 +187,11 @@ impl Zeroconf {
     /// network traffic. (Additive to the contract.)
     pub fn registrations_lost(&self) -> Vec<String> {
         let mut st = self.state();
-        let State { registered, announced, .. } = &mut *st;
+        let State {
+            registered,
+            announced,
+            ..
+        } = &mut *st;
         let mut lost = Vec::new();
         for (id, instance) in registered.iter() {
             if self.mdns.is_registered(*id) {
@@ -195,7 +220,11 @@ impl Zeroconf {
             // A lost id was announced first (the engine only loses
             // registered names), even if no earlier call saw it announced.
             let mut st = self.state();
-            let State { registered, announced, .. } = &mut *st;
+            let State {
+                registered,
+                announced,
+                ..
+            } = &mut *st;
             for id in ids {
                 if registered.iter().any(|(r, _)| *r == id) && !announced.contains(&id) {
                     announced.push(id);
@@ -219,7 +248,10 @@ impl Zeroconf {
         // SPEC 6: a withdrawal error is logged, not returned.
         for (id, instance) in registered {
             if let Err(e) = self.mdns.unregister(id) {
-                log(LogLevel::Error, &format!("could not unregister mDNS service {instance}: {e}"));
+                log(
+                    LogLevel::Error,
+                    &format!("could not unregister mDNS service {instance}: {e}"),
+                );
             }
         }
         self.mdns.close()
@@ -245,10 +277,14 @@ pub fn get_endpoint(service_type: &str) -> Result<(String, Properties)> {
 /// Options that the fields' types allow but the options do not.
 fn check_config(config: &Config) -> Result<()> {
     if config.registration_attempts < 1 || config.lookup_attempts < 1 {
-        return Err(Error::InvalidArgument("registration_attempts and lookup_attempts must be at least 1".into()));
+        return Err(Error::InvalidArgument(
+            "registration_attempts and lookup_attempts must be at least 1".into(),
+        ));
     }
     if config.lookup_timeout.is_zero() {
-        return Err(Error::InvalidArgument("lookup_timeout must be greater than 0".into()));
+        return Err(Error::InvalidArgument(
+            "lookup_timeout must be greater than 0".into(),
+        ));
     }
     Ok(())
 }
@@ -286,7 +322,10 @@ fn register_with_attempts(
         match register() {
             Ok(id) => return Ok(id),
             Err(Error::Conflict(m)) => {
-                log(LogLevel::Debug, &format!("could not register {service_type} - conflict: {m}"));
+                log(
+                    LogLevel::Debug,
+                    &format!("could not register {service_type} - conflict: {m}"),
+                );
                 if attempt == attempts {
                     break;
                 }
@@ -295,7 +334,11 @@ fn register_with_attempts(
                 wait = wait.saturating_mul(2);
             }
             Err(Error::Closed(m)) => return Err(Error::Closed(m)),
-            Err(e) => return Err(Error::Registration(format!("cannot register {service_type} service: {e}"))),
+            Err(e) => {
+                return Err(Error::Registration(format!(
+                    "cannot register {service_type} service: {e}"
+                )))
+            }
         }
     }
     Err(Error::Conflict(format!(
@@ -321,19 +364,30 @@ fn lookup_with_attempts(
             wait = wait.saturating_mul(2);
         }
     }
-    Err(Error::NotFound(format!("cannot find {service_type} service through multicast")))
+    Err(Error::NotFound(format!(
+        "cannot find {service_type} service through multicast"
+    )))
 }
 
 /// A browsed instance as SPEC 4 turns it into a URL (default flags: skip
 /// loopback, keep link-local).
-fn browsed_service(s: &ResolvedService, routes: &dyn RouteLookup, ifname: &dyn Fn(u32) -> Option<String>) -> BrowsedService {
+fn browsed_service(
+    s: &ResolvedService,
+    routes: &dyn RouteLookup,
+    ifname: &dyn Fn(u32) -> Option<String>,
+) -> BrowsedService {
     let service_type = endpoint::service_type_of(&s.instance);
     let mut warn = |m: &str| log(LogLevel::Warning, m);
-    let (url, params) = match endpoint::lookup_result(&service_type, s, true, false, routes, ifname, &mut warn) {
-        Ok((url, params)) => (Ok(url), params),
-        Err(e) => (Err(e.to_string()), Properties::new()),
-    };
-    BrowsedService { service_type, url, params }
+    let (url, params) =
+        match endpoint::lookup_result(&service_type, s, true, false, routes, ifname, &mut warn) {
+            Ok((url, params)) => (Ok(url), params),
+            Err(e) => (Err(e.to_string()), Properties::new()),
+        };
+    BrowsedService {
+        service_type,
+        url,
+        params,
+    }
 }
 
 #[cfg(test)]
@@ -359,7 +413,13 @@ mod tests {
         }
         let conflict = || Err(Error::Conflict("probe lost".into()));
         let rows = vec![
-            Row { attempts: 5, outcomes: vec![Ok(RegId(1))], calls: 1, waits: ms(&[]), ok: true },
+            Row {
+                attempts: 5,
+                outcomes: vec![Ok(RegId(1))],
+                calls: 1,
+                waits: ms(&[]),
+                ok: true,
+            },
             // the reference's test_with_race
             Row {
                 attempts: 5,
@@ -369,8 +429,20 @@ mod tests {
                 ok: true,
             },
             // the reference's test_failure: attempts calls, attempts-1 waits
-            Row { attempts: 5, outcomes: (0..5).map(|_| conflict()).collect(), calls: 5, waits: ms(&[100, 200, 400, 800]), ok: false },
-            Row { attempts: 1, outcomes: vec![conflict()], calls: 1, waits: ms(&[]), ok: false },
+            Row {
+                attempts: 5,
+                outcomes: (0..5).map(|_| conflict()).collect(),
+                calls: 5,
+                waits: ms(&[100, 200, 400, 800]),
+                ok: false,
+            },
+            Row {
+                attempts: 1,
+                outcomes: vec![conflict()],
+                calls: 1,
+                waits: ms(&[]),
+                ok: false,
+            },
             Row {
                 attempts: 5,
                 outcomes: vec![Err(Error::Registration("engine".into()))],
@@ -394,7 +466,11 @@ mod tests {
             );
             assert_eq!(calls, row.calls, "row {i}");
             assert_eq!(waits, row.waits, "row {i}");
-            assert_eq!(flushes, row.waits.len(), "row {i}: one cache flush before each retry");
+            assert_eq!(
+                flushes,
+                row.waits.len(),
+                "row {i}: one cache flush before each retry"
+            );
             match (&got, row.ok, row.outcomes.last()) {
                 (Ok(id), true, Some(Ok(want))) => assert_eq!(id, want),
                 (Err(Error::Conflict(m)), false, Some(Err(Error::Conflict(_)))) => {
@@ -414,14 +490,23 @@ mod tests {
             target: "x.local.".into(),
             port: 80,
             txt: vec![],
-            addresses: vec![ScopedAddr { addr: "192.168.1.1".parse().unwrap(), iface: 2 }],
+            addresses: vec![ScopedAddr {
+                addr: "192.168.1.1".parse().unwrap(),
+                iface: 2,
+            }],
         }
     }
 
     #[test]
     fn lookup_attempts_table() {
         // (attempts, answers, calls, waits, found)
-        let rows: Vec<(u32, Vec<Option<ResolvedService>>, usize, Vec<Duration>, bool)> = vec![
+        let rows: Vec<(
+            u32,
+            Vec<Option<ResolvedService>>,
+            usize,
+            Vec<Duration>,
+            bool,
+        )> = vec![
             (3, vec![Some(found())], 1, ms(&[]), true),
             (3, vec![None, Some(found())], 2, ms(&[100]), true),
             // the reference's test_not_found: attempts-1 waits
@@ -443,7 +528,9 @@ mod tests {
             assert_eq!((calls, &waits), (want_calls, &want_waits), "row {i}");
             match got {
                 Ok(s) => assert!(ok && s == found(), "row {i}"),
-                Err(Error::NotFound(m)) => assert!(!ok && m.contains("baremetal service"), "row {i}: {m}"),
+                Err(Error::NotFound(m)) => {
+                    assert!(!ok && m.contains("baremetal service"), "row {i}: {m}")
+                }
                 Err(e) => panic!("row {i}: {e}"),
             }
         }
@@ -481,7 +568,10 @@ mod tests {
         bad.instance = "identity._openstack._tcp.local.".into();
         bad.addresses = vec![];
         let names = |_: u32| None;
-        let got: Vec<BrowsedService> = [ok, bad].iter().map(|s| browsed_service(s, &AllRoutes, &names)).collect();
+        let got: Vec<BrowsedService> = [ok, bad]
+            .iter()
+            .map(|s| browsed_service(s, &AllRoutes, &names))
+            .collect();
         let mut params = Properties::new();
         params.set_str("ipa_debug", "1");
         assert_eq!(
@@ -493,13 +583,20 @@ mod tests {
             }
         );
         assert_eq!(got[1].service_type, "identity");
-        assert!(matches!(&got[1].url, Err(m) if m.contains("none of the addresses")), "{:?}", got[1].url);
+        assert!(
+            matches!(&got[1].url, Err(m) if m.contains("none of the addresses")),
+            "{:?}",
+            got[1].url
+        );
     }
 
     #[test]
     fn resolver_keeps_literals() {
         let ep = endpoint::parse_endpoint("http://[fd00:99::1]:8080").unwrap();
-        assert_eq!(resolve_host("baremetal", &ep).unwrap(), vec!["fd00:99::1".parse::<IpAddr>().unwrap()]);
+        assert_eq!(
+            resolve_host("baremetal", &ep).unwrap(),
+            vec!["fd00:99::1".parse::<IpAddr>().unwrap()]
+        );
         // (A failing name is not tried here: glibc would ask a DNS server.)
     }
 
@@ -516,21 +613,36 @@ mod tests {
             SEEN.lock().unwrap().push((level, msg.to_owned()));
         }
         set_log_hook(Some(hook));
-        log(LogLevel::Warning, "none of addresses ['::2'] seem routable, using ::2");
+        log(
+            LogLevel::Warning,
+            "none of addresses ['::2'] seem routable, using ::2",
+        );
         set_log_hook(None);
         log(LogLevel::Debug, "not seen by the hook");
         let seen = SEEN.lock().unwrap();
-        assert!(seen.contains(&(LogLevel::Warning, "none of addresses ['::2'] seem routable, using ::2".to_owned())));
+        assert!(seen.contains(&(
+            LogLevel::Warning,
+            "none of addresses ['::2'] seem routable, using ::2".to_owned()
+        )));
         assert!(!seen.iter().any(|(_, m)| m == "not seen by the hook"));
     }
 
     #[test]
     fn config_checked_before_start() {
-        let c = Config { registration_attempts: 0, ..Config::default() };
+        let c = Config {
+            registration_attempts: 0,
+            ..Config::default()
+        };
         assert!(matches!(check_config(&c), Err(Error::InvalidArgument(_))));
-        let c = Config { lookup_attempts: 0, ..Config::default() };
+        let c = Config {
+            lookup_attempts: 0,
+            ..Config::default()
+        };
         assert!(matches!(check_config(&c), Err(Error::InvalidArgument(_))));
-        let c = Config { lookup_timeout: Duration::ZERO, ..Config::default() };
+        let c = Config {
+            lookup_timeout: Duration::ZERO,
+            ..Config::default()
+        };
         assert!(matches!(check_config(&c), Err(Error::InvalidArgument(_))));
         assert_eq!(check_config(&Config::default()), Ok(()));
     }

@@ -285,7 +285,10 @@ fn publisher_exits_3_when_its_name_is_taken() {
         if let Some(st) = publisher.try_wait().unwrap() {
             break st;
         }
-        assert!(std::time::Instant::now() < deadline, "publish still running 10 s after its name was taken");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "publish still running 10 s after its name was taken"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     let stderr = publisher.0.wait_with_output_of_stderr();

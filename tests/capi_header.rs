@@ -78,7 +78,10 @@ fn header_declares_the_fixed_abi() {
         ("ZC_ERR_INTERNAL", -10),
     ];
     for (name, value) in codes {
-        assert!(h.contains(&format!("#define {name} {value}\n")), "{name} must stay {value}");
+        assert!(
+            h.contains(&format!("#define {name} {value}\n")),
+            "{name} must stay {value}"
+        );
     }
     assert_eq!(
         h.matches("#define ZC_ERR_").count(),

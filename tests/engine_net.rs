@@ -34,7 +34,11 @@ fn mdns_sd_daemon(only: Option<mdns_sd::IfKind>) -> mdns_sd::ServiceDaemon {
 }
 
 /// mdns-sd browses `TY` on the current host until `instance` resolves.
-fn mdns_sd_find(d: &mdns_sd::ServiceDaemon, instance: &str, within: Duration) -> Option<Box<mdns_sd::ResolvedService>> {
+fn mdns_sd_find(
+    d: &mdns_sd::ServiceDaemon,
+    instance: &str,
+    within: Duration,
+) -> Option<Box<mdns_sd::ResolvedService>> {
     let rx = d.browse(TY).expect("browse");
     wait_resolved(&rx, instance, within)
 }
@@ -62,8 +66,15 @@ fn lab_mdns_sd_pair(lab: &Lab, kind: fn() -> mdns_sd::IfKind, b_addr: IpAddr) {
     let (a, b) = (0, 1);
     let responder = lab.run_on(b, move || {
         let d = mdns_sd_daemon(Some(kind()));
-        let info = mdns_sd::ServiceInfo::new(TY, "baremetal", "hostb.local.", b_addr, 6385, &[("path", "/baremetal")][..])
-            .expect("service info");
+        let info = mdns_sd::ServiceInfo::new(
+            TY,
+            "baremetal",
+            "hostb.local.",
+            b_addr,
+            6385,
+            &[("path", "/baremetal")][..],
+        )
+        .expect("service info");
         d.register(info).expect("register");
         d
     });
@@ -81,7 +92,10 @@ fn lab_mdns_sd_pair(lab: &Lab, kind: fn() -> mdns_sd::IfKind, b_addr: IpAddr) {
     // Host A is its own namespace: it holds A's address and not B's.
     let ip_a = lab.sh(a, "ip addr show").unwrap();
     let ip_a = String::from_utf8_lossy(&ip_a.stdout);
-    assert!(ip_a.contains("198.18.0.1/24") && !ip_a.contains("198.18.0.2/"), "{ip_a}");
+    assert!(
+        ip_a.contains("198.18.0.1/24") && !ip_a.contains("198.18.0.2/"),
+        "{ip_a}"
+    );
 }
 
 #[test]
@@ -108,7 +122,9 @@ fn lab_three_hosts_on_a_bridge() {
         let addr = lab.v4(2);
         lab.run_on(2, move || {
             let d = mdns_sd_daemon(Some(mdns_sd::IfKind::IPv4));
-            let info = mdns_sd::ServiceInfo::new(TY, "c", "hostc.local.", addr, 1, &[("a", "b")][..]).unwrap();
+            let info =
+                mdns_sd::ServiceInfo::new(TY, "c", "hostc.local.", addr, 1, &[("a", "b")][..])
+                    .unwrap();
             d.register(info).unwrap();
             d
         })
@@ -141,7 +157,11 @@ fn our_service(label: &str, port: u16, addresses: Vec<IpAddr>) -> ServiceInfo {
 }
 
 fn start(only: Option<Vec<IpAddr>>) -> Mdns {
-    Mdns::start(MdnsOptions { interfaces: only, cache_capacity: None }).expect("Mdns::start")
+    Mdns::start(MdnsOptions {
+        interfaces: only,
+        cache_capacity: None,
+    })
+    .expect("Mdns::start")
 }
 
 const PROBE_LIMIT: Duration = Duration::from_secs(5);
@@ -168,7 +188,12 @@ fn thread_count(name: &str) -> usize {
     std::fs::read_dir("/proc/self/task")
         .unwrap()
         .flatten()
-        .filter(|t| std::fs::read_to_string(t.path().join("comm")).unwrap_or_default().trim() == name)
+        .filter(|t| {
+            std::fs::read_to_string(t.path().join("comm"))
+                .unwrap_or_default()
+                .trim()
+                == name
+        })
         .count()
 }
 
@@ -177,7 +202,11 @@ fn thread_count(name: &str) -> usize {
 #[test]
 fn lab_child_process_runs_on_its_host() {
     let Some(lab) = lab!() else { return };
-    let out = lab.command(1, "ip").args(["-4", "-o", "addr", "show", "dev", "eth0"]).output().unwrap();
+    let out = lab
+        .command(1, "ip")
+        .args(["-4", "-o", "addr", "show", "dev", "eth0"])
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("198.18.0.2/24"));
     let mut child = lab.spawn(lab.command(0, "sleep").arg("60")).unwrap();
     let status = child.stop(Duration::from_secs(2)).unwrap();
@@ -188,7 +217,10 @@ fn lab_child_process_runs_on_its_host() {
     drop(lab);
     let t = Instant::now();
     let status = stray.wait().unwrap();
-    assert!(t.elapsed() < Duration::from_secs(5) && status.signal() == Some(libc::SIGKILL), "{status:?}");
+    assert!(
+        t.elapsed() < Duration::from_secs(5) && status.signal() == Some(libc::SIGKILL),
+        "{status:?}"
+    );
 }
 
 /// The lab's interface index of `eth0` on the calling thread's host.
@@ -236,21 +268,49 @@ fn socket_roundtrip(lab: &Lab, fam: ironicmdns::engine::Family) {
         ironicmdns::engine::Family::V6 => lab.v6(0),
     };
     let big = vec![7u8; 9000];
-    sa.send(&Transmit { iface: a_idx, dst: fam.group(), payload: big.clone(), from_ephemeral: false }).expect("multicast send");
+    sa.send(&Transmit {
+        iface: a_idx,
+        dst: fam.group(),
+        payload: big.clone(),
+        from_ephemeral: false,
+    })
+    .expect("multicast send");
     let (data, from) = recv(&sb);
     assert_eq!(data, big, "a 9000-byte packet arrives whole");
-    assert_eq!((from.iface, from.multicast, from.src.port()), (b_idx, true, 5353));
+    assert_eq!(
+        (from.iface, from.multicast, from.src.port()),
+        (b_idx, true, 5353)
+    );
     if fam == ironicmdns::engine::Family::V4 {
         assert_eq!(from.src.ip(), a_ip);
     }
-    sa.send(&Transmit { iface: a_idx, dst: std::net::SocketAddr::new(b_ip, 5353), payload: b"uni".to_vec(), from_ephemeral: false })
-        .expect("unicast send");
+    sa.send(&Transmit {
+        iface: a_idx,
+        dst: std::net::SocketAddr::new(b_ip, 5353),
+        payload: b"uni".to_vec(),
+        from_ephemeral: false,
+    })
+    .expect("unicast send");
     let (data, from) = recv(&sb);
-    assert_eq!((data.as_slice(), from.iface, from.multicast), (&b"uni"[..], b_idx, false));
+    assert_eq!(
+        (data.as_slice(), from.iface, from.multicast),
+        (&b"uni"[..], b_idx, false)
+    );
     assert_eq!(from.src.ip(), a_ip);
     // Larger than RFC 6762 s17 allows: dropped by the receiver.
-    let _ = sa.send(&Transmit { iface: a_idx, dst: fam.group(), payload: vec![1u8; 9001], from_ephemeral: false });
-    sa.send(&Transmit { iface: a_idx, dst: fam.group(), payload: b"after".to_vec(), from_ephemeral: false }).unwrap();
+    let _ = sa.send(&Transmit {
+        iface: a_idx,
+        dst: fam.group(),
+        payload: vec![1u8; 9001],
+        from_ephemeral: false,
+    });
+    sa.send(&Transmit {
+        iface: a_idx,
+        dst: fam.group(),
+        payload: b"after".to_vec(),
+        from_ephemeral: false,
+    })
+    .unwrap();
     let (data, _) = recv(&sb);
     assert_eq!(data, b"after");
 }
@@ -278,19 +338,44 @@ fn ephemeral_roundtrip(lab: &Lab, fam: ironicmdns::engine::Family) {
         s.join(ifindex()).expect("join on B");
         (s, ifindex())
     });
-    let (ea, a_idx) = lab.run_on(0, move || (MdnsSocket::open_ephemeral(fam).expect("ephemeral socket on A"), ifindex()));
+    let (ea, a_idx) = lab.run_on(0, move || {
+        (
+            MdnsSocket::open_ephemeral(fam).expect("ephemeral socket on A"),
+            ifindex(),
+        )
+    });
     let port = ea.local_port().unwrap();
     assert_ne!(port, 5353);
     assert_ne!(port, 0);
-    ea.send(&Transmit { iface: a_idx, dst: fam.group(), payload: b"one-shot".to_vec(), from_ephemeral: true })
-        .expect("multicast from the ephemeral port");
+    ea.send(&Transmit {
+        iface: a_idx,
+        dst: fam.group(),
+        payload: b"one-shot".to_vec(),
+        from_ephemeral: true,
+    })
+    .expect("multicast from the ephemeral port");
     let (data, from) = recv(&sb);
-    assert_eq!((data.as_slice(), from.iface, from.multicast), (&b"one-shot"[..], b_idx, true));
-    assert_eq!(from.src.port(), port, "the query leaves from the ephemeral port");
-    sb.send(&Transmit { iface: b_idx, dst: from.src, payload: b"answer".to_vec(), from_ephemeral: false })
-        .expect("unicast reply");
+    assert_eq!(
+        (data.as_slice(), from.iface, from.multicast),
+        (&b"one-shot"[..], b_idx, true)
+    );
+    assert_eq!(
+        from.src.port(),
+        port,
+        "the query leaves from the ephemeral port"
+    );
+    sb.send(&Transmit {
+        iface: b_idx,
+        dst: from.src,
+        payload: b"answer".to_vec(),
+        from_ephemeral: false,
+    })
+    .expect("unicast reply");
     let (data, from) = recv(&ea);
-    assert_eq!((data.as_slice(), from.iface, from.multicast), (&b"answer"[..], a_idx, false));
+    assert_eq!(
+        (data.as_slice(), from.iface, from.multicast),
+        (&b"answer"[..], a_idx, false)
+    );
     assert_eq!(from.src.port(), 5353);
 }
 

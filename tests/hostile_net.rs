@@ -32,7 +32,10 @@ fn service(name: &str, target_ip: IpAddr) -> ServiceInfo {
 }
 
 fn only(addr: IpAddr) -> MdnsOptions {
-    MdnsOptions { interfaces: Some(vec![addr]), ..Default::default() }
+    MdnsOptions {
+        interfaces: Some(vec![addr]),
+        ..Default::default()
+    }
 }
 
 /// A socket on host B that sends as an mDNS responder would: from port
@@ -43,18 +46,26 @@ fn responder_socket(local: Ipv4Addr) -> UdpSocket {
     s.set_reuse_port(true).expect("SO_REUSEPORT");
     s.set_multicast_if_v4(&local).expect("IP_MULTICAST_IF");
     s.set_multicast_ttl_v4(255).expect("IP_MULTICAST_TTL");
-    s.bind(&SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), MDNS_PORT).into()).expect("bind 5353");
+    s.bind(&SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), MDNS_PORT).into())
+        .expect("bind 5353");
     s.into()
 }
 
 /// A response of `n` unique A records `flood-<first+i>.local.`, TTL 4500.
 fn flood_packet(first: u32, n: u32) -> Vec<u8> {
-    let names: Vec<String> = (first..first + n).map(|i| format!("flood-{i}.local")).collect();
+    let names: Vec<String> = (first..first + n)
+        .map(|i| format!("flood-{i}.local"))
+        .collect();
     let mut p = Packet::new_reply(0);
     p.set_flags(PacketFlag::AUTHORITATIVE_ANSWER);
     for (i, name) in names.iter().enumerate() {
         let ip = Ipv4Addr::from(0x0a00_0000 + first + i as u32);
-        let rr = ResourceRecord::new(Name::new_unchecked(name), CLASS::IN, 4500, RData::A(A::from(ip)));
+        let rr = ResourceRecord::new(
+            Name::new_unchecked(name),
+            CLASS::IN,
+            4500,
+            RData::A(A::from(ip)),
+        );
         p.answers.push(rr);
     }
     p.build_bytes_vec_compressed().expect("flood packet")
@@ -74,12 +85,15 @@ fn flood_of_100000_unique_records_keeps_the_cache_bounded_and_the_engine_alive()
     let Some(lab) = lab!() else { return };
     let (a, b) = (0, 1);
     let (a_ip, b_ip) = (lab.v4(a), lab.v4(b));
-    let IpAddr::V4(b_v4) = b_ip else { unreachable!() };
+    let IpAddr::V4(b_v4) = b_ip else {
+        unreachable!()
+    };
 
     let mdns_a = lab.run_on(a, move || Mdns::start(only(a_ip)).expect("engine on A"));
     let mdns_b = lab.run_on(b, move || {
         let m = Mdns::start(only(b_ip)).expect("engine on B");
-        m.register(service("baremetal", b_ip), Duration::from_secs(10)).expect("B registers");
+        m.register(service("baremetal", b_ip), Duration::from_secs(10))
+            .expect("B registers");
         m
     });
     let rss_before = rss_kib();
@@ -108,18 +122,36 @@ fn flood_of_100000_unique_records_keeps_the_cache_bounded_and_the_engine_alive()
     let grown_kib = rss_kib().saturating_sub(rss_before);
     println!("flood: {sent} records sent; A's cache holds {len} (bound {DEFAULT_CACHE_CAPACITY}); RSS grew {grown_kib} KiB");
     assert!(len <= DEFAULT_CACHE_CAPACITY, "cache over its bound: {len}");
-    assert!(len >= DEFAULT_CACHE_CAPACITY / 2, "the flood did not reach A's cache ({len} records): the test proves nothing");
-    assert!(grown_kib < 16 * 1024, "memory grew by {grown_kib} KiB under the flood");
+    assert!(
+        len >= DEFAULT_CACHE_CAPACITY / 2,
+        "the flood did not reach A's cache ({len} records): the test proves nothing"
+    );
+    assert!(
+        grown_kib < 16 * 1024,
+        "memory grew by {grown_kib} KiB under the flood"
+    );
 
     // Still alive: A resolves B's service, and B resolves one of A's.
     let instance = format!("baremetal.{TY}");
-    let found = mdns_a.resolve(&instance, Duration::from_secs(3)).expect("resolve after the flood");
+    let found = mdns_a
+        .resolve(&instance, Duration::from_secs(3))
+        .expect("resolve after the flood");
     let found = found.expect("A still resolves B's service after the flood");
     assert_eq!(found.port, 6385);
-    assert_eq!(found.addresses.iter().map(|s| s.addr).collect::<Vec<_>>(), vec![b_ip]);
-    mdns_a.register(service("identity", a_ip), Duration::from_secs(10)).expect("A registers after the flood");
-    let back = mdns_b.resolve(&format!("identity.{TY}"), Duration::from_secs(3)).expect("resolve");
-    assert!(back.is_some(), "B cannot resolve A's service after the flood");
+    assert_eq!(
+        found.addresses.iter().map(|s| s.addr).collect::<Vec<_>>(),
+        vec![b_ip]
+    );
+    mdns_a
+        .register(service("identity", a_ip), Duration::from_secs(10))
+        .expect("A registers after the flood");
+    let back = mdns_b
+        .resolve(&format!("identity.{TY}"), Duration::from_secs(3))
+        .expect("resolve");
+    assert!(
+        back.is_some(),
+        "B cannot resolve A's service after the flood"
+    );
     mdns_a.close().expect("close A");
     mdns_b.close().expect("close B");
 }
@@ -129,11 +161,14 @@ fn malformed_packets_over_the_wire_are_dropped_and_answering_goes_on() {
     let Some(lab) = lab!() else { return };
     let (a, b) = (0, 1);
     let (a_ip, b_ip) = (lab.v4(a), lab.v4(b));
-    let IpAddr::V4(b_v4) = b_ip else { unreachable!() };
+    let IpAddr::V4(b_v4) = b_ip else {
+        unreachable!()
+    };
 
     let mdns_a = lab.run_on(a, move || {
         let m = Mdns::start(only(a_ip)).expect("engine on A");
-        m.register(service("baremetal", a_ip), Duration::from_secs(10)).expect("A registers");
+        m.register(service("baremetal", a_ip), Duration::from_secs(10))
+            .expect("A registers");
         m
     });
     let mdns_b = lab.run_on(b, move || Mdns::start(only(b_ip)).expect("engine on B"));
@@ -152,7 +187,9 @@ fn malformed_packets_over_the_wire_are_dropped_and_answering_goes_on() {
     looped.extend_from_slice(&[0xC0, 12, 0, 33, 0, 1]);
     classes.push(("compression loop", looped));
     let mut fwd = q[..12].to_vec();
-    fwd.extend_from_slice(&[0xC0, 20, 0, 33, 0, 1, 0, 0, 5, b'l', b'o', b'c', b'a', b'l', 0]);
+    fwd.extend_from_slice(&[
+        0xC0, 20, 0, 33, 0, 1, 0, 0, 5, b'l', b'o', b'c', b'a', b'l', 0,
+    ]);
     classes.push(("forward pointer", fwd));
     let mut bits = q.clone();
     bits[12] |= 0xC0 & 0x40;
@@ -180,9 +217,14 @@ fn malformed_packets_over_the_wire_are_dropped_and_answering_goes_on() {
     println!("sent {n} classes of malformed packets, 50 times each");
     std::thread::sleep(Duration::from_millis(200));
 
-    let found = mdns_b.resolve(&format!("baremetal.{TY}"), Duration::from_secs(3)).expect("resolve");
+    let found = mdns_b
+        .resolve(&format!("baremetal.{TY}"), Duration::from_secs(3))
+        .expect("resolve");
     let found = found.expect("A stopped answering after the malformed packets");
-    assert_eq!(found.addresses.iter().map(|s| s.addr).collect::<Vec<_>>(), vec![a_ip]);
+    assert_eq!(
+        found.addresses.iter().map(|s| s.addr).collect::<Vec<_>>(),
+        vec![a_ip]
+    );
     mdns_a.close().expect("close A");
     mdns_b.close().expect("close B");
 }

@@ -50,7 +50,11 @@ fn matrix(lab: Lab, fam: Fam, who: Publisher) {
     if who == Publisher::MdnsSd {
         // mdns-sd refuses SRV targets outside .local.
         for r in rows.iter().filter(|r| r.target.is_some()) {
-            println!("matrix {} {who:?} {}: not run (mdns-sd publishes only .local. host names)", fam.name(), r.ty);
+            println!(
+                "matrix {} {who:?} {}: not run (mdns-sd publishes only .local. host names)",
+                fam.name(),
+                r.ty
+            );
         }
         rows.retain(|r| r.target.is_none());
     }
@@ -58,11 +62,14 @@ fn matrix(lab: Lab, fam: Fam, who: Publisher) {
         // ours also publishes txtvers=1 (SPEC 3.5), which every lookup
         // returns as a property, as the reference's lookup does
         for r in rows.iter_mut() {
-            r.want.params.insert("txtvers".into(), support::PVal::Text("1".into()));
+            r.want
+                .params
+                .insert("txtvers".into(), support::PVal::Text("1".into()));
         }
     }
     let refs: Vec<&Row> = rows.iter().collect();
-    let publ = publish(&lab, b, who, fam, &refs, &scratch).unwrap_or_else(|e| panic!("{who:?} cannot publish: {e}"));
+    let publ = publish(&lab, b, who, fam, &refs, &scratch)
+        .unwrap_or_else(|e| panic!("{who:?} cannot publish: {e}"));
     let types: Vec<&str> = rows.iter().map(|r| r.ty).collect();
     let mut failures = Vec::new();
     for looker in Looker::ALL {
@@ -72,17 +79,27 @@ fn matrix(lab: Lab, fam: Fam, who: Publisher) {
             match got.get(r.ty) {
                 Some(Ok(f)) if *f == r.want => println!("{cell}: ok {}", f.url),
                 Some(Ok(f)) if looker == Looker::Ironic && reference_empty_key_quirk(r, f) => {
-                    println!("{cell}: ok {} (reference quirk: one empty TXT string read as key \"\")", f.url)
+                    println!(
+                        "{cell}: ok {} (reference quirk: one empty TXT string read as key \"\")",
+                        f.url
+                    )
                 }
                 other => {
-                    println!("{cell}: MISMATCH\n    got  {other:?}\n    want {:?}", r.want);
+                    println!(
+                        "{cell}: MISMATCH\n    got  {other:?}\n    want {:?}",
+                        r.want
+                    );
                     failures.push(cell);
                 }
             }
         }
     }
     drop(publ);
-    assert!(failures.is_empty(), "{} cells differ: {failures:#?}", failures.len());
+    assert!(
+        failures.is_empty(),
+        "{} cells differ: {failures:#?}",
+        failures.len()
+    );
 }
 
 /// Avahi publishes "no properties" as one empty TXT string (RFC 6763 s6.1);
@@ -90,7 +107,10 @@ fn matrix(lab: Lab, fam: Fam, who: Publisher) {
 /// Only the reference is excused; ours must return no properties.
 fn reference_empty_key_quirk(r: &Row, f: &support::Found) -> bool {
     let mut params = f.params.clone();
-    r.txt.is_empty() && params.remove("") == Some(support::PVal::NoValue) && f.url == r.want.url && params == r.want.params
+    r.txt.is_empty()
+        && params.remove("") == Some(support::PVal::NoValue)
+        && f.url == r.want.url
+        && params == r.want.params
 }
 
 #[test]
@@ -138,10 +158,21 @@ fn matrix_v6_mdnssd_publishes() {
 
 type Wire = (String, u16, Vec<Vec<u8>>);
 
-fn capture(lab: &Lab, fam: Fam, who: Publisher, rows: &[&Row], scratch: &Scratch) -> Vec<Result<Wire, String>> {
+fn capture(
+    lab: &Lab,
+    fam: Fam,
+    who: Publisher,
+    rows: &[&Row],
+    scratch: &Scratch,
+) -> Vec<Result<Wire, String>> {
     let publ = match publish(lab, 1, who, fam, rows, scratch) {
         Ok(p) => p,
-        Err(e) => return rows.iter().map(|_| Err(format!("{who:?} cannot publish: {e}"))).collect(),
+        Err(e) => {
+            return rows
+                .iter()
+                .map(|_| Err(format!("{who:?} cannot publish: {e}")))
+                .collect()
+        }
     };
     let wire = rows.iter().map(|r| records(lab, 0, r.ty)).collect();
     drop(publ);
@@ -149,7 +180,9 @@ fn capture(lab: &Lab, fam: Fam, who: Publisher, rows: &[&Row], scratch: &Scratch
 }
 
 fn show(txt: &[Vec<u8>]) -> Vec<String> {
-    txt.iter().map(|t| String::from_utf8_lossy(t).into_owned()).collect()
+    txt.iter()
+        .map(|t| String::from_utf8_lossy(t).into_owned())
+        .collect()
 }
 
 fn bytes(lab: Lab, fam: Fam) {
@@ -166,7 +199,8 @@ fn bytes(lab: Lab, fam: Fam) {
         let cell = format!("bytes {} {}", fam.name(), r.ty);
         // the reference against the table (SPEC 3)
         match &theirs {
-            Ok((target, port, txt)) if *target == want_target(r) && *port == r.port && *txt == r.txt => {}
+            Ok((target, port, txt))
+                if *target == want_target(r) && *port == r.port && *txt == r.txt => {}
             other => {
                 println!("{cell}: the reference differs from the table: {other:?}");
                 failures.push(format!("{cell} (reference)"));
@@ -176,12 +210,22 @@ fn bytes(lab: Lab, fam: Fam) {
         let (t_target, t_port, t_txt) = theirs.unwrap();
         match mine {
             Ok((target, port, txt)) => {
-                let mut extra: Vec<Vec<u8>> = txt.iter().filter(|s| !t_txt.contains(s)).cloned().collect();
-                let lost: Vec<Vec<u8>> = t_txt.iter().filter(|s| !txt.contains(s)).cloned().collect();
+                let mut extra: Vec<Vec<u8>> =
+                    txt.iter().filter(|s| !t_txt.contains(s)).cloned().collect();
+                let lost: Vec<Vec<u8>> =
+                    t_txt.iter().filter(|s| !txt.contains(s)).cloned().collect();
                 extra.retain(|s| s.as_slice() != b"txtvers=1");
                 let has_txtvers = txt.iter().any(|s| s.as_slice() == b"txtvers=1");
-                if target == t_target && port == t_port && extra.is_empty() && lost.is_empty() && has_txtvers {
-                    println!("{cell}: ok target {target} port {port} TXT {:?}", show(&txt));
+                if target == t_target
+                    && port == t_port
+                    && extra.is_empty()
+                    && lost.is_empty()
+                    && has_txtvers
+                {
+                    println!(
+                        "{cell}: ok target {target} port {port} TXT {:?}",
+                        show(&txt)
+                    );
                 } else {
                     println!(
                         "{cell}: MISMATCH\n    ours      {target} {port} {:?}\n    reference {t_target} {t_port} {:?} (+ txtvers=1)",

@@ -42,8 +42,20 @@ fn spec3_url_to_records() {
         target: &'static str,
     }
     let rows = [
-        Row { endpoint: "http://127.0.0.1", resolved: &["127.0.0.1"], port: 80, txt: &["txtvers=1"], target: INSTANCE },
-        Row { endpoint: "https://127.0.0.1", resolved: &["127.0.0.1"], port: 443, txt: &["txtvers=1"], target: INSTANCE },
+        Row {
+            endpoint: "http://127.0.0.1",
+            resolved: &["127.0.0.1"],
+            port: 80,
+            txt: &["txtvers=1"],
+            target: INSTANCE,
+        },
+        Row {
+            endpoint: "https://127.0.0.1",
+            resolved: &["127.0.0.1"],
+            port: 443,
+            txt: &["txtvers=1"],
+            target: INSTANCE,
+        },
         Row {
             endpoint: "http://127.0.0.1:8080/bm",
             resolved: &["127.0.0.1"],
@@ -66,18 +78,62 @@ fn spec3_url_to_records() {
             target: "example.com.",
         },
         // more rows of the same rules
-        Row { endpoint: "http://[::1]:6385/", resolved: &["::1"], port: 6385, txt: &["txtvers=1", "protocol=http"], target: INSTANCE },
-        Row { endpoint: "https://127.0.0.1:80", resolved: &["127.0.0.1"], port: 80, txt: &["txtvers=1", "protocol=https"], target: INSTANCE },
-        Row { endpoint: "http://127.0.0.1:443", resolved: &["127.0.0.1"], port: 443, txt: &["txtvers=1", "protocol=http"], target: INSTANCE },
-        Row { endpoint: "HTTP://Example.COM:80/v1?x=1#f", resolved: &["1.2.3.4"], port: 80, txt: &["txtvers=1", "path=/v1"], target: "example.com." },
-        Row { endpoint: "http://example.com./", resolved: &["1.2.3.4"], port: 80, txt: &["txtvers=1"], target: "example.com." },
-        Row { endpoint: "ws://127.0.0.1", resolved: &["127.0.0.1"], port: 80, txt: &["txtvers=1", "protocol=ws"], target: INSTANCE },
-        Row { endpoint: "wss://127.0.0.1:443/x", resolved: &["127.0.0.1"], port: 443, txt: &["txtvers=1", "path=/x", "protocol=wss"], target: INSTANCE },
+        Row {
+            endpoint: "http://[::1]:6385/",
+            resolved: &["::1"],
+            port: 6385,
+            txt: &["txtvers=1", "protocol=http"],
+            target: INSTANCE,
+        },
+        Row {
+            endpoint: "https://127.0.0.1:80",
+            resolved: &["127.0.0.1"],
+            port: 80,
+            txt: &["txtvers=1", "protocol=https"],
+            target: INSTANCE,
+        },
+        Row {
+            endpoint: "http://127.0.0.1:443",
+            resolved: &["127.0.0.1"],
+            port: 443,
+            txt: &["txtvers=1", "protocol=http"],
+            target: INSTANCE,
+        },
+        Row {
+            endpoint: "HTTP://Example.COM:80/v1?x=1#f",
+            resolved: &["1.2.3.4"],
+            port: 80,
+            txt: &["txtvers=1", "path=/v1"],
+            target: "example.com.",
+        },
+        Row {
+            endpoint: "http://example.com./",
+            resolved: &["1.2.3.4"],
+            port: 80,
+            txt: &["txtvers=1"],
+            target: "example.com.",
+        },
+        Row {
+            endpoint: "ws://127.0.0.1",
+            resolved: &["127.0.0.1"],
+            port: 80,
+            txt: &["txtvers=1", "protocol=ws"],
+            target: INSTANCE,
+        },
+        Row {
+            endpoint: "wss://127.0.0.1:443/x",
+            resolved: &["127.0.0.1"],
+            port: 443,
+            txt: &["txtvers=1", "path=/x", "protocol=wss"],
+            target: INSTANCE,
+        },
     ];
     for row in rows {
         let ep = endpoint::parse_endpoint(row.endpoint).unwrap();
         let addrs: Vec<IpAddr> = row.resolved.iter().map(|s| ip(s)).collect();
-        let info = endpoint::service_info("baremetal", &ep, addrs.clone(), &Properties::new(), None).unwrap();
+        let info =
+            endpoint::service_info("baremetal", &ep, addrs.clone(), &Properties::new(), None)
+                .unwrap();
         assert_eq!(info.instance, INSTANCE, "{}", row.endpoint);
         assert_eq!(info.service_type, "_openstack._tcp.local.");
         assert_eq!(info.port, row.port, "{}", row.endpoint);
@@ -93,17 +149,38 @@ fn spec3_params_merge_order() {
     let option = props(&[("answer", Some(b"none")), ("foo", Some(b"bar"))]);
     let call = props(&[("answer", Some(b"42"))]);
     let ep = endpoint::parse_endpoint("https://127.0.0.1/baremetal").unwrap();
-    let info = endpoint::service_info("baremetal", &ep, vec![ip("127.0.0.1")], &option, Some(&call)).unwrap();
-    assert_eq!(info.txt, txt(&["txtvers=1", "answer=42", "foo=bar", "path=/baremetal"]));
+    let info = endpoint::service_info(
+        "baremetal",
+        &ep,
+        vec![ip("127.0.0.1")],
+        &option,
+        Some(&call),
+    )
+    .unwrap();
+    assert_eq!(
+        info.txt,
+        txt(&["txtvers=1", "answer=42", "foo=bar", "path=/baremetal"])
+    );
 
     // derived keys win over the caller's
     let call = props(&[("path", Some(b"/other")), ("protocol", Some(b"ftp"))]);
-    let info = endpoint::service_info("baremetal", &ep, vec![ip("127.0.0.1")], &Properties::new(), Some(&call)).unwrap();
-    assert_eq!(info.txt, txt(&["txtvers=1", "path=/baremetal", "protocol=ftp"]));
+    let info = endpoint::service_info(
+        "baremetal",
+        &ep,
+        vec![ip("127.0.0.1")],
+        &Properties::new(),
+        Some(&call),
+    )
+    .unwrap();
+    assert_eq!(
+        info.txt,
+        txt(&["txtvers=1", "path=/baremetal", "protocol=ftp"])
+    );
 
     // a caller's txtvers is kept in its place, not doubled
     let option = props(&[("a", Some(b"1")), ("txtvers", Some(b"2"))]);
-    let info = endpoint::service_info("baremetal", &ep, vec![ip("127.0.0.1")], &option, None).unwrap();
+    let info =
+        endpoint::service_info("baremetal", &ep, vec![ip("127.0.0.1")], &option, None).unwrap();
     assert_eq!(info.txt, txt(&["a=1", "txtvers=2", "path=/baremetal"]));
 }
 
@@ -114,14 +191,20 @@ fn spec3_txt_strings() {
         (props(&[("k", Some(b"v"))]), Ok(vec![b"k=v".to_vec()])),
         (props(&[("flag", None)]), Ok(vec![b"flag".to_vec()])),
         (props(&[("empty", Some(b""))]), Ok(vec![b"empty=".to_vec()])),
-        (props(&[("bin", Some(&[0xe2, 0x28, 0xa1]))]), Ok(vec![b"bin=\xe2\x28\xa1".to_vec()])),
+        (
+            props(&[("bin", Some(&[0xe2, 0x28, 0xa1]))]),
+            Ok(vec![b"bin=\xe2\x28\xa1".to_vec()]),
+        ),
         (props(&[("eq", Some(b"a=b"))]), Ok(vec![b"eq=a=b".to_vec()])),
         (props(&[]), Ok(vec![])),
         (props(&[("", Some(b"v"))]), Err(())),
         (props(&[("a=b", Some(b"v"))]), Err(())),
         // RFC 6763 s6.1: 255 bytes at most, `long=` included
         (props(&[("long", Some(&[b'x'; 251]))]), Err(())),
-        (props(&[("long", Some(&[b'x'; 250]))]), Ok(vec![[&b"long="[..], &[b'x'; 250]].concat()])),
+        (
+            props(&[("long", Some(&[b'x'; 250]))]),
+            Ok(vec![[&b"long="[..], &[b'x'; 250]].concat()]),
+        ),
     ];
     for (p, want) in rows {
         match (endpoint::encode_txt(p), want) {
@@ -135,9 +218,19 @@ fn spec3_txt_strings() {
 #[test]
 fn spec3_addresses_in_order_without_duplicates() {
     let ep = endpoint::parse_endpoint("http://example.com").unwrap();
-    let resolved = vec![ip("1.2.3.4"), ip("::2"), ip("1.2.3.4"), ip("5.6.7.8"), ip("::2")];
-    let info = endpoint::service_info("baremetal", &ep, resolved, &Properties::new(), None).unwrap();
-    assert_eq!(info.addresses, vec![ip("1.2.3.4"), ip("::2"), ip("5.6.7.8")]);
+    let resolved = vec![
+        ip("1.2.3.4"),
+        ip("::2"),
+        ip("1.2.3.4"),
+        ip("5.6.7.8"),
+        ip("::2"),
+    ];
+    let info =
+        endpoint::service_info("baremetal", &ep, resolved, &Properties::new(), None).unwrap();
+    assert_eq!(
+        info.addresses,
+        vec![ip("1.2.3.4"), ip("::2"), ip("5.6.7.8")]
+    );
     match endpoint::service_info("baremetal", &ep, vec![], &Properties::new(), None) {
         Err(Error::Registration(m)) => assert!(m.contains("example.com"), "{m}"),
         other => panic!("{other:?}"),
@@ -146,7 +239,16 @@ fn spec3_addresses_in_order_without_duplicates() {
 
 #[test]
 fn spec3_bad_urls_are_invalid_arguments() {
-    for bad in ["", "127.0.0.1", "not a url", "http://", "file:///etc/hosts", "mailto:a@b", "http://[::1", "http://h:99999"] {
+    for bad in [
+        "",
+        "127.0.0.1",
+        "not a url",
+        "http://",
+        "file:///etc/hosts",
+        "mailto:a@b",
+        "http://[::1",
+        "http://h:99999",
+    ] {
         match endpoint::parse_endpoint(bad) {
             Err(Error::InvalidArgument(m)) => assert!(m.contains("endpoint"), "{bad:?}: {m}"),
             other => panic!("{bad:?}: {other:?}"),
@@ -161,7 +263,10 @@ fn spec1_instance_names() {
     let long64 = "a".repeat(64);
     let rows: &[(&str, Option<String>)] = &[
         ("baremetal", Some(INSTANCE.into())),
-        ("baremetal-introspection", Some("baremetal-introspection._openstack._tcp.local.".into())),
+        (
+            "baremetal-introspection",
+            Some("baremetal-introspection._openstack._tcp.local.".into()),
+        ),
         (&long63, Some(format!("{long63}._openstack._tcp.local."))),
         ("", None),
         (&long64, None),
@@ -175,8 +280,14 @@ fn spec1_instance_names() {
             (got, _) => panic!("{st:?}: {got:?}"),
         }
     }
-    assert!(matches!(endpoint::service_type_from_bytes(b"\xc3\x28"), Err(Error::InvalidArgument(_))));
-    assert_eq!(endpoint::service_type_from_bytes(b"identity"), Ok("identity"));
+    assert!(matches!(
+        endpoint::service_type_from_bytes(b"\xc3\x28"),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert_eq!(
+        endpoint::service_type_from_bytes(b"identity"),
+        Ok("identity")
+    );
 }
 
 // ---------------------------------------------------------------- SPEC 4
@@ -189,7 +300,10 @@ struct Routes {
 
 impl Routes {
     fn new(table: &[(&'static str, Option<&'static str>)]) -> Routes {
-        Routes { table: table.to_vec(), asked: RefCell::new(vec![]) }
+        Routes {
+            table: table.to_vec(),
+            asked: RefCell::new(vec![]),
+        }
     }
 }
 
@@ -222,8 +336,23 @@ struct Row {
     want: Result<(&'static str, Properties), &'static str>,
 }
 
-fn row(addresses: &'static [&'static str], port: u16, txt: Vec<Vec<u8>>, target: &'static str, want: Result<(&'static str, Properties), &'static str>) -> Row {
-    Row { addresses, port, txt, target, routes: &[], skip_loopback: true, skip_link_local: false, want }
+fn row(
+    addresses: &'static [&'static str],
+    port: u16,
+    txt: Vec<Vec<u8>>,
+    target: &'static str,
+    want: Result<(&'static str, Properties), &'static str>,
+) -> Row {
+    Row {
+        addresses,
+        port,
+        txt,
+        target,
+        routes: &[],
+        skip_loopback: true,
+        skip_link_local: false,
+        want,
+    }
 }
 
 fn check(i: usize, r: &Row) -> Vec<IpAddr> {
@@ -232,13 +361,26 @@ fn check(i: usize, r: &Row) -> Vec<IpAddr> {
         target: r.target.into(),
         port: r.port,
         txt: r.txt.clone(),
-        addresses: r.addresses.iter().map(|a| ScopedAddr { addr: ip(a), iface: 2 }).collect(),
+        addresses: r
+            .addresses
+            .iter()
+            .map(|a| ScopedAddr {
+                addr: ip(a),
+                iface: 2,
+            })
+            .collect(),
     };
     let routes = Routes::new(r.routes);
     let mut warnings = vec![];
-    let got = endpoint::lookup_result("baremetal", &service, r.skip_loopback, r.skip_link_local, &routes, &ifnames, &mut |m| {
-        warnings.push(m.to_owned())
-    });
+    let got = endpoint::lookup_result(
+        "baremetal",
+        &service,
+        r.skip_loopback,
+        r.skip_link_local,
+        &routes,
+        &ifnames,
+        &mut |m| warnings.push(m.to_owned()),
+    );
     match (&got, &r.want) {
         (Ok((url, p)), Ok((want_url, want_p))) => {
             assert_eq!(url, want_url, "row {i}");
@@ -256,10 +398,34 @@ fn check(i: usize, r: &Row) -> Vec<IpAddr> {
 fn spec4_records_to_url() {
     let none = Properties::new;
     let rows = vec![
-        row(&["192.168.1.1"], 80, vec![], "x.local.", Ok(("http://192.168.1.1:80", none()))),
-        row(&["::2"], 80, vec![], "x.local.", Ok(("http://[::2]:80", none()))),
-        row(&["192.168.1.1"], 443, vec![], "x.local.", Ok(("https://192.168.1.1:443", none()))),
-        row(&["192.168.1.1"], 8080, txt(&["path=/baremetal"]), "x.local.", Ok(("https://192.168.1.1:8080/baremetal", none()))),
+        row(
+            &["192.168.1.1"],
+            80,
+            vec![],
+            "x.local.",
+            Ok(("http://192.168.1.1:80", none())),
+        ),
+        row(
+            &["::2"],
+            80,
+            vec![],
+            "x.local.",
+            Ok(("http://[::2]:80", none())),
+        ),
+        row(
+            &["192.168.1.1"],
+            443,
+            vec![],
+            "x.local.",
+            Ok(("https://192.168.1.1:443", none())),
+        ),
+        row(
+            &["192.168.1.1"],
+            8080,
+            txt(&["path=/baremetal"]),
+            "x.local.",
+            Ok(("https://192.168.1.1:8080/baremetal", none())),
+        ),
         row(
             &["192.168.1.1"],
             8080,
@@ -267,22 +433,64 @@ fn spec4_records_to_url() {
             "x.local.",
             Ok(("http://192.168.1.1:8080/baremetal", none())),
         ),
-        row(&["192.168.1.1"], 80, txt(&["ipa_debug=1"]), "x.local.", Ok(("http://192.168.1.1:80", props(&[("ipa_debug", Some(b"1"))])))),
+        row(
+            &["192.168.1.1"],
+            80,
+            txt(&["ipa_debug=1"]),
+            "x.local.",
+            Ok(("http://192.168.1.1:80", props(&[("ipa_debug", Some(b"1"))]))),
+        ),
         row(
             &["192.168.1.1"],
             80,
             vec![b"binary=\xe2\x28\xa1".to_vec()],
             "x.local.",
-            Ok(("http://192.168.1.1:80", props(&[("binary", Some(&[0xe2, 0x28, 0xa1]))]))),
+            Ok((
+                "http://192.168.1.1:80",
+                props(&[("binary", Some(&[0xe2, 0x28, 0xa1]))]),
+            )),
         ),
-        row(&["192.168.1.1"], 80, vec![b"ipa_debug".to_vec(), b"\xc3\x28=value".to_vec()], "x.local.", Err("cannot decode key")),
-        row(&["192.168.1.1"], 443, vec![], "openstack.example.com.", Ok(("https://openstack.example.com:443", none()))),
-        row(&["::1"], 80, vec![], "x.local.", Err("none of the addresses ['::1'] for service baremetal are valid")),
+        row(
+            &["192.168.1.1"],
+            80,
+            vec![b"ipa_debug".to_vec(), b"\xc3\x28=value".to_vec()],
+            "x.local.",
+            Err("cannot decode key"),
+        ),
+        row(
+            &["192.168.1.1"],
+            443,
+            vec![],
+            "openstack.example.com.",
+            Ok(("https://openstack.example.com:443", none())),
+        ),
+        row(
+            &["::1"],
+            80,
+            vec![],
+            "x.local.",
+            Err("none of the addresses ['::1'] for service baremetal are valid"),
+        ),
         Row {
             routes: &[("::2", None), ("::3", Some("::4"))],
-            ..row(&["::1", "::2", "::3"], 80, vec![], "x.local.", Ok(("http://[::3]:80", none())))
+            ..row(
+                &["::1", "::2", "::3"],
+                80,
+                vec![],
+                "x.local.",
+                Ok(("http://[::3]:80", none())),
+            )
         },
-        Row { routes: &[("::2", None), ("::3", None)], ..row(&["::2", "::3"], 80, vec![], "x.local.", Ok(("http://[::2]:80", none()))) },
+        Row {
+            routes: &[("::2", None), ("::3", None)],
+            ..row(
+                &["::2", "::3"],
+                80,
+                vec![],
+                "x.local.",
+                Ok(("http://[::2]:80", none())),
+            )
+        },
     ];
     for (i, r) in rows.iter().enumerate() {
         let asked = check(i, r);
@@ -306,41 +514,152 @@ fn spec4_more_rows() {
             80,
             txt(&["flag", "empty=", "k=a=b"]),
             "x.local.",
-            Ok(("http://192.168.1.1:80", props(&[("flag", None), ("empty", Some(b"")), ("k", Some(b"a=b"))]))),
+            Ok((
+                "http://192.168.1.1:80",
+                props(&[("flag", None), ("empty", Some(b"")), ("k", Some(b"a=b"))]),
+            )),
         ),
         // RFC 6763 s6.4: first occurrence wins, keyless strings ignored
-        row(&["192.168.1.1"], 80, txt(&["a=1", "a=2", "=x", ""]), "x.local.", Ok(("http://192.168.1.1:80", props(&[("a", Some(b"1"))])))),
+        row(
+            &["192.168.1.1"],
+            80,
+            txt(&["a=1", "a=2", "=x", ""]),
+            "x.local.",
+            Ok(("http://192.168.1.1:80", props(&[("a", Some(b"1"))]))),
+        ),
         // txtvers stays among the properties, as any other key
-        row(&["192.168.1.1"], 80, txt(&["txtvers=1", "path=/v1"]), "x.local.", Ok(("http://192.168.1.1:80/v1", props(&[("txtvers", Some(b"1"))])))),
+        row(
+            &["192.168.1.1"],
+            80,
+            txt(&["txtvers=1", "path=/v1"]),
+            "x.local.",
+            Ok((
+                "http://192.168.1.1:80/v1",
+                props(&[("txtvers", Some(b"1"))]),
+            )),
+        ),
         // empty or valueless protocol: the default
-        row(&["192.168.1.1"], 80, txt(&["protocol="]), "x.local.", Ok(("http://192.168.1.1:80", none()))),
-        row(&["192.168.1.1"], 8443, txt(&["protocol"]), "x.local.", Ok(("https://192.168.1.1:8443", none()))),
-        row(&["192.168.1.1"], 443, txt(&["path", "protocol=http"]), "x.local.", Ok(("http://192.168.1.1:443", none()))),
+        row(
+            &["192.168.1.1"],
+            80,
+            txt(&["protocol="]),
+            "x.local.",
+            Ok(("http://192.168.1.1:80", none())),
+        ),
+        row(
+            &["192.168.1.1"],
+            8443,
+            txt(&["protocol"]),
+            "x.local.",
+            Ok(("https://192.168.1.1:8443", none())),
+        ),
+        row(
+            &["192.168.1.1"],
+            443,
+            txt(&["path", "protocol=http"]),
+            "x.local.",
+            Ok(("http://192.168.1.1:443", none())),
+        ),
         // the instance name as SRV target (what we publish for an IP literal)
-        row(&["198.18.0.2"], 6385, txt(&["txtvers=1", "protocol=http"]), INSTANCE, Ok(("http://198.18.0.2:6385", props(&[("txtvers", Some(b"1"))])))),
+        row(
+            &["198.18.0.2"],
+            6385,
+            txt(&["txtvers=1", "protocol=http"]),
+            INSTANCE,
+            Ok(("http://198.18.0.2:6385", props(&[("txtvers", Some(b"1"))]))),
+        ),
         // a DNS name target drops only its trailing dot
-        row(&["192.168.1.1"], 80, vec![], "Cloud.Example.", Ok(("http://Cloud.Example:80", none()))),
+        row(
+            &["192.168.1.1"],
+            80,
+            vec![],
+            "Cloud.Example.",
+            Ok(("http://Cloud.Example:80", none())),
+        ),
         // RFC 6874: a link-local IPv6 address carries its zone
-        row(&["fe80::1"], 80, vec![], "x.local.", Ok(("http://[fe80::1%25eth0]:80", none()))),
+        row(
+            &["fe80::1"],
+            80,
+            vec![],
+            "x.local.",
+            Ok(("http://[fe80::1%25eth0]:80", none())),
+        ),
         // loopback kept when asked
-        Row { skip_loopback: false, ..row(&["::1"], 80, vec![], "x.local.", Ok(("http://[::1]:80", none()))) },
-        Row { skip_loopback: false, ..row(&["127.0.0.1"], 80, vec![], "x.local.", Ok(("http://127.0.0.1:80", none()))) },
-        row(&["127.0.0.1", "127.0.0.2"], 80, vec![], "x.local.", Err("none of the addresses ['127.0.0.1', '127.0.0.2']")),
-        row(&[], 80, vec![], "x.local.", Err("none of the addresses [] for service baremetal are valid")),
+        Row {
+            skip_loopback: false,
+            ..row(
+                &["::1"],
+                80,
+                vec![],
+                "x.local.",
+                Ok(("http://[::1]:80", none())),
+            )
+        },
+        Row {
+            skip_loopback: false,
+            ..row(
+                &["127.0.0.1"],
+                80,
+                vec![],
+                "x.local.",
+                Ok(("http://127.0.0.1:80", none())),
+            )
+        },
+        row(
+            &["127.0.0.1", "127.0.0.2"],
+            80,
+            vec![],
+            "x.local.",
+            Err("none of the addresses ['127.0.0.1', '127.0.0.2']"),
+        ),
+        row(
+            &[],
+            80,
+            vec![],
+            "x.local.",
+            Err("none of the addresses [] for service baremetal are valid"),
+        ),
         // skip_link_local: a link-local route source counts as no route
         Row {
-            routes: &[("fd00:99::2", Some("fe80::9")), ("198.18.0.2", Some("198.18.0.1"))],
+            routes: &[
+                ("fd00:99::2", Some("fe80::9")),
+                ("198.18.0.2", Some("198.18.0.1")),
+            ],
             skip_link_local: true,
-            ..row(&["fd00:99::2", "198.18.0.2"], 80, vec![], "x.local.", Ok(("http://198.18.0.2:80", none())))
+            ..row(
+                &["fd00:99::2", "198.18.0.2"],
+                80,
+                vec![],
+                "x.local.",
+                Ok(("http://198.18.0.2:80", none())),
+            )
         },
         Row {
-            routes: &[("fd00:99::2", Some("fe80::9")), ("198.18.0.2", Some("198.18.0.1"))],
-            ..row(&["fd00:99::2", "198.18.0.2"], 80, vec![], "x.local.", Ok(("http://[fd00:99::2]:80", none())))
+            routes: &[
+                ("fd00:99::2", Some("fe80::9")),
+                ("198.18.0.2", Some("198.18.0.1")),
+            ],
+            ..row(
+                &["fd00:99::2", "198.18.0.2"],
+                80,
+                vec![],
+                "x.local.",
+                Ok(("http://[fd00:99::2]:80", none())),
+            )
         },
         Row {
-            routes: &[("10.0.0.2", Some("169.254.1.1")), ("10.0.0.3", Some("169.254.1.1"))],
+            routes: &[
+                ("10.0.0.2", Some("169.254.1.1")),
+                ("10.0.0.3", Some("169.254.1.1")),
+            ],
             skip_link_local: true,
-            ..row(&["10.0.0.2", "10.0.0.3"], 80, vec![], "x.local.", Ok(("http://10.0.0.2:80", none())))
+            ..row(
+                &["10.0.0.2", "10.0.0.3"],
+                80,
+                vec![],
+                "x.local.",
+                Ok(("http://10.0.0.2:80", none())),
+            )
         },
     ];
     for (i, r) in rows.iter().enumerate() {
@@ -350,26 +669,53 @@ fn spec4_more_rows() {
 
 #[test]
 fn spec4_fallback_warns() {
-    let addrs: Vec<ScopedAddr> = ["::2", "::3"].iter().map(|a| ScopedAddr { addr: ip(a), iface: 2 }).collect();
+    let addrs: Vec<ScopedAddr> = ["::2", "::3"]
+        .iter()
+        .map(|a| ScopedAddr {
+            addr: ip(a),
+            iface: 2,
+        })
+        .collect();
     let routes = Routes::new(&[("::2", None), ("::3", None)]);
     let mut warnings = vec![];
-    let got = choose_address("baremetal", &addrs, true, false, &routes, &mut |m| warnings.push(m.to_owned())).unwrap();
+    let got = choose_address("baremetal", &addrs, true, false, &routes, &mut |m| {
+        warnings.push(m.to_owned())
+    })
+    .unwrap();
     assert_eq!(got.addr, ip("::2"));
-    assert_eq!(warnings, vec!["none of addresses ['::2', '::3'] seem routable, using ::2".to_owned()]);
+    assert_eq!(
+        warnings,
+        vec!["none of addresses ['::2', '::3'] seem routable, using ::2".to_owned()]
+    );
 
     let routes = Routes::new(&[("::2", None), ("::3", Some("::4"))]);
     let mut warnings = vec![];
-    choose_address("baremetal", &addrs, true, false, &routes, &mut |m| warnings.push(m.to_owned())).unwrap();
+    choose_address("baremetal", &addrs, true, false, &routes, &mut |m| {
+        warnings.push(m.to_owned())
+    })
+    .unwrap();
     assert!(warnings.is_empty());
 }
 
 #[test]
 fn spec4_zone_without_interface_name_uses_the_index() {
-    let chosen = ScopedAddr { addr: ip("fe80::1"), iface: 7 };
-    assert_eq!(endpoint::url_host("x.local.", &chosen, &ifnames), "[fe80::1%257]");
+    let chosen = ScopedAddr {
+        addr: ip("fe80::1"),
+        iface: 7,
+    };
+    assert_eq!(
+        endpoint::url_host("x.local.", &chosen, &ifnames),
+        "[fe80::1%257]"
+    );
     // no interface known: no zone
-    let chosen = ScopedAddr { addr: ip("fe80::1"), iface: 0 };
-    assert_eq!(endpoint::url_host("x.local.", &chosen, &ifnames), "[fe80::1]");
+    let chosen = ScopedAddr {
+        addr: ip("fe80::1"),
+        iface: 0,
+    };
+    assert_eq!(
+        endpoint::url_host("x.local.", &chosen, &ifnames),
+        "[fe80::1]"
+    );
 }
 
 /// Round trip: what we publish for an endpoint reads back as that endpoint.
@@ -379,7 +725,10 @@ fn spec3_then_spec4_round_trip() {
         ("http://198.18.0.2", "http://198.18.0.2:80"),
         ("https://198.18.0.2", "https://198.18.0.2:443"),
         ("http://198.18.0.2:8080/bm", "http://198.18.0.2:8080/bm"),
-        ("https://198.18.0.2/baremetal", "https://198.18.0.2:443/baremetal"),
+        (
+            "https://198.18.0.2/baremetal",
+            "https://198.18.0.2:443/baremetal",
+        ),
         ("https://198.18.0.2:6385/v1/", "https://198.18.0.2:6385/v1/"),
         ("http://[fd00:99::2]:6385", "http://[fd00:99::2]:6385"),
     ];
@@ -389,16 +738,29 @@ fn spec3_then_spec4_round_trip() {
             endpoint::Host::Ip(a) => *a,
             endpoint::Host::Name(_) => unreachable!(),
         };
-        let info = endpoint::service_info("baremetal", &ep, vec![addr], &Properties::new(), None).unwrap();
+        let info =
+            endpoint::service_info("baremetal", &ep, vec![addr], &Properties::new(), None).unwrap();
         let service = ResolvedService {
             instance: info.instance.clone(),
             target: info.target.clone(),
             port: info.port,
             txt: info.txt.clone(),
-            addresses: info.addresses.iter().map(|&addr| ScopedAddr { addr, iface: 2 }).collect(),
+            addresses: info
+                .addresses
+                .iter()
+                .map(|&addr| ScopedAddr { addr, iface: 2 })
+                .collect(),
         };
-        let (got, p) =
-            endpoint::lookup_result("baremetal", &service, true, false, &Routes::new(&[]), &ifnames, &mut |_| {}).unwrap();
+        let (got, p) = endpoint::lookup_result(
+            "baremetal",
+            &service,
+            true,
+            false,
+            &Routes::new(&[]),
+            &ifnames,
+            &mut |_| {},
+        )
+        .unwrap();
         assert_eq!(got, want, "{url}");
         assert_eq!(p, props(&[("txtvers", Some(b"1"))]), "{url}");
     }

@@ -12,7 +12,11 @@ use common::lab::Lab;
 use ironicmdns::{Config, Error, Properties, Zeroconf};
 
 fn config_on(addr: IpAddr) -> Config {
-    Config { interfaces: Some(vec![addr]), lookup_timeout: Duration::from_secs(2), ..Config::default() }
+    Config {
+        interfaces: Some(vec![addr]),
+        lookup_timeout: Duration::from_secs(2),
+        ..Config::default()
+    }
 }
 
 fn props(pairs: &[(&str, &str)]) -> Properties {
@@ -24,12 +28,19 @@ fn props(pairs: &[(&str, &str)]) -> Properties {
 }
 
 /// Host B registers, host A looks up: the URL and properties of SPEC 4.
-fn register_and_lookup(lab: &Lab, a_addr: IpAddr, b_addr: IpAddr, endpoint: &'static str, want_url: &'static str) {
+fn register_and_lookup(
+    lab: &Lab,
+    a_addr: IpAddr,
+    b_addr: IpAddr,
+    endpoint: &'static str,
+    want_url: &'static str,
+) {
     let b = lab.run_on(1, move || {
         let mut c = config_on(b_addr);
         c.set("params", "answer:none,foo:bar").unwrap();
         let zc = Zeroconf::new(c).expect("start on B");
-        zc.register_service("baremetal", endpoint, Some(&props(&[("answer", "42")]))).expect("register on B");
+        zc.register_service("baremetal", endpoint, Some(&props(&[("answer", "42")])))
+            .expect("register on B");
         zc
     });
     let (found, second) = lab.run_on(0, move || {
@@ -45,22 +56,40 @@ fn register_and_lookup(lab: &Lab, a_addr: IpAddr, b_addr: IpAddr, endpoint: &'st
     b.close().unwrap();
     let (url, params) = found.expect("A finds B's service");
     assert_eq!(url, want_url);
-    assert_eq!(params, props(&[("txtvers", "1"), ("answer", "42"), ("foo", "bar")]));
+    assert_eq!(
+        params,
+        props(&[("txtvers", "1"), ("answer", "42"), ("foo", "bar")])
+    );
     let ((url2, _), warm) = second.unwrap();
     assert_eq!(url2, want_url);
-    assert!(warm < Duration::from_millis(100), "cached lookup took {warm:?}");
+    assert!(
+        warm < Duration::from_millis(100),
+        "cached lookup took {warm:?}"
+    );
 }
 
 #[test]
 fn register_on_b_lookup_on_a_ipv4() {
     let Some(lab) = lab!() else { return };
-    register_and_lookup(&lab, lab.v4(0), lab.v4(1), "http://198.18.0.2:6385/baremetal", "http://198.18.0.2:6385/baremetal");
+    register_and_lookup(
+        &lab,
+        lab.v4(0),
+        lab.v4(1),
+        "http://198.18.0.2:6385/baremetal",
+        "http://198.18.0.2:6385/baremetal",
+    );
 }
 
 #[test]
 fn register_on_b_lookup_on_a_ipv6() {
     let Some(lab) = lab!() else { return };
-    register_and_lookup(&lab, lab.v6(0), lab.v6(1), "https://[fd00:99::2]/v1", "https://[fd00:99::2]:443/v1");
+    register_and_lookup(
+        &lab,
+        lab.v6(0),
+        lab.v6(1),
+        "https://[fd00:99::2]/v1",
+        "https://[fd00:99::2]:443/v1",
+    );
 }
 
 /// Nothing lost: wait_registrations_lost times out empty; a watcher
@@ -71,25 +100,39 @@ fn wait_registrations_lost_ends_on_timeout_and_close() {
     let b_addr = lab.v4(1);
     let zc = lab.run_on(1, move || {
         let zc = Zeroconf::new(config_on(b_addr)).unwrap();
-        zc.register_service("baremetal", "http://198.18.0.2:6385", None).expect("B registers");
+        zc.register_service("baremetal", "http://198.18.0.2:6385", None)
+            .expect("B registers");
         zc
     });
     let t0 = std::time::Instant::now();
-    assert_eq!(zc.wait_registrations_lost(Some(Duration::from_millis(200))), Vec::<String>::new());
+    assert_eq!(
+        zc.wait_registrations_lost(Some(Duration::from_millis(200))),
+        Vec::<String>::new()
+    );
     assert!(t0.elapsed() >= Duration::from_millis(200), "returned early");
     assert_eq!(zc.registrations_lost(), Vec::<String>::new());
     let woke_after_close = std::thread::scope(|s| {
         let watcher = s.spawn(|| (zc.wait_registrations_lost(None), std::time::Instant::now()));
         std::thread::sleep(Duration::from_millis(300));
-        assert!(!watcher.is_finished(), "the watcher returned with nothing lost");
+        assert!(
+            !watcher.is_finished(),
+            "the watcher returned with nothing lost"
+        );
         zc.close().unwrap();
         let closed_at = std::time::Instant::now();
         let (lost, woke) = watcher.join().unwrap();
         assert_eq!(lost, Vec::<String>::new(), "close is not a loss");
         woke.saturating_duration_since(closed_at)
     });
-    assert!(woke_after_close < Duration::from_millis(500), "woke {woke_after_close:?} after close");
-    assert_eq!(zc.wait_registrations_lost(None), Vec::<String>::new(), "closed: at once");
+    assert!(
+        woke_after_close < Duration::from_millis(500),
+        "woke {woke_after_close:?} after close"
+    );
+    assert_eq!(
+        zc.wait_registrations_lost(None),
+        Vec::<String>::new(),
+        "closed: at once"
+    );
 }
 
 #[test]
@@ -98,7 +141,8 @@ fn second_host_gets_a_conflict() {
     let (a_addr, b_addr) = (lab.v4(0), lab.v4(1));
     let b = lab.run_on(1, move || {
         let zc = Zeroconf::new(config_on(b_addr)).unwrap();
-        zc.register_service("baremetal", "http://198.18.0.2:6385", None).expect("B registers first");
+        zc.register_service("baremetal", "http://198.18.0.2:6385", None)
+            .expect("B registers first");
         zc
     });
     let got = lab.run_on(0, move || {
@@ -111,7 +155,9 @@ fn second_host_gets_a_conflict() {
     });
     b.close().unwrap();
     match got {
-        Err(Error::Conflict(m)) => assert!(m.contains("conflict") && m.contains("baremetal"), "{m}"),
+        Err(Error::Conflict(m)) => {
+            assert!(m.contains("conflict") && m.contains("baremetal"), "{m}")
+        }
         other => panic!("A should lose the name: {other:?}"),
     }
 }
@@ -122,7 +168,8 @@ fn close_withdraws_and_lookups_fail_after() {
     let (a_addr, b_addr) = (lab.v4(0), lab.v4(1));
     let b = lab.run_on(1, move || {
         let zc = Zeroconf::new(config_on(b_addr)).unwrap();
-        zc.register_service("inspector", "http://198.18.0.2:5050", None).unwrap();
+        zc.register_service("inspector", "http://198.18.0.2:5050", None)
+            .unwrap();
         zc
     });
     let a = lab.run_on(0, move || {
@@ -130,11 +177,20 @@ fn close_withdraws_and_lookups_fail_after() {
         c.lookup_attempts = 1;
         Zeroconf::new(c).unwrap()
     });
-    assert_eq!(a.get_endpoint("inspector", true, false).unwrap().0, "http://198.18.0.2:5050");
+    assert_eq!(
+        a.get_endpoint("inspector", true, false).unwrap().0,
+        "http://198.18.0.2:5050"
+    );
     b.close().unwrap();
     b.close().unwrap(); // idempotent
-    assert!(matches!(b.get_endpoint("inspector", true, false), Err(Error::Closed(_))));
-    assert!(matches!(b.register_service("x", "http://198.18.0.2", None), Err(Error::Closed(_))));
+    assert!(matches!(
+        b.get_endpoint("inspector", true, false),
+        Err(Error::Closed(_))
+    ));
+    assert!(matches!(
+        b.register_service("x", "http://198.18.0.2", None),
+        Err(Error::Closed(_))
+    ));
     // SPEC 6: goodbyes make A's cache drop the service at once
     std::thread::sleep(Duration::from_millis(500));
     match a.get_endpoint("inspector", true, false) {
@@ -162,7 +218,10 @@ fn not_found_after_the_attempts() {
         other => panic!("{other:?}"),
     }
     // two attempts of 0.3 s and one 0.1 s wait
-    assert!(took >= Duration::from_millis(700) && took < Duration::from_secs(3), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(700) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
 }
 
 #[test]
@@ -171,8 +230,14 @@ fn browse_lists_every_openstack_service() {
     let (a_addr, b_addr) = (lab.v4(0), lab.v4(1));
     let b = lab.run_on(1, move || {
         let zc = Zeroconf::new(config_on(b_addr)).unwrap();
-        zc.register_service("baremetal", "http://198.18.0.2:6385", None).unwrap();
-        zc.register_service("baremetal-introspection", "http://198.18.0.2:5050/v1", Some(&props(&[("ipa_debug", "1")]))).unwrap();
+        zc.register_service("baremetal", "http://198.18.0.2:6385", None)
+            .unwrap();
+        zc.register_service(
+            "baremetal-introspection",
+            "http://198.18.0.2:5050/v1",
+            Some(&props(&[("ipa_debug", "1")])),
+        )
+        .unwrap();
         zc
     });
     let mut seen = lab.run_on(0, move || {
@@ -181,11 +246,24 @@ fn browse_lists_every_openstack_service() {
     });
     b.close().unwrap();
     seen.sort_by(|x, y| x.service_type.cmp(&y.service_type));
-    let got: Vec<(&str, Result<&str, &str>)> =
-        seen.iter().map(|s| (s.service_type.as_str(), s.url.as_deref().map_err(|e| e.as_str()))).collect();
+    let got: Vec<(&str, Result<&str, &str>)> = seen
+        .iter()
+        .map(|s| {
+            (
+                s.service_type.as_str(),
+                s.url.as_deref().map_err(|e| e.as_str()),
+            )
+        })
+        .collect();
     assert_eq!(
         got,
-        vec![("baremetal", Ok("http://198.18.0.2:6385")), ("baremetal-introspection", Ok("http://198.18.0.2:5050/v1"))]
+        vec![
+            ("baremetal", Ok("http://198.18.0.2:6385")),
+            ("baremetal-introspection", Ok("http://198.18.0.2:5050/v1"))
+        ]
     );
-    assert_eq!(seen[1].params, props(&[("txtvers", "1"), ("ipa_debug", "1")]));
+    assert_eq!(
+        seen[1].params,
+        props(&[("txtvers", "1"), ("ipa_debug", "1")])
+    );
 }

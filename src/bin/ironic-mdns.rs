@@ -56,8 +56,14 @@ failure, 3 registration lost later to a name conflict, 64 usage error.
 const EX_USAGE: u8 = 64;
 
 enum Command {
-    Register { service_type: String, url: String, params: Properties },
-    Lookup { service_type: String },
+    Register {
+        service_type: String,
+        url: String,
+        params: Properties,
+    },
+    Lookup {
+        service_type: String,
+    },
     Browse,
     Options,
 }
@@ -99,7 +105,9 @@ fn parse(argv: Vec<String>) -> Result<Parsed, String> {
         let value = |it: &mut std::vec::IntoIter<String>| -> Result<String, String> {
             match inline.clone() {
                 Some(v) => Ok(v),
-                None => it.next().ok_or_else(|| format!("option {flag} needs a value")),
+                None => it
+                    .next()
+                    .ok_or_else(|| format!("option {flag} needs a value")),
             }
         };
         let option = match flag.as_str() {
@@ -137,8 +145,14 @@ fn parse(argv: Vec<String>) -> Result<Parsed, String> {
             }
             "--duration" => {
                 let v = value(&mut it)?;
-                let secs: f64 = v.trim().parse().map_err(|_| format!("--duration: {v:?} is not a number"))?;
-                duration = Some(Duration::try_from_secs_f64(secs).map_err(|_| format!("--duration: {v:?} is out of range"))?);
+                let secs: f64 = v
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("--duration: {v:?} is not a number"))?;
+                duration = Some(
+                    Duration::try_from_secs_f64(secs)
+                        .map_err(|_| format!("--duration: {v:?} is out of range"))?,
+                );
                 used.push("--duration");
                 continue;
             }
@@ -148,7 +162,9 @@ fn parse(argv: Vec<String>) -> Result<Parsed, String> {
         config.set(option, &v).map_err(|e| e.to_string())?;
     }
     if !interfaces.is_empty() {
-        config.set("interfaces", &interfaces.join(",")).map_err(|e| e.to_string())?;
+        config
+            .set("interfaces", &interfaces.join(","))
+            .map_err(|e| e.to_string())?;
     }
     let mut pos = positional.into_iter();
     let name = pos.next().ok_or("a command is required")?;
@@ -168,10 +184,22 @@ fn parse(argv: Vec<String>) -> Result<Parsed, String> {
                     None => params.set(p, None),
                 }
             }
-            (Command::Register { service_type: service_type.clone(), url: url.clone(), params }, &[])
+            (
+                Command::Register {
+                    service_type: service_type.clone(),
+                    url: url.clone(),
+                    params,
+                },
+                &[],
+            )
         }
         "lookup" => match rest.as_slice() {
-            [t] => (Command::Lookup { service_type: t.clone() }, &["--json", "--no-skip-loopback", "--skip-link-local"]),
+            [t] => (
+                Command::Lookup {
+                    service_type: t.clone(),
+                },
+                &["--json", "--no-skip-loopback", "--skip-link-local"],
+            ),
             _ => return Err("lookup needs exactly one TYPE".into()),
         },
         "browse" if rest.is_empty() => (Command::Browse, &["--json", "--duration"]),
@@ -183,7 +211,14 @@ fn parse(argv: Vec<String>) -> Result<Parsed, String> {
         return Err(format!("option {flag} does not apply to {name}"));
     }
     let duration = duration.unwrap_or(Duration::from_secs(3));
-    Ok(Parsed::Run(Box::new(Args { command, config, json, skip_loopback, skip_link_local, duration })))
+    Ok(Parsed::Run(Box::new(Args {
+        command,
+        config,
+        json,
+        skip_loopback,
+        skip_link_local,
+        duration,
+    })))
 }
 
 fn main() -> ExitCode {
@@ -202,13 +237,24 @@ fn main() -> ExitCode {
             return ExitCode::from(EX_USAGE);
         }
     };
-    let Args { command, config, json, skip_loopback, skip_link_local, duration } = *args;
+    let Args {
+        command,
+        config,
+        json,
+        skip_loopback,
+        skip_link_local,
+        duration,
+    } = *args;
     match command {
         Command::Options => {
             print!("{}", ironicmdns::config::sample_config());
             ExitCode::SUCCESS
         }
-        Command::Register { service_type, url, params } => register(config, &service_type, &url, &params),
+        Command::Register {
+            service_type,
+            url,
+            params,
+        } => register(config, &service_type, &url, &params),
         Command::Lookup { service_type } => {
             let found = Zeroconf::new(config).and_then(|zc| {
                 let r = zc.get_endpoint(&service_type, skip_loopback, skip_link_local);
@@ -219,7 +265,14 @@ fn main() -> ExitCode {
                 Ok((url, params)) => {
                     let mut out = Vec::new();
                     if json {
-                        out.extend(format!("{{\"url\": {}, \"params\": {}}}\n", json_str(&url), json_props(&params)).bytes());
+                        out.extend(
+                            format!(
+                                "{{\"url\": {}, \"params\": {}}}\n",
+                                json_str(&url),
+                                json_props(&params)
+                            )
+                            .bytes(),
+                        );
                     } else {
                         out.extend(format!("{url}\n").bytes());
                         out.extend(plain_props(&params, ""));
@@ -255,7 +308,9 @@ fn main() -> ExitCode {
                         for s in &services {
                             match &s.url {
                                 Ok(u) => out.extend(format!("{} {u}\n", s.service_type).bytes()),
-                                Err(e) => out.extend(format!("{} (unusable: {e})\n", s.service_type).bytes()),
+                                Err(e) => out.extend(
+                                    format!("{} (unusable: {e})\n", s.service_type).bytes(),
+                                ),
                             }
                             out.extend(plain_props(&s.params, "  "));
                         }
@@ -293,14 +348,21 @@ fn register(config: Config, service_type: &str, url: &str, params: &Properties) 
         Ok(zc) => zc,
         Err(e) => return fail(&e, 2),
     };
-    let params = if params.is_empty() { None } else { Some(params) };
+    let params = if params.is_empty() {
+        None
+    } else {
+        Some(params)
+    };
     if let Err(e) = zc.register_service(service_type, url, params) {
         let _ = zc.close();
         return fail(&e, 2);
     }
     let mut stdout = std::io::stdout().lock();
     // A closed stdout must not keep a registration alive unseen: stop then.
-    if writeln!(stdout, "registered {service_type} at {url}").and_then(|_| stdout.flush()).is_err() {
+    if writeln!(stdout, "registered {service_type} at {url}")
+        .and_then(|_| stdout.flush())
+        .is_err()
+    {
         return close_with(&zc, ExitCode::SUCCESS);
     }
     drop(stdout);
@@ -373,7 +435,10 @@ fn plain_props(props: &Properties, indent: &str) -> Vec<u8> {
 }
 
 fn json_props(props: &Properties) -> String {
-    let items: Vec<String> = props.iter().map(|(k, v)| format!("{}: {}", json_str(k), json_value(v))).collect();
+    let items: Vec<String> = props
+        .iter()
+        .map(|(k, v)| format!("{}: {}", json_str(k), json_value(v)))
+        .collect();
     format!("{{{}}}", items.join(", "))
 }
 
@@ -412,7 +477,10 @@ fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | (b as u32) << (16 - 8 * i));
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | (b as u32) << (16 - 8 * i));
         for i in 0..4 {
             if i <= chunk.len() {
                 out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
@@ -430,7 +498,15 @@ mod tests {
 
     #[test]
     fn base64_matches_rfc4648_vectors() {
-        for (input, want) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy")] {
+        for (input, want) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
             assert_eq!(base64(input.as_bytes()), want, "{input:?}");
         }
         assert_eq!(base64(&[0xE2, 0x28, 0xA1]), "4iih");
@@ -439,7 +515,13 @@ mod tests {
     #[test]
     fn json_values() {
         assert_eq!(json_value(&None), "null");
-        assert_eq!(json_value(&Some(b"a\"b\\\n\x01".to_vec())), "\"a\\\"b\\\\\\n\\u0001\"");
-        assert_eq!(json_value(&Some(vec![0xE2, 0x28, 0xA1])), "{\"b64\": \"4iih\"}");
+        assert_eq!(
+            json_value(&Some(b"a\"b\\\n\x01".to_vec())),
+            "\"a\\\"b\\\\\\n\\u0001\""
+        );
+        assert_eq!(
+            json_value(&Some(vec![0xE2, 0x28, 0xA1])),
+            "{\"b64\": \"4iih\"}"
+        );
     }
 }

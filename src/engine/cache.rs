@@ -64,7 +64,10 @@ impl CachedRecord {
     }
     /// Seconds of TTL left (rounded down).
     pub fn remaining_ttl(&self, now: Instant) -> u32 {
-        self.expires.saturating_duration_since(now).as_secs().min(u32::MAX as u64) as u32
+        self.expires
+            .saturating_duration_since(now)
+            .as_secs()
+            .min(u32::MAX as u64) as u32
     }
     pub fn rtype(&self) -> u16 {
         u16::from(self.rr.rdata.type_code())
@@ -175,21 +178,33 @@ impl Cache {
     }
 
     fn exact_hash(&self, rr: &ResourceRecord<'_>, iface: IfIndex) -> u64 {
-        self.hasher.hash_one((&rr.name, rr.class, &rr.rdata, scope(&rr.rdata, iface)))
+        self.hasher
+            .hash_one((&rr.name, rr.class, &rr.rdata, scope(&rr.rdata, iface)))
     }
 
     /// Every record of `name` and `rtype` (any class, live or not).
-    pub fn set<'c: 'n, 'n>(&'c self, name: &'n Name<'n>, rtype: u16) -> impl Iterator<Item = (RecordId, &'c CachedRecord)> + 'n {
+    pub fn set<'c: 'n, 'n>(
+        &'c self,
+        name: &'n Name<'n>,
+        rtype: u16,
+    ) -> impl Iterator<Item = (RecordId, &'c CachedRecord)> + 'n {
         let ids: &[RecordId] = match self.sets.get(&self.set_hash(name, rtype)) {
             Some(set) if set.rtype == rtype && set.name == *name => &set.ids,
             _ => &[],
         };
-        ids.iter().filter_map(move |id| Some((*id, self.records.get(id)?)))
+        ids.iter()
+            .filter_map(move |id| Some((*id, self.records.get(id)?)))
     }
 
     /// Live class-IN records of `name` and `rtype`.
-    pub fn live<'c: 'n, 'n>(&'c self, now: Instant, name: &'n Name<'n>, rtype: u16) -> impl Iterator<Item = (RecordId, &'c CachedRecord)> + 'n {
-        self.set(name, rtype).filter(move |(_, r)| r.live(now) && r.rr.class == CLASS::IN)
+    pub fn live<'c: 'n, 'n>(
+        &'c self,
+        now: Instant,
+        name: &'n Name<'n>,
+        rtype: u16,
+    ) -> impl Iterator<Item = (RecordId, &'c CachedRecord)> + 'n {
+        self.set(name, rtype)
+            .filter(move |(_, r)| r.live(now) && r.rr.class == CLASS::IN)
     }
 
     /// Cache one received record (answer or additional) from `iface`.
@@ -229,7 +244,9 @@ impl Cache {
                 None => Inserted::Ignored,
             };
         }
-        let expires = now.checked_add(Duration::from_secs(ttl as u64)).unwrap_or(now);
+        let expires = now
+            .checked_add(Duration::from_secs(ttl as u64))
+            .unwrap_or(now);
         let outcome = match found {
             Some(id) => {
                 if let Some(rec) = self.records.get_mut(&id) {
@@ -263,13 +280,20 @@ impl Cache {
                 owned.cache_flush = false;
                 let rtype = u16::from(owned.rdata.type_code());
                 let set_key = self.set_hash(&owned.name, rtype);
-                let collided = self.sets.get(&set_key).filter(|s| !(s.rtype == rtype && s.name == owned.name));
+                let collided = self
+                    .sets
+                    .get(&set_key)
+                    .filter(|s| !(s.rtype == rtype && s.name == owned.name));
                 if let Some(old) = collided {
                     for victim in old.ids.clone() {
                         self.remove(victim);
                     }
                 }
-                let set = self.sets.entry(set_key).or_insert_with(|| RrSet { name: owned.name.clone(), rtype, ids: Vec::new() });
+                let set = self.sets.entry(set_key).or_insert_with(|| RrSet {
+                    name: owned.name.clone(),
+                    rtype,
+                    ids: Vec::new(),
+                });
                 let set_pos = set.ids.len();
                 set.ids.push(id);
                 self.exact.insert(key, id);
@@ -312,13 +336,23 @@ impl Cache {
         let rtype = u16::from(rr.rdata.type_code());
         // Shared PTR sets list many instances; unique sets (SRV, TXT, A,
         // AAAA, NSEC) belong to one host and stay small.
-        let cap = if rtype == u16::from(TYPE::PTR) { MAX_SHARED_SET } else { MAX_UNIQUE_SET };
+        let cap = if rtype == u16::from(TYPE::PTR) {
+            MAX_SHARED_SET
+        } else {
+            MAX_UNIQUE_SET
+        };
         let key = self.set_hash(&rr.name, rtype);
-        let Some(set) = self.sets.get(&key) else { return };
+        let Some(set) = self.sets.get(&key) else {
+            return;
+        };
         if set.ids.len() < cap {
             return;
         }
-        let victim = set.ids.iter().filter_map(|id| self.records.get(id).map(|r| (r.expires, *id))).min();
+        let victim = set
+            .ids
+            .iter()
+            .filter_map(|id| self.records.get(id).map(|r| (r.expires, *id)))
+            .min();
         if let Some((_, id)) = victim {
             self.remove(id);
         }
@@ -331,7 +365,9 @@ impl Cache {
     /// a host on two links announces each link's own addresses there
     /// (RFC 6762 s14), and these must not flush each other.
     fn flush_others(&mut self, now: Instant, keep: RecordId) {
-        let Some(rec) = self.records.get(&keep) else { return };
+        let Some(rec) = self.records.get(&keep) else {
+            return;
+        };
         let (class, rtype, iface) = (rec.rr.class, rec.rtype(), rec.iface);
         let stale: Vec<RecordId> = self
             .set(&rec.rr.name, rtype)
@@ -352,14 +388,18 @@ impl Cache {
     /// Make a record expire at most one second from now (cache flush,
     /// NSEC negation), keeping it visible until then.
     pub fn expire_within_one_second(&mut self, now: Instant, id: RecordId) {
-        let Some(rec) = self.records.get(&id) else { return };
+        let Some(rec) = self.records.get(&id) else {
+            return;
+        };
         let at = rec.expires.min(now + ONE_SECOND);
         self.set_expiry(id, Some(at));
         self.set_refresh(id, None);
     }
 
     fn set_expiry(&mut self, id: RecordId, at: Option<Instant>) {
-        let Some(rec) = self.records.get_mut(&id) else { return };
+        let Some(rec) = self.records.get_mut(&id) else {
+            return;
+        };
         self.expiry.remove(&(rec.expires, id));
         if let Some(at) = at {
             rec.expires = at;
@@ -368,7 +408,9 @@ impl Cache {
     }
 
     fn set_refresh(&mut self, id: RecordId, at: Option<Instant>) {
-        let Some(rec) = self.records.get_mut(&id) else { return };
+        let Some(rec) = self.records.get_mut(&id) else {
+            return;
+        };
         if let Some(old) = rec.refresh_at.take() {
             self.refresh.remove(&(old, id));
         }
@@ -388,7 +430,8 @@ impl Cache {
         }
         let per_10k = 8000 + 500 * rec.refresh_step as u64 + jitter;
         let ttl_ms = rec.rr.ttl as u64 * 1000;
-        rec.received.checked_add(Duration::from_millis(ttl_ms * per_10k / 10_000))
+        rec.received
+            .checked_add(Duration::from_millis(ttl_ms * per_10k / 10_000))
     }
 
     fn next_random(&mut self) -> u64 {
@@ -467,10 +510,11 @@ impl Cache {
     /// no record of `rtype`. Only meaningful for address types (see the
     /// querier).
     pub fn denied(&self, now: Instant, name: &Name<'_>, rtype: u16) -> bool {
-        self.live(now, name, u16::from(TYPE::NSEC)).any(|(_, r)| match &r.rr.rdata {
-            RData::NSEC(nsec) => !nsec.contains(TYPE::from(rtype)),
-            _ => false,
-        })
+        self.live(now, name, u16::from(TYPE::NSEC))
+            .any(|(_, r)| match &r.rr.rdata {
+                RData::NSEC(nsec) => !nsec.contains(TYPE::from(rtype)),
+                _ => false,
+            })
     }
 
     /// Internal consistency (tests): every index holds exactly the records.
@@ -481,7 +525,10 @@ impl Cache {
         assert_eq!(self.recency.len(), self.records.len());
         assert!(self.refresh.len() <= self.records.len());
         assert_eq!(self.exact.len(), self.records.len());
-        assert_eq!(self.sets.values().map(|s| s.ids.len()).sum::<usize>(), self.records.len());
+        assert_eq!(
+            self.sets.values().map(|s| s.ids.len()).sum::<usize>(),
+            self.records.len()
+        );
         for (id, rec) in &self.records {
             assert!(self.expiry.contains(&(rec.expires, *id)));
             assert!(self.recency.contains(&(rec.received, *id)));

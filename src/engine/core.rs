@@ -55,7 +55,9 @@ impl Engine {
     }
     /// Feed one received datagram. Never panics on any input.
     pub fn handle_packet(&mut self, now: Instant, from: Received, data: &[u8]) {
-        let Some(packet) = screen(&self.ifaces, &from, data) else { return };
+        let Some(packet) = screen(&self.ifaces, &from, data) else {
+            return;
+        };
         if packet.has_flags(PacketFlag::RESPONSE) {
             self.responder.handle_response(now, from, &packet);
             self.querier.handle_response(now, from, &packet);
@@ -105,14 +107,21 @@ impl Engine {
             for f in [Family::V4, Family::V6] {
                 if i.has_family(f) {
                     let (iface, dst, payload) = (i.index, f.group(), q.payload.clone());
-                    self.queries.push_back(Transmit { iface, dst, payload, from_ephemeral: q.ephemeral });
+                    self.queries.push_back(Transmit {
+                        iface,
+                        dst,
+                        payload,
+                        from_ephemeral: q.ephemeral,
+                    });
                 }
             }
         }
     }
     /// Next event for the driver.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.responder.poll_event().or_else(|| self.querier.poll_event())
+        self.responder
+            .poll_event()
+            .or_else(|| self.querier.poll_event())
     }
     /// Start publishing a service: probe, then announce; `Event::Registered`
     /// or `Event::Conflict` follows.
@@ -125,7 +134,12 @@ impl Engine {
         self.responder.unregister(now, id)
     }
     /// One-shot lookup of an instance (full name), until `deadline`.
-    pub fn query(&mut self, now: Instant, instance: &str, deadline: Instant) -> Result<QueryId, EngineError> {
+    pub fn query(
+        &mut self,
+        now: Instant,
+        instance: &str,
+        deadline: Instant,
+    ) -> Result<QueryId, EngineError> {
         self.querier.query(now, instance, deadline)
     }
     /// Forget a one-shot query (no event follows).
@@ -155,7 +169,11 @@ impl Engine {
 }
 
 /// The checks every datagram passes before either half sees it; None: drop.
-pub(crate) fn screen(ifaces: &[Interface], from: &Received, data: &[u8]) -> Option<Packet<'static>> {
+pub(crate) fn screen(
+    ifaces: &[Interface],
+    from: &Received,
+    data: &[u8],
+) -> Option<Packet<'static>> {
     let iface = ifaces.iter().find(|i| i.index == from.iface)?;
     // RFC 6762 s11: a unicast-addressed packet must come from a local subnet
     // of the interface it arrived on (link-local IPv6 is on-link).

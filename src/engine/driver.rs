@@ -187,7 +187,9 @@ fn io_err(what: &str, e: std::io::Error) -> Error {
 
 fn arg_err(e: EngineError) -> Error {
     match e {
-        EngineError::InvalidName(..) | EngineError::InvalidRecord(_) => Error::InvalidArgument(e.to_string()),
+        EngineError::InvalidName(..) | EngineError::InvalidRecord(_) => {
+            Error::InvalidArgument(e.to_string())
+        }
         _ => Error::Registration(e.to_string()),
     }
 }
@@ -205,7 +207,10 @@ fn random_seed() -> u64 {
     if n == 8 {
         return u64::from_ne_bytes(b);
     }
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
     t ^ ((std::process::id() as u64) << 32)
 }
 
@@ -215,10 +220,14 @@ impl Mdns {
     pub fn start(opts: MdnsOptions) -> Result<Mdns> {
         if let Some(list) = &opts.interfaces {
             if list.is_empty() {
-                return Err(Error::InvalidArgument("the interfaces list is empty".into()));
+                return Err(Error::InvalidArgument(
+                    "the interfaces list is empty".into(),
+                ));
             }
         }
-        let filter = IfaceFilter { addresses: opts.interfaces.clone() };
+        let filter = IfaceFilter {
+            addresses: opts.interfaces.clone(),
+        };
         let mut socks = Vec::new();
         let mut eph = Vec::new();
         let mut errors = Vec::new();
@@ -235,7 +244,10 @@ impl Mdns {
             }
         }
         if socks.is_empty() {
-            return Err(Error::Io(format!("no mDNS socket could be opened: {}", errors.join("; "))));
+            return Err(Error::Io(format!(
+                "no mDNS socket could be opened: {}",
+                errors.join("; ")
+            )));
         }
         let waker = Waker::new().map_err(|e| io_err("eventfd", e))?;
         // Without netlink, interface changes are found by a slow re-read.
@@ -244,7 +256,9 @@ impl Mdns {
         let ifaces = io.interfaces().to_vec();
         let ifaces_up = ifaces.len();
 
-        let config = EngineConfig { cache_capacity: opts.cache_capacity.unwrap_or(DEFAULT_CACHE_CAPACITY) };
+        let config = EngineConfig {
+            cache_capacity: opts.cache_capacity.unwrap_or(DEFAULT_CACHE_CAPACITY),
+        };
         let seed = random_seed();
         let engine = catch_unwind(|| {
             let mut e = Engine::new(config, seed);
@@ -270,17 +284,31 @@ impl Mdns {
             .name("ironicmdns".into())
             .spawn(move || thread_main(s2, io))
             .map_err(|e| io_err("starting the mDNS thread", e))?;
-        Ok(Mdns { shared, thread: Mutex::new(Some(thread)) })
+        Ok(Mdns {
+            shared,
+            thread: Mutex::new(Some(thread)),
+        })
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.shared.state.lock().unwrap_or_else(PoisonError::into_inner)
+        self.shared
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Wait on the condvar until `deadline` (at most); returns the guard.
-    fn wait_until<'a>(&self, st: MutexGuard<'a, State>, deadline: Instant) -> MutexGuard<'a, State> {
+    fn wait_until<'a>(
+        &self,
+        st: MutexGuard<'a, State>,
+        deadline: Instant,
+    ) -> MutexGuard<'a, State> {
         let d = deadline.saturating_duration_since(Instant::now());
-        self.shared.cond.wait_timeout(st, d).unwrap_or_else(PoisonError::into_inner).0
+        self.shared
+            .cond
+            .wait_timeout(st, d)
+            .unwrap_or_else(PoisonError::into_inner)
+            .0
     }
 
     /// Register and block until probing ends: Ok(id) once announced,
@@ -309,9 +337,15 @@ impl Mdns {
                 Some(Reg::Registered | Reg::Lost) => return Ok(id),
                 Some(Reg::Conflicted) => {
                     st.regs.remove(&id);
-                    return Err(Error::Conflict(format!("{instance} is owned by another host")));
+                    return Err(Error::Conflict(format!(
+                        "{instance} is owned by another host"
+                    )));
                 }
-                _ => return Err(Error::Registration(format!("{instance} was withdrawn while probing"))),
+                _ => {
+                    return Err(Error::Registration(format!(
+                        "{instance} was withdrawn while probing"
+                    )))
+                }
             }
             st.check()?;
             if Instant::now() >= deadline {
@@ -325,7 +359,9 @@ impl Mdns {
                         st.regs.remove(&id);
                     }
                 }
-                return Err(Error::Registration(format!("probing {instance} did not finish within {timeout:?}")));
+                return Err(Error::Registration(format!(
+                    "probing {instance} did not finish within {timeout:?}"
+                )));
             }
             st = self.wait_until(st, deadline);
         }
@@ -349,7 +385,12 @@ impl Mdns {
         let deadline = timeout.map(|t| after(Instant::now(), t));
         let mut st = self.lock();
         loop {
-            let mut lost: Vec<RegId> = st.regs.iter().filter(|(_, r)| **r == Reg::Lost).map(|(id, _)| *id).collect();
+            let mut lost: Vec<RegId> = st
+                .regs
+                .iter()
+                .filter(|(_, r)| **r == Reg::Lost)
+                .map(|(id, _)| *id)
+                .collect();
             if !lost.is_empty() || !matches!(st.life, Life::Running) {
                 lost.sort_by_key(|id| id.0);
                 return lost;
@@ -357,7 +398,11 @@ impl Mdns {
             st = match deadline {
                 Some(d) if Instant::now() >= d => return lost,
                 Some(d) => self.wait_until(st, d),
-                None => self.shared.cond.wait(st).unwrap_or_else(PoisonError::into_inner),
+                None => self
+                    .shared
+                    .cond
+                    .wait(st)
+                    .unwrap_or_else(PoisonError::into_inner),
             };
         }
     }
@@ -388,7 +433,10 @@ impl Mdns {
         while st.regs.contains_key(&id) {
             st.check()?;
             if Instant::now() >= deadline {
-                return Err(Error::Internal(format!("goodbyes of registration {} not sent within {WITHDRAW_LIMIT:?}", id.0)));
+                return Err(Error::Internal(format!(
+                    "goodbyes of registration {} not sent within {WITHDRAW_LIMIT:?}",
+                    id.0
+                )));
             }
             st = self.wait_until(st, deadline);
         }
@@ -407,7 +455,9 @@ impl Mdns {
             return Ok(Some(s));
         }
         let deadline = after(now, timeout);
-        let q = st.guarded(|e| e.query(now, instance, deadline))?.map_err(arg_err)?;
+        let q = st
+            .guarded(|e| e.query(now, instance, deadline))?
+            .map_err(arg_err)?;
         st.queries.insert(q, None);
         self.shared.waker.wake();
         let give_up = deadline + QUERY_GRACE;
@@ -437,7 +487,9 @@ impl Mdns {
         let deadline = after(now, duration);
         let mut st = self.lock();
         st.check()?;
-        let b = st.guarded(|e| e.browse(now, service_type))?.map_err(arg_err)?;
+        let b = st
+            .guarded(|e| e.browse(now, service_type))?
+            .map_err(arg_err)?;
         st.browses.insert(b, Vec::new());
         self.shared.waker.wake();
         while Instant::now() < deadline {
@@ -504,14 +556,21 @@ impl Mdns {
             self.shared.waker.wake();
             self.shared.cond.notify_all();
             let deadline = Instant::now() + WITHDRAW_LIMIT;
-            while !st.regs.is_empty() && Instant::now() < deadline && !matches!(st.life, Life::Failed(_)) {
+            while !st.regs.is_empty()
+                && Instant::now() < deadline
+                && !matches!(st.life, Life::Failed(_))
+            {
                 st = self.wait_until(st, deadline);
             }
         }
         st.stop = true;
         drop(st);
         self.shared.waker.wake();
-        let handle = self.thread.lock().unwrap_or_else(PoisonError::into_inner).take();
+        let handle = self
+            .thread
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
         if let Some(h) = handle {
             let _ = h.join();
         }
@@ -545,13 +604,19 @@ mod tests {
     fn deadlines_never_overflow() {
         let now = Instant::now();
         assert_eq!(after(now, Duration::MAX), now + MAX_WAIT);
-        assert_eq!(after(now, Duration::from_millis(5)), now + Duration::from_millis(5));
+        assert_eq!(
+            after(now, Duration::from_millis(5)),
+            now + Duration::from_millis(5)
+        );
     }
 
     #[test]
     fn engine_errors_map_to_crate_errors() {
         let rows = [
-            (EngineError::InvalidName("x".into(), "empty label"), "invalid argument"),
+            (
+                EngineError::InvalidName("x".into(), "empty label"),
+                "invalid argument",
+            ),
             (EngineError::InvalidRecord("bad"), "invalid argument"),
             (EngineError::Duplicate("x".into()), "registration failed"),
             (EngineError::UnknownRegistration, "registration failed"),

@@ -26,7 +26,8 @@ impl IfaceFilter {
         match &self.addresses {
             None => vec![Family::V4, Family::V6],
             Some(list) => {
-                let mut f: Vec<Family> = list.iter().map(|a| Family::of(&a.to_canonical())).collect();
+                let mut f: Vec<Family> =
+                    list.iter().map(|a| Family::of(&a.to_canonical())).collect();
                 f.sort();
                 f.dedup();
                 f
@@ -46,7 +47,11 @@ impl IfaceFilter {
                     .filter(|l| addrs.iter().any(|a| same_addr(&a.addr, l)))
                     .map(|l| Family::of(&l.to_canonical()))
                     .collect();
-                addrs.iter().filter(|a| fams.contains(&Family::of(&a.addr))).copied().collect()
+                addrs
+                    .iter()
+                    .filter(|a| fams.contains(&Family::of(&a.addr)))
+                    .copied()
+                    .collect()
             }
         };
         (!kept.is_empty()).then_some(kept)
@@ -78,7 +83,11 @@ pub fn choose(raw: Vec<RawIface>, filter: &IfaceFilter) -> Vec<Interface> {
     raw.into_iter()
         .filter(|r| usable_flags(r.flags))
         .filter_map(|r| {
-            filter.apply(&r.addrs).map(|addrs| Interface { index: r.index, name: r.name, addrs })
+            filter.apply(&r.addrs).map(|addrs| Interface {
+                index: r.index,
+                name: r.name,
+                addrs,
+            })
         })
         .collect()
 }
@@ -104,7 +113,9 @@ pub fn list_raw() -> io::Result<Vec<RawIface>> {
             continue;
         }
         // SAFETY: NUL-terminated name owned by the list.
-        let name = unsafe { CStr::from_ptr(ifa.ifa_name) }.to_string_lossy().into_owned();
+        let name = unsafe { CStr::from_ptr(ifa.ifa_name) }
+            .to_string_lossy()
+            .into_owned();
         let entry = by_name.entry(name.clone()).or_insert_with(|| RawIface {
             // SAFETY: ifa_name is a valid C string.
             index: unsafe { libc::if_nametoindex(ifa.ifa_name) },
@@ -128,7 +139,10 @@ pub fn list_raw() -> io::Result<Vec<RawIface>> {
                         let m = &*(ifa.ifa_netmask as *const libc::sockaddr_in);
                         prefix_len(&m.sin_addr.s_addr.to_ne_bytes())
                     };
-                    entry.addrs.push(IfAddr { addr: IpAddr::V4(addr), prefix_len: plen });
+                    entry.addrs.push(IfAddr {
+                        addr: IpAddr::V4(addr),
+                        prefix_len: plen,
+                    });
                 }
                 libc::AF_INET6 => {
                     let sin6 = &*(ifa.ifa_addr as *const libc::sockaddr_in6);
@@ -139,7 +153,10 @@ pub fn list_raw() -> io::Result<Vec<RawIface>> {
                         let m = &*(ifa.ifa_netmask as *const libc::sockaddr_in6);
                         prefix_len(&m.sin6_addr.s6_addr)
                     };
-                    entry.addrs.push(IfAddr { addr: IpAddr::V6(addr), prefix_len: plen });
+                    entry.addrs.push(IfAddr {
+                        addr: IpAddr::V6(addr),
+                        prefix_len: plen,
+                    });
                 }
                 _ => {}
             }
@@ -182,7 +199,8 @@ impl Watcher {
         // SAFETY: zeroed sockaddr_nl is a valid value.
         let mut sa: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
         sa.nl_family = libc::AF_NETLINK as libc::sa_family_t;
-        sa.nl_groups = (libc::RTMGRP_LINK | libc::RTMGRP_IPV4_IFADDR | libc::RTMGRP_IPV6_IFADDR) as u32;
+        sa.nl_groups =
+            (libc::RTMGRP_LINK | libc::RTMGRP_IPV4_IFADDR | libc::RTMGRP_IPV6_IFADDR) as u32;
         // SAFETY: binding our socket to a properly sized sockaddr_nl.
         let rc = unsafe {
             libc::bind(
@@ -204,7 +222,8 @@ impl Watcher {
         let mut any = false;
         loop {
             // SAFETY: reading into a local buffer of the given size.
-            let n = unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+            let n =
+                unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
             if n > 0 {
                 any = true;
                 continue;
@@ -231,21 +250,56 @@ mod tests {
     const UMC: u32 = (libc::IFF_UP | libc::IFF_RUNNING | libc::IFF_MULTICAST) as u32;
 
     fn a(s: &str, p: u8) -> IfAddr {
-        IfAddr { addr: s.parse().unwrap(), prefix_len: p }
+        IfAddr {
+            addr: s.parse().unwrap(),
+            prefix_len: p,
+        }
     }
 
     fn raw() -> Vec<RawIface> {
         vec![
-            RawIface { index: 1, name: "lo".into(), flags: (libc::IFF_UP | libc::IFF_RUNNING | libc::IFF_LOOPBACK) as u32, addrs: vec![a("127.0.0.1", 8), a("::1", 128)] },
-            RawIface { index: 2, name: "eth0".into(), flags: UMC, addrs: vec![a("198.18.0.1", 24), a("fd00:99::1", 64), a("fe80::1", 64)] },
-            RawIface { index: 3, name: "eth1".into(), flags: (libc::IFF_UP | libc::IFF_MULTICAST) as u32, addrs: vec![a("198.19.0.1", 24)] },
-            RawIface { index: 4, name: "eth2".into(), flags: UMC, addrs: vec![a("198.19.1.1", 24)] },
-            RawIface { index: 5, name: "eth3".into(), flags: UMC, addrs: vec![] },
+            RawIface {
+                index: 1,
+                name: "lo".into(),
+                flags: (libc::IFF_UP | libc::IFF_RUNNING | libc::IFF_LOOPBACK) as u32,
+                addrs: vec![a("127.0.0.1", 8), a("::1", 128)],
+            },
+            RawIface {
+                index: 2,
+                name: "eth0".into(),
+                flags: UMC,
+                addrs: vec![a("198.18.0.1", 24), a("fd00:99::1", 64), a("fe80::1", 64)],
+            },
+            RawIface {
+                index: 3,
+                name: "eth1".into(),
+                flags: (libc::IFF_UP | libc::IFF_MULTICAST) as u32,
+                addrs: vec![a("198.19.0.1", 24)],
+            },
+            RawIface {
+                index: 4,
+                name: "eth2".into(),
+                flags: UMC,
+                addrs: vec![a("198.19.1.1", 24)],
+            },
+            RawIface {
+                index: 5,
+                name: "eth3".into(),
+                flags: UMC,
+                addrs: vec![],
+            },
         ]
     }
 
     fn names(v: &[Interface]) -> Vec<(&str, Vec<String>)> {
-        v.iter().map(|i| (i.name.as_str(), i.addrs.iter().map(|a| a.addr.to_string()).collect())).collect()
+        v.iter()
+            .map(|i| {
+                (
+                    i.name.as_str(),
+                    i.addrs.iter().map(|a| a.addr.to_string()).collect(),
+                )
+            })
+            .collect()
     }
 
     #[test]
@@ -255,25 +309,49 @@ mod tests {
         let rows: Vec<Row> = vec![
             // no option: up + running + multicast (lo without MULTICAST,
             // eth1 without carrier, eth3 without address are out)
-            (None, vec![("eth0", vec!["198.18.0.1", "fd00:99::1", "fe80::1"]), ("eth2", vec!["198.19.1.1"])]),
+            (
+                None,
+                vec![
+                    ("eth0", vec!["198.18.0.1", "fd00:99::1", "fe80::1"]),
+                    ("eth2", vec!["198.19.1.1"]),
+                ],
+            ),
             // an IPv4 address: that interface, IPv4 only
             (Some(vec!["198.18.0.1"]), vec![("eth0", vec!["198.18.0.1"])]),
             // an IPv6 address: that interface, IPv6 only (all its IPv6)
-            (Some(vec!["fd00:99::1"]), vec![("eth0", vec!["fd00:99::1", "fe80::1"])]),
+            (
+                Some(vec!["fd00:99::1"]),
+                vec![("eth0", vec!["fd00:99::1", "fe80::1"])],
+            ),
             // both families listed
-            (Some(vec!["fd00:99::1", "198.18.0.1"]), vec![("eth0", vec!["198.18.0.1", "fd00:99::1", "fe80::1"])]),
+            (
+                Some(vec!["fd00:99::1", "198.18.0.1"]),
+                vec![("eth0", vec!["198.18.0.1", "fd00:99::1", "fe80::1"])],
+            ),
             // an address nobody holds: nothing
             (Some(vec!["203.0.113.9"]), vec![]),
             // an interface without carrier is not chosen even when listed
-            (Some(vec!["198.19.0.1", "198.19.1.1"]), vec![("eth2", vec!["198.19.1.1"])]),
+            (
+                Some(vec!["198.19.0.1", "198.19.1.1"]),
+                vec![("eth2", vec!["198.19.1.1"])],
+            ),
             // IPv4-mapped form of a listed address
-            (Some(vec!["::ffff:198.19.1.1"]), vec![("eth2", vec!["198.19.1.1"])]),
+            (
+                Some(vec!["::ffff:198.19.1.1"]),
+                vec![("eth2", vec!["198.19.1.1"])],
+            ),
         ];
         for (opt, want) in rows {
-            let f = IfaceFilter { addresses: opt.as_ref().map(|v| v.iter().map(|s| s.parse().unwrap()).collect()) };
+            let f = IfaceFilter {
+                addresses: opt
+                    .as_ref()
+                    .map(|v| v.iter().map(|s| s.parse().unwrap()).collect()),
+            };
             let got = choose(raw(), &f);
-            let want: Vec<(&str, Vec<String>)> =
-                want.into_iter().map(|(n, a)| (n, a.into_iter().map(String::from).collect())).collect();
+            let want: Vec<(&str, Vec<String>)> = want
+                .into_iter()
+                .map(|(n, a)| (n, a.into_iter().map(String::from).collect()))
+                .collect();
             assert_eq!(names(&got), want, "option {opt:?}");
         }
     }
@@ -288,7 +366,12 @@ mod tests {
 
     #[test]
     fn families_follow_the_option() {
-        let f = |v: Option<Vec<&str>>| IfaceFilter { addresses: v.map(|v| v.iter().map(|s| s.parse().unwrap()).collect()) }.families();
+        let f = |v: Option<Vec<&str>>| {
+            IfaceFilter {
+                addresses: v.map(|v| v.iter().map(|s| s.parse().unwrap()).collect()),
+            }
+            .families()
+        };
         assert_eq!(f(None), vec![Family::V4, Family::V6]);
         assert_eq!(f(Some(vec!["198.18.0.1", "198.18.0.2"])), vec![Family::V4]);
         assert_eq!(f(Some(vec!["fd00:99::1"])), vec![Family::V6]);
@@ -298,7 +381,10 @@ mod tests {
     fn prefix_from_mask() {
         assert_eq!(prefix_len(&[255, 255, 255, 0]), 24);
         assert_eq!(prefix_len(&[0xff; 16]), 128);
-        assert_eq!(prefix_len(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0]), 64);
+        assert_eq!(
+            prefix_len(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0]),
+            64
+        );
     }
 
     /// Reading the real table opens no socket: safe anywhere.

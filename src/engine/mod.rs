@@ -124,7 +124,12 @@ pub struct Ttls {
 impl Default for Ttls {
     fn default() -> Self {
         // RFC 6762 s10: 120 s for records with a host name, 75 min otherwise.
-        Ttls { ptr: 4500, srv: 120, txt: 4500, addr: 120 }
+        Ttls {
+            ptr: 4500,
+            srv: 120,
+            txt: 4500,
+            addr: 120,
+        }
     }
 }
 
@@ -194,11 +199,17 @@ pub enum Event {
     Conflict(RegId),
     /// A one-shot query completed: SRV, TXT and at least one address of the
     /// target are known.
-    Resolved { query: QueryId, service: ResolvedService },
+    Resolved {
+        query: QueryId,
+        service: ResolvedService,
+    },
     /// A one-shot query reached its deadline without a complete answer.
     QueryTimedOut(QueryId),
     /// A browse saw a new instance (or one whose records changed).
-    BrowseAdded { browse: BrowseId, service: ResolvedService },
+    BrowseAdded {
+        browse: BrowseId,
+        service: ResolvedService,
+    },
     /// A browse saw an instance go (goodbye or TTL expiry).
     BrowseRemoved { browse: BrowseId, instance: String },
     /// All goodbye packets of a registration have been handed out through
@@ -241,7 +252,9 @@ pub struct EngineConfig {
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        EngineConfig { cache_capacity: DEFAULT_CACHE_CAPACITY }
+        EngineConfig {
+            cache_capacity: DEFAULT_CACHE_CAPACITY,
+        }
     }
 }
 

@@ -86,7 +86,8 @@ pub struct Querier {
 
 /// A name from the API: valid DNS text, not empty.
 fn parse_name(text: &str) -> Result<Name<'static>, EngineError> {
-    let name = Name::new(text).map_err(|_| EngineError::InvalidName(text.to_string(), "not a valid DNS name"))?;
+    let name = Name::new(text)
+        .map_err(|_| EngineError::InvalidName(text.to_string(), "not a valid DNS name"))?;
     if name.get_labels().is_empty() {
         return Err(EngineError::InvalidName(text.to_string(), "empty name"));
     }
@@ -111,7 +112,11 @@ impl Querier {
     /// Caches answers and additionals, applies cache-flush (s10.2),
     /// goodbyes (s10.1), NSEC (address types only), completes queries.
     pub fn handle_response(&mut self, now: Instant, from: Received, packet: &Packet<'_>) {
-        for rr in packet.answers.iter().chain(packet.additional_records.iter()) {
+        for rr in packet
+            .answers
+            .iter()
+            .chain(packet.additional_records.iter())
+        {
             let rtype = u16::from(rr.rdata.type_code());
             match rtype {
                 T_PTR | T_SRV | T_TXT | T_A | T_AAAA | T_NSEC => {}
@@ -185,7 +190,11 @@ impl Querier {
             }
             // Several queries for one name due together send one packet.
             let twin_sent = asked.iter().any(|&j| self.queries[j].name == q.name);
-            let asks = if twin_sent { Vec::new() } else { self.query_asks(now, q) };
+            let asks = if twin_sent {
+                Vec::new()
+            } else {
+                self.query_asks(now, q)
+            };
             asked.push(i);
             let q = &mut self.queries[i];
             q.interval = q.interval.saturating_mul(2).min(Duration::from_secs(3600));
@@ -204,7 +213,9 @@ impl Querier {
         // RFC 6762 s5.2: refresh records still wanted at 80-95 % of TTL.
         let mut asks = Vec::new();
         while let Some(id) = self.cache.pop_refresh(now) {
-            let Some(rec) = self.cache.get(id) else { continue };
+            let Some(rec) = self.cache.get(id) else {
+                continue;
+            };
             let rtype = rec.rtype();
             if self.watched(now, &rec.rr.name, rtype) {
                 asks.push(Ask::qm(&rec.rr.name, rtype));
@@ -245,7 +256,12 @@ impl Querier {
     /// now from the ephemeral port (RFC 6762 s5.1), to be answered by
     /// unicast to that port (s6.7). Not QU: the QU bit means nothing in a
     /// legacy query, whose answer is unicast anyway.
-    pub fn query(&mut self, now: Instant, instance: &str, deadline: Instant) -> Result<QueryId, EngineError> {
+    pub fn query(
+        &mut self,
+        now: Instant,
+        instance: &str,
+        deadline: Instant,
+    ) -> Result<QueryId, EngineError> {
         let name = parse_name(instance)?;
         let id = QueryId(self.next_id);
         self.next_id += 1;
@@ -259,10 +275,14 @@ impl Querier {
             done: false,
             asked_target: None,
         };
-        let twin = self.queries.iter().find(|o| !o.done && o.name == q.name && now < o.deadline);
+        let twin = self
+            .queries
+            .iter()
+            .find(|o| !o.done && o.name == q.name && now < o.deadline);
         if let Some(service) = complete(&self.cache, now, &q.name, &q.display) {
             q.done = true;
-            self.events.push_back(Event::Resolved { query: id, service });
+            self.events
+                .push_back(Event::Resolved { query: id, service });
         } else if let Some(twin) = twin {
             // The same name is already being asked: ride on its schedule
             // rather than ask twice within a second (RFC 6762 s5.2).
@@ -346,7 +366,11 @@ impl Querier {
 
     fn send(&mut self, now: Instant, iface: Option<IfIndex>, asks: &[Ask]) {
         for payload in packet::build(&self.cache, now, asks) {
-            self.out.push_back(OutQuery { iface, payload, ephemeral: false });
+            self.out.push_back(OutQuery {
+                iface,
+                payload,
+                ephemeral: false,
+            });
         }
     }
 
@@ -356,7 +380,11 @@ impl Querier {
     fn send_one_shot(&mut self, asks: &[Ask]) {
         let id = (self.next_random() % 0xffff) as u16 + 1;
         if let Some(payload) = packet::build_one_shot(asks, id) {
-            self.out.push_back(OutQuery { iface: None, payload, ephemeral: true });
+            self.out.push_back(OutQuery {
+                iface: None,
+                payload,
+                ephemeral: true,
+            });
         }
     }
 
@@ -367,7 +395,9 @@ impl Querier {
                 && match rtype {
                     T_SRV | T_TXT => q.name == *name,
                     T_A | T_AAAA => {
-                        q.name == *name || assemble::srv(&self.cache, now, &q.name).is_some_and(|s| s.target == *name)
+                        q.name == *name
+                            || assemble::srv(&self.cache, now, &q.name)
+                                .is_some_and(|s| s.target == *name)
                     }
                     _ => false,
                 }
@@ -384,7 +414,10 @@ impl Querier {
             match p.service {
                 Some(service) if !service.addresses.is_empty() => {
                     q.done = true;
-                    self.events.push_back(Event::Resolved { query: q.id, service });
+                    self.events.push_back(Event::Resolved {
+                        query: q.id,
+                        service,
+                    });
                 }
                 _ => {
                     let Some(target) = p.target else { continue };

@@ -84,7 +84,12 @@ struct LinkState {
 
 impl LinkState {
     fn probing(now: Instant, addrs: Vec<IfAddr>) -> LinkState {
-        LinkState { phase: Phase::Probing(0), next: Some(now), addrs, claimed: false }
+        LinkState {
+            phase: Phase::Probing(0),
+            next: Some(now),
+            addrs,
+            claimed: false,
+        }
     }
     /// Past probing: our records are answered and defended on this link.
     fn announced(&self) -> bool {
@@ -108,8 +113,13 @@ impl Reg {
     fn owns(&self, name: &Name<'_>) -> bool {
         self.owned.iter().any(|n| n == name)
     }
-    fn unique_of<'s>(&'s self, name: &'s Name<'_>) -> impl Iterator<Item = &'s ResourceRecord<'static>> + 's {
-        self.records.iter().filter(move |r| r.cache_flush && &r.name == name)
+    fn unique_of<'s>(
+        &'s self,
+        name: &'s Name<'_>,
+    ) -> impl Iterator<Item = &'s ResourceRecord<'static>> + 's {
+        self.records
+            .iter()
+            .filter(move |r| r.cache_flush && &r.name == name)
     }
 }
 
@@ -159,7 +169,12 @@ impl Responder {
         let mut v = Vec::new();
         for i in &self.ifaces {
             for f in [Family::V4, Family::V6] {
-                let addrs: Vec<IfAddr> = i.addrs.iter().copied().filter(|a| Family::of(&a.addr) == f).collect();
+                let addrs: Vec<IfAddr> = i
+                    .addrs
+                    .iter()
+                    .copied()
+                    .filter(|a| Family::of(&a.addr) == f)
+                    .collect();
                 if !addrs.is_empty() {
                     v.push(((i.index, f), addrs));
                 }
@@ -184,7 +199,9 @@ impl Responder {
             let mut fresh = Vec::new();
             for (link, addrs) in &links {
                 match reg.links.get_mut(link) {
-                    Some(st) if addrs.iter().all(|a| st.addrs.contains(a)) => st.addrs = addrs.clone(),
+                    Some(st) if addrs.iter().all(|a| st.addrs.contains(a)) => {
+                        st.addrs = addrs.clone()
+                    }
                     _ => fresh.push((*link, addrs.clone())),
                 }
             }
@@ -216,7 +233,11 @@ impl Responder {
         p.answers = records.clone();
         match p.build_bytes_vec_compressed() {
             Ok(b) if b.len() <= MAX_PACKET => {}
-            _ => return Err(EngineError::InvalidRecord("records do not fit a 9000-byte packet")),
+            _ => {
+                return Err(EngineError::InvalidRecord(
+                    "records do not fit a 9000-byte packet",
+                ))
+            }
         }
         let id = RegId(self.next_id);
         self.next_id += 1;
@@ -226,14 +247,26 @@ impl Responder {
             let first = self.first_probe(now);
             links.insert(link, LinkState::probing(first, addrs));
         }
-        self.regs.insert(id, Reg { records, owned, links, registered: false, contested: false });
+        self.regs.insert(
+            id,
+            Reg {
+                records,
+                owned,
+                links,
+                registered: false,
+                contested: false,
+            },
+        );
         Ok(id)
     }
 
     /// Goodbyes (TTL 0, RFC 6762 s10.1) on every link we announced on;
     /// `Event::Withdrawn` once the last is handed out.
     pub fn unregister(&mut self, now: Instant, id: RegId) -> Result<(), EngineError> {
-        let reg = self.regs.remove(&id).ok_or(EngineError::UnknownRegistration)?;
+        let reg = self
+            .regs
+            .remove(&id)
+            .ok_or(EngineError::UnknownRegistration)?;
         let mut byes: Vec<ResourceRecord<'static>> = Vec::new();
         for r in &reg.records {
             // A shared record another registration still publishes stays.
@@ -264,7 +297,9 @@ impl Responder {
     /// Does a registration of ours publish exactly this record?
     pub(crate) fn is_ours(&self, r: &ResourceRecord<'_>) -> bool {
         self.regs.values().any(|reg| {
-            reg.records.iter().any(|o| o.name == r.name && wire::same_rdata(o, r))
+            reg.records
+                .iter()
+                .any(|o| o.name == r.name && wire::same_rdata(o, r))
         })
     }
 
@@ -272,7 +307,10 @@ impl Responder {
     fn is_live(&self, link: Link, r: &ResourceRecord<'_>) -> bool {
         self.regs.values().any(|reg| {
             reg.links.get(&link).is_some_and(|s| s.announced())
-                && reg.records.iter().any(|o| o.name == r.name && wire::same_rdata(o, r))
+                && reg
+                    .records
+                    .iter()
+                    .any(|o| o.name == r.name && wire::same_rdata(o, r))
         })
     }
 
@@ -280,7 +318,12 @@ impl Responder {
         let ids: Vec<RegId> = self.regs.keys().copied().collect();
         for id in ids {
             let due: Vec<Link> = match self.regs.get(&id) {
-                Some(reg) => reg.links.iter().filter(|(_, s)| s.next.is_some_and(|t| t <= now)).map(|(l, _)| *l).collect(),
+                Some(reg) => reg
+                    .links
+                    .iter()
+                    .filter(|(_, s)| s.next.is_some_and(|t| t <= now))
+                    .map(|(l, _)| *l)
+                    .collect(),
                 None => continue,
             };
             for link in due {
@@ -288,12 +331,17 @@ impl Responder {
             }
             self.check_registered(id);
         }
-        let (fire, keep): (Vec<Delayed>, Vec<Delayed>) = self.delayed.drain(..).partition(|d| d.at <= now);
+        let (fire, keep): (Vec<Delayed>, Vec<Delayed>) =
+            self.delayed.drain(..).partition(|d| d.at <= now);
         self.delayed = keep;
         for d in fire {
             // Only what is still ours, and announced there, when the delay
             // ends (not while probing again, RFC 6762 s9).
-            let answers: Vec<_> = d.answers.into_iter().filter(|r| self.is_live(d.link, r)).collect();
+            let answers: Vec<_> = d
+                .answers
+                .into_iter()
+                .filter(|r| self.is_live(d.link, r))
+                .collect();
             if !answers.is_empty() {
                 let p = self.response_with_additionals(answers);
                 self.send_multicast(now, d.link, &p, true);
@@ -303,8 +351,12 @@ impl Responder {
 
     /// One timer step of one registration on one link.
     fn step(&mut self, now: Instant, id: RegId, link: Link) {
-        let Some(reg) = self.regs.get_mut(&id) else { return };
-        let Some(st) = reg.links.get_mut(&link) else { return };
+        let Some(reg) = self.regs.get_mut(&id) else {
+            return;
+        };
+        let Some(st) = reg.links.get_mut(&link) else {
+            return;
+        };
         let packet = match st.phase {
             Phase::Probing(n) if n < PROBES => {
                 // RFC 6762 s8.1: three probes, 250 ms apart.
@@ -341,7 +393,9 @@ impl Responder {
     }
 
     fn check_registered(&mut self, id: RegId) {
-        let Some(reg) = self.regs.get_mut(&id) else { return };
+        let Some(reg) = self.regs.get_mut(&id) else {
+            return;
+        };
         if reg.links.is_empty() || !reg.links.values().all(|s| s.announced()) {
             return;
         }
@@ -364,19 +418,38 @@ impl Responder {
         let payloads = wire::build(p);
         let n = payloads.len();
         for payload in payloads {
-            self.out.push_back(Out { tx: Transmit { iface: link.0, dst: link.1.group(), payload, from_ephemeral: false }, last_of: None });
+            self.out.push_back(Out {
+                tx: Transmit {
+                    iface: link.0,
+                    dst: link.1.group(),
+                    payload,
+                    from_ephemeral: false,
+                },
+                last_of: None,
+            });
         }
         n
     }
 
     fn send_unicast(&mut self, iface: IfIndex, dst: SocketAddr, p: &Packet<'_>) {
         for payload in wire::build(p) {
-            self.out.push_back(Out { tx: Transmit { iface, dst, payload, from_ephemeral: false }, last_of: None });
+            self.out.push_back(Out {
+                tx: Transmit {
+                    iface,
+                    dst,
+                    payload,
+                    from_ephemeral: false,
+                },
+                last_of: None,
+            });
         }
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let links = self.regs.values().flat_map(|r| r.links.values().filter_map(|s| s.next));
+        let links = self
+            .regs
+            .values()
+            .flat_map(|r| r.links.values().filter_map(|s| s.next));
         links.chain(self.delayed.iter().map(|d| d.at)).min()
     }
 
@@ -404,7 +477,9 @@ impl Responder {
 }
 
 /// The records of a service (RFC 6763 s4-s9) and the names it owns.
-fn build_records(info: &ServiceInfo) -> Result<(Vec<ResourceRecord<'static>>, Vec<Name<'static>>), EngineError> {
+fn build_records(
+    info: &ServiceInfo,
+) -> Result<(Vec<ResourceRecord<'static>>, Vec<Name<'static>>), EngineError> {
     let st = wire::name_from_str(&info.service_type)?;
     let inst = wire::instance_name(&info.instance, &info.service_type)?;
     let target = wire::name_from_str(&info.target)?;
@@ -435,7 +510,11 @@ fn build_records(info: &ServiceInfo) -> Result<(Vec<ResourceRecord<'static>>, Ve
 
 /// Types present at `name` among `records`, for NSEC (RFC 6762 s6.1).
 pub(crate) fn types_at(records: &[ResourceRecord<'static>], name: &Name<'_>) -> Vec<u16> {
-    let mut v: Vec<u16> = records.iter().filter(|r| &r.name == name).map(wire::rr_type).collect();
+    let mut v: Vec<u16> = records
+        .iter()
+        .filter(|r| &r.name == name)
+        .map(wire::rr_type)
+        .collect();
     v.sort_unstable();
     v.dedup();
     v

@@ -74,26 +74,44 @@ impl MdnsSocket {
 
     fn open_on(family: Family, port: u16) -> io::Result<MdnsSocket> {
         let (domain, any) = match family {
-            Family::V4 => (Domain::IPV4, SocketAddr::from((Ipv4Addr::UNSPECIFIED, port))),
-            Family::V6 => (Domain::IPV6, SocketAddr::from((Ipv6Addr::UNSPECIFIED, port))),
+            Family::V4 => (
+                Domain::IPV4,
+                SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)),
+            ),
+            Family::V6 => (
+                Domain::IPV6,
+                SocketAddr::from((Ipv6Addr::UNSPECIFIED, port)),
+            ),
         };
-        let sock = Socket::new(domain, Type::DGRAM.nonblocking().cloexec(), Some(Protocol::UDP))
-            .map_err(|e| io_ctx("socket", e))?;
+        let sock = Socket::new(
+            domain,
+            Type::DGRAM.nonblocking().cloexec(),
+            Some(Protocol::UDP),
+        )
+        .map_err(|e| io_ctx("socket", e))?;
         if port == MDNS_PORT {
-            sock.set_reuse_address(true).map_err(|e| io_ctx("SO_REUSEADDR", e))?;
-            sock.set_reuse_port(true).map_err(|e| io_ctx("SO_REUSEPORT", e))?;
+            sock.set_reuse_address(true)
+                .map_err(|e| io_ctx("SO_REUSEADDR", e))?;
+            sock.set_reuse_port(true)
+                .map_err(|e| io_ctx("SO_REUSEPORT", e))?;
         }
         let fd = sock.as_raw_fd();
         match family {
             Family::V4 => {
-                sock.set_multicast_ttl_v4(MCAST_TTL).map_err(|e| io_ctx("IP_MULTICAST_TTL", e))?;
-                sock.set_multicast_loop_v4(true).map_err(|e| io_ctx("IP_MULTICAST_LOOP", e))?;
-                setsockopt_int(fd, libc::IPPROTO_IP, libc::IP_PKTINFO, 1).map_err(|e| io_ctx("IP_PKTINFO", e))?;
+                sock.set_multicast_ttl_v4(MCAST_TTL)
+                    .map_err(|e| io_ctx("IP_MULTICAST_TTL", e))?;
+                sock.set_multicast_loop_v4(true)
+                    .map_err(|e| io_ctx("IP_MULTICAST_LOOP", e))?;
+                setsockopt_int(fd, libc::IPPROTO_IP, libc::IP_PKTINFO, 1)
+                    .map_err(|e| io_ctx("IP_PKTINFO", e))?;
             }
             Family::V6 => {
-                sock.set_only_v6(true).map_err(|e| io_ctx("IPV6_V6ONLY", e))?;
-                sock.set_multicast_hops_v6(MCAST_TTL).map_err(|e| io_ctx("IPV6_MULTICAST_HOPS", e))?;
-                sock.set_multicast_loop_v6(true).map_err(|e| io_ctx("IPV6_MULTICAST_LOOP", e))?;
+                sock.set_only_v6(true)
+                    .map_err(|e| io_ctx("IPV6_V6ONLY", e))?;
+                sock.set_multicast_hops_v6(MCAST_TTL)
+                    .map_err(|e| io_ctx("IPV6_MULTICAST_HOPS", e))?;
+                sock.set_multicast_loop_v6(true)
+                    .map_err(|e| io_ctx("IPV6_MULTICAST_LOOP", e))?;
                 setsockopt_int(fd, libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1)
                     .map_err(|e| io_ctx("IPV6_RECVPKTINFO", e))?;
             }
@@ -105,7 +123,8 @@ impl MdnsSocket {
             Family::V6 => sock.set_unicast_hops_v6(MCAST_TTL),
         }
         .map_err(|e| io_ctx("unicast TTL", e))?;
-        sock.bind(&SockAddr::from(any)).map_err(|e| io_ctx(&format!("bind port {port}"), e))?;
+        sock.bind(&SockAddr::from(any))
+            .map_err(|e| io_ctx(&format!("bind port {port}"), e))?;
         Ok(MdnsSocket { family, sock })
     }
 
@@ -116,13 +135,17 @@ impl MdnsSocket {
     /// The port bound (5353, or the ephemeral port the kernel chose).
     pub fn local_port(&self) -> io::Result<u16> {
         let a = self.sock.local_addr()?;
-        a.as_socket().map(|a| a.port()).ok_or_else(|| io::Error::new(io::ErrorKind::Other, "not an IP socket"))
+        a.as_socket()
+            .map(|a| a.port())
+            .ok_or_else(|| io::Error::new(io::ErrorKind::Other, "not an IP socket"))
     }
 
     /// Join the group on `iface`. Already joined counts as success.
     pub fn join(&self, iface: IfIndex) -> io::Result<()> {
         let r = match self.family {
-            Family::V4 => self.sock.join_multicast_v4_n(&MDNS_V4, &InterfaceIndexOrAddress::Index(iface)),
+            Family::V4 => self
+                .sock
+                .join_multicast_v4_n(&MDNS_V4, &InterfaceIndexOrAddress::Index(iface)),
             Family::V6 => self.sock.join_multicast_v6(&MDNS_V6, iface),
         };
         match r {
@@ -134,7 +157,9 @@ impl MdnsSocket {
     /// Leave the group on `iface` (errors ignored: the interface may be gone).
     pub fn leave(&self, iface: IfIndex) {
         let _ = match self.family {
-            Family::V4 => self.sock.leave_multicast_v4_n(&MDNS_V4, &InterfaceIndexOrAddress::Index(iface)),
+            Family::V4 => self
+                .sock
+                .leave_multicast_v4_n(&MDNS_V4, &InterfaceIndexOrAddress::Index(iface)),
             Family::V6 => self.sock.leave_multicast_v6(&MDNS_V6, iface),
         };
     }
@@ -148,7 +173,10 @@ impl MdnsSocket {
             // pointers below point to locals living across the call.
             let mut from: libc::sockaddr_storage = unsafe { zeroed() };
             let mut cbuf = CmsgBuf([0; CMSG_BUF]);
-            let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+            let mut iov = libc::iovec {
+                iov_base: buf.as_mut_ptr().cast(),
+                iov_len: buf.len(),
+            };
             let mut msg: libc::msghdr = unsafe { zeroed() };
             msg.msg_name = (&mut from as *mut libc::sockaddr_storage).cast();
             msg.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
@@ -169,7 +197,9 @@ impl MdnsSocket {
             if msg.msg_flags & libc::MSG_TRUNC != 0 {
                 continue; // RFC 6762 s17: larger than we accept
             }
-            let Some(src) = sockaddr_to_std(&from) else { continue };
+            let Some(src) = sockaddr_to_std(&from) else {
+                continue;
+            };
             // SAFETY: msg was filled by recvmsg; the cmsg macros walk its
             // control buffer within msg_controllen.
             let (iface, dst) = unsafe { pktinfo(&msg) };
@@ -179,7 +209,14 @@ impl MdnsSocket {
                 Some(IpAddr::V6(a)) => a == MDNS_V6,
                 None => false,
             };
-            return Ok(Some((n as usize, Received { iface, src, multicast })));
+            return Ok(Some((
+                n as usize,
+                Received {
+                    iface,
+                    src,
+                    multicast,
+                },
+            )));
         }
     }
 
@@ -193,11 +230,17 @@ impl MdnsSocket {
             d => d,
         };
         if Family::of(&dst.ip()) != self.family {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "transmit of the other family"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "transmit of the other family",
+            ));
         }
         let dst = SockAddr::from(dst);
         let mut cbuf = CmsgBuf([0; CMSG_BUF]);
-        let mut iov = libc::iovec { iov_base: t.payload.as_ptr() as *mut _, iov_len: t.payload.len() };
+        let mut iov = libc::iovec {
+            iov_base: t.payload.as_ptr() as *mut _,
+            iov_len: t.payload.len(),
+        };
         // SAFETY: zeroed msghdr is valid; all pointers point to locals that
         // outlive the sendmsg call; the cmsg is written inside cbuf.
         unsafe {
@@ -209,7 +252,8 @@ impl MdnsSocket {
             msg.msg_control = cbuf.0.as_mut_ptr().cast();
             match self.family {
                 Family::V4 => {
-                    msg.msg_controllen = libc::CMSG_SPACE(size_of::<libc::in_pktinfo>() as u32) as _;
+                    msg.msg_controllen =
+                        libc::CMSG_SPACE(size_of::<libc::in_pktinfo>() as u32) as _;
                     let c = libc::CMSG_FIRSTHDR(&msg);
                     (*c).cmsg_level = libc::IPPROTO_IP;
                     (*c).cmsg_type = libc::IP_PKTINFO;
@@ -219,7 +263,8 @@ impl MdnsSocket {
                     std::ptr::write_unaligned(libc::CMSG_DATA(c) as *mut libc::in_pktinfo, info);
                 }
                 Family::V6 => {
-                    msg.msg_controllen = libc::CMSG_SPACE(size_of::<libc::in6_pktinfo>() as u32) as _;
+                    msg.msg_controllen =
+                        libc::CMSG_SPACE(size_of::<libc::in6_pktinfo>() as u32) as _;
                     let c = libc::CMSG_FIRSTHDR(&msg);
                     (*c).cmsg_level = libc::IPPROTO_IPV6;
                     (*c).cmsg_type = libc::IPV6_PKTINFO;
@@ -256,7 +301,13 @@ fn is_link_local_v6(a: &Ipv6Addr) -> bool {
 fn setsockopt_int(fd: RawFd, level: i32, name: i32, val: libc::c_int) -> io::Result<()> {
     // SAFETY: an int option on our own socket.
     let rc = unsafe {
-        libc::setsockopt(fd, level, name, (&val as *const libc::c_int).cast(), size_of::<libc::c_int>() as libc::socklen_t)
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (&val as *const libc::c_int).cast(),
+            size_of::<libc::c_int>() as libc::socklen_t,
+        )
     };
     if rc != 0 {
         return Err(io::Error::last_os_error());
@@ -268,13 +319,18 @@ fn sockaddr_to_std(ss: &libc::sockaddr_storage) -> Option<SocketAddr> {
     match ss.ss_family as i32 {
         libc::AF_INET => {
             // SAFETY: the family says this storage holds a sockaddr_in.
-            let sin = unsafe { &*(ss as *const libc::sockaddr_storage as *const libc::sockaddr_in) };
+            let sin =
+                unsafe { &*(ss as *const libc::sockaddr_storage as *const libc::sockaddr_in) };
             let ip = Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr));
-            Some(SocketAddr::V4(SocketAddrV4::new(ip, u16::from_be(sin.sin_port))))
+            Some(SocketAddr::V4(SocketAddrV4::new(
+                ip,
+                u16::from_be(sin.sin_port),
+            )))
         }
         libc::AF_INET6 => {
             // SAFETY: the family says this storage holds a sockaddr_in6.
-            let sin6 = unsafe { &*(ss as *const libc::sockaddr_storage as *const libc::sockaddr_in6) };
+            let sin6 =
+                unsafe { &*(ss as *const libc::sockaddr_storage as *const libc::sockaddr_in6) };
             let ip = Ipv6Addr::from(sin6.sin6_addr.s6_addr);
             Some(SocketAddr::V6(SocketAddrV6::new(
                 ip,
@@ -296,12 +352,14 @@ unsafe fn pktinfo(msg: &libc::msghdr) -> (Option<IfIndex>, Option<IpAddr>) {
     while !c.is_null() {
         let h = &*c;
         if h.cmsg_level == libc::IPPROTO_IP && h.cmsg_type == libc::IP_PKTINFO {
-            let info: libc::in_pktinfo = std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const libc::in_pktinfo);
+            let info: libc::in_pktinfo =
+                std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const libc::in_pktinfo);
             let dst = Ipv4Addr::from(u32::from_be(info.ipi_addr.s_addr));
             return (Some(info.ipi_ifindex as IfIndex), Some(IpAddr::V4(dst)));
         }
         if h.cmsg_level == libc::IPPROTO_IPV6 && h.cmsg_type == libc::IPV6_PKTINFO {
-            let info: libc::in6_pktinfo = std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const libc::in6_pktinfo);
+            let info: libc::in6_pktinfo =
+                std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const libc::in6_pktinfo);
             let dst = Ipv6Addr::from(info.ipi6_addr.s6_addr);
             return (Some(info.ipi6_ifindex as IfIndex), Some(IpAddr::V6(dst)));
         }
@@ -325,7 +383,9 @@ impl Waker {
             return Err(io::Error::last_os_error());
         }
         // SAFETY: a fresh descriptor we own.
-        Ok(Waker { fd: unsafe { std::os::fd::OwnedFd::from_raw_fd(raw) } })
+        Ok(Waker {
+            fd: unsafe { std::os::fd::OwnedFd::from_raw_fd(raw) },
+        })
     }
     pub fn wake(&self) {
         let one: u64 = 1;
@@ -353,8 +413,14 @@ mod tests {
     fn cmsg_space_matches_libc() {
         // SAFETY: pure arithmetic macros.
         unsafe {
-            assert_eq!(cmsg_space::<libc::in_pktinfo>(), libc::CMSG_SPACE(size_of::<libc::in_pktinfo>() as u32) as usize);
-            assert_eq!(cmsg_space::<libc::in6_pktinfo>(), libc::CMSG_SPACE(size_of::<libc::in6_pktinfo>() as u32) as usize);
+            assert_eq!(
+                cmsg_space::<libc::in_pktinfo>(),
+                libc::CMSG_SPACE(size_of::<libc::in_pktinfo>() as u32) as usize
+            );
+            assert_eq!(
+                cmsg_space::<libc::in6_pktinfo>(),
+                libc::CMSG_SPACE(size_of::<libc::in6_pktinfo>() as u32) as usize
+            );
         }
     }
 

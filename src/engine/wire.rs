@@ -16,7 +16,9 @@
 //! the bytes out, keeps every compression pointer valid.
 
 use simple_dns::rdata::{RData, A, AAAA, NSEC, PTR, SRV, TXT};
-use simple_dns::{CharacterString, Label, Name, Packet, PacketFlag, ResourceRecord, CLASS, QCLASS, QTYPE, TYPE};
+use simple_dns::{
+    CharacterString, Label, Name, Packet, PacketFlag, ResourceRecord, CLASS, QCLASS, QTYPE, TYPE,
+};
 use std::borrow::Cow;
 use std::net::IpAddr;
 
@@ -250,14 +252,28 @@ pub fn parse(data: &[u8]) -> Result<Packet<'static>, WireError> {
     // Wire indices of the additional section past the OPT record simple-dns
     // took out are one lower in its list.
     let additional: Vec<usize> = match skipped.first_opt {
-        Some(opt) => skipped.records[2].iter().map(|&i| if i > opt { i - 1 } else { i }).collect(),
+        Some(opt) => skipped.records[2]
+            .iter()
+            .map(|&i| if i > opt { i - 1 } else { i })
+            .collect(),
         None => skipped.records[2].clone(),
     };
-    o.questions = kept(p.questions, &skipped.questions).map(|q| q.into_owned()).collect();
-    o.answers = kept(p.answers, &skipped.records[0]).map(|r| r.into_owned()).collect();
-    o.name_servers = kept(p.name_servers, &skipped.records[1]).map(|r| r.into_owned()).collect();
-    o.additional_records = kept(p.additional_records, &additional).map(|r| r.into_owned()).collect();
-    let empty = o.questions.is_empty() && o.answers.is_empty() && o.name_servers.is_empty() && o.additional_records.is_empty();
+    o.questions = kept(p.questions, &skipped.questions)
+        .map(|q| q.into_owned())
+        .collect();
+    o.answers = kept(p.answers, &skipped.records[0])
+        .map(|r| r.into_owned())
+        .collect();
+    o.name_servers = kept(p.name_servers, &skipped.records[1])
+        .map(|r| r.into_owned())
+        .collect();
+    o.additional_records = kept(p.additional_records, &additional)
+        .map(|r| r.into_owned())
+        .collect();
+    let empty = o.questions.is_empty()
+        && o.answers.is_empty()
+        && o.name_servers.is_empty()
+        && o.additional_records.is_empty();
     if skipped.any() && empty {
         return Err(WireError::NothingUnderstood);
     }
@@ -266,7 +282,11 @@ pub fn parse(data: &[u8]) -> Result<Packet<'static>, WireError> {
 
 /// The items whose index is not in `drop` (ascending).
 fn kept<'a, T: 'a>(items: Vec<T>, drop: &'a [usize]) -> impl Iterator<Item = T> + 'a {
-    items.into_iter().enumerate().filter(|(i, _)| drop.binary_search(i).is_err()).map(|(_, x)| x)
+    items
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| drop.binary_search(i).is_err())
+        .map(|(_, x)| x)
 }
 
 /// Build a packet; when it passes MAX_PACKET, split its answers (the rest
@@ -322,7 +342,10 @@ pub fn instance_name(instance: &str, service_type: &str) -> Result<Name<'static>
     let (n, k) = (inst.len(), st_text.len());
     // Bytes only: the dot before the service type is ASCII, so the split
     // lands on a character boundary.
-    if n <= k + 1 || inst.as_bytes()[n - k - 1] != b'.' || !inst.as_bytes()[n - k..].eq_ignore_ascii_case(st_text.as_bytes()) {
+    if n <= k + 1
+        || inst.as_bytes()[n - k - 1] != b'.'
+        || !inst.as_bytes()[n - k..].eq_ignore_ascii_case(st_text.as_bytes())
+    {
         return Err(bad("not <instance>.<service type>"));
     }
     let first = &inst[..n - k - 1];
@@ -363,7 +386,12 @@ pub fn rr_type(rr: &ResourceRecord<'_>) -> u16 {
     u16::from(rr.rdata.type_code())
 }
 
-fn rr(name: &Name<'static>, ttl: u32, unique: bool, rdata: RData<'static>) -> ResourceRecord<'static> {
+fn rr(
+    name: &Name<'static>,
+    ttl: u32,
+    unique: bool,
+    rdata: RData<'static>,
+) -> ResourceRecord<'static> {
     ResourceRecord::new(name.clone(), CLASS::IN, ttl, rdata).with_cache_flush(unique)
 }
 
@@ -371,22 +399,38 @@ pub fn ptr(name: &Name<'static>, to: &Name<'static>, ttl: u32) -> ResourceRecord
     rr(name, ttl, false, RData::PTR(PTR(to.clone())))
 }
 
-pub fn srv(name: &Name<'static>, target: &Name<'static>, port: u16, ttl: u32) -> ResourceRecord<'static> {
-    let s = SRV { priority: 0, weight: 0, port, target: target.clone() };
+pub fn srv(
+    name: &Name<'static>,
+    target: &Name<'static>,
+    port: u16,
+    ttl: u32,
+) -> ResourceRecord<'static> {
+    let s = SRV {
+        priority: 0,
+        weight: 0,
+        port,
+        target: target.clone(),
+    };
     rr(name, ttl, true, RData::SRV(s))
 }
 
 /// TXT, byte-exact; no strings at all is a zero-length RDATA, as the
 /// reference sends it (simple-dns would write one empty string for an empty
 /// `TXT`, hence `RData::Empty`).
-pub fn txt(name: &Name<'static>, strings: &[Vec<u8>], ttl: u32) -> Result<ResourceRecord<'static>, EngineError> {
+pub fn txt(
+    name: &Name<'static>,
+    strings: &[Vec<u8>],
+    ttl: u32,
+) -> Result<ResourceRecord<'static>, EngineError> {
     if strings.is_empty() {
         return Ok(rr(name, ttl, true, RData::Empty(TYPE::TXT)));
     }
     let mut t = TXT::new();
     for s in strings {
         if s.len() > MAX_TXT_STRING {
-            return Err(EngineError::InvalidRecord("TXT string longer than 255 bytes"));
+            return Err(EngineError::InvalidRecord(
+                "TXT string longer than 255 bytes",
+            ));
         }
         let cs = CharacterString::new(s).map_err(|_| EngineError::InvalidRecord("TXT string"))?;
         t.add_char_string(cs.into_owned());
@@ -406,7 +450,12 @@ pub fn addr(name: &Name<'static>, a: IpAddr, ttl: u32, unique: bool) -> Resource
 /// types below 256 only).
 pub fn nsec(name: &Name<'static>, types: &[u16], ttl: u32) -> ResourceRecord<'static> {
     let types: Vec<TYPE> = types.iter().map(|t| TYPE::from(*t)).collect();
-    rr(name, ttl, true, RData::NSEC(NSEC::from_types(name.clone(), &types).into_owned()))
+    rr(
+        name,
+        ttl,
+        true,
+        RData::NSEC(NSEC::from_types(name.clone(), &types).into_owned()),
+    )
 }
 
 /// The uncompressed RDATA bytes of a record (for the s8.2 comparison).

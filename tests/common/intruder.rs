@@ -15,7 +15,12 @@ pub fn conflicting_announcement(instance: &str, port: u16) -> Vec<u8> {
         Name::new_unchecked(instance),
         CLASS::IN,
         120,
-        RData::SRV(SRV { priority: 0, weight: 0, port, target: Name::new_unchecked("intruder.local") }),
+        RData::SRV(SRV {
+            priority: 0,
+            weight: 0,
+            port,
+            target: Name::new_unchecked("intruder.local"),
+        }),
     );
     rr.cache_flush = true;
     p.answers.push(rr);
@@ -29,13 +34,26 @@ pub fn send_from(lab: &Lab, h: usize, pkt: &[u8], times: usize) {
         let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None).unwrap();
         s.set_reuse_address(true).unwrap();
         s.set_reuse_port(true).unwrap();
-        s.bind(&"0.0.0.0:5353".parse::<std::net::SocketAddr>().unwrap().into()).unwrap();
+        s.bind(
+            &"0.0.0.0:5353"
+                .parse::<std::net::SocketAddr>()
+                .unwrap()
+                .into(),
+        )
+        .unwrap();
         s.set_multicast_ttl_v4(255).unwrap();
         for i in 0..times {
             if i > 0 {
                 std::thread::sleep(Duration::from_millis(150));
             }
-            s.send_to(pkt, &"224.0.0.251:5353".parse::<std::net::SocketAddr>().unwrap().into()).unwrap();
+            s.send_to(
+                pkt,
+                &"224.0.0.251:5353"
+                    .parse::<std::net::SocketAddr>()
+                    .unwrap()
+                    .into(),
+            )
+            .unwrap();
         }
     });
 }

@@ -263,18 +263,25 @@ impl Lab {
         let root = unsafe { libc::geteuid() } == 0;
         let mut flags: Vec<&str> = if root { vec!["-n", "-rn"] } else { vec!["-rn"] };
         let mut why = String::new();
-        flags.retain(|f| match Command::new("unshare").arg(f).arg("true").output() {
-            Ok(o) if o.status.success() => true,
-            Ok(o) => {
-                why = format!("`unshare {f}` failed: {}", String::from_utf8_lossy(&o.stderr).trim());
-                false
-            }
-            Err(e) => {
-                why = format!("cannot run `unshare`: {e}");
-                false
-            }
-        });
-        let Some(flag) = flags.first() else { return skip(&why) };
+        flags.retain(
+            |f| match Command::new("unshare").arg(f).arg("true").output() {
+                Ok(o) if o.status.success() => true,
+                Ok(o) => {
+                    why = format!(
+                        "`unshare {f}` failed: {}",
+                        String::from_utf8_lossy(&o.stderr).trim()
+                    );
+                    false
+                }
+                Err(e) => {
+                    why = format!("cannot run `unshare`: {e}");
+                    false
+                }
+            },
+        );
+        let Some(flag) = flags.first() else {
+            return skip(&why);
+        };
         let exe = match std::env::current_exe() {
             Ok(p) => p,
             Err(e) => return skip(&format!("cannot find the test binary: {e}")),
@@ -282,12 +289,20 @@ impl Lab {
         let mut cmd = Command::new("unshare");
         cmd.arg(flag)
             .arg(&exe)
-            .args([test_name, "--exact", "--nocapture", "--include-ignored", "--test-threads=1"])
+            .args([
+                test_name,
+                "--exact",
+                "--nocapture",
+                "--include-ignored",
+                "--test-threads=1",
+            ])
             .env(ENV_INNER, outer_ns.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let child = cmd.spawn().unwrap_or_else(|e| panic!("lab: cannot start the inner run: {e}"));
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("lab: cannot start the inner run: {e}"));
         let (status, out, err) = wait_bounded(child, lab_timeout());
         print!("{out}");
         eprint!("{err}");
@@ -308,13 +323,18 @@ impl Lab {
                 None
             }
             Some(s) => panic!("test {test_name} failed inside the lab ({s})"),
-            None => panic!("test {test_name} timed out inside the lab (>{:?})", lab_timeout()),
+            None => panic!(
+                "test {test_name} timed out inside the lab (>{:?})",
+                lab_timeout()
+            ),
         }
     }
 
     /// Inner run: build the hosts.
     fn inner(outer: &str, n: usize) -> Lab {
-        let here = netns_inode_of("/proc/self/ns/net").map(|i| i.to_string()).unwrap_or_default();
+        let here = netns_inode_of("/proc/self/ns/net")
+            .map(|i| i.to_string())
+            .unwrap_or_default();
         if here.is_empty() || here == outer {
             // Not the private namespace we were promised: refuse outright.
             panic!("lab: the inner run is not in a private network namespace");
@@ -473,7 +493,8 @@ impl Lab {
     /// Take host `h`'s link down (its addresses and routes go with it).
     pub fn link_down(&self, h: usize) -> io::Result<()> {
         let host = &self.hosts[h];
-        self.sh(h, &format!("ip link set {} down", host.ifname)).map(drop)
+        self.sh(h, &format!("ip link set {} down", host.ifname))
+            .map(drop)
     }
 
     /// Bring host `h`'s link up with its addresses and multicast route.
@@ -497,15 +518,23 @@ impl Lab {
 
 impl Drop for Lab {
     fn drop(&mut self) {
-        let mut inodes: Vec<u64> = self.hosts.iter().filter_map(|h| fd_inode(h.ns.as_raw_fd())).collect();
+        let mut inodes: Vec<u64> = self
+            .hosts
+            .iter()
+            .filter_map(|h| fd_inode(h.ns.as_raw_fd()))
+            .collect();
         if let Some(sw) = &self.switch {
             inodes.extend(fd_inode(sw.as_raw_fd()));
         }
         // Children left running (spawned without a LabChild guard).
         let me = std::process::id();
-        let Ok(dir) = std::fs::read_dir("/proc") else { return };
+        let Ok(dir) = std::fs::read_dir("/proc") else {
+            return;
+        };
         for e in dir.flatten() {
-            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
+            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+                continue;
+            };
             if pid == me {
                 continue;
             }
@@ -522,7 +551,10 @@ fn fd_inode(fd: RawFd) -> Option<u64> {
 }
 
 fn lab_timeout() -> Duration {
-    let secs = std::env::var(ENV_TIMEOUT).ok().and_then(|s| s.parse().ok()).unwrap_or(300);
+    let secs = std::env::var(ENV_TIMEOUT)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(300);
     Duration::from_secs(secs)
 }
 
@@ -549,5 +581,9 @@ fn wait_bounded(mut child: Child, limit: Duration) -> (Option<ExitStatus>, Strin
             }
         }
     };
-    (status, out.join().unwrap_or_default(), err.join().unwrap_or_default())
+    (
+        status,
+        out.join().unwrap_or_default(),
+        err.join().unwrap_or_default(),
+    )
 }

@@ -13,10 +13,14 @@ fn responder_found(lab: &Lab, b_addr: IpAddr, a_addr: IpAddr, kind: fn() -> mdns
     let ours = lab.run_on(b, move || {
         let m = start(Some(vec![b_addr]));
         let t = Instant::now();
-        m.register(our_service("baremetal", 6385, vec![b_addr]), PROBE_LIMIT).expect("register on B");
+        m.register(our_service("baremetal", 6385, vec![b_addr]), PROBE_LIMIT)
+            .expect("register on B");
         let took = t.elapsed();
         // RFC 6762 s8.1: three probes 250 ms apart, after a 0-250 ms wait.
-        assert!(took >= Duration::from_millis(500) && took < Duration::from_secs(2), "probing took {took:?}");
+        assert!(
+            took >= Duration::from_millis(500) && took < Duration::from_secs(2),
+            "probing took {took:?}"
+        );
         m
     });
     let instance = format!("baremetal.{TY}");
@@ -34,16 +38,23 @@ fn responder_found(lab: &Lab, b_addr: IpAddr, a_addr: IpAddr, kind: fn() -> mdns
     assert_eq!(s.host, instance);
     let addrs: Vec<IpAddr> = s.addresses.iter().map(|x| x.to_ip_addr()).collect();
     assert_eq!(addrs, vec![b_addr]);
-    assert_eq!(s.txt_properties.get_property_val_str("path"), Some("/baremetal"));
+    assert_eq!(
+        s.txt_properties.get_property_val_str("path"),
+        Some("/baremetal")
+    );
 
     let got = lab.run_on(a, move || {
         let m = start(Some(vec![a_addr]));
         let t = Instant::now();
-        let r = m.resolve(&format!("baremetal.{TY}"), Duration::from_secs(3)).expect("resolve");
+        let r = m
+            .resolve(&format!("baremetal.{TY}"), Duration::from_secs(3))
+            .expect("resolve");
         let cold = t.elapsed();
         // A second resolve is answered from the cache.
         let t = Instant::now();
-        let again = m.resolve(&format!("baremetal.{TY}"), Duration::from_secs(3)).expect("resolve again");
+        let again = m
+            .resolve(&format!("baremetal.{TY}"), Duration::from_secs(3))
+            .expect("resolve again");
         let warm = t.elapsed();
         m.close().expect("close A");
         (r, cold, again, warm)
@@ -53,11 +64,20 @@ fn responder_found(lab: &Lab, b_addr: IpAddr, a_addr: IpAddr, kind: fn() -> mdns
     let r = r.expect("our querier on A resolved B's service");
     assert_eq!(r.port, 6385);
     assert_eq!(r.target, instance);
-    assert_eq!(r.txt, vec![b"path=/baremetal".to_vec(), b"txtvers=1".to_vec()]);
-    assert_eq!(r.addresses.iter().map(|s| s.addr).collect::<Vec<_>>(), vec![b_addr]);
+    assert_eq!(
+        r.txt,
+        vec![b"path=/baremetal".to_vec(), b"txtvers=1".to_vec()]
+    );
+    assert_eq!(
+        r.addresses.iter().map(|s| s.addr).collect::<Vec<_>>(),
+        vec![b_addr]
+    );
     assert!(cold < Duration::from_secs(1), "cold resolve took {cold:?}");
     assert_eq!(again.as_ref(), Some(&r));
-    assert!(warm < Duration::from_millis(20), "warm resolve took {warm:?} (a cache hit: no network)");
+    assert!(
+        warm < Duration::from_millis(20),
+        "warm resolve took {warm:?} (a cache hit: no network)"
+    );
     ours.close().expect("close B");
 }
 
@@ -75,11 +95,24 @@ fn our_responder_found_ipv6() {
 
 /// An mdns-sd responder on host B is resolved by our querier on host A,
 /// on each family alone.
-fn mdns_sd_responder_resolved(lab: &Lab, b_addr: IpAddr, a_addr: IpAddr, kind: fn() -> mdns_sd::IfKind) {
+fn mdns_sd_responder_resolved(
+    lab: &Lab,
+    b_addr: IpAddr,
+    a_addr: IpAddr,
+    kind: fn() -> mdns_sd::IfKind,
+) {
     let (a, b) = (0, 1);
     let peer = lab.run_on(b, move || {
         let d = mdns_sd_daemon(Some(kind()));
-        let info = mdns_sd::ServiceInfo::new(TY, "inspector", "hostb.local.", b_addr, 5050, &[("path", "/v1")][..]).unwrap();
+        let info = mdns_sd::ServiceInfo::new(
+            TY,
+            "inspector",
+            "hostb.local.",
+            b_addr,
+            5050,
+            &[("path", "/v1")][..],
+        )
+        .unwrap();
         d.register(info).unwrap();
         d
     });
@@ -105,11 +138,17 @@ fn mdns_sd_responder_resolved(lab: &Lab, b_addr: IpAddr, a_addr: IpAddr, kind: f
     assert_eq!(again.as_ref(), Some(&r));
     // mdns-sd answers the one-shot query (RFC 6762 s6.7) by unicast: no
     // wait for the 1 s multicast retry.
-    assert!(took < Duration::from_millis(500), "resolve from announced mdns-sd took {took:?}");
+    assert!(
+        took < Duration::from_millis(500),
+        "resolve from announced mdns-sd took {took:?}"
+    );
     assert_eq!(r.port, 5050);
     assert_eq!(r.target, "hostb.local.");
     assert_eq!(r.txt, vec![b"path=/v1".to_vec()]);
-    assert_eq!(r.addresses.iter().map(|s| s.addr).collect::<Vec<_>>(), vec![b_addr]);
+    assert_eq!(
+        r.addresses.iter().map(|s| s.addr).collect::<Vec<_>>(),
+        vec![b_addr]
+    );
 }
 
 #[test]
@@ -133,7 +172,10 @@ fn one_host_two_engines_hear_each_other() {
     let r = lab.run_on(0, || {
         let responder = start(None);
         let id = responder
-            .register(our_service("baremetal", 6385, vec!["127.0.0.1".parse().unwrap()]), PROBE_LIMIT)
+            .register(
+                our_service("baremetal", 6385, vec!["127.0.0.1".parse().unwrap()]),
+                PROBE_LIMIT,
+            )
             .expect("register");
         let querier = start(None);
         let r = querier.resolve(&format!("baremetal.{TY}"), Duration::from_secs(3));
@@ -144,7 +186,9 @@ fn one_host_two_engines_hear_each_other() {
         (r, still)
     });
     let (r, still) = r;
-    let r = r.expect("resolve").expect("the second engine found the first");
+    let r = r
+        .expect("resolve")
+        .expect("the second engine found the first");
     assert_eq!(r.port, 6385);
     assert!(still);
 }
@@ -156,8 +200,13 @@ fn browse_lists_instances() {
     let (a_addr, b_addr) = (lab.v4(0), lab.v4(1));
     let mb = lab.run_on(1, move || {
         let m = start(Some(vec![b_addr]));
-        m.register(our_service("baremetal", 6385, vec![b_addr]), PROBE_LIMIT).unwrap();
-        m.register(our_service("baremetal-introspection", 5050, vec![b_addr]), PROBE_LIMIT).unwrap();
+        m.register(our_service("baremetal", 6385, vec![b_addr]), PROBE_LIMIT)
+            .unwrap();
+        m.register(
+            our_service("baremetal-introspection", 5050, vec![b_addr]),
+            PROBE_LIMIT,
+        )
+        .unwrap();
         m
     });
     let seen = lab.run_on(0, move || {
@@ -171,7 +220,10 @@ fn browse_lists_instances() {
     names.sort();
     assert_eq!(
         names,
-        vec![(format!("baremetal-introspection.{TY}"), 5050), (format!("baremetal.{TY}"), 6385)],
+        vec![
+            (format!("baremetal-introspection.{TY}"), 5050),
+            (format!("baremetal.{TY}"), 6385)
+        ],
         "browse saw {seen:?}"
     );
 }
@@ -189,7 +241,9 @@ fn many_callers_at_once() {
         .enumerate()
         .map(|(i, n)| {
             let (m, n) = (mb.clone(), n.clone());
-            std::thread::spawn(move || m.register(our_service(&n, 1000 + i as u16, vec![b_addr]), PROBE_LIMIT))
+            std::thread::spawn(move || {
+                m.register(our_service(&n, 1000 + i as u16, vec![b_addr]), PROBE_LIMIT)
+            })
         })
         .collect();
     for r in regs {
@@ -202,7 +256,9 @@ fn many_callers_at_once() {
             .flat_map(|i| [i, i]) // two lookups of each name at once
             .map(|i| {
                 let m = m.clone();
-                std::thread::spawn(move || m.resolve(&format!("svc-{i}.{TY}"), Duration::from_secs(3)))
+                std::thread::spawn(move || {
+                    m.resolve(&format!("svc-{i}.{TY}"), Duration::from_secs(3))
+                })
             })
             .collect();
         let found: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
@@ -210,7 +266,9 @@ fn many_callers_at_once() {
         found
     });
     for (k, r) in found.into_iter().enumerate() {
-        let r = r.expect("resolve").unwrap_or_else(|| panic!("lookup {k} found nothing"));
+        let r = r
+            .expect("resolve")
+            .unwrap_or_else(|| panic!("lookup {k} found nothing"));
         assert_eq!(r.port, 1000 + (k / 2) as u16, "{}", r.instance);
     }
     mb.close().unwrap();

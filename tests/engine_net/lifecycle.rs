@@ -29,7 +29,10 @@ fn simultaneous_probes_exactly_one_wins() {
     });
     let (rb, mb) = on_b.join().unwrap();
     let wins = [&ra, &rb].iter().filter(|r| matches!(r, Ok(true))).count();
-    let conflicts = [&ra, &rb].iter().filter(|r| matches!(r, Err(ironicmdns::Error::Conflict(_)))).count();
+    let conflicts = [&ra, &rb]
+        .iter()
+        .filter(|r| matches!(r, Err(ironicmdns::Error::Conflict(_))))
+        .count();
     assert_eq!((wins, conflicts), (1, 1), "A: {ra:?}, B: {rb:?}");
     ma.close().unwrap();
     mb.close().unwrap();
@@ -48,7 +51,10 @@ fn announced_name_is_defended() {
         m.close().unwrap();
         r
     });
-    assert!(matches!(ra, Err(ironicmdns::Error::Conflict(_))), "A: {ra:?}");
+    assert!(
+        matches!(ra, Err(ironicmdns::Error::Conflict(_))),
+        "A: {ra:?}"
+    );
     assert!(mb.is_registered(idb), "B still owns the name");
     mb.close().unwrap();
 }
@@ -58,7 +64,9 @@ fn baremetal_on_b(lab: &Lab) -> (Mdns, ironicmdns::engine::RegId) {
     let b_addr = lab.v4(1);
     lab.run_on(1, move || {
         let m = start(Some(vec![b_addr]));
-        let id = m.register(our_service("baremetal", 6385, vec![b_addr]), PROBE_LIMIT).expect("B registers");
+        let id = m
+            .register(our_service("baremetal", 6385, vec![b_addr]), PROBE_LIMIT)
+            .expect("B registers");
         (m, id)
     })
 }
@@ -77,7 +85,10 @@ fn conflict_after_announcing_is_reported() {
     // Nothing lost yet: wait_lost waits out its timeout.
     let t0 = Instant::now();
     assert_eq!(mb.wait_lost(Some(Duration::from_millis(300))), vec![]);
-    assert!(t0.elapsed() >= Duration::from_millis(300), "wait_lost returned early");
+    assert!(
+        t0.elapsed() >= Duration::from_millis(300),
+        "wait_lost returned early"
+    );
     let lost = std::thread::scope(|s| {
         // A waiter blocked before the conflict wakes with the lost id.
         let waiter = s.spawn(|| {
@@ -86,16 +97,26 @@ fn conflict_after_announcing_is_reported() {
         });
         std::thread::sleep(Duration::from_millis(100));
         // The announcement, then the same records again while B re-probes.
-        send_from(&lab, 0, &conflicting_announcement(&format!("baremetal.{TY}"), 9999), 2);
+        send_from(
+            &lab,
+            0,
+            &conflicting_announcement(&format!("baremetal.{TY}"), 9999),
+            2,
+        );
         waiter.join().unwrap()
     });
     assert_eq!(lost.0, vec![idb], "wait_lost names the lost registration");
-    assert!(lost.1 < Duration::from_secs(3), "wait_lost took {:?}", lost.1);
+    assert!(
+        lost.1 < Duration::from_secs(3),
+        "wait_lost took {:?}",
+        lost.1
+    );
     assert!(!mb.is_registered(idb), "the conflict was reported");
     // Still lost: a later call returns at once.
     assert_eq!(mb.wait_lost(None), vec![idb]);
     // Withdrawing a lost registration is not an error.
-    mb.unregister(idb).expect("unregister of a lost registration");
+    mb.unregister(idb)
+        .expect("unregister of a lost registration");
     mb.close().unwrap();
 }
 
@@ -106,22 +127,35 @@ fn wait_lost_returns_on_close() {
     let (mb, idb) = baremetal_on_b(&lab);
     assert!(mb.is_registered(idb));
     let t0 = Instant::now();
-    assert_eq!(mb.wait_lost(Some(Duration::from_millis(200))), vec![], "nothing lost: times out empty");
-    assert!(t0.elapsed() >= Duration::from_millis(200), "wait_lost returned early");
+    assert_eq!(
+        mb.wait_lost(Some(Duration::from_millis(200))),
+        vec![],
+        "nothing lost: times out empty"
+    );
+    assert!(
+        t0.elapsed() >= Duration::from_millis(200),
+        "wait_lost returned early"
+    );
     let (lost, after_close) = std::thread::scope(|s| {
         let waiter = s.spawn(|| {
             let r = mb.wait_lost(None);
             (r, Instant::now())
         });
         std::thread::sleep(Duration::from_millis(300));
-        assert!(!waiter.is_finished(), "wait_lost(None) returned with nothing lost");
+        assert!(
+            !waiter.is_finished(),
+            "wait_lost(None) returned with nothing lost"
+        );
         mb.close().unwrap();
         let closed_at = Instant::now();
         let (r, woke) = waiter.join().unwrap();
         (r, woke.saturating_duration_since(closed_at))
     });
     assert_eq!(lost, vec![], "close is not a loss");
-    assert!(after_close < Duration::from_millis(500), "woke {after_close:?} after close");
+    assert!(
+        after_close < Duration::from_millis(500),
+        "woke {after_close:?} after close"
+    );
     // Once closed, it returns at once.
     let t0 = Instant::now();
     assert_eq!(mb.wait_lost(None), vec![]);
@@ -135,10 +169,18 @@ fn single_spoofed_conflict_does_not_lose_the_registration() {
     let Some(lab) = lab!() else { return };
     let (mb, idb) = baremetal_on_b(&lab);
     std::thread::sleep(Duration::from_millis(1200));
-    send_from(&lab, 0, &conflicting_announcement(&format!("baremetal.{TY}"), 9999), 1);
+    send_from(
+        &lab,
+        0,
+        &conflicting_announcement(&format!("baremetal.{TY}"), 9999),
+        1,
+    );
     let deadline = Instant::now() + Duration::from_secs(3);
     while Instant::now() < deadline {
-        assert!(mb.is_registered(idb), "a single spoofed packet took the registration");
+        assert!(
+            mb.is_registered(idb),
+            "a single spoofed packet took the registration"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     mb.close().unwrap();
@@ -184,8 +226,13 @@ fn registered_before_link_up_becomes_reachable() {
     lab.link_down(1).unwrap();
     let mb = lab.run_on(1, || start(None));
     let t = Instant::now();
-    let id = mb.register(our_service("baremetal", 6385, vec![b_addr]), PROBE_LIMIT).expect("pending registration");
-    assert!(t.elapsed() < Duration::from_millis(100), "no interface: nothing to probe on, no wait");
+    let id = mb
+        .register(our_service("baremetal", 6385, vec![b_addr]), PROBE_LIMIT)
+        .expect("pending registration");
+    assert!(
+        t.elapsed() < Duration::from_millis(100),
+        "no interface: nothing to probe on, no wait"
+    );
     std::thread::sleep(Duration::from_millis(300));
     assert!(!mb.is_registered(id), "not announced anywhere yet");
     lab.link_up(1).unwrap();
@@ -193,8 +240,15 @@ fn registered_before_link_up_becomes_reachable() {
     while !mb.is_registered(id) && t.elapsed() < Duration::from_secs(3) {
         std::thread::sleep(Duration::from_millis(10));
     }
-    assert!(mb.is_registered(id), "probed and announced after the link came up");
-    assert!(t.elapsed() < Duration::from_secs(2), "probing took {:?} after link up", t.elapsed());
+    assert!(
+        mb.is_registered(id),
+        "probed and announced after the link came up"
+    );
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "probing took {:?} after link up",
+        t.elapsed()
+    );
     let r = lab.run_on(0, move || {
         let m = start(Some(vec![a_addr]));
         let r = m.resolve(&format!("baremetal.{TY}"), Duration::from_secs(3));
@@ -202,7 +256,10 @@ fn registered_before_link_up_becomes_reachable() {
         r
     });
     let r = r.unwrap().expect("A finds B's service");
-    assert_eq!(r.addresses.iter().map(|s| s.addr).collect::<Vec<_>>(), vec![b_addr]);
+    assert_eq!(
+        r.addresses.iter().map(|s| s.addr).collect::<Vec<_>>(),
+        vec![b_addr]
+    );
     mb.close().unwrap();
 }
 
@@ -214,7 +271,9 @@ fn link_flap_reannounces() {
     let (a_addr, b_addr) = (lab.v4(0), lab.v4(1));
     let (mb, id) = lab.run_on(1, move || {
         let m = start(None);
-        let id = m.register(our_service("baremetal", 6385, vec![b_addr]), PROBE_LIMIT).expect("register");
+        let id = m
+            .register(our_service("baremetal", 6385, vec![b_addr]), PROBE_LIMIT)
+            .expect("register");
         (m, id)
     });
     lab.link_down(1).unwrap();
@@ -240,7 +299,8 @@ fn idle_engine_sleeps() {
     let b_addr = lab.v4(1);
     let mb = lab.run_on(1, move || {
         let m = start(None);
-        m.register(our_service("baremetal", 6385, vec![b_addr]), PROBE_LIMIT).expect("B registers");
+        m.register(our_service("baremetal", 6385, vec![b_addr]), PROBE_LIMIT)
+            .expect("B registers");
         m
     });
     // RFC 6762 s8.3: the last announcement goes out 1 s after the first.
@@ -250,7 +310,10 @@ fn idle_engine_sleeps() {
     let woke = thread_wakeups("ironicmdns") - before;
     mb.close().unwrap();
     eprintln!("idle driver thread: {woke} wake-ups in 10 s");
-    assert!(woke <= 2, "the idle driver thread woke {woke} times in 10 s");
+    assert!(
+        woke <= 2,
+        "the idle driver thread woke {woke} times in 10 s"
+    );
 }
 
 /// close withdraws everything with goodbyes, is idempotent, and every
@@ -267,14 +330,24 @@ fn close_is_final_and_idempotent() {
     });
     let m = lab.run_on(1, move || {
         let m = start(Some(vec![b_addr]));
-        m.register(our_service("baremetal", 6385, vec![b_addr]), PROBE_LIMIT).expect("register");
+        m.register(our_service("baremetal", 6385, vec![b_addr]), PROBE_LIMIT)
+            .expect("register");
         // Engine errors come back as errors.
         let bad = m.register(our_service("", 1, vec![b_addr]), PROBE_LIMIT);
-        assert!(matches!(bad, Err(ironicmdns::Error::InvalidArgument(_))), "{bad:?}");
+        assert!(
+            matches!(bad, Err(ironicmdns::Error::InvalidArgument(_))),
+            "{bad:?}"
+        );
         let dup = m.register(our_service("baremetal", 6385, vec![b_addr]), PROBE_LIMIT);
-        assert!(matches!(dup, Err(ironicmdns::Error::Registration(_))), "{dup:?}");
+        assert!(
+            matches!(dup, Err(ironicmdns::Error::Registration(_))),
+            "{dup:?}"
+        );
         let unknown = m.unregister(ironicmdns::engine::RegId(999));
-        assert!(matches!(unknown, Err(ironicmdns::Error::InvalidArgument(_))), "{unknown:?}");
+        assert!(
+            matches!(unknown, Err(ironicmdns::Error::InvalidArgument(_))),
+            "{unknown:?}"
+        );
         m
     });
     let resolved = wait_resolved(&rx, &instance, Duration::from_secs(5)).is_some();
@@ -294,10 +367,19 @@ fn close_is_final_and_idempotent() {
     assert!(removed, "the peer saw our goodbye");
     m.close().expect("second close");
     let closed = |r: &ironicmdns::Error| matches!(r, ironicmdns::Error::Closed(_));
-    assert!(closed(&m.register(our_service("x", 1, vec![b_addr]), PROBE_LIMIT).unwrap_err()));
-    assert!(closed(&m.resolve(&instance, Duration::from_millis(10)).unwrap_err()));
-    assert!(closed(&m.browse(TY, Duration::from_millis(10)).unwrap_err()));
-    assert!(closed(&m.unregister(ironicmdns::engine::RegId(1)).unwrap_err()));
+    assert!(closed(
+        &m.register(our_service("x", 1, vec![b_addr]), PROBE_LIMIT)
+            .unwrap_err()
+    ));
+    assert!(closed(
+        &m.resolve(&instance, Duration::from_millis(10)).unwrap_err()
+    ));
+    assert!(closed(
+        &m.browse(TY, Duration::from_millis(10)).unwrap_err()
+    ));
+    assert!(closed(
+        &m.unregister(ironicmdns::engine::RegId(1)).unwrap_err()
+    ));
     m.flush_cache();
     // No thread is left behind.
     assert_eq!(thread_count("ironicmdns"), 0);

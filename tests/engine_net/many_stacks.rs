@@ -21,7 +21,8 @@ fn many_stacks_resolve_at_once(lab: &Lab, b_addr: IpAddr, a_addr: IpAddr) {
     let instance = format!("baremetal.{TY}");
     let mb = lab.run_on(1, move || {
         let m = start(Some(vec![b_addr]));
-        m.register(our_service("baremetal", 6385, vec![b_addr]), PROBE_LIMIT).expect("register on B");
+        m.register(our_service("baremetal", 6385, vec![b_addr]), PROBE_LIMIT)
+            .expect("register on B");
         m
     });
     // Let B finish announcing (RFC 6762 s8.3), so the lookups meet a
@@ -37,7 +38,9 @@ fn many_stacks_resolve_at_once(lab: &Lab, b_addr: IpAddr, a_addr: IpAddr) {
                 started.wait(); // every stack holds its sockets on 5353
                 go.wait();
                 let t = Instant::now();
-                let r = m.resolve(&instance, Duration::from_secs(5)).expect("resolve");
+                let r = m
+                    .resolve(&instance, Duration::from_secs(5))
+                    .expect("resolve");
                 let took = t.elapsed();
                 (r, took, m)
             })
@@ -52,7 +55,10 @@ fn many_stacks_resolve_at_once(lab: &Lab, b_addr: IpAddr, a_addr: IpAddr) {
     for (r, _, _) in &results {
         if let Some(r) = r {
             assert_eq!(r.port, 6385);
-            assert_eq!(r.addresses.iter().map(|s| s.addr).collect::<Vec<_>>(), vec![b_addr]);
+            assert_eq!(
+                r.addresses.iter().map(|s| s.addr).collect::<Vec<_>>(),
+                vec![b_addr]
+            );
         }
     }
     for (_, _, m) in results.drain(..) {
@@ -60,8 +66,14 @@ fn many_stacks_resolve_at_once(lab: &Lab, b_addr: IpAddr, a_addr: IpAddr) {
     }
     mb.close().unwrap();
     assert_eq!(found, STACKS, "every stack found B's service");
-    assert!(median < Duration::from_millis(100), "median {median:?}: answers went astray (1 s retries)");
-    assert!(max < Duration::from_millis(900), "max {max:?}: some stack waited for the 1 s retry");
+    assert!(
+        median < Duration::from_millis(100),
+        "median {median:?}: answers went astray (1 s retries)"
+    );
+    assert!(
+        max < Duration::from_millis(900),
+        "max {max:?}: some stack waited for the 1 s retry"
+    );
 }
 
 #[test]

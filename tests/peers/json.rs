@@ -46,7 +46,10 @@ impl Json {
 }
 
 pub fn parse(text: &str) -> Result<Json, String> {
-    let mut p = Parser { s: text.as_bytes(), i: 0 };
+    let mut p = Parser {
+        s: text.as_bytes(),
+        i: 0,
+    };
     let v = p.value()?;
     p.ws();
     if p.i != p.s.len() {
@@ -150,7 +153,10 @@ impl Parser<'_> {
         }
     }
     fn hex4(&mut self) -> Result<u32, String> {
-        let t = self.s.get(self.i..self.i + 4).ok_or("JSON: short \\u escape")?;
+        let t = self
+            .s
+            .get(self.i..self.i + 4)
+            .ok_or("JSON: short \\u escape")?;
         self.i += 4;
         u32::from_str_radix(std::str::from_utf8(t).unwrap_or("x"), 16).map_err(|e| e.to_string())
     }
@@ -158,12 +164,16 @@ impl Parser<'_> {
         self.eat(b'"')?;
         let mut out = Vec::new();
         loop {
-            let Some(&b) = self.s.get(self.i) else { return self.err("open string") };
+            let Some(&b) = self.s.get(self.i) else {
+                return self.err("open string");
+            };
             self.i += 1;
             match b {
                 b'"' => break,
                 b'\\' => {
-                    let Some(&e) = self.s.get(self.i) else { return self.err("open escape") };
+                    let Some(&e) = self.s.get(self.i) else {
+                        return self.err("open escape");
+                    };
                     self.i += 1;
                     let c = match e {
                         b'"' => '"',
@@ -176,7 +186,9 @@ impl Parser<'_> {
                         b't' => '\t',
                         b'u' => {
                             let hi = self.hex4()?;
-                            let cp = if (0xD800..0xDC00).contains(&hi) && self.s[self.i..].starts_with(b"\\u") {
+                            let cp = if (0xD800..0xDC00).contains(&hi)
+                                && self.s[self.i..].starts_with(b"\\u")
+                            {
                                 self.i += 2;
                                 let lo = self.hex4()?;
                                 0x10000 + ((hi - 0xD800) << 10) + (lo.wrapping_sub(0xDC00) & 0x3FF)
@@ -219,7 +231,10 @@ fn json_reads_what_the_peers_print() {
     let p = v.get("params").unwrap();
     assert_eq!(p.get("a"), Some(&Json::Str("x\"y".into())));
     assert_eq!(p.get("n"), Some(&Json::Null));
-    assert_eq!(p.get("b").and_then(|b| b.get("b64")).and_then(Json::str), Some("4iih"));
+    assert_eq!(
+        p.get("b").and_then(|b| b.get("b64")).and_then(Json::str),
+        Some("4iih")
+    );
     assert_eq!(p.get("u").and_then(Json::str), Some("é😀"));
     assert_eq!(v.get("l").map(|l| l.arr().len()), Some(2));
     assert!(parse("{\"a\": }").is_err());

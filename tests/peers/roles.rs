@@ -14,7 +14,9 @@ use ironicmdns::{Config, Properties, Zeroconf};
 
 use crate::common::lab::Lab;
 use crate::json::quote;
-use crate::support::{self, found_from_line, parse_avahi_browse, spec4_url, Found, Outcome, PVal, Proc, Scratch};
+use crate::support::{
+    self, found_from_line, parse_avahi_browse, spec4_url, Found, Outcome, PVal, Proc, Scratch,
+};
 use crate::table::{instance, Fam, Row, HOSTNAME};
 
 /// Our options: the reference's defaults.
@@ -35,7 +37,10 @@ pub fn props_of(params: &[(String, PVal)]) -> Properties {
 }
 
 pub fn found_of(url: String, props: &Properties) -> Found {
-    let params = props.iter().map(|(k, v)| (k.to_string(), PVal::from_bytes(v.as_deref()))).collect();
+    let params = props
+        .iter()
+        .map(|(k, v)| (k.to_string(), PVal::from_bytes(v.as_deref())))
+        .collect();
     Found { url, params }
 }
 
@@ -49,7 +54,8 @@ fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
 /// Run `f`, turning a panic into an error (one bad cell must not hide the
 /// rest of the matrix).
 pub fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|p| Err(format!("panicked: {}", panic_text(p))))
+    catch_unwind(AssertUnwindSafe(f))
+        .unwrap_or_else(|p| Err(format!("panicked: {}", panic_text(p))))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,7 +77,12 @@ pub enum Looker {
 }
 
 impl Looker {
-    pub const ALL: [Looker; 4] = [Looker::OursLib, Looker::OursCli, Looker::Ironic, Looker::AvahiBrowse];
+    pub const ALL: [Looker; 4] = [
+        Looker::OursLib,
+        Looker::OursCli,
+        Looker::Ironic,
+        Looker::AvahiBrowse,
+    ];
 }
 
 /// An Avahi daemon (and its D-Bus) on a lab host, stopped on drop.
@@ -81,10 +92,20 @@ pub struct AvahiHost {
 }
 
 impl AvahiHost {
-    pub fn start(lab: &Lab, h: usize, scratch: &Scratch, name: &str, fam: Fam) -> Result<AvahiHost, String> {
+    pub fn start(
+        lab: &Lab,
+        h: usize,
+        scratch: &Scratch,
+        name: &str,
+        fam: Fam,
+    ) -> Result<AvahiHost, String> {
         let dir = scratch.path(&format!("avahi-{name}"));
         let mut cmd = lab.command(h, support::script("avahi_host.sh"));
-        cmd.arg("run").arg(&dir).arg(&lab.host(h).ifname).arg(name).arg(fam.name());
+        cmd.arg("run")
+            .arg(&dir)
+            .arg(&lab.host(h).ifname)
+            .arg(name)
+            .arg(fam.name());
         let proc = Proc::spawn(&format!("avahi-daemon on {name}"), lab, &mut cmd);
         proc.expect_ready(Duration::from_secs(20), "READY")?;
         Ok(AvahiHost { proc, dir })
@@ -106,7 +127,10 @@ impl Drop for AvahiHost {
     fn drop(&mut self) {
         self.proc.stop(Duration::from_secs(5));
         // belt and braces: the daemons by their pid files
-        let _ = std::process::Command::new(support::script("avahi_host.sh")).arg("stop").arg(&self.dir).output();
+        let _ = std::process::Command::new(support::script("avahi_host.sh"))
+            .arg("stop")
+            .arg(&self.dir)
+            .output();
     }
 }
 
@@ -123,7 +147,9 @@ impl Publication {
         let mut res = Ok(());
         if let Some((stop, t)) = self.thread.take() {
             let _ = stop.send(());
-            res = t.join().unwrap_or_else(|p| Err(format!("publisher panicked: {}", panic_text(p))));
+            res = t
+                .join()
+                .unwrap_or_else(|p| Err(format!("publisher panicked: {}", panic_text(p))));
         }
         for p in &mut self.procs {
             p.stop(Duration::from_secs(5));
@@ -155,7 +181,12 @@ fn spec_json(rows: &[&Row]) -> String {
                     format!("{}: {v}", quote(k))
                 })
                 .collect();
-            format!("{{\"type\": {}, \"url\": {}, \"params\": {{{}}}}}", quote(r.ty), quote(&r.url), params.join(", "))
+            format!(
+                "{{\"type\": {}, \"url\": {}, \"params\": {{{}}}}}",
+                quote(r.ty),
+                quote(&r.url),
+                params.join(", ")
+            )
         })
         .collect();
     format!("[{}]", items.join(",\n "))
@@ -167,26 +198,40 @@ pub fn hex(b: &[u8]) -> String {
 
 /// Start `who` publishing `rows` on host `h` and wait until it says it is
 /// registered.
-pub fn publish(lab: &Lab, h: usize, who: Publisher, fam: Fam, rows: &[&Row], scratch: &Scratch) -> Result<Publication, String> {
+pub fn publish(
+    lab: &Lab,
+    h: usize,
+    who: Publisher,
+    fam: Fam,
+    rows: &[&Row],
+    scratch: &Scratch,
+) -> Result<Publication, String> {
     let hosts = scratch.path(&format!("hosts-{h}"));
     std::fs::write(&hosts, fam.hosts_file(lab, h)).map_err(|e| e.to_string())?;
-    let mut publ = Publication { procs: Vec::new(), avahi: None, thread: None };
+    let mut publ = Publication {
+        procs: Vec::new(),
+        avahi: None,
+        thread: None,
+    };
     let ready = Duration::from_secs(60);
     match who {
         Publisher::Ironic => {
             let spec = scratch.path(&format!("ironic-spec-{h}.json"));
             std::fs::write(&spec, spec_json(rows)).map_err(|e| e.to_string())?;
             let script = support::script("ironic_publish.py");
-            let args: Vec<&OsStr> = vec![script.as_os_str(), OsStr::new("--spec"), spec.as_os_str()];
+            let args: Vec<&OsStr> =
+                vec![script.as_os_str(), OsStr::new("--spec"), spec.as_os_str()];
             let mut cmd = support::with_hosts_file(lab, h, &hosts, &support::python(), &args);
             let p = Proc::spawn("ironic_publish.py", lab, &mut cmd);
             p.expect_ready(ready, "READY")?;
             publ.procs.push(p);
         }
         Publisher::Ours => {
-            let (lib_rows, cli_rows): (Vec<&Row>, Vec<&Row>) = rows.iter().partition(|r| r.target.is_none());
+            let (lib_rows, cli_rows): (Vec<&Row>, Vec<&Row>) =
+                rows.iter().partition(|r| r.target.is_none());
             for r in cli_rows {
-                let mut args: Vec<OsString> = vec!["register".into(), r.ty.into(), r.url.clone().into()];
+                let mut args: Vec<OsString> =
+                    vec!["register".into(), r.ty.into(), r.url.clone().into()];
                 for (k, v) in &r.params {
                     args.push(match v {
                         PVal::Text(s) => format!("{k}={s}").into(),
@@ -199,13 +244,21 @@ pub fn publish(lab: &Lab, h: usize, who: Publisher, fam: Fam, rows: &[&Row], scr
                     });
                 }
                 let refs: Vec<&OsStr> = args.iter().map(|a| a.as_os_str()).collect();
-                let mut cmd = support::with_hosts_file(lab, h, &hosts, std::path::Path::new(support::cli()), &refs);
+                let mut cmd = support::with_hosts_file(
+                    lab,
+                    h,
+                    &hosts,
+                    std::path::Path::new(support::cli()),
+                    &refs,
+                );
                 let p = Proc::spawn(&format!("ironic-mdns register {}", r.ty), lab, &mut cmd);
                 p.expect_ready(ready, "registered")?;
                 publ.procs.push(p);
             }
-            let regs: Vec<(String, String, Properties)> =
-                lib_rows.iter().map(|r| (r.ty.to_string(), r.url.clone(), props_of(&r.params))).collect();
+            let regs: Vec<(String, String, Properties)> = lib_rows
+                .iter()
+                .map(|r| (r.ty.to_string(), r.url.clone(), props_of(&r.params)))
+                .collect();
             let (ready_tx, ready_rx) = channel::<Result<(), String>>();
             let (stop_tx, stop_rx) = channel::<()>();
             let t = lab.spawn_on(h, move || {
@@ -217,7 +270,10 @@ pub fn publish(lab: &Lab, h: usize, who: Publisher, fam: Fam, rows: &[&Row], scr
                     }
                 };
                 for (ty, url, props) in &regs {
-                    let r = guarded(|| zc.register_service(ty, url, Some(props)).map_err(|e| e.to_string()));
+                    let r = guarded(|| {
+                        zc.register_service(ty, url, Some(props))
+                            .map_err(|e| e.to_string())
+                    });
                     if let Err(e) = r {
                         let _ = ready_tx.send(Err(format!("register_service({ty}, {url}): {e}")));
                         let _ = guarded(|| zc.close().map_err(|e| e.to_string()));
@@ -229,7 +285,9 @@ pub fn publish(lab: &Lab, h: usize, who: Publisher, fam: Fam, rows: &[&Row], scr
                 guarded(|| zc.close().map_err(|e| e.to_string()))
             });
             publ.thread = Some((stop_tx, t));
-            ready_rx.recv_timeout(ready).map_err(|_| "ours: registration did not finish".to_string())??;
+            ready_rx
+                .recv_timeout(ready)
+                .map_err(|_| "ours: registration did not finish".to_string())??;
         }
         Publisher::Avahi => {
             let avahi = AvahiHost::start(lab, h, scratch, &format!("avahi-h{h}"), fam)?;
@@ -248,7 +306,8 @@ pub fn publish(lab: &Lab, h: usize, who: Publisher, fam: Fam, rows: &[&Row], scr
                 publ.procs.push(p);
                 if r.target.is_some() {
                     let mut cmd = avahi.client(lab, h, "avahi-publish");
-                    cmd.args(["-a", "-R", HOSTNAME]).arg(fam.addr(lab, h).to_string());
+                    cmd.args(["-a", "-R", HOSTNAME])
+                        .arg(fam.addr(lab, h).to_string());
                     let p = Proc::spawn("avahi-publish -a", lab, &mut cmd);
                     p.expect_ready(ready, "Established")?;
                     publ.procs.push(p);
@@ -265,7 +324,11 @@ pub fn publish(lab: &Lab, h: usize, who: Publisher, fam: Fam, rows: &[&Row], scr
                         .txt
                         .iter()
                         .map(|t| match t.iter().position(|&b| b == b'=') {
-                            Some(i) => (String::from_utf8_lossy(&t[..i]).into_owned(), t[i + 1..].to_vec()).into(),
+                            Some(i) => (
+                                String::from_utf8_lossy(&t[..i]).into_owned(),
+                                t[i + 1..].to_vec(),
+                            )
+                                .into(),
                             None => String::from_utf8_lossy(t).as_ref().into(),
                         })
                         .collect();
@@ -273,8 +336,15 @@ pub fn publish(lab: &Lab, h: usize, who: Publisher, fam: Fam, rows: &[&Row], scr
                         Some(t) => t.clone(),
                         None => format!("mdnssd-h{h}.local."),
                     };
-                    mdns_sd::ServiceInfo::new("_openstack._tcp.local.", r.ty, &host, addr, r.port, props)
-                        .map_err(|e| format!("mdns-sd ServiceInfo {}: {e}", r.ty))
+                    mdns_sd::ServiceInfo::new(
+                        "_openstack._tcp.local.",
+                        r.ty,
+                        &host,
+                        addr,
+                        r.port,
+                        props,
+                    )
+                    .map_err(|e| format!("mdns-sd ServiceInfo {}: {e}", r.ty))
                 })
                 .collect::<Result<_, _>>()?;
             let (ready_tx, ready_rx) = channel::<Result<(), String>>();
@@ -293,7 +363,9 @@ pub fn publish(lab: &Lab, h: usize, who: Publisher, fam: Fam, rows: &[&Row], scr
                 Ok(())
             });
             publ.thread = Some((stop_tx, t));
-            ready_rx.recv_timeout(ready).map_err(|_| "mdns-sd: registration did not finish".to_string())??;
+            ready_rx
+                .recv_timeout(ready)
+                .map_err(|_| "mdns-sd: registration did not finish".to_string())??;
             // mdns-sd announces without probing first; let it announce
             std::thread::sleep(Duration::from_millis(1500));
         }
@@ -302,7 +374,14 @@ pub fn publish(lab: &Lab, h: usize, who: Publisher, fam: Fam, rows: &[&Row], scr
 }
 
 /// Look every type in `types` up with `who` on host `h`.
-pub fn look_up(lab: &Lab, h: usize, who: Looker, fam: Fam, types: &[&str], scratch: &Scratch) -> BTreeMap<String, Outcome> {
+pub fn look_up(
+    lab: &Lab,
+    h: usize,
+    who: Looker,
+    fam: Fam,
+    types: &[&str],
+    scratch: &Scratch,
+) -> BTreeMap<String, Outcome> {
     let mut out = BTreeMap::new();
     match who {
         Looker::OursLib => {
@@ -310,13 +389,20 @@ pub fn look_up(lab: &Lab, h: usize, who: Looker, fam: Fam, types: &[&str], scrat
             let res = lab.run_on(h, move || {
                 let zc = match guarded(|| Zeroconf::new(config()).map_err(|e| e.to_string())) {
                     Ok(zc) => zc,
-                    Err(e) => return types.iter().map(|t| (t.clone(), Err(format!("Zeroconf::new: {e}")))).collect(),
+                    Err(e) => {
+                        return types
+                            .iter()
+                            .map(|t| (t.clone(), Err(format!("Zeroconf::new: {e}"))))
+                            .collect()
+                    }
                 };
                 let r: Vec<(String, Outcome)> = types
                     .iter()
                     .map(|t| {
                         let o = guarded(|| {
-                            zc.get_endpoint(t, true, false).map(|(u, p)| found_of(u, &p)).map_err(|e| e.to_string())
+                            zc.get_endpoint(t, true, false)
+                                .map(|(u, p)| found_of(u, &p))
+                                .map_err(|e| e.to_string())
                         });
                         (t.clone(), o)
                     })
@@ -348,14 +434,16 @@ pub fn look_up(lab: &Lab, h: usize, who: Looker, fam: Fam, types: &[&str], scrat
             args.extend(types.iter().map(OsStr::new));
             if types.len() == 1 {
                 // single mode: module-level get_endpoint, exit 1 when not found
-                let (code, stdout, stderr) = support::run(lab, h, support::python(), &args, Duration::from_secs(60));
+                let (code, stdout, stderr) =
+                    support::run(lab, h, support::python(), &args, Duration::from_secs(60));
                 let o = match code {
                     Some(0) => found_from_line(stdout.trim()),
                     other => Err(format!("exit {other:?}: {}", stderr.trim())),
                 };
                 out.insert(types[0].to_string(), o);
             } else {
-                let (code, stdout, stderr) = support::run(lab, h, support::python(), &args, Duration::from_secs(120));
+                let (code, stdout, stderr) =
+                    support::run(lab, h, support::python(), &args, Duration::from_secs(120));
                 for line in stdout.lines().filter(|l| l.starts_with('{')) {
                     if let Ok(j) = crate::json::parse(line) {
                         if let Some(t) = j.get("type").and_then(crate::json::Json::str) {
@@ -364,8 +452,9 @@ pub fn look_up(lab: &Lab, h: usize, who: Looker, fam: Fam, types: &[&str], scrat
                     }
                 }
                 for t in types {
-                    out.entry(t.to_string())
-                        .or_insert_with(|| Err(format!("ironic_lookup.py exit {code:?}: {}", stderr.trim())));
+                    out.entry(t.to_string()).or_insert_with(|| {
+                        Err(format!("ironic_lookup.py exit {code:?}: {}", stderr.trim()))
+                    });
                 }
             }
         }
@@ -389,7 +478,10 @@ pub fn look_up(lab: &Lab, h: usize, who: Looker, fam: Fam, types: &[&str], scrat
             for t in types {
                 let o = match resolved.iter().find(|r| r.name == *t) {
                     Some(r) => spec4_url(&r.target, &r.address, r.port, &r.txt),
-                    None => Err(format!("not listed by avahi-browse (exit {code:?}): {text} {}", p.stderr_text())),
+                    None => Err(format!(
+                        "not listed by avahi-browse (exit {code:?}): {text} {}",
+                        p.stderr_text()
+                    )),
                 };
                 out.insert(t.to_string(), o);
             }
@@ -402,14 +494,29 @@ pub fn look_up(lab: &Lab, h: usize, who: Looker, fam: Fam, types: &[&str], scrat
 /// (zc_records.py): (SRV target, port, TXT strings in wire order).
 pub fn records(lab: &Lab, h: usize, ty: &str) -> Result<(String, u16, Vec<Vec<u8>>), String> {
     let script = support::script("zc_records.py");
-    let (code, stdout, stderr) =
-        support::run(lab, h, support::python(), &[script.as_os_str(), OsStr::new(ty)], Duration::from_secs(30));
+    let (code, stdout, stderr) = support::run(
+        lab,
+        h,
+        support::python(),
+        &[script.as_os_str(), OsStr::new(ty)],
+        Duration::from_secs(30),
+    );
     if code != Some(0) {
-        return Err(format!("zc_records.py {ty}: exit {code:?}: {}", stderr.trim()));
+        return Err(format!(
+            "zc_records.py {ty}: exit {code:?}: {}",
+            stderr.trim()
+        ));
     }
     let j = crate::json::parse(stdout.trim())?;
-    let server = j.get("server").and_then(crate::json::Json::str).unwrap_or("").to_string();
-    let port = j.get("port").and_then(crate::json::Json::num).unwrap_or(0.0) as u16;
+    let server = j
+        .get("server")
+        .and_then(crate::json::Json::str)
+        .unwrap_or("")
+        .to_string();
+    let port = j
+        .get("port")
+        .and_then(crate::json::Json::num)
+        .unwrap_or(0.0) as u16;
     let txt = j
         .get("txt")
         .map(|t| t.arr().iter().filter_map(|x| x.str()).map(unhex).collect())
@@ -418,7 +525,9 @@ pub fn records(lab: &Lab, h: usize, ty: &str) -> Result<(String, u16, Vec<Vec<u8
 }
 
 fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len() / 2).filter_map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()).collect()
+    (0..s.len() / 2)
+        .filter_map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok())
+        .collect()
 }
 
 /// The SRV target a row should have on the wire.

@@ -39,7 +39,9 @@ pub enum Peer {
 
 fn which(prog: &str) -> Option<PathBuf> {
     let path = std::env::var("PATH").unwrap_or_default() + ":/usr/sbin:/sbin";
-    path.split(':').map(|d| Path::new(d).join(prog)).find(|p| p.is_file())
+    path.split(':')
+        .map(|d| Path::new(d).join(prog))
+        .find(|p| p.is_file())
 }
 
 fn missing(peer: Peer) -> Option<String> {
@@ -50,7 +52,10 @@ fn missing(peer: Peer) -> Option<String> {
             .get_or_init(|| {
                 let py = python();
                 if !py.exists() {
-                    return Some(format!("{} missing (run scripts/setup-peers.sh)", py.display()));
+                    return Some(format!(
+                        "{} missing (run scripts/setup-peers.sh)",
+                        py.display()
+                    ));
                 }
                 let ok = Command::new(&py)
                     .args(["-c", "import ironic_lib.mdns, zeroconf"])
@@ -58,16 +63,29 @@ fn missing(peer: Peer) -> Option<String> {
                     .output()
                     .map(|o| o.status.success())
                     .unwrap_or(false);
-                (!ok).then(|| "ironic_lib.mdns does not import in .venv (run scripts/setup-peers.sh)".into())
+                (!ok).then(|| {
+                    "ironic_lib.mdns does not import in .venv (run scripts/setup-peers.sh)".into()
+                })
             })
             .clone(),
         Peer::Avahi => AVAHI
             .get_or_init(|| {
-                let lost: Vec<&str> = ["avahi-daemon", "avahi-publish-service", "avahi-browse", "dbus-daemon", "unshare"]
-                    .into_iter()
-                    .filter(|p| which(p).is_none())
-                    .collect();
-                (!lost.is_empty()).then(|| format!("not installed: {} (run scripts/setup-peers.sh)", lost.join(", ")))
+                let lost: Vec<&str> = [
+                    "avahi-daemon",
+                    "avahi-publish-service",
+                    "avahi-browse",
+                    "dbus-daemon",
+                    "unshare",
+                ]
+                .into_iter()
+                .filter(|p| which(p).is_none())
+                .collect();
+                (!lost.is_empty()).then(|| {
+                    format!(
+                        "not installed: {} (run scripts/setup-peers.sh)",
+                        lost.join(", ")
+                    )
+                })
             })
             .clone(),
     }
@@ -95,7 +113,8 @@ impl Scratch {
     pub fn new(tag: &str) -> Scratch {
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let dir = std::env::temp_dir().join(format!("ironicmdns-peers-{}-{tag}-{n}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("ironicmdns-peers-{}-{tag}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("scratch dir");
         Scratch(dir)
@@ -122,9 +141,14 @@ pub struct Proc {
 
 impl Proc {
     pub fn spawn(name: &str, lab: &Lab, cmd: &mut Command) -> Proc {
-        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        cmd.env("PYTHONDONTWRITEBYTECODE", "1").env("PYTHONUNBUFFERED", "1");
-        let mut child = lab.spawn(cmd).unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd.env("PYTHONDONTWRITEBYTECODE", "1")
+            .env("PYTHONUNBUFFERED", "1");
+        let mut child = lab
+            .spawn(cmd)
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
         let (tx, rx) = channel();
         let tx2 = tx.clone();
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -153,7 +177,13 @@ impl Proc {
                 buf.clear();
             }
         });
-        Proc { name: name.to_string(), child: Some(child), lines: rx, seen, stderr }
+        Proc {
+            name: name.to_string(),
+            child: Some(child),
+            lines: rx,
+            seen,
+            stderr,
+        }
     }
 
     /// The next stdout line matching `pred` within `limit`.
@@ -164,7 +194,9 @@ impl Proc {
             match self.lines.recv_timeout(left) {
                 Ok(l) if pred(&l) => return Some(l),
                 Ok(_) => continue,
-                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => return None,
+                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {
+                    return None
+                }
             }
         }
     }
@@ -229,7 +261,13 @@ impl Drop for Proc {
 
 /// Run a command on a host to completion (bounded); (exit code, stdout,
 /// stderr).
-pub fn run(lab: &Lab, host: usize, prog: impl AsRef<std::ffi::OsStr>, args: &[&std::ffi::OsStr], limit: Duration) -> (Option<i32>, String, String) {
+pub fn run(
+    lab: &Lab,
+    host: usize,
+    prog: impl AsRef<std::ffi::OsStr>,
+    args: &[&std::ffi::OsStr],
+    limit: Duration,
+) -> (Option<i32>, String, String) {
     let mut cmd = lab.command(host, prog);
     cmd.args(args);
     let mut p = Proc::spawn("command", lab, &mut cmd);
@@ -246,9 +284,22 @@ pub fn run(lab: &Lab, host: usize, prog: impl AsRef<std::ffi::OsStr>, args: &[&s
 
 /// Wrap a command so that it runs in a private mount namespace where
 /// `hosts` is bind-mounted on /etc/hosts (a DNS name resolved privately).
-pub fn with_hosts_file(lab: &Lab, host: usize, hosts: &Path, prog: &Path, args: &[&std::ffi::OsStr]) -> Command {
+pub fn with_hosts_file(
+    lab: &Lab,
+    host: usize,
+    hosts: &Path,
+    prog: &Path,
+    args: &[&std::ffi::OsStr],
+) -> Command {
     let mut cmd = lab.command(host, "unshare");
-    cmd.args(["-m", "--propagation", "private", "sh", "-c", "mount --bind \"$0\" /etc/hosts && exec \"$@\""]);
+    cmd.args([
+        "-m",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        "mount --bind \"$0\" /etc/hosts && exec \"$@\"",
+    ]);
     cmd.arg(hosts).arg(prog).args(args);
     cmd
 }
@@ -278,7 +329,10 @@ impl PVal {
             Json::Null => Ok(PVal::NoValue),
             Json::Str(s) => Ok(PVal::Text(s.clone())),
             Json::Obj(_) => {
-                let b64 = j.get("b64").and_then(Json::str).ok_or("value object without b64")?;
+                let b64 = j
+                    .get("b64")
+                    .and_then(Json::str)
+                    .ok_or("value object without b64")?;
                 Ok(PVal::Bytes(b64_decode(b64)?))
             }
             other => Err(format!("unexpected value {other:?}")),
@@ -300,12 +354,18 @@ pub fn found_from_json(j: &Json) -> Outcome {
     if let Some(e) = j.get("error").and_then(Json::str) {
         return Err(e.to_string());
     }
-    let url = j.get("url").and_then(Json::str).ok_or_else(|| format!("no url in {j:?}"))?;
+    let url = j
+        .get("url")
+        .and_then(Json::str)
+        .ok_or_else(|| format!("no url in {j:?}"))?;
     let mut params = BTreeMap::new();
     for (k, v) in j.get("params").map(Json::obj).unwrap_or_default() {
         params.insert(k, PVal::from_json(&v)?);
     }
-    Ok(Found { url: url.to_string(), params })
+    Ok(Found {
+        url: url.to_string(),
+        params,
+    })
 }
 
 pub fn found_from_line(line: &str) -> Outcome {
@@ -370,7 +430,10 @@ pub fn spec4_url(target: &str, address: &str, port: u16, txt: &[Vec<u8>]) -> Out
     } else {
         target.to_string()
     };
-    Ok(Found { url: format!("{protocol}://{host}:{port}{path}"), params })
+    Ok(Found {
+        url: format!("{protocol}://{host}:{port}{path}"),
+        params,
+    })
 }
 
 /// One resolved line of `avahi-browse -rtp`.
@@ -396,7 +459,10 @@ pub fn parse_avahi_browse(out: &str) -> Vec<AvahiResolved> {
             target: f[6].to_string(),
             address: f[7].to_string(),
             port: f[8].parse().unwrap_or(0),
-            txt: f.get(9).map(|t| avahi_txt(t.as_bytes())).unwrap_or_default(),
+            txt: f
+                .get(9)
+                .map(|t| avahi_txt(t.as_bytes()))
+                .unwrap_or_default(),
         });
     }
     found
@@ -409,7 +475,10 @@ fn avahi_unescape(s: &[u8]) -> Vec<u8> {
     while i < s.len() {
         if s[i] == b'\\' && i + 3 < s.len() + 0 && s[i + 1..i + 4].iter().all(u8::is_ascii_digit) {
             let d = &s[i + 1..i + 4];
-            out.push(((d[0] - b'0') as u32 * 100 + (d[1] - b'0') as u32 * 10 + (d[2] - b'0') as u32) as u8);
+            out.push(
+                ((d[0] - b'0') as u32 * 100 + (d[1] - b'0') as u32 * 10 + (d[2] - b'0') as u32)
+                    as u8,
+            );
             i += 4;
         } else if s[i] == b'\\' && i + 1 < s.len() {
             out.push(s[i + 1]);
@@ -450,10 +519,21 @@ fn avahi_browse_lines_decode() {
     assert_eq!(r.len(), 1);
     assert_eq!(r[0].target, "avahi-h1.local");
     assert_eq!(r[0].port, 6385);
-    assert_eq!(r[0].txt, vec![b"bin=\xe2(\xa1".to_vec(), b"q=\"x\"".to_vec(), b"n".to_vec(), b"path=/b;c".to_vec()]);
+    assert_eq!(
+        r[0].txt,
+        vec![
+            b"bin=\xe2(\xa1".to_vec(),
+            b"q=\"x\"".to_vec(),
+            b"n".to_vec(),
+            b"path=/b;c".to_vec()
+        ]
+    );
     let f = spec4_url(&r[0].target, &r[0].address, r[0].port, &r[0].txt).unwrap();
     assert_eq!(f.url, "https://198.18.0.2:6385/b;c");
-    assert_eq!(f.params.get("bin"), Some(&PVal::Bytes(vec![0xe2, 0x28, 0xa1])));
+    assert_eq!(
+        f.params.get("bin"),
+        Some(&PVal::Bytes(vec![0xe2, 0x28, 0xa1]))
+    );
     assert_eq!(f.params.get("n"), Some(&PVal::NoValue));
     assert_eq!(b64_decode("4iih").unwrap(), vec![0xe2, 0x28, 0xa1]);
     assert_eq!(b64_decode("YQ==").unwrap(), b"a".to_vec());

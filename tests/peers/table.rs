@@ -44,7 +44,10 @@ impl Fam {
     }
     /// The hosts file for the host-name row: HOSTNAME is host h.
     pub fn hosts_file(self, lab: &Lab, h: usize) -> String {
-        format!("127.0.0.1 localhost\n::1 localhost\n{} {HOSTNAME}\n", self.addr(lab, h))
+        format!(
+            "127.0.0.1 localhost\n::1 localhost\n{} {HOSTNAME}\n",
+            self.addr(lab, h)
+        )
     }
 }
 
@@ -72,7 +75,13 @@ fn text(k: &str, v: &str) -> (String, PVal) {
 /// The table, for a publisher on host `h` of `lab`.
 pub fn rows(fam: Fam, lab: &Lab, h: usize) -> Vec<Row> {
     let host = fam.url_host(lab, h);
-    let row = |ty, url: String, params: Vec<(String, PVal)>, port, txt: &[&[u8]], target: Option<&str>, want: String| Row {
+    let row = |ty,
+               url: String,
+               params: Vec<(String, PVal)>,
+               port,
+               txt: &[&[u8]],
+               target: Option<&str>,
+               want: String| Row {
         ty,
         url,
         want: Found {
@@ -96,7 +105,15 @@ pub fn rows(fam: Fam, lab: &Lab, h: usize) -> Vec<Row> {
             format!("http://{host}:6385/baremetal"),
         ),
         // default http port: no TXT at all
-        row("r-http-default", format!("http://{host}"), vec![], 80, &[], None, format!("http://{host}:80")),
+        row(
+            "r-http-default",
+            format!("http://{host}"),
+            vec![],
+            80,
+            &[],
+            None,
+            format!("http://{host}:80"),
+        ),
         // default https port with a path
         row(
             "r-https-path",
@@ -131,7 +148,11 @@ pub fn rows(fam: Fam, lab: &Lab, h: usize) -> Vec<Row> {
         row(
             "r-params",
             format!("http://{host}:6385"),
-            vec![text("c", "a,b"), text("e", ""), ("n".to_string(), PVal::NoValue)],
+            vec![
+                text("c", "a,b"),
+                text("e", ""),
+                ("n".to_string(), PVal::NoValue),
+            ],
             6385,
             &[b"c=a,b", b"e=", b"n", b"protocol=http"],
             None,
@@ -142,7 +163,10 @@ pub fn rows(fam: Fam, lab: &Lab, h: usize) -> Vec<Row> {
         row(
             "r-bytes",
             format!("http://{host}/"),
-            vec![("bin".to_string(), PVal::Bytes(vec![0xe2, 0x28, 0xa1])), text("utf", "\u{e9}t\u{e9}")],
+            vec![
+                ("bin".to_string(), PVal::Bytes(vec![0xe2, 0x28, 0xa1])),
+                text("utf", "\u{e9}t\u{e9}"),
+            ],
             80,
             &[b"bin=\xe2\x28\xa1", "utf=\u{e9}t\u{e9}".as_bytes()],
             None,

@@ -18,10 +18,22 @@ struct Host {
 impl Host {
     fn new(last: u8, seed: u64, t0: Instant) -> Host {
         let addr = IpAddr::V4(Ipv4Addr::new(198, 18, 0, last));
-        let iface = Interface { index: 2, name: "eth0".into(), addrs: vec![IfAddr { addr, prefix_len: 24 }] };
+        let iface = Interface {
+            index: 2,
+            name: "eth0".into(),
+            addrs: vec![IfAddr {
+                addr,
+                prefix_len: 24,
+            }],
+        };
         let mut e = Engine::new(EngineConfig::default(), seed);
         e.set_interfaces(t0, vec![iface]);
-        Host { e, addr, events: Vec::new(), sent: Vec::new() }
+        Host {
+            e,
+            addr,
+            events: Vec::new(),
+            sent: Vec::new(),
+        }
     }
 }
 
@@ -53,7 +65,11 @@ fn run(hosts: &mut [Host], mut now: Instant, until: Instant) -> Instant {
                     let mcast = tx.dst.ip().is_multicast();
                     for h in hosts.iter_mut() {
                         if mcast || tx.dst.ip() == h.addr {
-                            let from = Received { iface: 2, src, multicast: mcast };
+                            let from = Received {
+                                iface: 2,
+                                src,
+                                multicast: mcast,
+                            };
                             h.e.handle_packet(now, from, &tx.payload);
                         }
                     }
@@ -83,7 +99,14 @@ fn register_on_one_host_resolve_from_the_other() {
     let id = hosts[0].e.register(t0, info).unwrap();
     let now = run(&mut hosts, t0, t0 + Duration::from_secs(3));
     assert_eq!(hosts[0].events, vec![Event::Registered(id)]);
-    let q = hosts[1].e.query(now, "baremetal._openstack._tcp.local.", now + Duration::from_secs(3)).unwrap();
+    let q = hosts[1]
+        .e
+        .query(
+            now,
+            "baremetal._openstack._tcp.local.",
+            now + Duration::from_secs(3),
+        )
+        .unwrap();
     run(&mut hosts, now, now + Duration::from_secs(4));
     let resolved = hosts[1].events.iter().find_map(|e| match e {
         Event::Resolved { query, service } if *query == q => Some(service.clone()),
@@ -102,9 +125,19 @@ fn register_then_resolve_on_the_same_engine() {
     let info = service(hosts[0].addr, 80);
     hosts[0].e.register(t0, info).unwrap();
     let now = run(&mut hosts, t0, t0 + Duration::from_secs(3));
-    let q = hosts[0].e.query(now, "baremetal._openstack._tcp.local.", now + Duration::from_secs(3)).unwrap();
+    let q = hosts[0]
+        .e
+        .query(
+            now,
+            "baremetal._openstack._tcp.local.",
+            now + Duration::from_secs(3),
+        )
+        .unwrap();
     run(&mut hosts, now, now + Duration::from_secs(4));
-    assert!(hosts[0].events.iter().any(|e| matches!(e, Event::Resolved { query, .. } if *query == q)));
+    assert!(hosts[0]
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::Resolved { query, .. } if *query == q)));
 }
 
 #[test]
@@ -114,14 +147,26 @@ fn rfc6762_s10_1_unregister_goodbyes_reach_the_other_host() {
     let info = service(hosts[0].addr, 80);
     let id = hosts[0].e.register(t0, info).unwrap();
     let now = run(&mut hosts, t0, t0 + Duration::from_secs(3));
-    assert!(hosts[1].e.resolve_cached(now, "baremetal._openstack._tcp.local.").is_some(), "announcements cached");
+    assert!(
+        hosts[1]
+            .e
+            .resolve_cached(now, "baremetal._openstack._tcp.local.")
+            .is_some(),
+        "announcements cached"
+    );
     hosts[0].e.unregister(now, id).unwrap();
     let now = run(&mut hosts, now, now + Duration::from_secs(2));
     assert_eq!(hosts[0].events.last(), Some(&Event::Withdrawn(id)));
     let last = hosts[0].sent.last().unwrap();
     let p = Packet::parse(&last.payload).unwrap();
     assert!(p.has_flags(PacketFlag::RESPONSE) && p.answers.iter().all(|r| r.ttl == 0));
-    assert!(hosts[1].e.resolve_cached(now, "baremetal._openstack._tcp.local.").is_none(), "goodbye flushed it");
+    assert!(
+        hosts[1]
+            .e
+            .resolve_cached(now, "baremetal._openstack._tcp.local.")
+            .is_none(),
+        "goodbye flushed it"
+    );
 }
 
 #[test]
@@ -144,7 +189,8 @@ fn spoofed_srv() -> Vec<u8> {
     let inst = wire::name_from_str("baremetal._openstack._tcp.local.").unwrap();
     let mut p = Packet::new_reply(0);
     p.set_flags(PacketFlag::AUTHORITATIVE_ANSWER);
-    p.answers.push(wire::srv(&inst, &inst, 9999, 120).with_cache_flush(true));
+    p.answers
+        .push(wire::srv(&inst, &inst, 9999, 120).with_cache_flush(true));
     p.build_bytes_vec_compressed().unwrap()
 }
 
@@ -156,14 +202,29 @@ fn rfc6762_s9_a_single_spoofed_response_costs_a_reprobe_not_the_registration() {
     let id = hosts[0].e.register(t0, info).unwrap();
     let now = run(&mut hosts, t0, t0 + Duration::from_secs(3));
     hosts[0].sent.clear();
-    let spoofer = Received { iface: 2, src: SocketAddr::new(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 66)), MDNS_PORT), multicast: true };
+    let spoofer = Received {
+        iface: 2,
+        src: SocketAddr::new(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 66)), MDNS_PORT),
+        multicast: true,
+    };
     hosts[0].e.handle_packet(now, spoofer, &spoofed_srv());
     let now = run(&mut hosts, now, now + Duration::from_secs(3));
-    let probes = hosts[0].sent.iter().filter(|t| Packet::parse(&t.payload).is_ok_and(|p| !p.name_servers.is_empty())).count();
+    let probes = hosts[0]
+        .sent
+        .iter()
+        .filter(|t| Packet::parse(&t.payload).is_ok_and(|p| !p.name_servers.is_empty()))
+        .count();
     assert_eq!(probes, 3, "probed again");
     assert_eq!(hosts[0].events, vec![Event::Registered(id)], "and kept it");
     // The other host still finds it, with our port.
-    let q = hosts[1].e.query(now, "baremetal._openstack._tcp.local.", now + Duration::from_secs(3)).unwrap();
+    let q = hosts[1]
+        .e
+        .query(
+            now,
+            "baremetal._openstack._tcp.local.",
+            now + Duration::from_secs(3),
+        )
+        .unwrap();
     run(&mut hosts, now, now + Duration::from_secs(4));
     let port = hosts[1].events.iter().find_map(|e| match e {
         Event::Resolved { query, service } if *query == q => Some(service.port),
@@ -179,13 +240,27 @@ fn rfc6762_s9_spoofed_response_then_another_during_the_reprobe_is_a_conflict() {
     let info = service(hosts[0].addr, 80);
     let id = hosts[0].e.register(t0, info).unwrap();
     let now = run(&mut hosts, t0, t0 + Duration::from_secs(3));
-    let other = Received { iface: 2, src: SocketAddr::new(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 2)), MDNS_PORT), multicast: true };
+    let other = Received {
+        iface: 2,
+        src: SocketAddr::new(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 2)), MDNS_PORT),
+        multicast: true,
+    };
     hosts[0].e.handle_packet(now, other, &spoofed_srv());
     let now = run(&mut hosts, now, now + Duration::from_millis(100));
     // The owner answers our probe.
-    hosts[0].e.handle_packet(now, Received { multicast: false, ..other }, &spoofed_srv());
+    hosts[0].e.handle_packet(
+        now,
+        Received {
+            multicast: false,
+            ..other
+        },
+        &spoofed_srv(),
+    );
     run(&mut hosts, now, now + Duration::from_secs(3));
-    assert_eq!(hosts[0].events, vec![Event::Registered(id), Event::Conflict(id)]);
+    assert_eq!(
+        hosts[0].events,
+        vec![Event::Registered(id), Event::Conflict(id)]
+    );
 }
 
 #[test]
@@ -195,26 +270,55 @@ fn never_panics_on_100k_random_and_mutated_packets_through_the_engine() {
     let info = service(hosts[0].addr, 80);
     hosts[0].e.register(t0, info).unwrap();
     let mut now = run(&mut hosts, t0, t0 + Duration::from_secs(3));
-    hosts[1].e.query(now, "baremetal._openstack._tcp.local.", now + Duration::from_secs(3)).unwrap();
+    hosts[1]
+        .e
+        .query(
+            now,
+            "baremetal._openstack._tcp.local.",
+            now + Duration::from_secs(3),
+        )
+        .unwrap();
     hosts[1].e.browse(now, "_openstack._tcp.local.").unwrap();
     now = run(&mut hosts, now, now + Duration::from_secs(2));
-    let mut seeds: Vec<Vec<u8>> = hosts.iter().flat_map(|h| h.sent.iter().map(|t| t.payload.clone())).collect();
+    let mut seeds: Vec<Vec<u8>> = hosts
+        .iter()
+        .flat_map(|h| h.sent.iter().map(|t| t.payload.clone()))
+        .collect();
     seeds.dedup();
     let mut rng = crate::engine::responder::Rng::new(99);
     let mut e = Engine::new(EngineConfig { cache_capacity: 64 }, 5);
     let iface = Interface {
         index: 2,
         name: "eth0".into(),
-        addrs: vec![IfAddr { addr: "198.18.0.3".parse().unwrap(), prefix_len: 24 }],
+        addrs: vec![IfAddr {
+            addr: "198.18.0.3".parse().unwrap(),
+            prefix_len: 24,
+        }],
     };
     e.set_interfaces(now, vec![iface]);
-    e.register(now, service("198.18.0.3".parse().unwrap(), 80)).unwrap();
+    e.register(now, service("198.18.0.3".parse().unwrap(), 80))
+        .unwrap();
     e.browse(now, "_openstack._tcp.local.").unwrap();
     for i in 0..100_000u32 {
         let data = super::tests::mutate(&mut rng, &seeds);
-        let port = if rng.next_u64() % 4 == 0 { 40000 } else { MDNS_PORT };
-        let src = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(198, 18, 0, (rng.next_u64() % 4) as u8 + 1)), port);
-        e.handle_packet(now, Received { iface: 2, src, multicast: rng.next_u64() % 3 != 0 }, &data);
+        let port = if rng.next_u64() % 4 == 0 {
+            40000
+        } else {
+            MDNS_PORT
+        };
+        let src = SocketAddr::new(
+            IpAddr::V4(Ipv4Addr::new(198, 18, 0, (rng.next_u64() % 4) as u8 + 1)),
+            port,
+        );
+        e.handle_packet(
+            now,
+            Received {
+                iface: 2,
+                src,
+                multicast: rng.next_u64() % 3 != 0,
+            },
+            &data,
+        );
         if i % 64 == 0 {
             now += Duration::from_millis(150);
             e.handle_timeout(now);

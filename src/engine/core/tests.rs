@@ -14,8 +14,14 @@ fn eth0() -> Interface {
         index: 2,
         name: "eth0".into(),
         addrs: vec![
-            IfAddr { addr: "198.18.0.1".parse().unwrap(), prefix_len: 24 },
-            IfAddr { addr: "fd00:99::1".parse().unwrap(), prefix_len: 64 },
+            IfAddr {
+                addr: "198.18.0.1".parse().unwrap(),
+                prefix_len: 24,
+            },
+            IfAddr {
+                addr: "fd00:99::1".parse().unwrap(),
+                prefix_len: 64,
+            },
         ],
     }
 }
@@ -23,7 +29,12 @@ fn eth0() -> Interface {
 fn srv_query() -> Vec<u8> {
     let mut p = Packet::new_query(0);
     let n = Name::new_unchecked("baremetal._openstack._tcp.local");
-    p.questions.push(Question::new(n, QTYPE::TYPE(TYPE::SRV), QCLASS::CLASS(CLASS::IN), false));
+    p.questions.push(Question::new(
+        n,
+        QTYPE::TYPE(TYPE::SRV),
+        QCLASS::CLASS(CLASS::IN),
+        false,
+    ));
     p.build_bytes_vec().unwrap()
 }
 
@@ -31,12 +42,21 @@ fn response() -> Vec<u8> {
     let mut p = Packet::new_reply(0);
     p.set_flags(PacketFlag::AUTHORITATIVE_ANSWER);
     let n = crate::engine::wire::name_from_str("x.local.").unwrap();
-    p.answers.push(crate::engine::wire::addr(&n, "198.18.0.7".parse().unwrap(), 120, true));
+    p.answers.push(crate::engine::wire::addr(
+        &n,
+        "198.18.0.7".parse().unwrap(),
+        120,
+        true,
+    ));
     p.build_bytes_vec().unwrap()
 }
 
 fn from(ip: IpAddr, port: u16, multicast: bool) -> Received {
-    Received { iface: 2, src: SocketAddr::new(ip, port), multicast }
+    Received {
+        iface: 2,
+        src: SocketAddr::new(ip, port),
+        multicast,
+    }
 }
 
 #[test]
@@ -202,7 +222,9 @@ fn rfc6762_s18_malformed_packets_of_each_class_dropped_and_answering_goes_on() {
     looped.extend_from_slice(&[0xC0, 12, 0, 33, 0, 1]);
     classes.push(("compression loop", looped));
     let mut fwd = q[..12].to_vec();
-    fwd.extend_from_slice(&[0xC0, 20, 0, 33, 0, 1, 0, 0, 5, b'l', b'o', b'c', b'a', b'l', 0]);
+    fwd.extend_from_slice(&[
+        0xC0, 20, 0, 33, 0, 1, 0, 0, 5, b'l', b'o', b'c', b'a', b'l', 0,
+    ]);
     classes.push(("forward pointer", fwd));
     let mut bits = q.clone();
     bits[12] |= 0x40;
@@ -219,7 +241,12 @@ fn rfc6762_s18_malformed_packets_of_each_class_dropped_and_answering_goes_on() {
     classes.push(("over 9000 bytes", big));
     for (what, bytes) in &classes {
         assert!(crate::engine::wire::parse(bytes).is_err(), "{what} parsed");
-        feed(&mut r, now, from(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 9)), 5353, true), bytes);
+        feed(
+            &mut r,
+            now,
+            from(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 9)), 5353, true),
+            bytes,
+        );
         assert!(r.poll_transmit().is_none(), "{what} answered");
         assert!(answers_srv(&mut r, now), "not answering after {what}");
     }
@@ -263,7 +290,10 @@ fn never_panics_on_100k_random_and_mutated_packets() {
             }
         }
     }
-    assert!(parsed > 1000, "the mutations still reach the responder ({parsed})");
+    assert!(
+        parsed > 1000,
+        "the mutations still reach the responder ({parsed})"
+    );
 }
 
 /// An engine with `service()` registered on eth0, probing and announcing
@@ -327,7 +357,18 @@ fn rfc1035_s4_1_rfc6762_s6_query_with_an_unknown_qtype_still_answered_for_the_re
     let peer = from(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 9)), 5353, true);
     // [type 65280 for the instance, SRV for the instance by pointer].
     let mut q = vec![0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0];
-    let inst = [&[9u8][..], b"baremetal", &[10], b"_openstack", &[4], b"_tcp", &[5], b"local", &[0]].concat();
+    let inst = [
+        &[9u8][..],
+        b"baremetal",
+        &[10],
+        b"_openstack",
+        &[4],
+        b"_tcp",
+        &[5],
+        b"local",
+        &[0],
+    ]
+    .concat();
     q.extend(raw_question(&inst, 65280));
     q.extend(raw_question(&[0xC0, 12], 33));
     e.handle_packet(now, peer, &q);
@@ -350,19 +391,37 @@ fn rfc1035_s4_1_3_response_with_a_record_of_unknown_class_cached_for_the_rest() 
     let host = crate::engine::wire::name_from_str("other.local.").unwrap();
     let mut p = Packet::new_reply(0);
     p.set_flags(PacketFlag::AUTHORITATIVE_ANSWER);
-    p.answers.push(crate::engine::wire::srv(&inst, &host, 8080, 120));
-    p.answers.push(crate::engine::wire::txt(&inst, &[b"k=v".to_vec()], 4500).unwrap());
-    p.answers.push(crate::engine::wire::addr(&host, "198.18.0.7".parse().unwrap(), 120, true));
-    p.answers.push(crate::engine::wire::addr(&host, "198.18.0.99".parse().unwrap(), 120, true));
+    p.answers
+        .push(crate::engine::wire::srv(&inst, &host, 8080, 120));
+    p.answers
+        .push(crate::engine::wire::txt(&inst, &[b"k=v".to_vec()], 4500).unwrap());
+    p.answers.push(crate::engine::wire::addr(
+        &host,
+        "198.18.0.7".parse().unwrap(),
+        120,
+        true,
+    ));
+    p.answers.push(crate::engine::wire::addr(
+        &host,
+        "198.18.0.99".parse().unwrap(),
+        120,
+        true,
+    ));
     let mut bytes = p.build_bytes_vec().unwrap();
     // The last A record: class 5 with the cache-flush bit. RDATA 4, RDLENGTH
     // 2, TTL 4, then CLASS.
     let n = bytes.len();
     assert_eq!(bytes[n - 12..n - 10], [0x80, 1]);
     bytes[n - 11] = 5;
-    e.handle_packet(t0, from(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 7)), 5353, true), &bytes);
+    e.handle_packet(
+        t0,
+        from(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 7)), 5353, true),
+        &bytes,
+    );
     assert_eq!(e.cache_len(), 3, "SRV, TXT and the class IN address");
-    let s = e.resolve_cached(t0, "other._openstack._tcp.local.").expect("resolved from the cache");
+    let s = e
+        .resolve_cached(t0, "other._openstack._tcp.local.")
+        .expect("resolved from the cache");
     assert_eq!(s.port, 8080);
     let addrs: Vec<IpAddr> = s.addresses.iter().map(|a| a.addr).collect();
     assert_eq!(addrs, vec!["198.18.0.7".parse::<IpAddr>().unwrap()]);

@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 use super::super::socket::iface::{self, IfaceFilter, Watcher};
 use super::super::socket::{MdnsSocket, Waker};
 use super::super::*;
-use super::{io_err, panic_text, Life, Shared, State, ECHO_WINDOW, IFACE_POLL_FALLBACK, LEGACY_ANSWER_WINDOW, MAX_WAIT};
+use super::{
+    io_err, panic_text, Life, Shared, State, ECHO_WINDOW, IFACE_POLL_FALLBACK,
+    LEGACY_ANSWER_WINDOW, MAX_WAIT,
+};
 use crate::error::{Error, Result};
 
 /// What the driver thread owns.
@@ -69,10 +72,19 @@ impl DriverIo {
     fn join_groups(&mut self, list: &[Interface]) {
         let want: HashSet<(Family, IfIndex)> = list
             .iter()
-            .flat_map(|i| self.socks.iter().filter(|s| i.has_family(s.family())).map(move |s| (s.family(), i.index)))
+            .flat_map(|i| {
+                self.socks
+                    .iter()
+                    .filter(|s| i.has_family(s.family()))
+                    .map(move |s| (s.family(), i.index))
+            })
             .collect();
         for s in &self.socks {
-            for &(f, idx) in self.joined.iter().filter(|k| k.0 == s.family() && !want.contains(k)) {
+            for &(f, idx) in self
+                .joined
+                .iter()
+                .filter(|k| k.0 == s.family() && !want.contains(k))
+            {
                 debug_assert_eq!(f, s.family());
                 s.leave(idx);
             }
@@ -93,7 +105,9 @@ impl DriverIo {
     /// Re-read the interface table; tell the engine when it changed.
     fn rescan(&mut self, st: &mut State, now: Instant) {
         self.last_scan = now;
-        let Ok(list) = iface::list(&self.filter) else { return };
+        let Ok(list) = iface::list(&self.filter) else {
+            return;
+        };
         // A retry of failed joins costs nothing when all are in place.
         self.join_groups(&list);
         if list != self.ifaces {
@@ -131,19 +145,29 @@ impl DriverIo {
         let fam = Family::of(&t.dst.ip());
         // RFC 6762 s5.1: a one-shot query leaves from the ephemeral port;
         // without that socket, from 5353 (answered then like any query).
-        let eph = self.eph.iter().find(|s| t.from_ephemeral && s.family() == fam);
+        let eph = self
+            .eph
+            .iter()
+            .find(|s| t.from_ephemeral && s.family() == fam);
         let sock = eph.or_else(|| self.socks.iter().find(|s| s.family() == fam));
         if let Some(sock) = sock {
             // An interface that just went away: the send fails, nothing to do.
             let _ = sock.send(t);
         }
         if eph.is_some() && t.payload.len() >= 2 {
-            self.remember_eph_id(u16::from_be_bytes([t.payload[0], t.payload[1]]), Instant::now());
+            self.remember_eph_id(
+                u16::from_be_bytes([t.payload[0], t.payload[1]]),
+                Instant::now(),
+            );
         }
     }
 
     fn remember_eph_id(&mut self, id: u16, now: Instant) {
-        while self.eph_ids.front().is_some_and(|(_, at)| now.duration_since(*at) > LEGACY_ANSWER_WINDOW) {
+        while self
+            .eph_ids
+            .front()
+            .is_some_and(|(_, at)| now.duration_since(*at) > LEGACY_ANSWER_WINDOW)
+        {
             self.eph_ids.pop_front();
         }
         if self.eph_ids.len() >= 1024 {
@@ -167,7 +191,11 @@ impl DriverIo {
     }
 
     fn remember_sent(&mut self, payload: &[u8], now: Instant) {
-        while self.sent.front().is_some_and(|(_, at)| now.duration_since(*at) > ECHO_WINDOW) {
+        while self
+            .sent
+            .front()
+            .is_some_and(|(_, at)| now.duration_since(*at) > ECHO_WINDOW)
+        {
             self.sent.pop_front();
         }
         if self.sent.len() >= 1024 {
@@ -182,7 +210,10 @@ impl DriverIo {
             return false;
         }
         let src = from.src.ip();
-        let ours = self.ifaces.iter().any(|i| i.addrs.iter().any(|a| a.addr == src));
+        let ours = self
+            .ifaces
+            .iter()
+            .any(|i| i.addrs.iter().any(|a| a.addr == src));
         ours && {
             let h = payload_hash(data);
             self.sent.iter().any(|(s, _)| *s == h)
@@ -192,7 +223,9 @@ impl DriverIo {
     /// Whether a packet arrived on an interface (and family) we serve.
     fn serves(&self, from: &Received) -> bool {
         let fam = Family::of(&from.src.ip());
-        self.ifaces.iter().any(|i| i.index == from.iface && i.has_family(fam))
+        self.ifaces
+            .iter()
+            .any(|i| i.index == from.iface && i.has_family(fam))
     }
 }
 
@@ -202,7 +235,12 @@ pub(super) fn thread_main(shared: Arc<Shared>, io: DriverIo) {
     match outcome {
         Ok(Ok(())) => {}
         Ok(Err(e)) => st.life = Life::Failed(e),
-        Err(p) => st.life = Life::Failed(Error::Internal(format!("mDNS thread panicked: {}", panic_text(&p)))),
+        Err(p) => {
+            st.life = Life::Failed(Error::Internal(format!(
+                "mDNS thread panicked: {}",
+                panic_text(&p)
+            )))
+        }
     }
     shared.cond.notify_all();
 }
@@ -230,7 +268,11 @@ fn run(shared: &Shared, mut io: DriverIo) -> Result<()> {
         let now = Instant::now();
         let mut wait = deadline.map(|d| d.saturating_duration_since(now));
         // A deadline the engine keeps in the past must not spin a core.
-        spins = if wait == Some(Duration::ZERO) { spins + 1 } else { 0 };
+        spins = if wait == Some(Duration::ZERO) {
+            spins + 1
+        } else {
+            0
+        };
         if spins > 100 {
             wait = Some(Duration::from_millis(1));
         }
@@ -280,19 +322,43 @@ struct Ready {
 
 fn poll(io: &DriverIo, waker: &Waker, wait: Option<Duration>) -> Result<Ready> {
     use std::os::fd::AsRawFd;
-    let mut fds = vec![libc::pollfd { fd: waker.as_raw_fd(), events: libc::POLLIN, revents: 0 }];
+    let mut fds = vec![libc::pollfd {
+        fd: waker.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    }];
     let wfd = io.watcher.as_ref().map_or(-1, |w| w.as_raw_fd());
-    fds.push(libc::pollfd { fd: wfd, events: libc::POLLIN, revents: 0 });
+    fds.push(libc::pollfd {
+        fd: wfd,
+        events: libc::POLLIN,
+        revents: 0,
+    });
     for s in io.socks.iter().chain(io.eph.iter()) {
-        fds.push(libc::pollfd { fd: s.as_raw_fd(), events: libc::POLLIN, revents: 0 });
+        fds.push(libc::pollfd {
+            fd: s.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        });
     }
     let ts = wait.map(|d| {
         let d = d.min(MAX_WAIT);
-        libc::timespec { tv_sec: d.as_secs() as libc::time_t, tv_nsec: d.subsec_nanos() as libc::c_long }
+        libc::timespec {
+            tv_sec: d.as_secs() as libc::time_t,
+            tv_nsec: d.subsec_nanos() as libc::c_long,
+        }
     });
-    let tsp = ts.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
+    let tsp = ts
+        .as_ref()
+        .map_or(std::ptr::null(), |t| t as *const libc::timespec);
     // SAFETY: fds is a live array of pollfd; tsp is null or a local.
-    let rc = unsafe { libc::ppoll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, tsp, std::ptr::null()) };
+    let rc = unsafe {
+        libc::ppoll(
+            fds.as_mut_ptr(),
+            fds.len() as libc::nfds_t,
+            tsp,
+            std::ptr::null(),
+        )
+    };
     if rc < 0 {
         let e = std::io::Error::last_os_error();
         if e.kind() != std::io::ErrorKind::Interrupted {
@@ -303,7 +369,11 @@ fn poll(io: &DriverIo, waker: &Waker, wait: Option<Duration>) -> Result<Ready> {
         }
     }
     let hit = |f: &libc::pollfd| f.revents & (libc::POLLIN | libc::POLLERR | libc::POLLHUP) != 0;
-    Ok(Ready { waker: hit(&fds[0]), watcher: hit(&fds[1]), socks: fds[2..].iter().map(hit).collect() })
+    Ok(Ready {
+        waker: hit(&fds[0]),
+        watcher: hit(&fds[1]),
+        socks: fds[2..].iter().map(hit).collect(),
+    })
 }
 
 #[cfg(test)]
@@ -320,7 +390,13 @@ mod tests {
             ifaces: vec![Interface {
                 index: 2,
                 name: "eth0".into(),
-                addrs: addrs.iter().map(|a| IfAddr { addr: a.parse().unwrap(), prefix_len: 24 }).collect(),
+                addrs: addrs
+                    .iter()
+                    .map(|a| IfAddr {
+                        addr: a.parse().unwrap(),
+                        prefix_len: 24,
+                    })
+                    .collect(),
             }],
             joined: HashSet::new(),
             sent: VecDeque::new(),
@@ -329,7 +405,11 @@ mod tests {
     }
 
     fn from(src: &str, iface: IfIndex) -> Received {
-        Received { iface, src: src.parse().unwrap(), multicast: true }
+        Received {
+            iface,
+            src: src.parse().unwrap(),
+            multicast: true,
+        }
     }
 
     /// Multicast loopback is on (another stack on this host must hear us);
@@ -337,9 +417,19 @@ mod tests {
     #[test]
     fn own_echo_table() {
         let mut io = io_with(&["198.18.0.1", "fe80::1"]);
-        io.send(&Transmit { iface: 2, dst: Family::V4.group(), payload: b"ours".to_vec(), from_ephemeral: false });
+        io.send(&Transmit {
+            iface: 2,
+            dst: Family::V4.group(),
+            payload: b"ours".to_vec(),
+            from_ephemeral: false,
+        });
         let unicast = b"unicast".to_vec();
-        io.send(&Transmit { iface: 2, dst: "198.18.0.2:5353".parse().unwrap(), payload: unicast, from_ephemeral: false });
+        io.send(&Transmit {
+            iface: 2,
+            dst: "198.18.0.2:5353".parse().unwrap(),
+            payload: unicast,
+            from_ephemeral: false,
+        });
         let rows = [
             // (source, payload, own echo?)
             ("198.18.0.1:5353", &b"ours"[..], true),
@@ -386,7 +476,11 @@ mod tests {
             ("another ID", response(0x4321), false),
             ("ID 0 (a multicast-style response)", response(0), false),
             ("a query, not a response", query, false),
-            ("shorter than a header", response(0x1234)[..11].to_vec(), false),
+            (
+                "shorter than a header",
+                response(0x1234)[..11].to_vec(),
+                false,
+            ),
         ];
         for (what, data, want) in rows {
             assert_eq!(io.takes_on_ephemeral(&data), want, "{what}");
@@ -402,6 +496,9 @@ mod tests {
         let io = io_with(&["198.18.0.1"]);
         assert!(io.serves(&from("198.18.0.2:5353", 2)));
         assert!(!io.serves(&from("198.18.0.2:5353", 3)), "unknown interface");
-        assert!(!io.serves(&from("[fe80::2]:5353", 2)), "family not in use there");
+        assert!(
+            !io.serves(&from("[fe80::2]:5353", 2)),
+            "family not in use there"
+        );
     }
 }

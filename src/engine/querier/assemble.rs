@@ -18,7 +18,11 @@ pub(crate) const T_SRV: u16 = 33;
 pub(crate) const T_NSEC: u16 = 47;
 
 /// The most recently received live SRV of `instance`.
-pub(crate) fn srv<'c>(cache: &'c Cache, now: Instant, instance: &Name<'_>) -> Option<&'c SRV<'static>> {
+pub(crate) fn srv<'c>(
+    cache: &'c Cache,
+    now: Instant,
+    instance: &Name<'_>,
+) -> Option<&'c SRV<'static>> {
     cache
         .live(now, instance, T_SRV)
         .max_by_key(|(id, r)| (r.received, *id))
@@ -33,7 +37,9 @@ pub(crate) fn srv<'c>(cache: &'c Cache, now: Instant, instance: &Name<'_>) -> Op
 /// properties". RFC 6763 s6.4: a string starting with '=' (no key) is
 /// ignored; every other string is kept byte-exact.
 pub(crate) fn txt(cache: &Cache, now: Instant, instance: &Name<'_>) -> Option<Vec<Vec<u8>>> {
-    let (_, rec) = cache.live(now, instance, T_TXT).max_by_key(|(id, r)| (r.received, *id))?;
+    let (_, rec) = cache
+        .live(now, instance, T_TXT)
+        .max_by_key(|(id, r)| (r.received, *id))?;
     Some(match &rec.rr.rdata {
         RData::TXT(txt) => txt
             .iter_raw()
@@ -60,7 +66,13 @@ pub(crate) fn addresses(cache: &Cache, now: Instant, target: &Name<'_>) -> Vec<S
                 RData::AAAA(a) => IpAddr::V6(Ipv6Addr::from(a.address)),
                 _ => continue,
             };
-            found.push((id, ScopedAddr { addr, iface: rec.iface }));
+            found.push((
+                id,
+                ScopedAddr {
+                    addr,
+                    iface: rec.iface,
+                },
+            ));
         }
     }
     found.sort_unstable_by_key(|(id, _)| *id);
@@ -74,13 +86,24 @@ pub(crate) struct Partial<'c> {
 }
 
 /// SRV + TXT (+ addresses, possibly none) of `instance`, named `display`.
-pub(crate) fn gather<'c>(cache: &'c Cache, now: Instant, instance: &Name<'_>, display: &str) -> Partial<'c> {
+pub(crate) fn gather<'c>(
+    cache: &'c Cache,
+    now: Instant,
+    instance: &Name<'_>,
+    display: &str,
+) -> Partial<'c> {
     let Some(srv) = srv(cache, now, instance) else {
-        return Partial { target: None, service: None };
+        return Partial {
+            target: None,
+            service: None,
+        };
     };
     let target = &srv.target;
     let Some(txt) = txt(cache, now, instance) else {
-        return Partial { target: Some(target), service: None };
+        return Partial {
+            target: Some(target),
+            service: None,
+        };
     };
     let service = ResolvedService {
         instance: with_dot(display),
@@ -89,11 +112,19 @@ pub(crate) fn gather<'c>(cache: &'c Cache, now: Instant, instance: &Name<'_>, di
         txt,
         addresses: addresses(cache, now, target),
     };
-    Partial { target: Some(target), service: Some(service) }
+    Partial {
+        target: Some(target),
+        service: Some(service),
+    }
 }
 
 /// A complete answer: SRV, TXT and at least one address of the target.
-pub(crate) fn complete(cache: &Cache, now: Instant, instance: &Name<'_>, display: &str) -> Option<ResolvedService> {
+pub(crate) fn complete(
+    cache: &Cache,
+    now: Instant,
+    instance: &Name<'_>,
+    display: &str,
+) -> Option<ResolvedService> {
     let srv = srv(cache, now, instance)?;
     let addresses = addresses(cache, now, &srv.target);
     if addresses.is_empty() {

@@ -63,7 +63,10 @@ impl Browse {
         match rtype {
             T_PTR => self.service == *name,
             T_SRV | T_TXT => self.instances.contains_key(name),
-            T_A | T_AAAA => self.instances.values().any(|i| i.target.as_ref().is_some_and(|t| t == name)),
+            T_A | T_AAAA => self
+                .instances
+                .values()
+                .any(|i| i.target.as_ref().is_some_and(|t| t == name)),
             _ => false,
         }
     }
@@ -73,7 +76,11 @@ impl Browse {
     pub fn periodic_asks(&mut self, cache: &Cache, now: Instant, asks: &mut Vec<Ask>) {
         asks.push(Ask::qm(&self.service, T_PTR));
         for (name, inst) in &self.instances {
-            if inst.reported.as_ref().is_some_and(|r| !r.addresses.is_empty()) {
+            if inst
+                .reported
+                .as_ref()
+                .is_some_and(|r| !r.addresses.is_empty())
+            {
                 continue;
             }
             let p = gather(cache, now, name, &inst.display);
@@ -93,7 +100,13 @@ impl Browse {
     /// Bring the instances in line with the cache: report new or changed
     /// ones, removed ones (goodbye or expiry), and ask at once for what a
     /// new instance lacks.
-    pub fn update(&mut self, cache: &Cache, now: Instant, events: &mut Vec<Event>, asks: &mut Vec<Ask>) {
+    pub fn update(
+        &mut self,
+        cache: &Cache,
+        now: Instant,
+        events: &mut Vec<Event>,
+        asks: &mut Vec<Ask>,
+    ) {
         let mut live: HashSet<&Name<'static>> = HashSet::new();
         for (_, rec) in cache.live(now, &self.service, T_PTR) {
             if let RData::PTR(ptr) = &rec.rr.rdata {
@@ -119,7 +132,10 @@ impl Browse {
         self.instances.retain(|name, inst| {
             if !live.contains(name) {
                 if inst.reported.is_some() {
-                    events.push(Event::BrowseRemoved { browse: id, instance: inst.display.clone() });
+                    events.push(Event::BrowseRemoved {
+                        browse: id,
+                        instance: inst.display.clone(),
+                    });
                 }
                 return false;
             }
@@ -128,7 +144,10 @@ impl Browse {
             if p.target.is_none() && inst.reported.is_some() {
                 // Its SRV went (goodbye or expiry) while the PTR (75 min)
                 // lives on: the host is gone. Reported again if it returns.
-                events.push(Event::BrowseRemoved { browse: id, instance: inst.display.clone() });
+                events.push(Event::BrowseRemoved {
+                    browse: id,
+                    instance: inst.display.clone(),
+                });
                 inst.reported = None;
                 inst.seen = now;
             }
@@ -150,7 +169,10 @@ impl Browse {
                 let due = inst.seen + ADDRESS_WAIT;
                 if !svc.addresses.is_empty() || now >= due {
                     if inst.reported.as_ref() != Some(&svc) {
-                        events.push(Event::BrowseAdded { browse: id, service: svc.clone() });
+                        events.push(Event::BrowseAdded {
+                            browse: id,
+                            service: svc.clone(),
+                        });
                         inst.reported = Some(svc);
                     }
                 } else if inst.reported.is_none() {

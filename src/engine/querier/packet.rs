@@ -18,7 +18,11 @@ pub(crate) struct Ask {
 
 impl Ask {
     pub fn qm(name: &Name<'_>, rtype: u16) -> Ask {
-        Ask { name: name.clone().into_owned(), rtype, qu: false }
+        Ask {
+            name: name.clone().into_owned(),
+            rtype,
+            qu: false,
+        }
     }
 }
 
@@ -81,7 +85,10 @@ pub(crate) fn build_one_shot(asks: &[Ask], id: u16) -> Option<Vec<u8>> {
 fn dedup(asks: &[Ask]) -> Vec<&Ask> {
     let mut unique: Vec<&Ask> = Vec::with_capacity(asks.len());
     for a in asks {
-        match unique.iter_mut().find(|u| u.name == a.name && u.rtype == a.rtype) {
+        match unique
+            .iter_mut()
+            .find(|u| u.name == a.name && u.rtype == a.rtype)
+        {
             Some(u) if a.qu && !u.qu => *u = a,
             Some(_) => {}
             None => unique.push(a),
@@ -115,7 +122,9 @@ fn pack_group(cache: &Cache, now: Instant, group: &[&Ask], packets: &mut Vec<Vec
     let mut questions: &[&Ask] = group;
     let mut rest: &[ResourceRecord<'static>] = &known;
     loop {
-        let taken = longest_fit(rest.len(), |n| encode(questions, &rest[..n], n < rest.len()));
+        let taken = longest_fit(rest.len(), |n| {
+            encode(questions, &rest[..n], n < rest.len())
+        });
         if taken == 0 && questions.is_empty() {
             break; // a known answer alone exceeds a packet: drop the rest
         }
@@ -132,12 +141,21 @@ fn pack_group(cache: &Cache, now: Instant, group: &[&Ask], packets: &mut Vec<Vec
 }
 
 /// One query packet, or None when it exceeds 9000 bytes.
-fn encode(questions: &[&Ask], known: &[ResourceRecord<'static>], truncated: bool) -> Option<Vec<u8>> {
+fn encode(
+    questions: &[&Ask],
+    known: &[ResourceRecord<'static>],
+    truncated: bool,
+) -> Option<Vec<u8>> {
     encode_with_id(0, questions, known, truncated)
 }
 
 /// One query packet with ID `id`, or None when it exceeds 9000 bytes.
-fn encode_with_id(id: u16, questions: &[&Ask], known: &[ResourceRecord<'static>], truncated: bool) -> Option<Vec<u8>> {
+fn encode_with_id(
+    id: u16,
+    questions: &[&Ask],
+    known: &[ResourceRecord<'static>],
+    truncated: bool,
+) -> Option<Vec<u8>> {
     let mut packet = Packet::new_query(id);
     if truncated {
         packet.set_flags(PacketFlag::TRUNCATION);

@@ -17,7 +17,11 @@ pub(super) fn ms(t0: Instant, ms: u64) -> Instant {
 }
 
 pub(super) fn recv(iface: IfIndex) -> Received {
-    Received { iface, src: "198.18.0.2:5353".parse::<SocketAddr>().unwrap(), multicast: true }
+    Received {
+        iface,
+        src: "198.18.0.2:5353".parse::<SocketAddr>().unwrap(),
+        multicast: true,
+    }
 }
 
 pub(super) fn name(s: &str) -> Name<'static> {
@@ -29,7 +33,16 @@ pub(super) fn rr(owner: &str, ttl: u32, rdata: RData<'static>) -> ResourceRecord
 }
 
 pub(super) fn srv(owner: &str, target: &str, port: u16, ttl: u32) -> ResourceRecord<'static> {
-    rr(owner, ttl, RData::SRV(SRV { priority: 0, weight: 0, port, target: name(target) }))
+    rr(
+        owner,
+        ttl,
+        RData::SRV(SRV {
+            priority: 0,
+            weight: 0,
+            port,
+            target: name(target),
+        }),
+    )
 }
 
 pub(super) fn txt(owner: &str, strings: &[&[u8]], ttl: u32) -> ResourceRecord<'static> {
@@ -57,11 +70,20 @@ pub(super) fn ptr(owner: &str, instance: &str, ttl: u32) -> ResourceRecord<'stat
 }
 
 pub(super) fn nsec(owner: &str, types: &[TYPE], ttl: u32) -> ResourceRecord<'static> {
-    rr(owner, ttl, RData::NSEC(NSEC::from_types(name(owner), types)))
+    rr(
+        owner,
+        ttl,
+        RData::NSEC(NSEC::from_types(name(owner), types)),
+    )
 }
 
 /// Feed a response holding `answers`, through the wire and back.
-pub(super) fn feed(q: &mut Querier, now: Instant, iface: IfIndex, answers: Vec<ResourceRecord<'static>>) {
+pub(super) fn feed(
+    q: &mut Querier,
+    now: Instant,
+    iface: IfIndex,
+    answers: Vec<ResourceRecord<'static>>,
+) {
     let mut p = Packet::new_reply(0);
     p.answers = answers;
     let bytes = p.build_bytes_vec_compressed().unwrap();
@@ -92,11 +114,17 @@ pub(super) fn sent(q: &mut Querier) -> Vec<Sent> {
                 .questions
                 .iter()
                 .map(|x| {
-                    let QTYPE::TYPE(t) = x.qtype else { panic!("odd qtype") };
+                    let QTYPE::TYPE(t) = x.qtype else {
+                        panic!("odd qtype")
+                    };
                     (format!("{}.", x.qname), t, x.unicast_response)
                 })
                 .collect(),
-            known: p.answers.iter().map(|r| (format!("{}.", r.name), r.rdata.type_code(), r.ttl)).collect(),
+            known: p
+                .answers
+                .iter()
+                .map(|r| (format!("{}.", r.name), r.rdata.type_code(), r.ttl))
+                .collect(),
             id: p.id(),
             tc: p.has_flags(simple_dns::PacketFlag::TRUNCATION),
             ephemeral: out.ephemeral,
@@ -147,8 +175,10 @@ fn full_answer() -> Vec<ResourceRecord<'static>> {
 #[test]
 fn s5_1_first_query_is_one_shot_from_the_ephemeral_port() {
     let t0 = Instant::now();
-    let want: Vec<(String, TYPE, bool)> =
-        [TYPE::SRV, TYPE::TXT, TYPE::A, TYPE::AAAA].iter().map(|t| (INSTANCE.to_string(), *t, false)).collect();
+    let want: Vec<(String, TYPE, bool)> = [TYPE::SRV, TYPE::TXT, TYPE::A, TYPE::AAAA]
+        .iter()
+        .map(|t| (INSTANCE.to_string(), *t, false))
+        .collect();
     let mut ids = Vec::new();
     for seed in 1..=8 {
         let mut q = Querier::new(64, seed);
@@ -173,7 +203,15 @@ fn s5_1_first_query_is_one_shot_from_the_ephemeral_port() {
 fn s5_1_one_shot_query_carries_no_known_answers() {
     let t0 = Instant::now();
     let mut q = Querier::new(64, 1);
-    feed(&mut q, t0, 1, vec![srv(INSTANCE, INSTANCE, 80, 120), txt(INSTANCE, &[b"a=1"], 4500)]);
+    feed(
+        &mut q,
+        t0,
+        1,
+        vec![
+            srv(INSTANCE, INSTANCE, 80, 120),
+            txt(INSTANCE, &[b"a=1"], 4500),
+        ],
+    );
     q.query(t0, INSTANCE, ms(t0, 10_000)).unwrap();
     let s = sent(&mut q);
     assert_eq!(s.len(), 1);
@@ -183,7 +221,11 @@ fn s5_1_one_shot_query_carries_no_known_answers() {
     let log = run(&mut q, ms(t0, 1_000));
     let retry = &log[0].1[0];
     assert!(!retry.ephemeral);
-    assert_eq!(retry.known.len(), 2, "the QM retry lists SRV and TXT as known answers");
+    assert_eq!(
+        retry.known.len(),
+        2,
+        "the QM retry lists SRV and TXT as known answers"
+    );
 }
 
 #[test]
@@ -193,12 +235,21 @@ fn s5_2_retries_are_qm_one_second_then_doubling_until_deadline() {
     let id = q.query(t0, INSTANCE, ms(t0, 10_000)).unwrap();
     sent(&mut q);
     let log = run(&mut q, ms(t0, 10_000));
-    let times: Vec<u64> = log.iter().map(|(t, _)| t.duration_since(t0).as_millis() as u64).collect();
+    let times: Vec<u64> = log
+        .iter()
+        .map(|(t, _)| t.duration_since(t0).as_millis() as u64)
+        .collect();
     assert_eq!(times, vec![1_000, 3_000, 7_000]);
     for (_, s) in &log {
-        assert!(s[0].questions.iter().all(|(_, _, qu)| !qu), "retries are QM");
+        assert!(
+            s[0].questions.iter().all(|(_, _, qu)| !qu),
+            "retries are QM"
+        );
         // s5.2 continuous querying: from port 5353, ID 0 (s18.1).
-        assert!(s.iter().all(|p| !p.ephemeral && p.id == 0), "retries leave from 5353 with ID 0");
+        assert!(
+            s.iter().all(|p| !p.ephemeral && p.id == 0),
+            "retries leave from 5353 with ID 0"
+        );
     }
     assert_eq!(events(&mut q), vec![Event::QueryTimedOut(id)]);
     assert_eq!(q.poll_timeout(), None);
@@ -211,7 +262,15 @@ fn s7_1_retries_carry_known_answers_over_half_their_ttl() {
     q.query(t0, INSTANCE, ms(t0, 10_000)).unwrap();
     sent(&mut q);
     // SRV and TXT, no address; the TXT has a short TTL (under half left at 1 s).
-    feed(&mut q, ms(t0, 100), 1, vec![srv(INSTANCE, INSTANCE, 80, 120), txt(INSTANCE, &[b"a=1"], 2)]);
+    feed(
+        &mut q,
+        ms(t0, 100),
+        1,
+        vec![
+            srv(INSTANCE, INSTANCE, 80, 120),
+            txt(INSTANCE, &[b"a=1"], 2),
+        ],
+    );
     sent(&mut q);
     let log = run(&mut q, ms(t0, 1_000));
     assert_eq!(log.len(), 1);
@@ -227,10 +286,21 @@ fn srv_target_without_addresses_is_asked_for_at_once() {
     let id = q.query(t0, INSTANCE, ms(t0, 10_000)).unwrap();
     sent(&mut q);
     // Avahi-like: SRV + TXT first, addresses later.
-    feed(&mut q, ms(t0, 50), 2, vec![srv(INSTANCE, HOST, 80, 120), txt(INSTANCE, &[], 4500)]);
+    feed(
+        &mut q,
+        ms(t0, 50),
+        2,
+        vec![srv(INSTANCE, HOST, 80, 120), txt(INSTANCE, &[], 4500)],
+    );
     let s = sent(&mut q);
     assert_eq!(s.len(), 1);
-    assert_eq!(s[0].questions, vec![(HOST.to_string(), TYPE::A, false), (HOST.to_string(), TYPE::AAAA, false)]);
+    assert_eq!(
+        s[0].questions,
+        vec![
+            (HOST.to_string(), TYPE::A, false),
+            (HOST.to_string(), TYPE::AAAA, false)
+        ]
+    );
     assert!(events(&mut q).is_empty(), "no address yet: not resolved");
     feed(&mut q, ms(t0, 80), 2, vec![addr(HOST, "fe80::1", 120)]);
     let evs = events(&mut q);
@@ -243,9 +313,20 @@ fn ordinary_dns_target_is_asked_for_its_addresses_too() {
     let mut q = Querier::new(64, 1);
     q.query(t0, INSTANCE, ms(t0, 10_000)).unwrap();
     sent(&mut q);
-    feed(&mut q, ms(t0, 50), 1, vec![srv(INSTANCE, "openstack.example.com.", 443, 120), txt(INSTANCE, &[], 4500)]);
+    feed(
+        &mut q,
+        ms(t0, 50),
+        1,
+        vec![
+            srv(INSTANCE, "openstack.example.com.", 443, 120),
+            txt(INSTANCE, &[], 4500),
+        ],
+    );
     let s = sent(&mut q);
-    assert_eq!(s[0].questions[0], ("openstack.example.com.".to_string(), TYPE::A, false));
+    assert_eq!(
+        s[0].questions[0],
+        ("openstack.example.com.".to_string(), TYPE::A, false)
+    );
 }
 
 #[test]
@@ -253,7 +334,12 @@ fn deadline_with_srv_and_txt_but_no_address_times_out() {
     let t0 = Instant::now();
     let mut q = Querier::new(64, 1);
     let id = q.query(t0, INSTANCE, ms(t0, 3_000)).unwrap();
-    feed(&mut q, ms(t0, 50), 1, vec![srv(INSTANCE, HOST, 80, 120), txt(INSTANCE, &[], 4500)]);
+    feed(
+        &mut q,
+        ms(t0, 50),
+        1,
+        vec![srv(INSTANCE, HOST, 80, 120), txt(INSTANCE, &[], 4500)],
+    );
     run(&mut q, ms(t0, 3_000));
     assert_eq!(events(&mut q), vec![Event::QueryTimedOut(id)]);
 }
@@ -263,12 +349,22 @@ fn resolved_event_carries_port_target_txt_bytes_and_addresses_in_order() {
     let t0 = Instant::now();
     let mut q = Querier::new(64, 1);
     let id = q.query(t0, INSTANCE, ms(t0, 10_000)).unwrap();
-    let strings: &[&[u8]] = &[b"path=/baremetal", b"binary=\xE2\x28\xA1", b"flag", b"empty=", b"eq=a=b"];
+    let strings: &[&[u8]] = &[
+        b"path=/baremetal",
+        b"binary=\xE2\x28\xA1",
+        b"flag",
+        b"empty=",
+        b"eq=a=b",
+    ];
     feed(
         &mut q,
         ms(t0, 10),
         3,
-        vec![srv(INSTANCE, HOST, 8080, 120), txt(INSTANCE, strings, 4500), addr(HOST, "fd00:99::2", 120)],
+        vec![
+            srv(INSTANCE, HOST, 8080, 120),
+            txt(INSTANCE, strings, 4500),
+            addr(HOST, "fd00:99::2", 120),
+        ],
     );
     // Not a query completion yet? It is: one address is enough; later ones
     // are in resolve_cached, in order first received.
@@ -281,14 +377,35 @@ fn resolved_event_carries_port_target_txt_bytes_and_addresses_in_order() {
             target: HOST.to_string(),
             port: 8080,
             txt: strings.iter().map(|s| s.to_vec()).collect(),
-            addresses: vec![ScopedAddr { addr: "fd00:99::2".parse().unwrap(), iface: 3 }],
+            addresses: vec![ScopedAddr {
+                addr: "fd00:99::2".parse().unwrap(),
+                iface: 3
+            }],
         }
     );
     assert!(matches!(evs[0], Event::Resolved { query, .. } if query == id));
-    feed(&mut q, ms(t0, 20), 4, vec![addr(HOST, "198.18.0.10", 120), addr(HOST, "fd00:99::2", 120)]);
+    feed(
+        &mut q,
+        ms(t0, 20),
+        4,
+        vec![
+            addr(HOST, "198.18.0.10", 120),
+            addr(HOST, "fd00:99::2", 120),
+        ],
+    );
     let cached = q.resolve_cached(ms(t0, 30), INSTANCE).unwrap();
-    let got: Vec<(String, IfIndex)> = cached.addresses.iter().map(|a| (a.addr.to_string(), a.iface)).collect();
-    assert_eq!(got, vec![("fd00:99::2".to_string(), 4), ("198.18.0.10".to_string(), 4)]);
+    let got: Vec<(String, IfIndex)> = cached
+        .addresses
+        .iter()
+        .map(|a| (a.addr.to_string(), a.iface))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("fd00:99::2".to_string(), 4),
+            ("198.18.0.10".to_string(), 4)
+        ]
+    );
 }
 
 #[test]
@@ -299,8 +416,19 @@ fn rfc6763_s6_1_empty_txt_both_ways_means_no_properties() {
     ] {
         let t0 = Instant::now();
         let mut q = Querier::new(64, 1);
-        feed(&mut q, t0, 1, vec![srv(INSTANCE, HOST, 80, 120), record, addr(HOST, "198.18.0.10", 120)]);
-        let svc = q.resolve_cached(t0, INSTANCE).unwrap_or_else(|| panic!("{label}: not resolved"));
+        feed(
+            &mut q,
+            t0,
+            1,
+            vec![
+                srv(INSTANCE, HOST, 80, 120),
+                record,
+                addr(HOST, "198.18.0.10", 120),
+            ],
+        );
+        let svc = q
+            .resolve_cached(t0, INSTANCE)
+            .unwrap_or_else(|| panic!("{label}: not resolved"));
         assert_eq!(svc.txt, Vec::<Vec<u8>>::new(), "{label}");
     }
 }
@@ -326,7 +454,11 @@ fn s10_resolve_cached_answers_until_the_ttl_runs_out() {
     assert_eq!(q.resolve_cached(ms(t0, 120_000), INSTANCE), None);
     assert_eq!(q.cache_len(), 3);
     q.handle_timeout(ms(t0, 120_000));
-    assert_eq!(q.cache_len(), 1, "expired SRV and A removed, TXT (4500 s) stays");
+    assert_eq!(
+        q.cache_len(),
+        1,
+        "expired SRV and A removed, TXT (4500 s) stays"
+    );
 }
 
 #[test]
@@ -343,12 +475,28 @@ fn s16_names_compare_case_insensitively() {
             addr("HOST1.local.", "198.18.0.10", 120),
         ],
     );
-    let svc = q.resolve_cached(t0, INSTANCE).expect("resolved across case");
+    let svc = q
+        .resolve_cached(t0, INSTANCE)
+        .expect("resolved across case");
     assert_eq!(svc.instance, INSTANCE);
-    let undotted = q.resolve_cached(t0, "BAREMETAL._openstack._tcp.local").expect("without the final dot");
-    assert_eq!(undotted.instance, "BAREMETAL._openstack._tcp.local.", "the caller's name, with its dot");
-    feed(&mut q, ms(t0, 10), 1, vec![addr("host1.local.", "198.18.0.10", 120)]);
-    assert_eq!(q.cache_len(), 3, "same record in another case is not a new one");
+    let undotted = q
+        .resolve_cached(t0, "BAREMETAL._openstack._tcp.local")
+        .expect("without the final dot");
+    assert_eq!(
+        undotted.instance, "BAREMETAL._openstack._tcp.local.",
+        "the caller's name, with its dot"
+    );
+    feed(
+        &mut q,
+        ms(t0, 10),
+        1,
+        vec![addr("host1.local.", "198.18.0.10", 120)],
+    );
+    assert_eq!(
+        q.cache_len(),
+        3,
+        "same record in another case is not a new one"
+    );
 }
 
 #[test]
@@ -357,8 +505,17 @@ fn invalid_names_are_errors_not_panics() {
     let mut q = Querier::new(64, 1);
     let long = format!("{}.local.", "x".repeat(64));
     for bad in ["", ".", long.as_str()] {
-        assert!(matches!(q.query(t0, bad, ms(t0, 1000)), Err(EngineError::InvalidName(..))), "{bad:?}");
-        assert!(matches!(q.browse(t0, bad), Err(EngineError::InvalidName(..))), "{bad:?}");
+        assert!(
+            matches!(
+                q.query(t0, bad, ms(t0, 1000)),
+                Err(EngineError::InvalidName(..))
+            ),
+            "{bad:?}"
+        );
+        assert!(
+            matches!(q.browse(t0, bad), Err(EngineError::InvalidName(..))),
+            "{bad:?}"
+        );
         assert_eq!(q.resolve_cached(t0, bad), None);
     }
 }
@@ -389,13 +546,27 @@ fn s5_2_concurrent_queries_for_one_name_share_their_packets() {
     let t0 = Instant::now();
     let mut q = Querier::new(64, 1);
     let a = q.query(t0, INSTANCE, ms(t0, 10_000)).unwrap();
-    let b = q.query(ms(t0, 300), "BareMetal._openstack._tcp.local.", ms(t0, 10_000)).unwrap();
-    assert_eq!(sent(&mut q).len(), 1, "the second query does not ask again within a second");
+    let b = q
+        .query(
+            ms(t0, 300),
+            "BareMetal._openstack._tcp.local.",
+            ms(t0, 10_000),
+        )
+        .unwrap();
+    assert_eq!(
+        sent(&mut q).len(),
+        1,
+        "the second query does not ask again within a second"
+    );
     let log = run(&mut q, ms(t0, 4_000));
-    let times: Vec<u64> = log.iter().map(|(t, s)| (t.duration_since(t0).as_millis() as u64, s.len())).map(|(t, n)| {
-        assert_eq!(n, 1, "one packet at {t} ms");
-        t
-    }).collect();
+    let times: Vec<u64> = log
+        .iter()
+        .map(|(t, s)| (t.duration_since(t0).as_millis() as u64, s.len()))
+        .map(|(t, n)| {
+            assert_eq!(n, 1, "one packet at {t} ms");
+            t
+        })
+        .collect();
     assert_eq!(times, vec![1_000, 3_000]);
     feed(&mut q, ms(t0, 4_100), 1, full_answer());
     let done: Vec<QueryId> = events(&mut q)

@@ -34,12 +34,18 @@ fn s5_2_browse_queries_start_after_20_to_120_ms_then_1_2_4_s_apart() {
     q.browse(t0, SERVICE).unwrap();
     assert!(sent(&mut q).is_empty(), "not at once");
     let log = run(&mut q, ms(t0, 8_000));
-    let times: Vec<u64> = log.iter().map(|(t, _)| t.duration_since(t0).as_millis() as u64).collect();
+    let times: Vec<u64> = log
+        .iter()
+        .map(|(t, _)| t.duration_since(t0).as_millis() as u64)
+        .collect();
     assert!((20..=120).contains(&times[0]), "{times:?}");
     let gaps: Vec<u64> = times.windows(2).map(|w| w[1] - w[0]).collect();
     assert_eq!(gaps, vec![1_000, 2_000, 4_000]);
     for (_, s) in &log {
-        assert_eq!(s[0].questions, vec![(SERVICE.to_string(), TYPE::PTR, false)]);
+        assert_eq!(
+            s[0].questions,
+            vec![(SERVICE.to_string(), TYPE::PTR, false)]
+        );
     }
 }
 
@@ -49,7 +55,10 @@ fn s5_2_browse_interval_is_capped_at_sixty_minutes() {
     let mut q = Querier::new(64, 3);
     q.browse(t0, SERVICE).unwrap();
     let log = run(&mut q, t0 + std::time::Duration::from_secs(5 * 3600));
-    let times: Vec<u64> = log.iter().map(|(t, _)| t.duration_since(t0).as_secs()).collect();
+    let times: Vec<u64> = log
+        .iter()
+        .map(|(t, _)| t.duration_since(t0).as_secs())
+        .collect();
     let gaps: Vec<u64> = times.windows(2).map(|w| w[1] - w[0]).collect();
     assert_eq!(*gaps.iter().max().unwrap(), 3600);
     assert!(gaps.windows(2).all(|w| w[1] >= w[0]));
@@ -81,18 +90,34 @@ fn rfc6763_s4_browse_reports_a_resolved_instance_once() {
                 target: HOST.to_string(),
                 port: 6385,
                 txt: vec![b"protocol=http".to_vec()],
-                addresses: vec![ScopedAddr { addr: "fd00:99::5".parse().unwrap(), iface: 2 }],
+                addresses: vec![ScopedAddr {
+                    addr: "fd00:99::5".parse().unwrap(),
+                    iface: 2
+                }],
             },
         }]
     );
     // The same records again (an announcement repeat): nothing new.
-    feed(&mut q, ms(t0, 1_200), 2, vec![ptr(SERVICE, INSTANCE, 4500), srv(INSTANCE, HOST, 6385, 120)]);
+    feed(
+        &mut q,
+        ms(t0, 1_200),
+        2,
+        vec![ptr(SERVICE, INSTANCE, 4500), srv(INSTANCE, HOST, 6385, 120)],
+    );
     assert!(events(&mut q).is_empty());
     // A changed port is reported again.
-    feed(&mut q, ms(t0, 5_000), 2, vec![srv(INSTANCE, HOST, 6386, 120)]);
+    feed(
+        &mut q,
+        ms(t0, 5_000),
+        2,
+        vec![srv(INSTANCE, HOST, 6386, 120)],
+    );
     q.handle_timeout(ms(t0, 6_001));
     let evs = events(&mut q);
-    assert_eq!(added(&evs).iter().map(|s| s.port).collect::<Vec<_>>(), vec![6386]);
+    assert_eq!(
+        added(&evs).iter().map(|s| s.port).collect::<Vec<_>>(),
+        vec![6386]
+    );
 }
 
 #[test]
@@ -102,12 +127,32 @@ fn browse_asks_at_once_for_what_a_new_instance_lacks() {
     q.browse(t0, SERVICE).unwrap();
     feed(&mut q, ms(t0, 200), 1, vec![ptr(SERVICE, INSTANCE, 4500)]);
     let s = sent(&mut q);
-    let asked: Vec<_> = s.iter().flat_map(|p| p.questions.iter().map(|(n, t, _)| (n.clone(), *t))).collect();
-    assert_eq!(asked, vec![(INSTANCE.to_string(), TYPE::SRV), (INSTANCE.to_string(), TYPE::TXT)]);
-    feed(&mut q, ms(t0, 250), 1, vec![srv(INSTANCE, HOST, 80, 120), txt(INSTANCE, &[], 4500)]);
+    let asked: Vec<_> = s
+        .iter()
+        .flat_map(|p| p.questions.iter().map(|(n, t, _)| (n.clone(), *t)))
+        .collect();
+    assert_eq!(
+        asked,
+        vec![
+            (INSTANCE.to_string(), TYPE::SRV),
+            (INSTANCE.to_string(), TYPE::TXT)
+        ]
+    );
+    feed(
+        &mut q,
+        ms(t0, 250),
+        1,
+        vec![srv(INSTANCE, HOST, 80, 120), txt(INSTANCE, &[], 4500)],
+    );
     let s = sent(&mut q);
-    let asked: Vec<_> = s.iter().flat_map(|p| p.questions.iter().map(|(n, t, _)| (n.clone(), *t))).collect();
-    assert_eq!(asked, vec![(HOST.to_string(), TYPE::A), (HOST.to_string(), TYPE::AAAA)]);
+    let asked: Vec<_> = s
+        .iter()
+        .flat_map(|p| p.questions.iter().map(|(n, t, _)| (n.clone(), *t)))
+        .collect();
+    assert_eq!(
+        asked,
+        vec![(HOST.to_string(), TYPE::A), (HOST.to_string(), TYPE::AAAA)]
+    );
     assert!(events(&mut q).is_empty(), "waiting a moment for an address");
     feed(&mut q, ms(t0, 300), 1, vec![addr(HOST, "198.18.0.7", 120)]);
     assert_eq!(added(&events(&mut q)).len(), 1);
@@ -122,7 +167,11 @@ fn browse_reports_srv_and_txt_without_address_after_a_short_wait() {
         &mut q,
         ms(t0, 200),
         1,
-        vec![ptr(SERVICE, INSTANCE, 4500), srv(INSTANCE, HOST, 80, 120), txt(INSTANCE, &[], 4500)],
+        vec![
+            ptr(SERVICE, INSTANCE, 4500),
+            srv(INSTANCE, HOST, 80, 120),
+            txt(INSTANCE, &[], 4500),
+        ],
     );
     assert!(events(&mut q).is_empty());
     run(&mut q, ms(t0, 1_199));
@@ -153,8 +202,23 @@ fn s10_1_browse_removes_an_instance_on_goodbye_at_once() {
     feed(&mut q, ms(t0, 200), 1, records(4500));
     assert_eq!(added(&events(&mut q)).len(), 2);
     // The service is withdrawn: goodbyes for its PTR, SRV, TXT.
-    feed(&mut q, ms(t0, 5_000), 1, records(0).into_iter().take(4).filter(|r| r.ttl == 0).collect());
-    assert_eq!(events(&mut q), vec![Event::BrowseRemoved { browse: b, instance: INSTANCE.to_string() }]);
+    feed(
+        &mut q,
+        ms(t0, 5_000),
+        1,
+        records(0)
+            .into_iter()
+            .take(4)
+            .filter(|r| r.ttl == 0)
+            .collect(),
+    );
+    assert_eq!(
+        events(&mut q),
+        vec![Event::BrowseRemoved {
+            browse: b,
+            instance: INSTANCE.to_string()
+        }]
+    );
     assert_eq!(q.resolve_cached(ms(t0, 5_000), INSTANCE), None);
     assert!(q.resolve_cached(ms(t0, 5_000), OTHER).is_some());
 }
@@ -169,12 +233,20 @@ fn s10_browse_removes_an_instance_when_its_ptr_expires() {
         &mut q,
         ms(t0, 200),
         1,
-        vec![ptr(SERVICE, INSTANCE, 10), srv(INSTANCE, HOST, 80, 120), txt(INSTANCE, &[], 120), addr(HOST, "198.18.0.7", 120)],
+        vec![
+            ptr(SERVICE, INSTANCE, 10),
+            srv(INSTANCE, HOST, 80, 120),
+            txt(INSTANCE, &[], 120),
+            addr(HOST, "198.18.0.7", 120),
+        ],
     );
     assert_eq!(added(&events(&mut q)).len(), 1);
     let log = run(&mut q, ms(t0, 10_199));
     assert!(
-        log.iter().any(|(_, s)| s.iter().any(|p| p.questions.iter().any(|(n, t, _)| n == SERVICE && *t == TYPE::PTR))),
+        log.iter().any(|(_, s)| s.iter().any(|p| p
+            .questions
+            .iter()
+            .any(|(n, t, _)| n == SERVICE && *t == TYPE::PTR))),
         "PTR refreshed before expiry"
     );
     assert!(removed(&events(&mut q)).is_empty());
@@ -191,7 +263,12 @@ fn s7_1_browse_queries_list_known_ptrs() {
         &mut q,
         t0,
         1,
-        vec![ptr(SERVICE, INSTANCE, 4500), srv(INSTANCE, HOST, 80, 120), txt(INSTANCE, &[], 4500), addr(HOST, "198.18.0.7", 120)],
+        vec![
+            ptr(SERVICE, INSTANCE, 4500),
+            srv(INSTANCE, HOST, 80, 120),
+            txt(INSTANCE, &[], 4500),
+            addr(HOST, "198.18.0.7", 120),
+        ],
     );
     sent(&mut q);
     let log = run(&mut q, ms(t0, 200));
@@ -218,7 +295,12 @@ fn a_browse_started_late_reports_what_the_cache_holds() {
         &mut q,
         t0,
         1,
-        vec![ptr(SERVICE, INSTANCE, 4500), srv(INSTANCE, HOST, 80, 120), txt(INSTANCE, &[], 4500), addr(HOST, "198.18.0.7", 120)],
+        vec![
+            ptr(SERVICE, INSTANCE, 4500),
+            srv(INSTANCE, HOST, 80, 120),
+            txt(INSTANCE, &[], 4500),
+            addr(HOST, "198.18.0.7", 120),
+        ],
     );
     let b = q.browse(ms(t0, 10), SERVICE).unwrap();
     let evs = events(&mut q);
@@ -229,11 +311,17 @@ fn a_browse_started_late_reports_what_the_cache_holds() {
 fn s7_2_a_long_known_answer_list_continues_in_tc_packets() {
     let t0 = Instant::now();
     let mut q = Querier::new(DEFAULT_CACHE_CAPACITY, 3);
-    let instances: Vec<String> = (0..300).map(|i| format!("{}-{i:03}.{SERVICE}", "x".repeat(55))).collect();
+    let instances: Vec<String> = (0..300)
+        .map(|i| format!("{}-{i:03}.{SERVICE}", "x".repeat(55)))
+        .collect();
     for chunk in instances.chunks(50) {
         let mut records = vec![addr(HOST, "198.18.0.7", 4500)];
         for i in chunk {
-            records.extend([ptr(SERVICE, i, 4500), srv(i, HOST, 80, 4500), txt(i, &[], 4500)]);
+            records.extend([
+                ptr(SERVICE, i, 4500),
+                srv(i, HOST, 80, 4500),
+                txt(i, &[], 4500),
+            ]);
         }
         feed(&mut q, t0, 1, records);
     }
@@ -243,10 +331,16 @@ fn s7_2_a_long_known_answer_list_continues_in_tc_packets() {
     let log = run(&mut q, ms(t0, 200));
     let packets = &log[0].1;
     assert!(packets.len() >= 3, "{} packets", packets.len());
-    assert_eq!(packets[0].questions, vec![(SERVICE.to_string(), TYPE::PTR, false)]);
+    assert_eq!(
+        packets[0].questions,
+        vec![(SERVICE.to_string(), TYPE::PTR, false)]
+    );
     assert!(packets[1..].iter().all(|p| p.questions.is_empty()));
     let tcs: Vec<bool> = packets.iter().map(|p| p.tc).collect();
-    assert!(tcs[..tcs.len() - 1].iter().all(|t| *t) && !tcs[tcs.len() - 1], "{tcs:?}");
+    assert!(
+        tcs[..tcs.len() - 1].iter().all(|t| *t) && !tcs[tcs.len() - 1],
+        "{tcs:?}"
+    );
     let known: usize = packets.iter().map(|p| p.known.len()).sum();
     assert_eq!(known, 300, "every known answer sent once");
 }
@@ -257,8 +351,15 @@ fn s17_many_questions_are_spread_over_packets_of_at_most_9000_bytes() {
     let mut q = Querier::new(DEFAULT_CACHE_CAPACITY, 3);
     q.browse(t0, SERVICE).unwrap();
     // 300 instances known only by their PTR: SRV and TXT asked for each.
-    let instances: Vec<String> = (0..300).map(|i| format!("{}-{i:03}.{SERVICE}", "y".repeat(58))).collect();
-    feed(&mut q, ms(t0, 1), 1, instances.iter().map(|i| ptr(SERVICE, i, 4500)).collect());
+    let instances: Vec<String> = (0..300)
+        .map(|i| format!("{}-{i:03}.{SERVICE}", "y".repeat(58)))
+        .collect();
+    feed(
+        &mut q,
+        ms(t0, 1),
+        1,
+        instances.iter().map(|i| ptr(SERVICE, i, 4500)).collect(),
+    );
     let packets = sent(&mut q); // `sent` checks the 9000-byte bound
     assert!(packets.len() > 1);
     let asked: usize = packets.iter().map(|p| p.questions.len()).sum();
@@ -272,13 +373,24 @@ fn s10_browse_removes_an_instance_whose_srv_expires_and_adds_it_back() {
     let mut q = Querier::new(64, 3);
     let b = q.browse(t0, SERVICE).unwrap();
     // The reference's TTLs: PTR 4500 s, SRV 120 s. The host dies silently.
-    let records = vec![ptr(SERVICE, INSTANCE, 4500), srv(INSTANCE, HOST, 80, 120), txt(INSTANCE, &[], 4500), addr(HOST, "198.18.0.7", 120)];
+    let records = vec![
+        ptr(SERVICE, INSTANCE, 4500),
+        srv(INSTANCE, HOST, 80, 120),
+        txt(INSTANCE, &[], 4500),
+        addr(HOST, "198.18.0.7", 120),
+    ];
     feed(&mut q, ms(t0, 200), 1, records.clone());
     assert_eq!(added(&events(&mut q)).len(), 1);
     run(&mut q, ms(t0, 120_199));
     assert!(removed(&events(&mut q)).is_empty());
     run(&mut q, ms(t0, 120_200));
-    assert_eq!(events(&mut q), vec![Event::BrowseRemoved { browse: b, instance: INSTANCE.to_string() }]);
+    assert_eq!(
+        events(&mut q),
+        vec![Event::BrowseRemoved {
+            browse: b,
+            instance: INSTANCE.to_string()
+        }]
+    );
     // It comes back.
     feed(&mut q, ms(t0, 130_000), 1, records);
     assert_eq!(added(&events(&mut q)).len(), 1);
@@ -297,7 +409,14 @@ fn random_traffic_and_calls_never_break_the_querier() {
         x ^= x << 17;
         x % n
     };
-    let names = [INSTANCE, OTHER, HOST, SERVICE, "h2.local.", "BAREMETAL._openstack._tcp.local."];
+    let names = [
+        INSTANCE,
+        OTHER,
+        HOST,
+        SERVICE,
+        "h2.local.",
+        "BAREMETAL._openstack._tcp.local.",
+    ];
     let mut browses = Vec::new();
     let mut queries = Vec::new();
     for step in 0..2_000u64 {
@@ -325,7 +444,10 @@ fn random_traffic_and_calls_never_break_the_querier() {
         feed(&mut q, now, 1 + rand(3) as u32, records);
         match rand(40) {
             0 => browses.push(q.browse(now, SERVICE).unwrap()),
-            1 => queries.push(q.query(now, names[rand(3) as usize], ms(now, rand(5_000))).unwrap()),
+            1 => queries.push(
+                q.query(now, names[rand(3) as usize], ms(now, rand(5_000)))
+                    .unwrap(),
+            ),
             2 => {
                 if let Some(b) = browses.pop() {
                     q.stop_browse(b)

@@ -44,7 +44,10 @@ impl Responder {
         for reg in self.regs.values() {
             if reg.links.get(&link).is_some_and(|s| s.announced()) {
                 for r in &reg.records {
-                    if !live.iter().any(|o| o.name == r.name && wire::same_rdata(o, r)) {
+                    if !live
+                        .iter()
+                        .any(|o| o.name == r.name && wire::same_rdata(o, r))
+                    {
                         live.push(r.clone());
                     }
                 }
@@ -63,12 +66,19 @@ impl Responder {
             let qtype: u16 = q.qtype.into();
             let mut matched: Vec<ResourceRecord<'static>> = live
                 .iter()
-                .filter(|r| r.name == q.qname && (q.qtype == QTYPE::ANY || wire::rr_type(r) == qtype))
+                .filter(|r| {
+                    r.name == q.qname && (q.qtype == QTYPE::ANY || wire::rr_type(r) == qtype)
+                })
                 .cloned()
                 .collect();
             // RFC 6762 s6.1: a name of ours without the asked type -> NSEC.
             if matched.is_empty() && live.iter().any(|r| r.cache_flush && r.name == q.qname) {
-                let ttl = live.iter().filter(|r| r.name == q.qname).map(|r| r.ttl).min().unwrap_or(120);
+                let ttl = live
+                    .iter()
+                    .filter(|r| r.name == q.qname)
+                    .map(|r| r.ttl)
+                    .min()
+                    .unwrap_or(120);
                 let owner = q.qname.clone().into_owned();
                 matched.push(wire::nsec(&owner, &types_at(&live, &owner), ttl));
             }
@@ -86,18 +96,27 @@ impl Responder {
                 // RFC 6762 s5.5: a query sent by unicast to port 5353 (the
                 // core let it in only from on-link) is answered by unicast.
                 let direct = !from.multicast && on_link;
-                let unicast = legacy || direct || (q.unicast_response && fresh && !is_probe && on_link);
+                let unicast =
+                    legacy || direct || (q.unicast_response && fresh && !is_probe && on_link);
                 if unicast {
                     push_unique(&mut ucast, r);
                     continue;
                 }
                 // RFC 6762 s6.2: once a second per record and link, 250 ms
                 // when defending against a probe.
-                let limit = if is_probe { PROBE_DEFENCE_LIMIT } else { RATE_LIMIT };
+                let limit = if is_probe {
+                    PROBE_DEFENCE_LIMIT
+                } else {
+                    RATE_LIMIT
+                };
                 if last.is_some_and(|t| now.duration_since(t) < limit) {
                     continue;
                 }
-                if self.delayed.iter().any(|d| d.link == link && d.answers.contains(&r)) {
+                if self
+                    .delayed
+                    .iter()
+                    .any(|d| d.link == link && d.answers.contains(&r))
+                {
                     continue;
                 }
                 push_unique(&mut mcast, r);
@@ -116,7 +135,11 @@ impl Responder {
             if truncated {
                 // RFC 6762 s7.2: more known answers follow: wait 400-500 ms.
                 let at = now + self.rng.millis(400, 500);
-                self.delayed.push(Delayed { at, link, answers: mcast });
+                self.delayed.push(Delayed {
+                    at,
+                    link,
+                    answers: mcast,
+                });
             } else if mcast.iter().all(|r| r.cache_flush) {
                 // RFC 6762 s6: unique records are answered at once.
                 let p = self.response_with_additionals(mcast);
@@ -124,7 +147,11 @@ impl Responder {
             } else {
                 // RFC 6762 s6: shared records after a random 20-120 ms.
                 let at = now + self.rng.millis(20, 120);
-                self.delayed.push(Delayed { at, link, answers: mcast });
+                self.delayed.push(Delayed {
+                    at,
+                    link,
+                    answers: mcast,
+                });
             }
         }
     }
@@ -132,13 +159,22 @@ impl Responder {
     /// RFC 6762 s6.7: a legacy unicast query (source port not 5353) gets a
     /// unicast reply with its ID and question, TTLs at most 10 s and no
     /// cache-flush bit. Never to an off-link source (s11).
-    fn legacy_reply(&mut self, from: Received, query: &Packet<'_>, answers: Vec<ResourceRecord<'static>>) {
+    fn legacy_reply(
+        &mut self,
+        from: Received,
+        query: &Packet<'_>,
+        answers: Vec<ResourceRecord<'static>>,
+    ) {
         if !self.on_link(from.iface, &from.src) {
             return;
         }
         let mut p = self.response_with_additionals(answers);
         p.set_id(query.id());
-        p.questions = query.questions.iter().map(|q| q.clone().into_owned()).collect();
+        p.questions = query
+            .questions
+            .iter()
+            .map(|q| q.clone().into_owned())
+            .collect();
         for r in p.answers.iter_mut().chain(p.additional_records.iter_mut()) {
             r.ttl = r.ttl.min(LEGACY_TTL);
             r.cache_flush = false;
@@ -149,8 +185,15 @@ impl Responder {
     /// A response with `answers` and the additional records RFC 6763 s12
     /// asks for: PTR -> SRV, TXT, addresses; SRV -> addresses; an address ->
     /// the other family's (RFC 6762 s6.2); NSEC for a missing address type.
-    pub(super) fn response_with_additionals(&self, answers: Vec<ResourceRecord<'static>>) -> Packet<'static> {
-        let all: Vec<ResourceRecord<'static>> = self.regs.values().flat_map(|r| r.records.iter().cloned()).collect();
+    pub(super) fn response_with_additionals(
+        &self,
+        answers: Vec<ResourceRecord<'static>>,
+    ) -> Packet<'static> {
+        let all: Vec<ResourceRecord<'static>> = self
+            .regs
+            .values()
+            .flat_map(|r| r.records.iter().cloned())
+            .collect();
         let mut extra: Vec<ResourceRecord<'static>> = Vec::new();
         let add = |r: &ResourceRecord<'static>, extra: &mut Vec<ResourceRecord<'static>>| {
             if !answers.contains(r) && !extra.contains(r) {
@@ -180,7 +223,10 @@ impl Responder {
                 targets.push(a.name.clone());
             }
             for n in targets {
-                for r in all.iter().filter(|r| r.name == n && is_addr(wire::rr_type(r))) {
+                for r in all
+                    .iter()
+                    .filter(|r| r.name == n && is_addr(wire::rr_type(r)))
+                {
                     add(r, &mut extra);
                 }
                 if !address_names.contains(&n) {
@@ -190,9 +236,16 @@ impl Responder {
         }
         for n in address_names {
             let types = types_at(&all, &n);
-            let owned = all.iter().any(|r| r.cache_flush && r.name == n && is_addr(wire::rr_type(r)));
+            let owned = all
+                .iter()
+                .any(|r| r.cache_flush && r.name == n && is_addr(wire::rr_type(r)));
             if owned && !(types.contains(&T_A) && types.contains(&T_AAAA)) {
-                let ttl = all.iter().filter(|r| r.name == n).map(|r| r.ttl).min().unwrap_or(120);
+                let ttl = all
+                    .iter()
+                    .filter(|r| r.name == n)
+                    .map(|r| r.ttl)
+                    .min()
+                    .unwrap_or(120);
                 add(&wire::nsec(&n, &types, ttl), &mut extra);
             }
         }
@@ -205,7 +258,8 @@ impl Responder {
 
     /// Is `src` on-link for interface `iface` (RFC 6762 s11)?
     pub(crate) fn on_link(&self, iface: IfIndex, src: &SocketAddr) -> bool {
-        self.iface(iface).is_some_and(|i| crate::engine::core::on_link(i, &src.ip()))
+        self.iface(iface)
+            .is_some_and(|i| crate::engine::core::on_link(i, &src.ip()))
     }
 }
 
@@ -216,7 +270,9 @@ fn known(query: &Packet<'_>, r: &ResourceRecord<'_>) -> bool {
 
 /// `r` is among `list` with at least half its TTL.
 pub(super) fn known_in(list: &[ResourceRecord<'_>], r: &ResourceRecord<'_>) -> bool {
-    list.iter().any(|k| k.name == r.name && wire::same_rdata(k, r) && u64::from(k.ttl) * 2 >= u64::from(r.ttl))
+    list.iter().any(|k| {
+        k.name == r.name && wire::same_rdata(k, r) && u64::from(k.ttl) * 2 >= u64::from(r.ttl)
+    })
 }
 
 fn push_unique(v: &mut Vec<ResourceRecord<'static>>, r: ResourceRecord<'static>) {

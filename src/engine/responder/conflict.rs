@@ -5,7 +5,9 @@ use std::time::Instant;
 
 use simple_dns::{Name, Packet};
 
-use super::{answer, Link, Phase, RegId, Responder, CONFLICT_BACKOFF, CONFLICT_BURST, CONFLICT_WINDOW};
+use super::{
+    answer, Link, Phase, RegId, Responder, CONFLICT_BACKOFF, CONFLICT_BURST, CONFLICT_WINDOW,
+};
 use crate::engine::wire::{self, T_NSEC};
 use crate::engine::{Event, Family, Received};
 
@@ -44,19 +46,33 @@ impl Responder {
         }
         self.delayed.retain(|d| !d.answers.is_empty());
         let mut verdicts: Vec<(RegId, Verdict)> = Vec::new();
-        for r in packet.answers.iter().chain(packet.additional_records.iter()) {
+        for r in packet
+            .answers
+            .iter()
+            .chain(packet.additional_records.iter())
+        {
             let rtype = wire::rr_type(r);
             if r.ttl == 0 || rtype == T_NSEC || self.is_ours(r) {
                 continue;
             }
             for (id, reg) in &self.regs {
-                if reg.links.is_empty() || !reg.claims(&r.name, rtype) || verdicts.iter().any(|(v, _)| v == id) {
+                if reg.links.is_empty()
+                    || !reg.claims(&r.name, rtype)
+                    || verdicts.iter().any(|(v, _)| v == id)
+                {
                     continue;
                 }
                 // Never registered yet, or already probing again: lost. A
                 // registration made is never lost to one packet.
                 let lost = !reg.registered || reg.contested;
-                verdicts.push((*id, if lost { Verdict::Lost } else { Verdict::Reprobe }));
+                verdicts.push((
+                    *id,
+                    if lost {
+                        Verdict::Lost
+                    } else {
+                        Verdict::Reprobe
+                    },
+                ));
             }
         }
         for (id, v) in verdicts {
@@ -83,8 +99,14 @@ impl Responder {
     /// The registration stays registered for the driver: no event.
     fn reprobe(&mut self, now: Instant, id: RegId) {
         self.note_conflict(now);
-        let at = if self.backed_off(now) { now + CONFLICT_BACKOFF } else { now };
-        let Some(reg) = self.regs.get_mut(&id) else { return };
+        let at = if self.backed_off(now) {
+            now + CONFLICT_BACKOFF
+        } else {
+            now
+        };
+        let Some(reg) = self.regs.get_mut(&id) else {
+            return;
+        };
         reg.contested = true;
         for st in reg.links.values_mut() {
             st.phase = Phase::Probing(0);
@@ -93,7 +115,11 @@ impl Responder {
     }
 
     pub(crate) fn note_conflict(&mut self, now: Instant) {
-        while self.conflicts.front().is_some_and(|t| now.duration_since(*t) >= CONFLICT_WINDOW) {
+        while self
+            .conflicts
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= CONFLICT_WINDOW)
+        {
             self.conflicts.pop_front();
         }
         if self.conflicts.len() < CONFLICT_BURST {
@@ -103,6 +129,10 @@ impl Responder {
 
     /// RFC 6762 s8.1: 15 conflicts within 10 s -> wait 5 s before probing.
     pub(crate) fn backed_off(&self, now: Instant) -> bool {
-        self.conflicts.iter().filter(|t| now.duration_since(**t) < CONFLICT_WINDOW).count() >= CONFLICT_BURST
+        self.conflicts
+            .iter()
+            .filter(|t| now.duration_since(**t) < CONFLICT_WINDOW)
+            .count()
+            >= CONFLICT_BURST
     }
 }

@@ -13,7 +13,12 @@ use crate::engine::wire;
 pub(super) fn probe_packet(reg: &Reg) -> Packet<'static> {
     let mut p = Packet::new_query(0);
     for name in &reg.owned {
-        p.questions.push(Question::new(name.clone(), QTYPE::ANY, QCLASS::CLASS(CLASS::IN), true));
+        p.questions.push(Question::new(
+            name.clone(),
+            QTYPE::ANY,
+            QCLASS::CLASS(CLASS::IN),
+            true,
+        ));
         for r in reg.unique_of(name) {
             p.name_servers.push(r.clone().with_cache_flush(false));
         }
@@ -46,17 +51,31 @@ impl Responder {
         let backoff = self.backed_off(now);
         let mut losses = 0;
         for reg in self.regs.values_mut() {
-            if !reg.links.get(&link).is_some_and(|s| matches!(s.phase, Phase::Probing(_))) {
+            if !reg
+                .links
+                .get(&link)
+                .is_some_and(|s| matches!(s.phase, Phase::Probing(_)))
+            {
                 continue;
             }
             let lost = reg.owned.iter().any(|name| {
-                let theirs: Vec<&ResourceRecord<'_>> = packet.name_servers.iter().filter(|r| &r.name == name).collect();
+                let theirs: Vec<&ResourceRecord<'_>> = packet
+                    .name_servers
+                    .iter()
+                    .filter(|r| &r.name == name)
+                    .collect();
                 let ours: Vec<&ResourceRecord<'_>> = reg.unique_of(name).collect();
                 !theirs.is_empty() && compare(&ours, &theirs) == Ordering::Less
             });
             if let (true, Some(st)) = (lost, reg.links.get_mut(&link)) {
                 st.phase = Phase::Probing(0);
-                st.next = Some(now + if backoff { super::CONFLICT_BACKOFF } else { TIE_BREAK_WAIT });
+                st.next = Some(
+                    now + if backoff {
+                        super::CONFLICT_BACKOFF
+                    } else {
+                        TIE_BREAK_WAIT
+                    },
+                );
                 losses += 1;
             }
         }

@@ -25,13 +25,19 @@ pub(super) fn eth0() -> Interface {
     Interface {
         index: 2,
         name: "eth0".into(),
-        addrs: vec![IfAddr { addr: "198.18.0.1".parse().unwrap(), prefix_len: 24 }],
+        addrs: vec![IfAddr {
+            addr: "198.18.0.1".parse().unwrap(),
+            prefix_len: 24,
+        }],
     }
 }
 
 pub(super) fn eth0_dual() -> Interface {
     let mut i = eth0();
-    i.addrs.push(IfAddr { addr: "fd00:99::1".parse().unwrap(), prefix_len: 64 });
+    i.addrs.push(IfAddr {
+        addr: "fd00:99::1".parse().unwrap(),
+        prefix_len: 64,
+    });
     i
 }
 
@@ -82,7 +88,13 @@ impl Harness {
         let t0 = Instant::now();
         let mut r = Responder::new(seed);
         r.set_interfaces(t0, ifaces);
-        Harness { t0, now: t0, r, sent: Vec::new(), events: Vec::new() }
+        Harness {
+            t0,
+            now: t0,
+            r,
+            sent: Vec::new(),
+            events: Vec::new(),
+        }
     }
     /// Registered and through probing and announcing.
     pub fn live() -> (Harness, RegId) {
@@ -122,7 +134,14 @@ impl Harness {
         self.run_until(until);
     }
     pub fn query(&mut self, from: SocketAddr, p: &Packet<'_>) {
-        self.query_via(Received { iface: 2, src: from, multicast: true }, p)
+        self.query_via(
+            Received {
+                iface: 2,
+                src: from,
+                multicast: true,
+            },
+            p,
+        )
     }
     pub fn query_via(&mut self, from: Received, p: &Packet<'_>) {
         let bytes = p.build_bytes_vec_compressed().unwrap();
@@ -133,7 +152,15 @@ impl Harness {
     pub fn response(&mut self, p: &Packet<'_>) {
         let bytes = p.build_bytes_vec_compressed().unwrap();
         let parsed = crate::engine::wire::parse(&bytes).unwrap();
-        self.r.handle_response(self.now, Received { iface: 2, src: peer(), multicast: true }, &parsed);
+        self.r.handle_response(
+            self.now,
+            Received {
+                iface: 2,
+                src: peer(),
+                multicast: true,
+            },
+            &parsed,
+        );
         self.drain();
     }
 }
@@ -148,7 +175,12 @@ pub(super) fn name(s: &str) -> Name<'static> {
 
 pub(super) fn question(n: &str, t: TYPE, qu: bool) -> Packet<'static> {
     let mut p = Packet::new_query(0);
-    p.questions.push(Question::new(name(n), QTYPE::TYPE(t), QCLASS::CLASS(CLASS::IN), qu));
+    p.questions.push(Question::new(
+        name(n),
+        QTYPE::TYPE(t),
+        QCLASS::CLASS(CLASS::IN),
+        qu,
+    ));
     p
 }
 
@@ -169,12 +201,25 @@ pub(super) fn rival_response(port: u16) -> Packet<'static> {
 }
 
 pub(super) fn rec_of(p: &Packet<'_>, t: u16) -> Option<ResourceRecord<'static>> {
-    p.answers.iter().find(|r| crate::engine::wire::rr_type(r) == t).map(|r| r.clone().into_owned())
+    p.answers
+        .iter()
+        .find(|r| crate::engine::wire::rr_type(r) == t)
+        .map(|r| r.clone().into_owned())
 }
 
 #[allow(unused)]
 pub(super) fn dump(p: &Packet<'_>) -> Vec<(String, u16, u32, bool)> {
-    p.answers.iter().map(|r| (r.name.to_string(), crate::engine::wire::rr_type(r), r.ttl, r.cache_flush)).collect()
+    p.answers
+        .iter()
+        .map(|r| {
+            (
+                r.name.to_string(),
+                crate::engine::wire::rr_type(r),
+                r.ttl,
+                r.cache_flush,
+            )
+        })
+        .collect()
 }
 
 #[allow(unused)]

@@ -32,7 +32,10 @@ fn query_for(labels: &[&[u8]]) -> Vec<u8> {
 fn well_formed_query_parses() {
     let p = parse(&query_for(&[b"_openstack", b"_tcp", b"local"])).unwrap();
     assert_eq!(p.questions.len(), 1);
-    assert_eq!(p.questions[0].qname, name_from_str("_openstack._tcp.local.").unwrap());
+    assert_eq!(
+        p.questions[0].qname,
+        name_from_str("_openstack._tcp.local.").unwrap()
+    );
 }
 
 #[test]
@@ -112,9 +115,15 @@ fn rfc1035_s4_1_3_truncated_records_refused() {
     v[n - 5] = 9;
     assert_eq!(prescan(&v), Err(WireError::Truncated));
     // A TXT string running past its RDATA.
-    assert_eq!(prescan(&answer(T_TXT, &[5, b'a', b'b'])), Err(WireError::Truncated));
+    assert_eq!(
+        prescan(&answer(T_TXT, &[5, b'a', b'b'])),
+        Err(WireError::Truncated)
+    );
     // An SRV whose target runs past its RDATA.
-    assert_eq!(prescan(&answer(T_SRV, &[0, 0, 0, 0, 0, 80, 5, b'a'])), Err(WireError::Truncated));
+    assert_eq!(
+        prescan(&answer(T_SRV, &[0, 0, 0, 0, 0, 80, 5, b'a'])),
+        Err(WireError::Truncated)
+    );
 }
 
 #[test]
@@ -162,7 +171,11 @@ fn rfc6762_s17_large_response_split_into_packets_of_at_most_9000() {
 
 #[test]
 fn rfc6763_s4_3_names_from_text() {
-    let n = instance_name("my.dotted name._openstack._tcp.local.", "_openstack._tcp.local.").unwrap();
+    let n = instance_name(
+        "my.dotted name._openstack._tcp.local.",
+        "_openstack._tcp.local.",
+    )
+    .unwrap();
     assert_eq!(n.get_labels().len(), 4);
     assert_eq!(n.get_labels()[0].as_ref(), b"my.dotted name");
     assert!(name_from_str("").is_err());
@@ -175,11 +188,21 @@ fn rfc6763_s4_3_instance_names_with_any_utf8_never_panic() {
     let st = "_openstack._tcp.local.";
     let n = instance_name("Bare métal ☃._openstack._tcp.local.", st).unwrap();
     assert_eq!(n.get_labels()[0].as_ref(), "Bare métal ☃".as_bytes());
-    for bad in ["é_openstack._tcp.local.", "☃", "", ".", "☃._openstack._tcp.local", "x._openstack._tcp.lo☃al."] {
+    for bad in [
+        "é_openstack._tcp.local.",
+        "☃",
+        "",
+        ".",
+        "☃._openstack._tcp.local",
+        "x._openstack._tcp.lo☃al.",
+    ] {
         let _ = instance_name(bad, st);
         let _ = name_from_str(bad);
     }
-    assert!(instance_name("x._openstack._tcp.local", st).is_ok(), "trailing dot optional");
+    assert!(
+        instance_name("x._openstack._tcp.local", st).is_ok(),
+        "trailing dot optional"
+    );
 }
 
 /// A question in wire form: name bytes, then QTYPE and QCLASS.
@@ -219,13 +242,22 @@ fn rfc1035_s4_1_2_rfc6762_s6_unknown_qtype_skipped_the_other_questions_kept() {
     let p = parse(&v).unwrap();
     assert_eq!(p.questions.len(), 1);
     let q = &p.questions[0];
-    assert_eq!(q.qname, name_from_str("baremetal._openstack._tcp.local.").unwrap());
+    assert_eq!(
+        q.qname,
+        name_from_str("baremetal._openstack._tcp.local.").unwrap()
+    );
     assert_eq!(u16::from(q.qtype), T_SRV);
     assert!(q.unicast_response, "RFC 6762 s5.4 bit kept");
     // The same with the unknown question last.
     let mut body = question(&inst, T_SRV, 1);
     body.extend(question(&[0xC0, 12], 65280, 1));
-    assert_eq!(parse(&with_counts(0, [2, 0, 0, 0], &body)).unwrap().questions.len(), 1);
+    assert_eq!(
+        parse(&with_counts(0, [2, 0, 0, 0], &body))
+            .unwrap()
+            .questions
+            .len(),
+        1
+    );
 }
 
 #[test]
@@ -244,7 +276,10 @@ fn rfc1035_s4_1_only_unknown_questions_dropped_whole() {
     let local = name_bytes(&[b"local"]);
     let mut body = question(&local, 65280, 1);
     body.extend(question(&local, T_A, 7));
-    assert_eq!(parse(&with_counts(0, [2, 0, 0, 0], &body)).unwrap_err(), WireError::NothingUnderstood);
+    assert_eq!(
+        parse(&with_counts(0, [2, 0, 0, 0], &body)).unwrap_err(),
+        WireError::NothingUnderstood
+    );
 }
 
 #[test]
@@ -258,10 +293,18 @@ fn rfc1035_s4_1_3_record_of_unknown_class_skipped_the_others_kept() {
     body.extend(record(&[0xC0, 12], T_A, 0x8001, &[198, 18, 0, 7]));
     let p = parse(&with_counts(0x8400, [0, 3, 0, 0], &body)).unwrap();
     assert_eq!(p.answers.len(), 2);
-    let RData::SRV(s) = &p.answers[0].rdata else { panic!("SRV expected: {:?}", p.answers[0]) };
-    assert_eq!((s.port, name_key(&s.target)), (8080, "x.local.".to_string()));
+    let RData::SRV(s) = &p.answers[0].rdata else {
+        panic!("SRV expected: {:?}", p.answers[0])
+    };
+    assert_eq!(
+        (s.port, name_key(&s.target)),
+        (8080, "x.local.".to_string())
+    );
     assert!(p.answers[0].cache_flush);
-    assert_eq!(p.answers[1].rdata, RData::A(A::from(std::net::Ipv4Addr::new(198, 18, 0, 7))));
+    assert_eq!(
+        p.answers[1].rdata,
+        RData::A(A::from(std::net::Ipv4Addr::new(198, 18, 0, 7)))
+    );
     assert_eq!(name_key(&p.answers[1].name), "x.local.");
 }
 
@@ -279,7 +322,15 @@ fn rfc1035_s4_1_3_skipped_records_in_each_section_and_after_an_opt() {
     body.extend(a(1, 6)); // additional
     let p = parse(&with_counts(0, [1, 2, 2, 3], &body)).unwrap();
     let last = |rs: &[ResourceRecord<'_>]| -> Vec<u8> {
-        rs.iter().map(|r| if let RData::A(a) = &r.rdata { a.address.to_be_bytes()[3] } else { 0 }).collect()
+        rs.iter()
+            .map(|r| {
+                if let RData::A(a) = &r.rdata {
+                    a.address.to_be_bytes()[3]
+                } else {
+                    0
+                }
+            })
+            .collect()
     };
     assert_eq!(p.questions.len(), 1);
     assert_eq!(last(&p.answers), vec![2]);
@@ -301,7 +352,10 @@ fn skipping_keeps_every_structural_check() {
     let mut body = question(&local, 65280, 1);
     body.extend(question(&[0xC0, 40], T_A, 1));
     body.extend(local.clone());
-    assert_eq!(parse(&with_counts(0, [2, 0, 0, 0], &body)).unwrap_err(), WireError::ForwardPointer);
+    assert_eq!(
+        parse(&with_counts(0, [2, 0, 0, 0], &body)).unwrap_err(),
+        WireError::ForwardPointer
+    );
     // Nor a truncated record after a skipped one.
     let mut body = record(&local, T_A, 9, &[198, 18, 0, 1]);
     body.extend(record(&local, T_A, 1, &[198, 18, 0, 2]));

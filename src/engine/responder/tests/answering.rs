@@ -39,7 +39,10 @@ fn rfc6762_s6_unique_answer_at_once() {
     assert_eq!(h.sent.len(), 1, "SRV is unique: no delay");
     let p = h.sent[0].packet();
     assert_eq!(types(&p.answers), vec![T_SRV]);
-    assert!(types(&p.additional_records).contains(&T_A), "RFC 6763 s12.2: SRV -> address");
+    assert!(
+        types(&p.additional_records).contains(&T_A),
+        "RFC 6763 s12.2: SRV -> address"
+    );
     assert_eq!(h.sent[0].tx.dst, Family::V4.group());
 }
 
@@ -111,7 +114,10 @@ fn rfc6762_s7_1_known_answer_suppression() {
     let ptr = crate::engine::wire::ptr(&name(STYPE), &name(INSTANCE), 4500);
     // Known with more than half our TTL: suppressed.
     let mut q = question(STYPE, TYPE::PTR, false);
-    q.answers.push(ResourceRecord { ttl: 2250, ..ptr.clone() });
+    q.answers.push(ResourceRecord {
+        ttl: 2250,
+        ..ptr.clone()
+    });
     h.query(peer(), &q);
     h.advance(ms(200));
     assert!(h.sent.is_empty());
@@ -131,14 +137,19 @@ fn rfc6762_s6_1_nsec_for_a_type_the_name_lacks() {
     assert_eq!(h.sent.len(), 1);
     let p = h.sent[0].packet();
     let nsec = p.answers.iter().find(|r| r.name == name(INSTANCE)).unwrap();
-    let RData::NSEC(n) = &nsec.rdata else { panic!("{nsec:?}") };
+    let RData::NSEC(n) = &nsec.rdata else {
+        panic!("{nsec:?}")
+    };
     assert_eq!(n.next_name, name(INSTANCE));
     // Bitmap window 0: A(1), TXT(16), SRV(33).
     let bits = &n.type_bit_maps[0].bitmap;
     let has = |t: usize| bits.get(t / 8).is_some_and(|b| b & (0x80 >> (t % 8)) != 0);
     assert!(has(1) && has(16) && has(33) && !has(28));
     // A name that is not ours gets nothing.
-    h.query(peer(), &question("other._openstack._tcp.local.", TYPE::AAAA, false));
+    h.query(
+        peer(),
+        &question("other._openstack._tcp.local.", TYPE::AAAA, false),
+    );
     assert_eq!(h.sent.len(), 1);
 }
 
@@ -147,7 +158,12 @@ fn rfc6762_s6_any_question_gets_every_record_of_the_name() {
     let (mut h, _) = Harness::live();
     h.advance(Duration::from_secs(2));
     let mut q = Packet::new_query(0);
-    q.questions.push(Question::new(name(INSTANCE), QTYPE::ANY, QCLASS::CLASS(CLASS::IN), false));
+    q.questions.push(Question::new(
+        name(INSTANCE),
+        QTYPE::ANY,
+        QCLASS::CLASS(CLASS::IN),
+        false,
+    ));
     h.query(peer(), &q);
     let p = h.sent[0].packet();
     let mut ts = types(&p.answers);
@@ -162,11 +178,20 @@ fn rfc6762_s8_1_probe_for_our_name_defended_at_once_by_multicast() {
     h.query(peer(), &question(INSTANCE, TYPE::SRV, false));
     h.advance(ms(300)); // multicast 300 ms ago: defence still allowed
     let mut probe = Packet::new_query(0);
-    probe.questions.push(Question::new(name(INSTANCE), QTYPE::ANY, QCLASS::CLASS(CLASS::IN), true));
+    probe.questions.push(Question::new(
+        name(INSTANCE),
+        QTYPE::ANY,
+        QCLASS::CLASS(CLASS::IN),
+        true,
+    ));
     probe.name_servers.push(srv_with_port(8080));
     h.query(peer(), &probe);
     assert_eq!(h.sent.len(), 2);
-    assert_eq!(h.sent[1].tx.dst, Family::V4.group(), "QU probe still answered by multicast");
+    assert_eq!(
+        h.sent[1].tx.dst,
+        Family::V4.group(),
+        "QU probe still answered by multicast"
+    );
     let p = h.sent[1].packet();
     assert!(p.answers.iter().all(|r| r.cache_flush));
     assert!(types(&p.answers).contains(&T_SRV));
@@ -187,7 +212,10 @@ fn rfc6763_s9_services_enumeration_answered() {
     h.query(peer(), &question(SERVICES_META, TYPE::PTR, false));
     h.advance(ms(200));
     let p = h.sent[0].packet();
-    assert_eq!(p.answers[0].rdata, RData::PTR(simple_dns::rdata::PTR(name(STYPE))));
+    assert_eq!(
+        p.answers[0].rdata,
+        RData::PTR(simple_dns::rdata::PTR(name(STYPE)))
+    );
 }
 
 #[test]
@@ -211,7 +239,11 @@ fn rfc6762_s7_2_truncated_query_waits_400_500ms_for_more_known_answers() {
     q.set_flags(PacketFlag::TRUNCATION);
     h.query(peer(), &q);
     let mut more = Packet::new_query(0);
-    more.answers.push(crate::engine::wire::ptr(&name(STYPE), &name(INSTANCE), 4500));
+    more.answers.push(crate::engine::wire::ptr(
+        &name(STYPE),
+        &name(INSTANCE),
+        4500,
+    ));
     h.query(peer(), &more);
     h.advance(ms(600));
     assert!(h.sent.is_empty());
@@ -224,7 +256,11 @@ fn rfc6762_s7_4_answer_multicast_by_another_host_first_is_not_repeated() {
     h.query(peer(), &question(STYPE, TYPE::PTR, false));
     // Another responder multicasts the same PTR before our delay ends.
     let mut p = Packet::new_reply(0);
-    p.answers.push(crate::engine::wire::ptr(&name(STYPE), &name(INSTANCE), 4500));
+    p.answers.push(crate::engine::wire::ptr(
+        &name(STYPE),
+        &name(INSTANCE),
+        4500,
+    ));
     h.response(&p);
     h.advance(ms(200));
     assert!(h.sent.is_empty());
@@ -234,7 +270,14 @@ fn rfc6762_s7_4_answer_multicast_by_another_host_first_is_not_repeated() {
 fn rfc6762_s5_5_direct_unicast_query_answered_by_unicast() {
     let (mut h, _) = Harness::live();
     h.advance(Duration::from_secs(40)); // not multicast for a quarter TTL
-    h.query_via(Received { iface: 2, src: peer(), multicast: false }, &question(INSTANCE, TYPE::SRV, false));
+    h.query_via(
+        Received {
+            iface: 2,
+            src: peer(),
+            multicast: false,
+        },
+        &question(INSTANCE, TYPE::SRV, false),
+    );
     assert_eq!(h.sent.len(), 1);
     assert_eq!(h.sent[0].tx.dst, peer());
 }
@@ -245,7 +288,11 @@ fn rfc6762_s6_answer_goes_to_the_group_of_the_query_family() {
     h.r.register(h.t0, info()).unwrap();
     h.run_until(h.t0 + Duration::from_secs(5));
     // Announced once per family.
-    let v6 = h.sent.iter().filter(|s| s.is_response() && s.tx.dst == Family::V6.group()).count();
+    let v6 = h
+        .sent
+        .iter()
+        .filter(|s| s.is_response() && s.tx.dst == Family::V6.group())
+        .count();
     assert_eq!(v6, 2);
     h.sent.clear();
     let src6 = SocketAddr::new("fd00:99::2".parse().unwrap(), 5353);
@@ -265,7 +312,11 @@ fn rfc6762_s8_1_reference_style_probe_for_the_type_ptr_gets_our_ptr_by_multicast
     // someone answers that question with the same instance.
     let (mut h, _) = Harness::live();
     let mut probe = question(STYPE, TYPE::PTR, true);
-    probe.name_servers.push(crate::engine::wire::ptr(&name(STYPE), &name(INSTANCE), 4500));
+    probe.name_servers.push(crate::engine::wire::ptr(
+        &name(STYPE),
+        &name(INSTANCE),
+        4500,
+    ));
     h.query(peer(), &probe);
     let asked = h.now;
     h.advance(ms(200));
@@ -273,7 +324,10 @@ fn rfc6762_s8_1_reference_style_probe_for_the_type_ptr_gets_our_ptr_by_multicast
     assert!(h.sent[0].at - asked <= ms(120));
     assert_eq!(h.sent[0].tx.dst, Family::V4.group());
     let p = h.sent[0].packet();
-    assert_eq!(p.answers[0].rdata, RData::PTR(simple_dns::rdata::PTR(name(INSTANCE))));
+    assert_eq!(
+        p.answers[0].rdata,
+        RData::PTR(simple_dns::rdata::PTR(name(INSTANCE)))
+    );
 }
 
 #[test]
@@ -281,7 +335,10 @@ fn rfc6762_s11_qu_from_an_off_link_source_answered_by_multicast_only() {
     let (mut h, _) = Harness::live();
     let far = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 5)), 5353);
     h.query(far, &question(INSTANCE, TYPE::SRV, true));
-    assert!(h.sent.iter().all(|s| s.tx.dst != far), "never unicast off-link");
+    assert!(
+        h.sent.iter().all(|s| s.tx.dst != far),
+        "never unicast off-link"
+    );
     assert_eq!(h.sent.len(), 1);
     assert_eq!(h.sent[0].tx.dst, Family::V4.group());
 }

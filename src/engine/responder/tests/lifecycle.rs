@@ -50,7 +50,11 @@ fn rfc6762_s8_3_announces_twice_one_second_apart_unique_records_flush() {
     let mut ts = types(&p.answers);
     ts.sort();
     assert_eq!(ts, vec![T_A, T_PTR, T_PTR, T_TXT, T_SRV]);
-    let meta = p.answers.iter().find(|r| r.name == name(SERVICES_META)).expect("services PTR");
+    let meta = p
+        .answers
+        .iter()
+        .find(|r| r.name == name(SERVICES_META))
+        .expect("services PTR");
     assert_eq!(meta.rdata, RData::PTR(simple_dns::rdata::PTR(name(STYPE))));
 }
 
@@ -70,10 +74,21 @@ fn rfc6762_s8_3_registered_only_after_probing_completes() {
 /// Another host's simultaneous probe: our address and TXT, SRV `port`.
 fn rival_probe(port: u16) -> Packet<'static> {
     let mut p = Packet::new_query(0);
-    p.questions.push(Question::new(name(INSTANCE), QTYPE::ANY, QCLASS::CLASS(CLASS::IN), true));
+    p.questions.push(Question::new(
+        name(INSTANCE),
+        QTYPE::ANY,
+        QCLASS::CLASS(CLASS::IN),
+        true,
+    ));
     let inst = name(INSTANCE);
-    p.name_servers.push(crate::engine::wire::addr(&inst, "198.18.0.1".parse().unwrap(), 120, false));
-    p.name_servers.push(crate::engine::wire::txt(&inst, &[b"path=/bm".to_vec()], 4500).unwrap());
+    p.name_servers.push(crate::engine::wire::addr(
+        &inst,
+        "198.18.0.1".parse().unwrap(),
+        120,
+        false,
+    ));
+    p.name_servers
+        .push(crate::engine::wire::txt(&inst, &[b"path=/bm".to_vec()], 4500).unwrap());
     p.name_servers.push(srv_with_port(port));
     p
 }
@@ -84,7 +99,7 @@ fn rfc6762_s8_2_tie_break_lost_waits_one_second_and_probes_again() {
     h.r.register(h.t0, info()).unwrap();
     let first = h.r.poll_timeout().unwrap();
     h.run_until(first); // one probe out
-    // Their SRV (port 9999) sorts after ours (port 80): we lose.
+                        // Their SRV (port 9999) sorts after ours (port 80): we lose.
     h.query(peer(), &rival_probe(9999));
     let lost_at = h.now;
     h.run_until(lost_at + Duration::from_secs(3));
@@ -117,7 +132,15 @@ fn rfc6762_s8_2_our_own_probe_looped_back_is_no_conflict() {
     h.run_until(first);
     let own = h.sent[0].tx.payload.clone();
     let p = crate::engine::wire::parse(&own).unwrap();
-    h.r.handle_query(h.now, Received { iface: 2, src: peer(), multicast: true }, &p);
+    h.r.handle_query(
+        h.now,
+        Received {
+            iface: 2,
+            src: peer(),
+            multicast: true,
+        },
+        &p,
+    );
     h.run_until(h.t0 + Duration::from_secs(5));
     assert_eq!(h.sent.iter().filter(|s| s.is_probe()).count(), 3);
     assert_eq!(h.events, vec![Event::Registered(id)]);
@@ -133,7 +156,10 @@ fn rfc6762_s8_1_conflict_while_probing() {
     assert_eq!(h.events, vec![Event::Conflict(id)]);
     h.sent.clear();
     h.run_until(h.t0 + Duration::from_secs(5));
-    assert!(h.sent.is_empty(), "no probes, announcements or goodbyes after a conflict");
+    assert!(
+        h.sent.is_empty(),
+        "no probes, announcements or goodbyes after a conflict"
+    );
 }
 
 #[test]
@@ -148,7 +174,12 @@ fn rfc6762_s9_ordinary_dns_target_addresses_are_shared() {
     assert!(!a.cache_flush);
     assert_eq!(a.name, name("example.com."));
     let mut p = Packet::new_reply(0);
-    p.answers.push(crate::engine::wire::addr(&name("example.com."), "1.2.3.4".parse().unwrap(), 120, false));
+    p.answers.push(crate::engine::wire::addr(
+        &name("example.com."),
+        "1.2.3.4".parse().unwrap(),
+        120,
+        false,
+    ));
     h.response(&p);
     assert!(!h.events.contains(&Event::Conflict(id)));
 }
@@ -167,7 +198,10 @@ fn rfc6762_s10_1_goodbye_ttl_zero_then_withdrawn() {
     ts.sort();
     assert_eq!(ts, vec![T_A, T_PTR, T_PTR, T_TXT, T_SRV]);
     assert!(p.answers.iter().all(|r| r.ttl == 0));
-    assert_eq!(h.r.unregister(h.now, id), Err(EngineError::UnknownRegistration));
+    assert_eq!(
+        h.r.unregister(h.now, id),
+        Err(EngineError::UnknownRegistration)
+    );
     assert_eq!(h.r.poll_timeout(), None);
 }
 
@@ -192,7 +226,11 @@ fn rfc6762_s8_registration_waits_for_an_interface_then_probes_and_announces() {
     assert!(h.events.contains(&Event::Registered(id)));
     // Probes and announcements on both families of the new interface.
     for f in [Family::V4, Family::V6] {
-        let on: Vec<&Sent> = h.sent.iter().filter(|s| s.tx.dst == f.group() && s.tx.iface == 2).collect();
+        let on: Vec<&Sent> = h
+            .sent
+            .iter()
+            .filter(|s| s.tx.dst == f.group() && s.tx.iface == 2)
+            .collect();
         assert_eq!(on.iter().filter(|s| s.is_probe()).count(), 3, "{f:?}");
         assert_eq!(on.iter().filter(|s| s.is_response()).count(), 2, "{f:?}");
     }
@@ -204,7 +242,10 @@ fn rfc6762_s13_interface_appearing_later_gets_probes_and_announcements() {
     let eth1 = Interface {
         index: 3,
         name: "eth1".into(),
-        addrs: vec![IfAddr { addr: "198.19.0.1".parse().unwrap(), prefix_len: 24 }],
+        addrs: vec![IfAddr {
+            addr: "198.19.0.1".parse().unwrap(),
+            prefix_len: 24,
+        }],
     };
     h.r.set_interfaces(h.now, vec![eth0(), eth1]);
     h.advance(Duration::from_secs(5));
@@ -234,21 +275,39 @@ fn rfc1035_s2_3_4_rfc6762_s17_registration_rejects_what_dns_cannot_carry() {
     let mut h = Harness::new(vec![eth0()]);
     let mut i = info();
     i.instance = format!("{}.{}", "x".repeat(64), STYPE);
-    assert!(matches!(h.r.register(h.t0, i), Err(EngineError::InvalidName(_, _))));
+    assert!(matches!(
+        h.r.register(h.t0, i),
+        Err(EngineError::InvalidName(_, _))
+    ));
     let mut i = info();
     i.target = format!("{}local.", "abcdefghi.".repeat(26));
-    assert!(matches!(h.r.register(h.t0, i), Err(EngineError::InvalidName(_, _))));
+    assert!(matches!(
+        h.r.register(h.t0, i),
+        Err(EngineError::InvalidName(_, _))
+    ));
     let mut i = info();
     i.txt = vec![vec![b'a'; 256]];
-    assert!(matches!(h.r.register(h.t0, i), Err(EngineError::InvalidRecord(_))));
+    assert!(matches!(
+        h.r.register(h.t0, i),
+        Err(EngineError::InvalidRecord(_))
+    ));
     let mut i = info();
     i.txt = (0..40).map(|_| vec![b'b'; 255]).collect();
-    assert!(matches!(h.r.register(h.t0, i), Err(EngineError::InvalidRecord(_))));
+    assert!(matches!(
+        h.r.register(h.t0, i),
+        Err(EngineError::InvalidRecord(_))
+    ));
     let mut i = info();
     i.instance = "baremetal._other._tcp.local.".into();
-    assert!(matches!(h.r.register(h.t0, i), Err(EngineError::InvalidName(_, _))));
+    assert!(matches!(
+        h.r.register(h.t0, i),
+        Err(EngineError::InvalidName(_, _))
+    ));
     h.r.register(h.t0, info()).unwrap();
-    assert!(matches!(h.r.register(h.t0, info()), Err(EngineError::Duplicate(_))));
+    assert!(matches!(
+        h.r.register(h.t0, info()),
+        Err(EngineError::Duplicate(_))
+    ));
 }
 
 #[test]
@@ -262,20 +321,37 @@ fn rfc6762_s8_1_local_target_is_probed_and_defended_too() {
     j.instance = format!("inspector.{STYPE}");
     let id2 = h.r.register(h.t0, j).unwrap();
     h.run_until(h.t0 + Duration::from_secs(5));
-    assert!(h.events.contains(&Event::Registered(id)) && h.events.contains(&Event::Registered(id2)));
+    assert!(
+        h.events.contains(&Event::Registered(id)) && h.events.contains(&Event::Registered(id2))
+    );
     let probe = h.sent.iter().find(|s| s.is_probe()).unwrap().packet();
-    let qnames: Vec<_> = probe.questions.iter().map(|q| q.qname.to_string()).collect();
+    let qnames: Vec<_> = probe
+        .questions
+        .iter()
+        .map(|q| q.qname.to_string())
+        .collect();
     assert!(qnames.contains(&"myhost.local".to_string()), "{qnames:?}");
     let ann = h.sent.iter().find(|s| s.is_response()).unwrap().packet();
-    assert!(rec_of(&ann, T_A).unwrap().cache_flush, "addresses of a .local. target are unique");
+    assert!(
+        rec_of(&ann, T_A).unwrap().cache_flush,
+        "addresses of a .local. target are unique"
+    );
     // Another host claims the host name with another address: both
     // services probe again (RFC 6762 s9), and lose when it answers.
     let mut p = Packet::new_reply(0);
-    p.answers.push(crate::engine::wire::addr(&name("myhost.local."), "198.18.0.77".parse().unwrap(), 120, true));
+    p.answers.push(crate::engine::wire::addr(
+        &name("myhost.local."),
+        "198.18.0.77".parse().unwrap(),
+        120,
+        true,
+    ));
     h.sent.clear();
     h.response(&p);
     h.advance(ms(1));
-    assert!(h.sent.iter().any(|s| s.is_probe()), "probing the host name again");
+    assert!(
+        h.sent.iter().any(|s| s.is_probe()),
+        "probing the host name again"
+    );
     h.response(&p);
     assert!(h.events.contains(&Event::Conflict(id)) && h.events.contains(&Event::Conflict(id2)));
 }

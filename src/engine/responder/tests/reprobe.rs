@@ -19,7 +19,9 @@ fn our_records() -> Vec<ResourceRecord<'static>> {
     vec![
         wire::ptr(&name(STYPE), &inst, 4500),
         srv_with_port(80).with_cache_flush(true),
-        wire::txt(&inst, &[b"path=/bm".to_vec()], 4500).unwrap().with_cache_flush(true),
+        wire::txt(&inst, &[b"path=/bm".to_vec()], 4500)
+            .unwrap()
+            .with_cache_flush(true),
         wire::addr(&inst, "198.18.0.1".parse().unwrap(), 120, true),
     ]
 }
@@ -36,7 +38,11 @@ fn rfc6762_s9_one_spoofed_conflict_reprobes_then_announces_again_and_keeps_the_n
     let (mut h, id) = Harness::live();
     let at = h.now;
     h.response(&rival_response(8080));
-    assert_eq!(h.events, vec![Event::Registered(id)], "nothing for the driver: still registered");
+    assert_eq!(
+        h.events,
+        vec![Event::Registered(id)],
+        "nothing for the driver: still registered"
+    );
     // Probing again at once (no 0-250 ms delay).
     assert_eq!(h.r.poll_timeout(), Some(at));
     h.advance(ms(600));
@@ -54,7 +60,10 @@ fn rfc6762_s9_one_spoofed_conflict_reprobes_then_announces_again_and_keeps_the_n
     assert_eq!(p[2].at - p[1].at, ms(250));
     // The probe names the instance (ANY, QU) and proposes our records.
     let probe = p[0].packet();
-    assert_eq!((probe.questions[0].qname.clone(), probe.questions[0].qtype), (name(INSTANCE), QTYPE::ANY));
+    assert_eq!(
+        (probe.questions[0].qname.clone(), probe.questions[0].qtype),
+        (name(INSTANCE), QTYPE::ANY)
+    );
     assert!(probe.questions[0].unicast_response);
     let mut auth = types(&probe.name_servers);
     auth.sort();
@@ -64,14 +73,24 @@ fn rfc6762_s9_one_spoofed_conflict_reprobes_then_announces_again_and_keeps_the_n
     assert_eq!(a.len(), 2);
     assert_eq!(a[0].at - p[2].at, ms(250));
     assert_eq!(a[1].at - a[0].at, Duration::from_secs(1));
-    assert_eq!(rec_of(&a[0].packet(), T_SRV).unwrap(), srv_with_port(80).with_cache_flush(true));
-    assert_eq!(h.events, vec![Event::Registered(id)], "kept, no second Registered either");
+    assert_eq!(
+        rec_of(&a[0].packet(), T_SRV).unwrap(),
+        srv_with_port(80).with_cache_flush(true)
+    );
+    assert_eq!(
+        h.events,
+        vec![Event::Registered(id)],
+        "kept, no second Registered either"
+    );
     // And answered again.
     h.advance(Duration::from_secs(2));
     h.sent.clear();
     h.query(peer(), &question(INSTANCE, TYPE::SRV, false));
     assert_eq!(h.sent.len(), 1);
-    assert_eq!(rec_of(&h.sent[0].packet(), T_SRV).unwrap().rdata, srv_with_port(80).rdata);
+    assert_eq!(
+        rec_of(&h.sent[0].packet(), T_SRV).unwrap().rdata,
+        srv_with_port(80).rdata
+    );
 }
 
 #[test]
@@ -82,23 +101,39 @@ fn rfc6762_s9_conflict_then_an_answer_to_our_probe_takes_the_name() {
     assert_eq!(probes(&h).len(), 1);
     // The other host answers our probe with its records.
     let mut theirs = reply(vec![rival_response(8080).answers[0].clone()]);
-    theirs.answers.push(wire::addr(&name(INSTANCE), "198.18.0.2".parse().unwrap(), 120, true));
+    theirs.answers.push(wire::addr(
+        &name(INSTANCE),
+        "198.18.0.2".parse().unwrap(),
+        120,
+        true,
+    ));
     h.response(&theirs);
     assert_eq!(h.events, vec![Event::Registered(id), Event::Conflict(id)]);
     h.sent.clear();
     h.advance(Duration::from_secs(5));
-    assert!(h.sent.is_empty(), "no more probes, announcements, nor goodbyes for records now theirs");
+    assert!(
+        h.sent.is_empty(),
+        "no more probes, announcements, nor goodbyes for records now theirs"
+    );
     h.query(peer(), &question(INSTANCE, TYPE::SRV, false));
     h.query(peer(), &question(STYPE, TYPE::PTR, false));
     h.advance(ms(200));
     assert!(h.sent.is_empty(), "forgotten: no answers");
-    assert_eq!(h.r.unregister(h.now, id), Err(EngineError::UnknownRegistration));
+    assert_eq!(
+        h.r.unregister(h.now, id),
+        Err(EngineError::UnknownRegistration)
+    );
 }
 
 #[test]
 fn rfc6762_s9_conflicting_address_at_the_instance_name_reprobes() {
     let (mut h, id) = Harness::live();
-    h.response(&reply(vec![wire::addr(&name(INSTANCE), "198.18.0.9".parse().unwrap(), 120, true)]));
+    h.response(&reply(vec![wire::addr(
+        &name(INSTANCE),
+        "198.18.0.9".parse().unwrap(),
+        120,
+        true,
+    )]));
     h.advance(ms(1));
     assert_eq!(probes(&h).len(), 1);
     assert_eq!(h.events, vec![Event::Registered(id)]);
@@ -136,7 +171,13 @@ fn rfc6762_s9_other_types_at_our_name_goodbyes_and_nsec_are_no_conflict() {
         // A goodbye (TTL 0) claims nothing.
         goodbye,
         // Another instance of the same type is another name.
-        wire::srv(&name(&format!("inspector.{STYPE}")), &name(INSTANCE), 5050, 120).with_cache_flush(true),
+        wire::srv(
+            &name(&format!("inspector.{STYPE}")),
+            &name(INSTANCE),
+            5050,
+            120,
+        )
+        .with_cache_flush(true),
     ]));
     h.advance(Duration::from_secs(3));
     assert!(probes(&h).is_empty(), "no re-probe");
@@ -147,9 +188,20 @@ fn rfc6762_s9_other_types_at_our_name_goodbyes_and_nsec_are_no_conflict() {
 fn rfc6762_s8_1_fifteen_conflicts_in_ten_seconds_delay_the_reprobe_5s() {
     let (mut h, id) = Harness::live();
     let other = format!("inspector.{STYPE}");
-    let theirs = reply(vec![wire::srv(&name(&other), &name(&other), 9, 120).with_cache_flush(true)]);
+    let theirs = reply(vec![
+        wire::srv(&name(&other), &name(&other), 9, 120).with_cache_flush(true)
+    ]);
     for _ in 0..15 {
-        let lost = h.r.register(h.now, ServiceInfo { instance: other.clone(), target: other.clone(), ..info() }).unwrap();
+        let lost =
+            h.r.register(
+                h.now,
+                ServiceInfo {
+                    instance: other.clone(),
+                    target: other.clone(),
+                    ..info()
+                },
+            )
+            .unwrap();
         let first = h.r.poll_timeout().unwrap();
         h.run_until(first);
         h.response(&theirs);
@@ -162,8 +214,18 @@ fn rfc6762_s8_1_fifteen_conflicts_in_ten_seconds_delay_the_reprobe_5s() {
     h.advance(ms(5000 + 750 + 500));
     assert_eq!(probes(&h).len(), 3);
     assert_eq!(probes(&h)[0].at - at, Duration::from_secs(5));
-    assert_eq!(announcements(&h).len(), 1, "announcing again after the 5 s wait");
-    assert_eq!(h.events.iter().filter(|e| **e == Event::Conflict(id)).count(), 0);
+    assert_eq!(
+        announcements(&h).len(),
+        1,
+        "announcing again after the 5 s wait"
+    );
+    assert_eq!(
+        h.events
+            .iter()
+            .filter(|e| **e == Event::Conflict(id))
+            .count(),
+        0
+    );
 }
 
 #[test]
@@ -187,13 +249,24 @@ fn rfc6762_s9_registered_name_still_probing_on_a_new_interface_reprobes_on_one_p
     let eth1 = Interface {
         index: 3,
         name: "eth1".into(),
-        addrs: vec![IfAddr { addr: "198.19.0.1".parse().unwrap(), prefix_len: 24 }],
+        addrs: vec![IfAddr {
+            addr: "198.19.0.1".parse().unwrap(),
+            prefix_len: 24,
+        }],
     };
     h.r.set_interfaces(h.now, vec![eth0(), eth1]);
     h.advance(ms(260)); // probing on eth1 has begun
     h.response(&rival_response(8080));
-    assert_eq!(h.events, vec![Event::Registered(id)], "a registration made is not lost to one packet");
+    assert_eq!(
+        h.events,
+        vec![Event::Registered(id)],
+        "a registration made is not lost to one packet"
+    );
     h.advance(Duration::from_secs(5));
     assert_eq!(h.events, vec![Event::Registered(id)]);
-    assert_eq!(announcements(&h).iter().filter(|s| s.tx.iface == 2).count(), 2, "announced again on eth0");
+    assert_eq!(
+        announcements(&h).iter().filter(|s| s.tx.iface == 2).count(),
+        2,
+        "announced again on eth0"
+    );
 }

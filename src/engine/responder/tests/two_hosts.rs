@@ -14,16 +14,36 @@ struct Host {
 impl Host {
     fn new(last: u8, seed: u64, t0: Instant) -> Host {
         let addr = IpAddr::V4(Ipv4Addr::new(198, 18, 0, last));
-        let iface = Interface { index: 2, name: "eth0".into(), addrs: vec![IfAddr { addr, prefix_len: 24 }] };
+        let iface = Interface {
+            index: 2,
+            name: "eth0".into(),
+            addrs: vec![IfAddr {
+                addr,
+                prefix_len: 24,
+            }],
+        };
         let mut r = Responder::new(seed);
         r.set_interfaces(t0, vec![iface.clone()]);
-        Host { r, addr, iface, events: Vec::new() }
+        Host {
+            r,
+            addr,
+            iface,
+            events: Vec::new(),
+        }
     }
     fn info(&self, port: u16) -> ServiceInfo {
-        ServiceInfo { port, addresses: vec![self.addr], ..info() }
+        ServiceInfo {
+            port,
+            addresses: vec![self.addr],
+            ..info()
+        }
     }
     fn deliver(&mut self, now: Instant, src: IpAddr, multicast: bool, data: &[u8]) {
-        let from = Received { iface: 2, src: SocketAddr::new(src, 5353), multicast };
+        let from = Received {
+            iface: 2,
+            src: SocketAddr::new(src, 5353),
+            multicast,
+        };
         if let Some(p) = screen(std::slice::from_ref(&self.iface), &from, data) {
             if p.has_flags(PacketFlag::RESPONSE) {
                 self.r.handle_response(now, from, &p);
@@ -97,7 +117,11 @@ fn rfc6762_s9_late_comer_conflicts_and_owner_keeps_its_name() {
     let idb = hosts[1].r.register(now, b).unwrap();
     run(&mut hosts, now, now + Duration::from_secs(5));
     assert_eq!(hosts[1].events, vec![Event::Conflict(idb)]);
-    assert_eq!(hosts[0].events, vec![Event::Registered(ida)], "the owner is not disturbed");
+    assert_eq!(
+        hosts[0].events,
+        vec![Event::Registered(ida)],
+        "the owner is not disturbed"
+    );
 }
 
 #[test]
@@ -131,7 +155,12 @@ fn two_services_of_one_type_on_two_hosts_coexist() {
     assert_eq!(hosts[1].events, vec![Event::Registered(idb)]);
     // Browsing answers from both keep them registered (shared PTRs).
     let mut q = Packet::new_query(0);
-    q.questions.push(Question::new(name(STYPE), QTYPE::TYPE(TYPE::PTR), QCLASS::CLASS(CLASS::IN), false));
+    q.questions.push(Question::new(
+        name(STYPE),
+        QTYPE::TYPE(TYPE::PTR),
+        QCLASS::CLASS(CLASS::IN),
+        false,
+    ));
     let bytes = q.build_bytes_vec().unwrap();
     let peer_ip = IpAddr::V4(Ipv4Addr::new(198, 18, 0, 3));
     for h in hosts.iter_mut() {
