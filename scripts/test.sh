@@ -9,6 +9,12 @@
 #   IRONICMDNS_REQUIRE_PEERS=1  a missing peer (Avahi, ironic_lib) is a failure
 #   IRONICMDNS_SKIP_SETUP=1     do not run scripts/setup-peers.sh
 # Extra arguments go to `cargo test` (e.g. `scripts/test.sh --test peers`).
+#
+# After cargo test, every scripts/tests.d/*.sh runs in name order (the lint,
+# the Python and Go packages, the Debian package, ...). Each prints its own
+# runner's summary line and exits non-zero on a failure; any failure makes
+# this script fail. With extra arguments (a partial cargo run) they are
+# skipped; IRONICMDNS_SKIP_SUITES=1 skips them too.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -52,5 +58,21 @@ awk -v secs="$(( $(date +%s) - start ))" '
 ' "$LOG"
 if [ "$rc" -ne 0 ]; then
     echo "test.sh: cargo test failed (exit $rc)"
+fi
+
+failed_suites=()
+if [ $# -eq 0 ] && [ "${IRONICMDNS_SKIP_SUITES:-0}" != 1 ]; then
+    for suite in "$ROOT"/scripts/tests.d/*.sh; do
+        [ -e "$suite" ] || continue
+        echo
+        echo "==== suite $(basename "$suite") ===="
+        if ! bash "$suite"; then
+            failed_suites+=("$(basename "$suite")")
+        fi
+    done
+fi
+if [ ${#failed_suites[@]} -ne 0 ]; then
+    echo "test.sh: failed suites: ${failed_suites[*]}"
+    [ "$rc" -ne 0 ] || rc=1
 fi
 exit "$rc"

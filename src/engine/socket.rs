@@ -137,7 +137,7 @@ impl MdnsSocket {
         let a = self.sock.local_addr()?;
         a.as_socket()
             .map(|a| a.port())
-            .ok_or_else(|| io::Error::new(io::ErrorKind::Other, "not an IP socket"))
+            .ok_or_else(|| io::Error::other("not an IP socket"))
     }
 
     /// Join the group on `iface`. Already joined counts as success.

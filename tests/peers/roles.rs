@@ -134,11 +134,14 @@ impl Drop for AvahiHost {
     }
 }
 
+/// An in-process publisher thread and the sender that stops it.
+type PublisherThread = (Sender<()>, JoinHandle<Result<(), String>>);
+
 /// A running publication; everything stops on drop (or `close`).
 pub struct Publication {
     procs: Vec<Proc>,
     avahi: Option<AvahiHost>,
-    thread: Option<(Sender<()>, JoinHandle<Result<(), String>>)>,
+    thread: Option<PublisherThread>,
 }
 
 impl Publication {
