@@ -152,7 +152,8 @@ impl Zeroconf {
         skip_link_local: bool,
     ) -> Result<(String, Properties)> {
         self.check_open()?;
-        let instance = endpoint::instance_name(service_type)?;
+        // SPEC 1: the service type is one literal label, escaped for the querier.
+        let instance = endpoint::instance_query_name(service_type)?;
         let timeout = self.config.lookup_timeout;
         let service = lookup_with_attempts(
             service_type,
@@ -275,19 +276,9 @@ pub fn get_endpoint(service_type: &str) -> Result<(String, Properties)> {
     result
 }
 
-/// Options that the fields' types allow but the options do not.
+/// Options built in Rust are checked by the rules `Config::set` applies.
 fn check_config(config: &Config) -> Result<()> {
-    if config.registration_attempts < 1 || config.lookup_attempts < 1 {
-        return Err(Error::InvalidArgument(
-            "registration_attempts and lookup_attempts must be at least 1".into(),
-        ));
-    }
-    if config.lookup_timeout.is_zero() {
-        return Err(Error::InvalidArgument(
-            "lookup_timeout must be greater than 0".into(),
-        ));
-    }
-    Ok(())
+    config.validate()
 }
 
 /// SPEC 3.2-3.3: the system resolver's addresses of the URL host, in its
