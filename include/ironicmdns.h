@@ -24,12 +24,20 @@
  * documented as static are never freed.
  *
  * Threads. Every call is thread-safe. One zc_zeroconf handle may be used by
- * several threads at once, except that zc_close must not race any other call
- * on the same handle. A zc_options object is synchronised. A zc_props set
+ * several threads at once, zc_close included: zc_close from any thread wakes
+ * every call in progress on that handle, which returns ZC_ERR_CLOSED
+ * promptly (well under 100 ms), and the handle's memory is freed only after
+ * the last of them has returned. That is how an agent cancels a lookup on
+ * shutdown. Do not use the pointer after zc_close returned. A zc_options object is synchronised. A zc_props set
  * may be read by several threads, but zc_props_set needs it to itself. The
  * library runs a background thread per handle and never calls your code
  * from it, except the log callback you set with zc_set_log_callback. Blocking calls (zc_register_service, zc_get_endpoint, zc_lookup*)
- * take their time limits from the options; none blocks forever.
+ * take their time limits from the options, which are bounded (at most 10
+ * attempts, lookup_timeout at most 60 s); none blocks forever.
+ *
+ * Logging. The library writes nothing by default. IRONICMDNS_LOG=warning
+ * (or debug, or error) in the environment sends its messages to stderr;
+ * zc_set_log_callback sends them to your function instead.
  *
  * Failures inside the library (a panic) never cross into your code: the
  * call returns ZC_ERR_INTERNAL and that handle then answers ZC_ERR_POISONED.
@@ -374,10 +382,17 @@ zc_status zc_options_new(zc_options **out);
 
 /**
  * Set option `name` from its config-file text, as in an `[mdns]` section:
- * `registration_attempts` / `lookup_attempts` ("5"; at least 1),
+ * `registration_attempts` / `lookup_attempts` ("5"; from 1 to 10, so
+ * that the doubling waits between attempts add up to at most 51.1 s),
  * `params` ("key1:value1,key2:value2"; a value may be quoted to hold a
- * comma), `interfaces` ("198.18.0.1,fd00:99::1"), `lookup_timeout`
- * (seconds per lookup attempt, "0.2"). An unknown name or a bad value is
+ * comma; keys printable US-ASCII without '=', unique without regard to
+ * case, and each `key=value` at most 255 bytes, RFC 6763 s6.1/s6.4),
+ * `interfaces` ("198.18.0.1,fd00:99::1"; not the unspecified, a
+ * multicast or the broadcast address), `lookup_timeout` (seconds per
+ * lookup attempt, "0.2"; from 0.001 to 60). The value is checked fully
+ * here: one that is accepted never fails a later call for its form
+ * (`zc_new` still checks that each `interfaces` address is on an
+ * interface now). An unknown name or a bad value is
  * `ZC_ERR_INVALID_ARGUMENT` (detail: `zc_options_last_error`), and then
  * the options are unchanged.
  */
