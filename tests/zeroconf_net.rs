@@ -416,3 +416,36 @@ fn issue8_the_cli_prints_the_library_warnings() {
         "the CLI did not print the warning:\n{stderr}"
     );
 }
+
+/// Issue 8, fix 2: with no interface up (the host's link is down), a
+/// registration is not reported as done: nobody could answer its probe.
+/// It fails with Error::Registration and leaves nothing pending: when the
+/// link comes back, nothing of it is announced.
+#[test]
+fn issue8_no_registered_without_an_interface_to_probe_on() {
+    let Some(lab) = lab!() else { return };
+    let a_addr = lab.v4(0);
+    lab.link_down(1).unwrap();
+    let (got, b) = lab.run_on(1, || {
+        let zc = Zeroconf::new(Config::default()).expect("start with all interfaces");
+        let got = zc.register_service("baremetal", "http://198.18.0.2:6385", None);
+        (got, zc)
+    });
+    assert!(
+        matches!(&got, Err(Error::Registration(m)) if m.contains("no interface")),
+        "{got:?}"
+    );
+    lab.link_up(1).unwrap();
+    let found = lab.run_on(0, move || {
+        let mut c = config_on(a_addr);
+        c.lookup_attempts = 1;
+        c.lookup_timeout = Duration::from_millis(1500);
+        let zc = Zeroconf::new(c).unwrap();
+        zc.get_endpoint("baremetal", true, false)
+    });
+    b.close().unwrap();
+    assert!(
+        matches!(found, Err(Error::NotFound(_))),
+        "a failed registration was published later: {found:?}"
+    );
+}
