@@ -67,7 +67,7 @@ header:
 	IRONICMDNS_BLESS=1 $(CARGO) test --locked --test capi_header
 
 # Against the uninstalled tree; run with LD_LIBRARY_PATH=target/release (or target/debug with PROFILE=dev),
-# and only inside a private network namespace (see LAB.md).
+# and only inside a private network namespace (see docs/LAB.md).
 examples: build
 	$(CC) -std=c99 -Wall -Wextra -O2 -Iinclude -o target/publish examples/c/publish.c -L$(OUT) -lironicmdns
 	$(CC) -std=c99 -Wall -Wextra -O2 -Iinclude -o target/lookup examples/c/lookup.c -L$(OUT) -lironicmdns
