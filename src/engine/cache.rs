@@ -16,13 +16,17 @@ use std::time::{Duration, Instant};
 use simple_dns::rdata::RData;
 use simple_dns::{Name, ResourceRecord, CLASS, TYPE};
 
-use super::IfIndex;
+use std::net::Ipv6Addr;
+
+use super::rng::Rng;
+use super::timers::{ONE_SECOND_GRACE, REFRESH_AT_PER_10K, REFRESH_JITTER_PER_10K};
+use super::wire::{T_NSEC, T_PTR};
+use super::{is_link_local_v6, IfIndex};
 
 /// Identity of a cached record; grows with first receipt, so sorting by it
 /// gives "order first received".
 pub type RecordId = u64;
 
-const ONE_SECOND: Duration = Duration::from_secs(1);
 /// Records kept at most for one name and type: PTR (one per instance of a
 /// service type) and the others (one host's addresses, SRV, TXT).
 const MAX_SHARED_SET: usize = 1024;
@@ -33,7 +37,7 @@ const MAX_UNIQUE_SET: usize = 64;
 /// (RFC 4007 zones); every other record is the same whatever the link.
 fn scope(rdata: &RData<'_>, iface: IfIndex) -> IfIndex {
     match rdata {
-        RData::AAAA(a) if (a.address >> 118) == 0x3fa => iface, // fe80::/10
+        RData::AAAA(a) if is_link_local_v6(&Ipv6Addr::from(a.address)) => iface,
         _ => 0,
     }
 }
@@ -118,7 +122,7 @@ pub struct Cache {
     capacity: usize,
     next_id: RecordId,
     hasher: RandomState,
-    rng: u64,
+    rng: Rng,
     records: HashMap<RecordId, CachedRecord, Mix>,
     /// hash(name, class, rdata) -> record. A 64-bit keyed hash: a collision
     /// (astronomically rare, not steerable) evicts the older record.
@@ -138,7 +142,7 @@ impl Cache {
             capacity: capacity.max(1),
             next_id: 0,
             hasher: RandomState::new(),
-            rng: seed ^ 0x5eed_cace,
+            rng: Rng::new(seed ^ 0x5eed_cace),
             records: HashMap::default(),
             exact: HashMap::default(),
             sets: HashMap::default(),
@@ -234,7 +238,7 @@ impl Cache {
             // RFC 6762 s10.1: a goodbye; the record goes in one second.
             return match found {
                 Some(id) => {
-                    self.set_expiry(id, Some(now + ONE_SECOND));
+                    self.set_expiry(id, Some(now + ONE_SECOND_GRACE));
                     self.set_refresh(id, None);
                     if let Some(rec) = self.records.get_mut(&id) {
                         rec.gone = true;
@@ -336,7 +340,7 @@ impl Cache {
         let rtype = u16::from(rr.rdata.type_code());
         // Shared PTR sets list many instances; unique sets (SRV, TXT, A,
         // AAAA, NSEC) belong to one host and stay small.
-        let cap = if rtype == u16::from(TYPE::PTR) {
+        let cap = if rtype == T_PTR {
             MAX_SHARED_SET
         } else {
             MAX_UNIQUE_SET
@@ -375,8 +379,8 @@ impl Cache {
                 *id != keep
                     && r.rr.class == class
                     && r.iface == iface
-                    && now.saturating_duration_since(r.received) > ONE_SECOND
-                    && r.expires > now + ONE_SECOND
+                    && now.saturating_duration_since(r.received) > ONE_SECOND_GRACE
+                    && r.expires > now + ONE_SECOND_GRACE
             })
             .map(|(id, _)| id)
             .collect();
@@ -391,7 +395,7 @@ impl Cache {
         let Some(rec) = self.records.get(&id) else {
             return;
         };
-        let at = rec.expires.min(now + ONE_SECOND);
+        let at = rec.expires.min(now + ONE_SECOND_GRACE);
         self.set_expiry(id, Some(at));
         self.set_refresh(id, None);
     }
@@ -420,27 +424,17 @@ impl Cache {
         }
     }
 
-    /// RFC 6762 s5.2: refresh queries at 80 %, 85 %, 90 % and 95 % of the
-    /// TTL, each plus a random 0-2 % of the TTL.
+    /// When to query for a record again (RFC 6762 s5.2, `timers`).
     fn refresh_time(&mut self, id: RecordId) -> Option<Instant> {
-        let jitter = self.next_random() % 201; // hundredths of a percent
+        let jitter = self.rng.in_range(REFRESH_JITTER_PER_10K);
         let rec = self.records.get(&id)?;
-        if rec.refresh_step >= 4 || rec.gone {
+        if rec.gone {
             return None;
         }
-        let per_10k = 8000 + 500 * rec.refresh_step as u64 + jitter;
+        let per_10k = REFRESH_AT_PER_10K.get(usize::from(rec.refresh_step))? + jitter;
         let ttl_ms = rec.rr.ttl as u64 * 1000;
         rec.received
             .checked_add(Duration::from_millis(ttl_ms * per_10k / 10_000))
-    }
-
-    fn next_random(&mut self) -> u64 {
-        // splitmix64
-        self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.rng;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
     }
 
     pub fn next_expiry(&self) -> Option<Instant> {
@@ -510,7 +504,7 @@ impl Cache {
     /// no record of `rtype`. Only meaningful for address types (see the
     /// querier).
     pub fn denied(&self, now: Instant, name: &Name<'_>, rtype: u16) -> bool {
-        self.live(now, name, u16::from(TYPE::NSEC))
+        self.live(now, name, T_NSEC)
             .any(|(_, r)| match &r.rr.rdata {
                 RData::NSEC(nsec) => !nsec.contains(TYPE::from(rtype)),
                 _ => false,

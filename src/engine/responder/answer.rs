@@ -7,13 +7,12 @@ use std::time::{Duration, Instant};
 use simple_dns::{Name, Packet, PacketFlag, ResourceRecord, CLASS, QCLASS, QTYPE};
 
 use super::{is_addr, types_at, Delayed, Link, Responder};
+use crate::engine::timers::{
+    PROBE_DEFENCE_LIMIT, RATE_LIMIT, SHARED_ANSWER_DELAY_MS, TRUNCATED_ANSWER_DELAY_MS,
+};
 use crate::engine::wire::{self, T_A, T_AAAA, T_PTR, T_SRV, T_TXT};
 use crate::engine::*;
 
-/// Minimum spacing of multicasts of one record on one link (RFC 6762 s6.2),
-/// and the shorter one allowed when defending against a probe.
-const RATE_LIMIT: Duration = Duration::from_secs(1);
-const PROBE_DEFENCE_LIMIT: Duration = Duration::from_millis(250);
 /// Largest TTL in a legacy unicast answer (RFC 6762 s6.7).
 const LEGACY_TTL: u32 = 10;
 
@@ -102,8 +101,7 @@ impl Responder {
                     push_unique(&mut ucast, r);
                     continue;
                 }
-                // RFC 6762 s6.2: once a second per record and link, 250 ms
-                // when defending against a probe.
+                // RFC 6762 s6.2: rate limit per record and link.
                 let limit = if is_probe {
                     PROBE_DEFENCE_LIMIT
                 } else {
@@ -133,8 +131,8 @@ impl Responder {
         }
         if !mcast.is_empty() {
             if truncated {
-                // RFC 6762 s7.2: more known answers follow: wait 400-500 ms.
-                let at = now + self.rng.millis(400, 500);
+                // More known answers follow (RFC 6762 s7.2).
+                let at = now + self.rng.millis(TRUNCATED_ANSWER_DELAY_MS);
                 self.delayed.push(Delayed {
                     at,
                     link,
@@ -145,8 +143,8 @@ impl Responder {
                 let p = self.response_with_additionals(mcast);
                 self.send_multicast(now, link, &p, true);
             } else {
-                // RFC 6762 s6: shared records after a random 20-120 ms.
-                let at = now + self.rng.millis(20, 120);
+                // RFC 6762 s6: shared records after a random delay.
+                let at = now + self.rng.millis(SHARED_ANSWER_DELAY_MS);
                 self.delayed.push(Delayed {
                     at,
                     link,
@@ -258,8 +256,7 @@ impl Responder {
 
     /// Is `src` on-link for interface `iface` (RFC 6762 s11)?
     pub(crate) fn on_link(&self, iface: IfIndex, src: &SocketAddr) -> bool {
-        self.iface(iface)
-            .is_some_and(|i| crate::engine::core::on_link(i, &src.ip()))
+        self.iface(iface).is_some_and(|i| i.on_link(&src.ip()))
     }
 }
 
