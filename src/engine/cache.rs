@@ -42,6 +42,10 @@ fn scope(rdata: &RData<'_>, iface: IfIndex) -> IfIndex {
     }
 }
 
+fn wire_type(rr: &ResourceRecord<'_>) -> u16 {
+    u16::from(rr.rdata.type_code())
+}
+
 /// One cached record and its timers.
 #[derive(Debug)]
 pub struct CachedRecord {
@@ -156,14 +160,6 @@ impl Cache {
         self.records.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
-    }
-
-    pub fn capacity(&self) -> usize {
-        self.capacity
-    }
-
     pub fn clear(&mut self) {
         self.records.clear();
         self.exact.clear();
@@ -216,114 +212,15 @@ impl Cache {
         // RFC 2181 s8: a TTL with the top bit set is read as zero.
         let ttl = if rr.ttl & 0x8000_0000 != 0 { 0 } else { rr.ttl };
         let key = self.exact_hash(rr, iface);
-        let found = match self.exact.get(&key) {
-            Some(&id) => match self.records.get(&id) {
-                Some(rec)
-                    if rec.rr.name == rr.name
-                        && rec.rr.class == rr.class
-                        && rec.rr.rdata == rr.rdata
-                        && scope(&rec.rr.rdata, rec.iface) == scope(&rr.rdata, iface) =>
-                {
-                    Some(id)
-                }
-                Some(_) => {
-                    self.remove(id);
-                    None
-                }
-                None => None,
-            },
-            None => None,
+        let found = self.find_exact(key, rr, iface);
+        let outcome = match (found, ttl) {
+            (Some(id), 0) => return self.goodbye(now, id),
+            (None, 0) => return Inserted::Ignored,
+            (Some(id), _) => self.renew(now, id, rr, ttl, iface),
+            (None, _) => self.add(now, key, rr, ttl, iface),
         };
-        if ttl == 0 {
-            // RFC 6762 s10.1: a goodbye; the record goes in one second.
-            return match found {
-                Some(id) => {
-                    self.set_expiry(id, Some(now + ONE_SECOND_GRACE));
-                    self.set_refresh(id, None);
-                    if let Some(rec) = self.records.get_mut(&id) {
-                        rec.gone = true;
-                    }
-                    Inserted::Goodbye(id)
-                }
-                None => Inserted::Ignored,
-            };
-        }
-        let expires = now
-            .checked_add(Duration::from_secs(ttl as u64))
-            .unwrap_or(now);
-        let outcome = match found {
-            Some(id) => {
-                if let Some(rec) = self.records.get_mut(&id) {
-                    self.recency.remove(&(rec.received, id));
-                    self.recency.insert((now, id));
-                    rec.rr.ttl = ttl;
-                    rec.rr.name = rr.name.clone().into_owned();
-                    rec.iface = iface;
-                    rec.received = now;
-                    rec.gone = false;
-                    rec.refresh_step = 0;
-                }
-                self.set_expiry(id, Some(expires));
-                Inserted::Renewed(id)
-            }
-            None => {
-                self.make_room_in_set(rr);
-                while self.records.len() >= self.capacity {
-                    // Bounded: the record received longest ago makes room.
-                    match self.recency.first().copied() {
-                        Some((_, victim)) => {
-                            self.remove(victim);
-                        }
-                        None => break,
-                    }
-                }
-                let id = self.next_id;
-                self.next_id += 1;
-                let mut owned = rr.clone().into_owned();
-                owned.ttl = ttl;
-                owned.cache_flush = false;
-                let rtype = u16::from(owned.rdata.type_code());
-                let set_key = self.set_hash(&owned.name, rtype);
-                let collided = self
-                    .sets
-                    .get(&set_key)
-                    .filter(|s| !(s.rtype == rtype && s.name == owned.name));
-                if let Some(old) = collided {
-                    for victim in old.ids.clone() {
-                        self.remove(victim);
-                    }
-                }
-                let set = self.sets.entry(set_key).or_insert_with(|| RrSet {
-                    name: owned.name.clone(),
-                    rtype,
-                    ids: Vec::new(),
-                });
-                let set_pos = set.ids.len();
-                set.ids.push(id);
-                self.exact.insert(key, id);
-                self.records.insert(
-                    id,
-                    CachedRecord {
-                        rr: owned,
-                        iface,
-                        received: now,
-                        expires,
-                        gone: false,
-                        refresh_step: 0,
-                        refresh_at: None,
-                        set_key,
-                        set_pos,
-                        exact_key: key,
-                    },
-                );
-                self.expiry.insert((expires, id));
-                self.recency.insert((now, id));
-                Inserted::New(id)
-            }
-        };
-        let id = match outcome {
-            Inserted::New(id) | Inserted::Renewed(id) => id,
-            _ => return outcome,
+        let (Inserted::New(id) | Inserted::Renewed(id)) = outcome else {
+            return outcome;
         };
         let at = self.refresh_time(id);
         self.set_refresh(id, at);
@@ -331,6 +228,135 @@ impl Cache {
             self.flush_others(now, id);
         }
         outcome
+    }
+
+    /// The cached copy of `rr` (same name, class, rdata and scope) under
+    /// its exact key; a different record colliding on the key is evicted.
+    fn find_exact(
+        &mut self,
+        key: u64,
+        rr: &ResourceRecord<'_>,
+        iface: IfIndex,
+    ) -> Option<RecordId> {
+        let id = *self.exact.get(&key)?;
+        let rec = self.records.get(&id)?;
+        if rec.rr.name == rr.name
+            && rec.rr.class == rr.class
+            && rec.rr.rdata == rr.rdata
+            && scope(&rec.rr.rdata, rec.iface) == scope(&rr.rdata, iface)
+        {
+            return Some(id);
+        }
+        self.remove(id);
+        None
+    }
+
+    /// RFC 6762 s10.1: a goodbye; the record goes in one second.
+    fn goodbye(&mut self, now: Instant, id: RecordId) -> Inserted {
+        self.set_expiry(id, Some(now + ONE_SECOND_GRACE));
+        self.set_refresh(id, None);
+        if let Some(rec) = self.records.get_mut(&id) {
+            rec.gone = true;
+        }
+        Inserted::Goodbye(id)
+    }
+
+    fn expiry_of(now: Instant, ttl: u32) -> Instant {
+        now.checked_add(Duration::from_secs(u64::from(ttl)))
+            .unwrap_or(now)
+    }
+
+    /// A record received again: new TTL, interface and receipt time.
+    fn renew(
+        &mut self,
+        now: Instant,
+        id: RecordId,
+        rr: &ResourceRecord<'_>,
+        ttl: u32,
+        iface: IfIndex,
+    ) -> Inserted {
+        if let Some(rec) = self.records.get_mut(&id) {
+            self.recency.remove(&(rec.received, id));
+            self.recency.insert((now, id));
+            rec.rr.ttl = ttl;
+            rec.rr.name = rr.name.clone().into_owned();
+            rec.iface = iface;
+            rec.received = now;
+            rec.gone = false;
+            rec.refresh_step = 0;
+        }
+        self.set_expiry(id, Some(Self::expiry_of(now, ttl)));
+        Inserted::Renewed(id)
+    }
+
+    /// A record new to the cache, after making room within its set and
+    /// within the bound.
+    fn add(
+        &mut self,
+        now: Instant,
+        key: u64,
+        rr: &ResourceRecord<'_>,
+        ttl: u32,
+        iface: IfIndex,
+    ) -> Inserted {
+        self.make_room_in_set(rr);
+        while self.records.len() >= self.capacity {
+            // Bounded: the record received longest ago makes room.
+            match self.recency.first().copied() {
+                Some((_, victim)) => {
+                    self.remove(victim);
+                }
+                None => break,
+            }
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut owned = rr.clone().into_owned();
+        owned.ttl = ttl;
+        owned.cache_flush = false;
+        let (set_key, set_pos) = self.join_set(&owned.name, wire_type(&owned), id);
+        self.exact.insert(key, id);
+        let expires = Self::expiry_of(now, ttl);
+        self.records.insert(
+            id,
+            CachedRecord {
+                rr: owned,
+                iface,
+                received: now,
+                expires,
+                gone: false,
+                refresh_step: 0,
+                refresh_at: None,
+                set_key,
+                set_pos,
+                exact_key: key,
+            },
+        );
+        self.expiry.insert((expires, id));
+        self.recency.insert((now, id));
+        Inserted::New(id)
+    }
+
+    /// Put `id` in the set of `name` and `rtype` (a set colliding on the
+    /// hash is evicted first); returns the set's key and the position.
+    fn join_set(&mut self, name: &Name<'static>, rtype: u16, id: RecordId) -> (u64, usize) {
+        let set_key = self.set_hash(name, rtype);
+        let collided = self
+            .sets
+            .get(&set_key)
+            .filter(|s| !(s.rtype == rtype && s.name == *name));
+        if let Some(old) = collided {
+            for victim in old.ids.clone() {
+                self.remove(victim);
+            }
+        }
+        let set = self.sets.entry(set_key).or_insert_with(|| RrSet {
+            name: name.clone(),
+            rtype,
+            ids: Vec::new(),
+        });
+        set.ids.push(id);
+        (set_key, set.ids.len() - 1)
     }
 
     /// Bound one name's records of one type, so that a flood of one name

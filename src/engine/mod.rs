@@ -12,19 +12,25 @@
 //! This file holds the types shared by both halves: the contract between
 //! the core, the driver and the layers above.
 
-pub mod cache;
-pub mod core;
-pub mod driver;
-pub mod querier;
-pub mod responder;
+// The internals are the crate's own: simple-dns types stay out of the
+// public API. Exported: the driver API and the plain data types below.
+pub(crate) mod cache;
+pub(crate) mod core;
+pub(crate) mod driver;
+pub(crate) mod querier;
+pub(crate) mod responder;
 mod rng;
-pub mod socket;
+pub(crate) mod socket;
 mod timers;
-pub mod wire;
+pub(crate) mod wire;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-pub use self::core::Engine;
+pub(crate) use self::core::Engine;
+pub use self::driver::{Mdns, MdnsOptions};
+/// The mDNS socket, for the two-host socket tests; not a supported API.
+#[doc(hidden)]
+pub use self::socket::MdnsSocket;
 
 /// The mDNS port (RFC 6762 s3).
 pub const MDNS_PORT: u16 = 5353;
