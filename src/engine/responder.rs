@@ -448,7 +448,13 @@ fn build_records(
 ) -> Result<(Vec<ResourceRecord<'static>>, Vec<Name<'static>>), EngineError> {
     let st = wire::name_from_str(&info.service_type)?;
     let inst = wire::instance_name(&info.instance, &info.service_type)?;
-    let target = wire::name_from_str(&info.target)?;
+    // SPEC 3.4: an IP-literal endpoint's target is the instance name itself;
+    // take its labels, not its text (the first label may hold dots).
+    let target = if info.target == info.instance {
+        inst.clone()
+    } else {
+        wire::name_from_str(&info.target)?
+    };
     let meta = wire::name_from_str(SERVICES_META)?;
     let t = info.ttls;
     // Addresses are ours to defend when the target is the instance name or
