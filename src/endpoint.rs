@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use crate::engine::{ResolvedService, ScopedAddr, ServiceInfo, Ttls};
+use crate::engine::{is_link_local_v6, ResolvedService, ScopedAddr, ServiceInfo, Ttls};
 use crate::error::{Error, Result};
 pub use crate::props::{Properties, Value};
 
@@ -347,11 +347,6 @@ fn ends_with_ignore_case(s: &str, suffix: &str) -> bool {
     s.len() >= suffix.len()
         && s.is_char_boundary(s.len() - suffix.len())
         && s[s.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
-}
-
-/// fe80::/10 (RFC 4291 s2.5.6).
-pub fn is_link_local_v6(a: &std::net::Ipv6Addr) -> bool {
-    (a.segments()[0] & 0xffc0) == 0xfe80
 }
 
 /// SPEC 4.3-4.7: the URL and the remaining properties of a resolved

@@ -1,7 +1,7 @@
 //! libironicmdns: multicast DNS (RFC 6762) and DNS-SD (RFC 6763) service
 //! discovery for OpenStack, behaving like `ironic_lib.mdns`, with a C ABI.
 //!
-//! Layers (see `../shared/STYLE.md`): [`capi`] converts and guards;
+//! Layers (see `docs/DESIGN.md`): [`capi`] converts and guards;
 //! [`Zeroconf`] is the reference's object; [`endpoint`], [`route`] and
 //! [`config`] are pure, [`props`] holds the shared property types; [`engine`] is the mDNS engine.
 
