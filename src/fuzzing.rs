@@ -23,7 +23,6 @@ use crate::capi::status::{zc_strerror, ZC_OK};
 use crate::capi::strings::ZC_MAX_INPUT;
 use crate::config::Config;
 use crate::endpoint;
-use crate::engine::core::on_link;
 use crate::engine::responder::SERVICES_META;
 use crate::engine::*;
 
@@ -200,6 +199,16 @@ fn owned_names() -> HashSet<String> {
         .collect()
 }
 
+/// A name as lower-case text with a trailing dot.
+fn name_key(n: &simple_dns::Name<'_>) -> String {
+    let mut s = String::new();
+    for l in n.get_labels() {
+        s.push_str(&String::from_utf8_lossy(l.as_ref()).to_ascii_lowercase());
+        s.push('.');
+    }
+    s
+}
+
 struct EngineRig {
     e: Engine,
     now: Instant,
@@ -300,7 +309,7 @@ impl EngineRig {
         } else {
             // RFC 6762 s11 / CVE-2017-6519: never to an off-link source.
             assert!(
-                on_link(iface, &tx.dst.ip()),
+                iface.on_link(&tx.dst.ip()),
                 "unicast to off-link {} on {}",
                 tx.dst,
                 iface.name
@@ -316,7 +325,7 @@ impl EngineRig {
                 .chain(&p.name_servers)
                 .chain(&p.additional_records)
             {
-                let name = crate::engine::wire::name_key(&rr.name);
+                let name = name_key(&rr.name);
                 assert!(
                     self.owned.contains(&name),
                     "we answered for {name:?}, which is not ours"
@@ -597,7 +606,7 @@ pub fn url(data: &[u8]) {
         && path
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "/-_.~".contains(c));
-    let link_local = matches!(addr, IpAddr::V6(a) if endpoint::is_link_local_v6(&a));
+    let link_local = matches!(addr, IpAddr::V6(a) if crate::engine::is_link_local_v6(&a));
     if local && (scheme == "http" || scheme == "https") && plain_path && !link_local {
         let ep = endpoint::parse_endpoint(&url).unwrap_or_else(|e| panic!("{url}: {e}"));
         assert_eq!(ep.host, endpoint::Host::Ip(addr), "{url}");
