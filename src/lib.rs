@@ -10,6 +10,8 @@ pub mod config;
 pub mod endpoint;
 pub mod engine;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod props;
 pub mod route;
 pub mod zeroconf;
