@@ -28,6 +28,8 @@ pub(super) struct DriverIo {
     filter: IfaceFilter,
     ifaces: Vec<Interface>,
     joined: HashSet<(Family, IfIndex)>,
+    /// Groups whose join failed (warned about once).
+    join_failed: HashSet<(Family, IfIndex)>,
     /// Hashes of multicast payloads we sent, to drop their loopback copies.
     sent: VecDeque<(u64, Instant)>,
     last_scan: Instant,
@@ -55,6 +57,7 @@ impl DriverIo {
             filter,
             ifaces: Vec::new(),
             joined: HashSet::new(),
+            join_failed: HashSet::new(),
             sent: VecDeque::new(),
             last_scan: Instant::now(),
         };
@@ -95,11 +98,33 @@ impl DriverIo {
                 continue;
             }
             if let Some(s) = self.socks.iter().find(|s| s.family() == f) {
-                if s.join(idx).is_ok() {
-                    self.joined.insert((f, idx));
+                match s.join(idx) {
+                    Ok(()) => {
+                        self.joined.insert((f, idx));
+                        self.join_failed.remove(&(f, idx));
+                    }
+                    // Retried at every rescan; said once per interface.
+                    Err(e) if self.join_failed.insert((f, idx)) => {
+                        let name = list
+                            .iter()
+                            .find(|i| i.index == idx)
+                            .map_or("?", |i| i.name.as_str());
+                        crate::zeroconf::log(
+                            crate::zeroconf::LogLevel::Warning,
+                            &format!(
+                                "cannot join {} on interface {name} (index {idx}): {e}; \
+                                 queries there go unheard (the kernel's multicast \
+                                 membership limit, net.ipv4.igmp_max_memberships, \
+                                 when ENOBUFS)",
+                                f.group().ip()
+                            ),
+                        );
+                    }
+                    Err(_) => {}
                 }
             }
         }
+        self.join_failed.retain(|k| want.contains(k));
     }
 
     /// Re-read the interface table; tell the engine when it changed.
@@ -399,6 +424,7 @@ mod tests {
                     .collect(),
             }],
             joined: HashSet::new(),
+            join_failed: HashSet::new(),
             sent: VecDeque::new(),
             last_scan: Instant::now(),
         }
