@@ -4,8 +4,8 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::endpoint::Properties;
 use crate::error::{Error, Result};
+use crate::props::Properties;
 
 /// The `[mdns]` options plus our per-attempt lookup timeout.
 #[derive(Clone, Debug, PartialEq, Eq)]

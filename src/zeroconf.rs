@@ -9,10 +9,11 @@ use std::sync::{Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::endpoint::{self, Endpoint, Host, Properties, SERVICE_TYPE};
+use crate::endpoint::{self, Endpoint, Host, SERVICE_TYPE};
 use crate::engine::driver::{Mdns, MdnsOptions};
 use crate::engine::{RegId, ResolvedService};
 use crate::error::{Error, Result};
+use crate::props::Properties;
 use crate::route::{KernelRoutes, RouteLookup};
 
 /// One browsed instance (for `ironic-mdns browse`).

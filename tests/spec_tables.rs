@@ -5,8 +5,9 @@
 use std::cell::RefCell;
 use std::net::IpAddr;
 
-use ironicmdns::endpoint::{self, Properties};
+use ironicmdns::endpoint;
 use ironicmdns::engine::{ResolvedService, ScopedAddr};
+use ironicmdns::props::Properties;
 use ironicmdns::route::{choose_address, RouteLookup};
 use ironicmdns::Error;
 

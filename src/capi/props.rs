@@ -10,7 +10,7 @@ use std::ffi::{c_char, c_int, CString};
 use super::boundary::{required, required_out, run, Failure, Outcome, Sink};
 use super::status::{zc_status, ZC_ERR_DECODE, ZC_ERR_NOT_FOUND};
 use super::strings::in_str;
-use crate::endpoint::Properties;
+use crate::props::Properties;
 
 /// The longest key plus value: one TXT string holds at most 255 bytes,
 /// `key=value` included (RFC 6763 s6.1).

@@ -13,7 +13,7 @@ use super::props::zc_props;
 use super::status::zc_status;
 use super::strings::{in_str, out_string};
 use crate::config::Config;
-use crate::endpoint::Properties;
+use crate::props::Properties;
 use crate::zeroconf::Zeroconf;
 
 /// An mDNS client and server, like `ironic_lib.mdns.Zeroconf`: it owns the
