@@ -128,6 +128,8 @@ pub struct Responder {
     farewells: Vec<Farewell>,
     /// When each record was last multicast on each link (RFC 6762 s5.4, s6.2).
     last_mcast: HashMap<(Link, ResourceRecord<'static>), Instant>,
+    /// Unicast answers per source in the current second (flood bound).
+    unicast_sent: HashMap<std::net::IpAddr, (Instant, u32)>,
     /// Recent conflicts and lost tie-breaks (RFC 6762 s8.1 back-off).
     conflicts: VecDeque<Instant>,
 }
@@ -144,6 +146,7 @@ impl Responder {
             delayed: Vec::new(),
             farewells: Vec::new(),
             last_mcast: HashMap::new(),
+            unicast_sent: HashMap::new(),
             conflicts: VecDeque::new(),
         }
     }

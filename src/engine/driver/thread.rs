@@ -127,22 +127,27 @@ impl DriverIo {
     }
 
     /// Re-read the interface table; tell the engine when it changed.
-    fn rescan(&mut self, st: &mut State, now: Instant) {
+    /// Returns whether it did (waiters look at `ifaces_up`).
+    fn rescan(&mut self, st: &mut State, now: Instant) -> bool {
         self.last_scan = now;
         let Ok(list) = iface::list(&self.filter) else {
-            return;
+            return false;
         };
         // A retry of failed joins costs nothing when all are in place.
         self.join_groups(&list);
-        if list != self.ifaces {
-            st.ifaces_up = list.len();
-            self.ifaces = list.clone();
-            let _ = st.guarded(|e| e.set_interfaces(now, list));
+        if list == self.ifaces {
+            return false;
         }
+        st.ifaces_up = list.len();
+        self.ifaces = list.clone();
+        let _ = st.guarded(|e| e.set_interfaces(now, list));
+        true
     }
 
-    /// Send what the engine queued and record its events.
-    fn pump(&mut self, st: &mut State) {
+    /// Send what the engine queued and record its events. Returns whether
+    /// an event was recorded (then waiters must be woken).
+    fn pump(&mut self, st: &mut State) -> bool {
+        let mut events = false;
         loop {
             let mut busy = false;
             while let Ok(Some(t)) = st.guarded(|e| e.poll_transmit()) {
@@ -151,10 +156,11 @@ impl DriverIo {
             }
             while let Ok(Some(ev)) = st.guarded(|e| e.poll_event()) {
                 busy = true;
+                events = true;
                 st.apply(ev);
             }
             if !busy {
-                break;
+                return events;
             }
         }
     }
@@ -272,11 +278,19 @@ pub(super) fn thread_main(shared: Arc<Shared>, io: DriverIo) {
 fn run(shared: &Shared, mut io: DriverIo) -> Result<()> {
     let mut buf = vec![0u8; MAX_PACKET];
     let mut spins = 0u32;
+    // Whether waiters have something new to see. Waking them only then
+    // matters under CPU starvation: a woken waiter (`ironic-mdns register`
+    // keeps one in wait_lost) that is preempted while it re-takes the lock
+    // stalls this thread until the scheduler runs it again, once per loop
+    // round, i.e. per received batch in a query storm.
+    let mut notify = false;
     loop {
         let deadline = {
             let mut st = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
-            io.pump(&mut st);
-            shared.cond.notify_all();
+            notify |= io.pump(&mut st);
+            if std::mem::take(&mut notify) {
+                shared.cond.notify_all();
+            }
             if st.stop || matches!(st.life, Life::Failed(_)) {
                 return Ok(());
             }
@@ -324,13 +338,15 @@ fn run(shared: &Shared, mut io: DriverIo) -> Result<()> {
         let now = Instant::now();
         let mut st = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
         if changed || (io.watcher.is_none() && now >= io.last_scan + IFACE_POLL_FALLBACK) {
-            io.rescan(&mut st, now);
+            notify |= io.rescan(&mut st, now);
         }
         for (from, data) in packets {
             if !io.serves(&from) || io.is_own_echo(&from, &data) {
                 continue;
             }
             st.guarded(|e| e.handle_packet(now, from, &data))?;
+            // Each answer leaves at once, not after the rest of the batch.
+            notify |= io.pump(&mut st);
         }
         if st.guarded(|e| e.poll_timeout())?.is_some_and(|d| d <= now) {
             st.guarded(|e| e.handle_timeout(now))?;
