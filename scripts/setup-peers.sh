@@ -16,7 +16,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 REQ="$ROOT/tests/peers/requirements.txt"
 VENV="$ROOT/.venv"
-PACKAGES=(avahi-daemon avahi-utils dbus dbus-daemon iproute2 valgrind pkg-config golang-go)
+PACKAGES=(avahi-daemon avahi-utils dbus dbus-daemon iproute2 valgrind pkg-config golang-go
+          bind9 bind9-dnsutils knot knot-dnsutils)
 
 say() { printf 'setup-peers: %s\n' "$*"; }
 

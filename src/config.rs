@@ -4,6 +4,8 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use crate::dns::settings::{self as dns_settings, Discovery, DnsSettings};
+use crate::dns::tsig::Key;
 use crate::endpoint::Properties;
 use crate::error::{Error, Result};
 
@@ -20,6 +22,9 @@ pub struct Config {
     pub interfaces: Option<Vec<IpAddr>>,
     /// per-attempt lookup timeout, default 3 s
     pub lookup_timeout: Duration,
+    /// unicast DNS-SD: `domain`, `dns_servers`, `tsig_key_file`,
+    /// `tsig_key`, `discovery` (docs/DNS.md); default: none, mDNS only
+    pub dns: DnsSettings,
 }
 
 /// One entry of the options listing (for a sample-config generator).
@@ -43,6 +48,7 @@ impl Default for Config {
             params: Properties::new(),
             interfaces: None,
             lookup_timeout: Duration::from_secs(3),
+            dns: DnsSettings::default(),
         }
     }
 }
@@ -50,7 +56,7 @@ impl Default for Config {
 /// The `[mdns]` group name.
 pub const GROUP: &str = "mdns";
 
-static OPTIONS: [OptionInfo; 5] = [
+static OPTIONS: [OptionInfo; 10] = [
     OptionInfo {
         group: GROUP,
         name: "registration_attempts",
@@ -88,6 +94,50 @@ static OPTIONS: [OptionInfo; 5] = [
         default: "3.0",
         help: "Time in seconds each attempt to lookup a service waits for an answer.",
     },
+    OptionInfo {
+        group: GROUP,
+        name: "domain",
+        type_name: "string",
+        default: "",
+        help: "DNS-SD domain for unicast DNS service discovery (e.g. mystack.example.com): \
+               services are then looked up and registered as \
+               <type>._openstack._tcp.<domain> through the DNS servers. Empty: mDNS only.",
+    },
+    OptionInfo {
+        group: GROUP,
+        name: "dns_servers",
+        type_name: "list",
+        default: "",
+        help: "DNS servers for unicast DNS-SD, as IP or IP:port ([IPv6]:port). Defaults to \
+               the nameservers of /etc/resolv.conf.",
+    },
+    OptionInfo {
+        group: GROUP,
+        name: "tsig_key_file",
+        type_name: "string",
+        default: "",
+        help: "File holding a TSIG key in BIND's format (key \"name\" { algorithm \
+               hmac-sha256; secret \"...\"; };, as tsig-keygen prints): DNS queries and \
+               updates are signed with it and answers must be signed with it.",
+    },
+    OptionInfo {
+        group: GROUP,
+        name: "tsig_key",
+        type_name: "string",
+        default: "",
+        help: "TSIG key as algorithm:name:base64secret (as dig -y takes), instead of \
+               tsig_key_file.",
+    },
+    OptionInfo {
+        group: GROUP,
+        name: "discovery",
+        type_name: "string",
+        default: "auto",
+        help: "Where to discover and register services: mdns, dns, both, or auto (dns when \
+               a domain is set, else mdns). With both, a lookup returns the DNS answer \
+               and asks mDNS only when DNS finds nothing; an unauthenticated DNS answer is \
+               an error, never replaced by an mDNS one.",
+    },
 ];
 
 impl Config {
@@ -109,6 +159,35 @@ impl Config {
             "params" => self.params = parse_dict(value).map_err(bad)?,
             "interfaces" => self.interfaces = parse_ip_list(value).map_err(bad)?,
             "lookup_timeout" => self.lookup_timeout = parse_timeout(value).map_err(bad)?,
+            "domain" => self.dns.domain = dns_settings::parse_domain(value).map_err(bad)?,
+            "dns_servers" => {
+                self.dns.dns_servers = dns_settings::parse_servers(value).map_err(bad)?
+            }
+            "discovery" => self.dns.discovery = Discovery::parse(value).map_err(bad)?,
+            "tsig_key_file" => {
+                let path = value.trim();
+                self.dns.tsig = if path.is_empty() {
+                    None
+                } else {
+                    let mut warn =
+                        |m: &str| crate::zeroconf::log(crate::zeroconf::LogLevel::Warning, m);
+                    Some(dns_settings::read_key_file(path, &mut warn).map_err(bad)?)
+                };
+                self.dns.tsig_key_file = path.to_owned();
+            }
+            // The value is a secret: never in the error text.
+            "tsig_key" => {
+                self.dns.tsig = if value.trim().is_empty() {
+                    None
+                } else {
+                    Some(Key::from_line(value).map_err(|why| {
+                        Error::InvalidArgument(format!(
+                            "invalid value for option [{GROUP}] tsig_key: {why}"
+                        ))
+                    })?)
+                };
+                self.dns.tsig_key_file.clear();
+            }
             _ => {
                 return Err(Error::InvalidArgument(format!(
                     "unknown option [{GROUP}] {name}"
@@ -433,6 +512,52 @@ mod tests {
     }
 
     #[test]
+    fn unicast_dns_options() {
+        use crate::dns::Discovery;
+        let mut c = Config::default();
+        c.set("domain", "mystack.example.test.").unwrap();
+        c.set("dns_servers", "198.18.0.1,[fd00:99::1]:5353")
+            .unwrap();
+        c.set("discovery", "both").unwrap();
+        assert_eq!(c.dns.domain, "mystack.example.test");
+        assert_eq!(c.dns.dns_servers.len(), 2);
+        assert_eq!(c.dns.discovery, Discovery::Both);
+        // (option, bad value)
+        for (name, bad) in [
+            ("domain", "a..b"),
+            ("dns_servers", "ns1.example.test"),
+            ("discovery", "anycast"),
+            ("tsig_key_file", "/nonexistent/key"),
+        ] {
+            let before = c.clone();
+            let e = c.set(name, bad).unwrap_err();
+            assert!(
+                matches!(&e, Error::InvalidArgument(m) if m.contains(name)),
+                "{e}"
+            );
+            assert_eq!(c, before, "{name} unchanged after {bad:?}");
+        }
+        // the secret never in an error text, nor in Debug output
+        let secret = "c2VjcmV0c2VjcmV0c2VjcmV0";
+        c.set(
+            "tsig_key",
+            &format!("hmac-sha256:upd.example.test:{secret}"),
+        )
+        .unwrap();
+        assert!(c.dns.tsig.is_some());
+        assert!(!format!("{c:?}").contains(secret));
+        for bad in [
+            format!("hmac-md5:k:{secret}"),
+            format!("hmac-sha256:k:{secret}!"),
+        ] {
+            let e = c.set("tsig_key", &bad).unwrap_err().to_string();
+            assert!(e.contains("tsig_key") && !e.contains(secret), "{e}");
+        }
+        c.set("tsig_key", "").unwrap();
+        assert!(c.dns.tsig.is_none());
+    }
+
+    #[test]
     fn unknown_option_is_named() {
         let mut c = Config::default();
         let e = c.set("registration_attempt", "5").unwrap_err();
@@ -453,7 +578,12 @@ mod tests {
                 "lookup_attempts",
                 "params",
                 "interfaces",
-                "lookup_timeout"
+                "lookup_timeout",
+                "domain",
+                "dns_servers",
+                "tsig_key_file",
+                "tsig_key",
+                "discovery"
             ]
         );
         assert!(opts.iter().all(|o| o.group == "mdns" && !o.help.is_empty()));
@@ -465,7 +595,12 @@ mod tests {
                 ("integer", "3"),
                 ("dict", ""),
                 ("list", ""),
-                ("floating point", "3.0")
+                ("floating point", "3.0"),
+                ("string", ""),
+                ("list", ""),
+                ("string", ""),
+                ("string", ""),
+                ("string", "auto")
             ]
         );
         assert_eq!(opts[1].help, "Number of attempts to lookup a service.");
