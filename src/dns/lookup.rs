@@ -250,10 +250,25 @@ pub fn service_type_of(instance: &str) -> String {
     }
 }
 
-/// SPEC 4.2-4.7 through `crate::endpoint`. One addition for DNS: an SRV
-/// target equal to the instance name (what we publish for an IP-literal
-/// endpoint, SPEC 3.4) is no host name to put in a URL, so the URL carries
-/// the chosen address, as for a `.local.` target.
+/// The host name that holds the addresses of an IP-literal endpoint we
+/// publish: `<type>.<domain>.` for `<type>._openstack._tcp.<domain>.`.
+/// (Over mDNS the instance name itself holds them, SPEC 3.4; a unicast
+/// zone refuses that as a host name: BIND's check-names rejects the
+/// underscores of an SRV target or an A owner, RFC 952/1123 host names.)
+pub fn address_host(instance: &str) -> Option<String> {
+    let i = instance.to_ascii_lowercase().find("._openstack._tcp.")?;
+    Some(format!(
+        "{}.{}",
+        &instance[..i],
+        &instance[i + "._openstack._tcp.".len()..]
+    ))
+}
+
+/// SPEC 4.2-4.7 through `crate::endpoint`. One rule for DNS: an SRV target
+/// that is the instance's address host (`<type>.<domain>.`, what we
+/// publish for an IP-literal endpoint) gives the chosen address in the
+/// URL, as a `.local.` target does over mDNS; any other target name is
+/// kept in the URL (SPEC 4.5).
 pub fn url_of(
     service_type: &str,
     found: &ResolvedService,
@@ -263,9 +278,10 @@ pub fn url_of(
     warn: &mut dyn FnMut(&str),
 ) -> Result<(String, Properties)> {
     let mut s = found.clone();
-    if s.target.eq_ignore_ascii_case(&s.instance) {
+    let ours = address_host(&s.instance).is_some_and(|h| h.eq_ignore_ascii_case(&s.target));
+    if ours || s.target.eq_ignore_ascii_case(&s.instance) {
         // endpoint::url_host takes the address for a `.local.` target.
-        s.target = "instance.local.".into();
+        s.target = "address.local.".into();
     }
     endpoint::lookup_result(
         service_type,

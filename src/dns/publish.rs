@@ -2,11 +2,13 @@
 //! is configured) that add, refresh and remove exactly our records.
 //!
 //! - Register: prerequisite "the instance name is not in use" (RFC 2136
-//!   s2.4.5), then add PTR, SRV, TXT (the same RDATA as mDNS publishes)
-//!   and, for an IP-literal endpoint, A/AAAA of the instance name (the SRV
-//!   target, SPEC 3.4). When the name is in use, a second UPDATE succeeds
-//!   only if the SRV and TXT there are exactly ours (RFC 2136 s2.4.2,
-//!   value-dependent): a publisher restarted with the same data takes its
+//!   s2.4.5), then add PTR, SRV, TXT (the same RDATA as mDNS publishes
+//!   but for the SRV target) and, for an IP-literal endpoint, A/AAAA of
+//!   the host name `<type>.<domain>.` (its own "not in use" prerequisite
+//!   too), which is then the SRV target (see `lookup::address_host`).
+//!   When a name is in use, a second UPDATE succeeds only if the SRV, TXT
+//!   and A/AAAA RRsets there are exactly ours (RFC 2136 s2.4.2, value
+//!   dependent): a publisher restarted with the same data takes its
 //!   records back; anybody else's instance is a name conflict, as over mDNS.
 //! - Refresh: before the TTL runs out (at 80 %), the same value-dependent
 //!   UPDATE re-asserts the records; a failed prerequisite means another
@@ -23,7 +25,7 @@ use simple_dns::rdata::{RData, SOA};
 use simple_dns::ResourceRecord;
 
 use super::exchange::ExchangeError;
-use super::lookup::{instance_name, service_name};
+use super::lookup::{address_host, instance_name, service_name};
 use super::message::{self, Update, NOERROR, NOTAUTH, NOTZONE, NXDOMAIN, NXRRSET, REFUSED};
 use super::message::{SERVFAIL, YXDOMAIN, YXRRSET};
 use super::Client;
@@ -47,6 +49,10 @@ struct Reg {
     zone: String,
     srv: ResourceRecord<'static>,
     txt: ResourceRecord<'static>,
+    /// The address host (IP-literal endpoints only).
+    host: Option<simple_dns::Name<'static>>,
+    /// Our A/AAAA records (of `host`).
+    addrs: Vec<ResourceRecord<'static>>,
     /// Everything we added: PTR, SRV, TXT, A/AAAA.
     records: Vec<ResourceRecord<'static>>,
     next_refresh: Instant,
@@ -137,10 +143,16 @@ impl Publisher {
         let inst = message::name(&instance).map_err(bad)?;
         let svc = message::name(&service).map_err(bad)?;
         let ip_literal = info.target.eq_ignore_ascii_case(&info.instance);
-        let target = if ip_literal {
-            inst.clone()
-        } else {
-            message::name(&info.target).map_err(bad)?
+        let host = match ip_literal {
+            true => {
+                let h = address_host(&instance).unwrap_or_default();
+                Some(message::name(&h).map_err(bad)?)
+            }
+            false => None,
+        };
+        let target = match &host {
+            Some(h) => h.clone(),
+            None => message::name(&info.target).map_err(bad)?,
         };
         let unicast = |r: ResourceRecord<'static>| r.with_cache_flush(false);
         let ttl = self.inner.ttl;
@@ -148,22 +160,28 @@ impl Publisher {
         let txt = unicast(
             wire::txt(&inst, &info.txt, ttl).map_err(|e| Error::InvalidArgument(e.to_string()))?,
         );
+        let addrs: Vec<ResourceRecord<'static>> = match &host {
+            Some(h) => info
+                .addresses
+                .iter()
+                .map(|a| unicast(wire::addr(h, *a, ttl, false)))
+                .collect(),
+            None => Vec::new(),
+        };
         let mut records = vec![
             unicast(wire::ptr(&svc, &inst, ttl)),
             srv.clone(),
             txt.clone(),
         ];
-        if ip_literal {
-            for a in &info.addresses {
-                records.push(unicast(wire::addr(&inst, *a, ttl, false)));
-            }
-        }
+        records.extend(addrs.iter().cloned());
         let zone = self.zone_of(&c.domain)?;
         Ok(Reg {
             instance,
             zone,
             srv,
             txt,
+            host,
+            addrs,
             records,
             next_refresh: Instant::now(),
         })
@@ -194,8 +212,10 @@ impl Publisher {
 
     /// The first UPDATE, then the take-back one when the name is in use.
     fn add(&self, reg: &Reg) -> Result<()> {
+        let mut prerequisites = vec![message::name_not_in_use(&reg.srv.name)];
+        prerequisites.extend(reg.host.iter().map(message::name_not_in_use));
         let fresh = Update {
-            prerequisites: vec![message::name_not_in_use(&reg.srv.name)],
+            prerequisites,
             updates: reg.records.clone(),
         };
         match self.send(reg, &fresh, "registering")? {
@@ -214,11 +234,14 @@ impl Publisher {
 
     /// Re-add our records if the SRV and TXT there are exactly ours.
     fn reassert(&self, reg: &Reg) -> Update {
+        let mut prerequisites = vec![
+            message::rrset_equals(&reg.srv),
+            message::rrset_equals(&reg.txt),
+        ];
+        // The whole A and AAAA RRsets must be ours.
+        prerequisites.extend(reg.addrs.iter().map(message::rrset_equals));
         Update {
-            prerequisites: vec![
-                message::rrset_equals(&reg.srv),
-                message::rrset_equals(&reg.txt),
-            ],
+            prerequisites,
             updates: reg.records.clone(),
         }
     }
