@@ -294,6 +294,12 @@ impl Exchange {
         let q = message::question_of(bytes);
         let rcode = bytes[3] & 0x0F;
         let qd = u16::from_be_bytes([bytes[4], bytes[5]]);
+        if qd != 0 && q.is_none() {
+            return Err(ExchangeError::Malformed {
+                server,
+                why: "its question section does not parse".into(),
+            });
+        }
         if !(qd == 0 && rcode != 0) && q != self.question {
             return Err(refused(match q {
                 Some((n, t, _)) => format!("it answers another question ({n} type {t})"),

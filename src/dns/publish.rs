@@ -120,10 +120,12 @@ impl Publisher {
                     self.keep(reg);
                     return Ok(());
                 }
-                Err(Error::Conflict(m)) if attempt < c.registration_attempts => {
+                Err(Error::Conflict(m)) => {
                     log(LogLevel::Debug, &m);
-                    std::thread::sleep(wait);
-                    wait = wait.saturating_mul(2);
+                    if attempt < c.registration_attempts {
+                        std::thread::sleep(wait);
+                        wait = wait.saturating_mul(2);
+                    }
                 }
                 Err(e) => return Err(e),
             }
