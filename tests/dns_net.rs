@@ -407,7 +407,8 @@ fn hostile_server_answers_are_refused() {
     let Some(lab) = lab!() else { return };
     let Some(py) = venv_python() else { return };
     // (mode, expected error kind, text in the message)
-    let rows: &[(&str, fn(&Error) -> bool, &str)] = &[
+    type Row = (&'static str, fn(&Error) -> bool, &'static str);
+    let rows: &[Row] = &[
         ("wrong-mac", |e| matches!(e, Error::Auth(_)), "MAC is wrong"),
         (
             "unsigned",
