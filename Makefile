@@ -1,8 +1,11 @@
-# libironicmdns: build and install the C library. OWNER: capi helper.
+# libironicmdns: build and install the C library and the ironic-mdns tool.
+# OWNER: packaging helper (cargo-c's `cargo cinstall`, described by
+# [package.metadata.capi] in Cargo.toml, installs the same library files).
 #
 #   make                  cargo build --release --locked
 #   make install          PREFIX=/usr/local LIBDIR=$(PREFIX)/lib
-#                         INCLUDEDIR=$(PREFIX)/include DESTDIR=
+#                         INCLUDEDIR=$(PREFIX)/include BINDIR=$(PREFIX)/bin
+#                         MANDIR=$(PREFIX)/share/man DESTDIR=
 #   make header           regenerate include/ironicmdns.h (pinned cbindgen)
 #   make examples         build examples/c against the uninstalled tree
 #   make demo / make test run ./scripts/demo.sh / ./scripts/test.sh
@@ -11,6 +14,8 @@ PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
 DESTDIR ?=
 # PROFILE=dev builds faster (tests use it); installs the same files.
 PROFILE ?= release
@@ -49,7 +54,8 @@ PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|' \
 	    -e "s|@LIBS_PRIVATE@|$$(cat $(NATIVE_LIBS))|"
 
 install: build $(NATIVE_LIBS)
-	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+	  $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	$(INSTALL) -m 0755 $(OUT)/libironicmdns.so $(DESTDIR)$(LIBDIR)/$(REALNAME)
 	ln -sf $(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libironicmdns.so
@@ -57,17 +63,20 @@ install: build $(NATIVE_LIBS)
 	$(INSTALL) -m 0644 include/ironicmdns.h $(DESTDIR)$(INCLUDEDIR)/ironicmdns.h
 	$(PC_SED) pkgconfig/ironicmdns.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/ironicmdns.pc
 	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/ironicmdns.pc
+	$(INSTALL) -m 0755 $(OUT)/ironic-mdns $(DESTDIR)$(BINDIR)/ironic-mdns
+	$(INSTALL) -m 0644 man/ironic-mdns.1 $(DESTDIR)$(MANDIR)/man1/ironic-mdns.1
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/$(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME) \
 	      $(DESTDIR)$(LIBDIR)/libironicmdns.so $(DESTDIR)$(LIBDIR)/libironicmdns.a \
-	      $(DESTDIR)$(INCLUDEDIR)/ironicmdns.h $(DESTDIR)$(PKGCONFIGDIR)/ironicmdns.pc
+	      $(DESTDIR)$(INCLUDEDIR)/ironicmdns.h $(DESTDIR)$(PKGCONFIGDIR)/ironicmdns.pc \
+	      $(DESTDIR)$(BINDIR)/ironic-mdns $(DESTDIR)$(MANDIR)/man1/ironic-mdns.1
 
 header:
 	IRONICMDNS_BLESS=1 $(CARGO) test --locked --test capi_header
 
 # Against the uninstalled tree; run with LD_LIBRARY_PATH=target/release (or target/debug with PROFILE=dev),
-# and only inside a private network namespace (see LAB.md).
+# and only inside a private network namespace (see docs/LAB.md).
 examples: build
 	$(CC) -std=c99 -Wall -Wextra -O2 -Iinclude -o target/publish examples/c/publish.c -L$(OUT) -lironicmdns
 	$(CC) -std=c99 -Wall -Wextra -O2 -Iinclude -o target/lookup examples/c/lookup.c -L$(OUT) -lironicmdns

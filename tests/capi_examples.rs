@@ -1,4 +1,4 @@
-//! The C examples between two private hosts (LAB.md): `publish` on host B,
+//! The C examples between two private hosts (docs/LAB.md): `publish` on host B,
 //! `lookup` on host A prints the URL and the properties; after B's publisher
 //! gets SIGTERM it withdraws the service and exits 0, and A no longer finds
 //! it. IPv4 and IPv6. OWNER: capi helper.

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use ironicmdns::zeroconf::{self, LogLevel};
 use ironicmdns::{Config, Error, Properties, Value, Zeroconf};
 
 const USAGE: &str = "\
@@ -248,7 +249,18 @@ fn parse(argv: Vec<String>) -> Result<Parsed, String> {
     })))
 }
 
+/// The tool prints the library's warnings and errors on stderr (the
+/// library itself is quiet by default); `IRONICMDNS_LOG=debug` adds the
+/// debug messages, `IRONICMDNS_LOG=error` keeps only errors.
+fn cli_log(level: LogLevel, msg: &str) {
+    let min = zeroconf::stderr_log_level().unwrap_or(LogLevel::Warning);
+    if level >= min {
+        eprintln!("{}", zeroconf::log_line(level, msg));
+    }
+}
+
 fn main() -> ExitCode {
+    zeroconf::set_log_hook(Some(cli_log));
     let args = match parse(std::env::args().skip(1).collect()) {
         Ok(Parsed::Run(args)) => args,
         Ok(Parsed::Help) => {

@@ -1,7 +1,7 @@
 //! Status codes, their static text, and the library version.
 //!
 //! The codes are only ever appended to: never renumber one, retire it by
-//! comment (STYLE.md, after libcurl / libgit2).
+//! comment (docs/DESIGN.md, after libcurl / libgit2).
 
 use std::ffi::{c_char, CStr};
 

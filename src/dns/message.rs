@@ -207,18 +207,21 @@ pub fn records_of<'a>(
     rtype: u16,
 ) -> impl Iterator<Item = &'a ResourceRecord<'static>> + 'a {
     rrs.iter().filter(move |r| {
-        wire::rr_type(r) == rtype && wire::name_key(&r.name) == owner.to_ascii_lowercase()
+        wire::rr_type(r) == rtype && name_text(&r.name) == owner.to_ascii_lowercase()
     })
 }
 
 /// Lowercase dotted text of a name, with the trailing dot.
 pub fn name_text(n: &Name<'_>) -> String {
-    let k = wire::name_key(n);
-    if k.ends_with('.') {
-        k
-    } else {
-        format!("{k}.")
+    let mut s = String::new();
+    for l in n.get_labels() {
+        s.push_str(&String::from_utf8_lossy(l.as_ref()).to_ascii_lowercase());
+        s.push('.');
     }
+    if s.is_empty() {
+        s.push('.');
+    }
+    s
 }
 
 #[cfg(test)]

@@ -13,27 +13,16 @@ mod tests;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use simple_dns::{Name, Packet, PacketFlag, ResourceRecord};
 
+use super::rng::Rng;
+use super::timers::{
+    ANNOUNCEMENTS, ANNOUNCE_INTERVAL, CONFLICT_BACKOFF, PROBES, PROBE_DELAY_MS, PROBE_INTERVAL,
+};
 use super::wire::{self, T_A, T_AAAA};
 use super::*;
-
-/// Probes sent before announcing (RFC 6762 s8.1).
-const PROBES: u8 = 3;
-/// Spacing of probes (RFC 6762 s8.1).
-const PROBE_INTERVAL: Duration = Duration::from_millis(250);
-/// Announcements sent (RFC 6762 s8.3: at least two, one second apart).
-const ANNOUNCEMENTS: u8 = 2;
-const ANNOUNCE_INTERVAL: Duration = Duration::from_secs(1);
-/// Wait after losing a simultaneous-probe tie-break (RFC 6762 s8.2).
-const TIE_BREAK_WAIT: Duration = Duration::from_secs(1);
-/// RFC 6762 s8.1: after 15 conflicts within 10 s, wait at least 5 s before
-/// each further probe attempt.
-const CONFLICT_BURST: usize = 15;
-const CONFLICT_WINDOW: Duration = Duration::from_secs(10);
-const CONFLICT_BACKOFF: Duration = Duration::from_secs(5);
 
 /// `_services._dns-sd._udp.local.` (RFC 6763 s9).
 pub const SERVICES_META: &str = "_services._dns-sd._udp.local.";
@@ -41,26 +30,6 @@ pub const SERVICES_META: &str = "_services._dns-sd._udp.local.";
 /// One interface and address family: the unit on which we probe, announce
 /// and rate-limit.
 pub(crate) type Link = (IfIndex, Family);
-
-/// Small deterministic PRNG (splitmix64) for the RFC's random delays.
-pub(crate) struct Rng(u64);
-
-impl Rng {
-    pub(crate) fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-    pub(crate) fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in [lo, hi] milliseconds.
-    pub(crate) fn millis(&mut self, lo: u64, hi: u64) -> Duration {
-        Duration::from_millis(lo + self.next_u64() % (hi - lo + 1))
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
@@ -243,7 +212,6 @@ impl Responder {
         self.next_id += 1;
         let mut links = BTreeMap::new();
         for (link, addrs) in self.links() {
-            // RFC 6762 s8.1: first probe after a random 0-250 ms.
             let first = self.first_probe(now);
             links.insert(link, LinkState::probing(first, addrs));
         }
@@ -359,13 +327,11 @@ impl Responder {
         };
         let packet = match st.phase {
             Phase::Probing(n) if n < PROBES => {
-                // RFC 6762 s8.1: three probes, 250 ms apart.
                 st.phase = Phase::Probing(n + 1);
                 st.next = Some(now + PROBE_INTERVAL);
                 probe::probe_packet(reg)
             }
             Phase::Probing(_) | Phase::Announcing(_) => {
-                // RFC 6762 s8.3: announce, at least twice, one second apart.
                 let n = match st.phase {
                     Phase::Announcing(n) => n,
                     _ => 0,
@@ -465,13 +431,13 @@ impl Responder {
         self.events.pop_front()
     }
 
-    /// When a new probe sequence may start: after a random 0-250 ms (RFC
-    /// 6762 s8.1), or 5 s once 15 conflicts came within 10 s.
+    /// When a new probe sequence may start: after the random probe delay,
+    /// or the back-off once conflicts came in a burst.
     pub(crate) fn first_probe(&mut self, now: Instant) -> Instant {
         if self.backed_off(now) {
             now + CONFLICT_BACKOFF
         } else {
-            now + self.rng.millis(0, 250)
+            now + self.rng.millis(PROBE_DELAY_MS)
         }
     }
 }
@@ -482,7 +448,13 @@ fn build_records(
 ) -> Result<(Vec<ResourceRecord<'static>>, Vec<Name<'static>>), EngineError> {
     let st = wire::name_from_str(&info.service_type)?;
     let inst = wire::instance_name(&info.instance, &info.service_type)?;
-    let target = wire::name_from_str(&info.target)?;
+    // SPEC 3.4: an IP-literal endpoint's target is the instance name itself;
+    // take its labels, not its text (the first label may hold dots).
+    let target = if info.target == info.instance {
+        inst.clone()
+    } else {
+        wire::name_from_str(&info.target)?
+    };
     let meta = wire::name_from_str(SERVICES_META)?;
     let t = info.ttls;
     // Addresses are ours to defend when the target is the instance name or

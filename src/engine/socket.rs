@@ -294,10 +294,6 @@ impl AsRawFd for MdnsSocket {
     }
 }
 
-fn is_link_local_v6(a: &Ipv6Addr) -> bool {
-    (a.segments()[0] & 0xffc0) == 0xfe80
-}
-
 fn setsockopt_int(fd: RawFd, level: i32, name: i32, val: libc::c_int) -> io::Result<()> {
     // SAFETY: an int option on our own socket.
     let rc = unsafe {
@@ -433,11 +429,5 @@ mod tests {
             let ss = unsafe { *(sa.as_ptr() as *const libc::sockaddr_storage) };
             assert_eq!(sockaddr_to_std(&ss), Some(a));
         }
-    }
-
-    #[test]
-    fn link_local_v6() {
-        assert!(is_link_local_v6(&"fe80::1".parse().unwrap()));
-        assert!(!is_link_local_v6(&"fd00:99::1".parse().unwrap()));
     }
 }

@@ -11,10 +11,9 @@ use super::super::socket::iface::{self, IfaceFilter, Watcher};
 use super::super::socket::{MdnsSocket, Waker};
 use super::super::*;
 use super::{
-    io_err, panic_text, Life, Shared, State, ECHO_WINDOW, IFACE_POLL_FALLBACK,
-    LEGACY_ANSWER_WINDOW, MAX_WAIT,
+    io_err, Life, Shared, State, ECHO_WINDOW, IFACE_POLL_FALLBACK, LEGACY_ANSWER_WINDOW, MAX_WAIT,
 };
-use crate::error::{Error, Result};
+use crate::error::{panic_text, Error, Result};
 
 /// What the driver thread owns.
 pub(super) struct DriverIo {
@@ -238,7 +237,7 @@ pub(super) fn thread_main(shared: Arc<Shared>, io: DriverIo) {
         Err(p) => {
             st.life = Life::Failed(Error::Internal(format!(
                 "mDNS thread panicked: {}",
-                panic_text(&p)
+                panic_text(&*p)
             )))
         }
     }
