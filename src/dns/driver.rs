@@ -81,7 +81,7 @@ pub fn run(
                         Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
                             x.handle_timeout(deadline.max(Instant::now()))
                         }
-                        Err(e) => x.handle_io_error(Instant::now(), e.to_string()),
+                        Err(e) => x.handle_io_error(Instant::now(), format!("over TCP: {e}")),
                     }
                 }
             }
