@@ -49,8 +49,8 @@ Unicast DNS-SD (see docs/DNS.md):
   --tsig-key-file FILE         TSIG key in BIND's format (tsig-keygen):
                                sign queries and updates, require signed
                                answers
-  --tsig-key ALG:NAME:SECRET   the same key in one line (as dig -y takes;
-                               other users see it in ps: prefer a file)
+  --tsig-key ALG:NAME:SECRET   the same key in one line, base64 secret
+                               (other users see it in ps: prefer a file)
   --discovery MODE             mdns, dns, both, or auto (default: dns when
                                a domain is set, else mdns)
 Command options:
