@@ -493,3 +493,224 @@ fn hostile_server_answers_are_refused() {
     assert_eq!(r.unwrap().0, "https://evil.example.test:443");
     let _ = child.stop(Duration::from_secs(1));
 }
+
+/// The issue's "Done when", by the command line: `ironic-mdns register ...
+/// --domain --dns-server --tsig-key-file` on one host makes `dig` on
+/// another find our SRV; after SIGTERM the zone holds none of our records;
+/// `ironic-mdns lookup` finds what nsupdate published and refuses a forged
+/// answer (exit 1, "authentication failed").
+fn cli_done_when(lab: &Lab, kind: Kind) {
+    if !server_programs(kind) {
+        return;
+    }
+    let srv = Server::start(lab, 0, kind);
+    let before = srv.zone_records(lab, 1);
+    let keydir =
+        std::env::temp_dir().join(format!("ironicmdns-clikey-{}-{kind:?}", std::process::id()));
+    std::fs::create_dir_all(&keydir).unwrap();
+    let keyfile = keydir.join("client.key");
+    std::fs::write(
+        &keyfile,
+        format!(
+            "key \"{}\" {{\n\talgorithm hmac-sha256;\n\tsecret \"{SECRET}\";\n}};\n",
+            servers::KEY_NAME
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&keyfile, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let bin = env!("CARGO_BIN_EXE_ironic-mdns");
+    let dns_args = |srv_addr: String| -> Vec<String> {
+        vec![
+            "--domain".into(),
+            DOMAIN.into(),
+            "--dns-server".into(),
+            srv_addr,
+            "--tsig-key-file".into(),
+            keyfile.display().to_string(),
+            "--lookup-timeout".into(),
+            "1".into(),
+        ]
+    };
+    let mut reg = lab
+        .spawn(
+            lab.command(1, bin)
+                .args(["register", "baremetal", "http://198.18.0.2:6385/baremetal"])
+                .args(dns_args(srv.v4.to_string()))
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+        )
+        .unwrap();
+    let mut line = String::new();
+    use std::io::BufRead;
+    std::io::BufReader::new(reg.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(
+        line.trim(),
+        "registered baremetal at http://198.18.0.2:6385/baremetal"
+    );
+    let dig = srv.dig(lab, 0, &["+short", "SRV", SRV_NAME]);
+    assert_eq!(
+        String::from_utf8_lossy(&dig.stdout).trim(),
+        "0 0 6385 baremetal.mystack.example.test.",
+        "{kind:?}"
+    );
+    // lookup over IPv6 from the server's host
+    let look = lab
+        .command(0, bin)
+        .args(["lookup", "baremetal"])
+        .args(dns_args(format!("[{}]:53", srv.v6)))
+        .output()
+        .unwrap();
+    assert!(look.status.success(), "{look:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&look.stdout),
+        "http://198.18.0.2:6385/baremetal\ntxtvers=1\n"
+    );
+    let status = reg.stop(Duration::from_secs(10)).unwrap();
+    assert!(status.success(), "{status:?}");
+    assert_eq!(srv.zone_records(lab, 0), before, "nothing of ours left");
+    // nsupdate publishes; we find it
+    let out = srv.nsupdate(
+        lab,
+        0,
+        "update add identity._openstack._tcp.mystack.example.test. 60 IN SRV 0 0 5000 keystone.example.test.\n\
+         update add identity._openstack._tcp.mystack.example.test. 60 IN TXT \"txtvers=1\" \"path=/identity\"\n\
+         update add keystone.example.test. 60 IN A 198.18.0.1",
+    );
+    assert!(out.status.success(), "{out:?}");
+    let look = lab
+        .command(1, bin)
+        .args(["lookup", "identity", "--json"])
+        .args(dns_args(srv.v4.to_string()))
+        .output()
+        .unwrap();
+    assert!(look.status.success(), "{look:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&look.stdout),
+        "{\"url\": \"https://keystone.example.test:5000/identity\", \"params\": {\"txtvers\": \"1\"}}\n"
+    );
+    srv.stop();
+    // a forged answer (signed with another secret) is refused
+    if let Some(py) = venv_python() {
+        let mut hostile = lab
+            .spawn(
+                lab.command(0, &py)
+                    .arg(servers::scripts().join("hostile.py"))
+                    .args(["198.18.0.1", "53", "wrong-mac", &key_line()])
+                    .stdout(Stdio::piped()),
+            )
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(hostile.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let look = lab
+            .command(1, bin)
+            .args(["lookup", "identity"])
+            .args(dns_args("198.18.0.1".into()))
+            .output()
+            .unwrap();
+        assert_eq!(look.status.code(), Some(1), "{look:?}");
+        let err = String::from_utf8_lossy(&look.stderr);
+        assert!(
+            err.contains("authentication failed") && err.contains("MAC is wrong"),
+            "{err}"
+        );
+        assert!(look.stdout.is_empty(), "no endpoint printed");
+        let _ = hostile.stop(Duration::from_secs(1));
+    }
+    let _ = std::fs::remove_dir_all(&keydir);
+}
+
+#[test]
+fn bind_cli_register_dig_sigterm_lookup_forged() {
+    let Some(lab) = lab!() else { return };
+    cli_done_when(&lab, Kind::Bind);
+}
+
+#[test]
+fn knot_cli_register_dig_sigterm_lookup_forged() {
+    let Some(lab) = lab!() else { return };
+    cli_done_when(&lab, Kind::Knot);
+}
+
+/// `discovery = both`: the DNS answer when DNS has one (even while mDNS
+/// has another), mDNS when DNS finds nothing, and a forged DNS answer is
+/// an error, never replaced by the multicast one.
+#[test]
+fn discovery_both() {
+    let Some(lab) = lab!() else { return };
+    if !server_programs(Kind::Bind) {
+        return;
+    }
+    let Some(py) = venv_python() else { return };
+    let srv = Server::start(&lab, 0, Kind::Bind);
+    let v4 = srv.v4;
+    // host 0 publishes over mDNS only: baremetal and identity
+    let mdns = lab.run_on(0, move || {
+        let mut c = Config::default();
+        c.set("interfaces", "198.18.0.1").unwrap();
+        let zc = Zeroconf::new(c).unwrap();
+        zc.register_service("baremetal", "http://198.18.0.1:1111/mdns", None)
+            .unwrap();
+        zc.register_service("identity", "http://198.18.0.1:2222/mdns", None)
+            .unwrap();
+        zc
+    });
+    // over DNS only baremetal, another URL
+    let out = srv.nsupdate(
+        &lab,
+        1,
+        "update add baremetal._openstack._tcp.mystack.example.test. 60 IN SRV 0 0 3333 dns.example.test.\n\
+         update add baremetal._openstack._tcp.mystack.example.test. 60 IN TXT \"protocol=http\"\n\
+         update add dns.example.test. 60 IN A 198.18.0.1",
+    );
+    assert!(out.status.success(), "{out:?}");
+    let both = move |server: &str| {
+        let mut c = config(v4, true);
+        c.set("dns_servers", server).unwrap();
+        c.set("discovery", "both").unwrap();
+        c.set("interfaces", "198.18.0.2").unwrap();
+        c
+    };
+    let (bm, id) = lab.run_on(1, move || {
+        let zc = Zeroconf::new(both("198.18.0.1")).unwrap();
+        let r = (
+            zc.get_endpoint("baremetal", true, false),
+            zc.get_endpoint("identity", true, false),
+        );
+        zc.close().unwrap();
+        r
+    });
+    assert_eq!(bm.unwrap().0, "http://dns.example.test:3333", "DNS wins");
+    assert_eq!(
+        id.unwrap().0,
+        "http://198.18.0.1:2222/mdns",
+        "mDNS when DNS has nothing"
+    );
+    srv.stop();
+    let mut hostile = lab
+        .spawn(
+            lab.command(0, &py)
+                .arg(servers::scripts().join("hostile.py"))
+                .args(["198.18.0.1", "53", "wrong-mac", &key_line()])
+                .stdout(Stdio::piped()),
+        )
+        .unwrap();
+    let mut line = String::new();
+    use std::io::BufRead;
+    std::io::BufReader::new(hostile.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let forged = lab.run_on(1, move || {
+        let zc = Zeroconf::new(both("198.18.0.1")).unwrap();
+        let r = zc.get_endpoint("identity", true, false);
+        zc.close().unwrap();
+        r
+    });
+    assert!(matches!(&forged, Err(Error::Auth(_))), "{forged:?}");
+    let _ = hostile.stop(Duration::from_secs(1));
+    lab.run_on(0, move || mdns.close()).unwrap();
+}
