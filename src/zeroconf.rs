@@ -419,7 +419,9 @@ impl Zeroconf {
         };
         self.closing.notify_all();
         if let Some(dns) = &self.dns {
-            // Signed UPDATEs removing exactly ours; errors are logged.
+            // Wake DNS calls in progress, then send the signed UPDATEs
+            // removing exactly ours; errors are logged.
+            dns.client().cancel();
             dns.close();
         }
         let Some(mdns) = &self.mdns else {

@@ -714,3 +714,41 @@ fn discovery_both() {
     let _ = hostile.stop(Duration::from_secs(1));
     lab.run_on(0, move || mdns.close()).unwrap();
 }
+
+/// `close` from another thread wakes a DNS lookup waiting on a silent
+/// server: it returns Error::Closed at once, not after its timeouts.
+#[test]
+fn close_wakes_a_dns_lookup() {
+    let Some(lab) = lab!() else { return };
+    let Some(py) = venv_python() else { return };
+    let mut hostile = lab
+        .spawn(
+            lab.command(0, &py)
+                .arg(servers::scripts().join("hostile.py"))
+                .args(["198.18.0.1", "53", "silent", &key_line()])
+                .stdout(Stdio::piped()),
+        )
+        .unwrap();
+    let mut line = String::new();
+    use std::io::BufRead;
+    std::io::BufReader::new(hostile.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let (r, took) = lab.run_on(1, || {
+        let mut c = config("198.18.0.1".parse().unwrap(), true);
+        c.set("lookup_timeout", "5").unwrap();
+        let zc = Zeroconf::new(c).unwrap();
+        std::thread::scope(|s| {
+            let t = s.spawn(|| {
+                let t0 = Instant::now();
+                (zc.get_endpoint("baremetal", true, false), t0.elapsed())
+            });
+            std::thread::sleep(Duration::from_millis(300));
+            zc.close().unwrap();
+            t.join().unwrap()
+        })
+    });
+    assert!(matches!(r, Err(Error::Closed(_))), "{r:?}");
+    assert!(took < Duration::from_secs(2), "woken: {took:?}");
+    let _ = hostile.stop(Duration::from_secs(1));
+}

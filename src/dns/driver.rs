@@ -4,6 +4,7 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::exchange::{Exchange, ExchangeError, Transport};
@@ -42,7 +43,9 @@ pub fn run(
     attempts: u32,
     per_attempt: Duration,
     key: Option<&Key>,
+    cancel: Option<&AtomicBool>,
 ) -> Result<Response, ExchangeError> {
+    let cancelled = || cancel.is_some_and(|c| c.load(Ordering::SeqCst));
     let mut x = Exchange::new(
         request,
         servers,
@@ -58,6 +61,9 @@ pub fn run(
         if let Some(r) = x.take_result() {
             return r;
         }
+        if cancelled() {
+            return Err(ExchangeError::Cancelled);
+        }
         if let Some(t) = x.poll_transmit() {
             match t.transport {
                 Transport::Udp => match udp_socket(t.server).and_then(|s| {
@@ -70,7 +76,7 @@ pub fn run(
                 Transport::Tcp => {
                     udp = None;
                     let deadline = x.poll_timeout().unwrap_or_else(Instant::now);
-                    match tcp_exchange(t.server, &t.bytes, deadline) {
+                    match tcp_exchange(t.server, &t.bytes, deadline, &cancelled) {
                         Ok(bytes) => x.handle_response(
                             Instant::now(),
                             unix_now(),
@@ -97,11 +103,12 @@ pub fn run(
         }
         let Some((server, sock)) = &udp else {
             // Nothing in flight (TCP finished above): wait out the attempt.
-            std::thread::sleep(deadline - now);
+            std::thread::sleep((deadline - now).min(SLICE));
             x.handle_timeout(Instant::now());
             continue;
         };
-        let _ = sock.set_read_timeout(Some(deadline - now));
+        // In slices, so that a cancel is seen soon.
+        let _ = sock.set_read_timeout(Some((deadline - now).min(SLICE)));
         match sock.recv(&mut buf) {
             Ok(n) => {
                 let server = *server;
@@ -128,6 +135,9 @@ pub fn run(
     }
 }
 
+/// Longest sleep between two looks at the cancel flag.
+const SLICE: Duration = Duration::from_millis(50);
+
 /// A UDP socket on an ephemeral port, connected to `server` (the kernel
 /// then drops datagrams from any other address, RFC 5452 s9.1).
 fn udp_socket(server: SocketAddr) -> std::io::Result<UdpSocket> {
@@ -141,7 +151,12 @@ fn udp_socket(server: SocketAddr) -> std::io::Result<UdpSocket> {
 }
 
 /// One message over TCP, all within `deadline`.
-fn tcp_exchange(server: SocketAddr, msg: &[u8], deadline: Instant) -> std::io::Result<Vec<u8>> {
+fn tcp_exchange(
+    server: SocketAddr,
+    msg: &[u8],
+    deadline: Instant,
+    cancelled: &dyn Fn() -> bool,
+) -> std::io::Result<Vec<u8>> {
     let left = || {
         deadline
             .checked_duration_since(Instant::now())
@@ -160,7 +175,10 @@ fn tcp_exchange(server: SocketAddr, msg: &[u8], deadline: Instant) -> std::io::R
     let mut read_exact = |buf: &mut [u8]| -> std::io::Result<()> {
         let mut got = 0;
         while got < buf.len() {
-            s.set_read_timeout(Some(left()?))?;
+            if cancelled() {
+                return Err(std::io::ErrorKind::Interrupted.into());
+            }
+            s.set_read_timeout(Some(left()?.min(SLICE)))?;
             match s.read(&mut buf[got..]) {
                 Ok(0) => {
                     return Err(std::io::Error::new(
@@ -169,10 +187,13 @@ fn tcp_exchange(server: SocketAddr, msg: &[u8], deadline: Instant) -> std::io::R
                     ))
                 }
                 Ok(n) => got += n,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    return Err(std::io::ErrorKind::TimedOut.into())
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock
+                            | std::io::ErrorKind::TimedOut
+                            | std::io::ErrorKind::Interrupted
+                    ) => {}
                 Err(e) => return Err(e),
             }
         }

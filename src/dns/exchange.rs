@@ -56,6 +56,8 @@ pub enum ExchangeError {
     Io { server: SocketAddr, why: String },
     /// The request itself could not be made.
     Request(String),
+    /// Ended by `Client::cancel` (the handle is closing).
+    Cancelled,
 }
 
 impl std::fmt::Display for ExchangeError {
@@ -83,6 +85,7 @@ impl std::fmt::Display for ExchangeError {
             }
             ExchangeError::Io { server, why } => write!(f, "cannot talk to {server}: {why}"),
             ExchangeError::Request(why) => write!(f, "{why}"),
+            ExchangeError::Cancelled => write!(f, "cancelled: the handle is closing"),
         }
     }
 }

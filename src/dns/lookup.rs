@@ -302,6 +302,7 @@ pub(crate) fn lookup_error(qname: &str, e: ExchangeError) -> Error {
         }
         ExchangeError::Io { .. } => Error::Io(format!("lookup of {qname}: {e}")),
         ExchangeError::Request(m) => Error::InvalidArgument(m),
+        ExchangeError::Cancelled => Error::Closed(format!("lookup of {qname}: {e}")),
         ExchangeError::Timeout { .. } | ExchangeError::Malformed { .. } => {
             Error::NotFound(format!("lookup of {qname}: {e}"))
         }

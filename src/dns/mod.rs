@@ -24,6 +24,8 @@ pub use self::publish::Publisher;
 pub use self::settings::{Discovery, DnsSettings};
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::Config;
@@ -40,6 +42,8 @@ pub struct Client {
     pub lookup_attempts: u32,
     pub registration_attempts: u32,
     pub timeout: Duration,
+    /// Set by `cancel`: exchanges in progress end with Error::Closed.
+    cancelled: Arc<AtomicBool>,
 }
 
 impl Client {
@@ -74,10 +78,18 @@ impl Client {
             lookup_attempts: config.lookup_attempts,
             registration_attempts: config.registration_attempts,
             timeout: config.lookup_timeout,
+            cancelled: Arc::new(AtomicBool::new(false)),
         }))
     }
 
-    /// One exchange with the configured servers.
+    /// End every exchange in progress (and later ones but withdrawals)
+    /// with Error::Closed within about 50 ms: `zc_close` from another
+    /// thread wakes a lookup at once.
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::SeqCst);
+    }
+
+    /// One exchange with the configured servers (ended by `cancel`).
     pub(crate) fn exchange(
         &self,
         request: Vec<u8>,
@@ -89,6 +101,23 @@ impl Client {
             attempts,
             self.timeout,
             self.key.as_ref(),
+            Some(&self.cancelled),
+        )
+    }
+
+    /// One exchange that `cancel` does not end: the withdrawal at close.
+    pub(crate) fn exchange_to_end(
+        &self,
+        request: Vec<u8>,
+        attempts: u32,
+    ) -> std::result::Result<message::Response, exchange::ExchangeError> {
+        driver::run(
+            request,
+            &self.servers,
+            attempts,
+            self.timeout,
+            self.key.as_ref(),
+            None,
         )
     }
 }

@@ -253,8 +253,12 @@ impl Publisher {
         let c = &self.inner.client;
         let req = message::update(super::driver::random_id(), &reg.zone, u)
             .map_err(Error::InvalidArgument)?;
-        c.exchange(req, c.lookup_attempts)
-            .map(|r| r.rcode)
+        let resp = match what {
+            // The withdrawal at close runs to its end: cancel is for calls.
+            "withdrawing" => c.exchange_to_end(req, c.lookup_attempts),
+            _ => c.exchange(req, c.lookup_attempts),
+        };
+        resp.map(|r| r.rcode)
             .map_err(|e| update_exchange_error(&format!("{what} {}", reg.instance), e))
     }
 
@@ -434,6 +438,7 @@ fn update_exchange_error(what: &str, e: ExchangeError) -> Error {
         }
         ExchangeError::Io { .. } => Error::Io(format!("{what}: {e}")),
         ExchangeError::Request(m) => Error::InvalidArgument(m),
+        ExchangeError::Cancelled => Error::Closed(format!("{what}: {e}")),
         ExchangeError::Timeout { .. } | ExchangeError::Malformed { .. } => {
             Error::Registration(format!("{what}: {e}"))
         }
