@@ -752,3 +752,98 @@ fn close_wakes_a_dns_lookup() {
     assert!(took < Duration::from_secs(2), "woken: {took:?}");
     let _ = hostile.stop(Duration::from_secs(1));
 }
+
+/// Through the C ABI: `zc_options_set` the DNS options, `zc_get_endpoint`
+/// finds what nsupdate published; the same call against a forger returns
+/// ZC_ERR_AUTH with a detail naming why, and writes no output.
+#[test]
+fn c_abi_get_endpoint_and_zc_err_auth() {
+    use ironicmdns::capi::options::{zc_options_free, zc_options_new, zc_options_set};
+    use ironicmdns::capi::status::{ZC_ERR_AUTH, ZC_OK};
+    use ironicmdns::capi::strings::zc_string_free;
+    use ironicmdns::capi::zeroconf::{zc_close, zc_get_endpoint, zc_last_error, zc_new};
+    use std::ffi::{CStr, CString};
+    let Some(lab) = lab!() else { return };
+    if !server_programs(Kind::Bind) {
+        return;
+    }
+    let Some(py) = venv_python() else { return };
+    let srv = Server::start(&lab, 0, Kind::Bind);
+    let out = srv.nsupdate(
+        &lab,
+        1,
+        "update add baremetal._openstack._tcp.mystack.example.test. 60 IN SRV 0 0 6385 conductor.example.test.\n\
+         update add baremetal._openstack._tcp.mystack.example.test. 60 IN TXT \"path=/baremetal\"\n\
+         update add conductor.example.test. 60 IN A 198.18.0.1",
+    );
+    assert!(out.status.success(), "{out:?}");
+    // (status, url or detail)
+    let lookup = || -> (i32, String) {
+        let c = |s: &str| CString::new(s).unwrap();
+        let mut opts = std::ptr::null_mut();
+        assert_eq!(zc_options_new(&mut opts), ZC_OK);
+        for (k, v) in [
+            ("domain", DOMAIN.to_string()),
+            ("dns_servers", "198.18.0.1".to_string()),
+            ("tsig_key", key_line()),
+            ("lookup_timeout", "0.5".to_string()),
+        ] {
+            assert_eq!(
+                zc_options_set(opts, c(k).as_ptr(), c(&v).as_ptr()),
+                ZC_OK,
+                "{k}"
+            );
+        }
+        let mut zc = std::ptr::null_mut();
+        assert_eq!(zc_new(opts, &mut zc), ZC_OK);
+        zc_options_free(opts);
+        let (mut url, mut props) = (std::ptr::null_mut(), std::ptr::null_mut());
+        let st = zc_get_endpoint(zc, c("baremetal").as_ptr(), 1, 0, &mut url, &mut props);
+        let text = if st == ZC_OK {
+            let u = unsafe { CStr::from_ptr(url) }
+                .to_string_lossy()
+                .into_owned();
+            zc_string_free(url);
+            ironicmdns::capi::props::zc_props_free(props);
+            u
+        } else {
+            assert!(url.is_null() && props.is_null(), "no output on failure");
+            let mut buf = vec![0u8; 512];
+            let n = zc_last_error(zc, buf.as_mut_ptr().cast(), buf.len());
+            String::from_utf8_lossy(&buf[..n.min(511)]).into_owned()
+        };
+        assert_eq!(zc_close(zc), ZC_OK);
+        (st, text)
+    };
+    let got = lab.run_on(1, lookup);
+    assert_eq!(
+        got,
+        (
+            ZC_OK,
+            "https://conductor.example.test:6385/baremetal".into()
+        )
+    );
+    srv.stop();
+    let mut forger = lab
+        .spawn(
+            lab.command(0, &py)
+                .arg(servers::scripts().join("hostile.py"))
+                .args(["198.18.0.1", "53", "wrong-mac", &key_line()])
+                .stdout(Stdio::piped()),
+        )
+        .unwrap();
+    let mut line = String::new();
+    use std::io::BufRead;
+    std::io::BufReader::new(forger.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let (st, detail) = lab.run_on(1, lookup);
+    assert_eq!(st, ZC_ERR_AUTH, "{detail}");
+    assert!(detail.contains("MAC is wrong"), "{detail}");
+    let text = unsafe { CStr::from_ptr(ironicmdns::capi::status::zc_strerror(st)) };
+    assert!(
+        text.to_string_lossy().contains("not authenticated"),
+        "{text:?}"
+    );
+    let _ = forger.stop(Duration::from_secs(1));
+}
