@@ -847,3 +847,83 @@ fn c_abi_get_endpoint_and_zc_err_auth() {
     );
     let _ = forger.stop(Duration::from_secs(1));
 }
+
+/// Avahi's wide-area browser (`avahi-browse -d DOMAIN`, enable-wide-area
+/// pointed at the BIND server) finds what we publish over DNS, resolved
+/// to our address host, port and TXT.
+#[test]
+fn avahi_wide_area_browse_finds_what_we_publish() {
+    let Some(lab) = lab!() else { return };
+    if !server_programs(Kind::Bind) || !have("avahi-daemon") || !have("avahi-browse") {
+        return;
+    }
+    let srv = Server::start(&lab, 0, Kind::Bind);
+    let v4 = srv.v4;
+    let zc = lab.run_on(1, move || {
+        let zc = Zeroconf::new(config(v4, true)).unwrap();
+        zc.register_service(
+            "baremetal",
+            "http://198.18.0.2:6385/baremetal",
+            Some(&props(&[("ipa_debug", "1")])),
+        )
+        .unwrap();
+        zc
+    });
+    let dir = std::env::temp_dir().join(format!("ironicmdns-avahi-wide-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("resolv.conf"), format!("nameserver {v4}\n")).unwrap();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/avahi_host.sh");
+    let start = lab
+        .command(1, &script)
+        .arg("start")
+        .arg(&dir)
+        .arg("eth0")
+        .env("AVAHI_WIDE_AREA", DOMAIN)
+        .output()
+        .unwrap();
+    assert!(start.status.success(), "{start:?}");
+    let browse = lab
+        .command(1, "timeout")
+        .args([
+            "10",
+            "avahi-browse",
+            "-rtp",
+            "-d",
+            DOMAIN,
+            "_openstack._tcp",
+        ])
+        .env(
+            "DBUS_SYSTEM_BUS_ADDRESS",
+            format!("unix:path={}/system_bus_socket", dir.display()),
+        )
+        .output()
+        .unwrap();
+    let _ = lab.command(1, &script).arg("stop").arg(&dir).output();
+    let text = String::from_utf8_lossy(&browse.stdout).into_owned();
+    let resolved: Vec<&str> = text.lines().filter(|l| l.starts_with("=;")).collect();
+    assert_eq!(resolved.len(), 1, "{text}\n{browse:?}");
+    let f: Vec<&str> = resolved[0].split(';').collect();
+    assert_eq!(
+        &f[3..9],
+        &[
+            "baremetal",
+            "_openstack._tcp",
+            DOMAIN,
+            "baremetal.mystack.example.test",
+            "198.18.0.2",
+            "6385"
+        ],
+        "{text}"
+    );
+    for kv in [
+        "\"txtvers=1\"",
+        "\"ipa_debug=1\"",
+        "\"path=/baremetal\"",
+        "\"protocol=http\"",
+    ] {
+        assert!(f[9].contains(kv), "{kv} in {}", f[9]);
+    }
+    lab.run_on(1, move || zc.close()).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    srv.stop();
+}
