@@ -11,6 +11,8 @@ pub mod dns;
 pub mod endpoint;
 pub mod engine;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod props;
 pub mod route;
 pub mod zeroconf;

@@ -452,6 +452,8 @@ impl Drop for Zeroconf {
 
 /// One-shot module-level lookup with default options (SPEC 6).
 pub fn get_endpoint(service_type: &str) -> Result<(String, Properties)> {
+    // A refused service type costs no engine start.
+    endpoint::check_service_type(service_type)?;
     let zc = Zeroconf::new(Config::default())?;
     let result = zc.get_endpoint(service_type, true, false);
     zc.close()?;
