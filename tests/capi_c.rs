@@ -162,7 +162,7 @@ fn issue8_log_only_when_asked() {
 
 /// Issue 8, fix 5: zc_close from another thread while 22 threads are
 /// inside calls on the handle: each returns ZC_ERR_CLOSED within 100 ms
-/// (natively; 4.4 ms measured on an idle 2-core machine), and under
+/// (natively; 4.4 ms measured on the shared 2-core build machine), and under
 /// valgrind's fair scheduler nothing touches freed memory (the bound there,
 /// 10 s, allows for valgrind's slowness, about 1 s measured; it is still
 /// far below the calls' own end: their attempts would last a minute).
