@@ -52,7 +52,7 @@ def test_use_mdns_default_follows_the_kernel_argument(tmp_path, monkeypatch):
         return real_open(cmdline if path == "/proc/cmdline" else path, *a, **kw)
 
     monkeypatch.setattr("builtins.open", fake_open)
-    monkeypatch.setitem(sys.modules, "ironic_python_agent", None)   # no agent
+    monkeypatch.delitem(sys.modules, "ironic_python_agent.utils", raising=False)
     assert ipa._kernel_use_mdns() == "1"
     assert ipa._truthy(ipa._kernel_use_mdns()) is True
     cmdline.write_text("quiet ipa-use-mdns\n")

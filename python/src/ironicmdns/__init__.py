@@ -21,7 +21,7 @@ Drop-ins for OpenStack's two mDNS modules: ``ironicmdns.ironic``
 import atexit
 import collections
 import ctypes
-import logging
+import sys
 import threading
 import weakref
 
@@ -34,8 +34,6 @@ __all__ = [
     "NameConflict", "LookupFailure", "NotFound", "NoValidAddress",
     "DecodeFailure", "IOFailure", "Closed", "Poisoned", "InternalError",
 ]
-
-LOG = logging.getLogger("ironicmdns")
 
 # ---------------------------------------------------------------- errors
 
@@ -123,9 +121,14 @@ def _check(status, detail):
 
 
 def _forward_log(level, message, _user):
+    """The library's log messages to the ``ironicmdns`` logger (logging is
+    imported on the first message: a lookup alone does not pay for it)."""
+    logging = sys.modules.get("logging")
+    if logging is None:
+        import logging
     py_level = {_lib.ZC_LOG_DEBUG: logging.DEBUG,
                 _lib.ZC_LOG_WARNING: logging.WARNING}.get(level, logging.ERROR)
-    LOG.log(py_level, "%s", message.decode("utf-8", "replace"))
+    logging.getLogger("ironicmdns").log(py_level, "%s", message.decode("utf-8", "replace"))
 
 
 _LOG_CALLBACK = _lib.LOG_FN(_forward_log)

@@ -7,7 +7,6 @@ zc_string_free (a c_char_p result would leak them).
 """
 
 import ctypes
-import ctypes.util
 import os
 
 ZC_OK = 0
@@ -32,15 +31,18 @@ ZC_MAX_INPUT = 4096
 def _candidates():
     env = os.environ.get("IRONICMDNS_LIBRARY")
     if env:
-        return [env]
+        yield env
+        return
     here = os.path.dirname(os.path.abspath(__file__))
-    out = [os.path.join(here, n) for n in ("libironicmdns.so.0", "libironicmdns.so")
-           if os.path.exists(os.path.join(here, n))]
-    out.append("libironicmdns.so.0")
+    for name in ("libironicmdns.so.0", "libironicmdns.so"):
+        if os.path.exists(os.path.join(here, name)):
+            yield os.path.join(here, name)
+    yield "libironicmdns.so.0"
+    # last: find_library runs ldconfig or the compiler (slow)
+    import ctypes.util
     found = ctypes.util.find_library("ironicmdns")
     if found:
-        out.append(found)
-    return out
+        yield found
 
 
 def _load():

@@ -21,6 +21,7 @@ options with their defaults; set its attributes to change them.
 """
 
 import logging
+import sys
 import types
 
 import ironicmdns as _core
@@ -33,14 +34,12 @@ _DEFAULT_OVERRIDES = ["inspection_callback_url", "ntp_server"]
 
 
 def _agent_params():
-    """The agent's parameters (kernel command line, virtual media): the
-    agent's own reader when it is installed, else /proc/cmdline read the
-    same way (whitespace-separated ``key=value``; words without ``=``
-    ignored)."""
-    try:
-        from ironic_python_agent import utils as ipa_utils
-    except ImportError:
-        ipa_utils = None
+    """The agent's parameters: the agent's own reader (kernel command line
+    and virtual media) when the agent is running here (its utils module is
+    loaded; importing it only for this would cost a lookup's time many
+    times over), else /proc/cmdline read the same way (whitespace-separated
+    ``key=value``; words without ``=`` ignored)."""
+    ipa_utils = sys.modules.get("ironic_python_agent.utils")
     if ipa_utils is not None:
         return ipa_utils.get_agent_params()
     try:

@@ -11,7 +11,7 @@ oslo-config-generator). The conductor's call works as it is:
 
 A failed registration raises ``ServiceRegistrationFailure``, which is also
 ``ironic.common.exception.ServiceRegistrationFailure`` when ironic is
-importable, so ironic's own ``except`` clauses catch it. As in ironic, a
+loaded, so ironic's own ``except`` clauses catch it. As in ironic, a
 URL whose port is not a number raises ``ValueError``, and the TXT
 properties are the ``[mdns] params`` option updated with ``params``.
 
@@ -20,6 +20,7 @@ options with their defaults; set its attributes to change them.
 """
 
 import logging
+import sys
 import types
 from urllib import parse as urlparse
 
@@ -63,17 +64,13 @@ else:
     CONF = types.SimpleNamespace(mdns=types.SimpleNamespace(
         registration_attempts=5, lookup_attempts=3, params={}, interfaces=None))
 
-try:
-    from ironic.common import exception as _ironic_exception
-    _BASES = (_core.RegistrationFailure, _ironic_exception.ServiceRegistrationFailure)
-except ImportError:
-    _BASES = (_core.RegistrationFailure,)
-
-
-class ServiceRegistrationFailure(*_BASES):
-    """A registration failed: ironic's ServiceRegistrationFailure (when ironic
-    is importable) and an ``ironicmdns.RegistrationFailure`` with
-    ``status``."""
+class ServiceRegistrationFailure(_core.RegistrationFailure):
+    """A registration failed: an ``ironicmdns.RegistrationFailure`` with
+    ``status``, raised as a subclass that is also ironic's
+    ``ironic.common.exception.ServiceRegistrationFailure`` whenever that
+    module is loaded (as it is wherever ``except
+    exception.ServiceRegistrationFailure`` can run); importing it here
+    instead would load oslo.log into every process that publishes."""
 
     _msg_fmt = "Cannot register %(service)s service: %(error)s"
 
@@ -84,6 +81,23 @@ class ServiceRegistrationFailure(*_BASES):
         self.message = text
         self.kwargs = {"service": service, "error": error, "code": 500}
         self.code = 500
+
+
+_AS_IRONIC = {}
+
+
+def _failure(service, error, status):
+    """ServiceRegistrationFailure, also ironic's class when it is loaded."""
+    cls = ServiceRegistrationFailure
+    ironic_exc = sys.modules.get("ironic.common.exception")
+    if ironic_exc is not None:
+        base = ironic_exc.ServiceRegistrationFailure
+        cls = _AS_IRONIC.get(base)
+        if cls is None:
+            cls = type("ServiceRegistrationFailure", (ServiceRegistrationFailure, base),
+                       {"__module__": __name__, "__qualname__": "ServiceRegistrationFailure"})
+            _AS_IRONIC[base] = cls
+    return cls(service=service, error=error, status=status)
 
 
 class Zeroconf:
@@ -103,9 +117,8 @@ class Zeroconf:
         # python-zeroconf's BadTypeInNameException out).
         _core._check_service_type(name)
         if not isinstance(endpoint, str):
-            raise ServiceRegistrationFailure(
-                service=name, error="endpoint %r is not a URL" % (endpoint,),
-                status=_lib.ZC_ERR_INVALID_ARGUMENT)
+            raise _failure(name, "endpoint %r is not a URL" % (endpoint,),
+                           _lib.ZC_ERR_INVALID_ARGUMENT)
         # ironic parses the URL first: a bad port is its ValueError.
         urlparse.urlparse(endpoint).port
         all_params = dict(CONF.mdns.params or {})
@@ -115,8 +128,7 @@ class Zeroconf:
         try:
             self._zc.register_service(name, endpoint, all_params)
         except _core.Error as exc:
-            raise ServiceRegistrationFailure(service=name, error=exc.message,
-                                             status=exc.status) from None
+            raise _failure(name, exc.message, exc.status) from None
 
     def close(self):
         """Withdraw the registrations (goodbyes) and stop."""
