@@ -28,9 +28,27 @@ pub enum Error {
     /// The handle is closed, or poisoned by an earlier panic.
     #[error("closed: {0}")]
     Closed(String),
+    /// A unicast DNS answer was refused as unauthenticated: unsigned or
+    /// wrongly signed while a TSIG key is set, outside the fudge window,
+    /// not matching our request (ID, question); or the server refused our
+    /// TSIG key (BADKEY, BADSIG, BADTIME).
+    #[error("authentication failed: {0}")]
+    Auth(String),
     /// A bug.
     #[error("internal error: {0}")]
     Internal(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The text of a caught panic's payload (`panic!` with a literal or a
+/// formatted message), for error details.
+pub(crate) fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_owned()
+    }
+}

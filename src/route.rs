@@ -3,8 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6, UdpSocket};
 
-use crate::endpoint::is_link_local_v6;
-use crate::engine::ScopedAddr;
+use crate::engine::{is_link_local_v6, ScopedAddr};
 use crate::error::{Error, Result};
 
 /// Which source address this host would use to reach an address.

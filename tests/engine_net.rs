@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use common::lab::Lab;
-use ironicmdns::engine::driver::{Mdns, MdnsOptions};
+use ironicmdns::engine::{Mdns, MdnsOptions};
 use ironicmdns::engine::{ServiceInfo, Ttls};
 
 #[path = "engine_net/interop.rs"]
@@ -231,7 +231,7 @@ fn ifindex() -> u32 {
 }
 
 /// The next datagram on `s` (within 2 s).
-fn recv(s: &ironicmdns::engine::socket::MdnsSocket) -> (Vec<u8>, ironicmdns::engine::Received) {
+fn recv(s: &ironicmdns::engine::MdnsSocket) -> (Vec<u8>, ironicmdns::engine::Received) {
     let mut buf = vec![0u8; 9000];
     let t = Instant::now();
     loop {
@@ -247,7 +247,7 @@ fn recv(s: &ironicmdns::engine::socket::MdnsSocket) -> (Vec<u8>, ironicmdns::eng
 /// host B's socket tagged with B's eth0 index and `multicast`, whole at
 /// 9000 bytes; a unicast one arrives untagged; a larger one is dropped.
 fn socket_roundtrip(lab: &Lab, fam: ironicmdns::engine::Family) {
-    use ironicmdns::engine::socket::MdnsSocket;
+    use ironicmdns::engine::MdnsSocket;
     use ironicmdns::engine::Transmit;
     let (sb, b_idx) = lab.run_on(1, move || {
         let s = MdnsSocket::open(fam).expect("open on B");
@@ -331,7 +331,7 @@ fn socket_roundtrip_ipv6() {
 /// B's 5353 socket from a port other than 5353, and B's unicast reply to
 /// that port comes back to it, tagged with A's interface, not multicast.
 fn ephemeral_roundtrip(lab: &Lab, fam: ironicmdns::engine::Family) {
-    use ironicmdns::engine::socket::MdnsSocket;
+    use ironicmdns::engine::MdnsSocket;
     use ironicmdns::engine::Transmit;
     let (sb, b_idx) = lab.run_on(1, move || {
         let s = MdnsSocket::open(fam).expect("open on B");

@@ -10,7 +10,7 @@ mod common;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::Duration;
 
-use ironicmdns::engine::driver::{Mdns, MdnsOptions};
+use ironicmdns::engine::{Mdns, MdnsOptions};
 use ironicmdns::engine::{ServiceInfo, Ttls, DEFAULT_CACHE_CAPACITY, MDNS_PORT, MDNS_V4};
 use simple_dns::rdata::{RData, A};
 use simple_dns::{Name, Packet, PacketFlag, ResourceRecord, CLASS};

@@ -6,7 +6,6 @@
 //!   (handle or options) and in the calling thread's slot;
 //! - outputs are written by the body only after everything succeeded.
 
-use std::any::Any;
 use std::cell::RefCell;
 use std::ffi::c_char;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -17,7 +16,7 @@ use super::status::{
     self, zc_status, ZC_ERR_INTERNAL, ZC_ERR_INVALID_ARGUMENT, ZC_ERR_POISONED, ZC_OK,
 };
 use super::strings::copy_to_buffer;
-use crate::error::Error;
+use crate::error::{panic_text, Error};
 
 /// A failure as the C side sees it: a status and a detail text.
 #[derive(Debug)]
@@ -106,16 +105,6 @@ pub(crate) fn copy_thread_detail(buf: *mut c_char, len: usize) -> usize {
             Err(_) => copy_to_buffer("", buf, len),
         })
         .unwrap_or_else(|_| copy_to_buffer("", buf, len))
-}
-
-fn panic_text(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "unknown panic".to_owned()
-    }
 }
 
 /// Where a call's failure goes besides the thread slot, and what it poisons.

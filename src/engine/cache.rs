@@ -16,13 +16,17 @@ use std::time::{Duration, Instant};
 use simple_dns::rdata::RData;
 use simple_dns::{Name, ResourceRecord, CLASS, TYPE};
 
-use super::IfIndex;
+use std::net::Ipv6Addr;
+
+use super::rng::Rng;
+use super::timers::{ONE_SECOND_GRACE, REFRESH_AT_PER_10K, REFRESH_JITTER_PER_10K};
+use super::wire::{T_NSEC, T_PTR};
+use super::{is_link_local_v6, IfIndex};
 
 /// Identity of a cached record; grows with first receipt, so sorting by it
 /// gives "order first received".
 pub type RecordId = u64;
 
-const ONE_SECOND: Duration = Duration::from_secs(1);
 /// Records kept at most for one name and type: PTR (one per instance of a
 /// service type) and the others (one host's addresses, SRV, TXT).
 const MAX_SHARED_SET: usize = 1024;
@@ -33,9 +37,13 @@ const MAX_UNIQUE_SET: usize = 64;
 /// (RFC 4007 zones); every other record is the same whatever the link.
 fn scope(rdata: &RData<'_>, iface: IfIndex) -> IfIndex {
     match rdata {
-        RData::AAAA(a) if (a.address >> 118) == 0x3fa => iface, // fe80::/10
+        RData::AAAA(a) if is_link_local_v6(&Ipv6Addr::from(a.address)) => iface,
         _ => 0,
     }
+}
+
+fn wire_type(rr: &ResourceRecord<'_>) -> u16 {
+    u16::from(rr.rdata.type_code())
 }
 
 /// One cached record and its timers.
@@ -118,7 +126,7 @@ pub struct Cache {
     capacity: usize,
     next_id: RecordId,
     hasher: RandomState,
-    rng: u64,
+    rng: Rng,
     records: HashMap<RecordId, CachedRecord, Mix>,
     /// hash(name, class, rdata) -> record. A 64-bit keyed hash: a collision
     /// (astronomically rare, not steerable) evicts the older record.
@@ -138,7 +146,7 @@ impl Cache {
             capacity: capacity.max(1),
             next_id: 0,
             hasher: RandomState::new(),
-            rng: seed ^ 0x5eed_cace,
+            rng: Rng::new(seed ^ 0x5eed_cace),
             records: HashMap::default(),
             exact: HashMap::default(),
             sets: HashMap::default(),
@@ -150,14 +158,6 @@ impl Cache {
 
     pub fn len(&self) -> usize {
         self.records.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
-    }
-
-    pub fn capacity(&self) -> usize {
-        self.capacity
     }
 
     pub fn clear(&mut self) {
@@ -212,114 +212,15 @@ impl Cache {
         // RFC 2181 s8: a TTL with the top bit set is read as zero.
         let ttl = if rr.ttl & 0x8000_0000 != 0 { 0 } else { rr.ttl };
         let key = self.exact_hash(rr, iface);
-        let found = match self.exact.get(&key) {
-            Some(&id) => match self.records.get(&id) {
-                Some(rec)
-                    if rec.rr.name == rr.name
-                        && rec.rr.class == rr.class
-                        && rec.rr.rdata == rr.rdata
-                        && scope(&rec.rr.rdata, rec.iface) == scope(&rr.rdata, iface) =>
-                {
-                    Some(id)
-                }
-                Some(_) => {
-                    self.remove(id);
-                    None
-                }
-                None => None,
-            },
-            None => None,
+        let found = self.find_exact(key, rr, iface);
+        let outcome = match (found, ttl) {
+            (Some(id), 0) => return self.goodbye(now, id),
+            (None, 0) => return Inserted::Ignored,
+            (Some(id), _) => self.renew(now, id, rr, ttl, iface),
+            (None, _) => self.add(now, key, rr, ttl, iface),
         };
-        if ttl == 0 {
-            // RFC 6762 s10.1: a goodbye; the record goes in one second.
-            return match found {
-                Some(id) => {
-                    self.set_expiry(id, Some(now + ONE_SECOND));
-                    self.set_refresh(id, None);
-                    if let Some(rec) = self.records.get_mut(&id) {
-                        rec.gone = true;
-                    }
-                    Inserted::Goodbye(id)
-                }
-                None => Inserted::Ignored,
-            };
-        }
-        let expires = now
-            .checked_add(Duration::from_secs(ttl as u64))
-            .unwrap_or(now);
-        let outcome = match found {
-            Some(id) => {
-                if let Some(rec) = self.records.get_mut(&id) {
-                    self.recency.remove(&(rec.received, id));
-                    self.recency.insert((now, id));
-                    rec.rr.ttl = ttl;
-                    rec.rr.name = rr.name.clone().into_owned();
-                    rec.iface = iface;
-                    rec.received = now;
-                    rec.gone = false;
-                    rec.refresh_step = 0;
-                }
-                self.set_expiry(id, Some(expires));
-                Inserted::Renewed(id)
-            }
-            None => {
-                self.make_room_in_set(rr);
-                while self.records.len() >= self.capacity {
-                    // Bounded: the record received longest ago makes room.
-                    match self.recency.first().copied() {
-                        Some((_, victim)) => {
-                            self.remove(victim);
-                        }
-                        None => break,
-                    }
-                }
-                let id = self.next_id;
-                self.next_id += 1;
-                let mut owned = rr.clone().into_owned();
-                owned.ttl = ttl;
-                owned.cache_flush = false;
-                let rtype = u16::from(owned.rdata.type_code());
-                let set_key = self.set_hash(&owned.name, rtype);
-                let collided = self
-                    .sets
-                    .get(&set_key)
-                    .filter(|s| !(s.rtype == rtype && s.name == owned.name));
-                if let Some(old) = collided {
-                    for victim in old.ids.clone() {
-                        self.remove(victim);
-                    }
-                }
-                let set = self.sets.entry(set_key).or_insert_with(|| RrSet {
-                    name: owned.name.clone(),
-                    rtype,
-                    ids: Vec::new(),
-                });
-                let set_pos = set.ids.len();
-                set.ids.push(id);
-                self.exact.insert(key, id);
-                self.records.insert(
-                    id,
-                    CachedRecord {
-                        rr: owned,
-                        iface,
-                        received: now,
-                        expires,
-                        gone: false,
-                        refresh_step: 0,
-                        refresh_at: None,
-                        set_key,
-                        set_pos,
-                        exact_key: key,
-                    },
-                );
-                self.expiry.insert((expires, id));
-                self.recency.insert((now, id));
-                Inserted::New(id)
-            }
-        };
-        let id = match outcome {
-            Inserted::New(id) | Inserted::Renewed(id) => id,
-            _ => return outcome,
+        let (Inserted::New(id) | Inserted::Renewed(id)) = outcome else {
+            return outcome;
         };
         let at = self.refresh_time(id);
         self.set_refresh(id, at);
@@ -329,6 +230,135 @@ impl Cache {
         outcome
     }
 
+    /// The cached copy of `rr` (same name, class, rdata and scope) under
+    /// its exact key; a different record colliding on the key is evicted.
+    fn find_exact(
+        &mut self,
+        key: u64,
+        rr: &ResourceRecord<'_>,
+        iface: IfIndex,
+    ) -> Option<RecordId> {
+        let id = *self.exact.get(&key)?;
+        let rec = self.records.get(&id)?;
+        if rec.rr.name == rr.name
+            && rec.rr.class == rr.class
+            && rec.rr.rdata == rr.rdata
+            && scope(&rec.rr.rdata, rec.iface) == scope(&rr.rdata, iface)
+        {
+            return Some(id);
+        }
+        self.remove(id);
+        None
+    }
+
+    /// RFC 6762 s10.1: a goodbye; the record goes in one second.
+    fn goodbye(&mut self, now: Instant, id: RecordId) -> Inserted {
+        self.set_expiry(id, Some(now + ONE_SECOND_GRACE));
+        self.set_refresh(id, None);
+        if let Some(rec) = self.records.get_mut(&id) {
+            rec.gone = true;
+        }
+        Inserted::Goodbye(id)
+    }
+
+    fn expiry_of(now: Instant, ttl: u32) -> Instant {
+        now.checked_add(Duration::from_secs(u64::from(ttl)))
+            .unwrap_or(now)
+    }
+
+    /// A record received again: new TTL, interface and receipt time.
+    fn renew(
+        &mut self,
+        now: Instant,
+        id: RecordId,
+        rr: &ResourceRecord<'_>,
+        ttl: u32,
+        iface: IfIndex,
+    ) -> Inserted {
+        if let Some(rec) = self.records.get_mut(&id) {
+            self.recency.remove(&(rec.received, id));
+            self.recency.insert((now, id));
+            rec.rr.ttl = ttl;
+            rec.rr.name = rr.name.clone().into_owned();
+            rec.iface = iface;
+            rec.received = now;
+            rec.gone = false;
+            rec.refresh_step = 0;
+        }
+        self.set_expiry(id, Some(Self::expiry_of(now, ttl)));
+        Inserted::Renewed(id)
+    }
+
+    /// A record new to the cache, after making room within its set and
+    /// within the bound.
+    fn add(
+        &mut self,
+        now: Instant,
+        key: u64,
+        rr: &ResourceRecord<'_>,
+        ttl: u32,
+        iface: IfIndex,
+    ) -> Inserted {
+        self.make_room_in_set(rr);
+        while self.records.len() >= self.capacity {
+            // Bounded: the record received longest ago makes room.
+            match self.recency.first().copied() {
+                Some((_, victim)) => {
+                    self.remove(victim);
+                }
+                None => break,
+            }
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut owned = rr.clone().into_owned();
+        owned.ttl = ttl;
+        owned.cache_flush = false;
+        let (set_key, set_pos) = self.join_set(&owned.name, wire_type(&owned), id);
+        self.exact.insert(key, id);
+        let expires = Self::expiry_of(now, ttl);
+        self.records.insert(
+            id,
+            CachedRecord {
+                rr: owned,
+                iface,
+                received: now,
+                expires,
+                gone: false,
+                refresh_step: 0,
+                refresh_at: None,
+                set_key,
+                set_pos,
+                exact_key: key,
+            },
+        );
+        self.expiry.insert((expires, id));
+        self.recency.insert((now, id));
+        Inserted::New(id)
+    }
+
+    /// Put `id` in the set of `name` and `rtype` (a set colliding on the
+    /// hash is evicted first); returns the set's key and the position.
+    fn join_set(&mut self, name: &Name<'static>, rtype: u16, id: RecordId) -> (u64, usize) {
+        let set_key = self.set_hash(name, rtype);
+        let collided = self
+            .sets
+            .get(&set_key)
+            .filter(|s| !(s.rtype == rtype && s.name == *name));
+        if let Some(old) = collided {
+            for victim in old.ids.clone() {
+                self.remove(victim);
+            }
+        }
+        let set = self.sets.entry(set_key).or_insert_with(|| RrSet {
+            name: name.clone(),
+            rtype,
+            ids: Vec::new(),
+        });
+        set.ids.push(id);
+        (set_key, set.ids.len() - 1)
+    }
+
     /// Bound one name's records of one type, so that a flood of one name
     /// cannot make each insert (cache flush) or lookup walk the whole
     /// cache: the set's soonest-expiring record makes room.
@@ -336,7 +366,7 @@ impl Cache {
         let rtype = u16::from(rr.rdata.type_code());
         // Shared PTR sets list many instances; unique sets (SRV, TXT, A,
         // AAAA, NSEC) belong to one host and stay small.
-        let cap = if rtype == u16::from(TYPE::PTR) {
+        let cap = if rtype == T_PTR {
             MAX_SHARED_SET
         } else {
             MAX_UNIQUE_SET
@@ -375,8 +405,8 @@ impl Cache {
                 *id != keep
                     && r.rr.class == class
                     && r.iface == iface
-                    && now.saturating_duration_since(r.received) > ONE_SECOND
-                    && r.expires > now + ONE_SECOND
+                    && now.saturating_duration_since(r.received) > ONE_SECOND_GRACE
+                    && r.expires > now + ONE_SECOND_GRACE
             })
             .map(|(id, _)| id)
             .collect();
@@ -391,7 +421,7 @@ impl Cache {
         let Some(rec) = self.records.get(&id) else {
             return;
         };
-        let at = rec.expires.min(now + ONE_SECOND);
+        let at = rec.expires.min(now + ONE_SECOND_GRACE);
         self.set_expiry(id, Some(at));
         self.set_refresh(id, None);
     }
@@ -420,27 +450,17 @@ impl Cache {
         }
     }
 
-    /// RFC 6762 s5.2: refresh queries at 80 %, 85 %, 90 % and 95 % of the
-    /// TTL, each plus a random 0-2 % of the TTL.
+    /// When to query for a record again (RFC 6762 s5.2, `timers`).
     fn refresh_time(&mut self, id: RecordId) -> Option<Instant> {
-        let jitter = self.next_random() % 201; // hundredths of a percent
+        let jitter = self.rng.in_range(REFRESH_JITTER_PER_10K);
         let rec = self.records.get(&id)?;
-        if rec.refresh_step >= 4 || rec.gone {
+        if rec.gone {
             return None;
         }
-        let per_10k = 8000 + 500 * rec.refresh_step as u64 + jitter;
+        let per_10k = REFRESH_AT_PER_10K.get(usize::from(rec.refresh_step))? + jitter;
         let ttl_ms = rec.rr.ttl as u64 * 1000;
         rec.received
             .checked_add(Duration::from_millis(ttl_ms * per_10k / 10_000))
-    }
-
-    fn next_random(&mut self) -> u64 {
-        // splitmix64
-        self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.rng;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
     }
 
     pub fn next_expiry(&self) -> Option<Instant> {
@@ -510,7 +530,7 @@ impl Cache {
     /// no record of `rtype`. Only meaningful for address types (see the
     /// querier).
     pub fn denied(&self, now: Instant, name: &Name<'_>, rtype: u16) -> bool {
-        self.live(now, name, u16::from(TYPE::NSEC))
+        self.live(now, name, T_NSEC)
             .any(|(_, r)| match &r.rr.rdata {
                 RData::NSEC(nsec) => !nsec.contains(TYPE::from(rtype)),
                 _ => false,

@@ -19,19 +19,6 @@ pub struct Engine {
     querier: Querier,
     /// Querier packets, fanned out per interface and family.
     queries: VecDeque<Transmit>,
-    /// Digests of the querier's recent packets: their multicast echo is
-    /// answered by our responder but not shown to the querier as another
-    /// host's question (it would suppress its own retries, s7.3).
-    sent_queries: VecDeque<u64>,
-}
-
-const SENT_QUERIES_KEPT: usize = 64;
-
-fn digest(data: &[u8]) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    data.hash(&mut h);
-    h.finish()
 }
 
 impl Engine {
@@ -43,7 +30,6 @@ impl Engine {
             responder: Responder::new(seed),
             querier: Querier::new(config.cache_capacity, seed ^ 0x5DEE_CE66_D1CE_5EED),
             queries: VecDeque::new(),
-            sent_queries: VecDeque::new(),
         }
     }
     /// The interfaces now up (full list, replaces the previous one). New
@@ -62,10 +48,9 @@ impl Engine {
             self.responder.handle_response(now, from, &packet);
             self.querier.handle_response(now, from, &packet);
         } else {
+            // Queries are the responder's alone: the querier does no
+            // duplicate question suppression (RFC 6762 s7.3, optional).
             self.responder.handle_query(now, from, &packet);
-            if !self.sent_queries.contains(&digest(data)) {
-                self.querier.handle_query(now, from, &packet);
-            }
         }
     }
 
@@ -88,10 +73,6 @@ impl Engine {
         }
         if self.queries.is_empty() {
             while let Some(q) = self.querier.poll_query() {
-                if self.sent_queries.len() == SENT_QUERIES_KEPT {
-                    self.sent_queries.pop_front();
-                }
-                self.sent_queries.push_back(digest(&q.payload));
                 self.fan_out(q);
             }
         }
@@ -177,7 +158,7 @@ pub(crate) fn screen(
     let iface = ifaces.iter().find(|i| i.index == from.iface)?;
     // RFC 6762 s11: a unicast-addressed packet must come from a local subnet
     // of the interface it arrived on (link-local IPv6 is on-link).
-    if !from.multicast && !on_link(iface, &from.src.ip()) {
+    if !from.multicast && !iface.on_link(&from.src.ip()) {
         return None;
     }
     let packet = wire::parse(data).ok()?;
@@ -191,16 +172,6 @@ pub(crate) fn screen(
         return None;
     }
     Some(packet)
-}
-
-/// RFC 6762 s11: `src` lies in a subnet of `iface`, or is IPv6 link-local.
-pub(crate) fn on_link(iface: &Interface, src: &std::net::IpAddr) -> bool {
-    if let std::net::IpAddr::V6(v6) = src {
-        if (v6.segments()[0] & 0xffc0) == 0xfe80 {
-            return true;
-        }
-    }
-    iface.addrs.iter().any(|a| a.contains(src))
 }
 
 #[cfg(test)]

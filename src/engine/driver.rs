@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use super::socket::iface::{IfaceFilter, Watcher};
 use super::socket::{MdnsSocket, Waker};
 use super::*;
-use crate::error::{Error, Result};
+use crate::error::{panic_text, Error, Result};
 
 mod thread;
 use self::thread::{thread_main, DriverIo};
@@ -114,7 +114,7 @@ impl State {
         match catch_unwind(AssertUnwindSafe(|| f(&mut self.engine))) {
             Ok(v) => Ok(v),
             Err(p) => {
-                let e = Error::Internal(format!("mDNS engine panicked: {}", panic_text(&p)));
+                let e = Error::Internal(format!("mDNS engine panicked: {}", panic_text(&*p)));
                 self.life = Life::Failed(e.clone());
                 Err(e)
             }
@@ -168,16 +168,6 @@ impl State {
                 }
             }
         }
-    }
-}
-
-fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
-    if let Some(s) = p.downcast_ref::<&str>() {
-        s.to_string()
-    } else if let Some(s) = p.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "unknown panic".into()
     }
 }
 
@@ -265,7 +255,7 @@ impl Mdns {
             e.set_interfaces(Instant::now(), ifaces);
             e
         })
-        .map_err(|p| Error::Internal(format!("mDNS engine panicked: {}", panic_text(&p))))?;
+        .map_err(|p| Error::Internal(format!("mDNS engine panicked: {}", panic_text(&*p))))?;
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 engine,

@@ -12,17 +12,25 @@
 //! This file holds the types shared by both halves: the contract between
 //! the core, the driver and the layers above.
 
-pub mod cache;
-pub mod core;
-pub mod driver;
-pub mod querier;
-pub mod responder;
-pub mod socket;
-pub mod wire;
+// The internals are the crate's own: simple-dns types stay out of the
+// public API. Exported: the driver API and the plain data types below.
+pub(crate) mod cache;
+pub(crate) mod core;
+pub(crate) mod driver;
+pub(crate) mod querier;
+pub(crate) mod responder;
+mod rng;
+pub(crate) mod socket;
+mod timers;
+pub(crate) mod wire;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-pub use self::core::Engine;
+pub(crate) use self::core::Engine;
+pub use self::driver::{Mdns, MdnsOptions};
+/// The mDNS socket, for the two-host socket tests; not a supported API.
+#[doc(hidden)]
+pub use self::socket::MdnsSocket;
 
 /// The mDNS port (RFC 6762 s3).
 pub const MDNS_PORT: u16 = 5353;
@@ -37,6 +45,13 @@ pub const DEFAULT_CACHE_CAPACITY: usize = 4096;
 
 /// Kernel interface index.
 pub type IfIndex = u32;
+
+/// RFC 4291 s2.5.6: fe80::/10 is IPv6 link-local unicast. The one home of
+/// this rule: an address of this range means a different host on each
+/// link, so it needs its interface (RFC 4007 zones) wherever it is used.
+pub fn is_link_local_v6(a: &Ipv6Addr) -> bool {
+    (a.segments()[0] & 0xffc0) == 0xfe80
+}
 
 /// Address family of an interface's mDNS traffic; every packet goes out once
 /// per family (224.0.0.251 and ff02::fb).
@@ -109,6 +124,15 @@ pub struct Interface {
 impl Interface {
     pub fn has_family(&self, f: Family) -> bool {
         self.addrs.iter().any(|a| Family::of(&a.addr) == f)
+    }
+
+    /// RFC 6762 s11: `src` lies in a subnet of this interface, or is IPv6
+    /// link-local (on-link by definition).
+    pub(crate) fn on_link(&self, src: &IpAddr) -> bool {
+        match src {
+            IpAddr::V6(v6) if is_link_local_v6(v6) => true,
+            _ => self.addrs.iter().any(|a| a.contains(src)),
+        }
     }
 }
 
@@ -269,4 +293,47 @@ pub enum EngineError {
     Duplicate(String),
     #[error("no such registration")]
     UnknownRegistration,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_local_v6_is_fe80_slash_10() {
+        // (address, link-local?)
+        let rows = [
+            ("fe80::1", true),
+            ("febf:ffff::1", true),
+            ("fec0::1", false),
+            ("fe7f::1", false),
+            ("fd00:99::1", false),
+            ("::ffff:169.254.0.1", false),
+        ];
+        for (a, want) in rows {
+            assert_eq!(is_link_local_v6(&a.parse().unwrap()), want, "{a}");
+        }
+    }
+
+    #[test]
+    fn on_link_table() {
+        let i = Interface {
+            index: 2,
+            name: "eth0".into(),
+            addrs: vec![IfAddr {
+                addr: "198.18.0.1".parse().unwrap(),
+                prefix_len: 24,
+            }],
+        };
+        // (source, on-link?): RFC 6762 s11
+        let rows = [
+            ("198.18.0.2", true),
+            ("198.18.1.2", false),
+            ("fe80::9", true),
+            ("fd00:99::2", false),
+        ];
+        for (a, want) in rows {
+            assert_eq!(i.on_link(&a.parse().unwrap()), want, "{a}");
+        }
+    }
 }

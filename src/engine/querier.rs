@@ -40,10 +40,13 @@ use std::time::{Duration, Instant};
 use simple_dns::rdata::RData;
 use simple_dns::{Name, Packet};
 
-use self::assemble::{complete, gather, T_A, T_AAAA, T_NSEC, T_PTR, T_SRV, T_TXT};
+use self::assemble::{complete, gather};
 use self::browse::Browse;
 use self::packet::Ask;
 use super::cache::{Cache, Inserted};
+use super::rng::Rng;
+use super::timers::{FIRST_QUERY_DELAY_MS, FIRST_RETRY, MAX_QUERY_INTERVAL, ONE_SECOND_GRACE};
+use super::wire::{T_A, T_AAAA, T_NSEC, T_PTR, T_SRV, T_TXT};
 use super::*;
 
 /// A query packet for the core to send on every interface and family
@@ -56,10 +59,6 @@ pub struct OutQuery {
     /// the first packet of a one-shot query, with a non-zero ID.
     pub ephemeral: bool,
 }
-
-/// RFC 6762 s5.2: the first two queries are at least one second apart, and
-/// the interval doubles after that.
-const FIRST_RETRY: Duration = Duration::from_secs(1);
 
 struct Query {
     id: QueryId,
@@ -77,7 +76,7 @@ struct Query {
 pub struct Querier {
     cache: Cache,
     next_id: u64,
-    rng: u64,
+    rng: Rng,
     queries: Vec<Query>,
     browses: Vec<Browse>,
     out: VecDeque<OutQuery>,
@@ -99,7 +98,7 @@ impl Querier {
         Querier {
             cache: Cache::new(cache_capacity, seed),
             next_id: 1,
-            rng: seed ^ 0x0b5e_55ed,
+            rng: Rng::new(seed ^ 0x0b5e_55ed),
             queries: Vec::new(),
             browses: Vec::new(),
             out: VecDeque::new(),
@@ -151,8 +150,8 @@ impl Querier {
                 .filter(|(_, r)| {
                     r.live(now)
                         && r.iface == iface
-                        && now.saturating_duration_since(r.received) > Duration::from_secs(1)
-                        && r.expires > now + Duration::from_secs(1)
+                        && now.saturating_duration_since(r.received) > ONE_SECOND_GRACE
+                        && r.expires > now + ONE_SECOND_GRACE
                 })
                 .map(|(id, _)| id)
                 .collect();
@@ -160,12 +159,6 @@ impl Querier {
                 self.cache.expire_within_one_second(now, id);
             }
         }
-    }
-
-    /// Another host's query seen on the link. Nothing to do: duplicate
-    /// question suppression (RFC 6762 s7.3) is not done (module docs).
-    pub fn handle_query(&mut self, now: Instant, from: Received, packet: &Packet<'_>) {
-        let _ = (now, from, packet);
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
@@ -197,7 +190,7 @@ impl Querier {
             };
             asked.push(i);
             let q = &mut self.queries[i];
-            q.interval = q.interval.saturating_mul(2).min(Duration::from_secs(3600));
+            q.interval = q.interval.saturating_mul(2).min(MAX_QUERY_INTERVAL);
             q.next_send = now + q.interval;
             self.send(now, None, &asks);
         }
@@ -210,7 +203,7 @@ impl Querier {
                 self.send(now, None, &asks);
             }
         }
-        // RFC 6762 s5.2: refresh records still wanted at 80-95 % of TTL.
+        // RFC 6762 s5.2: refresh records still wanted.
         let mut asks = Vec::new();
         while let Some(id) = self.cache.pop_refresh(now) {
             let Some(rec) = self.cache.get(id) else {
@@ -335,8 +328,7 @@ impl Querier {
         let name = parse_name(service_type)?;
         let id = BrowseId(self.next_id);
         self.next_id += 1;
-        // RFC 6762 s5.2: delay the first query by 20-120 ms.
-        let delay = Duration::from_millis(20 + self.next_random() % 101);
+        let delay = self.rng.millis(FIRST_QUERY_DELAY_MS);
         self.browses.push(Browse::new(id, name, now + delay));
         self.progress(now);
         Ok(id)
@@ -354,16 +346,6 @@ impl Querier {
         self.cache.len()
     }
 
-    fn next_random(&mut self) -> u64 {
-        // xorshift64*
-        let mut x = self.rng | 1;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.rng = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
     fn send(&mut self, now: Instant, iface: Option<IfIndex>, asks: &[Ask]) {
         for payload in packet::build(&self.cache, now, asks) {
             self.out.push_back(OutQuery {
@@ -378,7 +360,7 @@ impl Querier {
     /// random non-zero ID (s6.7: the legacy answer echoes it; the driver
     /// takes only answers carrying an ID it sent from that socket).
     fn send_one_shot(&mut self, asks: &[Ask]) {
-        let id = (self.next_random() % 0xffff) as u16 + 1;
+        let id = self.rng.in_range(1..=0xffff) as u16;
         if let Some(payload) = packet::build_one_shot(asks, id) {
             self.out.push_back(OutQuery {
                 iface: None,

@@ -38,7 +38,6 @@ pub const T_AAAA: u16 = 28;
 pub const T_SRV: u16 = 33;
 pub const T_NSEC: u16 = 47;
 const T_OPT: u16 = 41;
-pub const T_ANY: u16 = 255;
 
 /// Why a packet was dropped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -370,16 +369,6 @@ fn checked_name(labels: Vec<Label<'static>>) -> Result<Name<'static>, &'static s
         return Err("name longer than 255 bytes");
     }
     Ok(Name::new_with_labels(&labels))
-}
-
-/// The name with its labels as text, lower-cased (for map keys and logs).
-pub fn name_key(n: &Name<'_>) -> String {
-    let mut s = String::new();
-    for l in n.get_labels() {
-        s.push_str(&String::from_utf8_lossy(l.as_ref()).to_ascii_lowercase());
-        s.push('.');
-    }
-    s
 }
 
 pub fn rr_type(rr: &ResourceRecord<'_>) -> u16 {

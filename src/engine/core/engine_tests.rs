@@ -285,7 +285,7 @@ fn never_panics_on_100k_random_and_mutated_packets_through_the_engine() {
         .flat_map(|h| h.sent.iter().map(|t| t.payload.clone()))
         .collect();
     seeds.dedup();
-    let mut rng = crate::engine::responder::Rng::new(99);
+    let mut rng = crate::engine::rng::Rng::new(99);
     let mut e = Engine::new(EngineConfig { cache_capacity: 64 }, 5);
     let iface = Interface {
         index: 2,

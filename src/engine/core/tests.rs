@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use simple_dns::{Name, Packet, PacketFlag, Question, CLASS, QCLASS, QTYPE, TYPE};
 
 use super::*;
-use crate::engine::responder::Rng;
+use crate::engine::rng::Rng;
 
 fn eth0() -> Interface {
     Interface {

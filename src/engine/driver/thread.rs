@@ -11,10 +11,9 @@ use super::super::socket::iface::{self, IfaceFilter, Watcher};
 use super::super::socket::{MdnsSocket, Waker};
 use super::super::*;
 use super::{
-    io_err, panic_text, Life, Shared, State, ECHO_WINDOW, IFACE_POLL_FALLBACK,
-    LEGACY_ANSWER_WINDOW, MAX_WAIT,
+    io_err, Life, Shared, State, ECHO_WINDOW, IFACE_POLL_FALLBACK, LEGACY_ANSWER_WINDOW, MAX_WAIT,
 };
-use crate::error::{Error, Result};
+use crate::error::{panic_text, Error, Result};
 
 /// What the driver thread owns.
 pub(super) struct DriverIo {
@@ -28,6 +27,8 @@ pub(super) struct DriverIo {
     filter: IfaceFilter,
     ifaces: Vec<Interface>,
     joined: HashSet<(Family, IfIndex)>,
+    /// Groups whose join failed (warned about once).
+    join_failed: HashSet<(Family, IfIndex)>,
     /// Hashes of multicast payloads we sent, to drop their loopback copies.
     sent: VecDeque<(u64, Instant)>,
     last_scan: Instant,
@@ -55,6 +56,7 @@ impl DriverIo {
             filter,
             ifaces: Vec::new(),
             joined: HashSet::new(),
+            join_failed: HashSet::new(),
             sent: VecDeque::new(),
             last_scan: Instant::now(),
         };
@@ -95,30 +97,57 @@ impl DriverIo {
                 continue;
             }
             if let Some(s) = self.socks.iter().find(|s| s.family() == f) {
-                if s.join(idx).is_ok() {
-                    self.joined.insert((f, idx));
+                match s.join(idx) {
+                    Ok(()) => {
+                        self.joined.insert((f, idx));
+                        self.join_failed.remove(&(f, idx));
+                    }
+                    // Retried at every rescan; said once per interface.
+                    Err(e) if self.join_failed.insert((f, idx)) => {
+                        let name = list
+                            .iter()
+                            .find(|i| i.index == idx)
+                            .map_or("?", |i| i.name.as_str());
+                        crate::zeroconf::log(
+                            crate::zeroconf::LogLevel::Warning,
+                            &format!(
+                                "cannot join {} on interface {name} (index {idx}): {e}; \
+                                 queries there go unheard (the kernel's multicast \
+                                 membership limit, net.ipv4.igmp_max_memberships, \
+                                 when ENOBUFS)",
+                                f.group().ip()
+                            ),
+                        );
+                    }
+                    Err(_) => {}
                 }
             }
         }
+        self.join_failed.retain(|k| want.contains(k));
     }
 
     /// Re-read the interface table; tell the engine when it changed.
-    fn rescan(&mut self, st: &mut State, now: Instant) {
+    /// Returns whether it did (waiters look at `ifaces_up`).
+    fn rescan(&mut self, st: &mut State, now: Instant) -> bool {
         self.last_scan = now;
         let Ok(list) = iface::list(&self.filter) else {
-            return;
+            return false;
         };
         // A retry of failed joins costs nothing when all are in place.
         self.join_groups(&list);
-        if list != self.ifaces {
-            st.ifaces_up = list.len();
-            self.ifaces = list.clone();
-            let _ = st.guarded(|e| e.set_interfaces(now, list));
+        if list == self.ifaces {
+            return false;
         }
+        st.ifaces_up = list.len();
+        self.ifaces = list.clone();
+        let _ = st.guarded(|e| e.set_interfaces(now, list));
+        true
     }
 
-    /// Send what the engine queued and record its events.
-    fn pump(&mut self, st: &mut State) {
+    /// Send what the engine queued and record its events. Returns whether
+    /// an event was recorded (then waiters must be woken).
+    fn pump(&mut self, st: &mut State) -> bool {
+        let mut events = false;
         loop {
             let mut busy = false;
             while let Ok(Some(t)) = st.guarded(|e| e.poll_transmit()) {
@@ -127,10 +156,11 @@ impl DriverIo {
             }
             while let Ok(Some(ev)) = st.guarded(|e| e.poll_event()) {
                 busy = true;
+                events = true;
                 st.apply(ev);
             }
             if !busy {
-                break;
+                return events;
             }
         }
     }
@@ -238,7 +268,7 @@ pub(super) fn thread_main(shared: Arc<Shared>, io: DriverIo) {
         Err(p) => {
             st.life = Life::Failed(Error::Internal(format!(
                 "mDNS thread panicked: {}",
-                panic_text(&p)
+                panic_text(&*p)
             )))
         }
     }
@@ -248,11 +278,19 @@ pub(super) fn thread_main(shared: Arc<Shared>, io: DriverIo) {
 fn run(shared: &Shared, mut io: DriverIo) -> Result<()> {
     let mut buf = vec![0u8; MAX_PACKET];
     let mut spins = 0u32;
+    // Whether waiters have something new to see. Waking them only then
+    // matters under CPU starvation: a woken waiter (`ironic-mdns register`
+    // keeps one in wait_lost) that is preempted while it re-takes the lock
+    // stalls this thread until the scheduler runs it again, once per loop
+    // round, i.e. per received batch in a query storm.
+    let mut notify = false;
     loop {
         let deadline = {
             let mut st = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
-            io.pump(&mut st);
-            shared.cond.notify_all();
+            notify |= io.pump(&mut st);
+            if std::mem::take(&mut notify) {
+                shared.cond.notify_all();
+            }
             if st.stop || matches!(st.life, Life::Failed(_)) {
                 return Ok(());
             }
@@ -300,13 +338,15 @@ fn run(shared: &Shared, mut io: DriverIo) -> Result<()> {
         let now = Instant::now();
         let mut st = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
         if changed || (io.watcher.is_none() && now >= io.last_scan + IFACE_POLL_FALLBACK) {
-            io.rescan(&mut st, now);
+            notify |= io.rescan(&mut st, now);
         }
         for (from, data) in packets {
             if !io.serves(&from) || io.is_own_echo(&from, &data) {
                 continue;
             }
             st.guarded(|e| e.handle_packet(now, from, &data))?;
+            // Each answer leaves at once, not after the rest of the batch.
+            notify |= io.pump(&mut st);
         }
         if st.guarded(|e| e.poll_timeout())?.is_some_and(|d| d <= now) {
             st.guarded(|e| e.handle_timeout(now))?;
@@ -399,6 +439,7 @@ mod tests {
                     .collect(),
             }],
             joined: HashSet::new(),
+            join_failed: HashSet::new(),
             sent: VecDeque::new(),
             last_scan: Instant::now(),
         }

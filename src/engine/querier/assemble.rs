@@ -8,14 +8,8 @@ use simple_dns::rdata::{RData, SRV};
 use simple_dns::Name;
 
 use crate::engine::cache::{Cache, RecordId};
+use crate::engine::wire::{T_A, T_AAAA, T_SRV, T_TXT};
 use crate::engine::{ResolvedService, ScopedAddr};
-
-pub(crate) const T_A: u16 = 1;
-pub(crate) const T_PTR: u16 = 12;
-pub(crate) const T_TXT: u16 = 16;
-pub(crate) const T_AAAA: u16 = 28;
-pub(crate) const T_SRV: u16 = 33;
-pub(crate) const T_NSEC: u16 = 47;
 
 /// The most recently received live SRV of `instance`.
 pub(crate) fn srv<'c>(

@@ -6,16 +6,16 @@ use std::time::{Duration, Instant};
 use simple_dns::rdata::RData;
 use simple_dns::Name;
 
-use super::assemble::{dotted, gather, T_A, T_AAAA, T_PTR, T_SRV, T_TXT};
+use super::assemble::{dotted, gather};
 use super::packet::Ask;
 use crate::engine::cache::Cache;
+use crate::engine::timers::{FIRST_RETRY, MAX_QUERY_INTERVAL};
+use crate::engine::wire::{T_A, T_AAAA, T_PTR, T_SRV, T_TXT};
 use crate::engine::{BrowseId, Event, ResolvedService};
 
 /// How long an instance with SRV and TXT but no address waits for one
 /// before it is reported without addresses.
 pub(crate) const ADDRESS_WAIT: Duration = Duration::from_secs(1);
-/// RFC 6762 s5.2: the interval between browse queries doubles up to 60 min.
-pub(crate) const MAX_INTERVAL: Duration = Duration::from_secs(3600);
 
 pub(crate) struct Instance {
     display: String,
@@ -37,14 +37,14 @@ pub(crate) struct Browse {
 }
 
 impl Browse {
-    /// `first_send`: RFC 6762 s5.2, the first query goes 20-120 ms after
-    /// the browse starts.
+    /// `first_send`: when the first query goes (after the random delay of
+    /// RFC 6762 s5.2).
     pub fn new(id: BrowseId, service: Name<'static>, first_send: Instant) -> Browse {
         Browse {
             id,
             service,
             next_send: first_send,
-            interval: Duration::from_secs(1),
+            interval: FIRST_RETRY,
             instances: HashMap::new(),
             wake: None,
         }
@@ -94,7 +94,7 @@ impl Browse {
             }
         }
         self.next_send = now + self.interval;
-        self.interval = (self.interval * 2).min(MAX_INTERVAL);
+        self.interval = (self.interval * 2).min(MAX_QUERY_INTERVAL);
     }
 
     /// Bring the instances in line with the cache: report new or changed

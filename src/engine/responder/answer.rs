@@ -4,18 +4,38 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use simple_dns::{Name, Packet, PacketFlag, ResourceRecord, CLASS, QCLASS, QTYPE};
+use simple_dns::{Name, Packet, PacketFlag, Question, ResourceRecord, CLASS, QCLASS, QTYPE};
 
 use super::{is_addr, types_at, Delayed, Link, Responder};
+use crate::engine::timers::{
+    PROBE_DEFENCE_LIMIT, RATE_LIMIT, SHARED_ANSWER_DELAY_MS, TRUNCATED_ANSWER_DELAY_MS,
+};
 use crate::engine::wire::{self, T_A, T_AAAA, T_PTR, T_SRV, T_TXT};
 use crate::engine::*;
 
-/// Minimum spacing of multicasts of one record on one link (RFC 6762 s6.2),
-/// and the shorter one allowed when defending against a probe.
-const RATE_LIMIT: Duration = Duration::from_secs(1);
-const PROBE_DEFENCE_LIMIT: Duration = Duration::from_millis(250);
 /// Largest TTL in a legacy unicast answer (RFC 6762 s6.7).
 const LEGACY_TTL: u32 = 10;
+/// Unicast answers one source address gets per second. A querier asks a
+/// handful of times; a flood from one host (or spoofed as one) is not
+/// turned into more bytes than it sent (answers are bigger than queries).
+const UNICAST_ANSWERS_PER_SOURCE: u32 = 20;
+const UNICAST_WINDOW: Duration = Duration::from_secs(1);
+/// Sources tracked at once; past it new sources wait for a window to end.
+pub(super) const UNICAST_SOURCES_TRACKED: usize = 4096;
+
+/// How one answer goes out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Route {
+    Unicast,
+    Multicast,
+    /// A legacy query's unicast answer (RFC 6762 s6.7), and the same record
+    /// by multicast, not sent on this link within the last second (s6.2):
+    /// in a boot storm every host asks the same, and those whose stack
+    /// listens on 5353 resolve from the one multicast instead of asking.
+    Both,
+    /// Held back: multicast too recently, or already waiting (s6.2).
+    Skip,
+}
 
 impl Responder {
     /// A query from the link (already checked by the core: on-link source
@@ -26,20 +46,49 @@ impl Responder {
         if is_probe {
             self.tie_break(now, link, packet);
         }
-        let legacy = from.src.port() != MDNS_PORT;
         // RFC 6762 s7.2: a packet of known answers only continues a query
         // whose answers we hold back; drop what it shows the querier knows.
         if packet.questions.is_empty() && !packet.answers.is_empty() {
-            for d in self.delayed.iter_mut().filter(|d| d.link == link) {
-                d.answers.retain(|r| !known(packet, r));
-            }
-            self.delayed.retain(|d| !d.answers.is_empty());
+            self.drop_known_from_delayed(link, packet);
             return;
         }
+        let live = self.live_records(link);
+        if live.is_empty() {
+            return;
+        }
+        let mut mcast: Vec<ResourceRecord<'static>> = Vec::new();
+        let mut ucast: Vec<ResourceRecord<'static>> = Vec::new();
+        for q in &packet.questions {
+            for r in matching(&live, q) {
+                // RFC 6762 s7.1: known-answer suppression.
+                if known(packet, &r) {
+                    continue;
+                }
+                match self.route(now, from, link, is_probe, q.unicast_response, &r) {
+                    Route::Unicast => push_unique(&mut ucast, r),
+                    Route::Multicast => push_unique(&mut mcast, r),
+                    Route::Both => {
+                        push_unique(&mut ucast, r.clone());
+                        push_unique(&mut mcast, r);
+                    }
+                    Route::Skip => {}
+                }
+            }
+        }
+        self.send_unicast_answers(now, from, packet, ucast);
         let truncated = packet.has_flags(PacketFlag::TRUNCATION);
-        let on_link = self.on_link(from.iface, &from.src);
+        self.send_multicast_answers(now, link, truncated, mcast);
+    }
 
-        // Records live on this link, one copy each.
+    fn drop_known_from_delayed(&mut self, link: Link, packet: &Packet<'_>) {
+        for d in self.delayed.iter_mut().filter(|d| d.link == link) {
+            d.answers.retain(|r| !known(packet, r));
+        }
+        self.delayed.retain(|d| !d.answers.is_empty());
+    }
+
+    /// Records announced on `link`, one copy each.
+    fn live_records(&self, link: Link) -> Vec<ResourceRecord<'static>> {
         let mut live: Vec<ResourceRecord<'static>> = Vec::new();
         for reg in self.regs.values() {
             if reg.links.get(&link).is_some_and(|s| s.announced()) {
@@ -53,107 +102,124 @@ impl Responder {
                 }
             }
         }
-        if live.is_empty() {
+        live
+    }
+
+    /// Unicast or multicast for one answer (RFC 6762 s5.4, s5.5, s6.2,
+    /// s6.7, s8.1, s11).
+    fn route(
+        &self,
+        now: Instant,
+        from: Received,
+        link: Link,
+        is_probe: bool,
+        qu: bool,
+        r: &ResourceRecord<'static>,
+    ) -> Route {
+        let legacy = from.src.port() != MDNS_PORT;
+        let on_link = self.on_link(from.iface, &from.src);
+        let last = self.last_mcast.get(&(link, r.clone())).copied();
+        // RFC 6762 s5.4: QU answered by unicast unless we have not
+        // multicast the record in the last quarter TTL; probes are
+        // defended by multicast (s8.1); off-link sources get none.
+        let quarter = Duration::from_secs(u64::from(r.ttl) / 4);
+        let fresh = last.is_some_and(|t| now.duration_since(t) < quarter);
+        // RFC 6762 s5.5: a query sent by unicast to port 5353 (the core
+        // let it in only from on-link) is answered by unicast.
+        let direct = !from.multicast && on_link;
+        // RFC 6762 s6.2: rate limit per record and link.
+        let limit = if is_probe {
+            PROBE_DEFENCE_LIMIT
+        } else {
+            RATE_LIMIT
+        };
+        let held = last.is_some_and(|t| now.duration_since(t) < limit)
+            || self
+                .delayed
+                .iter()
+                .any(|d| d.link == link && d.answers.contains(r));
+        if legacy && from.multicast && on_link && !held {
+            return Route::Both;
+        }
+        if legacy || direct || (qu && fresh && !is_probe && on_link) {
+            return Route::Unicast;
+        }
+        if held {
+            return Route::Skip;
+        }
+        Route::Multicast
+    }
+
+    fn send_unicast_answers(
+        &mut self,
+        now: Instant,
+        from: Received,
+        packet: &Packet<'_>,
+        ucast: Vec<ResourceRecord<'static>>,
+    ) {
+        if ucast.is_empty() || !self.unicast_allowed(now, from.src.ip()) {
             return;
         }
+        if from.src.port() != MDNS_PORT {
+            self.legacy_reply(from, packet, ucast);
+        } else if self.on_link(from.iface, &from.src) {
+            let p = self.response_with_additionals(ucast);
+            self.send_unicast(from.iface, from.src, &p);
+        }
+    }
 
-        let mut mcast: Vec<ResourceRecord<'static>> = Vec::new();
-        let mut ucast: Vec<ResourceRecord<'static>> = Vec::new();
-        for q in &packet.questions {
-            if !matches!(q.qclass, QCLASS::ANY | QCLASS::CLASS(CLASS::IN)) {
-                continue;
-            }
-            let qtype: u16 = q.qtype.into();
-            let mut matched: Vec<ResourceRecord<'static>> = live
-                .iter()
-                .filter(|r| {
-                    r.name == q.qname && (q.qtype == QTYPE::ANY || wire::rr_type(r) == qtype)
-                })
-                .cloned()
-                .collect();
-            // RFC 6762 s6.1: a name of ours without the asked type -> NSEC.
-            if matched.is_empty() && live.iter().any(|r| r.cache_flush && r.name == q.qname) {
-                let ttl = live
-                    .iter()
-                    .filter(|r| r.name == q.qname)
-                    .map(|r| r.ttl)
-                    .min()
-                    .unwrap_or(120);
-                let owner = q.qname.clone().into_owned();
-                matched.push(wire::nsec(&owner, &types_at(&live, &owner), ttl));
-            }
-            for r in matched {
-                // RFC 6762 s7.1: known-answer suppression.
-                if known(packet, &r) {
-                    continue;
-                }
-                let last = self.last_mcast.get(&(link, r.clone())).copied();
-                // RFC 6762 s5.4: QU answered by unicast unless we have not
-                // multicast the record in the last quarter TTL; probes are
-                // defended by multicast (s8.1); off-link sources get none.
-                let quarter = Duration::from_secs(u64::from(r.ttl) / 4);
-                let fresh = last.is_some_and(|t| now.duration_since(t) < quarter);
-                // RFC 6762 s5.5: a query sent by unicast to port 5353 (the
-                // core let it in only from on-link) is answered by unicast.
-                let direct = !from.multicast && on_link;
-                let unicast =
-                    legacy || direct || (q.unicast_response && fresh && !is_probe && on_link);
-                if unicast {
-                    push_unique(&mut ucast, r);
-                    continue;
-                }
-                // RFC 6762 s6.2: once a second per record and link, 250 ms
-                // when defending against a probe.
-                let limit = if is_probe {
-                    PROBE_DEFENCE_LIMIT
-                } else {
-                    RATE_LIMIT
-                };
-                if last.is_some_and(|t| now.duration_since(t) < limit) {
-                    continue;
-                }
-                if self
-                    .delayed
-                    .iter()
-                    .any(|d| d.link == link && d.answers.contains(&r))
-                {
-                    continue;
-                }
-                push_unique(&mut mcast, r);
-            }
+    fn send_multicast_answers(
+        &mut self,
+        now: Instant,
+        link: Link,
+        truncated: bool,
+        mcast: Vec<ResourceRecord<'static>>,
+    ) {
+        if mcast.is_empty() {
+            return;
         }
+        if !truncated && mcast.iter().all(|r| r.cache_flush) {
+            // RFC 6762 s6: unique records are answered at once.
+            let p = self.response_with_additionals(mcast);
+            self.send_multicast(now, link, &p, true);
+            return;
+        }
+        // More known answers follow (RFC 6762 s7.2), or shared records
+        // (s6): after a random delay.
+        let delay = if truncated {
+            TRUNCATED_ANSWER_DELAY_MS
+        } else {
+            SHARED_ANSWER_DELAY_MS
+        };
+        let at = now + self.rng.millis(delay);
+        self.delayed.push(Delayed {
+            at,
+            link,
+            answers: mcast,
+        });
+    }
 
-        if !ucast.is_empty() {
-            if legacy {
-                self.legacy_reply(from, packet, ucast);
-            } else if on_link {
-                let p = self.response_with_additionals(ucast);
-                self.send_unicast(from.iface, from.src, &p);
+    /// Whether `src` may have one more unicast answer now (at most
+    /// `UNICAST_ANSWERS_PER_SOURCE` a second), counting it.
+    fn unicast_allowed(&mut self, now: Instant, src: std::net::IpAddr) -> bool {
+        if self.unicast_sent.len() >= UNICAST_SOURCES_TRACKED
+            && !self.unicast_sent.contains_key(&src)
+        {
+            self.unicast_sent
+                .retain(|_, (start, _)| now.duration_since(*start) < UNICAST_WINDOW);
+            if self.unicast_sent.len() >= UNICAST_SOURCES_TRACKED {
+                return false;
             }
         }
-        if !mcast.is_empty() {
-            if truncated {
-                // RFC 6762 s7.2: more known answers follow: wait 400-500 ms.
-                let at = now + self.rng.millis(400, 500);
-                self.delayed.push(Delayed {
-                    at,
-                    link,
-                    answers: mcast,
-                });
-            } else if mcast.iter().all(|r| r.cache_flush) {
-                // RFC 6762 s6: unique records are answered at once.
-                let p = self.response_with_additionals(mcast);
-                self.send_multicast(now, link, &p, true);
-            } else {
-                // RFC 6762 s6: shared records after a random 20-120 ms.
-                let at = now + self.rng.millis(20, 120);
-                self.delayed.push(Delayed {
-                    at,
-                    link,
-                    answers: mcast,
-                });
-            }
+        let (start, n) = self.unicast_sent.entry(src).or_insert((now, 0));
+        if now.duration_since(*start) >= UNICAST_WINDOW {
+            (*start, *n) = (now, 0);
         }
+        if *n >= UNICAST_ANSWERS_PER_SOURCE {
+            return false;
+        }
+        *n += 1;
+        true
     }
 
     /// RFC 6762 s6.7: a legacy unicast query (source port not 5353) gets a
@@ -258,9 +324,33 @@ impl Responder {
 
     /// Is `src` on-link for interface `iface` (RFC 6762 s11)?
     pub(crate) fn on_link(&self, iface: IfIndex, src: &SocketAddr) -> bool {
-        self.iface(iface)
-            .is_some_and(|i| crate::engine::core::on_link(i, &src.ip()))
+        self.iface(iface).is_some_and(|i| i.on_link(&src.ip()))
     }
+}
+
+/// Our live records answering question `q`; RFC 6762 s6.1: a name of ours
+/// without the asked type gets an NSEC instead.
+fn matching(live: &[ResourceRecord<'static>], q: &Question<'_>) -> Vec<ResourceRecord<'static>> {
+    if !matches!(q.qclass, QCLASS::ANY | QCLASS::CLASS(CLASS::IN)) {
+        return Vec::new();
+    }
+    let qtype: u16 = q.qtype.into();
+    let mut matched: Vec<ResourceRecord<'static>> = live
+        .iter()
+        .filter(|r| r.name == q.qname && (q.qtype == QTYPE::ANY || wire::rr_type(r) == qtype))
+        .cloned()
+        .collect();
+    if matched.is_empty() && live.iter().any(|r| r.cache_flush && r.name == q.qname) {
+        let ttl = live
+            .iter()
+            .filter(|r| r.name == q.qname)
+            .map(|r| r.ttl)
+            .min()
+            .unwrap_or(120);
+        let owner = q.qname.clone().into_owned();
+        matched.push(wire::nsec(&owner, &types_at(live, &owner), ttl));
+    }
+    matched
 }
 
 /// RFC 6762 s7.1: the querier already holds `r` with at least half its TTL.

@@ -5,9 +5,8 @@ use std::time::Instant;
 
 use simple_dns::{Name, Packet};
 
-use super::{
-    answer, Link, Phase, RegId, Responder, CONFLICT_BACKOFF, CONFLICT_BURST, CONFLICT_WINDOW,
-};
+use super::{answer, Link, Phase, RegId, Responder};
+use crate::engine::timers::{CONFLICT_BACKOFF, CONFLICT_BURST, CONFLICT_WINDOW};
 use crate::engine::wire::{self, T_NSEC};
 use crate::engine::{Event, Family, Received};
 
@@ -93,8 +92,7 @@ impl Responder {
     }
 
     /// RFC 6762 s9: on a conflicting record for an announced name, reset to
-    /// probing at once: three probes 250 ms apart on every link (5 s later
-    /// under the s8.1 back-off), no answers for the records meanwhile. An
+    /// probing at once on every link (later under the s8.1 back-off), no answers for the records meanwhile. An
     /// answer to those probes is a conflict; silence announces them again.
     /// The registration stays registered for the driver: no event.
     fn reprobe(&mut self, now: Instant, id: RegId) {
@@ -127,7 +125,7 @@ impl Responder {
         }
     }
 
-    /// RFC 6762 s8.1: 15 conflicts within 10 s -> wait 5 s before probing.
+    /// RFC 6762 s8.1: a burst of conflicts -> back off before probing.
     pub(crate) fn backed_off(&self, now: Instant) -> bool {
         self.conflicts
             .iter()

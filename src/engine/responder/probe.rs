@@ -5,7 +5,8 @@ use std::time::Instant;
 
 use simple_dns::{Packet, Question, ResourceRecord, CLASS, QCLASS, QTYPE};
 
-use super::{Link, Phase, Reg, Responder, TIE_BREAK_WAIT};
+use super::{Link, Phase, Reg, Responder};
+use crate::engine::timers::{CONFLICT_BACKOFF, TIE_BREAK_WAIT};
 use crate::engine::wire;
 
 /// A probe: a QU question of type ANY for each name we want, with the
@@ -44,7 +45,7 @@ pub(crate) fn compare(ours: &[&ResourceRecord<'_>], theirs: &[&ResourceRecord<'_
 
 impl Responder {
     /// Another host's probe (a query with authority records) for a name we
-    /// are probing on this link: lose the tie-break -> wait 1 s and probe
+    /// are probing on this link: lose the tie-break -> wait and probe
     /// again (RFC 6762 s8.2). Identical records are our own probe looped
     /// back, or the same data: no conflict.
     pub(super) fn tie_break(&mut self, now: Instant, link: Link, packet: &Packet<'_>) {
@@ -71,7 +72,7 @@ impl Responder {
                 st.phase = Phase::Probing(0);
                 st.next = Some(
                     now + if backoff {
-                        super::CONFLICT_BACKOFF
+                        CONFLICT_BACKOFF
                     } else {
                         TIE_BREAK_WAIT
                     },

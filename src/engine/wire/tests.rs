@@ -363,3 +363,13 @@ fn skipping_keeps_every_structural_check() {
     assert!(parse(&v).is_ok());
     assert_eq!(parse(&v[..v.len() - 1]).unwrap_err(), WireError::Truncated);
 }
+
+/// The name with its labels as text, lower-cased.
+fn name_key(n: &Name<'_>) -> String {
+    let mut s = String::new();
+    for l in n.get_labels() {
+        s.push_str(&String::from_utf8_lossy(l.as_ref()).to_ascii_lowercase());
+        s.push('.');
+    }
+    s
+}
