@@ -30,6 +30,7 @@ def test_listing_sample_and_version():
      "lookup_timeout"),
     ({"config_files": ["/nonexistent/ironic.conf"]}, ironicmdns.IOFailure, _lib.ZC_ERR_IO,
      "/nonexistent/ironic.conf"),
+    ({"interfaces": "198.18.0.77"}, ironicmdns.IOFailure, _lib.ZC_ERR_IO, "198.18.0.77"),
 ])
 def test_bad_options_raise_with_status_and_message(netns, kwargs, cls, status, fragment):
     with pytest.raises(cls) as info:
@@ -45,7 +46,7 @@ def test_bad_types_are_type_errors(netns):
         ironicmdns.Zeroconf(lookup_attempts="3")
     with pytest.raises(TypeError):
         ironicmdns.Zeroconf(params={1: "x"})
-    with ironicmdns.Zeroconf(interfaces="198.18.0.1") as zc:
+    with ironicmdns.Zeroconf(interfaces="127.0.0.1") as zc:
         with pytest.raises(TypeError):
             zc.get_endpoint(b"baremetal")
         with pytest.raises(ironicmdns.InvalidArgument):
