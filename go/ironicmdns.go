@@ -374,8 +374,14 @@ func LookupWithOptions(ctx context.Context, serviceType string, o *Options) (*En
 		return nil, err
 	}
 	ep, err := z.Lookup(ctx, serviceType)
-	// Close waits for a lookup that ctx abandoned: do it in the background.
-	go z.Close()
+	if err != nil && ctx.Err() != nil {
+		// Close waits for the lookup ctx abandoned: not the caller.
+		go z.Close()
+		return nil, err
+	}
+	if cerr := z.Close(); err == nil && cerr != nil {
+		return nil, cerr
+	}
 	return ep, err
 }
 
