@@ -16,4 +16,4 @@ pub mod zeroconf;
 pub use crate::config::Config;
 pub use crate::endpoint::{Properties, Value};
 pub use crate::error::{Error, Result};
-pub use crate::zeroconf::{get_endpoint, Zeroconf};
+pub use crate::zeroconf::{get_endpoint, lookup_once, Zeroconf};

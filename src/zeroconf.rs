@@ -87,13 +87,24 @@ struct State {
 }
 
 impl Zeroconf {
-    /// Start the engine on the configured interfaces (all when none).
+    /// Set up the engine on the configured interfaces (all when none).
+    /// Cheap: sockets and the engine's thread start with the first call
+    /// that needs them.
     pub fn new(config: Config) -> Result<Zeroconf> {
+        Zeroconf::start(config, false)
+    }
+
+    fn start(config: Config, one_shot: bool) -> Result<Zeroconf> {
         check_config(&config)?;
-        let mdns = Mdns::start(MdnsOptions {
+        let opts = MdnsOptions {
             interfaces: config.interfaces.clone(),
             cache_capacity: None,
-        })?;
+        };
+        let mdns = if one_shot {
+            Mdns::start_one_shot(opts)?
+        } else {
+            Mdns::start(opts)?
+        };
         Ok(Zeroconf {
             config,
             mdns,
@@ -216,6 +227,9 @@ impl Zeroconf {
         }
         // Not under our lock: close() must get through while we wait.
         let ids = self.mdns.wait_lost(timeout);
+        if self.mdns.failure().is_some() {
+            return Vec::new();
+        }
         {
             // A lost id was announced first (the engine only loses
             // registered names), even if no earlier call saw it announced.
@@ -232,6 +246,18 @@ impl Zeroconf {
             }
         }
         self.registrations_lost()
+    }
+
+    /// The error the engine failed with, if it failed (`Error::Poisoned`):
+    /// every later call but `close` fails with it too.
+    pub fn engine_failure(&self) -> Option<Error> {
+        self.mdns.failure()
+    }
+
+    /// Make the engine fail as a panic inside it would.
+    #[cfg(test)]
+    pub(crate) fn inject_engine_failure(&self) {
+        self.mdns.inject_failure()
     }
 
     /// Withdraw every registration (goodbyes sent before return), stop.
@@ -268,10 +294,26 @@ impl Drop for Zeroconf {
 
 /// One-shot module-level lookup with default options (SPEC 6).
 pub fn get_endpoint(service_type: &str) -> Result<(String, Properties)> {
-    let zc = Zeroconf::new(Config::default())?;
-    let result = zc.get_endpoint(service_type, true, false);
-    zc.close()?;
-    result
+    lookup_once(Config::default(), service_type, true, false)
+}
+
+/// One-shot lookup with `config`: `Zeroconf::new(config)`,
+/// `get_endpoint`, `close`, but run on the caller's thread with no
+/// background thread and only the sockets the lookup uses (an ephemeral
+/// one per address family; 5353 only when the first query goes
+/// unanswered).
+pub fn lookup_once(
+    config: Config,
+    service_type: &str,
+    skip_loopback: bool,
+    skip_link_local: bool,
+) -> Result<(String, Properties)> {
+    let zc = Zeroconf::start(config, true)?;
+    let result = zc.get_endpoint(service_type, skip_loopback, skip_link_local);
+    let closed = zc.close();
+    let result = result?;
+    closed?;
+    Ok(result)
 }
 
 /// Options that the fields' types allow but the options do not.
@@ -333,7 +375,8 @@ fn register_with_attempts(
                 sleep(wait);
                 wait = wait.saturating_mul(2);
             }
-            Err(Error::Closed(m)) => return Err(Error::Closed(m)),
+            // Not the registration's fault: the handle or the host.
+            Err(e @ (Error::Closed(_) | Error::Poisoned(_) | Error::Io(_))) => return Err(e),
             Err(e) => {
                 return Err(Error::Registration(format!(
                     "cannot register {service_type} service: {e}"

@@ -188,6 +188,9 @@ pub extern "C" fn zc_wait_lost(
         let lost = h
             .inner
             .wait_registrations_lost(Some(Duration::from_millis(ms)));
+        if let Some(e) = h.inner.engine_failure() {
+            return Err(e.into());
+        }
         let text = lost_text(&lost)?;
         // SAFETY: lost_out was checked non-NULL.
         unsafe { *lost_out = text };
@@ -235,12 +238,12 @@ pub extern "C" fn zc_close(zc: *mut zc_zeroconf) -> zc_status {
 }
 
 fn lookup_once(config: Config, service_type: &str) -> Outcome<(String, Properties)> {
-    let zc = Zeroconf::new(config)?;
-    let found = zc.get_endpoint(service_type, true, false);
-    let closed = zc.close();
-    let found = found?;
-    closed?;
-    Ok(found)
+    Ok(crate::zeroconf::lookup_once(
+        config,
+        service_type,
+        true,
+        false,
+    )?)
 }
 
 /// One-shot lookup with default options (SPEC 6, the reference's
