@@ -27,15 +27,22 @@
  * several threads at once, except that zc_close must not race any other call
  * on the same handle. A zc_options object is synchronised. A zc_props set
  * may be read by several threads, but zc_props_set needs it to itself. The
- * library runs a background thread per handle and never calls your code
- * from it, except the log callback you set with zc_set_log_callback. Blocking calls (zc_register_service, zc_get_endpoint, zc_lookup*)
+ * library runs at most one background thread per handle, started by the
+ * first zc_register_service, zc_browse or zc_get_endpoint on it (zc_lookup*
+ * run on your thread), and never calls your code from it, except the log
+ * callback you set with zc_set_log_callback. Blocking calls (zc_register_service, zc_get_endpoint, zc_lookup*)
  * take their time limits from the options; none blocks forever.
  *
  * Failures inside the library (a panic) never cross into your code: the
  * call returns ZC_ERR_INTERNAL and that handle then answers ZC_ERR_POISONED.
+ * An mDNS engine that fails inside its thread makes the call that meets it
+ * return ZC_ERR_POISONED, and the handle answers it from then on; zc_close
+ * still frees it.
  *
- * Network. zc_new opens mDNS sockets (UDP 5353, 224.0.0.251 and ff02::fb)
- * on the interfaces chosen by the "interfaces" option (default: all).
+ * Network. The first call that needs the network opens mDNS sockets (UDP
+ * 5353, 224.0.0.251 and ff02::fb, or an ephemeral port for a lookup's
+ * first query) on the interfaces chosen by the "interfaces" option
+ * (default: all); zc_new opens none.
  *
  * Example (examples/c/ has complete programs; link with
  * `pkg-config --cflags --libs ironicmdns`):
@@ -127,7 +134,8 @@ typedef struct zc_services zc_services;
 
 /**
  * An mDNS client and server, like `ironic_lib.mdns.Zeroconf`: it owns the
- * sockets and a background thread. Create with `zc_new`, end with
+ * sockets and, from the first call that needs one, a background thread.
+ * Create with `zc_new`, end with
  * `zc_close`. Thread-safe: several threads may call `zc_register_service`,
  * `zc_get_endpoint`, `zc_browse`, `zc_wait_lost` and `zc_last_error` on
  * one handle at once; only `zc_close` must not race other calls on the
@@ -238,8 +246,9 @@ void zc_string_free(char *s);
 /**
  * Start an mDNS instance with `opts` (NULL: all defaults; the options are
  * copied, so they may be freed or changed afterwards) and write it to
- * `*out` (only on `ZC_OK`). Opens sockets on the chosen interfaces:
- * `ZC_ERR_IO` when none is usable. On failure the detail is in
+ * `*out` (only on `ZC_OK`). Reads the interface table only: sockets and
+ * the background thread start with the first call that needs them, which
+ * returns `ZC_ERR_IO` when no socket can be opened. On failure the detail is in
  * `zc_options_last_error(opts, ...)` (and `zc_last_error(NULL, ...)` on
  * this thread).
  */

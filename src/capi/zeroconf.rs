@@ -17,7 +17,8 @@ use crate::endpoint::Properties;
 use crate::zeroconf::Zeroconf;
 
 /// An mDNS client and server, like `ironic_lib.mdns.Zeroconf`: it owns the
-/// sockets and a background thread. Create with `zc_new`, end with
+/// sockets and, from the first call that needs one, a background thread.
+/// Create with `zc_new`, end with
 /// `zc_close`. Thread-safe: several threads may call `zc_register_service`,
 /// `zc_get_endpoint`, `zc_browse`, `zc_wait_lost` and `zc_last_error` on
 /// one handle at once; only `zc_close` must not race other calls on the
@@ -76,8 +77,9 @@ fn write_result(
 
 /// Start an mDNS instance with `opts` (NULL: all defaults; the options are
 /// copied, so they may be freed or changed afterwards) and write it to
-/// `*out` (only on `ZC_OK`). Opens sockets on the chosen interfaces:
-/// `ZC_ERR_IO` when none is usable. On failure the detail is in
+/// `*out` (only on `ZC_OK`). Reads the interface table only: sockets and
+/// the background thread start with the first call that needs them, which
+/// returns `ZC_ERR_IO` when no socket can be opened. On failure the detail is in
 /// `zc_options_last_error(opts, ...)` (and `zc_last_error(NULL, ...)` on
 /// this thread).
 #[no_mangle]

@@ -116,10 +116,16 @@ fn ours_config(o: &Opts) -> ironicmdns::Config {
 fn sd_resolve(d: &ServiceDaemon, ty: &str, timeout: Duration) -> Result<String, String> {
     let want = format!("{ty}.{SERVICE}");
     let rx = d.browse(SERVICE).map_err(|e| e.to_string())?;
-    let deadline = Instant::now() + timeout;
+    let t0 = Instant::now();
+    let deadline = t0 + timeout;
+    let trace = std::env::var_os("BENCH_TRACE").is_some();
     let result = loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
+        let ev = rx.recv_timeout(left);
+        if trace {
+            eprintln!("{:9.3} ms {ev:?}", t0.elapsed().as_secs_f64() * 1e3);
+        }
+        match ev {
             Ok(ServiceEvent::ServiceResolved(s)) if s.get_fullname() == want && s.is_valid() => {
                 let addr = s.get_addresses().iter().next().map(|a| a.to_string()).unwrap_or_default();
                 break Ok(format!("{addr}:{}", s.get_port()));
@@ -143,11 +149,9 @@ fn lookup(stack: &str, o: Opts) {
     for _ in 0..o.runs {
         let t = Instant::now();
         let r = match stack {
-            "ours" => ironicmdns::Zeroconf::new(ours_config(&o)).map_err(|e| e.to_string()).and_then(|zc| {
-                let r = zc.get_endpoint(&ty, true, false).map(|(u, _)| u).map_err(|e| e.to_string());
-                let _ = zc.close();
-                r
-            }),
+            // The module-level one-shot lookup (the reference's
+            // get_endpoint), with the options given.
+            "ours" => ironicmdns::lookup_once(ours_config(&o), &ty, true, false).map(|(u, _)| u).map_err(|e| e.to_string()),
             _ => ServiceDaemon::new().map_err(|e| e.to_string()).and_then(|d| {
                 let r = sd_resolve(&d, &ty, o.timeout);
                 let _ = d.shutdown();
