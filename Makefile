@@ -1,8 +1,11 @@
-# libironicmdns: build and install the C library. OWNER: capi helper.
+# libironicmdns: build and install the C library and the ironic-mdns tool.
+# OWNER: packaging helper (cargo-c's `cargo cinstall`, described by
+# [package.metadata.capi] in Cargo.toml, installs the same library files).
 #
 #   make                  cargo build --release --locked
 #   make install          PREFIX=/usr/local LIBDIR=$(PREFIX)/lib
-#                         INCLUDEDIR=$(PREFIX)/include DESTDIR=
+#                         INCLUDEDIR=$(PREFIX)/include BINDIR=$(PREFIX)/bin
+#                         MANDIR=$(PREFIX)/share/man DESTDIR=
 #   make header           regenerate include/ironicmdns.h (pinned cbindgen)
 #   make examples         build examples/c against the uninstalled tree
 #   make demo / make test run ./scripts/demo.sh / ./scripts/test.sh
@@ -11,6 +14,8 @@ PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
 DESTDIR ?=
 # PROFILE=dev builds faster (tests use it); installs the same files.
 PROFILE ?= release
@@ -20,12 +25,14 @@ INSTALL ?= install
 
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 MAJOR := $(word 1,$(subst ., ,$(VERSION)))
-OUT := target/$(if $(filter dev,$(PROFILE)),debug,$(PROFILE))
+# cargo's target directory (CARGO_TARGET_DIR when set, as cargo does).
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+OUT := $(TARGET_DIR)/$(if $(filter dev,$(PROFILE)),debug,$(PROFILE))
 SONAME := libironicmdns.so.$(MAJOR)
 REALNAME := libironicmdns.so.$(VERSION)
 
 # What a program linking libironicmdns.a needs besides it, as rustc says.
-NATIVE_LIBS := target/native-static-libs.txt
+NATIVE_LIBS := $(TARGET_DIR)/native-static-libs.txt
 
 .PHONY: all build install uninstall header examples demo test
 
@@ -34,10 +41,11 @@ all: build
 build:
 	$(CARGO) build --profile $(PROFILE) --locked
 
-# Asked once per checkout, of a dev build in the same target directory
-# (only this crate is rebuilt, not its dependencies).
+# Asked once per target directory, in the profile of the build (only this
+# crate is compiled again, not its dependencies). cargo-c asks the same
+# question of its own build.
 $(NATIVE_LIBS): Cargo.toml Cargo.lock
-	$(CARGO) rustc --locked --lib -- --print native-static-libs 2>&1 \
+	$(CARGO) rustc --profile $(PROFILE) --locked --lib -- --print native-static-libs 2>&1 \
 	  | sed -n 's/.*native-static-libs: //p' | tail -n 1 > $@.$$$$.tmp; \
 	test -s $@.$$$$.tmp && mv $@.$$$$.tmp $@
 
@@ -49,7 +57,8 @@ PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|' \
 	    -e "s|@LIBS_PRIVATE@|$$(cat $(NATIVE_LIBS))|"
 
 install: build $(NATIVE_LIBS)
-	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+	  $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	$(INSTALL) -m 0755 $(OUT)/libironicmdns.so $(DESTDIR)$(LIBDIR)/$(REALNAME)
 	ln -sf $(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libironicmdns.so
@@ -57,17 +66,20 @@ install: build $(NATIVE_LIBS)
 	$(INSTALL) -m 0644 include/ironicmdns.h $(DESTDIR)$(INCLUDEDIR)/ironicmdns.h
 	$(PC_SED) pkgconfig/ironicmdns.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/ironicmdns.pc
 	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/ironicmdns.pc
+	$(INSTALL) -m 0755 $(OUT)/ironic-mdns $(DESTDIR)$(BINDIR)/ironic-mdns
+	$(INSTALL) -m 0644 man/ironic-mdns.1 $(DESTDIR)$(MANDIR)/man1/ironic-mdns.1
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/$(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME) \
 	      $(DESTDIR)$(LIBDIR)/libironicmdns.so $(DESTDIR)$(LIBDIR)/libironicmdns.a \
-	      $(DESTDIR)$(INCLUDEDIR)/ironicmdns.h $(DESTDIR)$(PKGCONFIGDIR)/ironicmdns.pc
+	      $(DESTDIR)$(INCLUDEDIR)/ironicmdns.h $(DESTDIR)$(PKGCONFIGDIR)/ironicmdns.pc \
+	      $(DESTDIR)$(BINDIR)/ironic-mdns $(DESTDIR)$(MANDIR)/man1/ironic-mdns.1
 
 header:
 	IRONICMDNS_BLESS=1 $(CARGO) test --locked --test capi_header
 
 # Against the uninstalled tree; run with LD_LIBRARY_PATH=target/release (or target/debug with PROFILE=dev),
-# and only inside a private network namespace (see LAB.md).
+# and only inside a private network namespace (see docs/LAB.md).
 examples: build
 	$(CC) -std=c99 -Wall -Wextra -O2 -Iinclude -o target/publish examples/c/publish.c -L$(OUT) -lironicmdns
 	$(CC) -std=c99 -Wall -Wextra -O2 -Iinclude -o target/lookup examples/c/lookup.c -L$(OUT) -lironicmdns

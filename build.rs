@@ -1,4 +1,4 @@
-//! Link settings of the C library (STYLE.md "C ABI house style"):
+//! Link settings of the C library (docs/DESIGN.md "The C ABI"):
 //! - soname `libironicmdns.so.<major>`: it moves only when the ABI breaks;
 //! - a version script made from `ironicmdns.symbols` (the checked list of
 //!   exported symbols) that keeps every other symbol local.

@@ -3,7 +3,7 @@
 bench/run.sh inside a fresh network namespace, which is host A; never run it
 in the machine's own network namespace (it refuses to).
 
-Hosts (LAB.md): host B is a process in its own `unshare -n`, joined to A by a veth
+Hosts (docs/LAB.md): host B is a process in its own `unshare -n`, joined to A by a veth
 (198.18.0.1/2, fd00:99::1/2); for the idle measurement each stack gets its
 own quiet host on a veth of its own (198.18.N.0/24).
 

@@ -1,5 +1,5 @@
 """Lab pieces for bench/bench.py: child processes with timed output lines,
-private hosts (network namespaces on a veth, LAB.md), Avahi hosts
+private hosts (network namespaces on a veth, docs/LAB.md), Avahi hosts
 (tests/peers/avahi_host.sh), /proc readings, and the statistics cells.
 Only ever used inside the private namespace bench/run.sh makes."""
 

@@ -24,14 +24,22 @@
  * documented as static are never freed.
  *
  * Threads. Every call is thread-safe. One zc_zeroconf handle may be used by
- * several threads at once, except that zc_close must not race any other call
- * on the same handle. A zc_options object is synchronised. A zc_props set
+ * several threads at once, zc_close included: zc_close from any thread wakes
+ * every call in progress on that handle, which returns ZC_ERR_CLOSED
+ * promptly (well under 100 ms), and the handle's memory is freed only after
+ * the last of them has returned. That is how an agent cancels a lookup on
+ * shutdown. Do not use the pointer after zc_close returned. A zc_options object is synchronised. A zc_props set
  * may be read by several threads, but zc_props_set needs it to itself. The
  * library runs at most one background thread per handle, started by the
  * first zc_register_service, zc_browse or zc_get_endpoint on it (zc_lookup*
  * run on your thread), and never calls your code from it, except the log
  * callback you set with zc_set_log_callback. Blocking calls (zc_register_service, zc_get_endpoint, zc_lookup*)
- * take their time limits from the options; none blocks forever.
+ * take their time limits from the options, which are bounded (at most 10
+ * attempts, lookup_timeout at most 60 s); none blocks forever.
+ *
+ * Logging. The library writes nothing by default. IRONICMDNS_LOG=warning
+ * (or debug, or error) in the environment sends its messages to stderr;
+ * zc_set_log_callback sends them to your function instead.
  *
  * Failures inside the library (a panic) never cross into your code: the
  * call returns ZC_ERR_INTERNAL and that handle then answers ZC_ERR_POISONED.
@@ -94,7 +102,8 @@
 #define ZC_MAX_INPUT 4096
 
 /**
- * Log level of a debug message (sent only when a callback is set).
+ * Log level of a debug message (sent to a callback, or to stderr with
+ * `IRONICMDNS_LOG=debug`).
  */
 #define ZC_LOG_DEBUG 0
 
@@ -136,10 +145,17 @@ typedef struct zc_services zc_services;
  * An mDNS client and server, like `ironic_lib.mdns.Zeroconf`: it owns the
  * sockets and, from the first call that needs one, a background thread.
  * Create with `zc_new`, end with
- * `zc_close`. Thread-safe: several threads may call `zc_register_service`,
- * `zc_get_endpoint`, `zc_browse`, `zc_wait_lost` and `zc_last_error` on
- * one handle at once; only `zc_close` must not race other calls on the
- * same handle.
+ * `zc_close`. Thread-safe: any number of threads may call any function on
+ * one handle at once, `zc_close` included. `zc_close` from any thread
+ * wakes every call in progress on that handle (`zc_register_service`,
+ * `zc_get_endpoint`, `zc_browse`, `zc_wait_lost`, also while they wait
+ * between attempts): each returns `ZC_ERR_CLOSED` promptly (well under
+ * 100 ms, not at the end of its attempts), and the handle's memory is
+ * freed only after the last of them has returned. This is how a C agent
+ * cancels a lookup on shutdown. A call that starts after `zc_close` began
+ * returns `ZC_ERR_CLOSED` too; using the pointer after `zc_close`
+ * returned is a caller error, which the library still reports as
+ * `ZC_ERR_CLOSED` unless a later `zc_new` got the same address.
  */
 typedef struct zc_zeroconf zc_zeroconf;
 
@@ -220,6 +236,15 @@ typedef void (*zc_log_fn)(int level, const char *message, void *user);
  */
 #define ZC_ERR_INTERNAL -10
 
+/**
+ * A unicast DNS answer was refused as unauthenticated (options `domain`
+ * and `tsig_key_file` / `tsig_key`): unsigned or wrongly signed while a
+ * TSIG key is set, signed outside the fudge window, or not matching the
+ * request (message ID, question); or the DNS server refused our TSIG key
+ * (BADKEY, BADSIG, BADTIME). Such an answer never becomes an endpoint.
+ */
+#define ZC_ERR_AUTH -11
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -248,9 +273,12 @@ void zc_string_free(char *s);
  * copied, so they may be freed or changed afterwards) and write it to
  * `*out` (only on `ZC_OK`). Reads the interface table only: sockets and
  * the background thread start with the first call that needs them, which
- * returns `ZC_ERR_IO` when no socket can be opened. On failure the detail is in
- * `zc_options_last_error(opts, ...)` (and `zc_last_error(NULL, ...)` on
- * this thread).
+ * returns `ZC_ERR_IO` when no socket can be opened. `ZC_ERR_IO` here when
+ * an address of the `interfaces` option is held by no interface that is
+ * up and multicast-capable now (e.g. "198.18.0.77" where no interface has
+ * it): a service registered there could never be found, so no handle is
+ * made. On failure the detail is in `zc_options_last_error(opts, ...)`
+ * (and `zc_last_error(NULL, ...)` on this thread).
  */
 zc_status zc_new(const zc_options *opts, zc_zeroconf **out);
 
@@ -258,11 +286,23 @@ zc_status zc_new(const zc_options *opts, zc_zeroconf **out);
  * Register the OpenStack service `service_type` (e.g. "baremetal") at
  * `endpoint_url` (e.g. "https://198.18.0.2/baremetal"), publishing
  * `params` (NULL: none; copied) as TXT properties after the `params`
- * option and before the derived `path` and `protocol` (SPEC 3). Probes
- * first and retries a name conflict `registration_attempts` times; blocks
- * for about a second per attempt. `ZC_ERR_NAME_CONFLICT` when another
- * host keeps the name; `ZC_ERR_REGISTRATION` for an unresolvable host;
- * `ZC_ERR_INVALID_ARGUMENT` for a bad URL or service type.
+ * option and before the derived `path` and `protocol` (SPEC 3); keys
+ * compare without regard to case, so a `PATH` in `params` is replaced by
+ * the derived `path` (RFC 6763 s6.4). Probes first and retries a name
+ * conflict `registration_attempts` times; blocks for about a second per
+ * attempt. `ZC_OK` only once the service was probed and announced on at
+ * least one interface. `ZC_ERR_NAME_CONFLICT` when another host keeps the
+ * name; `ZC_ERR_REGISTRATION` for an unresolvable host, and when no
+ * interface is up to probe on (nothing is published then);
+ * `ZC_ERR_INVALID_ARGUMENT` for a bad URL (also port 0, RFC 6763 s8) or
+ * service type; `ZC_ERR_CLOSED` when `zc_close` came first or meanwhile.
+ *
+ * The service type is the instance's first DNS label, taken literally
+ * (RFC 6763 s4.3): "a.b" or "back\slash" register, look up and browse as
+ * the same one label, and `zc_browse` reports it unchanged. Refused with
+ * `ZC_ERR_INVALID_ARGUMENT` by `zc_register_service`, `zc_get_endpoint`
+ * and `zc_lookup` alike: empty, longer than 63 bytes, not UTF-8, or
+ * holding an ASCII control character (0x00-0x1F, 0x7F).
  */
 zc_status zc_register_service(const zc_zeroconf *zc,
                               const char *service_type,
@@ -278,7 +318,10 @@ zc_status zc_register_service(const zc_zeroconf *zc,
  * remaining TXT properties (free with `zc_props_free`); nothing is written
  * on failure. `skip_loopback` / `skip_link_local` (0 or not 0) as in the
  * reference (it uses 1 and 0). `ZC_ERR_NOT_FOUND` when nobody answered,
- * `ZC_ERR_NO_VALID_ADDRESS`, `ZC_ERR_DECODE` for a key that is not UTF-8.
+ * `ZC_ERR_NO_VALID_ADDRESS`, `ZC_ERR_DECODE` for a key that is not UTF-8,
+ * `ZC_ERR_INVALID_ARGUMENT` for a service type `zc_register_service`
+ * refuses, `ZC_ERR_CLOSED` when `zc_close` came first or meanwhile (the
+ * lookup is cancelled at once).
  */
 zc_status zc_get_endpoint(const zc_zeroconf *zc,
                           const char *service_type,
@@ -294,8 +337,8 @@ zc_status zc_get_endpoint(const zc_zeroconf *zc,
  * registration is never renamed or retried; the publisher should exit or
  * call `zc_register_service` again. Waits up to `timeout_ms` ms (0: only
  * check now; negative: `ZC_ERR_INVALID_ARGUMENT`) for a loss; to stop a
- * waiting thread let its timeout pass (`zc_close` must not race this
- * call). On `ZC_OK`, `*lost_out` is NULL when nothing was lost, else a new
+ * waiting thread call `zc_close` (the wait then returns `ZC_ERR_CLOSED`)
+ * or let its timeout pass. On `ZC_OK`, `*lost_out` is NULL when nothing was lost, else a new
  * string (free it with `zc_string_free`) of the lost instance names
  * (e.g. "baremetal._openstack._tcp.local.") separated by '\n'; a lost
  * name is reported by every later call as well. Nothing is written on
@@ -308,20 +351,25 @@ zc_status zc_wait_lost(const zc_zeroconf *zc, int32_t timeout_ms, char **lost_ou
  * bytes, snprintf-style: at most `len - 1` bytes and a NUL; returns the
  * full length (without NUL), so a result `>= len` means it was cut (call
  * again with a bigger buffer). `buf` may be NULL when `len` is 0. Returns
- * 0 and writes "" when nothing failed yet. `zc` NULL: the last failure of
- * any call made by this thread (the only detail of `zc_lookup`, the
- * `zc_props_*` calls and a `zc_new` without options; unreliable from
- * languages that move a caller between threads, like Go).
+ * 0 and writes "" when nothing failed yet. `zc` NULL, or a handle that is
+ * closed (e.g. by another thread while a call was inside it): the last
+ * failure of any call made by this thread (the only detail of
+ * `zc_lookup`, the `zc_props_*` calls and a `zc_new` without options;
+ * unreliable from languages that move a caller between threads, like Go).
  */
 size_t zc_last_error(const zc_zeroconf *zc, char *buf, size_t len);
 
 /**
  * Withdraw every service this handle registered (goodbye packets, so
  * peers forget them at once), stop its thread, close its sockets and free
- * it. NULL is accepted (returns `ZC_OK`). The handle is freed whatever the
- * result; a withdrawal that failed is reported (detail:
- * `zc_last_error(NULL, ...)`). No other call may use the handle during or
- * after `zc_close`.
+ * it. NULL is accepted (returns `ZC_OK`). May be called from any thread
+ * while other threads are inside calls on the same handle: those are
+ * woken and return `ZC_ERR_CLOSED` promptly, and the memory is freed when
+ * the last of them has returned (`zc_close` itself does not wait for
+ * them). Returns once the goodbyes are sent; a withdrawal that failed is
+ * logged (`ZC_LOG_ERROR`), not returned. A second `zc_close` of the same
+ * handle (also one racing the first) returns `ZC_ERR_CLOSED`. After
+ * `zc_close` returned, the pointer must not be used again.
  */
 zc_status zc_close(zc_zeroconf *zc);
 
@@ -352,10 +400,26 @@ zc_status zc_options_new(zc_options **out);
 
 /**
  * Set option `name` from its config-file text, as in an `[mdns]` section:
- * `registration_attempts` / `lookup_attempts` ("5"; at least 1),
+ * `registration_attempts` / `lookup_attempts` ("5"; from 1 to 10, so
+ * that the doubling waits between attempts add up to at most 51.1 s),
  * `params` ("key1:value1,key2:value2"; a value may be quoted to hold a
- * comma), `interfaces` ("198.18.0.1,fd00:99::1"), `lookup_timeout`
- * (seconds per lookup attempt, "0.2"). An unknown name or a bad value is
+ * comma; keys printable US-ASCII without '=', unique without regard to
+ * case, and each `key=value` at most 255 bytes, RFC 6763 s6.1/s6.4),
+ * `interfaces` ("198.18.0.1,fd00:99::1"; not the unspecified, a
+ * multicast or the broadcast address), `lookup_timeout` (seconds per
+ * lookup attempt, "0.2"; from 0.001 to 60). Unicast DNS-SD (docs/DNS.md):
+ * `domain` ("mystack.example.com"; empty, the default, keeps mDNS only),
+ * `dns_servers` ("198.18.0.1,[fd00:99::1]:5353"; default: the
+ * nameservers of /etc/resolv.conf), `tsig_key_file` (a BIND key file as
+ * `tsig-keygen` prints; read here, a warning is logged when others may
+ * read it), `tsig_key` ("hmac-sha256:name:base64secret"; never echoed in
+ * an error text), `discovery` ("auto", "mdns", "dns" or "both"; auto: dns
+ * when a domain is set). With a key, every DNS query and update is
+ * signed and every answer must be signed by it, else `ZC_ERR_AUTH`.
+ * The value is checked fully
+ * here: one that is accepted never fails a later call for its form
+ * (`zc_new` still checks that each `interfaces` address is on an
+ * interface now). An unknown name or a bad value is
  * `ZC_ERR_INVALID_ARGUMENT` (detail: `zc_options_last_error`), and then
  * the options are unchanged.
  */
@@ -415,9 +479,12 @@ zc_status zc_props_new(zc_props **out);
  * Set `key` to the `value_len` bytes at `value` (binary allowed: NUL
  * bytes are kept), replacing an existing value in place. `value` NULL
  * means a key without value (`key`, unlike `key=` for an empty value);
- * `value_len` is then ignored. `key`: non-empty UTF-8 without '='; key,
- * '=' and value together at most 255 bytes (RFC 6763 s6.1). Both are
- * copied. On failure the set is unchanged.
+ * `value_len` is then ignored. `key`: at least one printable US-ASCII
+ * character (0x20-0x7E) and no '=' (RFC 6763 s6.4), else
+ * `ZC_ERR_INVALID_ARGUMENT`; key, '=' and value together at most 255
+ * bytes (RFC 6763 s6.1). Keys are case-insensitive: setting "Dup" after
+ * "dup" replaces that entry in place (the key is then spelled "Dup").
+ * Both are copied. On failure the set is unchanged.
  */
 zc_status zc_props_set(zc_props *props, const char *key, const char *value, size_t value_len);
 
@@ -445,7 +512,8 @@ zc_status zc_props_get_at(const zc_props *props,
 /**
  * Read the property named `key`: like `zc_props_get_at` (each output
  * optional, valid until the set changes), or `ZC_ERR_NOT_FOUND` when the
- * set has no such key. Keys compare byte for byte.
+ * set has no such key. Keys compare without regard to ASCII case
+ * (RFC 6763 s6.4).
  */
 zc_status zc_props_get(const zc_props *props,
                        const char *key,
@@ -494,7 +562,10 @@ void zc_services_free(zc_services *services);
 
 /**
  * Send the library's log messages (all levels) to `callback` with `user`;
- * NULL restores the default (warnings and errors on stderr). Process-wide.
+ * NULL restores the default. Process-wide. The default is quiet: the
+ * library writes nothing unless the environment variable
+ * `IRONICMDNS_LOG` is `warning` (warnings and errors go to stderr),
+ * `debug` (everything) or `error` (errors only), read at each message.
  * The callback may be called from any thread that is inside a library
  * call, including several at once, and from the library's background
  * threads; it must not call back into the library, and must stay valid

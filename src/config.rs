@@ -4,8 +4,10 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::endpoint::Properties;
+use crate::dns::settings::{self as dns_settings, Discovery, DnsSettings};
+use crate::dns::tsig::Key;
 use crate::error::{Error, Result};
+use crate::props::{self, Properties};
 
 /// The `[mdns]` options plus our per-attempt lookup timeout.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,10 +22,15 @@ pub struct Config {
     pub interfaces: Option<Vec<IpAddr>>,
     /// per-attempt lookup timeout, default 3 s
     pub lookup_timeout: Duration,
+    /// unicast DNS-SD: `domain`, `dns_servers`, `tsig_key_file`,
+    /// `tsig_key`, `discovery` (docs/DNS.md); default: none, mDNS only
+    pub dns: DnsSettings,
 }
 
-/// One entry of the options listing (for a sample-config generator).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// One row of the options table: the listing (for a sample-config
+/// generator) and how `Config::set` reads and checks the option's text.
+/// A new option is one row.
+#[derive(Clone, Copy, Debug)]
 pub struct OptionInfo {
     pub group: &'static str,
     pub name: &'static str,
@@ -32,6 +39,9 @@ pub struct OptionInfo {
     /// default as a config file would hold it ("" for none)
     pub default: &'static str,
     pub help: &'static str,
+    /// Parse and check the config-file text, then store it; on error the
+    /// config is unchanged and the text says why.
+    pub apply: fn(&mut Config, &str) -> std::result::Result<(), String>,
 }
 
 impl Default for Config {
@@ -43,6 +53,7 @@ impl Default for Config {
             params: Properties::new(),
             interfaces: None,
             lookup_timeout: Duration::from_secs(3),
+            dns: DnsSettings::default(),
         }
     }
 }
@@ -50,7 +61,15 @@ impl Default for Config {
 /// The `[mdns]` group name.
 pub const GROUP: &str = "mdns";
 
-static OPTIONS: [OptionInfo; 5] = [
+/// Most attempts of either kind: the doubling waits between 10 attempts
+/// add up to 51.1 s, so no call blocks for long (the header's promise).
+pub const MAX_ATTEMPTS: u32 = 10;
+/// Shortest per-attempt lookup timeout: 1 ms.
+pub const MIN_LOOKUP_TIMEOUT: Duration = Duration::from_millis(1);
+/// Longest per-attempt lookup timeout: 60 s.
+pub const MAX_LOOKUP_TIMEOUT: Duration = Duration::from_secs(60);
+
+static OPTIONS: [OptionInfo; 10] = [
     OptionInfo {
         group: GROUP,
         name: "registration_attempts",
@@ -58,6 +77,10 @@ static OPTIONS: [OptionInfo; 5] = [
         default: "5",
         help: "Number of attempts to register a service. Currently has to be larger than 1 \
                because of race conditions in the zeroconf library.",
+        apply: |c, v| {
+            c.registration_attempts = parse_attempts(v)?;
+            Ok(())
+        },
     },
     OptionInfo {
         group: GROUP,
@@ -65,6 +88,10 @@ static OPTIONS: [OptionInfo; 5] = [
         type_name: "integer",
         default: "3",
         help: "Number of attempts to lookup a service.",
+        apply: |c, v| {
+            c.lookup_attempts = parse_attempts(v)?;
+            Ok(())
+        },
     },
     OptionInfo {
         group: GROUP,
@@ -72,6 +99,10 @@ static OPTIONS: [OptionInfo; 5] = [
         type_name: "dict",
         default: "",
         help: "Additional parameters to pass for the registered service.",
+        apply: |c, v| {
+            c.params = parse_dict(v)?;
+            Ok(())
+        },
     },
     OptionInfo {
         group: GROUP,
@@ -80,6 +111,10 @@ static OPTIONS: [OptionInfo; 5] = [
         default: "",
         help: "List of IP addresses of interfaces to use for mDNS. Defaults to all interfaces \
                on the system.",
+        apply: |c, v| {
+            c.interfaces = parse_ip_list(v)?;
+            Ok(())
+        },
     },
     OptionInfo {
         group: GROUP,
@@ -87,44 +122,177 @@ static OPTIONS: [OptionInfo; 5] = [
         type_name: "floating point",
         default: "3.0",
         help: "Time in seconds each attempt to lookup a service waits for an answer.",
+        apply: |c, v| {
+            c.lookup_timeout = parse_timeout(v)?;
+            Ok(())
+        },
+    },
+    // Unicast DNS-SD (src/dns, docs/DNS.md).
+    OptionInfo {
+        group: GROUP,
+        name: "domain",
+        type_name: "string",
+        default: "",
+        help: "DNS-SD domain for unicast DNS service discovery (e.g. mystack.example.com): \
+               services are then looked up and registered as \
+               <type>._openstack._tcp.<domain> through the DNS servers. Empty: mDNS only.",
+        apply: |c, v| {
+            c.dns.domain = dns_settings::parse_domain(v)?;
+            Ok(())
+        },
+    },
+    OptionInfo {
+        group: GROUP,
+        name: "dns_servers",
+        type_name: "list",
+        default: "",
+        help: "DNS servers for unicast DNS-SD, as IP or IP:port ([IPv6]:port). Defaults to \
+               the nameservers of /etc/resolv.conf.",
+        apply: |c, v| {
+            c.dns.dns_servers = dns_settings::parse_servers(v)?;
+            Ok(())
+        },
+    },
+    OptionInfo {
+        group: GROUP,
+        name: "tsig_key_file",
+        type_name: "string",
+        default: "",
+        help: "File holding a TSIG key in BIND's format (key \"name\" { algorithm \
+               hmac-sha256; secret \"...\"; };, as tsig-keygen prints): DNS queries and \
+               updates are signed with it and answers must be signed with it.",
+        apply: |c, v| {
+            let path = v.trim();
+            c.dns.tsig = if path.is_empty() {
+                None
+            } else {
+                let mut warn =
+                    |m: &str| crate::zeroconf::log(crate::zeroconf::LogLevel::Warning, m);
+                Some(dns_settings::read_key_file(path, &mut warn)?)
+            };
+            c.dns.tsig_key_file = path.to_owned();
+            Ok(())
+        },
+    },
+    OptionInfo {
+        group: GROUP,
+        name: "tsig_key",
+        type_name: "string",
+        default: "",
+        help: "TSIG key as algorithm:name:base64secret (as dig -y takes), instead of \
+               tsig_key_file.",
+        apply: |c, v| {
+            c.dns.tsig = if v.trim().is_empty() {
+                None
+            } else {
+                Some(Key::from_line(v)?)
+            };
+            c.dns.tsig_key_file.clear();
+            Ok(())
+        },
+    },
+    OptionInfo {
+        group: GROUP,
+        name: "discovery",
+        type_name: "string",
+        default: "auto",
+        help: "Where to discover and register services: mdns, dns, both, or auto (dns when \
+               a domain is set, else mdns). With both, a lookup returns the DNS answer \
+               and asks mDNS only when DNS finds nothing; an unauthenticated DNS answer is \
+               an error, never replaced by an mDNS one.",
+        apply: |c, v| {
+            c.dns.discovery = Discovery::parse(v)?;
+            Ok(())
+        },
     },
 ];
+
+/// Options whose value is a secret: never echoed in an error text.
+const SECRET_OPTIONS: [&str; 1] = ["tsig_key"];
 
 impl Config {
     /// Set an option by name from its config-file text, e.g.
     /// `set("params", "k1:v1,k2:'v,2'")`, `set("interfaces", "10.0.0.1,fd00::1")`.
     /// Parsing follows oslo.config's types (IntOpt, Dict of quoted String,
-    /// ListOpt, FloatOpt). On error nothing changes.
+    /// ListOpt, FloatOpt), and the value is checked fully here, so that a
+    /// value `set` accepts never fails a later call. On error nothing
+    /// changes. The one validating entry point for options from text (C
+    /// ABI, CLI flags, config files).
     pub fn set(&mut self, name: &str, value: &str) -> Result<()> {
-        let bad = |why: String| {
+        let opt = OPTIONS
+            .iter()
+            .find(|o| o.name == name)
+            .ok_or_else(|| Error::InvalidArgument(format!("unknown option [{GROUP}] {name}")))?;
+        let mut next = self.clone();
+        (opt.apply)(&mut next, value).map_err(|why| {
+            let shown = match SECRET_OPTIONS.contains(&name) {
+                true => "(secret, not shown)".to_owned(),
+                false => format!("{value:?}"),
+            };
             Error::InvalidArgument(format!(
-                "invalid value {value:?} for option [{GROUP}] {name}: {why}"
+                "invalid value {shown} for option [{GROUP}] {name}: {why}"
             ))
-        };
-        match name {
-            "registration_attempts" => {
-                self.registration_attempts = parse_attempts(value).map_err(bad)?
-            }
-            "lookup_attempts" => self.lookup_attempts = parse_attempts(value).map_err(bad)?,
-            "params" => self.params = parse_dict(value).map_err(bad)?,
-            "interfaces" => self.interfaces = parse_ip_list(value).map_err(bad)?,
-            "lookup_timeout" => self.lookup_timeout = parse_timeout(value).map_err(bad)?,
-            _ => {
-                return Err(Error::InvalidArgument(format!(
-                    "unknown option [{GROUP}] {name}"
-                )))
-            }
-        }
+        })?;
+        *self = next;
         Ok(())
     }
+
     /// The options listing.
     pub fn options() -> &'static [OptionInfo] {
         &OPTIONS
     }
+
+    /// Check a config built in Rust (its fields are public) against the
+    /// same rules `set` applies to text.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |name: &str, why: String| {
+            Err(Error::InvalidArgument(format!(
+                "invalid option [{GROUP}] {name}: {why}"
+            )))
+        };
+        for (name, n) in [
+            ("registration_attempts", self.registration_attempts),
+            ("lookup_attempts", self.lookup_attempts),
+        ] {
+            if let Err(why) = check_attempts(n) {
+                return bad(name, why);
+            }
+        }
+        if let Err(why) = check_timeout(self.lookup_timeout) {
+            return bad("lookup_timeout", why);
+        }
+        for (key, value) in self.params.iter() {
+            if let Err(why) = props::check_pair(key, value.as_deref()) {
+                return bad("params", why);
+            }
+        }
+        if let Some(list) = &self.interfaces {
+            if list.is_empty() {
+                return bad("interfaces", "the list is empty".into());
+            }
+            for a in list {
+                if let Err(why) = check_interface_address(a) {
+                    return bad("interfaces", why);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// At least 1 (oslo IntOpt min=1), at most [`MAX_ATTEMPTS`].
+fn check_attempts(n: u32) -> std::result::Result<u32, String> {
+    if n < 1 {
+        return Err("should be greater than or equal to 1".into());
+    }
+    if n > MAX_ATTEMPTS {
+        return Err(format!("should be less than or equal to {MAX_ATTEMPTS}"));
+    }
+    Ok(n)
 }
 
 /// An integer as Python's `int()` reads it (sign, digits, `_` between
-/// digits, surrounding blanks), at least 1 (oslo IntOpt min=1).
+/// digits, surrounding blanks), from 1 to [`MAX_ATTEMPTS`].
 fn parse_attempts(value: &str) -> std::result::Result<u32, String> {
     let s = value.trim();
     if s.is_empty() {
@@ -148,9 +316,8 @@ fn parse_attempts(value: &str) -> std::result::Result<u32, String> {
     if neg || zero {
         return Err("should be greater than or equal to 1".into());
     }
-    clean
-        .parse::<u32>()
-        .map_err(|_| format!("should be less than or equal to {}", u32::MAX))
+    // Too many digits for u32 is above the bound as well.
+    check_attempts(clean.parse::<u32>().unwrap_or(u32::MAX))
 }
 
 /// oslo.config `String(quotes=True)`: a value starting with a quote must
@@ -171,7 +338,8 @@ fn unquote(value: &str) -> std::result::Result<&str, String> {
 /// oslo.config `Dict(String(quotes=True))`: `k1:v1,k2:'v,2'`. Pairs are
 /// split on commas; a pair that does not parse (no `:`, or an unclosed
 /// quote) takes the next piece with its comma, until it parses. Keys are
-/// not empty and not repeated.
+/// not empty and not repeated, also not in another case (RFC 6763 s6.4),
+/// and each pair must fit a TXT string (see [`props::check_pair`]).
 fn parse_dict(value: &str) -> std::result::Result<Properties, String> {
     let mut props = Properties::new();
     let s = value.trim();
@@ -203,13 +371,27 @@ fn parse_dict(value: &str) -> std::result::Result<Properties, String> {
         if props.get(&key).is_some() {
             return Err(format!("Duplicate key {key}"));
         }
+        props::check_pair(&key, Some(val.as_bytes()))?;
         props.set_str(&key, &val);
     }
     Ok(props)
 }
 
+/// An address mDNS can run on: one an interface can hold, so not the
+/// unspecified address, a multicast address or the IPv4 broadcast.
+fn check_interface_address(a: &IpAddr) -> std::result::Result<(), String> {
+    let why = match a.to_canonical() {
+        ip if ip.is_unspecified() => "the unspecified address",
+        ip if ip.is_multicast() => "a multicast address",
+        IpAddr::V4(v4) if v4.is_broadcast() => "the broadcast address",
+        _ => return Ok(()),
+    };
+    Err(format!("{a} is {why}, not an interface address"))
+}
+
 /// oslo.config `ListOpt` of IP addresses: comma-separated, blanks and a
-/// trailing comma ignored. Empty: all interfaces.
+/// trailing comma ignored. Empty: all interfaces. Each one must be an
+/// address an interface can hold.
 fn parse_ip_list(value: &str) -> std::result::Result<Option<Vec<IpAddr>>, String> {
     let s = value.trim().trim_end_matches(',');
     if s.is_empty() {
@@ -218,23 +400,51 @@ fn parse_ip_list(value: &str) -> std::result::Result<Option<Vec<IpAddr>>, String
     s.split(',')
         .map(|item| {
             let item = item.trim();
-            item.parse::<IpAddr>()
-                .map_err(|_| format!("{item:?} is not an IP address"))
+            let a = item
+                .parse::<IpAddr>()
+                .map_err(|_| format!("{item:?} is not an IP address"))?;
+            check_interface_address(&a)?;
+            Ok(a)
         })
         .collect::<std::result::Result<Vec<_>, _>>()
         .map(Some)
 }
 
-/// Seconds as a float, finite and above 0.
+/// From [`MIN_LOOKUP_TIMEOUT`] to [`MAX_LOOKUP_TIMEOUT`].
+fn check_timeout(d: Duration) -> std::result::Result<Duration, String> {
+    if d < MIN_LOOKUP_TIMEOUT {
+        return Err(format!(
+            "should be at least {} s",
+            MIN_LOOKUP_TIMEOUT.as_secs_f64()
+        ));
+    }
+    if d > MAX_LOOKUP_TIMEOUT {
+        return Err(format!(
+            "should be at most {} s",
+            MAX_LOOKUP_TIMEOUT.as_secs_f64()
+        ));
+    }
+    Ok(d)
+}
+
+/// Seconds as a float, from [`MIN_LOOKUP_TIMEOUT`] to [`MAX_LOOKUP_TIMEOUT`].
 fn parse_timeout(value: &str) -> std::result::Result<Duration, String> {
     let secs: f64 = value
         .trim()
         .parse()
         .map_err(|_| "not a number".to_owned())?;
-    if secs.is_nan() || secs <= 0.0 {
+    if !secs.is_finite() {
+        return Err("not a finite number".into());
+    }
+    if secs <= 0.0 {
         return Err("should be greater than 0".into());
     }
-    Duration::try_from_secs_f64(secs).map_err(|_| "too large".into())
+    // Finite and above 0: compare as seconds before converting, so that a
+    // huge value cannot overflow.
+    if secs > MAX_LOOKUP_TIMEOUT.as_secs_f64() {
+        return check_timeout(Duration::MAX);
+    }
+    check_timeout(Duration::from_secs_f64(secs))
 }
 
 /// Wrap help text the way oslo-config-generator does (textwrap at 70
@@ -306,8 +516,12 @@ mod tests {
             ("7", Some(7)),
             (" 10 ", Some(10)),
             ("+4", Some(4)),
-            ("1_000", Some(1000)),
+            ("1_0", Some(10)),
             ("0", None),
+            // issue 8: an upper bound, so that no call blocks for days
+            ("11", None),
+            ("1_000", None),
+            ("4294967296", None),
             ("-3", None),
             ("", None),
             ("two", None),
@@ -342,6 +556,14 @@ mod tests {
         }
     }
 
+    /// "k:" and 300 bytes of value: 302 bytes as a TXT string.
+    const LONG_VALUE: &str = concat!(
+        "k:",
+        "vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv",
+        "vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv",
+        "vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv"
+    );
+
     #[test]
     fn params_option_like_oslo_dict() {
         let rows: &[(&str, Result<Properties, ()>)] = &[
@@ -367,6 +589,13 @@ mod tests {
             ("novalue", Err(())),
             (":v", Err(())),
             ("k:1,k:2", Err(())),
+            // issue 8 / RFC 6763 s6.4: refused when set, not at registration
+            ("a=b:1", Err(())),
+            ("K:1,k:2", Err(())),
+            ("caf\u{e9}:1", Err(())),
+            ("tab\there:1", Err(())),
+            // RFC 6763 s6.1: key=value in one TXT string of 255 bytes
+            (LONG_VALUE, Err(())),
         ];
         for (text, want) in rows {
             let mut c = Config::default();
@@ -394,6 +623,13 @@ mod tests {
             ("eth0", Err(())),
             ("10.0.0.1,,10.0.0.2", Err(())),
             ("10.0.0.256", Err(())),
+            // issue 8: addresses no interface can hold
+            ("0.0.0.0", Err(())),
+            ("::", Err(())),
+            ("224.0.0.251", Err(())),
+            ("198.18.0.1,ff02::fb", Err(())),
+            ("255.255.255.255", Err(())),
+            ("::ffff:0.0.0.0", Err(())),
         ];
         for (text, want) in rows {
             let mut c = Config::default();
@@ -419,6 +655,13 @@ mod tests {
             ("inf", None),
             ("1e30", None),
             ("soon", None),
+            // issue 8: checked fully when set, not first by Zeroconf::new
+            ("1e-10", None),
+            ("0.0009", None),
+            ("0.001", Some(Duration::from_millis(1))),
+            ("60", Some(Duration::from_secs(60))),
+            ("60.001", None),
+            ("86400", None),
         ];
         for (text, want) in rows {
             let mut c = Config::default();
@@ -430,6 +673,111 @@ mod tests {
                 (got, _) => panic!("{text:?}: got {got:?}"),
             }
         }
+    }
+
+    #[test]
+    fn validate_applies_the_rules_of_set_to_fields() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let mut bad_key = Properties::new();
+        bad_key.set_str("a=b", "1");
+        let rows: Vec<(Config, Option<&str>)> = vec![
+            (Config::default(), None),
+            (
+                Config {
+                    registration_attempts: 0,
+                    ..Config::default()
+                },
+                Some("registration_attempts"),
+            ),
+            (
+                Config {
+                    lookup_attempts: MAX_ATTEMPTS + 1,
+                    ..Config::default()
+                },
+                Some("lookup_attempts"),
+            ),
+            (
+                Config {
+                    lookup_timeout: Duration::from_nanos(100),
+                    ..Config::default()
+                },
+                Some("lookup_timeout"),
+            ),
+            (
+                Config {
+                    params: bad_key,
+                    ..Config::default()
+                },
+                Some("params"),
+            ),
+            (
+                Config {
+                    interfaces: Some(vec![ip("198.18.0.1"), ip("::")]),
+                    ..Config::default()
+                },
+                Some("interfaces"),
+            ),
+            (
+                Config {
+                    interfaces: Some(vec![]),
+                    ..Config::default()
+                },
+                Some("interfaces"),
+            ),
+        ];
+        for (c, want) in rows {
+            match (c.validate(), want) {
+                (Ok(()), None) => {}
+                (Err(Error::InvalidArgument(m)), Some(name)) => assert!(m.contains(name), "{m}"),
+                (got, _) => panic!("{c:?}: {got:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn unicast_dns_options() {
+        use crate::dns::Discovery;
+        let mut c = Config::default();
+        c.set("domain", "mystack.example.test.").unwrap();
+        c.set("dns_servers", "198.18.0.1,[fd00:99::1]:5353")
+            .unwrap();
+        c.set("discovery", "both").unwrap();
+        assert_eq!(c.dns.domain, "mystack.example.test");
+        assert_eq!(c.dns.dns_servers.len(), 2);
+        assert_eq!(c.dns.discovery, Discovery::Both);
+        // (option, bad value)
+        for (name, bad) in [
+            ("domain", "a..b"),
+            ("dns_servers", "ns1.example.test"),
+            ("discovery", "anycast"),
+            ("tsig_key_file", "/nonexistent/key"),
+        ] {
+            let before = c.clone();
+            let e = c.set(name, bad).unwrap_err();
+            assert!(
+                matches!(&e, Error::InvalidArgument(m) if m.contains(name)),
+                "{e}"
+            );
+            assert_eq!(c, before, "{name} unchanged after {bad:?}");
+        }
+        // the secret never in an error text, nor in Debug output
+        let secret = "c2VjcmV0c2VjcmV0c2VjcmV0";
+        c.set(
+            "tsig_key",
+            &format!("hmac-sha256:upd.example.test:{secret}"),
+        )
+        .unwrap();
+        assert!(c.dns.tsig.is_some());
+        assert!(!format!("{c:?}").contains(secret));
+        for bad in [
+            format!("hmac-md5:k:{secret}"),
+            format!("hmac-sha256:k:{secret}!"),
+        ] {
+            let e = c.set("tsig_key", &bad).unwrap_err().to_string();
+            assert!(e.contains("tsig_key") && !e.contains(secret), "{e}");
+        }
+        c.set("tsig_key", "").unwrap();
+        assert!(c.dns.tsig.is_none());
     }
 
     #[test]
@@ -453,7 +801,12 @@ mod tests {
                 "lookup_attempts",
                 "params",
                 "interfaces",
-                "lookup_timeout"
+                "lookup_timeout",
+                "domain",
+                "dns_servers",
+                "tsig_key_file",
+                "tsig_key",
+                "discovery"
             ]
         );
         assert!(opts.iter().all(|o| o.group == "mdns" && !o.help.is_empty()));
@@ -465,7 +818,12 @@ mod tests {
                 ("integer", "3"),
                 ("dict", ""),
                 ("list", ""),
-                ("floating point", "3.0")
+                ("floating point", "3.0"),
+                ("string", ""),
+                ("list", ""),
+                ("string", ""),
+                ("string", ""),
+                ("string", "auto")
             ]
         );
         assert_eq!(opts[1].help, "Number of attempts to lookup a service.");

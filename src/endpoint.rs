@@ -1,69 +1,17 @@
 //! SPEC sections 3 and 4 as pure functions: URL -> records, records -> URL.
-//! OWNER: endpoint helper (everything below `Properties` is to be written).
-
-/// A property value: `None` for a key without `=` (distinct from an empty
-/// value); bytes otherwise (text when they are UTF-8).
-pub type Value = Option<Vec<u8>>;
-
-/// TXT properties: keys unique, insertion-ordered; setting an existing key
-/// replaces its value in place (like a Python dict).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Properties {
-    entries: Vec<(String, Value)>,
-}
-
-impl Properties {
-    pub fn new() -> Properties {
-        Properties::default()
-    }
-    /// Set `key` (replacing in place when present).
-    pub fn set(&mut self, key: &str, value: Value) {
-        match self.entries.iter_mut().find(|(k, _)| k == key) {
-            Some(slot) => slot.1 = value,
-            None => self.entries.push((key.to_owned(), value)),
-        }
-    }
-    /// Convenience: set a text value.
-    pub fn set_str(&mut self, key: &str, value: &str) {
-        self.set(key, Some(value.as_bytes().to_vec()));
-    }
-    /// `None`: no such key; `Some(None)`: key without value.
-    pub fn get(&self, key: &str) -> Option<&Value> {
-        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
-    }
-    pub fn remove(&mut self, key: &str) -> Option<Value> {
-        let i = self.entries.iter().position(|(k, _)| k == key)?;
-        Some(self.entries.remove(i).1)
-    }
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.entries.iter().map(|(k, v)| (k.as_str(), v))
-    }
-    /// Merge `other` into self, later wins (SPEC 3.5).
-    pub fn merge(&mut self, other: &Properties) {
-        for (k, v) in other.iter() {
-            self.set(k, v.clone());
-        }
-    }
-}
+//! The property types live in [`crate::props`] (re-exported here for old paths).
 
 use std::net::IpAddr;
 
 use crate::engine::{is_link_local_v6, ResolvedService, ScopedAddr, ServiceInfo, Ttls};
 use crate::error::{Error, Result};
+pub use crate::props::{Properties, Value};
 
 /// The DNS-SD service type of every OpenStack service (SPEC 1).
 pub const SERVICE_TYPE: &str = "_openstack._tcp.local.";
 
 /// Longest DNS label (RFC 1035 s2.3.4).
 const MAX_LABEL: usize = 63;
-/// Longest TXT string (RFC 6763 s6.1: one length byte).
-const MAX_TXT_STRING: usize = 255;
 
 /// A service type given as bytes (from C): it must be UTF-8.
 pub fn service_type_from_bytes(raw: &[u8]) -> Result<&str> {
@@ -71,32 +19,80 @@ pub fn service_type_from_bytes(raw: &[u8]) -> Result<&str> {
         .map_err(|_| Error::InvalidArgument(format!("service type {raw:?} is not valid UTF-8")))
 }
 
-/// `<service_type>._openstack._tcp.local.` (SPEC 1). The service type is
-/// one DNS label: not empty, at most 63 bytes.
-pub fn instance_name(service_type: &str) -> Result<String> {
+/// SPEC 1: an OpenStack service type is the instance's first DNS label,
+/// taken literally (RFC 6763 s4.3: any UTF-8, dots and backslashes
+/// included), the same for registering, looking up and browsing. Refused,
+/// as the reference refuses them: empty, longer than 63 bytes (RFC 1035
+/// s2.3.4), or holding an ASCII control character (0x00-0x1F, 0x7F).
+pub fn check_service_type(service_type: &str) -> Result<()> {
+    let bad = |why: &str| {
+        Err(Error::InvalidArgument(format!(
+            "invalid service type {service_type:?}: {why}"
+        )))
+    };
     if service_type.is_empty() {
-        return Err(Error::InvalidArgument("service type is empty".into()));
+        return bad("it is empty");
     }
     if service_type.len() > MAX_LABEL {
-        return Err(Error::InvalidArgument(format!(
-            "service type {service_type:?} is longer than {MAX_LABEL} bytes"
-        )));
+        return bad(&format!("longer than {MAX_LABEL} bytes"));
     }
+    if service_type.chars().any(|c| c.is_ascii_control()) {
+        return bad("it holds an ASCII control character");
+    }
+    Ok(())
+}
+
+/// `<service_type>._openstack._tcp.local.` (SPEC 1) as the publisher's
+/// instance text: the service type literally, then the DNS-SD service
+/// type (the engine takes everything before `._openstack._tcp.local.` as
+/// one label).
+pub fn instance_name(service_type: &str) -> Result<String> {
+    check_service_type(service_type)?;
     Ok(format!("{service_type}.{SERVICE_TYPE}"))
 }
 
-/// The OpenStack service type of an instance name: the part before
-/// `._openstack._tcp.local.`, else its first label.
-pub fn service_type_of(instance: &str) -> String {
-    let n = instance.len();
-    let s = SERVICE_TYPE.len() + 1;
-    if n > s
-        && instance.is_char_boundary(n - s)
-        && instance[n - s..].eq_ignore_ascii_case(&format!(".{SERVICE_TYPE}"))
-    {
-        return instance[..n - s].to_owned();
+/// The same instance as DNS presentation text (RFC 1035 s5.1), which the
+/// querier parses: `.` and `\` in the service type escaped, so it stays
+/// one label.
+pub fn instance_query_name(service_type: &str) -> Result<String> {
+    check_service_type(service_type)?;
+    let mut s = String::with_capacity(service_type.len() + SERVICE_TYPE.len() + 4);
+    for c in service_type.chars() {
+        if c == '.' || c == '\\' {
+            s.push('\\');
+        }
+        s.push(c);
     }
-    instance.split('.').next().unwrap_or_default().to_owned()
+    s.push('.');
+    s.push_str(SERVICE_TYPE);
+    Ok(s)
+}
+
+/// The OpenStack service type of a browsed instance (DNS presentation
+/// text, as the querier reports it): the labels before
+/// `._openstack._tcp.local.` unescaped (one label for every publisher that
+/// follows SPEC 1; several joined by dots), else the first label.
+pub fn service_type_of(instance: &str) -> String {
+    let Ok(name) = simple_dns::Name::new(instance) else {
+        return instance.split('.').next().unwrap_or_default().to_owned();
+    };
+    let labels = name.get_labels();
+    let text = |l: &simple_dns::Label<'_>| String::from_utf8_lossy(l.as_ref()).into_owned();
+    let st_labels = ["_openstack", "_tcp", "local"];
+    let n = labels.len();
+    if n > st_labels.len()
+        && labels[n - st_labels.len()..]
+            .iter()
+            .zip(st_labels)
+            .all(|(l, want)| l.as_ref().eq_ignore_ascii_case(want.as_bytes()))
+    {
+        return labels[..n - st_labels.len()]
+            .iter()
+            .map(text)
+            .collect::<Vec<_>>()
+            .join(".");
+    }
+    labels.first().map(text).unwrap_or_default()
 }
 
 /// The host part of an endpoint URL.
@@ -139,6 +135,8 @@ pub fn parse_endpoint(endpoint: &str) -> Result<Endpoint> {
     // The url crate drops a port equal to the scheme's known default
     // (e.g. `wss://h:443`), so look at the text for an explicit one.
     let port = match url.port().or_else(|| explicit_port(endpoint)) {
+        // RFC 6763 s8: port 0 says the service is not available.
+        Some(0) => return Err(bad("port 0 means the service is not available".into())),
         Some(p) => p,
         None if scheme == "https" => 443,
         None => 80,
@@ -205,27 +203,17 @@ pub fn merge_properties(
 }
 
 /// TXT strings of properties: `key=value`, or `key` alone for a key
-/// without value; values byte-exact.
+/// without value; values byte-exact. Every key and pair is checked
+/// ([`crate::props::check_pair`]: RFC 6763 s6.1, s6.4).
 pub fn encode_txt(props: &Properties) -> Result<Vec<Vec<u8>>> {
     props
         .iter()
         .map(|(key, value)| {
-            // RFC 6763 s6.4: a key is at least one character and holds no '='.
-            if key.is_empty() || key.contains('=') {
-                return Err(Error::InvalidArgument(format!(
-                    "invalid property key {key:?}"
-                )));
-            }
+            crate::props::check_pair(key, value.as_deref()).map_err(Error::InvalidArgument)?;
             let mut s = key.as_bytes().to_vec();
             if let Some(v) = value {
                 s.push(b'=');
                 s.extend_from_slice(v);
-            }
-            // RFC 6763 s6.1: each string is at most 255 bytes.
-            if s.len() > MAX_TXT_STRING {
-                return Err(Error::InvalidArgument(format!(
-                    "property {key:?} is longer than {MAX_TXT_STRING} bytes as a TXT string"
-                )));
             }
             Ok(s)
         })

@@ -32,6 +32,12 @@ pub enum Error {
     /// go on): this handle refuses every further call; close it.
     #[error("engine failed: {0}")]
     Poisoned(String),
+    /// A unicast DNS answer was refused as unauthenticated: unsigned or
+    /// wrongly signed while a TSIG key is set, outside the fudge window,
+    /// not matching our request (ID, question); or the server refused our
+    /// TSIG key (BADKEY, BADSIG, BADTIME).
+    #[error("authentication failed: {0}")]
+    Auth(String),
     /// A bug.
     #[error("internal error: {0}")]
     Internal(String),

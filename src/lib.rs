@@ -1,19 +1,23 @@
 //! libironicmdns: multicast DNS (RFC 6762) and DNS-SD (RFC 6763) service
 //! discovery for OpenStack, behaving like `ironic_lib.mdns`, with a C ABI.
 //!
-//! Layers (see `../shared/STYLE.md`): [`capi`] converts and guards;
+//! Layers (see `docs/DESIGN.md`): [`capi`] converts and guards;
 //! [`Zeroconf`] is the reference's object; [`endpoint`], [`route`] and
-//! [`config`] are pure; [`engine`] is the mDNS engine.
+//! [`config`] are pure, [`props`] holds the shared property types; [`engine`] is the mDNS engine.
 
 pub mod capi;
 pub mod config;
+pub mod dns;
 pub mod endpoint;
 pub mod engine;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
+pub mod props;
 pub mod route;
 pub mod zeroconf;
 
 pub use crate::config::Config;
-pub use crate::endpoint::{Properties, Value};
 pub use crate::error::{Error, Result};
+pub use crate::props::{Properties, Value};
 pub use crate::zeroconf::{get_endpoint, lookup_once, Zeroconf};

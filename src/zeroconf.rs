@@ -5,14 +5,15 @@
 //! attempts with their doubling waits, the engine calls and the log.
 
 use std::net::{IpAddr, ToSocketAddrs};
-use std::sync::{Mutex, MutexGuard, RwLock};
+use std::sync::{Condvar, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::endpoint::{self, Endpoint, Host, Properties, SERVICE_TYPE};
+use crate::endpoint::{self, Endpoint, Host, SERVICE_TYPE};
 use crate::engine::driver::{Mdns, MdnsOptions};
 use crate::engine::{RegId, ResolvedService};
 use crate::error::{Error, Result};
+use crate::props::Properties;
 use crate::route::{KernelRoutes, RouteLookup};
 
 /// One browsed instance (for `ironic-mdns browse`).
@@ -38,23 +39,47 @@ pub type LogHook = fn(LogLevel, &str);
 
 static LOG_HOOK: RwLock<Option<LogHook>> = RwLock::new(None);
 
-/// Send log messages to `hook` instead of the default: warnings and errors
-/// on stderr, debug messages too when `IRONICMDNS_DEBUG` is set.
+/// Send log messages to `hook` instead of the default. The default is
+/// quiet, as a library should be: nothing is written unless the
+/// environment variable `IRONICMDNS_LOG` asks for it (see
+/// [`stderr_log_level`]).
 pub fn set_log_hook(hook: Option<LogHook>) {
     *LOG_HOOK.write().unwrap_or_else(|e| e.into_inner()) = hook;
+}
+
+/// The lowest level written to stderr when no hook is set, from the
+/// value of `IRONICMDNS_LOG`: `debug` (everything), `warning` (warnings
+/// and errors), `error`; unset or anything else: nothing.
+pub fn log_level_from(value: Option<&str>) -> Option<LogLevel> {
+    match value?.trim().to_ascii_lowercase().as_str() {
+        "debug" => Some(LogLevel::Debug),
+        "warning" | "warn" => Some(LogLevel::Warning),
+        "error" => Some(LogLevel::Error),
+        _ => None,
+    }
+}
+
+/// [`log_level_from`] of this process's `IRONICMDNS_LOG`.
+pub fn stderr_log_level() -> Option<LogLevel> {
+    log_level_from(std::env::var("IRONICMDNS_LOG").ok().as_deref())
+}
+
+/// One log line as written to stderr.
+pub fn log_line(level: LogLevel, msg: &str) -> String {
+    let tag = match level {
+        LogLevel::Debug => "debug",
+        LogLevel::Warning => "warning",
+        LogLevel::Error => "error",
+    };
+    format!("ironicmdns: {tag}: {msg}")
 }
 
 pub(crate) fn log(level: LogLevel, msg: &str) {
     let hook = *LOG_HOOK.read().unwrap_or_else(|e| e.into_inner());
     match hook {
         Some(h) => h(level, msg),
-        None if level >= LogLevel::Warning || std::env::var_os("IRONICMDNS_DEBUG").is_some() => {
-            let tag = match level {
-                LogLevel::Debug => "debug",
-                LogLevel::Warning => "warning",
-                LogLevel::Error => "error",
-            };
-            eprintln!("ironicmdns: {tag}: {msg}");
+        None if stderr_log_level().is_some_and(|min| level >= min) => {
+            eprintln!("{}", log_line(level, msg));
         }
         None => {}
     }
@@ -67,14 +92,21 @@ const REGISTER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// mDNS client and server, like `ironic_lib.mdns.Zeroconf`.
 ///
-/// Thread-safe: one object may serve several threads at once; `close`
-/// should not race the other calls (a registration finishing during
-/// `close` is withdrawn by the engine's own close, not by ours). Dropping
-/// the object closes it.
+/// Thread-safe: one object may serve several threads at once, `close`
+/// included: it wakes every call in progress (a lookup, a browse, a
+/// registration, a wait for losses, a wait between attempts), which then
+/// returns `Error::Closed` at once; a registration finishing during
+/// `close` is withdrawn by the engine's own close. Dropping the object
+/// closes it.
 pub struct Zeroconf {
     config: Config,
-    mdns: Mdns,
+    /// None with `discovery = dns` (no multicast socket at all).
+    mdns: Option<Mdns>,
+    /// Unicast DNS-SD when a domain is configured (src/dns, docs/DNS.md).
+    dns: Option<crate::dns::Publisher>,
     state: Mutex<State>,
+    /// Signalled by `close`: ends the waits between attempts.
+    closing: Condvar,
 }
 
 #[derive(Default)]
@@ -89,26 +121,39 @@ struct State {
 impl Zeroconf {
     /// Set up the engine on the configured interfaces (all when none).
     /// Cheap: sockets and the engine's thread start with the first call
-    /// that needs them.
+    /// that needs them. Error::Io when an address of the `interfaces`
+    /// option is held by no interface that is up and multicast-capable
+    /// now: a registration on it could not be probed, so nothing would be
+    /// published.
     pub fn new(config: Config) -> Result<Zeroconf> {
         Zeroconf::start(config, false)
     }
 
     fn start(config: Config, one_shot: bool) -> Result<Zeroconf> {
         check_config(&config)?;
-        let opts = MdnsOptions {
-            interfaces: config.interfaces.clone(),
-            cache_capacity: None,
-        };
-        let mdns = if one_shot {
-            Mdns::start_one_shot(opts)?
+        let dns = crate::dns::Client::from_config(&config)?.map(crate::dns::Publisher::new);
+        let mdns = if config.dns.discovery.uses_mdns(&config.dns) {
+            if let Some(list) = &config.interfaces {
+                check_interfaces_present(list)?;
+            }
+            let opts = MdnsOptions {
+                interfaces: config.interfaces.clone(),
+                cache_capacity: None,
+            };
+            Some(if one_shot {
+                Mdns::start_one_shot(opts)?
+            } else {
+                Mdns::start(opts)?
+            })
         } else {
-            Mdns::start(opts)?
+            None
         };
         Ok(Zeroconf {
             config,
             mdns,
+            dns,
             state: Mutex::new(State::default()),
+            closing: Condvar::new(),
         })
     }
 
@@ -118,7 +163,26 @@ impl Zeroconf {
 
     fn check_open(&self) -> Result<()> {
         if self.state().closed {
-            return Err(Error::Closed("the Zeroconf object is closed".into()));
+            return Err(closed_error());
+        }
+        Ok(())
+    }
+
+    /// Whether `close` has begun.
+    pub fn is_closed(&self) -> bool {
+        self.state().closed
+    }
+
+    /// The wait between two attempts: ends early, with Error::Closed, when
+    /// `close` begins.
+    fn pause(&self, wait: Duration) -> Result<()> {
+        let st = self.state();
+        let (st, _) = self
+            .closing
+            .wait_timeout_while(st, wait, |s| !s.closed)
+            .unwrap_or_else(|e| e.into_inner());
+        if st.closed {
+            return Err(closed_error());
         }
         Ok(())
     }
@@ -136,21 +200,44 @@ impl Zeroconf {
         let addresses = resolve_host(service_type, &ep)?;
         let info =
             endpoint::service_info(service_type, &ep, addresses, &self.config.params, params)?;
+        if let Some(dns) = &self.dns {
+            log(LogLevel::Debug, &format!("registering {info:?} via DNS"));
+            dns.register(service_type, &info)?;
+        }
+        let Some(mdns) = &self.mdns else {
+            return Ok(());
+        };
         log(LogLevel::Debug, &format!("registering {info:?} via mDNS"));
         let instance = info.instance.clone();
         let id = register_with_attempts(
             service_type,
             self.config.registration_attempts,
-            || self.mdns.register(info.clone(), REGISTER_TIMEOUT),
-            || self.mdns.flush_cache(),
-            std::thread::sleep,
+            || mdns.register(info.clone(), REGISTER_TIMEOUT),
+            || mdns.flush_cache(),
+            |d| self.pause(d),
         )?;
-        let announced = self.mdns.is_registered(id);
-        let mut st = self.state();
-        st.registered.push((id, instance));
-        if announced {
-            st.announced.push(id);
+        // Success means probed and announced. The engine accepts a
+        // registration while no interface is up as pending; that is not
+        // success: nobody could have answered a probe (issue 8).
+        if !mdns.is_registered(id) {
+            if let Err(e) = mdns.unregister(id) {
+                log(
+                    LogLevel::Debug,
+                    &format!("withdrawing the unannounced {instance}: {e}"),
+                );
+            }
+            self.check_open()?;
+            return Err(Error::Registration(format!(
+                "cannot register {service_type} service: no interface is up to probe and announce it on"
+            )));
         }
+        let mut st = self.state();
+        if st.closed {
+            // close() began meanwhile; the engine's close withdraws it.
+            return Err(closed_error());
+        }
+        st.registered.push((id, instance));
+        st.announced.push(id);
         Ok(())
     }
 
@@ -162,13 +249,38 @@ impl Zeroconf {
         skip_link_local: bool,
     ) -> Result<(String, Properties)> {
         self.check_open()?;
-        let instance = endpoint::instance_name(service_type)?;
+        // SPEC 1: the service type is one literal label, escaped for the querier.
+        let instance = endpoint::instance_query_name(service_type)?;
+        if let Some(dns) = &self.dns {
+            let mut warn = |m: &str| log(LogLevel::Warning, m);
+            let found = dns.client().get_endpoint(
+                service_type,
+                skip_loopback,
+                skip_link_local,
+                &KernelRoutes,
+                &mut warn,
+                &mut |d| {
+                    let _ = self.pause(d);
+                },
+            );
+            // discovery = both: mDNS only when DNS found nothing; a
+            // refused (unauthenticated) DNS answer is returned as is.
+            match (found, &self.mdns) {
+                (Err(Error::NotFound(m)), Some(_)) => {
+                    log(LogLevel::Debug, &format!("{m}; asking mDNS"))
+                }
+                (found, _) => return found,
+            }
+        }
+        let Some(mdns) = &self.mdns else {
+            return Err(Error::Internal("neither DNS nor mDNS configured".into()));
+        };
         let timeout = self.config.lookup_timeout;
         let service = lookup_with_attempts(
             service_type,
             self.config.lookup_attempts,
-            || self.mdns.resolve(&instance, timeout),
-            std::thread::sleep,
+            || mdns.resolve(&instance, timeout),
+            |d| self.pause(d),
         )?;
         endpoint::lookup_result(
             service_type,
@@ -184,11 +296,39 @@ impl Zeroconf {
     /// Every `_openstack._tcp` instance heard within `duration`.
     pub fn browse(&self, duration: Duration) -> Result<Vec<BrowsedService>> {
         self.check_open()?;
-        let found = self.mdns.browse(SERVICE_TYPE, duration)?;
-        Ok(found
-            .iter()
-            .map(|s| browsed_service(s, &KernelRoutes, &endpoint::if_name))
-            .collect())
+        let mut out: Vec<BrowsedService> = Vec::new();
+        if let Some(dns) = &self.dns {
+            for s in dns.client().browse()? {
+                let service_type = crate::dns::lookup::service_type_of(&s.instance);
+                let mut warn = |m: &str| log(LogLevel::Warning, m);
+                let (url, params) = match crate::dns::lookup::url_of(
+                    &service_type,
+                    &s,
+                    true,
+                    false,
+                    &KernelRoutes,
+                    &mut warn,
+                ) {
+                    Ok((url, params)) => (Ok(url), params),
+                    Err(e) => (Err(e.to_string()), Properties::new()),
+                };
+                out.push(BrowsedService {
+                    service_type,
+                    url,
+                    params,
+                });
+            }
+        }
+        if let Some(mdns) = &self.mdns {
+            for s in mdns.browse(SERVICE_TYPE, duration)? {
+                let b = browsed_service(&s, &KernelRoutes, &endpoint::if_name);
+                // discovery = both: a type found over DNS is shown once.
+                if !out.iter().any(|o| o.service_type == b.service_type) {
+                    out.push(b);
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Instance names of registrations this object made that were announced
@@ -203,9 +343,12 @@ impl Zeroconf {
             announced,
             ..
         } = &mut *st;
-        let mut lost = Vec::new();
+        let mut lost = self.dns.as_ref().map(|d| d.lost()).unwrap_or_default();
+        let Some(mdns) = &self.mdns else {
+            return lost;
+        };
         for (id, instance) in registered.iter() {
-            if self.mdns.is_registered(*id) {
+            if mdns.is_registered(*id) {
                 if !announced.contains(id) {
                     announced.push(*id);
                 }
@@ -226,8 +369,34 @@ impl Zeroconf {
             return Vec::new();
         }
         // Not under our lock: close() must get through while we wait.
-        let ids = self.mdns.wait_lost(timeout);
-        if self.mdns.failure().is_some() {
+        let ids = match (&self.mdns, &self.dns) {
+            (None, Some(dns)) => {
+                dns.wait_lost(timeout);
+                Vec::new()
+            }
+            (Some(mdns), None) => mdns.wait_lost(timeout),
+            // discovery = both: wake for either, in short slices.
+            (Some(mdns), Some(dns)) => {
+                let until = timeout.map(|t| std::time::Instant::now() + t);
+                loop {
+                    let left =
+                        until.map(|u| u.saturating_duration_since(std::time::Instant::now()));
+                    let slice = left.map_or(Duration::from_millis(200), |l| {
+                        l.min(Duration::from_millis(200))
+                    });
+                    let ids = mdns.wait_lost(Some(slice));
+                    if !ids.is_empty()
+                        || !dns.lost().is_empty()
+                        || self.state().closed
+                        || left.is_some_and(|l| l <= slice)
+                    {
+                        break ids;
+                    }
+                }
+            }
+            (None, None) => Vec::new(),
+        };
+        if self.engine_failure().is_some() {
             return Vec::new();
         }
         {
@@ -251,17 +420,22 @@ impl Zeroconf {
     /// The error the engine failed with, if it failed (`Error::Poisoned`):
     /// every later call but `close` fails with it too.
     pub fn engine_failure(&self) -> Option<Error> {
-        self.mdns.failure()
+        self.mdns.as_ref().and_then(Mdns::failure)
     }
 
     /// Make the engine fail as a panic inside it would.
     #[cfg(test)]
     pub(crate) fn inject_engine_failure(&self) {
-        self.mdns.inject_failure()
+        if let Some(m) = &self.mdns {
+            m.inject_failure()
+        }
     }
 
     /// Withdraw every registration (goodbyes sent before return), stop.
-    /// Idempotent; later calls on the object fail with Error::Closed.
+    /// Safe from any thread while others are inside calls on this object:
+    /// those are woken and return Error::Closed at once (the engine's close
+    /// wakes its waiters before it sends the goodbyes). Idempotent; later
+    /// calls on the object fail with Error::Closed.
     pub fn close(&self) -> Result<()> {
         let registered = {
             let mut st = self.state();
@@ -271,16 +445,28 @@ impl Zeroconf {
             st.closed = true;
             std::mem::take(&mut st.registered)
         };
-        // SPEC 6: a withdrawal error is logged, not returned.
-        for (id, instance) in registered {
-            if let Err(e) = self.mdns.unregister(id) {
-                log(
-                    LogLevel::Error,
-                    &format!("could not unregister mDNS service {instance}: {e}"),
-                );
-            }
+        self.closing.notify_all();
+        if let Some(dns) = &self.dns {
+            // Wake DNS calls in progress, then send the signed UPDATEs
+            // removing exactly ours; errors are logged.
+            dns.client().cancel();
+            dns.close();
         }
-        self.mdns.close()
+        let Some(mdns) = &self.mdns else {
+            return Ok(());
+        };
+        // The engine withdraws every registration it holds (goodbyes, TTL
+        // 0) and wakes every call waiting on it.
+        let result = mdns.close();
+        // SPEC 6: a withdrawal error is logged, not returned.
+        if let Err(e) = &result {
+            let names: Vec<&str> = registered.iter().map(|(_, n)| n.as_str()).collect();
+            log(
+                LogLevel::Error,
+                &format!("could not unregister mDNS services {names:?}: {e}"),
+            );
+        }
+        Ok(())
     }
 }
 
@@ -298,9 +484,9 @@ pub fn get_endpoint(service_type: &str) -> Result<(String, Properties)> {
 }
 
 /// One-shot lookup with `config`: `Zeroconf::new(config)`,
-/// `get_endpoint`, `close`, but run on the caller's thread with no
-/// background thread and only the sockets the lookup uses (an ephemeral
-/// one per address family; 5353 only when the first query goes
+/// `get_endpoint`, `close`, but the mDNS part runs on the caller's thread
+/// with no background thread and only the sockets the lookup uses (an
+/// ephemeral one per address family; 5353 only when the first query goes
 /// unanswered).
 pub fn lookup_once(
     config: Config,
@@ -308,6 +494,8 @@ pub fn lookup_once(
     skip_loopback: bool,
     skip_link_local: bool,
 ) -> Result<(String, Properties)> {
+    // A refused service type costs no engine start.
+    endpoint::check_service_type(service_type)?;
     let zc = Zeroconf::start(config, true)?;
     let result = zc.get_endpoint(service_type, skip_loopback, skip_link_local);
     let closed = zc.close();
@@ -316,19 +504,42 @@ pub fn lookup_once(
     Ok(result)
 }
 
-/// Options that the fields' types allow but the options do not.
-fn check_config(config: &Config) -> Result<()> {
-    if config.registration_attempts < 1 || config.lookup_attempts < 1 {
-        return Err(Error::InvalidArgument(
-            "registration_attempts and lookup_attempts must be at least 1".into(),
-        ));
-    }
-    if config.lookup_timeout.is_zero() {
-        return Err(Error::InvalidArgument(
-            "lookup_timeout must be greater than 0".into(),
-        ));
+fn closed_error() -> Error {
+    Error::Closed("the Zeroconf object is closed".into())
+}
+
+/// Every address of the `interfaces` option is held by an interface that
+/// is up, running and multicast-capable (else Error::Io naming it).
+fn check_interfaces_present(list: &[IpAddr]) -> Result<()> {
+    use crate::engine::socket::iface;
+    let table = iface::list_raw().map_err(|e| Error::Io(format!("reading the interfaces: {e}")))?;
+    for a in list {
+        let holder = table.iter().find(|r| {
+            r.addrs
+                .iter()
+                .any(|x| x.addr.to_canonical() == a.to_canonical())
+        });
+        match holder {
+            None => {
+                return Err(Error::Io(format!(
+                    "no interface has the address {a} (option [mdns] interfaces)"
+                )))
+            }
+            Some(r) if !iface::usable_flags(r.flags) => {
+                return Err(Error::Io(format!(
+                    "interface {} with the address {a} is not up, running and multicast-capable",
+                    r.name
+                )))
+            }
+            Some(_) => {}
+        }
     }
     Ok(())
+}
+
+/// Options built in Rust are checked by the rules `Config::set` applies.
+fn check_config(config: &Config) -> Result<()> {
+    config.validate()
 }
 
 /// SPEC 3.2-3.3: the system resolver's addresses of the URL host, in its
@@ -357,7 +568,7 @@ fn register_with_attempts(
     attempts: u32,
     mut register: impl FnMut() -> Result<RegId>,
     mut flush_cache: impl FnMut(),
-    mut sleep: impl FnMut(Duration),
+    mut sleep: impl FnMut(Duration) -> Result<()>,
 ) -> Result<RegId> {
     let mut wait = FIRST_WAIT;
     for attempt in 1..=attempts {
@@ -372,7 +583,7 @@ fn register_with_attempts(
                     break;
                 }
                 flush_cache();
-                sleep(wait);
+                sleep(wait)?;
                 wait = wait.saturating_mul(2);
             }
             // Not the registration's fault: the handle or the host.
@@ -395,7 +606,7 @@ fn lookup_with_attempts(
     service_type: &str,
     attempts: u32,
     mut resolve: impl FnMut() -> Result<Option<ResolvedService>>,
-    mut sleep: impl FnMut(Duration),
+    mut sleep: impl FnMut(Duration) -> Result<()>,
 ) -> Result<ResolvedService> {
     let mut wait = FIRST_WAIT;
     for attempt in 1..=attempts {
@@ -403,7 +614,7 @@ fn lookup_with_attempts(
             return Ok(found);
         }
         if attempt < attempts {
-            sleep(wait);
+            sleep(wait)?;
             wait = wait.saturating_mul(2);
         }
     }
@@ -505,7 +716,10 @@ mod tests {
                     outcomes.next().expect("no more calls expected")
                 },
                 || flushes += 1,
-                |d| waits.push(d),
+                |d| {
+                    waits.push(d);
+                    Ok(())
+                },
             );
             assert_eq!(calls, row.calls, "row {i}");
             assert_eq!(waits, row.waits, "row {i}");
@@ -566,7 +780,10 @@ mod tests {
                     calls += 1;
                     Ok(answers.next().expect("no more calls expected"))
                 },
-                |d| waits.push(d),
+                |d| {
+                    waits.push(d);
+                    Ok(())
+                },
             );
             assert_eq!((calls, &waits), (want_calls, &want_waits), "row {i}");
             match got {
@@ -668,6 +885,54 @@ mod tests {
             "none of addresses ['::2'] seem routable, using ::2".to_owned()
         )));
         assert!(!seen.iter().any(|(_, m)| m == "not seen by the hook"));
+    }
+
+    #[test]
+    fn quiet_unless_ironicmdns_log_asks() {
+        let rows: &[(Option<&str>, Option<LogLevel>)] = &[
+            (None, None),
+            (Some(""), None),
+            (Some("1"), None),
+            (Some("verbose"), None),
+            (Some("debug"), Some(LogLevel::Debug)),
+            (Some("DEBUG"), Some(LogLevel::Debug)),
+            (Some("warning"), Some(LogLevel::Warning)),
+            (Some(" warn "), Some(LogLevel::Warning)),
+            (Some("error"), Some(LogLevel::Error)),
+        ];
+        for (value, want) in rows {
+            assert_eq!(log_level_from(*value), *want, "{value:?}");
+        }
+        assert_eq!(log_line(LogLevel::Warning, "x"), "ironicmdns: warning: x");
+    }
+
+    #[test]
+    fn a_wait_between_attempts_ends_with_the_close() {
+        let mut calls = 0;
+        let got = lookup_with_attempts(
+            "baremetal",
+            5,
+            || {
+                calls += 1;
+                Ok(None)
+            },
+            |_| Err(Error::Closed("closing".into())),
+        );
+        assert_eq!(calls, 1, "no attempt after the close");
+        assert!(matches!(got, Err(Error::Closed(_))), "{got:?}");
+        let mut calls = 0;
+        let got = register_with_attempts(
+            "baremetal",
+            5,
+            || {
+                calls += 1;
+                Err(Error::Conflict("probe lost".into()))
+            },
+            || {},
+            |_| Err(Error::Closed("closing".into())),
+        );
+        assert_eq!(calls, 1, "no attempt after the close");
+        assert!(matches!(got, Err(Error::Closed(_))), "{got:?}");
     }
 
     #[test]

@@ -1,16 +1,31 @@
 //! The C test programs of tests/c/, built against the installed library
 //! and run under valgrind in a private network namespace: bad_input.c (every
 //! documented status, no crash, no memory error, no leak) and threads.c
-//! (one handle shared by threads). OWNER: capi helper.
+//! (one handle shared by threads), issue8.c and close_race.c (issue 8).
+//! OWNER: capi helper.
 
 mod capi_util;
 
 use capi_util::{cc, have_tool, installed, netns, root, scratch, text};
 
-/// Build tests/c/NAME.c and run it (under valgrind when installed) in a
-/// private namespace; it must print "NAME: all checks passed".
-fn run_c_test(test: &str, name: &str) {
-    let Some(ns) = netns(test) else { return };
+/// How to run one C test program.
+struct Run<'a> {
+    /// Arguments for the program.
+    args: &'a [&'a str],
+    /// Under valgrind (when installed), with these extra valgrind flags.
+    valgrind: Option<&'a [&'a str]>,
+    /// Environment: (name, Some(value)) sets, (name, None) removes.
+    env: &'a [(&'a str, Option<&'a str>)],
+}
+
+const UNDER_VALGRIND: Run<'static> = Run {
+    args: &[],
+    valgrind: Some(&[]),
+    env: &[],
+};
+
+/// Build tests/c/NAME.c once per process.
+fn build_c_test(name: &str) -> std::path::PathBuf {
     let inst = installed();
     let dir = scratch(name);
     let exe = dir.join(name);
@@ -22,8 +37,17 @@ fn run_c_test(test: &str, name: &str) {
         &inst.pkg_config(&["--cflags"]),
         &libs,
     );
+    exe
+}
 
-    let valgrind = have_tool(test, "valgrind", "--version");
+/// Build tests/c/NAME.c and run it as `how` says in a private namespace;
+/// it must print "NAME: all checks passed". Returns (stdout, stderr), or
+/// None when no namespace can be made (the test then says so).
+fn run_c_test(test: &str, name: &str, how: &Run) -> Option<(String, String)> {
+    let ns = netns(test)?;
+    let inst = installed();
+    let exe = build_c_test(name);
+    let valgrind = how.valgrind.is_some() && have_tool(test, "valgrind", "--version");
     let mut args: Vec<String> = Vec::new();
     let program = if valgrind {
         args.extend(
@@ -35,34 +59,127 @@ fn run_c_test(test: &str, name: &str) {
             ]
             .map(String::from),
         );
+        args.extend(
+            how.valgrind
+                .unwrap_or_default()
+                .iter()
+                .map(|a| a.to_string()),
+        );
         args.push(exe.display().to_string());
         "valgrind".to_owned()
     } else {
         exe.display().to_string()
     };
-    let out = ns
-        .command(&program, &args)
-        .env("LD_LIBRARY_PATH", inst.libdir())
-        .output()
-        .unwrap_or_else(|e| panic!("run {name}: {e}"));
+    args.extend(how.args.iter().map(|a| a.to_string()));
+    let mut cmd = ns.command(&program, &args);
+    cmd.env("LD_LIBRARY_PATH", inst.libdir());
+    for (k, v) in how.env {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    let out = cmd.output().unwrap_or_else(|e| panic!("run {name}: {e}"));
     let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
     for line in stdout.lines().filter(|l| l.starts_with("PENDING")) {
         eprintln!("{name}: {line}");
     }
     assert!(
         out.status.success() && stdout.contains(&format!("{name}: all checks passed")),
-        "{name} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{}",
+        "{name} {:?} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+        how.args,
         out.status,
-        text(&out.stderr)
     );
+    Some((stdout, stderr))
 }
 
 #[test]
 fn bad_input_at_every_entry_point_under_valgrind() {
-    run_c_test("bad_input_at_every_entry_point_under_valgrind", "bad_input");
+    run_c_test(
+        "bad_input_at_every_entry_point_under_valgrind",
+        "bad_input",
+        &UNDER_VALGRIND,
+    );
 }
 
 #[test]
 fn one_handle_shared_by_threads_under_valgrind() {
-    run_c_test("one_handle_shared_by_threads_under_valgrind", "threads");
+    run_c_test(
+        "one_handle_shared_by_threads_under_valgrind",
+        "threads",
+        &UNDER_VALGRIND,
+    );
+}
+
+/// Issue 8, fixes 1-4 and 6 from C (tests/c/issue8.c), under valgrind.
+/// The library is quiet by default: nothing of ours on stderr.
+#[test]
+fn issue8_adversarial_under_valgrind() {
+    let how = Run {
+        env: &[("IRONICMDNS_LOG", None)],
+        ..UNDER_VALGRIND
+    };
+    if let Some((_, stderr)) = run_c_test("issue8_adversarial_under_valgrind", "issue8", &how) {
+        assert!(
+            !stderr.lines().any(|l| l.starts_with("ironicmdns: ")),
+            "the library wrote to stderr unasked:\n{stderr}"
+        );
+    }
+}
+
+/// Issue 8, fix 6: IRONICMDNS_LOG=debug|warning sends the library's
+/// messages to stderr; unset, nothing.
+#[test]
+fn issue8_log_only_when_asked() {
+    let test = "issue8_log_only_when_asked";
+    // (IRONICMDNS_LOG, the debug line of a registration expected)
+    let rows: &[(Option<&str>, bool)] = &[
+        (None, false),
+        (Some("warning"), false),
+        (Some("debug"), true),
+    ];
+    for (value, debug) in rows {
+        let env = [("IRONICMDNS_LOG", *value)];
+        let how = Run {
+            args: &["log"],
+            valgrind: None,
+            env: &env,
+        };
+        let Some((_, stderr)) = run_c_test(test, "issue8", &how) else {
+            return;
+        };
+        assert_eq!(
+            stderr.contains("ironicmdns: debug: registering"),
+            *debug,
+            "IRONICMDNS_LOG={value:?}:\n{stderr}"
+        );
+        if value.is_none() {
+            assert_eq!(stderr, "", "quiet by default");
+        }
+    }
+}
+
+/// Issue 8, fix 5: zc_close from another thread while 22 threads are
+/// inside calls on the handle: each returns ZC_ERR_CLOSED within 100 ms
+/// (natively), and under valgrind's fair scheduler nothing touches freed
+/// memory (the bound there is valgrind's slowness, far below the calls'
+/// own end: their attempts would last minutes).
+#[test]
+fn close_from_any_thread_wakes_every_call() {
+    let test = "close_from_any_thread_wakes_every_call";
+    let native = Run {
+        args: &["100", "3"],
+        valgrind: None,
+        env: &[],
+    };
+    if run_c_test(test, "close_race", &native).is_none() {
+        return;
+    }
+    let fair = Run {
+        args: &["3000", "2"],
+        valgrind: Some(&["--fair-sched=yes"]),
+        env: &[],
+    };
+    run_c_test(test, "close_race", &fair);
 }

@@ -5,8 +5,9 @@
 use std::cell::RefCell;
 use std::net::IpAddr;
 
-use ironicmdns::endpoint::{self, Properties};
+use ironicmdns::endpoint;
 use ironicmdns::engine::{ResolvedService, ScopedAddr};
+use ironicmdns::props::Properties;
 use ironicmdns::route::{choose_address, RouteLookup};
 use ironicmdns::Error;
 
@@ -288,6 +289,139 @@ fn spec1_instance_names() {
         endpoint::service_type_from_bytes(b"identity"),
         Ok("identity")
     );
+}
+
+/// SPEC 1 / issue 8: one meaning for a service type. It is the instance's
+/// first label, literally: the publisher's name, the querier's escaped
+/// name and what browse reports all carry the same label, and what cannot
+/// be a label (or the reference refuses) is refused by all three.
+#[test]
+fn spec1_a_service_type_means_one_label_everywhere() {
+    // (service type, the querier's presentation text)
+    let rows: &[(&str, &str)] = &[
+        ("baremetal", "baremetal._openstack._tcp.local."),
+        ("a.b", r"a\.b._openstack._tcp.local."),
+        ("_x._tcp", r"_x\._tcp._openstack._tcp.local."),
+        (r"back\slash", r"back\\slash._openstack._tcp.local."),
+        (".", r"\.._openstack._tcp.local."),
+        ("a..b", r"a\.\.b._openstack._tcp.local."),
+        ("My Printer (2)", "My Printer (2)._openstack._tcp.local."),
+        ("caf\u{e9}", "caf\u{e9}._openstack._tcp.local."),
+    ];
+    for (st, query) in rows {
+        assert_eq!(
+            endpoint::instance_query_name(st).as_deref(),
+            Ok(*query),
+            "{st:?}"
+        );
+        // what the querier parses is one label followed by the DNS-SD type
+        let name = simple_dns::Name::new(query).unwrap();
+        let labels: Vec<&[u8]> = name.get_labels().iter().map(|l| l.as_ref()).collect();
+        assert_eq!(labels.len(), 4, "{st:?}");
+        assert_eq!(labels[0], st.as_bytes(), "{st:?}");
+        // the publisher's text: the literal type before the DNS-SD type
+        assert_eq!(
+            endpoint::instance_name(st),
+            Ok(format!("{st}._openstack._tcp.local.")),
+            "{st:?}"
+        );
+        // browse reports the instance as the querier prints it (escaped):
+        // the service type comes back unchanged
+        assert_eq!(
+            endpoint::service_type_of(&format!("{name}.")),
+            *st,
+            "{st:?}"
+        );
+        // the registration's SRV target is the instance itself (no split)
+        let ep = endpoint::parse_endpoint("http://198.18.0.1:6385").unwrap();
+        let info =
+            endpoint::service_info(st, &ep, vec![ip("198.18.0.1")], &Properties::new(), None)
+                .unwrap_or_else(|e| panic!("{st:?}: {e}"));
+        assert_eq!(info.target, info.instance, "{st:?}");
+    }
+    let long64 = "a".repeat(64);
+    for bad in [
+        "",
+        long64.as_str(),
+        "tab\there",
+        "nl\n",
+        "nul\0",
+        "del\u{7f}",
+    ] {
+        for got in [
+            endpoint::instance_name(bad),
+            endpoint::instance_query_name(bad),
+            endpoint::check_service_type(bad).map(|()| String::new()),
+        ] {
+            assert!(
+                matches!(&got, Err(Error::InvalidArgument(m)) if m.contains("service type")),
+                "{bad:?}: {got:?}"
+            );
+        }
+    }
+    // another publisher's two-label instance reads as its dotted text
+    assert_eq!(
+        endpoint::service_type_of("a.b._openstack._tcp.local."),
+        "a.b"
+    );
+}
+
+/// SPEC 3.5 / RFC 6763 s6.4: keys are case-insensitive, the derived keys
+/// win, and only printable US-ASCII keys without '=' are published.
+#[test]
+fn spec3_keys_merge_without_regard_to_case() {
+    let ep = endpoint::parse_endpoint("http://198.18.0.1:8080/real").unwrap();
+    let option = props(&[("Foo", Some(b"opt")), ("TXTVERS", Some(b"1"))]);
+    let call = props(&[
+        ("PATH", Some(b"/evil")),
+        ("Protocol", Some(b"gopher")),
+        ("foo", Some(b"call")),
+    ]);
+    let info = endpoint::service_info(
+        "baremetal",
+        &ep,
+        vec![ip("198.18.0.1")],
+        &option,
+        Some(&call),
+    )
+    .unwrap();
+    assert_eq!(
+        info.txt,
+        txt(&["foo=call", "TXTVERS=1", "path=/real", "protocol=http"])
+    );
+    for bad in ["caf\u{e9}", "tab\t", "a=b", "", "nl\n"] {
+        let call = props(&[(bad, Some(b"1"))]);
+        match endpoint::service_info(
+            "baremetal",
+            &ep,
+            vec![ip("198.18.0.1")],
+            &Properties::new(),
+            Some(&call),
+        ) {
+            Err(Error::InvalidArgument(m)) => assert!(m.contains("key"), "{bad:?}: {m}"),
+            other => panic!("{bad:?}: {other:?}"),
+        }
+    }
+    // received: the first occurrence of a key counts, in any case
+    let got = endpoint::decode_txt("baremetal", &txt(&["Path=/a", "path=/b", "k=1"])).unwrap();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got.get("PATH"), Some(&Some(b"/a".to_vec())));
+}
+
+/// RFC 6763 s8: port 0 means "not available"; refused at registration.
+#[test]
+fn spec3_port_zero_is_refused() {
+    for bad in [
+        "http://198.18.0.1:0",
+        "https://[fd00:99::1]:0/x",
+        "http://h:00",
+    ] {
+        match endpoint::parse_endpoint(bad) {
+            Err(Error::InvalidArgument(m)) => assert!(m.contains("port 0"), "{bad:?}: {m}"),
+            other => panic!("{bad:?}: {other:?}"),
+        }
+    }
+    assert_eq!(endpoint::parse_endpoint("http://h:1").unwrap().port, 1);
 }
 
 // ---------------------------------------------------------------- SPEC 4

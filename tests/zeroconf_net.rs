@@ -267,3 +267,185 @@ fn browse_lists_every_openstack_service() {
         props(&[("txtvers", "1"), ("ipa_debug", "1")])
     );
 }
+
+/// Issue 8, fix 1: the same service type string registers on B, looks up
+/// and browses on A, and comes back the same from browse.
+#[test]
+fn issue8_a_service_type_means_the_same_everywhere() {
+    let Some(lab) = lab!() else { return };
+    let (a_addr, b_addr) = (lab.v4(0), lab.v4(1));
+    const TYPES: [&str; 5] = ["a.b", "_x._tcp", "back\\slash", ".", "a..b"];
+    let b = lab.run_on(1, move || {
+        let zc = Zeroconf::new(config_on(b_addr)).unwrap();
+        for (i, st) in TYPES.iter().enumerate() {
+            zc.register_service(st, &format!("http://198.18.0.2:{}", 7000 + i), None)
+                .unwrap_or_else(|e| panic!("register {st:?}: {e}"));
+        }
+        zc
+    });
+    let (found, mut seen) = lab.run_on(0, move || {
+        let zc = Zeroconf::new(config_on(a_addr)).unwrap();
+        let found: Vec<_> = TYPES
+            .iter()
+            .map(|st| zc.get_endpoint(st, true, false).map(|(url, _)| url))
+            .collect();
+        (found, zc.browse(Duration::from_secs(2)).unwrap())
+    });
+    b.close().unwrap();
+    for (i, (st, got)) in TYPES.iter().zip(found).enumerate() {
+        assert_eq!(
+            got,
+            Ok(format!("http://198.18.0.2:{}", 7000 + i)),
+            "lookup {st:?}"
+        );
+    }
+    seen.sort_by(|x, y| x.service_type.cmp(&y.service_type));
+    let mut want: Vec<&str> = TYPES.to_vec();
+    want.sort();
+    let got: Vec<&str> = seen.iter().map(|s| s.service_type.as_str()).collect();
+    assert_eq!(got, want, "browse gives the types back unchanged");
+}
+
+/// Issue 8, fix 2: an interfaces address no interface has fails at
+/// `Zeroconf::new` with Error::Io, instead of a registration that reports
+/// success without a probe.
+#[test]
+fn issue8_an_interface_address_nobody_has_fails_at_new() {
+    let Some(lab) = lab!() else { return };
+    let a_addr = lab.v4(0);
+    let got = lab.run_on(0, move || {
+        let mut rows = Vec::new();
+        for list in ["198.18.0.77", "fd00:99::77"] {
+            let mut c = Config::default();
+            c.set("interfaces", &format!("{a_addr},{list}")).unwrap();
+            rows.push((list, Zeroconf::new(c).map(|_| ())));
+        }
+        rows
+    });
+    for (list, got) in got {
+        assert!(
+            matches!(&got, Err(Error::Io(m)) if m.contains("no interface has the address")),
+            "{list}: {got:?}"
+        );
+    }
+}
+
+/// Issue 8, fix 5: close from another thread wakes lookups (also while
+/// they wait between attempts), browses and waits for losses; each
+/// returns Error::Closed well under 100 ms after close began.
+#[test]
+fn issue8_close_from_another_thread_wakes_every_call() {
+    let Some(lab) = lab!() else { return };
+    let a_addr = lab.v4(0);
+    let lates = lab.run_on(0, move || {
+        let mut c = config_on(a_addr);
+        c.set("lookup_attempts", "10").unwrap();
+        c.set("lookup_timeout", "0.05").unwrap();
+        let zc = Zeroconf::new(c).unwrap();
+        std::thread::scope(|s| {
+            let mut calls = Vec::new();
+            for i in 0..6 {
+                let zc = &zc;
+                calls.push(s.spawn(move || {
+                    let got = match i % 3 {
+                        0 => zc
+                            .get_endpoint(&format!("nobody-{i}"), true, false)
+                            .map(|_| ()),
+                        1 => zc.browse(Duration::from_secs(30)).map(|_| ()),
+                        _ => {
+                            zc.wait_registrations_lost(Some(Duration::from_secs(30)));
+                            if zc.is_closed() {
+                                Err(Error::Closed("closed".into()))
+                            } else {
+                                Ok(())
+                            }
+                        }
+                    };
+                    (got, Instant::now())
+                }));
+            }
+            // deep into the attempts: the lookups sit in a doubling wait
+            std::thread::sleep(Duration::from_millis(500));
+            let closed_at = Instant::now();
+            zc.close().unwrap();
+            calls
+                .into_iter()
+                .map(|h| {
+                    let (got, at) = h.join().unwrap();
+                    (got, at.saturating_duration_since(closed_at))
+                })
+                .collect::<Vec<_>>()
+        })
+    });
+    for (got, late) in lates {
+        assert!(matches!(got, Err(Error::Closed(_))), "{got:?}");
+        assert!(
+            late < Duration::from_millis(100),
+            "returned {late:?} after close"
+        );
+    }
+}
+
+/// Issue 8, fix 6: the library is quiet by default, but the CLI prints its
+/// warnings: a lookup whose only address has no route warns and falls back
+/// (SPEC 4.2), and `ironic-mdns lookup` shows the warning on stderr.
+#[test]
+fn issue8_the_cli_prints_the_library_warnings() {
+    let Some(lab) = lab!() else { return };
+    let (a_addr, b_addr) = (lab.v4(0), lab.v4(1));
+    // 198.19.5.5: in the lab range, but no host has a route to it
+    let b = lab.run_on(1, move || {
+        let zc = Zeroconf::new(config_on(b_addr)).unwrap();
+        zc.register_service("unrouted", "http://198.19.5.5:6385", None)
+            .unwrap();
+        zc
+    });
+    let out = lab
+        .command(0, env!("CARGO_BIN_EXE_ironic-mdns"))
+        .args(["lookup", "unrouted", "--interface", &a_addr.to_string()])
+        .env_remove("IRONICMDNS_LOG")
+        .output()
+        .expect("run ironic-mdns");
+    b.close().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert_eq!(stdout.lines().next(), Some("http://198.19.5.5:6385"));
+    assert!(
+        stderr.contains("ironicmdns: warning: ") && stderr.contains("198.19.5.5"),
+        "the CLI did not print the warning:\n{stderr}"
+    );
+}
+
+/// Issue 8, fix 2: with no interface up (the host's link is down), a
+/// registration is not reported as done: nobody could answer its probe.
+/// It fails with Error::Registration and leaves nothing pending: when the
+/// link comes back, nothing of it is announced.
+#[test]
+fn issue8_no_registered_without_an_interface_to_probe_on() {
+    let Some(lab) = lab!() else { return };
+    let a_addr = lab.v4(0);
+    lab.link_down(1).unwrap();
+    let (got, b) = lab.run_on(1, || {
+        let zc = Zeroconf::new(Config::default()).expect("start with all interfaces");
+        let got = zc.register_service("baremetal", "http://198.18.0.2:6385", None);
+        (got, zc)
+    });
+    assert!(
+        matches!(&got, Err(Error::Registration(m)) if m.contains("no interface")),
+        "{got:?}"
+    );
+    lab.link_up(1).unwrap();
+    let found = lab.run_on(0, move || {
+        let mut c = config_on(a_addr);
+        c.lookup_attempts = 1;
+        c.lookup_timeout = Duration::from_millis(1500);
+        let zc = Zeroconf::new(c).unwrap();
+        zc.get_endpoint("baremetal", true, false)
+    });
+    b.close().unwrap();
+    assert!(
+        matches!(found, Err(Error::NotFound(_))),
+        "a failed registration was published later: {found:?}"
+    );
+}

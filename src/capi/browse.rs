@@ -148,7 +148,7 @@ mod tests {
     use crate::capi::props::zc_props_count;
     use crate::capi::status::{ZC_ERR_INVALID_ARGUMENT, ZC_OK};
     use crate::capi::strings::read;
-    use crate::endpoint::Properties;
+    use crate::props::Properties;
 
     #[test]
     fn a_browsed_list_reads_back() {

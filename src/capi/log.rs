@@ -1,5 +1,5 @@
 //! Log messages to a C callback (`zc_set_log_callback`), instead of the
-//! default (warnings and errors on stderr).
+//! default: nothing, unless `IRONICMDNS_LOG` asks for stderr.
 
 use std::ffi::{c_char, c_int, c_void, CString};
 use std::sync::RwLock;
@@ -8,7 +8,8 @@ use super::boundary::{run, Sink};
 use super::status::zc_status;
 use crate::zeroconf::{set_log_hook, LogLevel};
 
-/// Log level of a debug message (sent only when a callback is set).
+/// Log level of a debug message (sent to a callback, or to stderr with
+/// `IRONICMDNS_LOG=debug`).
 pub const ZC_LOG_DEBUG: c_int = 0;
 /// Log level of a warning (e.g. no route to any address of a service: the
 /// first one is used anyway).
@@ -47,7 +48,10 @@ fn forward(level: LogLevel, message: &str) {
 }
 
 /// Send the library's log messages (all levels) to `callback` with `user`;
-/// NULL restores the default (warnings and errors on stderr). Process-wide.
+/// NULL restores the default. Process-wide. The default is quiet: the
+/// library writes nothing unless the environment variable
+/// `IRONICMDNS_LOG` is `warning` (warnings and errors go to stderr),
+/// `debug` (everything) or `error` (errors only), read at each message.
 /// The callback may be called from any thread that is inside a library
 /// call, including several at once, and from the library's background
 /// threads; it must not call back into the library, and must stay valid

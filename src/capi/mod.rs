@@ -1,6 +1,6 @@
 //! The C ABI of libironicmdns. OWNER: capi helper.
 //!
-//! This layer converts and guards only (STYLE.md "C ABI house style"): it
+//! This layer converts and guards only (docs/DESIGN.md "The C ABI"): it
 //! checks pointers and strings, calls the Rust API, and turns its results
 //! into status codes and out-parameters. One module per exported object:
 //!

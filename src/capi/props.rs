@@ -1,7 +1,7 @@
 //! `zc_props`: a set of TXT properties (DNS-SD key/value pairs).
 //!
-//! Keys are unique and keep their insertion order; setting an existing key
-//! replaces its value in place. A value is binary (it may hold NUL bytes);
+//! Keys are unique without regard to ASCII case (RFC 6763 s6.4) and keep
+//! their insertion order; setting an existing key replaces it in place. A value is binary (it may hold NUL bytes);
 //! a key may also have no value at all (`key` without `=`), which differs
 //! from an empty value (`key=`).
 
@@ -10,11 +10,9 @@ use std::ffi::{c_char, c_int, CString};
 use super::boundary::{required, required_out, run, Failure, Outcome, Sink};
 use super::status::{zc_status, ZC_ERR_DECODE, ZC_ERR_NOT_FOUND};
 use super::strings::in_str;
-use crate::endpoint::Properties;
+use crate::props::Properties;
 
-/// The longest key plus value: one TXT string holds at most 255 bytes,
-/// `key=value` included (RFC 6763 s6.1).
-const MAX_PAIR: usize = 255;
+use crate::props::MAX_PAIR;
 
 struct Entry {
     key: CString,
@@ -39,39 +37,30 @@ fn with_nul(bytes: &[u8]) -> Box<[u8]> {
 
 impl zc_props {
     fn set(&mut self, key: &str, value: Option<&[u8]>) -> Outcome {
-        // RFC 6763 s6.4: a key is at least one character and holds no '='.
-        if key.is_empty() {
-            return Err(Failure::invalid("key is empty"));
-        }
-        if key.contains('=') {
-            return Err(Failure::invalid(format!("key {key:?} contains '='")));
-        }
-        let pair = key.len() + value.map_or(0, |v| 1 + v.len());
-        if pair > MAX_PAIR {
-            return Err(Failure::invalid(format!(
-                "property {key:?} is {pair} bytes as key=value, more than the {MAX_PAIR} a TXT string holds"
-            )));
-        }
+        // RFC 6763 s6.4 key rules and the s6.1 length, as for every
+        // property we publish.
+        crate::props::check_pair(key, value).map_err(Failure::invalid)?;
         self.put(key, value)
     }
 
-    /// Store without the TXT checks (for what came off the wire).
+    /// Store without the TXT checks (for what came off the wire). A key
+    /// equal to a stored one but for ASCII case replaces that entry in
+    /// place, spelling included (RFC 6763 s6.4: keys are case-insensitive).
     fn put(&mut self, key: &str, value: Option<&[u8]>) -> Outcome {
         let value = value.map(with_nul);
-        match self
-            .entries
-            .iter_mut()
-            .find(|e| e.key.to_bytes() == key.as_bytes())
-        {
-            Some(e) => e.value = value,
-            None => {
-                let key = CString::new(key).map_err(|_| {
-                    Failure::new(ZC_ERR_DECODE, format!("key {key:?} holds a NUL byte"))
-                })?;
-                self.entries.push(Entry { key, value });
-            }
+        let key = CString::new(key)
+            .map_err(|_| Failure::new(ZC_ERR_DECODE, format!("key {key:?} holds a NUL byte")))?;
+        match self.find(key.to_bytes()) {
+            Some(e) => *e = Entry { key, value },
+            None => self.entries.push(Entry { key, value }),
         }
         Ok(())
+    }
+
+    fn find(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        self.entries
+            .iter_mut()
+            .find(|e| e.key.to_bytes().eq_ignore_ascii_case(key))
     }
 
     /// The Rust API's view.
@@ -145,9 +134,12 @@ pub extern "C" fn zc_props_new(out: *mut *mut zc_props) -> zc_status {
 /// Set `key` to the `value_len` bytes at `value` (binary allowed: NUL
 /// bytes are kept), replacing an existing value in place. `value` NULL
 /// means a key without value (`key`, unlike `key=` for an empty value);
-/// `value_len` is then ignored. `key`: non-empty UTF-8 without '='; key,
-/// '=' and value together at most 255 bytes (RFC 6763 s6.1). Both are
-/// copied. On failure the set is unchanged.
+/// `value_len` is then ignored. `key`: at least one printable US-ASCII
+/// character (0x20-0x7E) and no '=' (RFC 6763 s6.4), else
+/// `ZC_ERR_INVALID_ARGUMENT`; key, '=' and value together at most 255
+/// bytes (RFC 6763 s6.1). Keys are case-insensitive: setting "Dup" after
+/// "dup" replaces that entry in place (the key is then spelled "Dup").
+/// Both are copied. On failure the set is unchanged.
 #[no_mangle]
 pub extern "C" fn zc_props_set(
     props: *mut zc_props,
@@ -214,7 +206,8 @@ pub extern "C" fn zc_props_get_at(
 
 /// Read the property named `key`: like `zc_props_get_at` (each output
 /// optional, valid until the set changes), or `ZC_ERR_NOT_FOUND` when the
-/// set has no such key. Keys compare byte for byte.
+/// set has no such key. Keys compare without regard to ASCII case
+/// (RFC 6763 s6.4).
 #[no_mangle]
 pub extern "C" fn zc_props_get(
     props: *const zc_props,
@@ -229,7 +222,7 @@ pub extern "C" fn zc_props_get(
         let e = props
             .entries
             .iter()
-            .find(|e| e.key.to_bytes() == key.as_bytes())
+            .find(|e| e.key.to_bytes().eq_ignore_ascii_case(key.as_bytes()))
             .ok_or_else(|| Failure::new(ZC_ERR_NOT_FOUND, format!("no property {key:?}")))?;
         write_entry(e, std::ptr::null_mut(), value, value_len, has_value);
         Ok(())
@@ -293,6 +286,11 @@ mod tests {
             (b"\0", Some(b"x"), ZC_ERR_INVALID_ARGUMENT),
             (b"a=b\0", Some(b"x"), ZC_ERR_INVALID_ARGUMENT),
             (b"\xc3\x28\0", Some(b"x"), ZC_ERR_INVALID_ARGUMENT),
+            // RFC 6763 s6.4: case-insensitive, printable US-ASCII keys
+            (b"PATH\0", Some(b"/v3"), ZC_OK), // the same key as "path"
+            (b"caf\xc3\xa9\0", Some(b"x"), ZC_ERR_INVALID_ARGUMENT),
+            (b"t\tab\0", Some(b"x"), ZC_ERR_INVALID_ARGUMENT),
+            (b"del\x7f\0", None, ZC_ERR_INVALID_ARGUMENT),
         ];
         let p = new();
         for (k, v, want) in cases {
@@ -308,7 +306,7 @@ mod tests {
         assert_eq!(
             all,
             vec![
-                ("path".into(), Some(b"/v2".to_vec())),
+                ("PATH".into(), Some(b"/v3".to_vec())),
                 ("flag".into(), None),
                 ("empty".into(), Some(vec![])),
                 ("bin".into(), Some(b"\xe2\x28\xa1\0z".to_vec())),

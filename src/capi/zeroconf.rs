@@ -1,8 +1,10 @@
 //! `zc_zeroconf`: the service object (SPEC 3, 4, 6) and the one-shot
 //! lookups.
 
+use std::collections::HashMap;
 use std::ffi::{c_char, c_int};
 use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use super::boundary::{
@@ -10,19 +12,26 @@ use super::boundary::{
 };
 use super::options::{config_of, zc_options};
 use super::props::zc_props;
-use super::status::zc_status;
+use super::status::{zc_status, ZC_ERR_CLOSED, ZC_OK};
 use super::strings::{in_str, out_string};
 use crate::config::Config;
-use crate::endpoint::Properties;
+use crate::props::Properties;
 use crate::zeroconf::Zeroconf;
 
 /// An mDNS client and server, like `ironic_lib.mdns.Zeroconf`: it owns the
 /// sockets and, from the first call that needs one, a background thread.
 /// Create with `zc_new`, end with
-/// `zc_close`. Thread-safe: several threads may call `zc_register_service`,
-/// `zc_get_endpoint`, `zc_browse`, `zc_wait_lost` and `zc_last_error` on
-/// one handle at once; only `zc_close` must not race other calls on the
-/// same handle.
+/// `zc_close`. Thread-safe: any number of threads may call any function on
+/// one handle at once, `zc_close` included. `zc_close` from any thread
+/// wakes every call in progress on that handle (`zc_register_service`,
+/// `zc_get_endpoint`, `zc_browse`, `zc_wait_lost`, also while they wait
+/// between attempts): each returns `ZC_ERR_CLOSED` promptly (well under
+/// 100 ms, not at the end of its attempts), and the handle's memory is
+/// freed only after the last of them has returned. This is how a C agent
+/// cancels a lookup on shutdown. A call that starts after `zc_close` began
+/// returns `ZC_ERR_CLOSED` too; using the pointer after `zc_close`
+/// returned is a caller error, which the library still reports as
+/// `ZC_ERR_CLOSED` unless a later `zc_new` got the same address.
 pub struct zc_zeroconf {
     pub(crate) inner: Zeroconf,
     detail: Detail,
@@ -38,15 +47,45 @@ impl zc_zeroconf {
     }
 }
 
-/// Run a call on a handle: a NULL handle is an invalid argument recorded
-/// for the thread only.
+/// The live handles by address. A call takes a reference to its handle
+/// from here for its whole duration; `zc_close` removes the handle, closes
+/// it (which wakes the calls inside it) and drops its own reference: the
+/// memory goes with the last reference. A pointer that is not here (NULL
+/// aside) belongs to a closed handle.
+fn live() -> &'static Mutex<HashMap<usize, Arc<zc_zeroconf>>> {
+    static LIVE: OnceLock<Mutex<HashMap<usize, Arc<zc_zeroconf>>>> = OnceLock::new();
+    LIVE.get_or_init(Mutex::default)
+}
+
+fn closed_failure() -> Failure {
+    Failure::new(ZC_ERR_CLOSED, "the handle is closed")
+}
+
+/// A reference to the live handle `zc`: NULL is an invalid argument, a
+/// handle not (or no longer) live is closed.
+fn acquire(zc: *const zc_zeroconf) -> Outcome<Arc<zc_zeroconf>> {
+    required(zc, "zc")?;
+    let map = live().lock().unwrap_or_else(|e| e.into_inner());
+    map.get(&(zc as usize)).cloned().ok_or_else(closed_failure)
+}
+
+/// Run a call on a handle, holding a reference to it throughout: a NULL
+/// or closed handle is recorded for the thread only.
 pub(crate) fn on_handle(
     func: &str,
     zc: *const zc_zeroconf,
     body: impl FnOnce(&zc_zeroconf) -> Outcome,
 ) -> zc_status {
-    match required(zc, "zc") {
-        Ok(h) => run(func, h.sink(), || body(h)),
+    match acquire(zc) {
+        // A call woken by zc_close reports the close, whatever the engine
+        // said on its way out.
+        Ok(h) => run(func, h.sink(), || match body(&h) {
+            Err(f) if f.status != ZC_ERR_CLOSED && h.inner.is_closed() => Err(Failure::new(
+                ZC_ERR_CLOSED,
+                format!("the handle was closed during the call ({})", f.message),
+            )),
+            other => other,
+        }),
         Err(f) => run(func, Sink::none(), || Err(f)),
     }
 }
@@ -79,9 +118,12 @@ fn write_result(
 /// copied, so they may be freed or changed afterwards) and write it to
 /// `*out` (only on `ZC_OK`). Reads the interface table only: sockets and
 /// the background thread start with the first call that needs them, which
-/// returns `ZC_ERR_IO` when no socket can be opened. On failure the detail is in
-/// `zc_options_last_error(opts, ...)` (and `zc_last_error(NULL, ...)` on
-/// this thread).
+/// returns `ZC_ERR_IO` when no socket can be opened. `ZC_ERR_IO` here when
+/// an address of the `interfaces` option is held by no interface that is
+/// up and multicast-capable now (e.g. "198.18.0.77" where no interface has
+/// it): a service registered there could never be found, so no handle is
+/// made. On failure the detail is in `zc_options_last_error(opts, ...)`
+/// (and `zc_last_error(NULL, ...)` on this thread).
 #[no_mangle]
 pub extern "C" fn zc_new(opts: *const zc_options, out: *mut *mut zc_zeroconf) -> zc_status {
     // SAFETY: NULL or a live options object.
@@ -89,13 +131,18 @@ pub extern "C" fn zc_new(opts: *const zc_options, out: *mut *mut zc_zeroconf) ->
     run("zc_new", sink, || {
         let out = required_out(out, "out")?;
         let inner = Zeroconf::new(config_of(opts))?;
-        let h = Box::new(zc_zeroconf {
+        let h = Arc::new(zc_zeroconf {
             inner,
             detail: Detail::default(),
             poisoned: AtomicBool::new(false),
         });
+        let ptr = Arc::as_ptr(&h).cast_mut();
+        live()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(ptr as usize, h);
         // SAFETY: out was checked non-NULL.
-        unsafe { *out = Box::into_raw(h) };
+        unsafe { *out = ptr };
         Ok(())
     })
 }
@@ -103,11 +150,23 @@ pub extern "C" fn zc_new(opts: *const zc_options, out: *mut *mut zc_zeroconf) ->
 /// Register the OpenStack service `service_type` (e.g. "baremetal") at
 /// `endpoint_url` (e.g. "https://198.18.0.2/baremetal"), publishing
 /// `params` (NULL: none; copied) as TXT properties after the `params`
-/// option and before the derived `path` and `protocol` (SPEC 3). Probes
-/// first and retries a name conflict `registration_attempts` times; blocks
-/// for about a second per attempt. `ZC_ERR_NAME_CONFLICT` when another
-/// host keeps the name; `ZC_ERR_REGISTRATION` for an unresolvable host;
-/// `ZC_ERR_INVALID_ARGUMENT` for a bad URL or service type.
+/// option and before the derived `path` and `protocol` (SPEC 3); keys
+/// compare without regard to case, so a `PATH` in `params` is replaced by
+/// the derived `path` (RFC 6763 s6.4). Probes first and retries a name
+/// conflict `registration_attempts` times; blocks for about a second per
+/// attempt. `ZC_OK` only once the service was probed and announced on at
+/// least one interface. `ZC_ERR_NAME_CONFLICT` when another host keeps the
+/// name; `ZC_ERR_REGISTRATION` for an unresolvable host, and when no
+/// interface is up to probe on (nothing is published then);
+/// `ZC_ERR_INVALID_ARGUMENT` for a bad URL (also port 0, RFC 6763 s8) or
+/// service type; `ZC_ERR_CLOSED` when `zc_close` came first or meanwhile.
+///
+/// The service type is the instance's first DNS label, taken literally
+/// (RFC 6763 s4.3): "a.b" or "back\slash" register, look up and browse as
+/// the same one label, and `zc_browse` reports it unchanged. Refused with
+/// `ZC_ERR_INVALID_ARGUMENT` by `zc_register_service`, `zc_get_endpoint`
+/// and `zc_lookup` alike: empty, longer than 63 bytes, not UTF-8, or
+/// holding an ASCII control character (0x00-0x1F, 0x7F).
 #[no_mangle]
 pub extern "C" fn zc_register_service(
     zc: *const zc_zeroconf,
@@ -134,7 +193,10 @@ pub extern "C" fn zc_register_service(
 /// remaining TXT properties (free with `zc_props_free`); nothing is written
 /// on failure. `skip_loopback` / `skip_link_local` (0 or not 0) as in the
 /// reference (it uses 1 and 0). `ZC_ERR_NOT_FOUND` when nobody answered,
-/// `ZC_ERR_NO_VALID_ADDRESS`, `ZC_ERR_DECODE` for a key that is not UTF-8.
+/// `ZC_ERR_NO_VALID_ADDRESS`, `ZC_ERR_DECODE` for a key that is not UTF-8,
+/// `ZC_ERR_INVALID_ARGUMENT` for a service type `zc_register_service`
+/// refuses, `ZC_ERR_CLOSED` when `zc_close` came first or meanwhile (the
+/// lookup is cancelled at once).
 #[no_mangle]
 pub extern "C" fn zc_get_endpoint(
     zc: *const zc_zeroconf,
@@ -169,8 +231,8 @@ fn lost_text(lost: &[String]) -> Outcome<*mut c_char> {
 /// registration is never renamed or retried; the publisher should exit or
 /// call `zc_register_service` again. Waits up to `timeout_ms` ms (0: only
 /// check now; negative: `ZC_ERR_INVALID_ARGUMENT`) for a loss; to stop a
-/// waiting thread let its timeout pass (`zc_close` must not race this
-/// call). On `ZC_OK`, `*lost_out` is NULL when nothing was lost, else a new
+/// waiting thread call `zc_close` (the wait then returns `ZC_ERR_CLOSED`)
+/// or let its timeout pass. On `ZC_OK`, `*lost_out` is NULL when nothing was lost, else a new
 /// string (free it with `zc_string_free`) of the lost instance names
 /// (e.g. "baremetal._openstack._tcp.local.") separated by '\n'; a lost
 /// name is reported by every later call as well. Nothing is written on
@@ -190,6 +252,9 @@ pub extern "C" fn zc_wait_lost(
         let lost = h
             .inner
             .wait_registrations_lost(Some(Duration::from_millis(ms)));
+        if h.inner.is_closed() {
+            return Err(closed_failure());
+        }
         if let Some(e) = h.inner.engine_failure() {
             return Err(e.into());
         }
@@ -204,36 +269,47 @@ pub extern "C" fn zc_wait_lost(
 /// bytes, snprintf-style: at most `len - 1` bytes and a NUL; returns the
 /// full length (without NUL), so a result `>= len` means it was cut (call
 /// again with a bigger buffer). `buf` may be NULL when `len` is 0. Returns
-/// 0 and writes "" when nothing failed yet. `zc` NULL: the last failure of
-/// any call made by this thread (the only detail of `zc_lookup`, the
-/// `zc_props_*` calls and a `zc_new` without options; unreliable from
-/// languages that move a caller between threads, like Go).
+/// 0 and writes "" when nothing failed yet. `zc` NULL, or a handle that is
+/// closed (e.g. by another thread while a call was inside it): the last
+/// failure of any call made by this thread (the only detail of
+/// `zc_lookup`, the `zc_props_*` calls and a `zc_new` without options;
+/// unreliable from languages that move a caller between threads, like Go).
 #[no_mangle]
 pub extern "C" fn zc_last_error(zc: *const zc_zeroconf, buf: *mut c_char, len: usize) -> usize {
-    run_value("zc_last_error", 0, || {
-        // SAFETY: NULL or a live handle.
-        match unsafe { zc.as_ref() } {
-            Some(h) => h.detail.copy_to(buf, len),
-            None => copy_thread_detail(buf, len),
-        }
+    run_value("zc_last_error", 0, || match acquire(zc) {
+        Ok(h) => h.detail.copy_to(buf, len),
+        Err(_) => copy_thread_detail(buf, len),
     })
 }
 
 /// Withdraw every service this handle registered (goodbye packets, so
 /// peers forget them at once), stop its thread, close its sockets and free
-/// it. NULL is accepted (returns `ZC_OK`). The handle is freed whatever the
-/// result; a withdrawal that failed is reported (detail:
-/// `zc_last_error(NULL, ...)`). No other call may use the handle during or
-/// after `zc_close`.
+/// it. NULL is accepted (returns `ZC_OK`). May be called from any thread
+/// while other threads are inside calls on the same handle: those are
+/// woken and return `ZC_ERR_CLOSED` promptly, and the memory is freed when
+/// the last of them has returned (`zc_close` itself does not wait for
+/// them). Returns once the goodbyes are sent; a withdrawal that failed is
+/// logged (`ZC_LOG_ERROR`), not returned. A second `zc_close` of the same
+/// handle (also one racing the first) returns `ZC_ERR_CLOSED`. After
+/// `zc_close` returned, the pointer must not be used again.
 #[no_mangle]
 pub extern "C" fn zc_close(zc: *mut zc_zeroconf) -> zc_status {
     if zc.is_null() {
-        return super::status::ZC_OK;
+        return ZC_OK;
     }
     run("zc_close", Sink::none(), || {
-        // SAFETY: zc came from Box::into_raw in zc_new and is closed once.
-        let h = unsafe { Box::from_raw(zc) };
+        let h = {
+            let mut map = live().lock().unwrap_or_else(|e| e.into_inner());
+            let h = map.remove(&(zc as usize)).ok_or_else(closed_failure)?;
+            if map.is_empty() {
+                // No table left behind once every handle is closed (leak
+                // checkers see a clean exit).
+                map.shrink_to_fit();
+            }
+            h
+        };
         let result = h.inner.close();
+        // Freed here unless a call is still inside: then by the last one.
         drop(h);
         result.map_err(Failure::from)
     })
@@ -310,6 +386,31 @@ mod tests {
             "baremetal._openstack._tcp.local.\nidentity._openstack._tcp.local."
         );
         zc_string_free(text);
+    }
+
+    #[test]
+    fn a_pointer_that_is_not_a_live_handle_is_closed_and_never_read() {
+        // Never dereferenced: the live table is asked first.
+        let gone = std::ptr::NonNull::<zc_zeroconf>::dangling().as_ptr();
+        let mut url: *mut c_char = std::ptr::null_mut();
+        assert_eq!(
+            zc_get_endpoint(
+                gone,
+                c"baremetal".as_ptr(),
+                1,
+                0,
+                &mut url,
+                std::ptr::null_mut()
+            ),
+            ZC_ERR_CLOSED
+        );
+        assert!(url.is_null());
+        assert_eq!(zc_close(gone), ZC_ERR_CLOSED, "a second close");
+        let mut buf = [0 as c_char; 64];
+        let n = zc_last_error(gone, buf.as_mut_ptr(), buf.len());
+        assert_eq!(read(buf.as_ptr()), "zc_close: the handle is closed");
+        assert_eq!(n, "zc_close: the handle is closed".len());
+        assert_eq!(zc_close(std::ptr::null_mut()), ZC_OK);
     }
 
     #[test]

@@ -588,8 +588,9 @@ impl Mdns {
                 || !matches!(st.life, Life::Running)
                 || st.queries.get(&q).is_some_and(Option::is_some)
         };
+        let mut notify = false;
         let failed = loop {
-            match round(&self.shared, &mut io, Some(give_up), done) {
+            match round(&self.shared, &mut io, Some(give_up), &mut notify, done) {
                 Ok(true) => break None,
                 Ok(false) if Instant::now() >= give_up => break None,
                 Ok(false) => {}

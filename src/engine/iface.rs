@@ -3,7 +3,7 @@
 //!
 //! Chosen interfaces: up, running (carrier) and flagged MULTICAST. Loopback
 //! is not special: `lo` is used when someone turned its MULTICAST flag on
-//! (the one-host lab does, LAB.md), and skipped otherwise (the default).
+//! (the one-host lab does, docs/LAB.md), and skipped otherwise (the default).
 
 use std::collections::BTreeMap;
 use std::ffi::CStr;

@@ -30,6 +30,13 @@ use super::*;
 
 /// RFC 6762 s11: multicast TTL / hop limit 255.
 const MCAST_TTL: u32 = 255;
+/// Receive buffer asked for. A rack booting together sends hundreds of
+/// queries within milliseconds, which wait here while the driver thread is
+/// off CPU; the kernel default (net.core.rmem_default, 208 KiB) holds about
+/// 150 small datagrams on a veth (each is charged its whole buffer). The
+/// kernel caps the request at net.core.rmem_max and doubles it: on a stock
+/// kernel (rmem_max 208 KiB) that is 416 KiB, else up to 2 MiB.
+const RCVBUF: usize = 1 << 20;
 
 /// Buffer room for one cmsg of `T`.
 const fn cmsg_space<T>() -> usize {
@@ -95,6 +102,8 @@ impl MdnsSocket {
             sock.set_reuse_port(true)
                 .map_err(|e| io_ctx("SO_REUSEPORT", e))?;
         }
+        // A smaller buffer only costs drops in a burst: not an error.
+        let _ = sock.set_recv_buffer_size(RCVBUF);
         let fd = sock.as_raw_fd();
         match family {
             Family::V4 => {

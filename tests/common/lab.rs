@@ -1,6 +1,6 @@
 //! The network lab: hosts in private network namespaces for tests that send.
 //!
-//! The machine's own interfaces are a real, shared network (LAB.md): nothing
+//! The machine's own interfaces are a real, shared network (docs/LAB.md): nothing
 //! of ours may open an mDNS socket there. This module gives a test a few
 //! private hosts joined by a virtual link, and never falls back to the host
 //! network.

@@ -164,7 +164,7 @@ fn mdns_sd_responder_resolved_ipv6() {
 }
 
 /// One host, two engines (two stacks sharing port 5353 over `lo` with
-/// multicast on, LAB.md): multicast loopback stays on, so each hears the
+/// multicast on, docs/LAB.md): multicast loopback stays on, so each hears the
 /// other, while each drops its own looped-back packets.
 #[test]
 fn one_host_two_engines_hear_each_other() {

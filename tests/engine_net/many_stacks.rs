@@ -1,5 +1,5 @@
 //! Many mDNS stacks on one host, each bound to port 5353 with SO_REUSEPORT
-//! (LAB.md, the SO_REUSEPORT lottery): a unicast answer sent to port 5353
+//! (docs/LAB.md, the SO_REUSEPORT lottery): a unicast answer sent to port 5353
 //! reaches a random one of them. A one-shot query from an ephemeral port
 //! (RFC 6762 s5.1) is answered by unicast to that port (s6.7), so every
 //! stack gets its own answer at once instead of waiting for the 1 s

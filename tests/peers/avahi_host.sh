@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One Avahi host (LAB.md recipe) inside the CURRENT network namespace, which
+# One Avahi host (docs/LAB.md recipe) inside the CURRENT network namespace, which
 # must be a private one (the script refuses the machine's own).
 #
 #   avahi_host.sh run   DIR IFACE [NAME [FAMILY]]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Manual checks between two private hosts (LAB.md recipe), never on the
+# Manual checks between two private hosts (docs/LAB.md recipe), never on the
 # machine's own network:
 #   tests/peers/twohosts.sh 'COMMANDS'
 # runs COMMANDS with bash on host A (198.18.0.1, fd00:99::1, iface va) in a

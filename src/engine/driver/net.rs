@@ -149,6 +149,8 @@ pub(super) struct Net {
     /// The interfaces mDNS runs on now.
     pub ifaces: Vec<Interface>,
     joined: HashSet<(Family, IfIndex)>,
+    /// Groups whose join failed (warned about once).
+    join_failed: HashSet<(Family, IfIndex)>,
     /// When `ifaces` was read.
     pub scanned: Instant,
     pub ns: NetNs,
@@ -164,6 +166,7 @@ impl Net {
             filter,
             ifaces,
             joined: HashSet::new(),
+            join_failed: HashSet::new(),
             scanned: Instant::now(),
             ns: NetNs::here(),
         })
@@ -247,14 +250,38 @@ impl Net {
             }
         }
         self.joined.retain(|k| want.contains(k));
-        for (f, idx) in want {
+        for &(f, idx) in &want {
             if self.joined.contains(&(f, idx)) {
                 continue;
             }
-            if sockets.listen(f).is_some_and(|s| s.join(idx).is_ok()) {
-                self.joined.insert((f, idx));
+            let Some(s) = sockets.listen(f) else { continue };
+            match s.join(idx) {
+                Ok(()) => {
+                    self.joined.insert((f, idx));
+                    self.join_failed.remove(&(f, idx));
+                }
+                // Retried at every rescan; said once per interface.
+                Err(e) if self.join_failed.insert((f, idx)) => {
+                    let name = self
+                        .ifaces
+                        .iter()
+                        .find(|i| i.index == idx)
+                        .map_or("?", |i| i.name.as_str());
+                    crate::zeroconf::log(
+                        crate::zeroconf::LogLevel::Warning,
+                        &format!(
+                            "cannot join {} on interface {name} (index {idx}): {e}; \
+                             queries there go unheard (the kernel's multicast \
+                             membership limit, net.ipv4.igmp_max_memberships, \
+                             when ENOBUFS)",
+                            f.group().ip()
+                        ),
+                    );
+                }
+                Err(_) => {}
             }
         }
+        self.join_failed.retain(|k| want.contains(k));
     }
 
     /// Re-read the interface table; the new list when it changed.

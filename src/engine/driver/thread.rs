@@ -55,8 +55,10 @@ impl DriverIo {
         }
     }
 
-    /// Send what the engine queued and record its events.
-    fn pump(&mut self, st: &mut State) {
+    /// Send what the engine queued and record its events. Returns whether
+    /// an event was recorded (then waiters must be woken).
+    fn pump(&mut self, st: &mut State) -> bool {
+        let mut events = false;
         loop {
             let mut busy = false;
             while let Ok(Some(t)) = st.guarded(|e| e.poll_transmit()) {
@@ -65,10 +67,11 @@ impl DriverIo {
             }
             while let Ok(Some(ev)) = st.guarded(|e| e.poll_event()) {
                 busy = true;
+                events = true;
                 st.apply(ev);
             }
             if !busy {
-                break;
+                return events;
             }
         }
     }
@@ -166,8 +169,9 @@ impl DriverIo {
 pub(super) fn thread_main(shared: Arc<Shared>, mut io: DriverIo) {
     // The engine's namespace, whichever thread started the driver.
     lock(&shared).net.ns.enter();
+    let mut notify = false;
     let outcome = catch_unwind(AssertUnwindSafe(|| loop {
-        match round(&shared, &mut io, None, |st| {
+        match round(&shared, &mut io, None, &mut notify, |st| {
             st.stop || matches!(st.life, Life::Failed(_))
         }) {
             Ok(true) => return Ok(()),
@@ -192,16 +196,25 @@ pub(super) fn thread_main(shared: Arc<Shared>, mut io: DriverIo) {
 /// One round. `inline`: run on a caller's thread (no waker, no watcher),
 /// waiting at most until the given instant. Ok(true) when `done` held at
 /// the start of the round (after sending and recording events).
+///
+/// `notify`: whether waiters have something new to see, carried across
+/// rounds. Waking them only then matters under CPU starvation: a woken
+/// waiter (`ironic-mdns register` keeps one in wait_lost) that is
+/// preempted while it re-takes the lock stalls the driver until the
+/// scheduler runs it again, once per round, i.e. per received batch in a
+/// query storm.
 pub(super) fn round(
     shared: &Shared,
     io: &mut DriverIo,
     inline: Option<Instant>,
+    notify: &mut bool,
     done: impl Fn(&State) -> bool,
 ) -> Result<bool> {
     let (deadline, sockets, scanned) = {
         let mut st = lock(shared);
-        io.pump(&mut st);
-        if inline.is_none() {
+        *notify |= io.pump(&mut st);
+        // A caller's thread driving its own lookup has nobody to wake.
+        if std::mem::take(notify) && inline.is_none() {
             shared.cond.notify_all();
         }
         if done(&st) {
@@ -259,6 +272,7 @@ pub(super) fn round(
     if changed || rescan_due.is_some_and(|d| now >= d) {
         if let Some(list) = st.net.rescan(now) {
             let _ = st.guarded(|e| e.set_interfaces(now, list));
+            *notify = true; // waiters look at the interfaces
         }
     }
     for (from, data) in packets {
@@ -266,6 +280,8 @@ pub(super) fn round(
             continue;
         }
         st.guarded(|e| e.handle_packet(now, from, &data))?;
+        // Each answer leaves at once, not after the rest of the batch.
+        *notify |= io.pump(&mut st);
     }
     if st.guarded(|e| e.poll_timeout())?.is_some_and(|d| d <= now) {
         st.guarded(|e| e.handle_timeout(now))?;
