@@ -33,6 +33,7 @@ __all__ = [
     "version", "Error", "InvalidArgument", "RegistrationFailure",
     "NameConflict", "LookupFailure", "NotFound", "NoValidAddress",
     "DecodeFailure", "IOFailure", "Closed", "Poisoned", "InternalError",
+    "AuthError",
 ]
 
 # ---------------------------------------------------------------- errors
@@ -92,6 +93,11 @@ class InternalError(Error):
     """A bug in the library."""
 
 
+class AuthError(Error):
+    """A unicast DNS answer was not authenticated by the TSIG key, or did
+    not match the request, or the server refused the key (docs/DNS.md)."""
+
+
 _BY_STATUS = {
     _lib.ZC_ERR_INVALID_ARGUMENT: InvalidArgument,
     _lib.ZC_ERR_REGISTRATION: RegistrationFailure,
@@ -103,6 +109,7 @@ _BY_STATUS = {
     _lib.ZC_ERR_CLOSED: Closed,
     _lib.ZC_ERR_POISONED: Poisoned,
     _lib.ZC_ERR_INTERNAL: InternalError,
+    _lib.ZC_ERR_AUTH: AuthError,
 }
 
 
