@@ -66,7 +66,7 @@ def test_config_files_then_keywords_set_the_lookup(netns, tmp_path):
     fast = tmp_path / "fast.conf"
     fast.write_text("[mdns]\nlookup_attempts = 1\nlookup_timeout = 0.2\n")
     # ironic.conf: interfaces = 198.18.0.1, lookup_attempts = 2; then fast.conf.
-    files = [os.path.join(CONFIG, "ironic.conf"), str(fast)]
+    files = [os.path.join(CONFIG, "ironic.conf"), fast]   # str and os.PathLike
     t = time.monotonic()
     with pytest.raises(ironicmdns.NotFound) as info:
         ironicmdns.lookup("nobody", config_files=files, interfaces=["127.0.0.1"])

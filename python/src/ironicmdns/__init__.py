@@ -21,6 +21,7 @@ Drop-ins for OpenStack's two mDNS modules: ``ironicmdns.ironic``
 import atexit
 import collections
 import ctypes
+import os
 import sys
 import threading
 import weakref
@@ -233,13 +234,13 @@ class _Options:
 
     def __init__(self, config_files=(), interfaces=None, registration_attempts=None,
                  lookup_attempts=None, lookup_timeout=None):
-        if isinstance(config_files, str):
+        if isinstance(config_files, (str, bytes, os.PathLike)):
             config_files = [config_files]
         self.ptr = ctypes.c_void_p()
         _check(lib.zc_options_new(ctypes.byref(self.ptr)), lambda: _lib.handle_detail(None))
         try:
             for path in config_files:
-                self._do(lib.zc_options_load_file, _text(str(path), "config file"))
+                self._do(lib.zc_options_load_file, _text(os.fsdecode(path), "config file"))
             if interfaces is not None:
                 if isinstance(interfaces, str):
                     interfaces = [interfaces]
