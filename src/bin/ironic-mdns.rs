@@ -317,11 +317,8 @@ fn main() -> ExitCode {
             params,
         } => register(config, &service_type, &url, &params),
         Command::Lookup { service_type } => {
-            let found = Zeroconf::new(config).and_then(|zc| {
-                let r = zc.get_endpoint(&service_type, skip_loopback, skip_link_local);
-                let _ = zc.close();
-                r
-            });
+            let found =
+                ironicmdns::lookup_once(config, &service_type, skip_loopback, skip_link_local);
             match found {
                 Ok((url, params)) => {
                     let mut out = Vec::new();
