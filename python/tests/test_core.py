@@ -108,3 +108,15 @@ def test_a_taken_name_is_a_name_conflict(hosts):
             zc.register_service("baremetal", "http://198.18.0.1:6385/baremetal")
     assert info.value.status == _lib.ZC_ERR_NAME_CONFLICT
     assert isinstance(info.value, ironicmdns.RegistrationFailure)
+
+
+def test_every_status_of_the_header_has_its_exception():
+    import re
+    with open(os.path.join(ROOT, "include", "ironicmdns.h")) as f:
+        codes = {int(v): n for n, v in re.findall(r"#define ZC_ERR_(\w+) (-\d+)", f.read())}
+    assert len(codes) >= 11
+    classes = {ironicmdns._error(code, "x").__class__ for code in codes}
+    assert ironicmdns.Error not in classes          # each has its own subclass
+    assert len(classes) == len(codes)
+    for code, name in codes.items():
+        assert getattr(_lib, "ZC_ERR_" + name) == code

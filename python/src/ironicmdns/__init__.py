@@ -34,6 +34,7 @@ __all__ = [
     "version", "Error", "InvalidArgument", "RegistrationFailure",
     "NameConflict", "LookupFailure", "NotFound", "NoValidAddress",
     "DecodeFailure", "IOFailure", "Closed", "Poisoned", "InternalError",
+    "AuthFailure",
 ]
 
 # ---------------------------------------------------------------- errors
@@ -93,6 +94,11 @@ class InternalError(Error):
     """A bug in the library."""
 
 
+class AuthFailure(Error):
+    """A unicast DNS answer was refused as unauthenticated (TSIG), or the
+    server refused our key."""
+
+
 _BY_STATUS = {
     _lib.ZC_ERR_INVALID_ARGUMENT: InvalidArgument,
     _lib.ZC_ERR_REGISTRATION: RegistrationFailure,
@@ -104,6 +110,7 @@ _BY_STATUS = {
     _lib.ZC_ERR_CLOSED: Closed,
     _lib.ZC_ERR_POISONED: Poisoned,
     _lib.ZC_ERR_INTERNAL: InternalError,
+    _lib.ZC_ERR_AUTH: AuthFailure,
 }
 
 
