@@ -82,7 +82,7 @@ git ls-files -co --exclude-standard -z | xargs -0 cp --parents -t "$SRC"
 # (rustup on Debian 12, whose own rustc is too old: debian/README.source);
 # every other build dependency must be installed.
 unmet=$(cd "$SRC" && dpkg-checkbuilddeps 2>&1 | sed -n 's/.*Unmet build dependencies: //p' |
-    sed 's/[a-z0-9.+-]*:native ([^)]*)//g; s/^ *//; s/ *$//')
+    sed 's/\(cargo\|rustc\):native ([^)]*)//g; s/^ *//; s/ *$//')
 check "build dependencies other than cargo/rustc are met${unmet:+ (missing: $unmet)}" test -z "$unmet"
 start=$(date +%s)
 if (cd "$SRC" && DEB_BUILD_OPTIONS="noopt nocheck parallel=$(nproc)" \
