@@ -15,10 +15,13 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 REQ="$ROOT/tests/peers/requirements.txt"
+REQ_NODEPS="$ROOT/tests/peers/requirements-nodeps.txt"
 VENV="$ROOT/.venv"
-PACKAGES=(avahi-daemon avahi-utils dbus dbus-daemon iproute2 valgrind pkg-config golang-go)
+PACKAGES=(avahi-daemon avahi-utils dbus dbus-daemon iproute2 valgrind pkg-config golang-go tcpdump)
 # The Debian package check (scripts/tests.d/40-debian.sh) and the man page test.
 PACKAGES+=(build-essential debhelper dpkg-dev fakeroot lintian man-db)
+# Unicast DNS-SD peers (tests/dns_net.rs): BIND and Knot with their clients.
+PACKAGES+=(bind9 bind9-dnsutils knot knot-dnsutils)
 
 say() { printf 'setup-peers: %s\n' "$*"; }
 
@@ -127,7 +130,7 @@ quiet_host_avahi() {
 # ---- Python venv with the reference peer -----------------------------------
 setup_venv() {
     local stamp="$VENV/.requirements.sha256" want
-    want=$(sha256sum "$REQ" | cut -d' ' -f1)
+    want=$(cat "$REQ" "$REQ_NODEPS" | sha256sum | cut -d' ' -f1)
     if [ -x "$VENV/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] &&
         "$VENV/bin/python" -c 'import ironic_lib.mdns, zeroconf' 2>/dev/null; then
         say "venv up to date: $VENV"
@@ -141,6 +144,7 @@ setup_venv() {
     fi
     say "pip install -r tests/peers/requirements.txt"
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$REQ"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -r "$REQ_NODEPS"
     "$VENV/bin/python" -c 'import ironic_lib.mdns, zeroconf; print("setup-peers: zeroconf", zeroconf.__version__)'
     echo "$want" > "$stamp"
 }

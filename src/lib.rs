@@ -7,9 +7,13 @@
 
 pub mod capi;
 pub mod config;
+pub mod config_file;
+pub mod dns;
 pub mod endpoint;
 pub mod engine;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod props;
 pub mod route;
 pub mod zeroconf;
@@ -17,4 +21,4 @@ pub mod zeroconf;
 pub use crate::config::Config;
 pub use crate::error::{Error, Result};
 pub use crate::props::{Properties, Value};
-pub use crate::zeroconf::{get_endpoint, Zeroconf};
+pub use crate::zeroconf::{get_endpoint, lookup_once, Zeroconf};

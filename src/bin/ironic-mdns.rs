@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use ironicmdns::config_file::{self, Source};
 use ironicmdns::zeroconf::{self, LogLevel};
 use ironicmdns::{Config, Error, Properties, Value, Zeroconf};
 
@@ -33,6 +34,12 @@ Commands:
   options            print a sample [mdns] configuration section
 
 Options (the [mdns] options, see `ironic-mdns options`):
+  --config-file FILE           read the [mdns] section of an OpenStack config
+                               file, e.g. /etc/ironic/ironic.conf
+                               (repeatable; later files win)
+  --config-dir DIR             read DIR/*.conf in name order (repeatable;
+                               in command-line order with --config-file)
+                               flags below win over the files
   --interface IP               use this interface address (repeatable, or a
                                comma list); default: all interfaces
   --interfaces LIST            the same, as a comma list
@@ -40,6 +47,19 @@ Options (the [mdns] options, see `ironic-mdns options`):
   --lookup-attempts N          attempts to look up (default 3)
   --lookup-timeout SECS        wait per lookup attempt (default 3.0)
   --params K:V,...             extra TXT properties for registrations
+Unicast DNS-SD (see docs/DNS.md):
+  --domain DOMAIN              DNS-SD domain, e.g. mystack.example.com: look
+                               up / register <TYPE>._openstack._tcp.DOMAIN
+                               through DNS (registration: RFC 2136 UPDATE)
+  --dns-server IP[:PORT]       DNS server to ask (repeatable, or a comma
+                               list; [IPv6]:PORT); default: /etc/resolv.conf
+  --tsig-key-file FILE         TSIG key in BIND's format (tsig-keygen):
+                               sign queries and updates, require signed
+                               answers
+  --tsig-key ALG:NAME:SECRET   the same key in one line, base64 secret
+                               (other users see it in ps: prefer a file)
+  --discovery MODE             mdns, dns, both, or auto (default: dns when
+                               a domain is set, else mdns)
 Command options:
   --json                       lookup, browse: print JSON; a value that is
                                not UTF-8 is {\"b64\": \"<base64>\"}, a key
@@ -87,8 +107,12 @@ enum Parsed {
 /// Parse the command line (without argv[0]); Err is a usage message.
 fn parse(argv: Vec<String>) -> Result<Parsed, String> {
     let mut config = Config::default();
+    // Config files first, then the flags over them (oslo.config's order).
+    let mut sources: Vec<Source> = Vec::new();
+    let mut flags: Vec<(&'static str, String)> = Vec::new();
     let mut positional = Vec::new();
     let mut interfaces: Vec<String> = Vec::new();
+    let mut dns_servers: Vec<String> = Vec::new();
     let (mut json, mut skip_loopback, mut skip_link_local) = (false, true, false);
     let mut duration = None;
     let mut used: Vec<&'static str> = Vec::new(); // command-specific flags seen
@@ -118,10 +142,26 @@ fn parse(argv: Vec<String>) -> Result<Parsed, String> {
             }
             "-h" | "--help" => return Ok(Parsed::Help),
             "-V" | "--version" => return Ok(Parsed::Version),
+            "--config-file" => {
+                sources.push(Source::File(value(&mut it)?.into()));
+                continue;
+            }
+            "--config-dir" => {
+                sources.push(Source::Dir(value(&mut it)?.into()));
+                continue;
+            }
             "--interface" | "--interfaces" => {
                 interfaces.push(value(&mut it)?);
                 continue;
             }
+            "--dns-server" | "--dns-servers" => {
+                dns_servers.push(value(&mut it)?);
+                continue;
+            }
+            "--domain" => "domain",
+            "--tsig-key-file" => "tsig_key_file",
+            "--tsig-key" => "tsig_key",
+            "--discovery" => "discovery",
             "--registration-attempts" => "registration_attempts",
             "--lookup-attempts" => "lookup_attempts",
             "--lookup-timeout" => "lookup_timeout",
@@ -159,8 +199,17 @@ fn parse(argv: Vec<String>) -> Result<Parsed, String> {
             }
             _ => return Err(format!("unknown option {arg}")),
         };
-        let v = value(&mut it)?;
-        config.set(option, &v).map_err(|e| e.to_string())?;
+        flags.push((option, value(&mut it)?));
+    }
+    // Warnings (unknown keys) reach stderr through cli_log.
+    config_file::load(&mut config, &sources).map_err(|e| e.to_string())?;
+    for (option, v) in &flags {
+        config.set(option, v).map_err(|e| e.to_string())?;
+    }
+    if !dns_servers.is_empty() {
+        config
+            .set("dns_servers", &dns_servers.join(","))
+            .map_err(|e| e.to_string())?;
     }
     if !interfaces.is_empty() {
         config
@@ -268,11 +317,8 @@ fn main() -> ExitCode {
             params,
         } => register(config, &service_type, &url, &params),
         Command::Lookup { service_type } => {
-            let found = Zeroconf::new(config).and_then(|zc| {
-                let r = zc.get_endpoint(&service_type, skip_loopback, skip_link_local);
-                let _ = zc.close();
-                r
-            });
+            let found =
+                ironicmdns::lookup_once(config, &service_type, skip_loopback, skip_link_local);
             match found {
                 Ok((url, params)) => {
                     let mut out = Vec::new();

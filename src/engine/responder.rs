@@ -19,7 +19,8 @@ use simple_dns::{Name, Packet, PacketFlag, ResourceRecord};
 
 use super::rng::Rng;
 use super::timers::{
-    ANNOUNCEMENTS, ANNOUNCE_INTERVAL, CONFLICT_BACKOFF, PROBES, PROBE_DELAY_MS, PROBE_INTERVAL,
+    ANNOUNCEMENTS, ANNOUNCE_INTERVAL, CONFLICT_BACKOFF, GOODBYES, GOODBYE_INTERVAL, PROBES,
+    PROBE_DELAY_MS, PROBE_INTERVAL,
 };
 use super::wire::{self, T_A, T_AAAA};
 use super::*;
@@ -98,6 +99,16 @@ struct Out {
     last_of: Option<RegId>,
 }
 
+/// The goodbyes of a withdrawn registration still to repeat (RFC 6762 s10.1).
+struct Farewell {
+    id: RegId,
+    at: Instant,
+    /// Rounds still to send (one packet set per link each).
+    left: u8,
+    links: Vec<Link>,
+    byes: Vec<ResourceRecord<'static>>,
+}
+
 /// A multicast answer held back by the shared-record delay (RFC 6762 s6).
 struct Delayed {
     at: Instant,
@@ -113,8 +124,12 @@ pub struct Responder {
     out: VecDeque<Out>,
     events: VecDeque<Event>,
     delayed: Vec<Delayed>,
+    /// Withdrawn registrations whose goodbyes are repeated.
+    farewells: Vec<Farewell>,
     /// When each record was last multicast on each link (RFC 6762 s5.4, s6.2).
     last_mcast: HashMap<(Link, ResourceRecord<'static>), Instant>,
+    /// Unicast answers per source in the current second (flood bound).
+    unicast_sent: HashMap<std::net::IpAddr, (Instant, u32)>,
     /// Recent conflicts and lost tie-breaks (RFC 6762 s8.1 back-off).
     conflicts: VecDeque<Instant>,
 }
@@ -129,7 +144,9 @@ impl Responder {
             out: VecDeque::new(),
             events: VecDeque::new(),
             delayed: Vec::new(),
+            farewells: Vec::new(),
             last_mcast: HashMap::new(),
+            unicast_sent: HashMap::new(),
             conflicts: VecDeque::new(),
         }
     }
@@ -187,6 +204,16 @@ impl Responder {
         let live: Vec<Link> = links.iter().map(|(l, _)| *l).collect();
         self.last_mcast.retain(|(l, _), _| live.contains(l));
         self.delayed.retain(|d| live.contains(&d.link));
+        // No goodbye on a link that went away (nobody there to hear it).
+        for f in &mut self.farewells {
+            f.links.retain(|l| live.contains(l));
+        }
+        let (gone, keep): (Vec<Farewell>, Vec<Farewell>) =
+            self.farewells.drain(..).partition(|f| f.links.is_empty());
+        self.farewells = keep;
+        for f in gone {
+            self.finish_farewell(f.id);
+        }
     }
 
     /// Check and add a registration. Probing starts on every link now up; with
@@ -228,8 +255,9 @@ impl Responder {
         Ok(id)
     }
 
-    /// Goodbyes (TTL 0, RFC 6762 s10.1) on every link we announced on;
-    /// `Event::Withdrawn` once the last is handed out.
+    /// Goodbyes (TTL 0, RFC 6762 s10.1) on every link we announced on, sent
+    /// `GOODBYES` times `GOODBYE_INTERVAL` apart; `Event::Withdrawn` once
+    /// the last is handed out.
     pub fn unregister(&mut self, now: Instant, id: RegId) -> Result<(), EngineError> {
         let reg = self
             .regs
@@ -244,22 +272,65 @@ impl Responder {
                 byes.push(r);
             }
         }
-        let mut queued = 0;
-        for (link, st) in &reg.links {
-            if !(st.announced() || st.claimed) || byes.is_empty() {
-                continue;
-            }
+        let links: Vec<Link> = reg
+            .links
+            .iter()
+            .filter(|(_, st)| st.announced() || st.claimed)
+            .map(|(l, _)| *l)
+            .collect();
+        if links.is_empty() || byes.is_empty() {
+            self.events.push_back(Event::Withdrawn(id));
+            return Ok(());
+        }
+        self.farewells.push(Farewell {
+            id,
+            at: now,
+            left: GOODBYES,
+            links,
+            byes,
+        });
+        self.send_farewells(now);
+        Ok(())
+    }
+
+    /// Send the goodbye rounds due at `now`.
+    fn send_farewells(&mut self, now: Instant) {
+        let due: Vec<usize> = (0..self.farewells.len())
+            .filter(|&i| self.farewells[i].at <= now)
+            .collect();
+        for i in due.into_iter().rev() {
+            // What a registration made since publishes again is not ours to
+            // bye any more.
+            let byes: Vec<ResourceRecord<'static>> = self.farewells[i]
+                .byes
+                .iter()
+                .filter(|r| !self.is_ours(r))
+                .cloned()
+                .collect();
             let mut p = Packet::new_reply(0);
             p.set_flags(PacketFlag::AUTHORITATIVE_ANSWER);
-            p.answers = byes.clone();
-            queued += self.send_multicast(now, *link, &p, false);
+            p.answers = byes;
+            let mut queued = 0;
+            if !p.answers.is_empty() {
+                for link in self.farewells[i].links.clone() {
+                    queued += self.send_multicast(now, link, &p, false);
+                }
+            }
+            let f = &mut self.farewells[i];
+            f.left -= 1;
+            f.at = now + GOODBYE_INTERVAL;
+            if f.left == 0 || queued == 0 {
+                let id = self.farewells.swap_remove(i).id;
+                match self.out.back_mut() {
+                    Some(last) if queued > 0 => last.last_of = Some(id),
+                    _ => self.finish_farewell(id),
+                }
+            }
         }
-        if queued == 0 {
-            self.events.push_back(Event::Withdrawn(id));
-        } else if let Some(last) = self.out.back_mut() {
-            last.last_of = Some(id);
-        }
-        Ok(())
+    }
+
+    fn finish_farewell(&mut self, id: RegId) {
+        self.events.push_back(Event::Withdrawn(id));
     }
 
     /// Does a registration of ours publish exactly this record?
@@ -283,6 +354,7 @@ impl Responder {
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.send_farewells(now);
         let ids: Vec<RegId> = self.regs.keys().copied().collect();
         for id in ids {
             let due: Vec<Link> = match self.regs.get(&id) {
@@ -416,7 +488,10 @@ impl Responder {
             .regs
             .values()
             .flat_map(|r| r.links.values().filter_map(|s| s.next));
-        links.chain(self.delayed.iter().map(|d| d.at)).min()
+        links
+            .chain(self.delayed.iter().map(|d| d.at))
+            .chain(self.farewells.iter().map(|f| f.at))
+            .min()
     }
 
     pub fn poll_transmit(&mut self) -> Option<Transmit> {

@@ -30,6 +30,13 @@ use super::*;
 
 /// RFC 6762 s11: multicast TTL / hop limit 255.
 const MCAST_TTL: u32 = 255;
+/// Receive buffer asked for. A rack booting together sends hundreds of
+/// queries within milliseconds, which wait here while the driver thread is
+/// off CPU; the kernel default (net.core.rmem_default, 208 KiB) holds about
+/// 150 small datagrams on a veth (each is charged its whole buffer). The
+/// kernel caps the request at net.core.rmem_max and doubles it: on a stock
+/// kernel (rmem_max 208 KiB) that is 416 KiB, else up to 2 MiB.
+const RCVBUF: usize = 1 << 20;
 
 /// Buffer room for one cmsg of `T`.
 const fn cmsg_space<T>() -> usize {
@@ -95,6 +102,8 @@ impl MdnsSocket {
             sock.set_reuse_port(true)
                 .map_err(|e| io_ctx("SO_REUSEPORT", e))?;
         }
+        // A smaller buffer only costs drops in a burst: not an error.
+        let _ = sock.set_recv_buffer_size(RCVBUF);
         let fd = sock.as_raw_fd();
         match family {
             Family::V4 => {
@@ -223,6 +232,15 @@ impl MdnsSocket {
     /// Send one packet out of `t.iface` (the interface picks the route for a
     /// multicast; a link-local unicast gets the interface as its scope).
     pub fn send(&self, t: &Transmit) -> io::Result<()> {
+        self.send_from(t, None)
+    }
+
+    /// `send`, from IPv4 source address `src_v4` when given: the kernel
+    /// would otherwise choose 0.0.0.0 for a multicast out of an interface
+    /// whose only address has a narrower scope than the route (`lo` with
+    /// 127.0.0.1), and a responder cannot answer 0.0.0.0 (RFC 6762 s6.7,
+    /// s11).
+    pub fn send_from(&self, t: &Transmit, src_v4: Option<Ipv4Addr>) -> io::Result<()> {
         let dst = match t.dst {
             SocketAddr::V6(d) if d.scope_id() == 0 && is_link_local_v6(d.ip()) => {
                 SocketAddr::V6(SocketAddrV6::new(*d.ip(), d.port(), d.flowinfo(), t.iface))
@@ -260,6 +278,9 @@ impl MdnsSocket {
                     (*c).cmsg_len = libc::CMSG_LEN(size_of::<libc::in_pktinfo>() as u32) as _;
                     let mut info: libc::in_pktinfo = zeroed();
                     info.ipi_ifindex = t.iface as _;
+                    if let Some(src) = src_v4 {
+                        info.ipi_spec_dst.s_addr = u32::from(src).to_be();
+                    }
                     std::ptr::write_unaligned(libc::CMSG_DATA(c) as *mut libc::in_pktinfo, info);
                 }
                 Family::V6 => {

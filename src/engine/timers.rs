@@ -21,6 +21,18 @@ pub(crate) const CONFLICT_BURST: usize = 15;
 pub(crate) const CONFLICT_WINDOW: Duration = Duration::from_secs(10);
 pub(crate) const CONFLICT_BACKOFF: Duration = Duration::from_secs(5);
 
+/// RFC 6762 s10.1: goodbye packets sent per link on withdrawal, and their
+/// spacing. The RFC asks for a TTL-0 announcement but names no count; one
+/// lost packet would leave peers holding our SRV for 120 s and our PTR for
+/// 75 min. mDNSResponder sends three (its `GoodbyeCount`), python-zeroconf
+/// (the reference) three, 125 ms apart (`_UNREGISTER_TIME`): so do we.
+/// Close then takes 2 x 125 ms, whatever the number of registrations (they
+/// go out together). A name's next owner probes for at least 500 ms (s8.1)
+/// after hearing the first goodbye, so the repeats end before it can
+/// announce records equal to ours.
+pub(crate) const GOODBYES: u8 = 3;
+pub(crate) const GOODBYE_INTERVAL: Duration = Duration::from_millis(125);
+
 /// RFC 6762 s6: a shared answer waits a random 20-120 ms (ms).
 pub(crate) const SHARED_ANSWER_DELAY_MS: RangeInclusive<u64> = 20..=120;
 /// RFC 6762 s7.2: answers to a truncated query (more known answers

@@ -15,12 +15,24 @@ use crate::engine::*;
 
 /// Largest TTL in a legacy unicast answer (RFC 6762 s6.7).
 const LEGACY_TTL: u32 = 10;
+/// Unicast answers one source address gets per second. A querier asks a
+/// handful of times; a flood from one host (or spoofed as one) is not
+/// turned into more bytes than it sent (answers are bigger than queries).
+const UNICAST_ANSWERS_PER_SOURCE: u32 = 20;
+const UNICAST_WINDOW: Duration = Duration::from_secs(1);
+/// Sources tracked at once; past it new sources wait for a window to end.
+pub(super) const UNICAST_SOURCES_TRACKED: usize = 4096;
 
 /// How one answer goes out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Route {
     Unicast,
     Multicast,
+    /// A legacy query's unicast answer (RFC 6762 s6.7), and the same record
+    /// by multicast, not sent on this link within the last second (s6.2):
+    /// in a boot storm every host asks the same, and those whose stack
+    /// listens on 5353 resolve from the one multicast instead of asking.
+    Both,
     /// Held back: multicast too recently, or already waiting (s6.2).
     Skip,
 }
@@ -55,11 +67,15 @@ impl Responder {
                 match self.route(now, from, link, is_probe, q.unicast_response, &r) {
                     Route::Unicast => push_unique(&mut ucast, r),
                     Route::Multicast => push_unique(&mut mcast, r),
+                    Route::Both => {
+                        push_unique(&mut ucast, r.clone());
+                        push_unique(&mut mcast, r);
+                    }
                     Route::Skip => {}
                 }
             }
         }
-        self.send_unicast_answers(from, packet, ucast);
+        self.send_unicast_answers(now, from, packet, ucast);
         let truncated = packet.has_flags(PacketFlag::TRUNCATION);
         self.send_multicast_answers(now, link, truncated, mcast);
     }
@@ -111,21 +127,24 @@ impl Responder {
         // RFC 6762 s5.5: a query sent by unicast to port 5353 (the core
         // let it in only from on-link) is answered by unicast.
         let direct = !from.multicast && on_link;
-        if legacy || direct || (qu && fresh && !is_probe && on_link) {
-            return Route::Unicast;
-        }
         // RFC 6762 s6.2: rate limit per record and link.
         let limit = if is_probe {
             PROBE_DEFENCE_LIMIT
         } else {
             RATE_LIMIT
         };
-        if last.is_some_and(|t| now.duration_since(t) < limit)
+        let held = last.is_some_and(|t| now.duration_since(t) < limit)
             || self
                 .delayed
                 .iter()
-                .any(|d| d.link == link && d.answers.contains(r))
-        {
+                .any(|d| d.link == link && d.answers.contains(r));
+        if legacy && from.multicast && on_link && !held {
+            return Route::Both;
+        }
+        if legacy || direct || (qu && fresh && !is_probe && on_link) {
+            return Route::Unicast;
+        }
+        if held {
             return Route::Skip;
         }
         Route::Multicast
@@ -133,11 +152,12 @@ impl Responder {
 
     fn send_unicast_answers(
         &mut self,
+        now: Instant,
         from: Received,
         packet: &Packet<'_>,
         ucast: Vec<ResourceRecord<'static>>,
     ) {
-        if ucast.is_empty() {
+        if ucast.is_empty() || !self.unicast_allowed(now, from.src.ip()) {
             return;
         }
         if from.src.port() != MDNS_PORT {
@@ -177,6 +197,29 @@ impl Responder {
             link,
             answers: mcast,
         });
+    }
+
+    /// Whether `src` may have one more unicast answer now (at most
+    /// `UNICAST_ANSWERS_PER_SOURCE` a second), counting it.
+    fn unicast_allowed(&mut self, now: Instant, src: std::net::IpAddr) -> bool {
+        if self.unicast_sent.len() >= UNICAST_SOURCES_TRACKED
+            && !self.unicast_sent.contains_key(&src)
+        {
+            self.unicast_sent
+                .retain(|_, (start, _)| now.duration_since(*start) < UNICAST_WINDOW);
+            if self.unicast_sent.len() >= UNICAST_SOURCES_TRACKED {
+                return false;
+            }
+        }
+        let (start, n) = self.unicast_sent.entry(src).or_insert((now, 0));
+        if now.duration_since(*start) >= UNICAST_WINDOW {
+            (*start, *n) = (now, 0);
+        }
+        if *n >= UNICAST_ANSWERS_PER_SOURCE {
+            return false;
+        }
+        *n += 1;
+        true
     }
 
     /// RFC 6762 s6.7: a legacy unicast query (source port not 5353) gets a

@@ -72,9 +72,9 @@ fn rfc6762_s6_7_legacy_unicast_echoes_id_and_question_ttl_10_no_flush() {
     let mut q = question(INSTANCE, TYPE::SRV, false);
     q.set_id(0xBEEF);
     h.query(src, &q);
-    assert_eq!(h.sent.len(), 1);
-    assert_eq!(h.sent[0].tx.dst, src);
-    let p = h.sent[0].packet();
+    let to_src: Vec<&Sent> = h.sent.iter().filter(|s| s.tx.dst == src).collect();
+    assert_eq!(to_src.len(), 1);
+    let p = to_src[0].packet();
     assert_eq!(p.id(), 0xBEEF);
     assert_eq!(p.questions.len(), 1);
     assert_eq!(p.questions[0].qname, name(INSTANCE));
@@ -83,6 +83,51 @@ fn rfc6762_s6_7_legacy_unicast_echoes_id_and_question_ttl_10_no_flush() {
         assert!(r.ttl <= 10, "{r:?}");
         assert!(!r.cache_flush);
     }
+}
+
+/// RFC 6762 s6.7 + s6.2: beside the unicast answer a legacy query must
+/// get, the records go out by multicast once a second at most, so that
+/// hosts asking the same in a boot storm resolve from that one packet.
+#[test]
+fn rfc6762_s6_7_legacy_query_also_multicast_at_most_once_a_second() {
+    let (mut h, _) = Harness::live();
+    let src = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 2)), 40000);
+    let q = question(INSTANCE, TYPE::SRV, false);
+    let dsts = |h: &Harness| h.sent.iter().map(|s| s.tx.dst).collect::<Vec<_>>();
+    h.query(src, &q);
+    assert_eq!(dsts(&h), vec![src, Family::V4.group()]);
+    h.advance(ms(500));
+    h.query(src, &q);
+    assert_eq!(dsts(&h)[2..], [src], "no second multicast within 1 s");
+    h.advance(ms(600));
+    h.query(src, &q);
+    assert_eq!(dsts(&h)[3..], [src, Family::V4.group()]);
+    let m = h.sent[1].packet();
+    assert!(
+        m.answers.iter().all(|r| r.ttl > 10),
+        "multicast keeps full TTLs"
+    );
+}
+
+/// A flood of queries from one on-link source is not answered beyond 20
+/// unicast packets a second (no amplification toward it); other sources
+/// are unaffected, and the source is answered again in the next second.
+#[test]
+fn unicast_answers_bounded_per_source_and_second() {
+    let (mut h, _) = Harness::live();
+    let flooder = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 66)), 40000);
+    let other = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 2)), 40001);
+    let q = question(INSTANCE, TYPE::SRV, false);
+    for _ in 0..100 {
+        h.query(flooder, &q);
+    }
+    let to = |h: &Harness, a| h.sent.iter().filter(|s| s.tx.dst == a).count();
+    assert_eq!(to(&h, flooder), 20);
+    h.query(other, &q);
+    assert_eq!(to(&h, other), 1);
+    h.advance(Duration::from_secs(1));
+    h.query(flooder, &q);
+    assert_eq!(to(&h, flooder), 21);
 }
 
 #[test]

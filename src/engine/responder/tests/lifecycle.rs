@@ -185,23 +185,65 @@ fn rfc6762_s9_ordinary_dns_target_addresses_are_shared() {
 }
 
 #[test]
-fn rfc6762_s10_1_goodbye_ttl_zero_then_withdrawn() {
+fn rfc6762_s10_1_goodbye_ttl_zero_three_times_125ms_apart_then_withdrawn() {
     let (mut h, id) = Harness::live();
+    let t = h.now;
     h.r.unregister(h.now, id).unwrap();
-    // Withdrawn only once the goodbyes are handed out.
-    assert_eq!(h.r.poll_event(), None);
+    // The first goodbye at once; Withdrawn only once the last is handed out.
     h.drain();
-    assert_eq!(h.events.last(), Some(&Event::Withdrawn(id)));
     assert_eq!(h.sent.len(), 1);
-    let p = h.sent[0].packet();
-    let mut ts = types(&p.answers);
-    ts.sort();
-    assert_eq!(ts, vec![T_A, T_PTR, T_PTR, T_TXT, T_SRV]);
-    assert!(p.answers.iter().all(|r| r.ttl == 0));
+    assert!(!h.events.contains(&Event::Withdrawn(id)));
+    assert_eq!(h.r.poll_timeout(), Some(t + GOODBYE_INTERVAL));
+    h.advance(Duration::from_secs(2));
+    assert_eq!(h.events.last(), Some(&Event::Withdrawn(id)));
+    let at: Vec<Duration> = h.sent.iter().map(|s| s.at - t).collect();
+    assert_eq!(at, vec![ms(0), ms(125), ms(250)]);
+    assert_eq!(usize::from(GOODBYES), h.sent.len());
+    for s in &h.sent {
+        let p = s.packet();
+        let mut ts = types(&p.answers);
+        ts.sort();
+        assert_eq!(ts, vec![T_A, T_PTR, T_PTR, T_TXT, T_SRV]);
+        assert!(p.answers.iter().all(|r| r.ttl == 0));
+        assert_eq!(s.tx.dst, Family::V4.group());
+    }
     assert_eq!(
         h.r.unregister(h.now, id),
         Err(EngineError::UnknownRegistration)
     );
+    assert_eq!(h.r.poll_timeout(), None);
+}
+
+#[test]
+fn rfc6762_s10_1_goodbye_repeats_spare_records_registered_again_meanwhile() {
+    let (mut h, id) = Harness::live();
+    h.r.unregister(h.now, id).unwrap();
+    h.drain();
+    h.advance(ms(10));
+    // The same service again: its records are ours once more and must not
+    // be said goodbye to by the repeats (its probes still go out).
+    let again = h.r.register(h.now, info()).unwrap();
+    h.advance(ms(400));
+    let byes: Vec<&Sent> = h
+        .sent
+        .iter()
+        .filter(|s| s.is_response() && s.packet().answers.iter().all(|r| r.ttl == 0))
+        .collect();
+    assert_eq!(byes.len(), 1, "only the goodbye sent before");
+    assert!(h.events.contains(&Event::Withdrawn(id)));
+    h.advance(Duration::from_secs(5));
+    assert!(h.events.contains(&Event::Registered(again)));
+}
+
+#[test]
+fn rfc6762_s10_1_goodbye_repeats_end_when_the_link_goes() {
+    let (mut h, id) = Harness::live();
+    h.r.unregister(h.now, id).unwrap();
+    h.drain();
+    h.r.set_interfaces(h.now + ms(50), vec![]);
+    h.advance(Duration::from_secs(1));
+    assert_eq!(h.sent.len(), 1);
+    assert_eq!(h.events.last(), Some(&Event::Withdrawn(id)));
     assert_eq!(h.r.poll_timeout(), None);
 }
 

@@ -132,7 +132,7 @@ fn rfc6762_s10_1_goodbye_then_the_other_host_can_take_the_name() {
     let ida = hosts[0].r.register(t0, a).unwrap();
     let now = run(&mut hosts, t0, t0 + Duration::from_secs(5));
     hosts[0].r.unregister(now, ida).unwrap();
-    let now = run(&mut hosts, now, now + Duration::from_millis(10));
+    let now = run(&mut hosts, now, now + GOODBYE_INTERVAL * 2);
     assert_eq!(hosts[0].events.last(), Some(&Event::Withdrawn(ida)));
     let b = hosts[1].info(80);
     let idb = hosts[1].r.register(now, b).unwrap();

@@ -1,0 +1,71 @@
+//! RFC 6762 s10.1 goodbyes, repeated so one lost packet does not leave our
+//! records in peers' caches (SRV 120 s, PTR 75 min).
+
+use std::time::{Duration, Instant};
+
+use simple_dns::{Packet, PacketFlag};
+
+use super::*;
+
+/// The goodbye packets (responses whose every answer has TTL 0 and which
+/// say goodbye to our SRV) heard until `until`, with their arrival times.
+fn goodbyes_heard(s: &socket2::Socket, until: Instant) -> Vec<Instant> {
+    let mut seen = Vec::new();
+    while Instant::now() < until {
+        let Some(data) = recv_one(s) else { continue };
+        let Ok(p) = Packet::parse(&data) else {
+            continue;
+        };
+        let srv_bye = p.answers.iter().any(|r| {
+            r.name.to_string() == INSTANCE.trim_end_matches('.')
+                && matches!(r.rdata, simple_dns::rdata::RData::SRV(_))
+        });
+        if p.has_flags(PacketFlag::RESPONSE) && srv_bye && p.answers.iter().all(|r| r.ttl == 0) {
+            seen.push(Instant::now());
+        }
+    }
+    seen
+}
+
+/// Host B registers on IPv4 and IPv6 and closes; host A, listening on the
+/// groups, hears three goodbyes per family, 125 ms apart, and close takes
+/// no longer than the repeats need.
+#[test]
+fn rfc6762_s10_1_goodbye_sent_three_times_on_each_family_and_close_stays_quick() {
+    let Some(lab) = lab!() else { return };
+    let (b4, b6) = (lab.v4(1), lab.v6(1));
+    let m = lab.run_on(1, move || {
+        let m = start(Some(vec![b4, b6]));
+        m.register(baremetal(vec![b4, b6]), PROBE_LIMIT)
+            .expect("B registers");
+        m
+    });
+    let listen = |v6| {
+        lab.spawn_on(0, move || {
+            let s = listener(ifindex("eth0"), v6);
+            goodbyes_heard(&s, Instant::now() + Duration::from_millis(1500))
+        })
+    };
+    let (l4, l6) = (listen(false), listen(true));
+    std::thread::sleep(Duration::from_millis(300));
+    let t = Instant::now();
+    m.close().unwrap();
+    let close_took = t.elapsed();
+    eprintln!("close with one registration took {close_took:?}");
+    for (fam, l) in [("IPv4", l4), ("IPv6", l6)] {
+        let heard = l.join().unwrap();
+        assert_eq!(heard.len(), 3, "{fam}: goodbyes heard at {heard:?}");
+        for w in heard.windows(2) {
+            let gap = w[1] - w[0];
+            assert!(
+                gap >= Duration::from_millis(100) && gap <= Duration::from_millis(400),
+                "{fam}: goodbyes {gap:?} apart"
+            );
+        }
+    }
+    // Two intervals of 125 ms, plus scheduling on a loaded machine.
+    assert!(
+        close_took >= Duration::from_millis(240) && close_took < Duration::from_secs(1),
+        "close took {close_took:?}"
+    );
+}
