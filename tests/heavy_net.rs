@@ -9,7 +9,7 @@ mod common;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
-use ironicmdns::engine::driver::{Mdns, MdnsOptions};
+use ironicmdns::engine::{Mdns, MdnsOptions};
 use ironicmdns::engine::{ServiceInfo, Ttls};
 
 #[path = "heavy_net/churn.rs"]
