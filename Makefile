@@ -25,12 +25,14 @@ INSTALL ?= install
 
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 MAJOR := $(word 1,$(subst ., ,$(VERSION)))
-OUT := target/$(if $(filter dev,$(PROFILE)),debug,$(PROFILE))
+# cargo's target directory (CARGO_TARGET_DIR when set, as cargo does).
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+OUT := $(TARGET_DIR)/$(if $(filter dev,$(PROFILE)),debug,$(PROFILE))
 SONAME := libironicmdns.so.$(MAJOR)
 REALNAME := libironicmdns.so.$(VERSION)
 
 # What a program linking libironicmdns.a needs besides it, as rustc says.
-NATIVE_LIBS := target/native-static-libs.txt
+NATIVE_LIBS := $(TARGET_DIR)/native-static-libs.txt
 
 .PHONY: all build install uninstall header examples demo test
 
@@ -39,10 +41,11 @@ all: build
 build:
 	$(CARGO) build --profile $(PROFILE) --locked
 
-# Asked once per checkout, of a dev build in the same target directory
-# (only this crate is rebuilt, not its dependencies).
+# Asked once per target directory, in the profile of the build (only this
+# crate is compiled again, not its dependencies). cargo-c asks the same
+# question of its own build.
 $(NATIVE_LIBS): Cargo.toml Cargo.lock
-	$(CARGO) rustc --locked --lib -- --print native-static-libs 2>&1 \
+	$(CARGO) rustc --profile $(PROFILE) --locked --lib -- --print native-static-libs 2>&1 \
 	  | sed -n 's/.*native-static-libs: //p' | tail -n 1 > $@.$$$$.tmp; \
 	test -s $@.$$$$.tmp && mv $@.$$$$.tmp $@
 

@@ -4,6 +4,8 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use crate::dns::settings::{self as dns_settings, Discovery, DnsSettings};
+use crate::dns::tsig::Key;
 use crate::error::{Error, Result};
 use crate::props::{self, Properties};
 
@@ -20,6 +22,9 @@ pub struct Config {
     pub interfaces: Option<Vec<IpAddr>>,
     /// per-attempt lookup timeout, default 3 s
     pub lookup_timeout: Duration,
+    /// unicast DNS-SD: `domain`, `dns_servers`, `tsig_key_file`,
+    /// `tsig_key`, `discovery` (docs/DNS.md); default: none, mDNS only
+    pub dns: DnsSettings,
 }
 
 /// One row of the options table: the listing (for a sample-config
@@ -48,6 +53,7 @@ impl Default for Config {
             params: Properties::new(),
             interfaces: None,
             lookup_timeout: Duration::from_secs(3),
+            dns: DnsSettings::default(),
         }
     }
 }
@@ -63,7 +69,7 @@ pub const MIN_LOOKUP_TIMEOUT: Duration = Duration::from_millis(1);
 /// Longest per-attempt lookup timeout: 60 s.
 pub const MAX_LOOKUP_TIMEOUT: Duration = Duration::from_secs(60);
 
-static OPTIONS: [OptionInfo; 5] = [
+static OPTIONS: [OptionInfo; 10] = [
     OptionInfo {
         group: GROUP,
         name: "registration_attempts",
@@ -121,7 +127,88 @@ static OPTIONS: [OptionInfo; 5] = [
             Ok(())
         },
     },
+    // Unicast DNS-SD (src/dns, docs/DNS.md).
+    OptionInfo {
+        group: GROUP,
+        name: "domain",
+        type_name: "string",
+        default: "",
+        help: "DNS-SD domain for unicast DNS service discovery (e.g. mystack.example.com): \
+               services are then looked up and registered as \
+               <type>._openstack._tcp.<domain> through the DNS servers. Empty: mDNS only.",
+        apply: |c, v| {
+            c.dns.domain = dns_settings::parse_domain(v)?;
+            Ok(())
+        },
+    },
+    OptionInfo {
+        group: GROUP,
+        name: "dns_servers",
+        type_name: "list",
+        default: "",
+        help: "DNS servers for unicast DNS-SD, as IP or IP:port ([IPv6]:port). Defaults to \
+               the nameservers of /etc/resolv.conf.",
+        apply: |c, v| {
+            c.dns.dns_servers = dns_settings::parse_servers(v)?;
+            Ok(())
+        },
+    },
+    OptionInfo {
+        group: GROUP,
+        name: "tsig_key_file",
+        type_name: "string",
+        default: "",
+        help: "File holding a TSIG key in BIND's format (key \"name\" { algorithm \
+               hmac-sha256; secret \"...\"; };, as tsig-keygen prints): DNS queries and \
+               updates are signed with it and answers must be signed with it.",
+        apply: |c, v| {
+            let path = v.trim();
+            c.dns.tsig = if path.is_empty() {
+                None
+            } else {
+                let mut warn =
+                    |m: &str| crate::zeroconf::log(crate::zeroconf::LogLevel::Warning, m);
+                Some(dns_settings::read_key_file(path, &mut warn)?)
+            };
+            c.dns.tsig_key_file = path.to_owned();
+            Ok(())
+        },
+    },
+    OptionInfo {
+        group: GROUP,
+        name: "tsig_key",
+        type_name: "string",
+        default: "",
+        help: "TSIG key as algorithm:name:base64secret (as dig -y takes), instead of \
+               tsig_key_file.",
+        apply: |c, v| {
+            c.dns.tsig = if v.trim().is_empty() {
+                None
+            } else {
+                Some(Key::from_line(v)?)
+            };
+            c.dns.tsig_key_file.clear();
+            Ok(())
+        },
+    },
+    OptionInfo {
+        group: GROUP,
+        name: "discovery",
+        type_name: "string",
+        default: "auto",
+        help: "Where to discover and register services: mdns, dns, both, or auto (dns when \
+               a domain is set, else mdns). With both, a lookup returns the DNS answer \
+               and asks mDNS only when DNS finds nothing; an unauthenticated DNS answer is \
+               an error, never replaced by an mDNS one.",
+        apply: |c, v| {
+            c.dns.discovery = Discovery::parse(v)?;
+            Ok(())
+        },
+    },
 ];
+
+/// Options whose value is a secret: never echoed in an error text.
+const SECRET_OPTIONS: [&str; 1] = ["tsig_key"];
 
 impl Config {
     /// Set an option by name from its config-file text, e.g.
@@ -138,8 +225,12 @@ impl Config {
             .ok_or_else(|| Error::InvalidArgument(format!("unknown option [{GROUP}] {name}")))?;
         let mut next = self.clone();
         (opt.apply)(&mut next, value).map_err(|why| {
+            let shown = match SECRET_OPTIONS.contains(&name) {
+                true => "(secret, not shown)".to_owned(),
+                false => format!("{value:?}"),
+            };
             Error::InvalidArgument(format!(
-                "invalid value {value:?} for option [{GROUP}] {name}: {why}"
+                "invalid value {shown} for option [{GROUP}] {name}: {why}"
             ))
         })?;
         *self = next;
@@ -644,6 +735,52 @@ mod tests {
     }
 
     #[test]
+    fn unicast_dns_options() {
+        use crate::dns::Discovery;
+        let mut c = Config::default();
+        c.set("domain", "mystack.example.test.").unwrap();
+        c.set("dns_servers", "198.18.0.1,[fd00:99::1]:5353")
+            .unwrap();
+        c.set("discovery", "both").unwrap();
+        assert_eq!(c.dns.domain, "mystack.example.test");
+        assert_eq!(c.dns.dns_servers.len(), 2);
+        assert_eq!(c.dns.discovery, Discovery::Both);
+        // (option, bad value)
+        for (name, bad) in [
+            ("domain", "a..b"),
+            ("dns_servers", "ns1.example.test"),
+            ("discovery", "anycast"),
+            ("tsig_key_file", "/nonexistent/key"),
+        ] {
+            let before = c.clone();
+            let e = c.set(name, bad).unwrap_err();
+            assert!(
+                matches!(&e, Error::InvalidArgument(m) if m.contains(name)),
+                "{e}"
+            );
+            assert_eq!(c, before, "{name} unchanged after {bad:?}");
+        }
+        // the secret never in an error text, nor in Debug output
+        let secret = "c2VjcmV0c2VjcmV0c2VjcmV0";
+        c.set(
+            "tsig_key",
+            &format!("hmac-sha256:upd.example.test:{secret}"),
+        )
+        .unwrap();
+        assert!(c.dns.tsig.is_some());
+        assert!(!format!("{c:?}").contains(secret));
+        for bad in [
+            format!("hmac-md5:k:{secret}"),
+            format!("hmac-sha256:k:{secret}!"),
+        ] {
+            let e = c.set("tsig_key", &bad).unwrap_err().to_string();
+            assert!(e.contains("tsig_key") && !e.contains(secret), "{e}");
+        }
+        c.set("tsig_key", "").unwrap();
+        assert!(c.dns.tsig.is_none());
+    }
+
+    #[test]
     fn unknown_option_is_named() {
         let mut c = Config::default();
         let e = c.set("registration_attempt", "5").unwrap_err();
@@ -664,7 +801,12 @@ mod tests {
                 "lookup_attempts",
                 "params",
                 "interfaces",
-                "lookup_timeout"
+                "lookup_timeout",
+                "domain",
+                "dns_servers",
+                "tsig_key_file",
+                "tsig_key",
+                "discovery"
             ]
         );
         assert!(opts.iter().all(|o| o.group == "mdns" && !o.help.is_empty()));
@@ -676,7 +818,12 @@ mod tests {
                 ("integer", "3"),
                 ("dict", ""),
                 ("list", ""),
-                ("floating point", "3.0")
+                ("floating point", "3.0"),
+                ("string", ""),
+                ("list", ""),
+                ("string", ""),
+                ("string", ""),
+                ("string", "auto")
             ]
         );
         assert_eq!(opts[1].help, "Number of attempts to lookup a service.");

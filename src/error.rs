@@ -28,6 +28,12 @@ pub enum Error {
     /// The handle is closed, or poisoned by an earlier panic.
     #[error("closed: {0}")]
     Closed(String),
+    /// A unicast DNS answer was refused as unauthenticated: unsigned or
+    /// wrongly signed while a TSIG key is set, outside the fudge window,
+    /// not matching our request (ID, question); or the server refused our
+    /// TSIG key (BADKEY, BADSIG, BADTIME).
+    #[error("authentication failed: {0}")]
+    Auth(String),
     /// A bug.
     #[error("internal error: {0}")]
     Internal(String),

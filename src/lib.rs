@@ -7,9 +7,12 @@
 
 pub mod capi;
 pub mod config;
+pub mod dns;
 pub mod endpoint;
 pub mod engine;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod props;
 pub mod route;
 pub mod zeroconf;

@@ -100,7 +100,10 @@ const REGISTER_TIMEOUT: Duration = Duration::from_secs(10);
 /// closes it.
 pub struct Zeroconf {
     config: Config,
-    mdns: Mdns,
+    /// None with `discovery = dns` (no multicast socket at all).
+    mdns: Option<Mdns>,
+    /// Unicast DNS-SD when a domain is configured (src/dns, docs/DNS.md).
+    dns: Option<crate::dns::Publisher>,
     state: Mutex<State>,
     /// Signalled by `close`: ends the waits between attempts.
     closing: Condvar,
@@ -122,16 +125,22 @@ impl Zeroconf {
     /// it could not be probed, so nothing would be published.
     pub fn new(config: Config) -> Result<Zeroconf> {
         check_config(&config)?;
-        if let Some(list) = &config.interfaces {
-            check_interfaces_present(list)?;
-        }
-        let mdns = Mdns::start(MdnsOptions {
-            interfaces: config.interfaces.clone(),
-            cache_capacity: None,
-        })?;
+        let dns = crate::dns::Client::from_config(&config)?.map(crate::dns::Publisher::new);
+        let mdns = if config.dns.discovery.uses_mdns(&config.dns) {
+            if let Some(list) = &config.interfaces {
+                check_interfaces_present(list)?;
+            }
+            Some(Mdns::start(MdnsOptions {
+                interfaces: config.interfaces.clone(),
+                cache_capacity: None,
+            })?)
+        } else {
+            None
+        };
         Ok(Zeroconf {
             config,
             mdns,
+            dns,
             state: Mutex::new(State::default()),
             closing: Condvar::new(),
         })
@@ -180,20 +189,27 @@ impl Zeroconf {
         let addresses = resolve_host(service_type, &ep)?;
         let info =
             endpoint::service_info(service_type, &ep, addresses, &self.config.params, params)?;
+        if let Some(dns) = &self.dns {
+            log(LogLevel::Debug, &format!("registering {info:?} via DNS"));
+            dns.register(service_type, &info)?;
+        }
+        let Some(mdns) = &self.mdns else {
+            return Ok(());
+        };
         log(LogLevel::Debug, &format!("registering {info:?} via mDNS"));
         let instance = info.instance.clone();
         let id = register_with_attempts(
             service_type,
             self.config.registration_attempts,
-            || self.mdns.register(info.clone(), REGISTER_TIMEOUT),
-            || self.mdns.flush_cache(),
+            || mdns.register(info.clone(), REGISTER_TIMEOUT),
+            || mdns.flush_cache(),
             |d| self.pause(d),
         )?;
         // Success means probed and announced. The engine accepts a
         // registration while no interface is up as pending; that is not
         // success: nobody could have answered a probe (issue 8).
-        if !self.mdns.is_registered(id) {
-            if let Err(e) = self.mdns.unregister(id) {
+        if !mdns.is_registered(id) {
+            if let Err(e) = mdns.unregister(id) {
                 log(
                     LogLevel::Debug,
                     &format!("withdrawing the unannounced {instance}: {e}"),
@@ -224,11 +240,35 @@ impl Zeroconf {
         self.check_open()?;
         // SPEC 1: the service type is one literal label, escaped for the querier.
         let instance = endpoint::instance_query_name(service_type)?;
+        if let Some(dns) = &self.dns {
+            let mut warn = |m: &str| log(LogLevel::Warning, m);
+            let found = dns.client().get_endpoint(
+                service_type,
+                skip_loopback,
+                skip_link_local,
+                &KernelRoutes,
+                &mut warn,
+                &mut |d| {
+                    let _ = self.pause(d);
+                },
+            );
+            // discovery = both: mDNS only when DNS found nothing; a
+            // refused (unauthenticated) DNS answer is returned as is.
+            match (found, &self.mdns) {
+                (Err(Error::NotFound(m)), Some(_)) => {
+                    log(LogLevel::Debug, &format!("{m}; asking mDNS"))
+                }
+                (found, _) => return found,
+            }
+        }
+        let Some(mdns) = &self.mdns else {
+            return Err(Error::Internal("neither DNS nor mDNS configured".into()));
+        };
         let timeout = self.config.lookup_timeout;
         let service = lookup_with_attempts(
             service_type,
             self.config.lookup_attempts,
-            || self.mdns.resolve(&instance, timeout),
+            || mdns.resolve(&instance, timeout),
             |d| self.pause(d),
         )?;
         endpoint::lookup_result(
@@ -245,11 +285,39 @@ impl Zeroconf {
     /// Every `_openstack._tcp` instance heard within `duration`.
     pub fn browse(&self, duration: Duration) -> Result<Vec<BrowsedService>> {
         self.check_open()?;
-        let found = self.mdns.browse(SERVICE_TYPE, duration)?;
-        Ok(found
-            .iter()
-            .map(|s| browsed_service(s, &KernelRoutes, &endpoint::if_name))
-            .collect())
+        let mut out: Vec<BrowsedService> = Vec::new();
+        if let Some(dns) = &self.dns {
+            for s in dns.client().browse()? {
+                let service_type = crate::dns::lookup::service_type_of(&s.instance);
+                let mut warn = |m: &str| log(LogLevel::Warning, m);
+                let (url, params) = match crate::dns::lookup::url_of(
+                    &service_type,
+                    &s,
+                    true,
+                    false,
+                    &KernelRoutes,
+                    &mut warn,
+                ) {
+                    Ok((url, params)) => (Ok(url), params),
+                    Err(e) => (Err(e.to_string()), Properties::new()),
+                };
+                out.push(BrowsedService {
+                    service_type,
+                    url,
+                    params,
+                });
+            }
+        }
+        if let Some(mdns) = &self.mdns {
+            for s in mdns.browse(SERVICE_TYPE, duration)? {
+                let b = browsed_service(&s, &KernelRoutes, &endpoint::if_name);
+                // discovery = both: a type found over DNS is shown once.
+                if !out.iter().any(|o| o.service_type == b.service_type) {
+                    out.push(b);
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Instance names of registrations this object made that were announced
@@ -264,9 +332,12 @@ impl Zeroconf {
             announced,
             ..
         } = &mut *st;
-        let mut lost = Vec::new();
+        let mut lost = self.dns.as_ref().map(|d| d.lost()).unwrap_or_default();
+        let Some(mdns) = &self.mdns else {
+            return lost;
+        };
         for (id, instance) in registered.iter() {
-            if self.mdns.is_registered(*id) {
+            if mdns.is_registered(*id) {
                 if !announced.contains(id) {
                     announced.push(*id);
                 }
@@ -287,7 +358,33 @@ impl Zeroconf {
             return Vec::new();
         }
         // Not under our lock: close() must get through while we wait.
-        let ids = self.mdns.wait_lost(timeout);
+        let ids = match (&self.mdns, &self.dns) {
+            (None, Some(dns)) => {
+                dns.wait_lost(timeout);
+                Vec::new()
+            }
+            (Some(mdns), None) => mdns.wait_lost(timeout),
+            // discovery = both: wake for either, in short slices.
+            (Some(mdns), Some(dns)) => {
+                let until = timeout.map(|t| std::time::Instant::now() + t);
+                loop {
+                    let left =
+                        until.map(|u| u.saturating_duration_since(std::time::Instant::now()));
+                    let slice = left.map_or(Duration::from_millis(200), |l| {
+                        l.min(Duration::from_millis(200))
+                    });
+                    let ids = mdns.wait_lost(Some(slice));
+                    if !ids.is_empty()
+                        || !dns.lost().is_empty()
+                        || self.state().closed
+                        || left.is_some_and(|l| l <= slice)
+                    {
+                        break ids;
+                    }
+                }
+            }
+            (None, None) => Vec::new(),
+        };
         {
             // A lost id was announced first (the engine only loses
             // registered names), even if no earlier call saw it announced.
@@ -321,9 +418,18 @@ impl Zeroconf {
             std::mem::take(&mut st.registered)
         };
         self.closing.notify_all();
+        if let Some(dns) = &self.dns {
+            // Wake DNS calls in progress, then send the signed UPDATEs
+            // removing exactly ours; errors are logged.
+            dns.client().cancel();
+            dns.close();
+        }
+        let Some(mdns) = &self.mdns else {
+            return Ok(());
+        };
         // The engine withdraws every registration it holds (goodbyes, TTL
         // 0) and wakes every call waiting on it.
-        let result = self.mdns.close();
+        let result = mdns.close();
         // SPEC 6: a withdrawal error is logged, not returned.
         if let Err(e) = &result {
             let names: Vec<&str> = registered.iter().map(|(_, n)| n.as_str()).collect();
@@ -346,6 +452,8 @@ impl Drop for Zeroconf {
 
 /// One-shot module-level lookup with default options (SPEC 6).
 pub fn get_endpoint(service_type: &str) -> Result<(String, Properties)> {
+    // A refused service type costs no engine start.
+    endpoint::check_service_type(service_type)?;
     let zc = Zeroconf::new(Config::default())?;
     let result = zc.get_endpoint(service_type, true, false);
     zc.close()?;

@@ -298,3 +298,53 @@ fn publisher_exits_3_when_its_name_is_taken() {
         "{stderr}"
     );
 }
+
+/// Issue 8, fix 6: a C program that sets no log callback gets no output
+/// from the library, even for a warning (a lookup whose only address has
+/// no route falls back to it, SPEC 4.2), unless IRONICMDNS_LOG asks.
+#[test]
+fn the_library_is_quiet_unless_ironicmdns_log_asks() {
+    let Some(lab) = lab!() else { return };
+    let (_, lookup, _) = examples();
+    let b_addr = lab.v4(1);
+    // 198.19.5.5: in the lab range, but no host has a route to it
+    let b = lab.run_on(1, move || {
+        let mut c = ironicmdns::Config::default();
+        c.set("interfaces", &b_addr.to_string()).unwrap();
+        let zc = ironicmdns::Zeroconf::new(c).unwrap();
+        zc.register_service("unrouted", "http://198.19.5.5:6385", None)
+            .unwrap();
+        zc
+    });
+    let a = lab.v4(0).to_string();
+    // (IRONICMDNS_LOG, warning expected on stderr)
+    for (value, warned) in [
+        (None, false),
+        (Some("warning"), true),
+        (Some("error"), false),
+    ] {
+        let mut cmd = on(&lab, 0, &lookup);
+        cmd.args(["--interface", &a, "unrouted"]);
+        match value {
+            Some(v) => cmd.env("IRONICMDNS_LOG", v),
+            None => cmd.env_remove("IRONICMDNS_LOG"),
+        };
+        let out = cmd.output().expect("run lookup");
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert!(out.status.success(), "{value:?}: {stdout}\n{stderr}");
+        assert!(stdout.starts_with("http://198.19.5.5:6385"), "{stdout}");
+        let ours: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.starts_with("ironicmdns: "))
+            .collect();
+        assert_eq!(
+            ours.iter().any(|l| l.starts_with("ironicmdns: warning: ")),
+            warned,
+            "IRONICMDNS_LOG={value:?}: {ours:?}"
+        );
+        if value.is_none() {
+            assert!(ours.is_empty(), "quiet by default: {ours:?}");
+        }
+    }
+    b.close().unwrap();
+}

@@ -76,6 +76,7 @@ fn header_declares_the_fixed_abi() {
         ("ZC_ERR_CLOSED", -8),
         ("ZC_ERR_POISONED", -9),
         ("ZC_ERR_INTERNAL", -10),
+        ("ZC_ERR_AUTH", -11),
     ];
     for (name, value) in codes {
         assert!(

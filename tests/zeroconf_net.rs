@@ -385,3 +385,67 @@ fn issue8_close_from_another_thread_wakes_every_call() {
         );
     }
 }
+
+/// Issue 8, fix 6: the library is quiet by default, but the CLI prints its
+/// warnings: a lookup whose only address has no route warns and falls back
+/// (SPEC 4.2), and `ironic-mdns lookup` shows the warning on stderr.
+#[test]
+fn issue8_the_cli_prints_the_library_warnings() {
+    let Some(lab) = lab!() else { return };
+    let (a_addr, b_addr) = (lab.v4(0), lab.v4(1));
+    // 198.19.5.5: in the lab range, but no host has a route to it
+    let b = lab.run_on(1, move || {
+        let zc = Zeroconf::new(config_on(b_addr)).unwrap();
+        zc.register_service("unrouted", "http://198.19.5.5:6385", None)
+            .unwrap();
+        zc
+    });
+    let out = lab
+        .command(0, env!("CARGO_BIN_EXE_ironic-mdns"))
+        .args(["lookup", "unrouted", "--interface", &a_addr.to_string()])
+        .env_remove("IRONICMDNS_LOG")
+        .output()
+        .expect("run ironic-mdns");
+    b.close().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert_eq!(stdout.lines().next(), Some("http://198.19.5.5:6385"));
+    assert!(
+        stderr.contains("ironicmdns: warning: ") && stderr.contains("198.19.5.5"),
+        "the CLI did not print the warning:\n{stderr}"
+    );
+}
+
+/// Issue 8, fix 2: with no interface up (the host's link is down), a
+/// registration is not reported as done: nobody could answer its probe.
+/// It fails with Error::Registration and leaves nothing pending: when the
+/// link comes back, nothing of it is announced.
+#[test]
+fn issue8_no_registered_without_an_interface_to_probe_on() {
+    let Some(lab) = lab!() else { return };
+    let a_addr = lab.v4(0);
+    lab.link_down(1).unwrap();
+    let (got, b) = lab.run_on(1, || {
+        let zc = Zeroconf::new(Config::default()).expect("start with all interfaces");
+        let got = zc.register_service("baremetal", "http://198.18.0.2:6385", None);
+        (got, zc)
+    });
+    assert!(
+        matches!(&got, Err(Error::Registration(m)) if m.contains("no interface")),
+        "{got:?}"
+    );
+    lab.link_up(1).unwrap();
+    let found = lab.run_on(0, move || {
+        let mut c = config_on(a_addr);
+        c.lookup_attempts = 1;
+        c.lookup_timeout = Duration::from_millis(1500);
+        let zc = Zeroconf::new(c).unwrap();
+        zc.get_endpoint("baremetal", true, false)
+    });
+    b.close().unwrap();
+    assert!(
+        matches!(found, Err(Error::NotFound(_))),
+        "a failed registration was published later: {found:?}"
+    );
+}

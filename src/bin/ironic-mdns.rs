@@ -40,6 +40,19 @@ Options (the [mdns] options, see `ironic-mdns options`):
   --lookup-attempts N          attempts to look up (default 3)
   --lookup-timeout SECS        wait per lookup attempt (default 3.0)
   --params K:V,...             extra TXT properties for registrations
+Unicast DNS-SD (see docs/DNS.md):
+  --domain DOMAIN              DNS-SD domain, e.g. mystack.example.com: look
+                               up / register <TYPE>._openstack._tcp.DOMAIN
+                               through DNS (registration: RFC 2136 UPDATE)
+  --dns-server IP[:PORT]       DNS server to ask (repeatable, or a comma
+                               list; [IPv6]:PORT); default: /etc/resolv.conf
+  --tsig-key-file FILE         TSIG key in BIND's format (tsig-keygen):
+                               sign queries and updates, require signed
+                               answers
+  --tsig-key ALG:NAME:SECRET   the same key in one line, base64 secret
+                               (other users see it in ps: prefer a file)
+  --discovery MODE             mdns, dns, both, or auto (default: dns when
+                               a domain is set, else mdns)
 Command options:
   --json                       lookup, browse: print JSON; a value that is
                                not UTF-8 is {\"b64\": \"<base64>\"}, a key
@@ -89,6 +102,7 @@ fn parse(argv: Vec<String>) -> Result<Parsed, String> {
     let mut config = Config::default();
     let mut positional = Vec::new();
     let mut interfaces: Vec<String> = Vec::new();
+    let mut dns_servers: Vec<String> = Vec::new();
     let (mut json, mut skip_loopback, mut skip_link_local) = (false, true, false);
     let mut duration = None;
     let mut used: Vec<&'static str> = Vec::new(); // command-specific flags seen
@@ -122,6 +136,14 @@ fn parse(argv: Vec<String>) -> Result<Parsed, String> {
                 interfaces.push(value(&mut it)?);
                 continue;
             }
+            "--dns-server" | "--dns-servers" => {
+                dns_servers.push(value(&mut it)?);
+                continue;
+            }
+            "--domain" => "domain",
+            "--tsig-key-file" => "tsig_key_file",
+            "--tsig-key" => "tsig_key",
+            "--discovery" => "discovery",
             "--registration-attempts" => "registration_attempts",
             "--lookup-attempts" => "lookup_attempts",
             "--lookup-timeout" => "lookup_timeout",
@@ -161,6 +183,11 @@ fn parse(argv: Vec<String>) -> Result<Parsed, String> {
         };
         let v = value(&mut it)?;
         config.set(option, &v).map_err(|e| e.to_string())?;
+    }
+    if !dns_servers.is_empty() {
+        config
+            .set("dns_servers", &dns_servers.join(","))
+            .map_err(|e| e.to_string())?;
     }
     if !interfaces.is_empty() {
         config

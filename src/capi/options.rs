@@ -64,7 +64,16 @@ pub extern "C" fn zc_options_new(out: *mut *mut zc_options) -> zc_status {
 /// case, and each `key=value` at most 255 bytes, RFC 6763 s6.1/s6.4),
 /// `interfaces` ("198.18.0.1,fd00:99::1"; not the unspecified, a
 /// multicast or the broadcast address), `lookup_timeout` (seconds per
-/// lookup attempt, "0.2"; from 0.001 to 60). The value is checked fully
+/// lookup attempt, "0.2"; from 0.001 to 60). Unicast DNS-SD (docs/DNS.md):
+/// `domain` ("mystack.example.com"; empty, the default, keeps mDNS only),
+/// `dns_servers` ("198.18.0.1,[fd00:99::1]:5353"; default: the
+/// nameservers of /etc/resolv.conf), `tsig_key_file` (a BIND key file as
+/// `tsig-keygen` prints; read here, a warning is logged when others may
+/// read it), `tsig_key` ("hmac-sha256:name:base64secret"; never echoed in
+/// an error text), `discovery` ("auto", "mdns", "dns" or "both"; auto: dns
+/// when a domain is set). With a key, every DNS query and update is
+/// signed and every answer must be signed by it, else `ZC_ERR_AUTH`.
+/// The value is checked fully
 /// here: one that is accepted never fails a later call for its form
 /// (`zc_new` still checks that each `interfaces` address is on an
 /// interface now). An unknown name or a bad value is

@@ -42,6 +42,12 @@ pub const ZC_ERR_POISONED: zc_status = -9;
 /// A bug in the library (a panic caught at the boundary, or an impossible
 /// state). The detail text says where.
 pub const ZC_ERR_INTERNAL: zc_status = -10;
+/// A unicast DNS answer was refused as unauthenticated (options `domain`
+/// and `tsig_key_file` / `tsig_key`): unsigned or wrongly signed while a
+/// TSIG key is set, signed outside the fudge window, or not matching the
+/// request (message ID, question); or the DNS server refused our TSIG key
+/// (BADKEY, BADSIG, BADTIME). Such an answer never becomes an endpoint.
+pub const ZC_ERR_AUTH: zc_status = -11;
 
 /// Major version of the header; compare with `zc_version()` at run time.
 pub const ZC_VERSION_MAJOR: u32 = 0;
@@ -62,6 +68,7 @@ pub(crate) fn of_error(e: &Error) -> zc_status {
         Error::Io(_) => ZC_ERR_IO,
         Error::Closed(_) => ZC_ERR_CLOSED,
         Error::Internal(_) => ZC_ERR_INTERNAL,
+        Error::Auth(_) => ZC_ERR_AUTH,
     }
 }
 
@@ -78,6 +85,7 @@ fn text(status: zc_status) -> &'static CStr {
         ZC_ERR_CLOSED => c"handle is closed",
         ZC_ERR_POISONED => c"handle is unusable after an internal error",
         ZC_ERR_INTERNAL => c"internal error",
+        ZC_ERR_AUTH => c"DNS answer not authenticated (TSIG) or not matching the request",
         _ => c"unknown status code",
     }
 }
@@ -143,24 +151,25 @@ mod tests {
             (Error::Io(String::new()), ZC_ERR_IO),
             (Error::Closed(String::new()), ZC_ERR_CLOSED),
             (Error::Internal(String::new()), ZC_ERR_INTERNAL),
+            (Error::Auth(String::new()), ZC_ERR_AUTH),
         ];
         for (e, code) in &kinds {
             assert_eq!(of_error(e), *code, "{e:?}");
         }
-        let mut texts: Vec<&CStr> = (ZC_ERR_INTERNAL..=ZC_OK).map(text).collect();
+        let mut texts: Vec<&CStr> = (ZC_ERR_AUTH..=ZC_OK).map(text).collect();
         assert!(texts.iter().all(|t| *t != c"unknown status code"));
         texts.sort();
         texts.dedup();
         assert_eq!(
             texts.len(),
-            (ZC_OK - ZC_ERR_INTERNAL + 1) as usize,
+            (ZC_OK - ZC_ERR_AUTH + 1) as usize,
             "texts must differ"
         );
     }
 
     #[test]
     fn strerror_of_unknown_codes_is_static_text() {
-        for code in [1, -11, i32::MIN, i32::MAX] {
+        for code in [1, -12, i32::MIN, i32::MAX] {
             let t = unsafe { CStr::from_ptr(zc_strerror(code)) };
             assert_eq!(t, c"unknown status code");
         }

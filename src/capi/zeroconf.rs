@@ -311,6 +311,8 @@ pub extern "C" fn zc_close(zc: *mut zc_zeroconf) -> zc_status {
 }
 
 fn lookup_once(config: Config, service_type: &str) -> Outcome<(String, Properties)> {
+    // A refused service type costs no engine start.
+    crate::endpoint::check_service_type(service_type)?;
     let zc = Zeroconf::new(config)?;
     let found = zc.get_endpoint(service_type, true, false);
     let closed = zc.close();
@@ -381,6 +383,31 @@ mod tests {
             "baremetal._openstack._tcp.local.\nidentity._openstack._tcp.local."
         );
         zc_string_free(text);
+    }
+
+    #[test]
+    fn a_pointer_that_is_not_a_live_handle_is_closed_and_never_read() {
+        // Never dereferenced: the live table is asked first.
+        let gone = std::ptr::NonNull::<zc_zeroconf>::dangling().as_ptr();
+        let mut url: *mut c_char = std::ptr::null_mut();
+        assert_eq!(
+            zc_get_endpoint(
+                gone,
+                c"baremetal".as_ptr(),
+                1,
+                0,
+                &mut url,
+                std::ptr::null_mut()
+            ),
+            ZC_ERR_CLOSED
+        );
+        assert!(url.is_null());
+        assert_eq!(zc_close(gone), ZC_ERR_CLOSED, "a second close");
+        let mut buf = [0 as c_char; 64];
+        let n = zc_last_error(gone, buf.as_mut_ptr(), buf.len());
+        assert_eq!(read(buf.as_ptr()), "zc_close: the handle is closed");
+        assert_eq!(n, "zc_close: the handle is closed".len());
+        assert_eq!(zc_close(std::ptr::null_mut()), ZC_OK);
     }
 
     #[test]

@@ -1,0 +1,446 @@
+//! Publishing over unicast DNS: RFC 2136 UPDATEs (TSIG-signed when a key
+//! is configured) that add, refresh and remove exactly our records.
+//!
+//! - Register: prerequisite "the instance name is not in use" (RFC 2136
+//!   s2.4.5), then add PTR, SRV, TXT (the same RDATA as mDNS publishes
+//!   but for the SRV target) and, for an IP-literal endpoint, A/AAAA of
+//!   the host name `<type>.<domain>.` (its own "not in use" prerequisite
+//!   too), which is then the SRV target (see `lookup::address_host`).
+//!   When a name is in use, a second UPDATE succeeds only if the SRV, TXT
+//!   and A/AAAA RRsets there are exactly ours (RFC 2136 s2.4.2, value
+//!   dependent): a publisher restarted with the same data takes its
+//!   records back; anybody else's instance is a name conflict, as over mDNS.
+//! - Refresh: before the TTL runs out (at 80 %), the same value-dependent
+//!   UPDATE re-asserts the records; a failed prerequisite means another
+//!   publisher took the name: the registration is lost.
+//! - Close: prerequisite "our SRV is there", then delete each of our
+//!   records by value (CLASS NONE, RFC 2136 s2.5.4): nothing of anyone
+//!   else's goes, not even the shared PTR RRset's other members.
+
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use simple_dns::rdata::{RData, SOA};
+use simple_dns::ResourceRecord;
+
+use super::exchange::ExchangeError;
+use super::lookup::{address_host, instance_name, service_name};
+use super::message::{self, Update, NOERROR, NOTAUTH, NOTZONE, NXDOMAIN, NXRRSET, REFUSED};
+use super::message::{SERVFAIL, YXDOMAIN, YXRRSET};
+use super::Client;
+use crate::engine::wire;
+use crate::engine::ServiceInfo;
+use crate::error::{Error, Result};
+use crate::zeroconf::{log, LogLevel};
+
+/// TTL of the records we publish: short, so that a withdrawal reaches
+/// caches soon (RFC 6762 s10 uses 120 s for records with a host name).
+pub const TTL: u32 = 120;
+/// First wait between conflict retries, doubled after each (SPEC 3.6).
+const FIRST_WAIT: Duration = Duration::from_millis(100);
+/// Retry delay of a refresh that got no answer.
+const REFRESH_RETRY: Duration = Duration::from_secs(10);
+
+/// One registration of ours.
+#[derive(Clone, Debug)]
+struct Reg {
+    instance: String,
+    zone: String,
+    srv: ResourceRecord<'static>,
+    txt: ResourceRecord<'static>,
+    /// The address host (IP-literal endpoints only).
+    host: Option<simple_dns::Name<'static>>,
+    /// Our A/AAAA records (of `host`).
+    addrs: Vec<ResourceRecord<'static>>,
+    /// Everything we added: PTR, SRV, TXT, A/AAAA.
+    records: Vec<ResourceRecord<'static>>,
+    next_refresh: Instant,
+}
+
+#[derive(Default)]
+struct State {
+    regs: Vec<Reg>,
+    lost: Vec<String>,
+    closed: bool,
+    refresher: Option<JoinHandle<()>>,
+}
+
+struct Inner {
+    client: Client,
+    ttl: u32,
+    state: Mutex<State>,
+    cond: Condvar,
+}
+
+/// The DNS publisher of one `Zeroconf` object.
+#[derive(Clone)]
+pub struct Publisher {
+    inner: Arc<Inner>,
+}
+
+impl Publisher {
+    pub fn new(client: Client) -> Publisher {
+        Publisher::with_ttl(client, TTL)
+    }
+
+    /// With another TTL (tests; the refresh comes at 80 % of it).
+    pub fn with_ttl(client: Client, ttl: u32) -> Publisher {
+        Publisher {
+            inner: Arc::new(Inner {
+                client,
+                ttl: ttl.max(1),
+                state: Mutex::new(State::default()),
+                cond: Condvar::new(),
+            }),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.inner.client
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Publish `info` (built by `endpoint::service_info` for mDNS) under
+    /// the DNS domain. A name held by another publisher is Error::Conflict
+    /// after `registration_attempts` tries with the doubling waits.
+    pub fn register(&self, service_type: &str, info: &ServiceInfo) -> Result<()> {
+        if self.state().closed {
+            return Err(Error::Closed("the DNS publisher is closed".into()));
+        }
+        let reg = self.records(service_type, info)?;
+        let c = &self.inner.client;
+        let mut wait = FIRST_WAIT;
+        for attempt in 1..=c.registration_attempts {
+            match self.add(&reg) {
+                Ok(()) => {
+                    self.keep(reg);
+                    return Ok(());
+                }
+                Err(Error::Conflict(m)) => {
+                    log(LogLevel::Debug, &m);
+                    if attempt < c.registration_attempts {
+                        std::thread::sleep(wait);
+                        wait = wait.saturating_mul(2);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::Conflict(format!(
+            "cannot register {service_type} service: conflict, {} in zone {} is held by another \
+             publisher after {} attempts",
+            reg.instance, reg.zone, c.registration_attempts
+        )))
+    }
+
+    fn records(&self, service_type: &str, info: &ServiceInfo) -> Result<Reg> {
+        let c = &self.inner.client;
+        let bad = |e: String| Error::InvalidArgument(e);
+        let instance = instance_name(service_type, &c.domain)?;
+        let service = service_name(&c.domain);
+        let inst = message::name(&instance).map_err(bad)?;
+        let svc = message::name(&service).map_err(bad)?;
+        let ip_literal = info.target.eq_ignore_ascii_case(&info.instance);
+        let host = match ip_literal {
+            true => {
+                let h = address_host(&instance).unwrap_or_default();
+                Some(message::name(&h).map_err(bad)?)
+            }
+            false => None,
+        };
+        let target = match &host {
+            Some(h) => h.clone(),
+            None => message::name(&info.target).map_err(bad)?,
+        };
+        let unicast = |r: ResourceRecord<'static>| r.with_cache_flush(false);
+        let ttl = self.inner.ttl;
+        let srv = unicast(wire::srv(&inst, &target, info.port, ttl));
+        let txt = unicast(
+            wire::txt(&inst, &info.txt, ttl).map_err(|e| Error::InvalidArgument(e.to_string()))?,
+        );
+        let addrs: Vec<ResourceRecord<'static>> = match &host {
+            Some(h) => info
+                .addresses
+                .iter()
+                .map(|a| unicast(wire::addr(h, *a, ttl, false)))
+                .collect(),
+            None => Vec::new(),
+        };
+        let mut records = vec![
+            unicast(wire::ptr(&svc, &inst, ttl)),
+            srv.clone(),
+            txt.clone(),
+        ];
+        records.extend(addrs.iter().cloned());
+        let zone = self.zone_of(&c.domain)?;
+        Ok(Reg {
+            instance,
+            zone,
+            srv,
+            txt,
+            host,
+            addrs,
+            records,
+            next_refresh: Instant::now(),
+        })
+    }
+
+    /// The zone holding `domain`: the owner of the SOA that a query for
+    /// the domain's SOA returns, in the answer or the authority section
+    /// (RFC 2136 s4.1 leaves finding the zone to the requestor).
+    fn zone_of(&self, domain: &str) -> Result<String> {
+        let c = &self.inner.client;
+        let req = message::query(super::driver::random_id(), domain, 6)
+            .map_err(Error::InvalidArgument)?;
+        let resp = c
+            .exchange(req, c.lookup_attempts)
+            .map_err(|e| update_exchange_error(&format!("finding the zone of {domain}"), e))?;
+        resp.answers
+            .iter()
+            .chain(resp.authority.iter())
+            .find(|r| matches!(r.rdata, RData::SOA(SOA { .. })))
+            .map(|r| message::name_text(&r.name))
+            .ok_or_else(|| {
+                Error::Registration(format!(
+                    "cannot find the zone of {domain}: the server answered {} without an SOA",
+                    message::rcode_name(resp.rcode)
+                ))
+            })
+    }
+
+    /// The first UPDATE, then the take-back one when the name is in use.
+    fn add(&self, reg: &Reg) -> Result<()> {
+        let mut prerequisites = vec![message::name_not_in_use(&reg.srv.name)];
+        prerequisites.extend(reg.host.iter().map(message::name_not_in_use));
+        let fresh = Update {
+            prerequisites,
+            updates: reg.records.clone(),
+        };
+        match self.send(reg, &fresh, "registering")? {
+            NOERROR => Ok(()),
+            YXDOMAIN => match self.send(reg, &self.reassert(reg), "registering")? {
+                NOERROR => Ok(()),
+                NXRRSET | NXDOMAIN | YXRRSET => Err(Error::Conflict(format!(
+                    "{} in zone {} is held by another publisher (RFC 2136 prerequisite failed)",
+                    reg.instance, reg.zone
+                ))),
+                r => Err(self.rcode_error("registering", reg, r)),
+            },
+            r => Err(self.rcode_error("registering", reg, r)),
+        }
+    }
+
+    /// Re-add our records if the SRV and TXT there are exactly ours.
+    fn reassert(&self, reg: &Reg) -> Update {
+        let mut prerequisites = vec![
+            message::rrset_equals(&reg.srv),
+            message::rrset_equals(&reg.txt),
+        ];
+        // The whole A and AAAA RRsets must be ours.
+        prerequisites.extend(reg.addrs.iter().map(message::rrset_equals));
+        Update {
+            prerequisites,
+            updates: reg.records.clone(),
+        }
+    }
+
+    /// Send one UPDATE; the RCODE, or the exchange failure as an error.
+    fn send(&self, reg: &Reg, u: &Update, what: &str) -> Result<u16> {
+        let c = &self.inner.client;
+        let req = message::update(super::driver::random_id(), &reg.zone, u)
+            .map_err(Error::InvalidArgument)?;
+        let resp = match what {
+            // The withdrawal at close runs to its end: cancel is for calls.
+            "withdrawing" => c.exchange_to_end(req, c.lookup_attempts),
+            _ => c.exchange(req, c.lookup_attempts),
+        };
+        resp.map(|r| r.rcode)
+            .map_err(|e| update_exchange_error(&format!("{what} {}", reg.instance), e))
+    }
+
+    fn rcode_error(&self, what: &str, reg: &Reg, rcode: u16) -> Error {
+        let c = &self.inner.client;
+        let key = match &c.key {
+            Some(k) => format!("with TSIG key {}", k.name()),
+            None => "without a TSIG key (option tsig_key_file or tsig_key)".into(),
+        };
+        let why = match rcode {
+            REFUSED => format!("the server refused the update {key} (REFUSED)"),
+            NOTAUTH => format!(
+                "the server is not authoritative for zone {} or does not accept updates {key} \
+                 (NOTAUTH)",
+                reg.zone
+            ),
+            NOTZONE => format!("{} is not in zone {} (NOTZONE)", reg.instance, reg.zone),
+            SERVFAIL => "the server failed (SERVFAIL)".into(),
+            r => format!("the server answered {}", message::rcode_name(r)),
+        };
+        Error::Registration(format!("{what} {}: {why}", reg.instance))
+    }
+
+    /// Remember `reg` and make sure the refresher runs.
+    fn keep(&self, mut reg: Reg) {
+        reg.next_refresh = Instant::now() + self.refresh_interval();
+        let mut st = self.state();
+        st.regs.retain(|r| r.instance != reg.instance);
+        st.regs.push(reg);
+        if st.refresher.is_none() {
+            let me = self.clone();
+            st.refresher = std::thread::Builder::new()
+                .name("ironicmdns-dns-refresh".into())
+                .spawn(move || me.refresh_loop())
+                .ok();
+        }
+        self.inner.cond.notify_all();
+    }
+
+    /// 80 % of the TTL (RFC 6762 s5.2 refreshes at 80 % too).
+    fn refresh_interval(&self) -> Duration {
+        Duration::from_millis(self.inner.ttl as u64 * 800)
+    }
+
+    fn refresh_loop(&self) {
+        let mut st = self.state();
+        loop {
+            if st.closed {
+                return;
+            }
+            let now = Instant::now();
+            let due: Vec<Reg> = st
+                .regs
+                .iter()
+                .filter(|r| r.next_refresh <= now)
+                .cloned()
+                .collect();
+            if due.is_empty() {
+                let next = st.regs.iter().map(|r| r.next_refresh).min();
+                st = match next {
+                    Some(t) => {
+                        self.inner
+                            .cond
+                            .wait_timeout(st, t.saturating_duration_since(now))
+                            .unwrap_or_else(|e| e.into_inner())
+                            .0
+                    }
+                    None => self.inner.cond.wait(st).unwrap_or_else(|e| e.into_inner()),
+                };
+                continue;
+            }
+            drop(st);
+            for reg in due {
+                let outcome = self.send(&reg, &self.reassert(&reg), "refreshing");
+                let mut s = self.state();
+                let Some(slot) = s.regs.iter_mut().find(|r| r.instance == reg.instance) else {
+                    continue;
+                };
+                match outcome {
+                    Ok(NOERROR) => slot.next_refresh = Instant::now() + self.refresh_interval(),
+                    Ok(NXRRSET | NXDOMAIN | YXRRSET | YXDOMAIN) => {
+                        log(
+                            LogLevel::Warning,
+                            &format!(
+                                "registration {} lost: another publisher holds it in zone {}",
+                                reg.instance, reg.zone
+                            ),
+                        );
+                        s.regs.retain(|r| r.instance != reg.instance);
+                        s.lost.push(reg.instance.clone());
+                        self.inner.cond.notify_all();
+                    }
+                    other => {
+                        let why = match other {
+                            Ok(r) => self.rcode_error("refreshing", &reg, r).to_string(),
+                            Err(e) => e.to_string(),
+                        };
+                        log(LogLevel::Warning, &format!("{why}; retrying"));
+                        slot.next_refresh = Instant::now() + REFRESH_RETRY;
+                    }
+                }
+            }
+            st = self.state();
+        }
+    }
+
+    /// Instance names of registrations lost to another publisher.
+    pub fn lost(&self) -> Vec<String> {
+        self.state().lost.clone()
+    }
+
+    /// Wait until a registration is lost, the publisher closes, or
+    /// `timeout` (None: no limit) passes; then `lost()`.
+    pub fn wait_lost(&self, timeout: Option<Duration>) -> Vec<String> {
+        let until = timeout.map(|t| Instant::now() + t);
+        let mut st = self.state();
+        while st.lost.is_empty() && !st.closed {
+            st = match until {
+                Some(u) => {
+                    let left = u.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    self.inner
+                        .cond
+                        .wait_timeout(st, left)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+                None => self.inner.cond.wait(st).unwrap_or_else(|e| e.into_inner()),
+            };
+        }
+        st.lost.clone()
+    }
+
+    /// Stop refreshing and remove every record of ours (SPEC 6: errors are
+    /// logged, not returned). Idempotent.
+    pub fn close(&self) {
+        let (regs, refresher) = {
+            let mut st = self.state();
+            if st.closed {
+                return;
+            }
+            st.closed = true;
+            self.inner.cond.notify_all();
+            (std::mem::take(&mut st.regs), st.refresher.take())
+        };
+        if let Some(t) = refresher {
+            let _ = t.join();
+        }
+        for reg in regs {
+            let u = Update {
+                prerequisites: vec![message::rrset_equals(&reg.srv)],
+                updates: reg.records.iter().map(message::delete_rr).collect(),
+            };
+            match self.send(&reg, &u, "withdrawing") {
+                Ok(NOERROR) => {}
+                Ok(NXRRSET | NXDOMAIN) => log(
+                    LogLevel::Debug,
+                    &format!("{} was no longer ours: nothing removed", reg.instance),
+                ),
+                Ok(r) => log(
+                    LogLevel::Error,
+                    &self.rcode_error("withdrawing", &reg, r).to_string(),
+                ),
+                Err(e) => log(LogLevel::Error, &e.to_string()),
+            }
+        }
+    }
+}
+
+/// An exchange failure while publishing as the crate's error.
+fn update_exchange_error(what: &str, e: ExchangeError) -> Error {
+    match e {
+        ExchangeError::Refused { .. } | ExchangeError::KeyRejected { .. } => {
+            Error::Auth(format!("{what}: {e}"))
+        }
+        ExchangeError::Io { .. } => Error::Io(format!("{what}: {e}")),
+        ExchangeError::Request(m) => Error::InvalidArgument(m),
+        ExchangeError::Cancelled => Error::Closed(format!("{what}: {e}")),
+        ExchangeError::Timeout { .. } | ExchangeError::Malformed { .. } => {
+            Error::Registration(format!("{what}: {e}"))
+        }
+    }
+}
