@@ -20,7 +20,7 @@
       the off-link host, the legitimate lookups' times.
 
 --check turns the targets into an exit status (the CI test at small size,
-scripts/tests.d/40-storm.sh). Everything runs in private network
+scripts/tests.d/50-storm.sh). Everything runs in private network
 namespaces: started in the machine's own, the script re-runs itself under
 `unshare -n` (the harness's namespace is the bridge's).
 """
