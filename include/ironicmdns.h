@@ -30,8 +30,10 @@
  * the last of them has returned. That is how an agent cancels a lookup on
  * shutdown. Do not use the pointer after zc_close returned. A zc_options object is synchronised. A zc_props set
  * may be read by several threads, but zc_props_set needs it to itself. The
- * library runs a background thread per handle and never calls your code
- * from it, except the log callback you set with zc_set_log_callback. Blocking calls (zc_register_service, zc_get_endpoint, zc_lookup*)
+ * library runs at most one background thread per handle, started by the
+ * first zc_register_service, zc_browse or zc_get_endpoint on it (zc_lookup*
+ * run on your thread), and never calls your code from it, except the log
+ * callback you set with zc_set_log_callback. Blocking calls (zc_register_service, zc_get_endpoint, zc_lookup*)
  * take their time limits from the options, which are bounded (at most 10
  * attempts, lookup_timeout at most 60 s); none blocks forever.
  *
@@ -41,9 +43,14 @@
  *
  * Failures inside the library (a panic) never cross into your code: the
  * call returns ZC_ERR_INTERNAL and that handle then answers ZC_ERR_POISONED.
+ * An mDNS engine that fails inside its thread makes the call that meets it
+ * return ZC_ERR_POISONED, and the handle answers it from then on; zc_close
+ * still frees it.
  *
- * Network. zc_new opens mDNS sockets (UDP 5353, 224.0.0.251 and ff02::fb)
- * on the interfaces chosen by the "interfaces" option (default: all).
+ * Network. The first call that needs the network opens mDNS sockets (UDP
+ * 5353, 224.0.0.251 and ff02::fb, or an ephemeral port for a lookup's
+ * first query) on the interfaces chosen by the "interfaces" option
+ * (default: all); zc_new opens none.
  *
  * Example (examples/c/ has complete programs; link with
  * `pkg-config --cflags --libs ironicmdns`):
@@ -136,7 +143,8 @@ typedef struct zc_services zc_services;
 
 /**
  * An mDNS client and server, like `ironic_lib.mdns.Zeroconf`: it owns the
- * sockets and a background thread. Create with `zc_new`, end with
+ * sockets and, from the first call that needs one, a background thread.
+ * Create with `zc_new`, end with
  * `zc_close`. Thread-safe: any number of threads may call any function on
  * one handle at once, `zc_close` included. `zc_close` from any thread
  * wakes every call in progress on that handle (`zc_register_service`,
@@ -263,13 +271,14 @@ void zc_string_free(char *s);
 /**
  * Start an mDNS instance with `opts` (NULL: all defaults; the options are
  * copied, so they may be freed or changed afterwards) and write it to
- * `*out` (only on `ZC_OK`). Opens sockets on the chosen interfaces:
- * `ZC_ERR_IO` when none is usable, and when an address of the
- * `interfaces` option is held by no interface that is up and
- * multicast-capable now (e.g. "198.18.0.77" where no interface has it):
- * a service registered there could never be found, so no handle is made.
- * On failure the detail is in `zc_options_last_error(opts, ...)` (and
- * `zc_last_error(NULL, ...)` on this thread).
+ * `*out` (only on `ZC_OK`). Reads the interface table only: sockets and
+ * the background thread start with the first call that needs them, which
+ * returns `ZC_ERR_IO` when no socket can be opened. `ZC_ERR_IO` here when
+ * an address of the `interfaces` option is held by no interface that is
+ * up and multicast-capable now (e.g. "198.18.0.77" where no interface has
+ * it): a service registered there could never be found, so no handle is
+ * made. On failure the detail is in `zc_options_last_error(opts, ...)`
+ * (and `zc_last_error(NULL, ...)` on this thread).
  */
 zc_status zc_new(const zc_options *opts, zc_zeroconf **out);
 
@@ -417,6 +426,22 @@ zc_status zc_options_new(zc_options **out);
 zc_status zc_options_set(zc_options *opts, const char *name, const char *value);
 
 /**
+ * Read the `[mdns]` section of an OpenStack config file (`ironic.conf`,
+ * `ironic-python-agent.conf`) at `path` into `opts`, as oslo.config reads
+ * it: `key = value` lines, `#`/`;` comments, indented continuation lines,
+ * other sections ignored, a key given again replacing the earlier value.
+ * Values have the syntax of `zc_options_set`. When `path` is a directory,
+ * its `*.conf` files are read in name order, later ones winning
+ * (`--config-dir`). Call it once per file, in order, for several files.
+ * An `[mdns]` key this library does not know is a warning (sent to the
+ * log: `zc_set_log_callback`, or `IRONICMDNS_LOG=warning`), not an
+ * error. A syntax error or a bad value is `ZC_ERR_INVALID_ARGUMENT`, a file that cannot be read
+ * `ZC_ERR_IO`; the detail (`zc_options_last_error`) names the file, the
+ * line and the option, and the options are then unchanged.
+ */
+zc_status zc_options_load_file(zc_options *opts, const char *path);
+
+/**
  * Copy the detail text of the last failure of a call that was given these
  * options (`zc_options_set`, `zc_new`, `zc_lookup_with_options`) into
  * `buf` of `len` bytes, snprintf-style: at most `len - 1` bytes and a NUL;
@@ -521,7 +546,9 @@ void zc_props_free(zc_props *props);
  * Listen for `duration_ms` milliseconds (at most 60000) and write every
  * OpenStack service heard (`_openstack._tcp`, any service type) to
  * `*out` (only on `ZC_OK`; an empty list when none answered). Blocks for
- * `duration_ms`.
+ * `duration_ms`, or until `zc_close` from another thread ends it with
+ * `ZC_ERR_CLOSED`. Each service type is reported as it was registered
+ * (the literal label: "a.b" comes back as "a.b").
  */
 zc_status zc_browse(const zc_zeroconf *zc, uint32_t duration_ms, zc_services **out);
 

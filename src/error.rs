@@ -25,9 +25,13 @@ pub enum Error {
     /// No usable interface or socket.
     #[error("I/O error: {0}")]
     Io(String),
-    /// The handle is closed, or poisoned by an earlier panic.
+    /// The handle is closed.
     #[error("closed: {0}")]
     Closed(String),
+    /// The mDNS engine failed (a panic inside it, or its driver could not
+    /// go on): this handle refuses every further call; close it.
+    #[error("engine failed: {0}")]
+    Poisoned(String),
     /// A unicast DNS answer was refused as unauthenticated: unsigned or
     /// wrongly signed while a TSIG key is set, outside the fudge window,
     /// not matching our request (ID, question); or the server refused our

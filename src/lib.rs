@@ -7,6 +7,7 @@
 
 pub mod capi;
 pub mod config;
+pub mod config_file;
 pub mod dns;
 pub mod endpoint;
 pub mod engine;
@@ -20,4 +21,4 @@ pub mod zeroconf;
 pub use crate::config::Config;
 pub use crate::error::{Error, Result};
 pub use crate::props::{Properties, Value};
-pub use crate::zeroconf::{get_endpoint, Zeroconf};
+pub use crate::zeroconf::{get_endpoint, lookup_once, Zeroconf};

@@ -119,21 +119,32 @@ struct State {
 }
 
 impl Zeroconf {
-    /// Start the engine on the configured interfaces (all when none).
-    /// Error::Io when an address of the `interfaces` option is held by no
-    /// interface that is up and multicast-capable now: a registration on
-    /// it could not be probed, so nothing would be published.
+    /// Set up the engine on the configured interfaces (all when none).
+    /// Cheap: sockets and the engine's thread start with the first call
+    /// that needs them. Error::Io when an address of the `interfaces`
+    /// option is held by no interface that is up and multicast-capable
+    /// now: a registration on it could not be probed, so nothing would be
+    /// published.
     pub fn new(config: Config) -> Result<Zeroconf> {
+        Zeroconf::start(config, false)
+    }
+
+    fn start(config: Config, one_shot: bool) -> Result<Zeroconf> {
         check_config(&config)?;
         let dns = crate::dns::Client::from_config(&config)?.map(crate::dns::Publisher::new);
         let mdns = if config.dns.discovery.uses_mdns(&config.dns) {
             if let Some(list) = &config.interfaces {
                 check_interfaces_present(list)?;
             }
-            Some(Mdns::start(MdnsOptions {
+            let opts = MdnsOptions {
                 interfaces: config.interfaces.clone(),
                 cache_capacity: None,
-            })?)
+            };
+            Some(if one_shot {
+                Mdns::start_one_shot(opts)?
+            } else {
+                Mdns::start(opts)?
+            })
         } else {
             None
         };
@@ -385,6 +396,9 @@ impl Zeroconf {
             }
             (None, None) => Vec::new(),
         };
+        if self.engine_failure().is_some() {
+            return Vec::new();
+        }
         {
             // A lost id was announced first (the engine only loses
             // registered names), even if no earlier call saw it announced.
@@ -401,6 +415,20 @@ impl Zeroconf {
             }
         }
         self.registrations_lost()
+    }
+
+    /// The error the engine failed with, if it failed (`Error::Poisoned`):
+    /// every later call but `close` fails with it too.
+    pub fn engine_failure(&self) -> Option<Error> {
+        self.mdns.as_ref().and_then(Mdns::failure)
+    }
+
+    /// Make the engine fail as a panic inside it would.
+    #[cfg(test)]
+    pub(crate) fn inject_engine_failure(&self) {
+        if let Some(m) = &self.mdns {
+            m.inject_failure()
+        }
     }
 
     /// Withdraw every registration (goodbyes sent before return), stop.
@@ -452,12 +480,28 @@ impl Drop for Zeroconf {
 
 /// One-shot module-level lookup with default options (SPEC 6).
 pub fn get_endpoint(service_type: &str) -> Result<(String, Properties)> {
+    lookup_once(Config::default(), service_type, true, false)
+}
+
+/// One-shot lookup with `config`: `Zeroconf::new(config)`,
+/// `get_endpoint`, `close`, but the mDNS part runs on the caller's thread
+/// with no background thread and only the sockets the lookup uses (an
+/// ephemeral one per address family; 5353 only when the first query goes
+/// unanswered).
+pub fn lookup_once(
+    config: Config,
+    service_type: &str,
+    skip_loopback: bool,
+    skip_link_local: bool,
+) -> Result<(String, Properties)> {
     // A refused service type costs no engine start.
     endpoint::check_service_type(service_type)?;
-    let zc = Zeroconf::new(Config::default())?;
-    let result = zc.get_endpoint(service_type, true, false);
-    zc.close()?;
-    result
+    let zc = Zeroconf::start(config, true)?;
+    let result = zc.get_endpoint(service_type, skip_loopback, skip_link_local);
+    let closed = zc.close();
+    let result = result?;
+    closed?;
+    Ok(result)
 }
 
 fn closed_error() -> Error {
@@ -542,7 +586,8 @@ fn register_with_attempts(
                 sleep(wait)?;
                 wait = wait.saturating_mul(2);
             }
-            Err(Error::Closed(m)) => return Err(Error::Closed(m)),
+            // Not the registration's fault: the handle or the host.
+            Err(e @ (Error::Closed(_) | Error::Poisoned(_) | Error::Io(_))) => return Err(e),
             Err(e) => {
                 return Err(Error::Registration(format!(
                     "cannot register {service_type} service: {e}"

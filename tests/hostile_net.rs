@@ -89,7 +89,14 @@ fn flood_of_100000_unique_records_keeps_the_cache_bounded_and_the_engine_alive()
         unreachable!()
     };
 
-    let mdns_a = lab.run_on(a, move || Mdns::start(only(a_ip)).expect("engine on A"));
+    // A listens on the link once it publishes something (an idle engine
+    // opens no socket): its cache then takes every answer heard.
+    let mdns_a = lab.run_on(a, move || {
+        let m = Mdns::start(only(a_ip)).expect("engine on A");
+        m.register(service("conductor", a_ip), Duration::from_secs(10))
+            .expect("A registers");
+        m
+    });
     let mdns_b = lab.run_on(b, move || {
         let m = Mdns::start(only(b_ip)).expect("engine on B");
         m.register(service("baremetal", b_ip), Duration::from_secs(10))

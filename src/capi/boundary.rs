@@ -2,6 +2,9 @@
 //! - a panic never crosses into C: it is caught, reported as
 //!   `ZC_ERR_INTERNAL`, and poisons the handle it happened on, whose later
 //!   calls then fail with `ZC_ERR_POISONED`;
+//! - an engine that failed inside its driver (`Error::Poisoned`) is
+//!   reported as `ZC_ERR_POISONED` and poisons the handle the same way
+//!   (`zc_close` still frees it);
 //! - a failure's detail text is recorded in the object the call was given
 //!   (handle or options) and in the calling thread's slot;
 //! - outputs are written by the body only after everything succeeded.
@@ -138,14 +141,21 @@ pub(crate) fn run(func: &str, sink: Sink<'_>, body: impl FnOnce() -> Outcome) ->
         if p.load(Ordering::Acquire) {
             let f = Failure::new(
                 ZC_ERR_POISONED,
-                "the handle failed with an internal error earlier; close it",
+                "the handle failed earlier (an internal error or its engine); close it",
             );
             return sink.record(func, &f);
         }
     }
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => ZC_OK,
-        Ok(Err(failure)) => sink.record(func, &failure),
+        Ok(Err(failure)) => {
+            if failure.status == ZC_ERR_POISONED {
+                if let Some(p) = sink.poison {
+                    p.store(true, Ordering::Release);
+                }
+            }
+            sink.record(func, &failure)
+        }
         Err(payload) => {
             if let Some(p) = sink.poison {
                 p.store(true, Ordering::Release);
@@ -232,5 +242,71 @@ mod tests {
         assert_eq!(run("zc_z", Sink::none(), || Ok(())), ZC_OK);
         assert_eq!(run_value("zc_w", 7usize, || panic!("x")), 7);
         assert_eq!(thread_detail(), "zc_w: internal error: panic: x");
+    }
+
+    /// An engine that fails inside its driver (here: a panic injected into
+    /// the engine) reaches every entry point as ZC_ERR_POISONED, the first
+    /// call after the failure from the engine itself, later calls from
+    /// the handle's mark; zc_close still frees the handle. The handle is
+    /// failed before any call that could open a socket, so nothing is
+    /// sent: zc_new opens none.
+    #[test]
+    fn an_engine_failure_poisons_the_handle_at_every_entry_point() {
+        use crate::capi::browse::{zc_browse, zc_services};
+        use crate::capi::status::ZC_ERR_POISONED;
+        use crate::capi::zeroconf::{
+            zc_close, zc_get_endpoint, zc_last_error, zc_new, zc_register_service, zc_wait_lost,
+            zc_zeroconf,
+        };
+        type Call = fn(*const zc_zeroconf) -> zc_status;
+        let calls: [(&str, Call); 4] = [
+            ("zc_register_service", |zc| {
+                zc_register_service(
+                    zc,
+                    c"baremetal".as_ptr(),
+                    c"http://198.18.0.1:6385/baremetal".as_ptr(),
+                    std::ptr::null(),
+                )
+            }),
+            ("zc_get_endpoint", |zc| {
+                let mut url: *mut c_char = std::ptr::null_mut();
+                zc_get_endpoint(
+                    zc,
+                    c"baremetal".as_ptr(),
+                    1,
+                    0,
+                    &mut url,
+                    std::ptr::null_mut(),
+                )
+            }),
+            ("zc_browse", |zc| {
+                let mut out: *mut zc_services = std::ptr::null_mut();
+                zc_browse(zc, 10, &mut out)
+            }),
+            ("zc_wait_lost", |zc| {
+                let mut out: *mut c_char = std::ptr::null_mut();
+                zc_wait_lost(zc, 0, &mut out)
+            }),
+        ];
+        for (name, first) in calls {
+            let mut zc: *mut zc_zeroconf = std::ptr::null_mut();
+            assert_eq!(zc_new(std::ptr::null(), &mut zc), ZC_OK);
+            // SAFETY: a live handle from zc_new.
+            unsafe { &*zc }.inner.inject_engine_failure();
+            assert_eq!(first(zc), ZC_ERR_POISONED, "{name}: from the engine");
+            let mut buf = [0 as c_char; 256];
+            zc_last_error(zc, buf.as_mut_ptr(), buf.len());
+            let text = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }
+                .to_string_lossy()
+                .into_owned();
+            assert!(
+                text.starts_with(name) && text.contains("injected engine failure"),
+                "{name}: {text}"
+            );
+            for (other, call) in calls {
+                assert_eq!(call(zc), ZC_ERR_POISONED, "{other} after {name}");
+            }
+            assert_eq!(zc_close(zc), ZC_OK, "{name}: close still frees");
+        }
     }
 }

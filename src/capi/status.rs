@@ -67,6 +67,7 @@ pub(crate) fn of_error(e: &Error) -> zc_status {
         Error::Decode(_) => ZC_ERR_DECODE,
         Error::Io(_) => ZC_ERR_IO,
         Error::Closed(_) => ZC_ERR_CLOSED,
+        Error::Poisoned(_) => ZC_ERR_POISONED,
         Error::Internal(_) => ZC_ERR_INTERNAL,
         Error::Auth(_) => ZC_ERR_AUTH,
     }
@@ -150,6 +151,7 @@ mod tests {
             (Error::Decode(String::new()), ZC_ERR_DECODE),
             (Error::Io(String::new()), ZC_ERR_IO),
             (Error::Closed(String::new()), ZC_ERR_CLOSED),
+            (Error::Poisoned(String::new()), ZC_ERR_POISONED),
             (Error::Internal(String::new()), ZC_ERR_INTERNAL),
             (Error::Auth(String::new()), ZC_ERR_AUTH),
         ];

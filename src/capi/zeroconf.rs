@@ -19,7 +19,8 @@ use crate::props::Properties;
 use crate::zeroconf::Zeroconf;
 
 /// An mDNS client and server, like `ironic_lib.mdns.Zeroconf`: it owns the
-/// sockets and a background thread. Create with `zc_new`, end with
+/// sockets and, from the first call that needs one, a background thread.
+/// Create with `zc_new`, end with
 /// `zc_close`. Thread-safe: any number of threads may call any function on
 /// one handle at once, `zc_close` included. `zc_close` from any thread
 /// wakes every call in progress on that handle (`zc_register_service`,
@@ -115,13 +116,14 @@ fn write_result(
 
 /// Start an mDNS instance with `opts` (NULL: all defaults; the options are
 /// copied, so they may be freed or changed afterwards) and write it to
-/// `*out` (only on `ZC_OK`). Opens sockets on the chosen interfaces:
-/// `ZC_ERR_IO` when none is usable, and when an address of the
-/// `interfaces` option is held by no interface that is up and
-/// multicast-capable now (e.g. "198.18.0.77" where no interface has it):
-/// a service registered there could never be found, so no handle is made.
-/// On failure the detail is in `zc_options_last_error(opts, ...)` (and
-/// `zc_last_error(NULL, ...)` on this thread).
+/// `*out` (only on `ZC_OK`). Reads the interface table only: sockets and
+/// the background thread start with the first call that needs them, which
+/// returns `ZC_ERR_IO` when no socket can be opened. `ZC_ERR_IO` here when
+/// an address of the `interfaces` option is held by no interface that is
+/// up and multicast-capable now (e.g. "198.18.0.77" where no interface has
+/// it): a service registered there could never be found, so no handle is
+/// made. On failure the detail is in `zc_options_last_error(opts, ...)`
+/// (and `zc_last_error(NULL, ...)` on this thread).
 #[no_mangle]
 pub extern "C" fn zc_new(opts: *const zc_options, out: *mut *mut zc_zeroconf) -> zc_status {
     // SAFETY: NULL or a live options object.
@@ -253,6 +255,9 @@ pub extern "C" fn zc_wait_lost(
         if h.inner.is_closed() {
             return Err(closed_failure());
         }
+        if let Some(e) = h.inner.engine_failure() {
+            return Err(e.into());
+        }
         let text = lost_text(&lost)?;
         // SAFETY: lost_out was checked non-NULL.
         unsafe { *lost_out = text };
@@ -311,14 +316,12 @@ pub extern "C" fn zc_close(zc: *mut zc_zeroconf) -> zc_status {
 }
 
 fn lookup_once(config: Config, service_type: &str) -> Outcome<(String, Properties)> {
-    // A refused service type costs no engine start.
-    crate::endpoint::check_service_type(service_type)?;
-    let zc = Zeroconf::new(config)?;
-    let found = zc.get_endpoint(service_type, true, false);
-    let closed = zc.close();
-    let found = found?;
-    closed?;
-    Ok(found)
+    Ok(crate::zeroconf::lookup_once(
+        config,
+        service_type,
+        true,
+        false,
+    )?)
 }
 
 /// One-shot lookup with default options (SPEC 6, the reference's

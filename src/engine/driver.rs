@@ -1,30 +1,41 @@
-//! The driver: one thread owning sockets and clock, feeding the core.
-//! OWNER: driver helper.
+//! The driver: sockets and clock around the sans-IO core.
 //!
 //! Shape: the sans-IO [`Engine`] sits in an `Arc<Mutex<State>>` shared by
-//! the API callers and one driver thread. A caller locks, issues its
-//! command, wakes the thread (an eventfd) and waits on a `Condvar` for the
-//! event it needs. The thread `ppoll`s the mDNS sockets (port 5353, and
-//! the ephemeral-port ones one-shot queries leave from), a netlink socket
-//! (interface changes) and the eventfd with the engine's own deadline as
-//! timeout: no periodic wake-up. After every step it sends what the engine
-//! queued and records the engine's events in `State`, then wakes waiters.
-//! A panic of the engine is caught: the handle then refuses further work.
+//! the API callers and, once one is needed, one driver thread. Starting
+//! costs an interface listing and nothing else: sockets open when a call
+//! first needs them (`net.rs`), and the thread starts with the first call
+//! that must hear the link (register, browse, and a lookup whose answers
+//! the cache keeps: the cache is only honest while it hears goodbyes, RFC
+//! 6762 s10.1). A one-shot engine (`Mdns::start_one_shot`, the module-level
+//! lookup) keeps nothing and never starts a thread: its lookups run on the
+//! caller's own thread and pay one ephemeral socket per family in use, and
+//! a 5353 socket only if the first query goes unanswered for a second.
+//!
+//! With a thread: a caller locks, issues its command, wakes the thread (an
+//! eventfd) and waits on a `Condvar` for the event it needs. The thread
+//! `ppoll`s the open sockets, a netlink socket (interface changes) and the
+//! eventfd with the engine's own deadline as timeout: no periodic wake-up.
+//! After every step it sends what the engine queued and records the
+//! engine's events in `State`, then wakes waiters. A panic of the engine
+//! or the death of the thread is caught: the handle then refuses further
+//! work with `Error::Poisoned`.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::socket::iface::{IfaceFilter, Watcher};
-use super::socket::{MdnsSocket, Waker};
+use super::socket::Waker;
 use super::*;
 use crate::error::{panic_text, Error, Result};
 
+mod net;
 mod thread;
-use self::thread::{thread_main, DriverIo};
+use self::net::Net;
+use self::thread::{round, thread_main, DriverIo};
 
 /// Longest wait for goodbyes to go out (unregister, close).
 const WITHDRAW_LIMIT: Duration = Duration::from_secs(5);
@@ -32,6 +43,8 @@ const WITHDRAW_LIMIT: Duration = Duration::from_secs(5);
 const MAX_WAIT: Duration = Duration::from_secs(86_400);
 /// Extra wait past a query's deadline for the engine's timeout event.
 const QUERY_GRACE: Duration = Duration::from_millis(200);
+/// An interface list older than this is read again when the thread starts.
+const IFACE_STALE: Duration = Duration::from_secs(1);
 /// Without a netlink socket, re-read the interface table this often.
 const IFACE_POLL_FALLBACK: Duration = Duration::from_secs(5);
 /// Own multicast packets are recognised for this long after sending.
@@ -60,7 +73,17 @@ pub struct Mdns {
 struct Shared {
     state: Mutex<State>,
     cond: Condvar,
-    waker: Waker,
+    /// Set when the thread starts.
+    waker: OnceLock<Waker>,
+}
+
+impl Shared {
+    /// Wake the thread, if one runs.
+    fn wake(&self) {
+        if let Some(w) = self.waker.get() {
+            w.wake();
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,8 +119,17 @@ struct State {
     /// None while pending; Some(None) timed out; Some(Some) resolved.
     queries: HashMap<QueryId, Option<Option<ResolvedService>>>,
     browses: HashMap<BrowseId, Vec<ResolvedService>>,
-    /// Interfaces mDNS runs on now (kept by the thread).
-    ifaces_up: usize,
+    /// Interfaces, sockets and group memberships.
+    net: Net,
+    /// The driver's own state, here while nobody runs rounds: taken by the
+    /// thread for good, or by a caller's thread for one lookup.
+    io: Option<DriverIo>,
+    thread_started: bool,
+    /// A caller waits for the I/O to start the thread: the caller's thread
+    /// that holds it hands it back at its next round.
+    want_thread: bool,
+    /// Lookups run on the caller's thread while no thread runs.
+    one_shot: bool,
 }
 
 impl State {
@@ -114,7 +146,7 @@ impl State {
         match catch_unwind(AssertUnwindSafe(|| f(&mut self.engine))) {
             Ok(v) => Ok(v),
             Err(p) => {
-                let e = Error::Internal(format!("mDNS engine panicked: {}", panic_text(&*p)));
+                let e = poisoned(&format!("the mDNS engine panicked: {}", panic_text(&*p)));
                 self.life = Life::Failed(e.clone());
                 Err(e)
             }
@@ -171,6 +203,12 @@ impl State {
     }
 }
 
+/// The engine failed (a panic, or the driver could not go on): the handle
+/// refuses further work with this error.
+fn poisoned(why: &str) -> Error {
+    Error::Poisoned(why.to_string())
+}
+
 fn io_err(what: &str, e: std::io::Error) -> Error {
     Error::Io(format!("{what}: {e}"))
 }
@@ -205,9 +243,21 @@ fn random_seed() -> u64 {
 }
 
 impl Mdns {
-    /// Open sockets and start the driver thread. Io error when no socket can
-    /// be opened.
+    /// Read the interface table and set up the engine. No socket and no
+    /// thread yet: each opens when a call first needs it (an Io error
+    /// then, from that call, when no socket can be opened).
     pub fn start(opts: MdnsOptions) -> Result<Mdns> {
+        Mdns::start_as(opts, false)
+    }
+
+    /// An engine for lookups only, driven on the caller's thread: no
+    /// thread, and no socket until a lookup; `register` and `browse`
+    /// still work (they start the thread).
+    pub fn start_one_shot(opts: MdnsOptions) -> Result<Mdns> {
+        Mdns::start_as(opts, true)
+    }
+
+    fn start_as(opts: MdnsOptions, one_shot: bool) -> Result<Mdns> {
         if let Some(list) = &opts.interfaces {
             if list.is_empty() {
                 return Err(Error::InvalidArgument(
@@ -215,41 +265,14 @@ impl Mdns {
                 ));
             }
         }
-        let filter = IfaceFilter {
+        let net = Net::new(IfaceFilter {
             addresses: opts.interfaces.clone(),
-        };
-        let mut socks = Vec::new();
-        let mut eph = Vec::new();
-        let mut errors = Vec::new();
-        for fam in filter.families() {
-            match MdnsSocket::open(fam) {
-                Ok(s) => socks.push(s),
-                Err(e) => errors.push(format!("{fam:?}: {e}")),
-            }
-            // RFC 6762 s5.1: one-shot queries go out from here. Without it
-            // they leave from 5353 (and may lose their unicast answers to
-            // another stack sharing the port).
-            if let Ok(s) = MdnsSocket::open_ephemeral(fam) {
-                eph.push(s);
-            }
-        }
-        if socks.is_empty() {
-            return Err(Error::Io(format!(
-                "no mDNS socket could be opened: {}",
-                errors.join("; ")
-            )));
-        }
-        let waker = Waker::new().map_err(|e| io_err("eventfd", e))?;
-        // Without netlink, interface changes are found by a slow re-read.
-        let watcher = Watcher::open().ok();
-        let io = DriverIo::new(socks, eph, watcher, filter)?;
-        let ifaces = io.interfaces().to_vec();
-        let ifaces_up = ifaces.len();
-
+        })?;
         let config = EngineConfig {
             cache_capacity: opts.cache_capacity.unwrap_or(DEFAULT_CACHE_CAPACITY),
         };
         let seed = random_seed();
+        let ifaces = net.ifaces.clone();
         let engine = catch_unwind(|| {
             let mut e = Engine::new(config, seed);
             e.set_interfaces(Instant::now(), ifaces);
@@ -264,20 +287,66 @@ impl Mdns {
                 regs: HashMap::new(),
                 queries: HashMap::new(),
                 browses: HashMap::new(),
-                ifaces_up,
+                net,
+                io: Some(DriverIo::new()),
+                thread_started: false,
+                want_thread: false,
+                one_shot,
             }),
             cond: Condvar::new(),
-            waker,
+            waker: OnceLock::new(),
         });
-        let s2 = Arc::clone(&shared);
-        let thread = std::thread::Builder::new()
-            .name("ironicmdns".into())
-            .spawn(move || thread_main(s2, io))
-            .map_err(|e| io_err("starting the mDNS thread", e))?;
         Ok(Mdns {
             shared,
-            thread: Mutex::new(Some(thread)),
+            thread: Mutex::new(None),
         })
+    }
+
+    /// Start the driver thread unless it runs. A caller's thread driving a
+    /// lookup holds the I/O: it is asked to hand it over, and this waits.
+    fn ensure_thread<'a>(&'a self, mut st: MutexGuard<'a, State>) -> Result<MutexGuard<'a, State>> {
+        loop {
+            if st.thread_started {
+                return Ok(st);
+            }
+            st.check()?;
+            if let Some(mut io) = st.io.take() {
+                if let Err(e) = self.spawn(&mut st, &mut io) {
+                    st.io = Some(io);
+                    return Err(e);
+                }
+                return Ok(st);
+            }
+            st.want_thread = true;
+            st = self.wait_until(st, Instant::now() + Duration::from_millis(50));
+        }
+    }
+
+    fn spawn(&self, st: &mut State, io: &mut DriverIo) -> Result<()> {
+        if self.shared.waker.get().is_none() {
+            let w = Waker::new().map_err(|e| io_err("eventfd", e))?;
+            let _ = self.shared.waker.set(w);
+        }
+        // Without netlink, interface changes are found by a slow re-read.
+        if io.watcher.is_none() {
+            io.watcher = st.net.ns.run(Watcher::open).ok();
+        }
+        let now = Instant::now();
+        if now.saturating_duration_since(st.net.scanned) > IFACE_STALE {
+            if let Some(list) = st.net.rescan(now) {
+                st.guarded(|e| e.set_interfaces(now, list))?;
+            }
+        }
+        let s2 = Arc::clone(&self.shared);
+        let moved = std::mem::replace(io, DriverIo::new());
+        let handle = std::thread::Builder::new()
+            .name("ironicmdns".into())
+            .spawn(move || thread_main(s2, moved))
+            .map_err(|e| io_err("starting the mDNS thread", e))?;
+        *self.thread.lock().unwrap_or_else(PoisonError::into_inner) = Some(handle);
+        st.thread_started = true;
+        st.want_thread = false;
+        Ok(())
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -315,12 +384,15 @@ impl Mdns {
         let instance = info.instance.clone();
         let mut st = self.lock();
         st.check()?;
+        // The responder must hear the link before its first probe.
+        st.net.listen_all()?;
+        let mut st = self.ensure_thread(st)?;
         let id = st.guarded(|e| e.register(now, info))?.map_err(arg_err)?;
         st.regs.insert(id, Reg::Probing);
-        self.shared.waker.wake();
+        self.shared.wake();
         loop {
             match st.regs.get(&id).copied() {
-                Some(Reg::Probing) if st.ifaces_up == 0 => return Ok(id),
+                Some(Reg::Probing) if st.net.ifaces.is_empty() => return Ok(id),
                 Some(Reg::Probing) => {}
                 // Lost right after announcing counts as registered: the
                 // caller learns it from is_registered.
@@ -343,7 +415,7 @@ impl Mdns {
                 match st.guarded(|e| e.unregister(now, id))? {
                     Ok(()) => {
                         st.regs.insert(id, Reg::Abandoned);
-                        self.shared.waker.wake();
+                        self.shared.wake();
                     }
                     Err(_) => {
                         st.regs.remove(&id);
@@ -397,6 +469,25 @@ impl Mdns {
         }
     }
 
+    /// The error the engine failed with, if it failed (`Error::Poisoned`):
+    /// every call but `close` then returns it.
+    pub fn failure(&self) -> Option<Error> {
+        match &self.lock().life {
+            Life::Failed(e) => Some(e.clone()),
+            _ => None,
+        }
+    }
+
+    /// Make the engine fail as a panic inside it would (tests of the
+    /// poisoned path).
+    #[cfg(test)]
+    pub(crate) fn inject_failure(&self) {
+        let _ = self
+            .lock()
+            .guarded(|_| std::panic::panic_any("injected engine failure"));
+        self.shared.cond.notify_all();
+    }
+
     /// Withdraw one registration; blocks until its goodbyes are sent.
     pub fn unregister(&self, id: RegId) -> Result<()> {
         let mut st = self.lock();
@@ -416,7 +507,7 @@ impl Mdns {
                     return Err(arg_err(e));
                 }
                 st.regs.insert(id, Reg::Withdrawing);
-                self.shared.waker.wake();
+                self.shared.wake();
             }
         }
         let deadline = Instant::now() + WITHDRAW_LIMIT;
@@ -445,12 +536,29 @@ impl Mdns {
             return Ok(Some(s));
         }
         let deadline = after(now, timeout);
+        st.net.prepare_one_shot()?;
+        if !st.one_shot {
+            // What the cache keeps must hear goodbyes and cache flushes.
+            st.net.listen_all()?;
+            st = self.ensure_thread(st)?;
+        }
         let q = st
             .guarded(|e| e.query(now, instance, deadline))?
             .map_err(arg_err)?;
         st.queries.insert(q, None);
-        self.shared.waker.wake();
         let give_up = deadline + QUERY_GRACE;
+        if st.thread_started {
+            self.shared.wake();
+        } else if let Some(io) = st.io.take() {
+            // No thread: drive the engine on this thread until the answer.
+            drop(st);
+            self.drive_here(io, q, give_up);
+            st = self.lock();
+        } else {
+            // Another caller's thread drives a lookup: the thread takes over.
+            st = self.ensure_thread(st)?;
+            self.shared.wake();
+        }
         loop {
             if let Some(Some(outcome)) = st.queries.get(&q) {
                 let outcome = outcome.clone();
@@ -470,6 +578,35 @@ impl Mdns {
         }
     }
 
+    /// Run driver rounds on this thread until query `q` has its outcome,
+    /// `give_up` passes, the engine stops, or another caller wants the
+    /// thread; then put the I/O back.
+    fn drive_here(&self, mut io: DriverIo, q: QueryId, give_up: Instant) {
+        let done = |st: &State| {
+            st.want_thread
+                || st.stop
+                || !matches!(st.life, Life::Running)
+                || st.queries.get(&q).is_some_and(Option::is_some)
+        };
+        let mut notify = false;
+        let failed = loop {
+            match round(&self.shared, &mut io, Some(give_up), &mut notify, done) {
+                Ok(true) => break None,
+                Ok(false) if Instant::now() >= give_up => break None,
+                Ok(false) => {}
+                Err(e) => break Some(e),
+            }
+        };
+        let mut st = self.lock();
+        st.io = Some(io);
+        if let Some(e) = failed {
+            if matches!(st.life, Life::Running) {
+                st.life = Life::Failed(poisoned(&e.to_string()));
+            }
+        }
+        self.shared.cond.notify_all();
+    }
+
     /// Browse a service type for `duration`, returning the instances seen
     /// (resolved as far as they could be).
     pub fn browse(&self, service_type: &str, duration: Duration) -> Result<Vec<ResolvedService>> {
@@ -477,11 +614,13 @@ impl Mdns {
         let deadline = after(now, duration);
         let mut st = self.lock();
         st.check()?;
+        st.net.listen_all()?;
+        let mut st = self.ensure_thread(st)?;
         let b = st
             .guarded(|e| e.browse(now, service_type))?
             .map_err(arg_err)?;
         st.browses.insert(b, Vec::new());
-        self.shared.waker.wake();
+        self.shared.wake();
         while Instant::now() < deadline {
             if let Err(e) = st.check() {
                 st.browses.remove(&b);
@@ -543,7 +682,7 @@ impl Mdns {
                     }
                 }
             }
-            self.shared.waker.wake();
+            self.shared.wake();
             self.shared.cond.notify_all();
             let deadline = Instant::now() + WITHDRAW_LIMIT;
             while !st.regs.is_empty()
@@ -555,7 +694,7 @@ impl Mdns {
         }
         st.stop = true;
         drop(st);
-        self.shared.waker.wake();
+        self.shared.wake();
         let handle = self
             .thread
             .lock()

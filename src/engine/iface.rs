@@ -116,9 +116,10 @@ pub fn list_raw() -> io::Result<Vec<RawIface>> {
         let name = unsafe { CStr::from_ptr(ifa.ifa_name) }
             .to_string_lossy()
             .into_owned();
+        // The index comes with the link's AF_PACKET entry (no syscall);
+        // an interface without one is asked for it below.
         let entry = by_name.entry(name.clone()).or_insert_with(|| RawIface {
-            // SAFETY: ifa_name is a valid C string.
-            index: unsafe { libc::if_nametoindex(ifa.ifa_name) },
+            index: 0,
             name,
             flags: ifa.ifa_flags,
             addrs: Vec::new(),
@@ -130,6 +131,10 @@ pub fn list_raw() -> io::Result<Vec<RawIface>> {
         // the netmask, when present, has the same family.
         unsafe {
             match (*ifa.ifa_addr).sa_family as i32 {
+                libc::AF_PACKET => {
+                    let sll = &*(ifa.ifa_addr as *const libc::sockaddr_ll);
+                    entry.index = sll.sll_ifindex as u32;
+                }
                 libc::AF_INET => {
                     let sin = &*(ifa.ifa_addr as *const libc::sockaddr_in);
                     let addr = Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr));
@@ -164,6 +169,12 @@ pub fn list_raw() -> io::Result<Vec<RawIface>> {
     }
     // SAFETY: the list from getifaddrs, not used after this.
     unsafe { libc::freeifaddrs(head) };
+    for r in by_name.values_mut().filter(|r| r.index == 0) {
+        if let Ok(c) = std::ffi::CString::new(r.name.as_str()) {
+            // SAFETY: a valid NUL-terminated name.
+            r.index = unsafe { libc::if_nametoindex(c.as_ptr()) };
+        }
+    }
     let mut v: Vec<RawIface> = by_name.into_values().filter(|r| r.index != 0).collect();
     v.sort_by_key(|r| r.index);
     Ok(v)
@@ -387,10 +398,21 @@ mod tests {
         );
     }
 
-    /// Reading the real table opens no socket: safe anywhere.
+    /// Reading the real table opens no socket: safe anywhere. The indexes
+    /// taken from the AF_PACKET entries are the kernel's.
     #[test]
     fn list_raw_reads_the_table() {
         let v = list_raw().expect("getifaddrs");
         assert!(v.iter().all(|r| r.index != 0));
+        for r in &v {
+            let c = std::ffi::CString::new(r.name.as_str()).unwrap();
+            // SAFETY: a valid NUL-terminated name.
+            assert_eq!(
+                r.index,
+                unsafe { libc::if_nametoindex(c.as_ptr()) },
+                "{}",
+                r.name
+            );
+        }
     }
 }

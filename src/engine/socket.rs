@@ -232,6 +232,15 @@ impl MdnsSocket {
     /// Send one packet out of `t.iface` (the interface picks the route for a
     /// multicast; a link-local unicast gets the interface as its scope).
     pub fn send(&self, t: &Transmit) -> io::Result<()> {
+        self.send_from(t, None)
+    }
+
+    /// `send`, from IPv4 source address `src_v4` when given: the kernel
+    /// would otherwise choose 0.0.0.0 for a multicast out of an interface
+    /// whose only address has a narrower scope than the route (`lo` with
+    /// 127.0.0.1), and a responder cannot answer 0.0.0.0 (RFC 6762 s6.7,
+    /// s11).
+    pub fn send_from(&self, t: &Transmit, src_v4: Option<Ipv4Addr>) -> io::Result<()> {
         let dst = match t.dst {
             SocketAddr::V6(d) if d.scope_id() == 0 && is_link_local_v6(d.ip()) => {
                 SocketAddr::V6(SocketAddrV6::new(*d.ip(), d.port(), d.flowinfo(), t.iface))
@@ -269,6 +278,9 @@ impl MdnsSocket {
                     (*c).cmsg_len = libc::CMSG_LEN(size_of::<libc::in_pktinfo>() as u32) as _;
                     let mut info: libc::in_pktinfo = zeroed();
                     info.ipi_ifindex = t.iface as _;
+                    if let Some(src) = src_v4 {
+                        info.ipi_spec_dst.s_addr = u32::from(src).to_be();
+                    }
                     std::ptr::write_unaligned(libc::CMSG_DATA(c) as *mut libc::in_pktinfo, info);
                 }
                 Family::V6 => {

@@ -1,37 +1,37 @@
-//! The driver thread: poll, receive, feed the engine, send, record events.
-//! OWNER: driver helper.
+//! The driver's rounds: send what the engine queued, poll the sockets with
+//! the engine's deadline as timeout, receive, feed the engine, record its
+//! events. The driver thread runs rounds until the engine closes; a
+//! one-shot lookup with no thread runs them on the caller's thread until
+//! its answer is in (`Mdns::resolve`).
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::hash::{Hash, Hasher};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, PoisonError};
+use std::sync::{Arc, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::super::socket::iface::{self, IfaceFilter, Watcher};
+use super::super::socket::iface::Watcher;
 use super::super::socket::{MdnsSocket, Waker};
 use super::super::*;
+use super::net::Net;
 use super::{
-    io_err, Life, Shared, State, ECHO_WINDOW, IFACE_POLL_FALLBACK, LEGACY_ANSWER_WINDOW, MAX_WAIT,
+    io_err, poisoned, Life, Shared, State, ECHO_WINDOW, IFACE_POLL_FALLBACK, LEGACY_ANSWER_WINDOW,
+    MAX_WAIT,
 };
-use crate::error::{panic_text, Error, Result};
+use crate::error::{panic_text, Result};
 
-/// What the driver thread owns.
+/// What the driver keeps between rounds (whoever runs them).
 pub(super) struct DriverIo {
-    socks: Vec<MdnsSocket>,
-    /// Ephemeral-port sockets (one per family that could open one): the
-    /// source of one-shot queries, RFC 6762 s5.1.
-    eph: Vec<MdnsSocket>,
-    /// IDs of the queries sent from `eph`, to take only their answers.
+    /// IDs of the queries sent from an ephemeral socket, to take only
+    /// their answers there.
     eph_ids: VecDeque<(u16, Instant)>,
-    watcher: Option<Watcher>,
-    filter: IfaceFilter,
-    ifaces: Vec<Interface>,
-    joined: HashSet<(Family, IfIndex)>,
-    /// Groups whose join failed (warned about once).
-    join_failed: HashSet<(Family, IfIndex)>,
+    /// Interface changes (netlink); opened with the thread.
+    pub(super) watcher: Option<Watcher>,
     /// Hashes of multicast payloads we sent, to drop their loopback copies.
     sent: VecDeque<(u64, Instant)>,
-    last_scan: Instant,
+    buf: Vec<u8>,
+    /// Rounds in a row with a deadline already past (see `round`).
+    spins: u32,
 }
 
 fn payload_hash(p: &[u8]) -> u64 {
@@ -40,108 +40,22 @@ fn payload_hash(p: &[u8]) -> u64 {
     h.finish()
 }
 
+/// Packets fed to the engine per hold of the state lock.
+const FEED_SLICE: usize = 32;
+
+fn lock(shared: &Shared) -> MutexGuard<'_, State> {
+    shared.state.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 impl DriverIo {
-    /// The thread's state, groups joined on the interfaces up now.
-    pub(super) fn new(
-        socks: Vec<MdnsSocket>,
-        eph: Vec<MdnsSocket>,
-        watcher: Option<Watcher>,
-        filter: IfaceFilter,
-    ) -> Result<DriverIo> {
-        let mut io = DriverIo {
-            socks,
-            eph,
+    pub(super) fn new() -> DriverIo {
+        DriverIo {
             eph_ids: VecDeque::new(),
-            watcher,
-            filter,
-            ifaces: Vec::new(),
-            joined: HashSet::new(),
-            join_failed: HashSet::new(),
+            watcher: None,
             sent: VecDeque::new(),
-            last_scan: Instant::now(),
-        };
-        let ifaces = iface::list(&io.filter).map_err(|e| io_err("listing interfaces", e))?;
-        io.join_groups(&ifaces);
-        io.ifaces = ifaces;
-        Ok(io)
-    }
-
-    pub(super) fn interfaces(&self) -> &[Interface] {
-        &self.ifaces
-    }
-
-    /// Join the groups on interfaces new to `list`, leave the gone ones.
-    fn join_groups(&mut self, list: &[Interface]) {
-        let want: HashSet<(Family, IfIndex)> = list
-            .iter()
-            .flat_map(|i| {
-                self.socks
-                    .iter()
-                    .filter(|s| i.has_family(s.family()))
-                    .map(move |s| (s.family(), i.index))
-            })
-            .collect();
-        for s in &self.socks {
-            for &(f, idx) in self
-                .joined
-                .iter()
-                .filter(|k| k.0 == s.family() && !want.contains(k))
-            {
-                debug_assert_eq!(f, s.family());
-                s.leave(idx);
-            }
+            buf: Vec::new(),
+            spins: 0,
         }
-        self.joined.retain(|k| want.contains(k));
-        for &(f, idx) in &want {
-            if self.joined.contains(&(f, idx)) {
-                continue;
-            }
-            if let Some(s) = self.socks.iter().find(|s| s.family() == f) {
-                match s.join(idx) {
-                    Ok(()) => {
-                        self.joined.insert((f, idx));
-                        self.join_failed.remove(&(f, idx));
-                    }
-                    // Retried at every rescan; said once per interface.
-                    Err(e) if self.join_failed.insert((f, idx)) => {
-                        let name = list
-                            .iter()
-                            .find(|i| i.index == idx)
-                            .map_or("?", |i| i.name.as_str());
-                        crate::zeroconf::log(
-                            crate::zeroconf::LogLevel::Warning,
-                            &format!(
-                                "cannot join {} on interface {name} (index {idx}): {e}; \
-                                 queries there go unheard (the kernel's multicast \
-                                 membership limit, net.ipv4.igmp_max_memberships, \
-                                 when ENOBUFS)",
-                                f.group().ip()
-                            ),
-                        );
-                    }
-                    Err(_) => {}
-                }
-            }
-        }
-        self.join_failed.retain(|k| want.contains(k));
-    }
-
-    /// Re-read the interface table; tell the engine when it changed.
-    /// Returns whether it did (waiters look at `ifaces_up`).
-    fn rescan(&mut self, st: &mut State, now: Instant) -> bool {
-        self.last_scan = now;
-        let Ok(list) = iface::list(&self.filter) else {
-            return false;
-        };
-        // A retry of failed joins costs nothing when all are in place.
-        self.join_groups(&list);
-        if list == self.ifaces {
-            return false;
-        }
-        st.ifaces_up = list.len();
-        self.ifaces = list.clone();
-        let _ = st.guarded(|e| e.set_interfaces(now, list));
-        true
     }
 
     /// Send what the engine queued and record its events. Returns whether
@@ -152,7 +66,7 @@ impl DriverIo {
             let mut busy = false;
             while let Ok(Some(t)) = st.guarded(|e| e.poll_transmit()) {
                 busy = true;
-                self.send(&t);
+                self.send(&mut st.net, &t);
             }
             while let Ok(Some(ev)) = st.guarded(|e| e.poll_event()) {
                 busy = true;
@@ -165,30 +79,39 @@ impl DriverIo {
         }
     }
 
-    fn send(&mut self, t: &Transmit) {
+    fn send(&mut self, net: &mut Net, t: &Transmit) {
         if t.payload.len() > MAX_PACKET {
             return; // RFC 6762 s17
-        }
-        if t.dst.ip().is_multicast() {
-            self.remember_sent(&t.payload, Instant::now());
         }
         let fam = Family::of(&t.dst.ip());
         // RFC 6762 s5.1: a one-shot query leaves from the ephemeral port;
         // without that socket, from 5353 (answered then like any query).
-        let eph = self
-            .eph
-            .iter()
-            .find(|s| t.from_ephemeral && s.family() == fam);
-        let sock = eph.or_else(|| self.socks.iter().find(|s| s.family() == fam));
+        let eph = t.from_ephemeral && net.ensure_eph(fam).is_ok();
+        if !eph {
+            // An unopenable socket: the packet is lost like on a dead link.
+            let _ = net.ensure_listen(fam);
+        }
+        let sockets = Arc::clone(&net.sockets);
+        let sock = if eph {
+            sockets.eph(fam)
+        } else {
+            sockets.listen(fam)
+        };
         if let Some(sock) = sock {
             // An interface that just went away: the send fails, nothing to do.
-            let _ = sock.send(t);
+            let _ = sock.send_from(t, net.v4_source(t.iface));
         }
-        if eph.is_some() && t.payload.len() >= 2 {
-            self.remember_eph_id(
-                u16::from_be_bytes([t.payload[0], t.payload[1]]),
-                Instant::now(),
-            );
+        self.record(t, eph, Instant::now());
+    }
+
+    /// Remember what a sent packet needs remembered: a multicast payload
+    /// (its loopback copy is ours), the ID of a one-shot query.
+    fn record(&mut self, t: &Transmit, from_eph: bool, now: Instant) {
+        if t.dst.ip().is_multicast() {
+            self.remember_sent(&t.payload, now);
+        }
+        if from_eph && t.payload.len() >= 2 {
+            self.remember_eph_id(u16::from_be_bytes([t.payload[0], t.payload[1]]), now);
         }
     }
 
@@ -235,39 +158,37 @@ impl DriverIo {
     }
 
     /// Whether a received packet is the loopback copy of our own.
-    fn is_own_echo(&self, from: &Received, data: &[u8]) -> bool {
+    fn is_own_echo(&self, net: &Net, from: &Received, data: &[u8]) -> bool {
         if from.src.port() != MDNS_PORT || self.sent.is_empty() {
             return false;
         }
-        let src = from.src.ip();
-        let ours = self
-            .ifaces
-            .iter()
-            .any(|i| i.addrs.iter().any(|a| a.addr == src));
-        ours && {
+        net.is_our_address(&from.src.ip()) && {
             let h = payload_hash(data);
             self.sent.iter().any(|(s, _)| *s == h)
         }
     }
-
-    /// Whether a packet arrived on an interface (and family) we serve.
-    fn serves(&self, from: &Received) -> bool {
-        let fam = Family::of(&from.src.ip());
-        self.ifaces
-            .iter()
-            .any(|i| i.index == from.iface && i.has_family(fam))
-    }
 }
 
-pub(super) fn thread_main(shared: Arc<Shared>, io: DriverIo) {
-    let outcome = catch_unwind(AssertUnwindSafe(|| run(&shared, io)));
-    let mut st = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
+pub(super) fn thread_main(shared: Arc<Shared>, mut io: DriverIo) {
+    // The engine's namespace, whichever thread started the driver.
+    lock(&shared).net.ns.enter();
+    let mut notify = false;
+    let outcome = catch_unwind(AssertUnwindSafe(|| loop {
+        match round(&shared, &mut io, None, &mut notify, |st| {
+            st.stop || matches!(st.life, Life::Failed(_))
+        }) {
+            Ok(true) => return Ok(()),
+            Ok(false) => {}
+            Err(e) => return Err(e),
+        }
+    }));
+    let mut st = lock(&shared);
     match outcome {
         Ok(Ok(())) => {}
-        Ok(Err(e)) => st.life = Life::Failed(e),
+        Ok(Err(e)) => st.life = Life::Failed(poisoned(&e.to_string())),
         Err(p) => {
-            st.life = Life::Failed(Error::Internal(format!(
-                "mDNS thread panicked: {}",
+            st.life = Life::Failed(poisoned(&format!(
+                "the mDNS thread panicked: {}",
                 panic_text(&*p)
             )))
         }
@@ -275,83 +196,110 @@ pub(super) fn thread_main(shared: Arc<Shared>, io: DriverIo) {
     shared.cond.notify_all();
 }
 
-fn run(shared: &Shared, mut io: DriverIo) -> Result<()> {
-    let mut buf = vec![0u8; MAX_PACKET];
-    let mut spins = 0u32;
-    // Whether waiters have something new to see. Waking them only then
-    // matters under CPU starvation: a woken waiter (`ironic-mdns register`
-    // keeps one in wait_lost) that is preempted while it re-takes the lock
-    // stalls this thread until the scheduler runs it again, once per loop
-    // round, i.e. per received batch in a query storm.
-    let mut notify = false;
-    loop {
-        let deadline = {
-            let mut st = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
-            notify |= io.pump(&mut st);
-            if std::mem::take(&mut notify) {
-                shared.cond.notify_all();
-            }
-            if st.stop || matches!(st.life, Life::Failed(_)) {
-                return Ok(());
-            }
-            st.guarded(|e| e.poll_timeout())?
-        };
-        let deadline = match (deadline, &io.watcher) {
-            (d, Some(_)) => d,
-            (d, None) => {
-                let scan = io.last_scan + IFACE_POLL_FALLBACK;
-                Some(d.map_or(scan, |d| d.min(scan)))
-            }
-        };
-        let now = Instant::now();
-        let mut wait = deadline.map(|d| d.saturating_duration_since(now));
-        // A deadline the engine keeps in the past must not spin a core.
-        spins = if wait == Some(Duration::ZERO) {
-            spins + 1
-        } else {
-            0
-        };
-        if spins > 100 {
-            wait = Some(Duration::from_millis(1));
+/// One round. `inline`: run on a caller's thread (no waker, no watcher),
+/// waiting at most until the given instant. Ok(true) when `done` held at
+/// the start of the round (after sending and recording events).
+///
+/// `notify`: whether waiters have something new to see, carried across
+/// rounds. Waking them only then matters under CPU starvation: a woken
+/// waiter (`ironic-mdns register` keeps one in wait_lost) that is
+/// preempted while it re-takes the lock stalls the driver until the
+/// scheduler runs it again, once per round, i.e. per received batch in a
+/// query storm.
+pub(super) fn round(
+    shared: &Shared,
+    io: &mut DriverIo,
+    inline: Option<Instant>,
+    notify: &mut bool,
+    done: impl Fn(&State) -> bool,
+) -> Result<bool> {
+    let (deadline, sockets, scanned) = {
+        let mut st = lock(shared);
+        *notify |= io.pump(&mut st);
+        // A caller's thread driving its own lookup has nobody to wake.
+        if std::mem::take(notify) && inline.is_none() {
+            shared.cond.notify_all();
         }
-        let ready = poll(&io, &shared.waker, wait)?;
+        if done(&st) {
+            return Ok(true);
+        }
+        let d = st.guarded(|e| e.poll_timeout())?;
+        (d, Arc::clone(&st.net.sockets), st.net.scanned)
+    };
+    // Without netlink, interface changes are found by a slow re-read.
+    let rescan_due =
+        (inline.is_none() && io.watcher.is_none()).then_some(scanned + IFACE_POLL_FALLBACK);
+    let deadline = [deadline, rescan_due, inline].into_iter().flatten().min();
+    let now = Instant::now();
+    let mut wait = deadline.map(|d| d.saturating_duration_since(now));
+    // A deadline the engine keeps in the past must not spin a core.
+    io.spins = if wait == Some(Duration::ZERO) {
+        io.spins + 1
+    } else {
+        0
+    };
+    if io.spins > 100 {
+        wait = Some(Duration::from_millis(1));
+    }
+    let open = sockets.open_now();
+    let waker = if inline.is_none() {
+        shared.waker.get()
+    } else {
+        None
+    };
+    let ready = poll(&open, waker, io.watcher.as_ref(), wait)?;
 
-        // Read without the lock; feed under it.
-        let mut packets = Vec::new();
-        for (i, s) in io.socks.iter().chain(io.eph.iter()).enumerate() {
-            if !ready.socks[i] {
-                continue;
+    // Read without the lock; feed under it.
+    if io.buf.len() < MAX_PACKET {
+        io.buf = vec![0u8; MAX_PACKET];
+    }
+    let mut packets = Vec::new();
+    for (i, (s, ephemeral)) in open.iter().enumerate() {
+        if !ready.socks[i] {
+            continue;
+        }
+        while packets.len() < 256 {
+            match s.recv(&mut io.buf) {
+                Ok(Some((n, _))) if *ephemeral && !io.takes_on_ephemeral(&io.buf[..n]) => {}
+                Ok(Some((n, from))) => packets.push((from, io.buf[..n].to_vec())),
+                Ok(None) | Err(_) => break,
             }
-            let ephemeral = i >= io.socks.len();
-            while packets.len() < 256 {
-                match s.recv(&mut buf) {
-                    Ok(Some((n, _))) if ephemeral && !io.takes_on_ephemeral(&buf[..n]) => {}
-                    Ok(Some((n, from))) => packets.push((from, buf[..n].to_vec())),
-                    Ok(None) | Err(_) => break,
-                }
-            }
-        }
-        if ready.waker {
-            shared.waker.drain();
-        }
-        let changed = ready.watcher && io.watcher.as_ref().is_some_and(|w| w.drain());
-        let now = Instant::now();
-        let mut st = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
-        if changed || (io.watcher.is_none() && now >= io.last_scan + IFACE_POLL_FALLBACK) {
-            notify |= io.rescan(&mut st, now);
-        }
-        for (from, data) in packets {
-            if !io.serves(&from) || io.is_own_echo(&from, &data) {
-                continue;
-            }
-            st.guarded(|e| e.handle_packet(now, from, &data))?;
-            // Each answer leaves at once, not after the rest of the batch.
-            notify |= io.pump(&mut st);
-        }
-        if st.guarded(|e| e.poll_timeout())?.is_some_and(|d| d <= now) {
-            st.guarded(|e| e.handle_timeout(now))?;
         }
     }
+    if let (true, Some(w)) = (ready.waker, waker) {
+        w.drain();
+    }
+    let changed = ready.watcher && io.watcher.as_ref().is_some_and(|w| w.drain());
+    let now = Instant::now();
+    let mut st = lock(shared);
+    if changed || rescan_due.is_some_and(|d| now >= d) {
+        if let Some(list) = st.net.rescan(now) {
+            let _ = st.guarded(|e| e.set_interfaces(now, list));
+            *notify = true; // waiters look at the interfaces
+        }
+    }
+    for (i, (from, data)) in packets.into_iter().enumerate() {
+        // A backlog (a flood) must not keep callers off the state for a
+        // whole batch: they get the lock between slices.
+        if i % FEED_SLICE == FEED_SLICE - 1 {
+            drop(st);
+            st = lock(shared);
+        }
+        if !st.net.serves(&from) {
+            continue;
+        }
+        if io.is_own_echo(&st.net, &from, &data) {
+            st.guarded(|e| e.handle_own_echo(now, from, &data))?;
+        } else {
+            st.guarded(|e| e.handle_packet(now, from, &data))?;
+        }
+        // Each answer leaves at once, not after the rest of the batch.
+        *notify |= io.pump(&mut st);
+    }
+    if st.guarded(|e| e.poll_timeout())?.is_some_and(|d| d <= now) {
+        st.guarded(|e| e.handle_timeout(now))?;
+    }
+    Ok(false)
 }
 
 struct Ready {
@@ -360,26 +308,24 @@ struct Ready {
     socks: Vec<bool>,
 }
 
-fn poll(io: &DriverIo, waker: &Waker, wait: Option<Duration>) -> Result<Ready> {
+fn poll(
+    socks: &[(&MdnsSocket, bool)],
+    waker: Option<&Waker>,
+    watcher: Option<&Watcher>,
+    wait: Option<Duration>,
+) -> Result<Ready> {
     use std::os::fd::AsRawFd;
-    let mut fds = vec![libc::pollfd {
-        fd: waker.as_raw_fd(),
+    // A negative fd is ignored by poll(2): absent waker / watcher.
+    let fd_of = |fd: Option<i32>| libc::pollfd {
+        fd: fd.unwrap_or(-1),
         events: libc::POLLIN,
         revents: 0,
-    }];
-    let wfd = io.watcher.as_ref().map_or(-1, |w| w.as_raw_fd());
-    fds.push(libc::pollfd {
-        fd: wfd,
-        events: libc::POLLIN,
-        revents: 0,
-    });
-    for s in io.socks.iter().chain(io.eph.iter()) {
-        fds.push(libc::pollfd {
-            fd: s.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        });
-    }
+    };
+    let mut fds = vec![
+        fd_of(waker.map(|w| w.as_raw_fd())),
+        fd_of(watcher.map(|w| w.as_raw_fd())),
+    ];
+    fds.extend(socks.iter().map(|(s, _)| fd_of(Some(s.as_raw_fd()))));
     let ts = wait.map(|d| {
         let d = d.min(MAX_WAIT);
         libc::timespec {
@@ -420,29 +366,22 @@ fn poll(io: &DriverIo, waker: &Waker, wait: Option<Duration>) -> Result<Ready> {
 mod tests {
     use super::*;
 
-    fn io_with(addrs: &[&str]) -> DriverIo {
-        DriverIo {
-            socks: Vec::new(),
-            eph: Vec::new(),
-            eph_ids: VecDeque::new(),
-            watcher: None,
-            filter: IfaceFilter::default(),
-            ifaces: vec![Interface {
-                index: 2,
-                name: "eth0".into(),
-                addrs: addrs
-                    .iter()
-                    .map(|a| IfAddr {
-                        addr: a.parse().unwrap(),
-                        prefix_len: 24,
-                    })
-                    .collect(),
-            }],
-            joined: HashSet::new(),
-            join_failed: HashSet::new(),
-            sent: VecDeque::new(),
-            last_scan: Instant::now(),
-        }
+    /// A driver and the interface table it serves (no socket: these tests
+    /// never send).
+    fn io_with(addrs: &[&str]) -> (DriverIo, Net) {
+        let mut net = Net::new(Default::default()).expect("getifaddrs");
+        net.ifaces = vec![Interface {
+            index: 2,
+            name: "eth0".into(),
+            addrs: addrs
+                .iter()
+                .map(|a| IfAddr {
+                    addr: a.parse().unwrap(),
+                    prefix_len: 24,
+                })
+                .collect(),
+        }];
+        (DriverIo::new(), net)
     }
 
     fn from(src: &str, iface: IfIndex) -> Received {
@@ -457,20 +396,21 @@ mod tests {
     /// our own looped-back packets are recognised and dropped.
     #[test]
     fn own_echo_table() {
-        let mut io = io_with(&["198.18.0.1", "fe80::1"]);
-        io.send(&Transmit {
+        let (mut io, net) = io_with(&["198.18.0.1", "fe80::1"]);
+        let now = Instant::now();
+        let multicast = Transmit {
             iface: 2,
             dst: Family::V4.group(),
             payload: b"ours".to_vec(),
             from_ephemeral: false,
-        });
-        let unicast = b"unicast".to_vec();
-        io.send(&Transmit {
-            iface: 2,
+        };
+        io.record(&multicast, false, now);
+        let unicast = Transmit {
             dst: "198.18.0.2:5353".parse().unwrap(),
-            payload: unicast,
-            from_ephemeral: false,
-        });
+            payload: b"unicast".to_vec(),
+            ..multicast
+        };
+        io.record(&unicast, false, now);
         let rows = [
             // (source, payload, own echo?)
             ("198.18.0.1:5353", &b"ours"[..], true),
@@ -481,18 +421,19 @@ mod tests {
             ("198.18.0.1:5353", &b"unicast"[..], false),
         ];
         for (src, data, want) in rows {
-            assert_eq!(io.is_own_echo(&from(src, 2), data), want, "{src} {data:?}");
+            let got = io.is_own_echo(&net, &from(src, 2), data);
+            assert_eq!(got, want, "{src} {data:?}");
         }
     }
 
     #[test]
     fn own_echo_is_forgotten() {
-        let mut io = io_with(&["198.18.0.1"]);
+        let (mut io, net) = io_with(&["198.18.0.1"]);
         let t0 = Instant::now();
         io.remember_sent(b"old", t0);
         io.remember_sent(b"new", t0 + ECHO_WINDOW + Duration::from_millis(1));
-        assert!(!io.is_own_echo(&from("198.18.0.1:5353", 2), b"old"));
-        assert!(io.is_own_echo(&from("198.18.0.1:5353", 2), b"new"));
+        assert!(!io.is_own_echo(&net, &from("198.18.0.1:5353", 2), b"old"));
+        assert!(io.is_own_echo(&net, &from("198.18.0.1:5353", 2), b"new"));
     }
 
     /// A response header (QR set) with `id`, padded to 12 bytes.
@@ -507,9 +448,18 @@ mod tests {
     /// the ID of a query it sent, within the window.
     #[test]
     fn ephemeral_socket_takes_only_answers_to_its_queries() {
-        let mut io = io_with(&["198.18.0.1"]);
+        let (mut io, _) = io_with(&["198.18.0.1"]);
         let t0 = Instant::now();
-        io.remember_eph_id(0x1234, t0);
+        io.record(
+            &Transmit {
+                iface: 2,
+                dst: Family::V4.group(),
+                payload: response(0x1234),
+                from_ephemeral: true,
+            },
+            true,
+            t0,
+        );
         let mut query = response(0x1234);
         query[2] = 0;
         let rows: [(&str, Vec<u8>, bool); 5] = [
@@ -534,11 +484,14 @@ mod tests {
 
     #[test]
     fn packets_from_other_interfaces_are_not_ours_to_serve() {
-        let io = io_with(&["198.18.0.1"]);
-        assert!(io.serves(&from("198.18.0.2:5353", 2)));
-        assert!(!io.serves(&from("198.18.0.2:5353", 3)), "unknown interface");
+        let (_, net) = io_with(&["198.18.0.1"]);
+        assert!(net.serves(&from("198.18.0.2:5353", 2)));
         assert!(
-            !io.serves(&from("[fe80::2]:5353", 2)),
+            !net.serves(&from("198.18.0.2:5353", 3)),
+            "unknown interface"
+        );
+        assert!(
+            !net.serves(&from("[fe80::2]:5353", 2)),
             "family not in use there"
         );
     }
