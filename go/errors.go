@@ -22,9 +22,7 @@ var (
 	ErrClosed          = errors.New("closed")
 	ErrPoisoned        = errors.New("poisoned")
 	ErrInternal        = errors.New("internal error")
-	// ErrAuth: a unicast DNS answer not authenticated by the TSIG key, or
-	// not matching the request, or the key refused (docs/DNS.md).
-	ErrAuth = errors.New("DNS answer not authenticated")
+	ErrAuth            = errors.New("unauthenticated DNS answer")
 )
 
 var sentinels = map[int]error{

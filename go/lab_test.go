@@ -1,6 +1,6 @@
 package ironicmdns
 
-// The tests run in private network namespaces only (LAB.md): TestMain
+// The tests run in private network namespaces only (docs/LAB.md): TestMain
 // re-runs the test binary under `unshare -n` (root) or `unshare -rn`; that
 // process is host A (198.18.0.1, fd00:99::1 on va). hostB adds host B
 // (198.18.0.2, fd00:99::2 on vb) joined by a veth, for one test. Where no

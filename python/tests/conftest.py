@@ -1,4 +1,4 @@
-"""Private hosts for the ironicmdns tests (LAB.md), never the real network.
+"""Private hosts for the ironicmdns tests (docs/LAB.md), never the real network.
 
 The whole pytest run is host A: scripts/tests.d/20-python.sh starts it in a
 fresh network namespace (`unshare -n`, or `unshare -rn` as a user). The

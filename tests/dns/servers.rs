@@ -1,7 +1,7 @@
 //! Real DNS servers for the unicast DNS-SD tests: BIND 9 (`named -g`) and
 //! Knot (`knotd`), each started on a lab host by PID, serving the dynamic
 //! zone `example.test` with a TSIG key allowed to update it, and stopped by
-//! PID when dropped (recipes of LAB.md). Also the peer clients: dig, kdig,
+//! PID when dropped (recipes of docs/LAB.md). Also the peer clients: dig, kdig,
 //! nsupdate, knsupdate, dnspython (the venv of scripts/setup-peers.sh).
 
 #![allow(dead_code)]

@@ -18,7 +18,6 @@ use std::collections::HashSet;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::{Arc, OnceLock};
-use std::thread::ThreadId;
 use std::time::Instant;
 
 use super::super::socket::iface::{self, IfaceFilter};
@@ -51,14 +50,16 @@ impl SocketSet {
         self.eph[slot(f)].get()
     }
 
-    /// Every socket open now, with whether it is an ephemeral one.
+    /// Every socket open now, with whether it is an ephemeral one; the
+    /// ephemeral ones first: what they hear answers our own lookups, and
+    /// goes ahead of a backlog on 5353.
     pub fn open_now(&self) -> Vec<(&MdnsSocket, bool)> {
+        let eph = self.eph.iter().filter_map(|s| s.get().map(|s| (s, true)));
         let listen = self
             .listen
             .iter()
             .filter_map(|s| s.get().map(|s| (s, false)));
-        let eph = self.eph.iter().filter_map(|s| s.get().map(|s| (s, true)));
-        listen.chain(eph).collect()
+        eph.chain(listen).collect()
     }
 }
 
@@ -96,14 +97,22 @@ pub(super) struct NetNs {
     /// None where /proc is not mounted: everything then opens in the
     /// calling thread's namespace.
     fd: Option<OwnedFd>,
-    home: ThreadId,
+    /// The starting thread (pthread_self: no allocation, no syscall; a
+    /// later thread that reuses the id is taken for it, and opens in its
+    /// own namespace as before this existed).
+    home: libc::pthread_t,
+}
+
+fn this_thread() -> libc::pthread_t {
+    // SAFETY: pthread_self has no preconditions.
+    unsafe { libc::pthread_self() }
 }
 
 impl NetNs {
     pub fn here() -> NetNs {
         NetNs {
             fd: open_ns().ok(),
-            home: std::thread::current().id(),
+            home: this_thread(),
         }
     }
 
@@ -112,7 +121,7 @@ impl NetNs {
     /// back after).
     pub fn run<T>(&self, f: impl FnOnce() -> T) -> T {
         let Some(fd) = &self.fd else { return f() };
-        if std::thread::current().id() == self.home {
+        if this_thread() == self.home {
             return f();
         }
         let Ok(cur) = open_ns() else { return f() };
