@@ -490,6 +490,104 @@ class Bench:
                  lambda c: c["ours"].s and c["ours"].s["median"] <= 2500)
 
     # ---- table
+    # ---- the Python and Go packages (python/, go/)
+    def py_cell(self, argv):
+        """time_process of a Python one-liner, or why it cannot run."""
+        probe = subprocess.run(argv[:1] + ["-c", argv[2].split(";")[0]],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        if probe.returncode != 0:
+            return Cell(missing="failed: " + (probe.stderr.decode("utf-8", "replace").strip()
+                                              .splitlines() or ["?"])[-1][:80])
+        return self.time_process(argv)
+
+    def fresh_inproc(self, argv):
+        out = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+        reps = []
+        for line in out.stdout.decode().splitlines():
+            try:
+                reps.append(json.loads(line))
+            except ValueError:
+                pass
+        fr = [r for r in reps if r.get("kind") == "fresh"][1:]
+        if not fr:
+            err = out.stderr.decode("utf-8", "replace").strip().splitlines() or ["no output"]
+            return Cell(missing="failed: " + err[-1][:80])
+        nf = sum(1 for r in fr if not r["ok"])
+        return Cell([r["ms"] for r in fr if r["ok"]], "ms", note="(%d not found)" % nf if nf else "")
+
+    def row_bindings(self):
+        """Python package vs the reference (whole process, in-call, RSS);
+        Go package whole process."""
+        pub, _, av = self.publisher(self.a.publisher)
+        if not pub:
+            raise RuntimeError("publisher %s failed" % self.a.publisher)
+        na = {s: Cell(missing="n/a") for s in ("avahi", "sd")}
+        one = "%s; get_endpoint('%s')" % ("%s", TYPE)
+        ref = (self.py_cell([self.py, "-c", one % "from ironic_lib.mdns import get_endpoint"])
+               if "ref" not in self.skip else Cell(missing="skipped"))
+        ours = self.py_cell([self.py, "-c", one % "from ironicmdns.ipa import get_endpoint"])
+        core = self.py_cell([self.py, "-c", "import ironicmdns; ironicmdns.lookup('%s')" % TYPE])
+        ten_x = (lambda c: c["ours"].s and c["ref"].s and
+                 c["ref"].s["median"] / c["ours"].s["median"] >= 10)
+        self.add("Python whole process: `python -c 'from M import get_endpoint; "
+                 "get_endpoint(\"baremetal\")'`", dict(na, ours=ours, ref=ref),
+                 ">= 10x faster than ref", ten_x,
+                 note="ours: M = ironicmdns.ipa (imports oslo.config, installed in the venv); "
+                      "ref: M = ironic_lib.mdns; the same venv python, interpreter start included")
+        self.add("Python whole process, core: `ironicmdns.lookup(\"baremetal\")`",
+                 dict(na, ours=core, ref=ref), ">= 10x faster than ref", ten_x,
+                 note="ours without oslo.config: `import ironicmdns; ironicmdns.lookup(...)`")
+        inref = (self.fresh_inproc(self.ref + ["lookup", TYPE, "--runs", str(self.runs + 1)])
+                 if "ref" not in self.skip else Cell(missing="skipped"))
+        inours = self.fresh_inproc([self.py, os.path.join(ROOT, "bench", "py_bench.py"), "lookup",
+                                    TYPE, "--runs", str(self.runs + 1)])
+        self.add("Python in-call get_endpoint, fresh instance", dict(na, ours=inours, ref=inref),
+                 ">= 10x faster than ref", ten_x,
+                 note="module-level get_endpoint: ironicmdns.ipa vs ironic_lib.mdns, timed inside "
+                      "one interpreter (bench/py_bench.py, bench/ref_bench.py), first call not counted")
+        go = os.path.join(ROOT, "target", "go-bench", "mdns-lookup")
+        if os.path.exists(go):
+            env = dict(os.environ, LD_LIBRARY_PATH=os.path.join(ROOT, "target", "go-bench", "lib"))
+            gocell = self.time_process([go, TYPE], env=env)
+        else:
+            gocell = Cell(missing="not built (bench/run.sh builds it with go)")
+        self.add("Go whole process: ironicmdns.Lookup", {"ours": gocell, "ref": Cell(missing="n/a"),
+                                                         **na},
+                 "<= 10 ms median", lambda c: c["ours"].s and c["ours"].s["median"] <= 10,
+                 note="go/cmd/mdns-lookup (the Go package's one-shot Lookup) against "
+                      "target/release/libironicmdns.so")
+        self.unpublish(pub, av)
+        time.sleep(1.2)
+        py_bench = [self.py, os.path.join(ROOT, "bench", "py_bench.py")]
+        ref_rss = (self.rss_of(self.ref + ["register", TYPE, URL_B])
+                   if "ref" not in self.skip else Cell(missing="skipped"))
+        third = (lambda c: c["ours"].s and c["ref"].s and
+                 c["ours"].s["median"] * 3 <= c["ref"].s["median"])
+        self.add("Python process holding one registration, peak RSS",
+                 dict(na, ours=self.rss_of(py_bench + ["register", TYPE, URL_B, "--core"]),
+                      ref=ref_rss), "<= 1/3 of ref", third,
+                 note="VmHWM 2 s after the registration; ours: ironicmdns.Zeroconf (bench/py_bench.py "
+                      "register --core); ref: ironic_lib.mdns (bench/ref_bench.py register)")
+        self.add("the same with the drop-in ironicmdns.ironic (oslo.config loaded)",
+                 dict(na, ours=self.rss_of(py_bench + ["register", TYPE, URL_B]), ref=ref_rss),
+                 "<= 1/3 of ref", third,
+                 note="ours: ironicmdns.ironic registers its [mdns] options with oslo.config, "
+                      "as ironic.common.mdns does; in a conductor oslo.config is loaded anyway")
+
+    def rss_of(self, argv):
+        """VmHWM of a publisher on host B, 2 s after its registration."""
+        vals = []
+        for _ in range(max(2, self.runs // 2)):
+            p = self.spawn(argv, self.B, stderr=open(os.path.join(self.tmp, "pub.err"), "ab"))
+            if not p.json("ready", 30):
+                p.stop(signal.SIGKILL)
+                break
+            time.sleep(2)
+            vals.append((proc_status(p.p.pid, "VmHWM") or 0) / 1024)
+            p.stop()
+            time.sleep(1.2)
+        return Cell(vals, "MiB") if vals else Cell(missing="failed")
+
     def add(self, name, cells, target, ok, note=""):
         for s in self.STACKS:
             cells.setdefault(s, Cell(missing="skipped"))
@@ -544,7 +642,8 @@ def main():
                     help="who publishes on host B for the lookup rows (default ref)")
     ap.add_argument("--skip", action="append", choices=Bench.STACKS, help="leave a stack out")
     ap.add_argument("--only", action="append",
-                    choices=["inproc", "process", "register", "rss", "swarm", "idle", "nobody"])
+                    choices=["inproc", "process", "register", "rss", "swarm", "idle", "nobody",
+                             "bindings"])
     ap.add_argument("--write", metavar="FILE", help="write the results (markdown) to FILE")
     ap.add_argument("--command", default="bench/run.sh", help="the command to print as the reproducer")
     a = ap.parse_args()
@@ -569,7 +668,7 @@ def main():
     started = datetime.datetime.now(datetime.timezone.utc)
     phases = [("inproc", b.row_lookup_inproc), ("process", b.row_lookup_process),
               ("register", b.row_register), ("rss", b.row_rss), ("swarm", b.row_swarm),
-              ("idle", b.row_idle), ("nobody", b.row_nobody)]
+              ("idle", b.row_idle), ("nobody", b.row_nobody), ("bindings", b.row_bindings)]
     try:
         b.setup()
         for name, fn in phases:

@@ -11,9 +11,25 @@ if [ -x scripts/setup-peers.sh ] && [ -z "${BENCH_NO_SETUP:-}" ]; then
     scripts/setup-peers.sh
 fi
 export PATH="$PATH:/usr/sbin:/sbin"
-cargo build --release --locked --bin ironic-mdns
+cargo build --release --locked --lib --bin ironic-mdns
 CARGO_TARGET_DIR="$ROOT/target" cargo build --release --locked \
     --manifest-path bench/rust/Cargo.toml
+# the Python package (python/) in the peers' venv, bundling the release
+# library, and the Go package's lookup command, for the bindings rows
+VENV_PY="${BENCH_VENV:-$ROOT/.venv}/bin/python"
+IRONICMDNS_PREBUILT="$ROOT/target/release/libironicmdns.so" "$VENV_PY" -m pip install \
+    --quiet --disable-pip-version-check --force-reinstall --no-deps ./python \
+    || echo "bench: Python package not installed" >&2
+if command -v go >/dev/null; then
+    GB="$ROOT/target/go-bench"
+    mkdir -p "$GB/lib"
+    ln -sfn ../../release/libironicmdns.so "$GB/lib/libironicmdns.so.0"
+    ln -sfn libironicmdns.so.0 "$GB/lib/libironicmdns.so"
+    printf 'libdir=%s\nincludedir=%s\n\nName: ironicmdns\nDescription: bench\nVersion: 0\nLibs: -L${libdir} -lironicmdns\nCflags: -I${includedir}\n' \
+        "$GB/lib" "$ROOT/include" > "$GB/ironicmdns.pc"
+    (cd go && PKG_CONFIG_PATH="$GB" GOPROXY=off go build -o "$GB/mdns-lookup" ./cmd/mdns-lookup) \
+        || echo "bench: Go lookup not built" >&2
+fi
 # the C example lookup (examples/c) for the process row; optional
 make examples >/dev/null 2>&1 || echo "bench: C examples not built (make examples failed)" >&2
 

@@ -426,6 +426,22 @@ zc_status zc_options_new(zc_options **out);
 zc_status zc_options_set(zc_options *opts, const char *name, const char *value);
 
 /**
+ * Read the `[mdns]` section of an OpenStack config file (`ironic.conf`,
+ * `ironic-python-agent.conf`) at `path` into `opts`, as oslo.config reads
+ * it: `key = value` lines, `#`/`;` comments, indented continuation lines,
+ * other sections ignored, a key given again replacing the earlier value.
+ * Values have the syntax of `zc_options_set`. When `path` is a directory,
+ * its `*.conf` files are read in name order, later ones winning
+ * (`--config-dir`). Call it once per file, in order, for several files.
+ * An `[mdns]` key this library does not know is a warning (sent to the
+ * log: `zc_set_log_callback`, or `IRONICMDNS_LOG=warning`), not an
+ * error. A syntax error or a bad value is `ZC_ERR_INVALID_ARGUMENT`, a file that cannot be read
+ * `ZC_ERR_IO`; the detail (`zc_options_last_error`) names the file, the
+ * line and the option, and the options are then unchanged.
+ */
+zc_status zc_options_load_file(zc_options *opts, const char *path);
+
+/**
  * Copy the detail text of the last failure of a call that was given these
  * options (`zc_options_set`, `zc_new`, `zc_lookup_with_options`) into
  * `buf` of `len` bytes, snprintf-style: at most `len - 1` bytes and a NUL;
@@ -530,7 +546,9 @@ void zc_props_free(zc_props *props);
  * Listen for `duration_ms` milliseconds (at most 60000) and write every
  * OpenStack service heard (`_openstack._tcp`, any service type) to
  * `*out` (only on `ZC_OK`; an empty list when none answered). Blocks for
- * `duration_ms`.
+ * `duration_ms`, or until `zc_close` from another thread ends it with
+ * `ZC_ERR_CLOSED`. Each service type is reported as it was registered
+ * (the literal label: "a.b" comes back as "a.b").
  */
 zc_status zc_browse(const zc_zeroconf *zc, uint32_t duration_ms, zc_services **out);
 

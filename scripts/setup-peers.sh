@@ -15,6 +15,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 REQ="$ROOT/tests/peers/requirements.txt"
+REQ_NODEPS="$ROOT/tests/peers/requirements-nodeps.txt"
 VENV="$ROOT/.venv"
 PACKAGES=(avahi-daemon avahi-utils dbus dbus-daemon iproute2 valgrind pkg-config golang-go tcpdump)
 # The Debian package check (scripts/tests.d/40-debian.sh) and the man page test.
@@ -129,7 +130,7 @@ quiet_host_avahi() {
 # ---- Python venv with the reference peer -----------------------------------
 setup_venv() {
     local stamp="$VENV/.requirements.sha256" want
-    want=$(sha256sum "$REQ" | cut -d' ' -f1)
+    want=$(cat "$REQ" "$REQ_NODEPS" | sha256sum | cut -d' ' -f1)
     if [ -x "$VENV/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] &&
         "$VENV/bin/python" -c 'import ironic_lib.mdns, zeroconf' 2>/dev/null; then
         say "venv up to date: $VENV"
@@ -143,6 +144,7 @@ setup_venv() {
     fi
     say "pip install -r tests/peers/requirements.txt"
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$REQ"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -r "$REQ_NODEPS"
     "$VENV/bin/python" -c 'import ironic_lib.mdns, zeroconf; print("setup-peers: zeroconf", zeroconf.__version__)'
     echo "$want" > "$stamp"
 }
@@ -154,3 +156,5 @@ for tool in avahi-daemon avahi-publish-service avahi-browse dbus-daemon; do
     command -v "$tool" >/dev/null || PATH="$PATH:/usr/sbin"
 done
 say "peers: $(command -v avahi-daemon || echo 'no avahi-daemon'), $(command -v avahi-browse || echo 'no avahi-browse'), $("$VENV/bin/python" -c 'import ironic_lib.mdns' 2>/dev/null && echo 'ironic_lib ok' || echo 'no ironic_lib')"
+PATH="$PATH:/usr/sbin:/sbin"
+say "dns peers: $(for t in named knotd dig kdig nsupdate knsupdate; do command -v "$t" >/dev/null || echo -n "no $t, "; done)$("$VENV/bin/python" -c 'import dns.tsig, dns.version; print("dnspython", dns.version.version)' 2>/dev/null || echo 'no dnspython')"

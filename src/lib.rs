@@ -7,6 +7,7 @@
 
 pub mod capi;
 pub mod config;
+pub mod config_file;
 pub mod dns;
 pub mod endpoint;
 pub mod engine;

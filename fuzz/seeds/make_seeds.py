@@ -8,7 +8,7 @@ usage: make_seeds.py CORPUS_DIR [CAPTURE.pcap ...]
   capture as one conversation (real time gaps, real source kinds), plus the
   malformed classes of tests/hostile_net.rs;
 - txt, url, config, capi: hand-written inputs in each target's format
-  (src/fuzzing.rs), from the values SPEC.md and the peers use.
+  (src/fuzzing.rs), from the values docs/SPEC.md and the peers use.
 File names are content hashes, as libFuzzer names its own.
 """
 

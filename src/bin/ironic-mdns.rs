@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use ironicmdns::config_file::{self, Source};
 use ironicmdns::zeroconf::{self, LogLevel};
 use ironicmdns::{Config, Error, Properties, Value, Zeroconf};
 
@@ -33,6 +34,12 @@ Commands:
   options            print a sample [mdns] configuration section
 
 Options (the [mdns] options, see `ironic-mdns options`):
+  --config-file FILE           read the [mdns] section of an OpenStack config
+                               file, e.g. /etc/ironic/ironic.conf
+                               (repeatable; later files win)
+  --config-dir DIR             read DIR/*.conf in name order (repeatable;
+                               in command-line order with --config-file)
+                               flags below win over the files
   --interface IP               use this interface address (repeatable, or a
                                comma list); default: all interfaces
   --interfaces LIST            the same, as a comma list
@@ -100,6 +107,9 @@ enum Parsed {
 /// Parse the command line (without argv[0]); Err is a usage message.
 fn parse(argv: Vec<String>) -> Result<Parsed, String> {
     let mut config = Config::default();
+    // Config files first, then the flags over them (oslo.config's order).
+    let mut sources: Vec<Source> = Vec::new();
+    let mut flags: Vec<(&'static str, String)> = Vec::new();
     let mut positional = Vec::new();
     let mut interfaces: Vec<String> = Vec::new();
     let mut dns_servers: Vec<String> = Vec::new();
@@ -132,6 +142,14 @@ fn parse(argv: Vec<String>) -> Result<Parsed, String> {
             }
             "-h" | "--help" => return Ok(Parsed::Help),
             "-V" | "--version" => return Ok(Parsed::Version),
+            "--config-file" => {
+                sources.push(Source::File(value(&mut it)?.into()));
+                continue;
+            }
+            "--config-dir" => {
+                sources.push(Source::Dir(value(&mut it)?.into()));
+                continue;
+            }
             "--interface" | "--interfaces" => {
                 interfaces.push(value(&mut it)?);
                 continue;
@@ -181,8 +199,12 @@ fn parse(argv: Vec<String>) -> Result<Parsed, String> {
             }
             _ => return Err(format!("unknown option {arg}")),
         };
-        let v = value(&mut it)?;
-        config.set(option, &v).map_err(|e| e.to_string())?;
+        flags.push((option, value(&mut it)?));
+    }
+    // Warnings (unknown keys) reach stderr through cli_log.
+    config_file::load(&mut config, &sources).map_err(|e| e.to_string())?;
+    for (option, v) in &flags {
+        config.set(option, v).map_err(|e| e.to_string())?;
     }
     if !dns_servers.is_empty() {
         config

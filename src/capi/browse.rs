@@ -51,7 +51,9 @@ impl zc_services {
 /// Listen for `duration_ms` milliseconds (at most 60000) and write every
 /// OpenStack service heard (`_openstack._tcp`, any service type) to
 /// `*out` (only on `ZC_OK`; an empty list when none answered). Blocks for
-/// `duration_ms`.
+/// `duration_ms`, or until `zc_close` from another thread ends it with
+/// `ZC_ERR_CLOSED`. Each service type is reported as it was registered
+/// (the literal label: "a.b" comes back as "a.b").
 #[no_mangle]
 pub extern "C" fn zc_browse(
     zc: *const zc_zeroconf,

@@ -103,6 +103,38 @@ pub extern "C" fn zc_options_set(
     })
 }
 
+/// Read the `[mdns]` section of an OpenStack config file (`ironic.conf`,
+/// `ironic-python-agent.conf`) at `path` into `opts`, as oslo.config reads
+/// it: `key = value` lines, `#`/`;` comments, indented continuation lines,
+/// other sections ignored, a key given again replacing the earlier value.
+/// Values have the syntax of `zc_options_set`. When `path` is a directory,
+/// its `*.conf` files are read in name order, later ones winning
+/// (`--config-dir`). Call it once per file, in order, for several files.
+/// An `[mdns]` key this library does not know is a warning (sent to the
+/// log: `zc_set_log_callback`, or `IRONICMDNS_LOG=warning`), not an
+/// error. A syntax error or a bad value is `ZC_ERR_INVALID_ARGUMENT`, a file that cannot be read
+/// `ZC_ERR_IO`; the detail (`zc_options_last_error`) names the file, the
+/// line and the option, and the options are then unchanged.
+#[no_mangle]
+pub extern "C" fn zc_options_load_file(opts: *mut zc_options, path: *const c_char) -> zc_status {
+    // SAFETY: NULL or a live options object.
+    let Some(o) = (unsafe { opts.cast_const().as_ref() }) else {
+        return run("zc_options_load_file", Sink::none(), || {
+            Err(Failure::invalid("opts is NULL"))
+        });
+    };
+    run("zc_options_load_file", o.sink(), || {
+        let path = in_str(path, "path")?;
+        if path.is_empty() {
+            return Err(Failure::invalid("path is empty"));
+        }
+        let mut g = o.config.lock().unwrap_or_else(|e| e.into_inner());
+        // load() changes the config only when everything succeeded.
+        crate::config_file::load_path(&mut g, std::path::Path::new(path))?;
+        Ok(())
+    })
+}
+
 /// Copy the detail text of the last failure of a call that was given these
 /// options (`zc_options_set`, `zc_new`, `zc_lookup_with_options`) into
 /// `buf` of `len` bytes, snprintf-style: at most `len - 1` bytes and a NUL;
@@ -272,6 +304,59 @@ mod tests {
         assert_eq!(c.params.get("foo"), Some(&Some(b"bar".to_vec())));
         assert_eq!(c.interfaces.as_ref().map(Vec::len), Some(2));
         zc_options_free(o);
+    }
+
+    #[test]
+    fn load_file_reads_mdns_and_names_the_bad_line() {
+        use crate::capi::status::ZC_ERR_IO;
+        let dir = std::env::temp_dir().join(format!("ironicmdns-lf-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("good.conf");
+        let bad = dir.join("bad.conf");
+        std::fs::write(
+            &good,
+            "[DEFAULT]\ndebug = true\n[mdns]\nlookup_attempts = 2\n",
+        )
+        .unwrap();
+        std::fs::write(
+            &bad,
+            "[mdns]\nregistration_attempts = 4\nlookup_attempts = 0\n",
+        )
+        .unwrap();
+        let c = |p: &std::path::Path| std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+        let mut o = std::ptr::null_mut();
+        assert_eq!(zc_options_new(&mut o), ZC_OK);
+        assert_eq!(zc_options_load_file(o, c(&good).as_ptr()), ZC_OK);
+        assert_eq!(unsafe { &*o }.config().lookup_attempts, 2);
+        assert_eq!(
+            zc_options_load_file(o, c(&bad).as_ptr()),
+            ZC_ERR_INVALID_ARGUMENT
+        );
+        let d = detail(o);
+        assert!(
+            d.contains("bad.conf, line 3:") && d.contains("[mdns] lookup_attempts"),
+            "{d}"
+        );
+        // unchanged: registration_attempts = 4 on line 2 was not applied
+        let cfg = unsafe { &*o }.config();
+        assert_eq!((cfg.lookup_attempts, cfg.registration_attempts), (2, 5));
+        let missing = dir.join("missing.conf");
+        assert_eq!(zc_options_load_file(o, c(&missing).as_ptr()), ZC_ERR_IO);
+        assert!(detail(o).contains("missing.conf"), "{}", detail(o));
+        assert_eq!(
+            zc_options_load_file(o, std::ptr::null()),
+            ZC_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            zc_options_load_file(o, c"".as_ptr()),
+            ZC_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            zc_options_load_file(std::ptr::null_mut(), c(&good).as_ptr()),
+            ZC_ERR_INVALID_ARGUMENT
+        );
+        zc_options_free(o);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

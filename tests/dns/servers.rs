@@ -1,7 +1,7 @@
 //! Real DNS servers for the unicast DNS-SD tests: BIND 9 (`named -g`) and
 //! Knot (`knotd`), each started on a lab host by PID, serving the dynamic
 //! zone `example.test` with a TSIG key allowed to update it, and stopped by
-//! PID when dropped (recipes of LAB.md). Also the peer clients: dig, kdig,
+//! PID when dropped (recipes of docs/LAB.md). Also the peer clients: dig, kdig,
 //! nsupdate, knsupdate, dnspython (the venv of scripts/setup-peers.sh).
 
 #![allow(dead_code)]
@@ -12,6 +12,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::lab::{Lab, LabChild};
+use ironicmdns::{Config, Properties};
 
 pub const ZONE: &str = "example.test";
 pub const DOMAIN: &str = "mystack.example.test";
@@ -303,4 +304,37 @@ pub fn venv_python() -> Option<PathBuf> {
 /// The directory of the test scripts (tests/dns).
 pub fn scripts() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/dns")
+}
+
+pub const SRV_NAME: &str = "baremetal._openstack._tcp.mystack.example.test.";
+
+pub fn config(server: IpAddr, key: bool) -> Config {
+    let mut c = Config::default();
+    c.set("domain", DOMAIN).unwrap();
+    let s = match server {
+        IpAddr::V6(a) => format!("[{a}]:53"),
+        IpAddr::V4(a) => a.to_string(),
+    };
+    c.set("dns_servers", &s).unwrap();
+    if key {
+        c.set("tsig_key", &key_line()).unwrap();
+    }
+    c.set("lookup_timeout", "1").unwrap();
+    c.set("lookup_attempts", "2").unwrap();
+    c
+}
+
+pub fn props(pairs: &[(&str, &str)]) -> Properties {
+    let mut p = Properties::new();
+    for (k, v) in pairs {
+        p.set_str(k, v);
+    }
+    p
+}
+
+pub fn server_programs(kind: Kind) -> bool {
+    match kind {
+        Kind::Bind => have("named") && have("dig") && have("nsupdate"),
+        Kind::Knot => have("knotd") && have("kdig") && have("knsupdate") && have("dig"),
+    }
 }

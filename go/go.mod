@@ -1,0 +1,3 @@
+module ironicmdns
+
+go 1.19

@@ -1,0 +1,486 @@
+// Package ironicmdns finds and publishes OpenStack services over multicast
+// DNS (RFC 6762) and DNS-SD (RFC 6763), as ironic's conductor and
+// ironic-python-agent do: a ramdisk asks the link where the "baremetal" API
+// is and gets "http://198.18.0.1:6385/baremetal" plus TXT properties.
+//
+// It wraps libironicmdns (the C ABI, linked with cgo through pkg-config).
+//
+//	ep, err := ironicmdns.Lookup(ctx, "baremetal")
+//	if errors.Is(err, ironicmdns.ErrNotFound) { ... }
+//
+//	zc, err := ironicmdns.New(&ironicmdns.Options{Interfaces: []netip.Addr{addr}})
+//	defer zc.Close()
+//	err = zc.Register(ctx, "baremetal", "http://198.18.0.1:6385/baremetal", nil)
+//
+// Errors are *Error values carrying the library's status and detail; compare
+// them with errors.Is against the Err* sentinels. The detail of a failure is
+// read from the object the call was given (the Zeroconf handle or the
+// options), never from the C library's per-thread slot: goroutines move
+// between OS threads between two cgo calls.
+//
+// A call that blocks in the library (lookups, registrations, browsing) runs
+// on its own goroutine; when ctx ends first the call returns ctx.Err() at
+// once and the library call finishes in the background within its time
+// limits (the lookup_attempts / lookup_timeout options). Close waits for
+// such calls before it releases the handle.
+package ironicmdns
+
+/*
+#include <stdlib.h>
+#include <ironicmdns.h>
+*/
+import "C"
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unsafe"
+)
+
+// Props are TXT properties: a nil value is a key without value ("key"), an
+// empty non-nil value is "key=". Lookups return values as they came; keys
+// are compared without regard to case by the library (RFC 6763 s6.4).
+type Props map[string][]byte
+
+// Endpoint is what a lookup finds.
+type Endpoint struct {
+	URL   string
+	Props Props
+}
+
+// Service is one service heard by Browse. URL is empty when it could not
+// be built, and then Err says why.
+type Service struct {
+	ServiceType string
+	URL         string
+	Err         string
+	Props       Props
+}
+
+// Options are the [mdns] options (zero values: the library's defaults).
+type Options struct {
+	// ConfigFiles are OpenStack config files (ironic.conf, ...) whose
+	// [mdns] section is read first, in order, later files winning; a
+	// directory means its *.conf files. The fields below win over them.
+	ConfigFiles []string
+	// Interfaces: addresses of the interfaces to use (default: all, IPv4
+	// and IPv6; given, the IP versions follow from them).
+	Interfaces []netip.Addr
+	// RegistrationAttempts: attempts to register (default 5).
+	RegistrationAttempts int
+	// LookupAttempts: attempts to look up (default 3).
+	LookupAttempts int
+	// LookupTimeout: wait per lookup attempt (default 3 s).
+	LookupTimeout time.Duration
+	// Params: TXT properties added to every registration (the call's
+	// properties win).
+	Params Props
+}
+
+// options builds a zc_options from o (nil: defaults); free it with
+// C.zc_options_free.
+func (o *Options) build() (*C.zc_options, error) {
+	var opts *C.zc_options
+	if st := C.zc_options_new(&opts); st != C.ZC_OK {
+		return nil, newError("options", st, "")
+	}
+	if o == nil {
+		return opts, nil
+	}
+	fail := func(st C.zc_status) (*C.zc_options, error) {
+		err := newError("options", st, optionsDetail(opts))
+		C.zc_options_free(opts)
+		return nil, err
+	}
+	for _, path := range o.ConfigFiles {
+		p, err := cString(path, "config file")
+		if err != nil {
+			C.zc_options_free(opts)
+			return nil, err
+		}
+		st := C.zc_options_load_file(opts, p)
+		C.free(unsafe.Pointer(p))
+		if st != C.ZC_OK {
+			return fail(st)
+		}
+	}
+	var set [][2]string
+	if len(o.Interfaces) > 0 {
+		ips := make([]string, len(o.Interfaces))
+		for i, a := range o.Interfaces {
+			ips[i] = a.String()
+		}
+		set = append(set, [2]string{"interfaces", strings.Join(ips, ",")})
+	}
+	for _, n := range []struct {
+		name  string
+		value int
+	}{{"registration_attempts", o.RegistrationAttempts}, {"lookup_attempts", o.LookupAttempts}} {
+		if n.value < 0 {
+			C.zc_options_free(opts)
+			return nil, &Error{Op: "options", Status: int(C.ZC_ERR_INVALID_ARGUMENT),
+				Detail: fmt.Sprintf("%s must be at least 1, not %d", n.name, n.value)}
+		}
+		if n.value > 0 {
+			set = append(set, [2]string{n.name, strconv.Itoa(n.value)})
+		}
+	}
+	if o.LookupTimeout < 0 {
+		C.zc_options_free(opts)
+		return nil, &Error{Op: "options", Status: int(C.ZC_ERR_INVALID_ARGUMENT),
+			Detail: fmt.Sprintf("lookup_timeout must be positive, not %v", o.LookupTimeout)}
+	}
+	if o.LookupTimeout > 0 {
+		set = append(set, [2]string{"lookup_timeout", strconv.FormatFloat(o.LookupTimeout.Seconds(), 'f', -1, 64)})
+	}
+	for _, kv := range set {
+		n, v := C.CString(kv[0]), C.CString(kv[1])
+		st := C.zc_options_set(opts, n, v)
+		C.free(unsafe.Pointer(n))
+		C.free(unsafe.Pointer(v))
+		if st != C.ZC_OK {
+			return fail(st)
+		}
+	}
+	return opts, nil
+}
+
+// Zeroconf is an mDNS client and server: it owns sockets and a background
+// thread in the library. Safe for use by several goroutines; end it with
+// Close.
+type Zeroconf struct {
+	mu     sync.RWMutex // read: a call in flight; write: Close
+	h      *C.zc_zeroconf
+	params Props
+}
+
+// New starts the engine with o (nil: defaults).
+func New(o *Options) (*Zeroconf, error) {
+	opts, err := o.build()
+	if err != nil {
+		return nil, err
+	}
+	defer C.zc_options_free(opts)
+	var h *C.zc_zeroconf
+	if st := C.zc_new(opts, &h); st != C.ZC_OK {
+		return nil, newError("new", st, optionsDetail(opts))
+	}
+	z := &Zeroconf{h: h}
+	if o != nil {
+		z.params = o.Params
+	}
+	return z, nil
+}
+
+// acquire marks a call in flight; the handle stays valid until release.
+func (z *Zeroconf) acquire(op string) (*C.zc_zeroconf, error) {
+	z.mu.RLock()
+	if z.h == nil {
+		z.mu.RUnlock()
+		return nil, &Error{Op: op, Status: int(C.ZC_ERR_CLOSED), Detail: "the Zeroconf is closed"}
+	}
+	return z.h, nil
+}
+
+func (z *Zeroconf) release() { z.mu.RUnlock() }
+
+// background runs f (a blocking library call) and returns its result, or
+// ctx.Err() as soon as ctx ends; f then finishes on its own goroutine.
+func background(ctx context.Context, f func() error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Register publishes serviceType (e.g. "baremetal") at endpoint (a URL)
+// with TXT params over Options.Params; it probes first (RFC 6762 s8).
+// Errors: ErrInvalidArgument, ErrRegistration, ErrNameConflict.
+func (z *Zeroconf) Register(ctx context.Context, serviceType, endpoint string, params Props) error {
+	merged := Props{}
+	for k, v := range z.params {
+		merged[k] = v
+	}
+	for k, v := range params {
+		merged[k] = v
+	}
+	return background(ctx, func() error {
+		h, err := z.acquire("register")
+		if err != nil {
+			return err
+		}
+		defer z.release()
+		st, err := cString(serviceType, "service type")
+		if err != nil {
+			return err
+		}
+		defer C.free(unsafe.Pointer(st))
+		url, err := cString(endpoint, "endpoint")
+		if err != nil {
+			return err
+		}
+		defer C.free(unsafe.Pointer(url))
+		props, err := propsIn(merged)
+		if err != nil {
+			return err
+		}
+		defer C.zc_props_free(props)
+		if s := C.zc_register_service(h, st, url, props); s != C.ZC_OK {
+			return newError("register", s, handleDetail(h))
+		}
+		return nil
+	})
+}
+
+// LookupFlags choose among a service's addresses. The zero value is the
+// reference's default: loopback addresses skipped (KeepLoopback accepts
+// them), a link-local IPv6 route counted as a route (SkipLinkLocal: as
+// none).
+type LookupFlags struct {
+	KeepLoopback  bool
+	SkipLinkLocal bool
+}
+
+// Lookup finds serviceType with the reference's defaults (loopback
+// addresses skipped). Errors: ErrNotFound, ErrNoValidAddress, ErrDecode
+// (all ErrLookup), ErrInvalidArgument, ErrClosed.
+func (z *Zeroconf) Lookup(ctx context.Context, serviceType string) (*Endpoint, error) {
+	return z.LookupWith(ctx, serviceType, LookupFlags{})
+}
+
+// LookupWith is Lookup with address choices.
+func (z *Zeroconf) LookupWith(ctx context.Context, serviceType string, f LookupFlags) (*Endpoint, error) {
+	var ep *Endpoint
+	err := background(ctx, func() error {
+		h, err := z.acquire("lookup")
+		if err != nil {
+			return err
+		}
+		defer z.release()
+		name, err := cString(serviceType, "service type")
+		if err != nil {
+			return err
+		}
+		defer C.free(unsafe.Pointer(name))
+		var url *C.char
+		var props *C.zc_props
+		s := C.zc_get_endpoint(h, name, cBool(!f.KeepLoopback), cBool(f.SkipLinkLocal), &url, &props)
+		if s != C.ZC_OK {
+			return newError("lookup", s, handleDetail(h))
+		}
+		defer C.zc_string_free(url)
+		defer C.zc_props_free(props)
+		p, err := propsOut(props)
+		if err != nil {
+			return err
+		}
+		ep = &Endpoint{URL: C.GoString(url), Props: p}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ep, nil
+}
+
+// Browse listens for duration (at most 60 s) and returns every
+// _openstack._tcp service heard, sorted by service type.
+func (z *Zeroconf) Browse(ctx context.Context, duration time.Duration) ([]Service, error) {
+	if duration < 0 || duration > 60*time.Second {
+		return nil, &Error{Op: "browse", Status: int(C.ZC_ERR_INVALID_ARGUMENT),
+			Detail: fmt.Sprintf("duration %v is not within 0 to 60 s", duration)}
+	}
+	var out []Service
+	err := background(ctx, func() error {
+		h, err := z.acquire("browse")
+		if err != nil {
+			return err
+		}
+		defer z.release()
+		var list *C.zc_services
+		if s := C.zc_browse(h, C.uint32_t(duration.Milliseconds()), &list); s != C.ZC_OK {
+			return newError("browse", s, handleDetail(h))
+		}
+		defer C.zc_services_free(list)
+		n := int(C.zc_services_count(list))
+		for i := 0; i < n; i++ {
+			var st, url, e *C.char
+			var props *C.zc_props
+			if s := C.zc_services_get_at(list, C.size_t(i), &st, &url, &e, &props); s != C.ZC_OK {
+				return newError("browse", s, "")
+			}
+			p, err := propsOut(props)
+			if err != nil {
+				return err
+			}
+			svc := Service{ServiceType: C.GoString(st), Props: p}
+			if url != nil {
+				svc.URL = C.GoString(url)
+			}
+			if e != nil {
+				svc.Err = C.GoString(e)
+			}
+			out = append(out, svc)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ServiceType < out[j].ServiceType })
+	return out, nil
+}
+
+// Close withdraws every registration (goodbye packets, TTL 0), waits for
+// calls in flight and stops the engine. Later calls fail with ErrClosed;
+// closing again is a no-op.
+func (z *Zeroconf) Close() error {
+	z.mu.Lock()
+	h := z.h
+	z.h = nil
+	z.mu.Unlock()
+	if h == nil {
+		return nil
+	}
+	if s := C.zc_close(h); s != C.ZC_OK {
+		return newError("close", s, "")
+	}
+	return nil
+}
+
+// Lookup is a one-shot lookup with default options: a Zeroconf is made,
+// asked and closed (the reference's module-level get_endpoint).
+func Lookup(ctx context.Context, serviceType string) (*Endpoint, error) {
+	return LookupWithOptions(ctx, serviceType, nil)
+}
+
+// LookupWithOptions is Lookup with options.
+func LookupWithOptions(ctx context.Context, serviceType string, o *Options) (*Endpoint, error) {
+	z, err := New(o)
+	if err != nil {
+		return nil, err
+	}
+	ep, err := z.Lookup(ctx, serviceType)
+	if err != nil && ctx.Err() != nil {
+		// Close waits for the lookup ctx abandoned: not the caller.
+		go z.Close()
+		return nil, err
+	}
+	if cerr := z.Close(); err == nil && cerr != nil {
+		return nil, cerr
+	}
+	return ep, err
+}
+
+// Version is the library's version at run time ("0.1.0").
+func Version() string { return C.GoString(C.zc_version()) }
+
+// SampleConfig is a sample [mdns] section, as oslo-config-generator prints.
+func SampleConfig() (string, error) {
+	var s *C.char
+	if st := C.zc_sample_config(&s); st != C.ZC_OK {
+		return "", newError("sample config", st, "")
+	}
+	defer C.zc_string_free(s)
+	return C.GoString(s), nil
+}
+
+func cBool(b bool) C.int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// cString is s as a C string (free it), or ErrInvalidArgument when s holds
+// a NUL byte (C would cut it short).
+func cString(s, what string) (*C.char, error) {
+	if strings.IndexByte(s, 0) >= 0 {
+		return nil, &Error{Op: what, Status: int(C.ZC_ERR_INVALID_ARGUMENT),
+			Detail: fmt.Sprintf("%s %q contains a NUL byte", what, s)}
+	}
+	return C.CString(s), nil
+}
+
+func propsIn(p Props) (*C.zc_props, error) {
+	var props *C.zc_props
+	if st := C.zc_props_new(&props); st != C.ZC_OK {
+		return nil, newError("props", st, "")
+	}
+	keys := make([]string, 0, len(p))
+	for k := range p {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // deterministic order of the TXT record
+	for _, k := range keys {
+		key, err := cString(k, "property key")
+		if err != nil {
+			C.zc_props_free(props)
+			return nil, err
+		}
+		v := p[k]
+		var val *C.char
+		if v != nil {
+			val = (*C.char)(C.CBytes(append(v[:len(v):len(v)], 0)))
+		}
+		st := C.zc_props_set(props, key, val, C.size_t(len(v)))
+		C.free(unsafe.Pointer(key))
+		C.free(unsafe.Pointer(val))
+		if st != C.ZC_OK {
+			C.zc_props_free(props)
+			return nil, newError("props", st, fmt.Sprintf("property %q refused: %s", k, C.GoString(C.zc_strerror(st))))
+		}
+	}
+	return props, nil
+}
+
+func propsOut(props *C.zc_props) (Props, error) {
+	out := Props{}
+	n := int(C.zc_props_count(props))
+	for i := 0; i < n; i++ {
+		var k, v *C.char
+		var l C.size_t
+		var has C.int
+		if st := C.zc_props_get_at(props, C.size_t(i), &k, &v, &l, &has); st != C.ZC_OK {
+			return nil, newError("props", st, "")
+		}
+		var val []byte
+		if has != 0 {
+			val = C.GoBytes(unsafe.Pointer(v), C.int(l))
+		}
+		out[C.GoString(k)] = val
+	}
+	return out, nil
+}
+
+// detail copies a snprintf-style detail text.
+func detail(get func(buf *C.char, n C.size_t) C.size_t) string {
+	n := get(nil, 0)
+	if n == 0 {
+		return ""
+	}
+	buf := make([]byte, n+1)
+	get((*C.char)(unsafe.Pointer(&buf[0])), n+1)
+	return string(buf[:n])
+}
+
+func optionsDetail(o *C.zc_options) string {
+	return detail(func(b *C.char, n C.size_t) C.size_t { return C.zc_options_last_error(o, b, n) })
+}
+
+func handleDetail(h *C.zc_zeroconf) string {
+	return detail(func(b *C.char, n C.size_t) C.size_t { return C.zc_last_error(h, b, n) })
+}

@@ -1,0 +1,473 @@
+"""mDNS / DNS-SD discovery for OpenStack bare metal, over libironicmdns.
+
+    import ironicmdns
+    with ironicmdns.Zeroconf() as zc:
+        zc.register_service("baremetal", "http://198.18.0.1:6385/baremetal",
+                            {"ipa_debug": "1"})
+        ...
+    url, props = ironicmdns.lookup("baremetal")
+
+TXT properties follow the reference (ironic_lib.mdns on python-zeroconf):
+given to ``register_service``, a key is str (sent as UTF-8) or bytes; a
+value is None (a key without value), bytes (sent as they are), str (UTF-8),
+or anything else (sent as ``str(value)`` in UTF-8). Returned by a lookup,
+keys are str, a value is str when it is UTF-8, else bytes, and None for a
+key without value.
+
+Drop-ins for OpenStack's two mDNS modules: ``ironicmdns.ironic``
+(``ironic.common.mdns``) and ``ironicmdns.ipa`` (``ironic_python_agent.mdns``).
+"""
+
+import atexit
+import collections
+import ctypes
+import os
+import sys
+import threading
+import weakref
+
+from ironicmdns import _lib
+from ironicmdns._lib import lib
+
+__all__ = [
+    "Zeroconf", "lookup", "browse", "Service", "options", "sample_config",
+    "version", "Error", "InvalidArgument", "RegistrationFailure",
+    "NameConflict", "LookupFailure", "NotFound", "NoValidAddress",
+    "DecodeFailure", "IOFailure", "Closed", "Poisoned", "InternalError",
+    "AuthFailure",
+]
+
+# ---------------------------------------------------------------- errors
+
+
+class Error(Exception):
+    """A failed library call: ``status`` (a negative ZC_ERR_* code) and
+    ``message`` (the library's detail text)."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class InvalidArgument(Error, ValueError):
+    """Unusable input: bad option, URL, service type or property."""
+
+
+class RegistrationFailure(Error):
+    """The service could not be registered."""
+
+
+class NameConflict(RegistrationFailure):
+    """Another host owns the service name (after every attempt)."""
+
+
+class LookupFailure(Error):
+    """A lookup failed."""
+
+
+class NotFound(LookupFailure):
+    """Nobody answered for the service."""
+
+
+class NoValidAddress(LookupFailure):
+    """Found, but none of the service's addresses is usable."""
+
+
+class DecodeFailure(LookupFailure):
+    """A TXT key of the service is not UTF-8."""
+
+
+class IOFailure(Error):
+    """No usable interface or socket."""
+
+
+class Closed(Error):
+    """The Zeroconf object is closed."""
+
+
+class Poisoned(Closed):
+    """The handle failed inside the library earlier and refuses work."""
+
+
+class InternalError(Error):
+    """A bug in the library."""
+
+
+class AuthFailure(Error):
+    """A unicast DNS answer was refused as unauthenticated (TSIG), or the
+    server refused our key."""
+
+
+_BY_STATUS = {
+    _lib.ZC_ERR_INVALID_ARGUMENT: InvalidArgument,
+    _lib.ZC_ERR_REGISTRATION: RegistrationFailure,
+    _lib.ZC_ERR_NAME_CONFLICT: NameConflict,
+    _lib.ZC_ERR_NOT_FOUND: NotFound,
+    _lib.ZC_ERR_NO_VALID_ADDRESS: NoValidAddress,
+    _lib.ZC_ERR_DECODE: DecodeFailure,
+    _lib.ZC_ERR_IO: IOFailure,
+    _lib.ZC_ERR_CLOSED: Closed,
+    _lib.ZC_ERR_POISONED: Poisoned,
+    _lib.ZC_ERR_INTERNAL: InternalError,
+    _lib.ZC_ERR_AUTH: AuthFailure,
+}
+
+
+def _error(status, detail):
+    cls = _BY_STATUS.get(status, Error)
+    return cls(status, detail or _lib.strerror(status))
+
+
+def _check(status, detail):
+    """Raise for a failed status; ``detail`` is called only then."""
+    if status != _lib.ZC_OK:
+        raise _error(status, detail())
+
+
+# ---------------------------------------------------------------- logging
+
+
+def _forward_log(level, message, _user):
+    """The library's log messages to the ``ironicmdns`` logger (logging is
+    imported on the first message: a lookup alone does not pay for it)."""
+    logging = sys.modules.get("logging")
+    if logging is None:
+        import logging
+    py_level = {_lib.ZC_LOG_DEBUG: logging.DEBUG,
+                _lib.ZC_LOG_WARNING: logging.WARNING}.get(level, logging.ERROR)
+    logging.getLogger("ironicmdns").log(py_level, "%s", message.decode("utf-8", "replace"))
+
+
+_LOG_CALLBACK = _lib.LOG_FN(_forward_log)
+lib.zc_set_log_callback(_LOG_CALLBACK, None)
+
+# ---------------------------------------------------------------- conversion
+
+
+def _text(value, what):
+    """str for the C ABI: NUL-terminated UTF-8."""
+    if not isinstance(value, str):
+        raise TypeError("%s must be str, not %s" % (what, type(value).__name__))
+    if "\0" in value:
+        raise InvalidArgument(_lib.ZC_ERR_INVALID_ARGUMENT, "%s contains NUL" % what)
+    try:
+        return value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidArgument(_lib.ZC_ERR_INVALID_ARGUMENT, "%s: %s" % (what, exc))
+
+
+def _check_service_type(name):
+    """A service type DNS can carry (SPEC 1): 1 to 63 bytes of UTF-8."""
+    raw = _text(name, "service_type")
+    if not 0 < len(raw) <= 63:
+        raise InvalidArgument(_lib.ZC_ERR_INVALID_ARGUMENT,
+                              "service type %r must be 1 to 63 bytes long" % name)
+    return raw
+
+
+def _key_bytes(key):
+    if isinstance(key, str):
+        return _text(key, "property key %r" % key)
+    if isinstance(key, (bytes, bytearray)):
+        key = bytes(key)
+        try:
+            key.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidArgument(_lib.ZC_ERR_INVALID_ARGUMENT,
+                                  "property key %r is not UTF-8" % key)
+        if b"\0" in key:
+            raise InvalidArgument(_lib.ZC_ERR_INVALID_ARGUMENT,
+                                  "property key %r contains NUL" % key)
+        return key
+    raise TypeError("property keys must be str or bytes, not %s" % type(key).__name__)
+
+
+def _value_bytes(value):
+    """The reference's rule (python-zeroconf ServiceInfo): None stays None,
+    bytes are kept, anything else is str(value) in UTF-8."""
+    if value is None:
+        return None
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
+    return str(value).encode("utf-8")
+
+
+def _props_in(params):
+    """A new zc_props handle (caller frees) from a dict, or None."""
+    if not params:
+        return None
+    items = [(_key_bytes(k), _value_bytes(v)) for k, v in params.items()]
+    handle = ctypes.c_void_p()
+    _check(lib.zc_props_new(ctypes.byref(handle)), lambda: _lib.handle_detail(None))
+    try:
+        for key, value in items:
+            st = lib.zc_props_set(handle, key, value, len(value) if value is not None else 0)
+            _check(st, lambda: _lib.handle_detail(None))
+    except BaseException:
+        lib.zc_props_free(handle)
+        raise
+    return handle
+
+
+def _props_out(handle):
+    """A dict from a zc_props handle (not freed here)."""
+    out = {}
+    key = ctypes.c_char_p()
+    value = ctypes.c_void_p()
+    length = ctypes.c_size_t()
+    has = ctypes.c_int()
+    for i in range(lib.zc_props_count(handle)):
+        _check(lib.zc_props_get_at(handle, i, ctypes.byref(key), ctypes.byref(value),
+                                   ctypes.byref(length), ctypes.byref(has)),
+               lambda: _lib.handle_detail(None))
+        k = key.value.decode("utf-8")
+        if not has.value:
+            out[k] = None
+            continue
+        raw = ctypes.string_at(value.value, length.value) if length.value else b""
+        try:
+            out[k] = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            out[k] = raw
+    return out
+
+
+# ---------------------------------------------------------------- options
+
+
+class _Options:
+    """A zc_options object built from keyword options; a context manager."""
+
+    def __init__(self, config_files=(), interfaces=None, registration_attempts=None,
+                 lookup_attempts=None, lookup_timeout=None):
+        if isinstance(config_files, (str, bytes, os.PathLike)):
+            config_files = [config_files]
+        self.ptr = ctypes.c_void_p()
+        _check(lib.zc_options_new(ctypes.byref(self.ptr)), lambda: _lib.handle_detail(None))
+        try:
+            for path in config_files:
+                self._do(lib.zc_options_load_file, _text(os.fsdecode(path), "config file"))
+            if interfaces is not None:
+                if isinstance(interfaces, str):
+                    interfaces = [interfaces]
+                self._set("interfaces", ",".join(str(i) for i in interfaces))
+            for name, value in (("registration_attempts", registration_attempts),
+                                ("lookup_attempts", lookup_attempts)):
+                if value is not None:
+                    if isinstance(value, bool) or not isinstance(value, int):
+                        raise TypeError("%s must be int" % name)
+                    self._set(name, str(value))
+            if lookup_timeout is not None:
+                self._set("lookup_timeout", repr(float(lookup_timeout)))
+        except BaseException:
+            self.free()
+            raise
+
+    def _do(self, fn, *args):
+        _check(fn(self.ptr, *args), lambda: _lib.options_detail(self.ptr))
+
+    def _set(self, name, value):
+        self._do(lib.zc_options_set, name.encode(), _text(value, name))
+
+    def free(self):
+        if self.ptr:
+            lib.zc_options_free(self.ptr)
+            self.ptr = ctypes.c_void_p()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.free()
+
+
+def options():
+    """The options listing: dicts with group, name, type, default, help."""
+    out = []
+    fields = [ctypes.c_char_p() for _ in range(5)]
+    for i in range(lib.zc_option_count()):
+        _check(lib.zc_option_info(i, *[ctypes.byref(f) for f in fields]),
+               lambda: _lib.handle_detail(None))
+        group, name, type_, default, help_ = (f.value.decode("utf-8") for f in fields)
+        out.append({"group": group, "name": name, "type": type_,
+                    "default": default, "help": help_})
+    return out
+
+
+def sample_config():
+    """A sample ``[mdns]`` section, as oslo-config-generator prints it."""
+    text = ctypes.c_void_p()
+    _check(lib.zc_sample_config(ctypes.byref(text)), lambda: _lib.handle_detail(None))
+    return _lib.take_string(text.value)
+
+
+def version():
+    return lib.zc_version().decode("utf-8")
+
+
+# ---------------------------------------------------------------- Zeroconf
+
+Service = collections.namedtuple("Service", ["service_type", "url", "error", "params"])
+Service.__doc__ = ("A service heard by browse(): url is None when it could not be "
+                   "built, and then error says why.")
+
+_OPEN = weakref.WeakSet()
+
+
+class Zeroconf:
+    """An mDNS client and server (sockets and a background thread in the
+    library); close it, or use it as a context manager.
+
+    Keyword options (the ``[mdns]`` options): ``interfaces`` (IP addresses,
+    a list or a comma string), ``registration_attempts``,
+    ``lookup_attempts``, ``lookup_timeout`` (seconds per lookup attempt),
+    ``params`` (TXT properties added to every registration), and
+    ``config_files`` (OpenStack config files whose ``[mdns]`` section is read
+    first, later files winning; the keywords win over them).
+    """
+
+    def __init__(self, config_files=(), interfaces=None, registration_attempts=None,
+                 lookup_attempts=None, lookup_timeout=None, params=None):
+        self._params = dict(params or {})
+        for k, v in self._params.items():   # checked now, used at registration
+            _key_bytes(k)
+            _value_bytes(v)
+        self._handle = ctypes.c_void_p()
+        self._cond = threading.Condition()
+        self._busy = 0
+        self._closed = False
+        with _Options(config_files, interfaces, registration_attempts, lookup_attempts,
+                      lookup_timeout) as opts:
+            _check(lib.zc_new(opts.ptr, ctypes.byref(self._handle)),
+                   lambda: _lib.options_detail(opts.ptr))
+        _OPEN.add(self)
+
+    # zc_close must not race other calls on the handle: calls in flight are
+    # counted, close() waits for them.
+    def _enter(self):
+        with self._cond:
+            if self._closed:
+                raise Closed(_lib.ZC_ERR_CLOSED, "this Zeroconf is closed")
+            self._busy += 1
+            return self._handle
+
+    def _leave(self):
+        with self._cond:
+            self._busy -= 1
+            self._cond.notify_all()
+
+    def _call(self, fn, *args):
+        handle = self._enter()
+        try:
+            st = fn(handle, *args)
+            _check(st, lambda: _lib.handle_detail(handle))
+        finally:
+            self._leave()
+
+    def register_service(self, service_type, endpoint, params=None):
+        """Publish ``service_type`` (e.g. "baremetal") at ``endpoint`` (a URL)
+        with TXT ``params`` merged over the ``params`` option; probes first
+        (RFC 6762 s8). Raises RegistrationFailure / NameConflict /
+        InvalidArgument."""
+        st_b = _text(service_type, "service_type")
+        url_b = _text(endpoint, "endpoint")
+        merged = dict(self._params)
+        if params:
+            merged.update(params)
+        props = _props_in(merged)
+        try:
+            self._call(lib.zc_register_service, st_b, url_b, props)
+        finally:
+            if props is not None:
+                lib.zc_props_free(props)
+
+    def get_endpoint(self, service_type, skip_loopback=True, skip_link_local=False):
+        """``(url, properties)`` of ``service_type``; a cached answer within
+        its TTL returns at once. Raises NotFound / NoValidAddress /
+        DecodeFailure (all LookupFailure)."""
+        st_b = _text(service_type, "service_type")
+        url = ctypes.c_void_p()
+        props = ctypes.c_void_p()
+        self._call(lib.zc_get_endpoint, st_b, int(bool(skip_loopback)),
+                   int(bool(skip_link_local)), ctypes.byref(url), ctypes.byref(props))
+        try:
+            return _lib.take_string(url.value), _props_out(props)
+        finally:
+            lib.zc_props_free(props)
+
+    def browse(self, duration=3.0):
+        """Every ``_openstack._tcp`` service heard within ``duration`` s."""
+        ms = int(round(float(duration) * 1000))
+        if not 0 <= ms <= 60000:
+            raise InvalidArgument(_lib.ZC_ERR_INVALID_ARGUMENT,
+                                  "duration must be within 0 to 60 seconds")
+        services = ctypes.c_void_p()
+        self._call(lib.zc_browse, ms, ctypes.byref(services))
+        try:
+            out = []
+            t, u, e = ctypes.c_char_p(), ctypes.c_char_p(), ctypes.c_char_p()
+            p = ctypes.c_void_p()
+            for i in range(lib.zc_services_count(services)):
+                _check(lib.zc_services_get_at(services, i, ctypes.byref(t), ctypes.byref(u),
+                                              ctypes.byref(e), ctypes.byref(p)),
+                       lambda: _lib.handle_detail(None))
+                dec = (lambda b: b.decode("utf-8") if b is not None else None)
+                out.append(Service(dec(t.value), dec(u.value), dec(e.value), _props_out(p)))
+            return out
+        finally:
+            lib.zc_services_free(services)
+
+    def lost(self, timeout=0.0):
+        """Instance names of registrations lost later to another host
+        (RFC 6762 s9), waiting up to ``timeout`` s for one."""
+        lost = ctypes.c_void_p()
+        self._call(lib.zc_wait_lost, int(float(timeout) * 1000), ctypes.byref(lost))
+        text = _lib.take_string(lost.value)
+        return text.split("\n") if text else []
+
+    def close(self):
+        """Withdraw every registration (goodbyes), stop; idempotent."""
+        with self._cond:
+            if self._closed:
+                return
+            self._closed = True
+            while self._busy:
+                self._cond.wait()
+            handle, self._handle = self._handle, ctypes.c_void_p()
+        _OPEN.discard(self)
+        _check(lib.zc_close(handle), lambda: _lib.handle_detail(None))
+
+    @property
+    def closed(self):
+        return self._closed
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def lookup(service_type, skip_loopback=True, skip_link_local=False, **options):
+    """One-shot ``(url, properties)`` of ``service_type`` (the reference's
+    module-level get_endpoint); ``options`` as for Zeroconf."""
+    with Zeroconf(**options) as zc:
+        return zc.get_endpoint(service_type, skip_loopback, skip_link_local)
+
+
+def browse(duration=3.0, **options):
+    """One-shot browse: every ``_openstack._tcp`` service heard."""
+    with Zeroconf(**options) as zc:
+        return zc.browse(duration)
+
+
+@atexit.register
+def _shutdown():
+    for zc in list(_OPEN):
+        try:
+            zc.close()
+        except Error:
+            pass
+    # No Python callback may run while the interpreter goes away.
+    lib.zc_set_log_callback(_lib.LOG_FN(), None)

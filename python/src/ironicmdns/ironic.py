@@ -1,0 +1,146 @@
+"""Drop-in for ``ironic.common.mdns`` (the conductor's side: publishing).
+
+Same API: ``Zeroconf()``, ``register_service(service_type, endpoint,
+params=None)``, ``close()``, the context manager, and the ``[mdns]`` options
+``registration_attempts``, ``lookup_attempts``, ``params``, ``interfaces``
+(registered with oslo.config when it is importable; ``list_opts()`` for
+oslo-config-generator). The conductor's call works as it is:
+
+    from ironicmdns import ironic as mdns
+    mdns.Zeroconf().register_service('baremetal', api_url, params=...)
+
+A failed registration raises ``ServiceRegistrationFailure``, which is also
+``ironic.common.exception.ServiceRegistrationFailure`` when ironic is
+loaded, so ironic's own ``except`` clauses catch it. As in ironic, a
+URL whose port is not a number raises ``ValueError``, and the TXT
+properties are the ``[mdns] params`` option updated with ``params``.
+
+Without oslo.config, ``CONF.mdns`` is a plain object holding the same
+options with their defaults; set its attributes to change them.
+"""
+
+import logging
+import sys
+import types
+from urllib import parse as urlparse
+
+import ironicmdns as _core
+from ironicmdns import _lib
+
+LOG = logging.getLogger(__name__)
+
+try:
+    from oslo_config import cfg
+    from oslo_config import types as cfg_types
+except ImportError:
+    cfg = None
+
+if cfg is not None:
+    opts = [
+        cfg.IntOpt("registration_attempts", min=1, default=5,
+                   help="Number of attempts to register a service. Currently "
+                        "has to be larger than 1 because of race conditions "
+                        "in the zeroconf library."),
+        cfg.IntOpt("lookup_attempts", min=1, default=3,
+                   help="Number of attempts to lookup a service."),
+        cfg.Opt("params", type=cfg_types.Dict(cfg_types.String(quotes=True)),
+                default={},
+                help="Additional parameters to pass for the registered service."),
+        cfg.ListOpt("interfaces",
+                    help="List of IP addresses of interfaces to use for mDNS. "
+                         "Defaults to all interfaces on the system."),
+    ]
+    CONF = cfg.CONF
+    _group = cfg.OptGroup(name="mdns", title="Options for multicast DNS")
+    CONF.register_group(_group)
+    for _opt in opts:
+        try:
+            CONF.register_opt(_opt, _group)
+        except cfg.DuplicateOptError:
+            # ironic.conf registered it first: use that one.
+            LOG.debug("[mdns] %s is already registered", _opt.name)
+else:
+    opts = [dict(o) for o in _core.options() if o["name"] != "lookup_timeout"]
+    CONF = types.SimpleNamespace(mdns=types.SimpleNamespace(
+        registration_attempts=5, lookup_attempts=3, params={}, interfaces=None))
+
+class ServiceRegistrationFailure(_core.RegistrationFailure):
+    """A registration failed: an ``ironicmdns.RegistrationFailure`` with
+    ``status``, raised as a subclass that is also ironic's
+    ``ironic.common.exception.ServiceRegistrationFailure`` whenever that
+    module is loaded (as it is wherever ``except
+    exception.ServiceRegistrationFailure`` can run); importing it here
+    instead would load oslo.log into every process that publishes."""
+
+    _msg_fmt = "Cannot register %(service)s service: %(error)s"
+
+    def __init__(self, service="unknown", error="", status=_lib.ZC_ERR_REGISTRATION):
+        text = self._msg_fmt % {"service": service, "error": error}
+        Exception.__init__(self, text)
+        self.status = status
+        self.message = text
+        self.kwargs = {"service": service, "error": error, "code": 500}
+        self.code = 500
+
+
+_AS_IRONIC = {}
+
+
+def _failure(service, error, status):
+    """ServiceRegistrationFailure, also ironic's class when it is loaded."""
+    cls = ServiceRegistrationFailure
+    ironic_exc = sys.modules.get("ironic.common.exception")
+    if ironic_exc is not None:
+        base = ironic_exc.ServiceRegistrationFailure
+        cls = _AS_IRONIC.get(base)
+        if cls is None:
+            cls = type("ServiceRegistrationFailure", (ServiceRegistrationFailure, base),
+                       {"__module__": __name__, "__qualname__": "ServiceRegistrationFailure"})
+            _AS_IRONIC[base] = cls
+    return cls(service=service, error=error, status=status)
+
+
+class Zeroconf:
+    """mDNS server configured from ``CONF.mdns``; context manager."""
+
+    def __init__(self):
+        conf = CONF.mdns
+        self._zc = _core.Zeroconf(interfaces=conf.interfaces or None,
+                                  registration_attempts=conf.registration_attempts,
+                                  lookup_attempts=conf.lookup_attempts)
+
+    def register_service(self, service_type, endpoint, params=None):
+        """Register ``service_type`` at ``endpoint`` with TXT ``params``
+        (over ``[mdns] params``). Raises ServiceRegistrationFailure."""
+        name = "%s" % (service_type,)
+        # A name DNS cannot carry is a ValueError here (the reference lets
+        # python-zeroconf's BadTypeInNameException out).
+        _core._check_service_type(name)
+        if not isinstance(endpoint, str):
+            raise _failure(name, "endpoint %r is not a URL" % (endpoint,),
+                           _lib.ZC_ERR_INVALID_ARGUMENT)
+        # ironic parses the URL first: a bad port is its ValueError.
+        urlparse.urlparse(endpoint).port
+        all_params = dict(CONF.mdns.params or {})
+        if params:
+            all_params.update(params)
+        LOG.debug("Registering %s at %s via mDNS", service_type, endpoint)
+        try:
+            self._zc.register_service(name, endpoint, all_params)
+        except _core.Error as exc:
+            raise _failure(name, exc.message, exc.status) from None
+
+    def close(self):
+        """Withdraw the registrations (goodbyes) and stop."""
+        self._zc.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *args):
+        self.close()
+
+
+def list_opts():
+    """Entry point for oslo-config-generator."""
+    return [("mdns", opts)]
