@@ -86,8 +86,12 @@ def venv_python():
 
 class Named:
     def __init__(self, host, tmp):
-        self.dir = tempfile.mkdtemp(prefix="named-", dir=tmp)
+        # Debian's AppArmor profile for named allows /var/cache/bind only.
+        cache = "/var/cache/bind"
+        base = cache if os.access(cache, os.W_OK) else tmp
+        self.dir = tempfile.mkdtemp(prefix="ironicmdns-bench-named-", dir=base)
         d = self.dir
+        os.chmod(d, 0o755)
         os.chmod(tmp, 0o755)  # named drops to user bind: it must get in
         with open(d + "/key", "w") as f:
             f.write('key "%s" { algorithm hmac-sha256; secret "%s"; };\n' % (KEY_NAME, SECRET))
@@ -121,6 +125,7 @@ class Named:
     def stop(self):
         self.p.terminate()
         self.p.wait(timeout=10)
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def timed(argv, runs):

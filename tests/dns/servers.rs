@@ -60,13 +60,28 @@ pub struct Server {
     host: usize,
 }
 
+/// A fresh work directory. named's under /var/cache/bind when we may write
+/// there: Debian's AppArmor profile for named (enforced on some machines)
+/// lets it read and write only there, not in /tmp.
 fn tempdir(tag: &str) -> PathBuf {
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let d = std::env::temp_dir().join(format!("ironicmdns-{tag}-{}-{n}", std::process::id()));
+    let cache = Path::new("/var/cache/bind");
+    let base = match tag == "named" && writable(cache) {
+        true => cache.to_path_buf(),
+        false => std::env::temp_dir(),
+    };
+    let d = base.join(format!("ironicmdns-{tag}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
+}
+
+fn writable(dir: &Path) -> bool {
+    let probe = dir.join(format!(".ironicmdns-probe-{}", std::process::id()));
+    let ok = std::fs::write(&probe, b"").is_ok();
+    let _ = std::fs::remove_file(&probe);
+    ok
 }
 
 const ZONE_FILE: &str = "$TTL 60

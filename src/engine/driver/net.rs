@@ -97,33 +97,20 @@ pub(super) struct NetNs {
     /// None where /proc is not mounted: everything then opens in the
     /// calling thread's namespace.
     fd: Option<OwnedFd>,
-    /// The starting thread (pthread_self: no allocation, no syscall; a
-    /// later thread that reuses the id is taken for it, and opens in its
-    /// own namespace as before this existed).
-    home: libc::pthread_t,
-}
-
-fn this_thread() -> libc::pthread_t {
-    // SAFETY: pthread_self has no preconditions.
-    unsafe { libc::pthread_self() }
 }
 
 impl NetNs {
     pub fn here() -> NetNs {
-        NetNs {
-            fd: open_ns().ok(),
-            home: this_thread(),
-        }
+        NetNs { fd: open_ns().ok() }
     }
 
-    /// Run `f` in this namespace: on the starting thread at once, on any
-    /// other after entering the namespace if the thread is elsewhere (and
-    /// back after).
+    /// Run `f` in this namespace: at once when the calling thread is in
+    /// it, else after entering it (and back after). The namespace is
+    /// compared every time, never the thread: a thread id is reused once
+    /// its thread ends, and a thread may have moved to another namespace
+    /// since it started the engine.
     pub fn run<T>(&self, f: impl FnOnce() -> T) -> T {
         let Some(fd) = &self.fd else { return f() };
-        if this_thread() == self.home {
-            return f();
-        }
         let Ok(cur) = open_ns() else { return f() };
         match (ns_id(fd), ns_id(&cur)) {
             (Ok(a), Ok(b)) if a != b && set_ns(fd).is_ok() => {
