@@ -20,7 +20,7 @@
       the off-link host, the legitimate lookups' times.
 
 --check turns the targets into an exit status (the CI test at small size,
-scripts/tests.d/40-storm.sh). Everything runs in private network
+scripts/tests.d/50-storm.sh). Everything runs in private network
 namespaces: started in the machine's own, the script re-runs itself under
 `unshare -n` (the harness's namespace is the bridge's).
 """
@@ -169,6 +169,29 @@ def snmp_drops(host):
         if line.startswith("Udp6RcvbufErrors"):
             v6 = int(line.split()[1])
     return v4, v6
+
+
+def kernel_drops():
+    """Machine-wide: packets dropped for a full per-CPU backlog
+    (net.core.netdev_max_backlog; /proc/net/softnet_stat column 2) and
+    packets discarded while their neighbour (ARP, ND) was unresolved
+    (/proc/net/stat/{arp,ndisc}_cache). Other work on the machine adds to
+    them too."""
+    backlog = 0
+    with open("/proc/net/softnet_stat") as f:
+        for line in f:
+            backlog += int(line.split()[1], 16)
+    unresolved = 0
+    for table in ("arp_cache", "ndisc_cache"):
+        try:
+            with open("/proc/net/stat/" + table) as f:
+                head = f.readline().split()
+                col = head.index("unresolved_discards")
+                for line in f:
+                    unresolved += int(line.split()[col], 16)
+        except (OSError, ValueError):
+            pass
+    return backlog, unresolved
 
 
 def cpu_ns(pids):
@@ -415,6 +438,7 @@ def storm_once(lab, kind, placement, n, tmp, venv):
     argv = [BIN, "lookup", "baremetal"] if kind != "floor" else ["/bin/true"]
     cap = Capture(h0, os.path.join(run, "cap.pcap")) if kind != "floor" else None
     drops0 = snmp_drops(h0)
+    kdrops0 = kernel_drops()
     cpu0 = cpu_ns(responder.pids) if responder else 0
     waiters = arm_agents(agents, argv, fifo, run, agent_cpus)
     perf = None
@@ -437,6 +461,7 @@ def storm_once(lab, kind, placement, n, tmp, venv):
         perf.send_signal(signal.SIGINT)
         perf.wait()
     drops1 = snmp_drops(h0)
+    kdrops1 = kernel_drops()
     pkts, cap_dropped = cap.stop() if cap else ([], 0)
     if responder:
         responder.stop()
@@ -454,7 +479,8 @@ def storm_once(lab, kind, placement, n, tmp, venv):
         found += ok
     res = {"responder": kind, "placement": placement, "agents": n, "found": found,
            "e2e_median_s": statistics.median(e2e) if e2e else None,
-           "e2e_max_s": max(e2e) if e2e else None, "wall_s": t_done - t_release}
+           "e2e_max_s": max(e2e) if e2e else None, "wall_s": t_done - t_release,
+           "backlog_drops": kdrops1[0] - kdrops0[0], "unresolved_discards": kdrops1[1] - kdrops0[1]}
     if kind != "floor":
         ips = {h0.v4, h0.v6} | link_local(h0)
         st = service_times(pkts, ips)
@@ -504,6 +530,47 @@ def storm(args):
         lab.close()
         subprocess.run(["rm", "-rf", tmp])
     return results
+
+
+def storm_table(results):
+    """A markdown table: per placement and responder, the median over runs
+    of each figure (min-max in brackets when several runs)."""
+    def cell(vals, fmt):
+        vals = [v for v in vals if v is not None]
+        if not vals:
+            return "-"
+        med = fmt % statistics.median(vals)
+        return med if len(vals) == 1 else "%s (%s-%s)" % (med, fmt % min(vals), fmt % max(vals))
+    rows = ["| placement | responder | found | first queries answered v4 / v6 | service median v4 / v6 | "
+            "service p95 v4 / v6 | end to end median | RcvbufErrors v4 / v6 | responder CPU | "
+            "backlog drops, unresolved-neighbour discards (machine) |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
+    keys = []
+    for r in results:
+        k = (r.get("placement"), r.get("responder"))
+        if k not in keys:
+            keys.append(k)
+    for k in keys:
+        rs = [r for r in results if (r.get("placement"), r.get("responder")) == k and "error" not in r]
+        if not rs:
+            err = [r["error"] for r in results if (r.get("placement"), r.get("responder")) == k][0]
+            rows.append("| %s | %s | failed: %s ||||||||" % (k[0], k[1], err[:80]))
+            continue
+        def fam(f, key, fmt="%.0f ms"):
+            return cell([r[f][key] for r in rs if f in r], fmt)
+        answered = ", ".join("%d/%d / %d/%d" % (r["v4"]["first_answered"], r["v4"]["agents_asking"],
+                                                r["v6"]["first_answered"], r["v6"]["agents_asking"])
+                             for r in rs if "v4" in r) or "-"
+        drops = ", ".join("%d / %d" % (r["rcvbuf_drops_v4"], r["rcvbuf_drops_v6"])
+                          for r in rs if "rcvbuf_drops_v4" in r) or "-"
+        rows.append("| %s | %s | %s | %s | %s / %s | %s / %s | %s | %s | %s | %s |" % (
+            k[0], k[1].split("@")[0] + (" (before)" if "@" in k[1] else ""),
+            ", ".join("%d/%d" % (r["found"], r["agents"]) for r in rs), answered,
+            fam("v4", "median_ms"), fam("v6", "median_ms"), fam("v4", "p95_ms"), fam("v6", "p95_ms"),
+            cell([r["e2e_median_s"] for r in rs], "%.2f s"), drops,
+            cell([r.get("cpu_ms") for r in rs], "%.0f ms"),
+            ", ".join("%d, %d" % (r["backlog_drops"], r["unresolved_discards"]) for r in rs)))
+    return "\n".join(rows)
 
 
 def storm_check(results):
@@ -682,6 +749,7 @@ def main():
         sys.exit("storm.py: no %s (cargo build --release)" % BIN)
     if args.mode == "storm":
         out = storm(args)
+        print(storm_table(out))
         bad = storm_check(out) if args.check else []
     else:
         out = flood(args)

@@ -22,6 +22,7 @@ var (
 	ErrClosed          = errors.New("closed")
 	ErrPoisoned        = errors.New("poisoned")
 	ErrInternal        = errors.New("internal error")
+	ErrAuth            = errors.New("unauthenticated DNS answer")
 )
 
 var sentinels = map[int]error{
@@ -35,6 +36,7 @@ var sentinels = map[int]error{
 	int(C.ZC_ERR_CLOSED):           ErrClosed,
 	int(C.ZC_ERR_POISONED):         ErrPoisoned,
 	int(C.ZC_ERR_INTERNAL):         ErrInternal,
+	int(C.ZC_ERR_AUTH):             ErrAuth,
 }
 
 // Error is a failed call: Status is the library's ZC_ERR_* code, Detail its

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -275,5 +276,33 @@ func TestLogFuncGetsTheLibraryWarnings(t *testing.T) {
 	defer mu.Unlock()
 	if !strings.Contains(seen.String(), "ironic.conf, line 2: unknown option [mdns] lookup_atempts") {
 		t.Fatalf("warnings: %q", seen.String())
+	}
+}
+
+func TestEveryStatusOfTheHeaderHasItsSentinel(t *testing.T) {
+	h, err := os.ReadFile(filepath.Join(root(), "include", "ironicmdns.h"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	seen := map[error]bool{}
+	for _, line := range strings.Split(string(h), "\n") {
+		var name string
+		var code int
+		if _, err := fmt.Sscanf(line, "#define ZC_ERR_%s %d", &name, &code); err != nil {
+			continue
+		}
+		n++
+		s := sentinels[code]
+		if s == nil || seen[s] {
+			t.Errorf("ZC_ERR_%s (%d): sentinel %v", name, code, s)
+		}
+		seen[s] = true
+		if !errors.Is(&Error{Status: code}, s) {
+			t.Errorf("ZC_ERR_%s: errors.Is fails", name)
+		}
+	}
+	if n < 11 || n != len(sentinels) {
+		t.Fatalf("%d codes in the header, %d sentinels", n, len(sentinels))
 	}
 }

@@ -156,3 +156,5 @@ for tool in avahi-daemon avahi-publish-service avahi-browse dbus-daemon; do
     command -v "$tool" >/dev/null || PATH="$PATH:/usr/sbin"
 done
 say "peers: $(command -v avahi-daemon || echo 'no avahi-daemon'), $(command -v avahi-browse || echo 'no avahi-browse'), $("$VENV/bin/python" -c 'import ironic_lib.mdns' 2>/dev/null && echo 'ironic_lib ok' || echo 'no ironic_lib')"
+PATH="$PATH:/usr/sbin:/sbin"
+say "dns peers: $(for t in named knotd dig kdig nsupdate knsupdate; do command -v "$t" >/dev/null || echo -n "no $t, "; done)$("$VENV/bin/python" -c 'import dns.tsig, dns.version; print("dnspython", dns.version.version)' 2>/dev/null || echo 'no dnspython')"

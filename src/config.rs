@@ -276,6 +276,9 @@ impl Config {
                 }
             }
         }
+        if let Err((name, why)) = dns_settings::check(&self.dns) {
+            return bad(name, why);
+        }
         Ok(())
     }
 }

@@ -1,6 +1,7 @@
-//! Unicast DNS-SD against real servers (BIND 9 and Knot) and a hostile
-//! one, all started by the tests on private lab hosts (tests/common/lab.rs)
-//! and stopped by PID. Host 0 (198.18.0.1, fd00:99::1) runs the server,
+//! Unicast DNS-SD against real servers (BIND 9 and Knot), started by the
+//! tests on private lab hosts (tests/common/lab.rs) and stopped by PID
+//! (the hostile server, `discovery = both`, the C ABI and Avahi: in
+//! tests/dns_hostile.rs). Host 0 (198.18.0.1, fd00:99::1) runs the server,
 //! host 1 (198.18.0.2, fd00:99::2) our library and the peer clients.
 
 #[macro_use]
@@ -14,40 +15,9 @@ use std::time::{Duration, Instant};
 
 use common::lab::Lab;
 use ironicmdns::{Config, Error, Properties, Zeroconf};
-use servers::{have, key_line, venv_python, Kind, Server, DOMAIN, SECRET};
-
-const SRV_NAME: &str = "baremetal._openstack._tcp.mystack.example.test.";
-
-fn config(server: IpAddr, key: bool) -> Config {
-    let mut c = Config::default();
-    c.set("domain", DOMAIN).unwrap();
-    let s = match server {
-        IpAddr::V6(a) => format!("[{a}]:53"),
-        IpAddr::V4(a) => a.to_string(),
-    };
-    c.set("dns_servers", &s).unwrap();
-    if key {
-        c.set("tsig_key", &key_line()).unwrap();
-    }
-    c.set("lookup_timeout", "1").unwrap();
-    c.set("lookup_attempts", "2").unwrap();
-    c
-}
-
-fn props(pairs: &[(&str, &str)]) -> Properties {
-    let mut p = Properties::new();
-    for (k, v) in pairs {
-        p.set_str(k, v);
-    }
-    p
-}
-
-fn server_programs(kind: Kind) -> bool {
-    match kind {
-        Kind::Bind => have("named") && have("dig") && have("nsupdate"),
-        Kind::Knot => have("knotd") && have("kdig") && have("knsupdate") && have("dig"),
-    }
-}
+use servers::{
+    config, key_line, props, server_programs, venv_python, Kind, Server, DOMAIN, SECRET, SRV_NAME,
+};
 
 /// We publish on host 1 through the server on host 0; dig, kdig and
 /// dnspython (with the key) find our records byte-equal to what mDNS would
@@ -400,100 +370,6 @@ fn bind_refresh_and_loss() {
     srv.stop();
 }
 
-/// A hostile server on host 0 answers our signed query in each bad way:
-/// each gets its clear status, within the attempts' time, no hang.
-#[test]
-fn hostile_server_answers_are_refused() {
-    let Some(lab) = lab!() else { return };
-    let Some(py) = venv_python() else { return };
-    // (mode, expected error kind, text in the message)
-    type Row = (&'static str, fn(&Error) -> bool, &'static str);
-    let rows: &[Row] = &[
-        ("wrong-mac", |e| matches!(e, Error::Auth(_)), "MAC is wrong"),
-        (
-            "unsigned",
-            |e| matches!(e, Error::Auth(_)),
-            "no TSIG signature",
-        ),
-        ("stale", |e| matches!(e, Error::Auth(_)), "fudge"),
-        (
-            "wrong-id",
-            |e| matches!(e, Error::Auth(_)),
-            "wrong message ID",
-        ),
-        ("truncated", |e| matches!(e, Error::Io(_)), "over TCP"),
-        (
-            "garbage",
-            |e| matches!(e, Error::NotFound(_)),
-            "unusable response",
-        ),
-        ("silent", |e| matches!(e, Error::NotFound(_)), "timed out"),
-    ];
-    let mut port = 5300;
-    for &(mode, kind_ok, needle) in rows {
-        port += 1;
-        let mut child = lab
-            .spawn(
-                lab.command(0, &py)
-                    .arg(servers::scripts().join("hostile.py"))
-                    .args(["198.18.0.1", &port.to_string(), mode, &key_line()])
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::inherit()),
-            )
-            .unwrap();
-        let mut line = String::new();
-        use std::io::BufRead;
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(line.trim(), "ready", "{mode}");
-        let (r, took) = lab.run_on(1, move || {
-            let mut c = config("198.18.0.1".parse().unwrap(), true);
-            c.set("dns_servers", &format!("198.18.0.1:{port}")).unwrap();
-            c.set("lookup_timeout", "0.5").unwrap();
-            let zc = Zeroconf::new(c).unwrap();
-            let t0 = Instant::now();
-            let r = zc.get_endpoint("baremetal", true, false);
-            (r, t0.elapsed())
-        });
-        let e = r.expect_err(mode);
-        assert!(kind_ok(&e), "{mode}: {e:?}");
-        assert!(e.to_string().contains(needle), "{mode}: {e}");
-        assert!(!e.to_string().contains(SECRET), "{mode}: secret in {e}");
-        // 2 attempts of 0.5 s at most, with room for a loaded machine
-        assert!(took < Duration::from_secs(3), "{mode}: {took:?}");
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "{mode}: the server checked our signature and stayed up"
-        );
-        let _ = child.stop(Duration::from_secs(1));
-    }
-    // the control: the same script answering correctly is accepted
-    port += 1;
-    let mut child = lab
-        .spawn(
-            lab.command(0, &py)
-                .arg(servers::scripts().join("hostile.py"))
-                .args(["198.18.0.1", &port.to_string(), "good", &key_line()])
-                .stdout(Stdio::piped()),
-        )
-        .unwrap();
-    let mut line = String::new();
-    use std::io::BufRead;
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let r = lab.run_on(1, move || {
-        let mut c = config("198.18.0.1".parse().unwrap(), true);
-        c.set("dns_servers", &format!("198.18.0.1:{port}")).unwrap();
-        Zeroconf::new(c)
-            .unwrap()
-            .get_endpoint("baremetal", true, false)
-    });
-    assert_eq!(r.unwrap().0, "https://evil.example.test:443");
-    let _ = child.stop(Duration::from_secs(1));
-}
-
 /// The issue's "Done when", by the command line: `ironic-mdns register ...
 /// --domain --dns-server --tsig-key-file` on one host makes `dig` on
 /// another find our SRV; after SIGTERM the zone holds none of our records;
@@ -634,121 +510,4 @@ fn bind_cli_register_dig_sigterm_lookup_forged() {
 fn knot_cli_register_dig_sigterm_lookup_forged() {
     let Some(lab) = lab!() else { return };
     cli_done_when(&lab, Kind::Knot);
-}
-
-/// `discovery = both`: the DNS answer when DNS has one (even while mDNS
-/// has another), mDNS when DNS finds nothing, and a forged DNS answer is
-/// an error, never replaced by the multicast one.
-#[test]
-fn discovery_both() {
-    let Some(lab) = lab!() else { return };
-    if !server_programs(Kind::Bind) {
-        return;
-    }
-    let Some(py) = venv_python() else { return };
-    let srv = Server::start(&lab, 0, Kind::Bind);
-    let v4 = srv.v4;
-    // host 0 publishes over mDNS only: baremetal and identity
-    let mdns = lab.run_on(0, move || {
-        let mut c = Config::default();
-        c.set("interfaces", "198.18.0.1").unwrap();
-        let zc = Zeroconf::new(c).unwrap();
-        zc.register_service("baremetal", "http://198.18.0.1:1111/mdns", None)
-            .unwrap();
-        zc.register_service("identity", "http://198.18.0.1:2222/mdns", None)
-            .unwrap();
-        zc
-    });
-    // over DNS only baremetal, another URL
-    let out = srv.nsupdate(
-        &lab,
-        1,
-        "update add baremetal._openstack._tcp.mystack.example.test. 60 IN SRV 0 0 3333 dns.example.test.\n\
-         update add baremetal._openstack._tcp.mystack.example.test. 60 IN TXT \"protocol=http\"\n\
-         update add dns.example.test. 60 IN A 198.18.0.1",
-    );
-    assert!(out.status.success(), "{out:?}");
-    let both = move |server: &str| {
-        let mut c = config(v4, true);
-        c.set("dns_servers", server).unwrap();
-        c.set("discovery", "both").unwrap();
-        c.set("interfaces", "198.18.0.2").unwrap();
-        c
-    };
-    let (bm, id) = lab.run_on(1, move || {
-        let zc = Zeroconf::new(both("198.18.0.1")).unwrap();
-        let r = (
-            zc.get_endpoint("baremetal", true, false),
-            zc.get_endpoint("identity", true, false),
-        );
-        zc.close().unwrap();
-        r
-    });
-    assert_eq!(bm.unwrap().0, "http://dns.example.test:3333", "DNS wins");
-    assert_eq!(
-        id.unwrap().0,
-        "http://198.18.0.1:2222/mdns",
-        "mDNS when DNS has nothing"
-    );
-    srv.stop();
-    let mut hostile = lab
-        .spawn(
-            lab.command(0, &py)
-                .arg(servers::scripts().join("hostile.py"))
-                .args(["198.18.0.1", "53", "wrong-mac", &key_line()])
-                .stdout(Stdio::piped()),
-        )
-        .unwrap();
-    let mut line = String::new();
-    use std::io::BufRead;
-    std::io::BufReader::new(hostile.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let forged = lab.run_on(1, move || {
-        let zc = Zeroconf::new(both("198.18.0.1")).unwrap();
-        let r = zc.get_endpoint("identity", true, false);
-        zc.close().unwrap();
-        r
-    });
-    assert!(matches!(&forged, Err(Error::Auth(_))), "{forged:?}");
-    let _ = hostile.stop(Duration::from_secs(1));
-    lab.run_on(0, move || mdns.close()).unwrap();
-}
-
-/// `close` from another thread wakes a DNS lookup waiting on a silent
-/// server: it returns Error::Closed at once, not after its timeouts.
-#[test]
-fn close_wakes_a_dns_lookup() {
-    let Some(lab) = lab!() else { return };
-    let Some(py) = venv_python() else { return };
-    let mut hostile = lab
-        .spawn(
-            lab.command(0, &py)
-                .arg(servers::scripts().join("hostile.py"))
-                .args(["198.18.0.1", "53", "silent", &key_line()])
-                .stdout(Stdio::piped()),
-        )
-        .unwrap();
-    let mut line = String::new();
-    use std::io::BufRead;
-    std::io::BufReader::new(hostile.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let (r, took) = lab.run_on(1, || {
-        let mut c = config("198.18.0.1".parse().unwrap(), true);
-        c.set("lookup_timeout", "5").unwrap();
-        let zc = Zeroconf::new(c).unwrap();
-        std::thread::scope(|s| {
-            let t = s.spawn(|| {
-                let t0 = Instant::now();
-                (zc.get_endpoint("baremetal", true, false), t0.elapsed())
-            });
-            std::thread::sleep(Duration::from_millis(300));
-            zc.close().unwrap();
-            t.join().unwrap()
-        })
-    });
-    assert!(matches!(r, Err(Error::Closed(_))), "{r:?}");
-    assert!(took < Duration::from_secs(2), "woken: {took:?}");
-    let _ = hostile.stop(Duration::from_secs(1));
 }

@@ -1,7 +1,7 @@
 //! Heavy days on the link, in the lab (tests/common/lab.rs): goodbyes that
 //! survive a lost packet (RFC 6762 s10.1) and interfaces that come and go
 //! by the dozen. The boot storm and the query flood run from
-//! `bench/storm.py` (scripts/tests.d/40-storm.sh runs them at CI size).
+//! `bench/storm.py` (scripts/tests.d/50-storm.sh runs them at CI size).
 
 #[macro_use]
 mod common;

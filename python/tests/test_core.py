@@ -66,7 +66,7 @@ def test_config_files_then_keywords_set_the_lookup(netns, tmp_path):
     fast = tmp_path / "fast.conf"
     fast.write_text("[mdns]\nlookup_attempts = 1\nlookup_timeout = 0.2\n")
     # ironic.conf: interfaces = 198.18.0.1, lookup_attempts = 2; then fast.conf.
-    files = [os.path.join(CONFIG, "ironic.conf"), str(fast)]
+    files = [os.path.join(CONFIG, "ironic.conf"), fast]   # str and os.PathLike
     t = time.monotonic()
     with pytest.raises(ironicmdns.NotFound) as info:
         ironicmdns.lookup("nobody", config_files=files, interfaces=["127.0.0.1"])
@@ -108,3 +108,15 @@ def test_a_taken_name_is_a_name_conflict(hosts):
             zc.register_service("baremetal", "http://198.18.0.1:6385/baremetal")
     assert info.value.status == _lib.ZC_ERR_NAME_CONFLICT
     assert isinstance(info.value, ironicmdns.RegistrationFailure)
+
+
+def test_every_status_of_the_header_has_its_exception():
+    import re
+    with open(os.path.join(ROOT, "include", "ironicmdns.h")) as f:
+        codes = {int(v): n for n, v in re.findall(r"#define ZC_ERR_(\w+) (-\d+)", f.read())}
+    assert len(codes) >= 11
+    classes = {ironicmdns._error(code, "x").__class__ for code in codes}
+    assert ironicmdns.Error not in classes          # each has its own subclass
+    assert len(classes) == len(codes)
+    for code, name in codes.items():
+        assert getattr(_lib, "ZC_ERR_" + name) == code

@@ -111,8 +111,8 @@ pub extern "C" fn zc_options_set(
 /// its `*.conf` files are read in name order, later ones winning
 /// (`--config-dir`). Call it once per file, in order, for several files.
 /// An `[mdns]` key this library does not know is a warning (sent to the
-/// log, see `zc_set_log_callback`), not an error. A syntax error or a bad
-/// value is `ZC_ERR_INVALID_ARGUMENT`, a file that cannot be read
+/// log: `zc_set_log_callback`, or `IRONICMDNS_LOG=warning`), not an
+/// error. A syntax error or a bad value is `ZC_ERR_INVALID_ARGUMENT`, a file that cannot be read
 /// `ZC_ERR_IO`; the detail (`zc_options_last_error`) names the file, the
 /// line and the option, and the options are then unchanged.
 #[no_mangle]

@@ -116,18 +116,16 @@ impl Client {
                 .unwrap_or_default(),
             _ => Vec::new(),
         };
+        // RFC 6763 s12.2: a server adds the target's A/AAAA to an SRV
+        // answer (BIND and Knot do for a target in their zone); the same
+        // response, so the same trust (and under TSIG the same MAC). Only
+        // without them are A and AAAA asked.
         let mut addresses = Vec::new();
-        for qtype in [T_A, T_AAAA] {
-            if let Answer::Records(r) = self.ask(&target, qtype)? {
-                for rr in message::records_of(&r.answers, &target, qtype) {
-                    let addr = match &rr.rdata {
-                        RData::A(a) => IpAddr::from(std::net::Ipv4Addr::from(a.address)),
-                        RData::AAAA(a) => IpAddr::from(std::net::Ipv6Addr::from(a.address)),
-                        _ => continue,
-                    };
-                    if !addresses.iter().any(|s: &ScopedAddr| s.addr == addr) {
-                        addresses.push(ScopedAddr { addr, iface: 0 });
-                    }
+        add_addresses(&mut addresses, &srv.additional, &target);
+        if addresses.is_empty() {
+            for qtype in [T_A, T_AAAA] {
+                if let Answer::Records(r) = self.ask(&target, qtype)? {
+                    add_addresses(&mut addresses, &r.answers, &target);
                 }
             }
         }
@@ -215,6 +213,26 @@ impl Client {
             }
         }
         Ok(out)
+    }
+}
+
+/// The A/AAAA of `owner` among `rrs`, appended once each, in order.
+fn add_addresses(
+    out: &mut Vec<ScopedAddr>,
+    rrs: &[simple_dns::ResourceRecord<'static>],
+    owner: &str,
+) {
+    for qtype in [T_A, T_AAAA] {
+        for rr in message::records_of(rrs, owner, qtype) {
+            let addr = match &rr.rdata {
+                RData::A(a) => IpAddr::from(std::net::Ipv4Addr::from(a.address)),
+                RData::AAAA(a) => IpAddr::from(std::net::Ipv6Addr::from(a.address)),
+                _ => continue,
+            };
+            if !out.iter().any(|s| s.addr == addr) {
+                out.push(ScopedAddr { addr, iface: 0 });
+            }
+        }
     }
 }
 

@@ -111,8 +111,9 @@ impl Publisher {
         if self.state().closed {
             return Err(Error::Closed("the DNS publisher is closed".into()));
         }
-        let reg = self.records(service_type, info)?;
         let c = &self.inner.client;
+        let zone = self.zone_of(&c.domain)?;
+        let reg = plan(&c.domain, &zone, self.inner.ttl, service_type, info)?;
         let mut wait = FIRST_WAIT;
         for attempt in 1..=c.registration_attempts {
             match self.add(&reg) {
@@ -135,58 +136,6 @@ impl Publisher {
              publisher after {} attempts",
             reg.instance, reg.zone, c.registration_attempts
         )))
-    }
-
-    fn records(&self, service_type: &str, info: &ServiceInfo) -> Result<Reg> {
-        let c = &self.inner.client;
-        let bad = |e: String| Error::InvalidArgument(e);
-        let instance = instance_name(service_type, &c.domain)?;
-        let service = service_name(&c.domain);
-        let inst = message::name(&instance).map_err(bad)?;
-        let svc = message::name(&service).map_err(bad)?;
-        let ip_literal = info.target.eq_ignore_ascii_case(&info.instance);
-        let host = match ip_literal {
-            true => {
-                let h = address_host(&instance).unwrap_or_default();
-                Some(message::name(&h).map_err(bad)?)
-            }
-            false => None,
-        };
-        let target = match &host {
-            Some(h) => h.clone(),
-            None => message::name(&info.target).map_err(bad)?,
-        };
-        let unicast = |r: ResourceRecord<'static>| r.with_cache_flush(false);
-        let ttl = self.inner.ttl;
-        let srv = unicast(wire::srv(&inst, &target, info.port, ttl));
-        let txt = unicast(
-            wire::txt(&inst, &info.txt, ttl).map_err(|e| Error::InvalidArgument(e.to_string()))?,
-        );
-        let addrs: Vec<ResourceRecord<'static>> = match &host {
-            Some(h) => info
-                .addresses
-                .iter()
-                .map(|a| unicast(wire::addr(h, *a, ttl, false)))
-                .collect(),
-            None => Vec::new(),
-        };
-        let mut records = vec![
-            unicast(wire::ptr(&svc, &inst, ttl)),
-            srv.clone(),
-            txt.clone(),
-        ];
-        records.extend(addrs.iter().cloned());
-        let zone = self.zone_of(&c.domain)?;
-        Ok(Reg {
-            instance,
-            zone,
-            srv,
-            txt,
-            host,
-            addrs,
-            records,
-            next_refresh: Instant::now(),
-        })
     }
 
     /// The zone holding `domain`: the owner of the SOA that a query for
@@ -214,15 +163,9 @@ impl Publisher {
 
     /// The first UPDATE, then the take-back one when the name is in use.
     fn add(&self, reg: &Reg) -> Result<()> {
-        let mut prerequisites = vec![message::name_not_in_use(&reg.srv.name)];
-        prerequisites.extend(reg.host.iter().map(message::name_not_in_use));
-        let fresh = Update {
-            prerequisites,
-            updates: reg.records.clone(),
-        };
-        match self.send(reg, &fresh, "registering")? {
+        match self.send(reg, &fresh(reg), "registering")? {
             NOERROR => Ok(()),
-            YXDOMAIN => match self.send(reg, &self.reassert(reg), "registering")? {
+            YXDOMAIN => match self.send(reg, &reassert(reg), "registering")? {
                 NOERROR => Ok(()),
                 NXRRSET | NXDOMAIN | YXRRSET => Err(Error::Conflict(format!(
                     "{} in zone {} is held by another publisher (RFC 2136 prerequisite failed)",
@@ -231,20 +174,6 @@ impl Publisher {
                 r => Err(self.rcode_error("registering", reg, r)),
             },
             r => Err(self.rcode_error("registering", reg, r)),
-        }
-    }
-
-    /// Re-add our records if the SRV and TXT there are exactly ours.
-    fn reassert(&self, reg: &Reg) -> Update {
-        let mut prerequisites = vec![
-            message::rrset_equals(&reg.srv),
-            message::rrset_equals(&reg.txt),
-        ];
-        // The whole A and AAAA RRsets must be ours.
-        prerequisites.extend(reg.addrs.iter().map(message::rrset_equals));
-        Update {
-            prerequisites,
-            updates: reg.records.clone(),
         }
     }
 
@@ -332,7 +261,7 @@ impl Publisher {
             }
             drop(st);
             for reg in due {
-                let outcome = self.send(&reg, &self.reassert(&reg), "refreshing");
+                let outcome = self.send(&reg, &reassert(&reg), "refreshing");
                 let mut s = self.state();
                 let Some(slot) = s.regs.iter_mut().find(|r| r.instance == reg.instance) else {
                     continue;
@@ -410,11 +339,7 @@ impl Publisher {
             let _ = t.join();
         }
         for reg in regs {
-            let u = Update {
-                prerequisites: vec![message::rrset_equals(&reg.srv)],
-                updates: reg.records.iter().map(message::delete_rr).collect(),
-            };
-            match self.send(&reg, &u, "withdrawing") {
+            match self.send(&reg, &withdraw(&reg), "withdrawing") {
                 Ok(NOERROR) => {}
                 Ok(NXRRSET | NXDOMAIN) => log(
                     LogLevel::Debug,
@@ -427,6 +352,91 @@ impl Publisher {
                 Err(e) => log(LogLevel::Error, &e.to_string()),
             }
         }
+    }
+}
+
+/// Our records for `info` (built by `endpoint::service_info` for mDNS)
+/// under `domain`, in `zone`, with `ttl`.
+fn plan(domain: &str, zone: &str, ttl: u32, service_type: &str, info: &ServiceInfo) -> Result<Reg> {
+    let bad = |e: String| Error::InvalidArgument(e);
+    let instance = instance_name(service_type, domain)?;
+    let service = service_name(domain);
+    let inst = message::name(&instance).map_err(bad)?;
+    let svc = message::name(&service).map_err(bad)?;
+    let ip_literal = info.target.eq_ignore_ascii_case(&info.instance);
+    let host = match ip_literal {
+        true => {
+            let h = address_host(&instance).unwrap_or_default();
+            Some(message::name(&h).map_err(bad)?)
+        }
+        false => None,
+    };
+    let target = match &host {
+        Some(h) => h.clone(),
+        None => message::name(&info.target).map_err(bad)?,
+    };
+    let unicast = |r: ResourceRecord<'static>| r.with_cache_flush(false);
+    let srv = unicast(wire::srv(&inst, &target, info.port, ttl));
+    let txt = unicast(
+        wire::txt(&inst, &info.txt, ttl).map_err(|e| Error::InvalidArgument(e.to_string()))?,
+    );
+    let addrs: Vec<ResourceRecord<'static>> = match &host {
+        Some(h) => info
+            .addresses
+            .iter()
+            .map(|a| unicast(wire::addr(h, *a, ttl, false)))
+            .collect(),
+        None => Vec::new(),
+    };
+    let mut records = vec![
+        unicast(wire::ptr(&svc, &inst, ttl)),
+        srv.clone(),
+        txt.clone(),
+    ];
+    records.extend(addrs.iter().cloned());
+    Ok(Reg {
+        instance,
+        zone: zone.to_owned(),
+        srv,
+        txt,
+        host,
+        addrs,
+        records,
+        next_refresh: Instant::now(),
+    })
+}
+
+/// Register: the names must not be in use (RFC 2136 s2.4.5).
+fn fresh(reg: &Reg) -> Update {
+    let mut prerequisites = vec![message::name_not_in_use(&reg.srv.name)];
+    prerequisites.extend(reg.host.iter().map(message::name_not_in_use));
+    Update {
+        prerequisites,
+        updates: reg.records.clone(),
+    }
+}
+
+/// Re-add our records if the SRV, TXT and A/AAAA RRsets there are exactly
+/// ours (RFC 2136 s2.4.2).
+fn reassert(reg: &Reg) -> Update {
+    let mut prerequisites = vec![
+        message::rrset_equals(&reg.srv),
+        message::rrset_equals(&reg.txt),
+    ];
+    // The whole A and AAAA RRsets must be ours.
+    prerequisites.extend(reg.addrs.iter().map(message::rrset_equals));
+    Update {
+        prerequisites,
+        updates: reg.records.clone(),
+    }
+}
+
+/// Withdraw: if our SRV is there, delete each of our records by value
+/// (RFC 2136 s2.5.4).
+fn withdraw(reg: &Reg) -> Update {
+    Update {
+        prerequisites: vec![message::rrset_equals(&reg.srv)],
+        updates: reg.records.iter().map(message::delete_rr).collect(),
     }
 }
 
@@ -444,3 +454,6 @@ fn update_exchange_error(what: &str, e: ExchangeError) -> Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -110,11 +110,40 @@ pub fn parse_domain(value: &str) -> Result<String, String> {
 /// One server: `IP`, `IP:port`, `[IPv6]:port`; port 53 when none.
 pub fn parse_server(item: &str) -> Result<SocketAddr, String> {
     let item = item.trim();
-    if let Ok(ip) = item.parse::<IpAddr>() {
-        return Ok(SocketAddr::new(ip, 53));
+    let sa = match item.parse::<IpAddr>() {
+        Ok(ip) => SocketAddr::new(ip, 53),
+        Err(_) => item
+            .parse::<SocketAddr>()
+            .map_err(|_| format!("{item:?} is not an IP address with an optional port"))?,
+    };
+    check_server(&sa)?;
+    Ok(sa)
+}
+
+/// A server we can send to: a port, a unicast address.
+fn check_server(sa: &SocketAddr) -> Result<(), String> {
+    if sa.port() == 0 {
+        return Err(format!("{sa}: port 0"));
     }
-    item.parse::<SocketAddr>()
-        .map_err(|_| format!("{item:?} is not an IP address with an optional port"))
+    let ip = sa.ip();
+    if ip.is_unspecified() || ip.is_multicast() || ip == IpAddr::from([255, 255, 255, 255]) {
+        return Err(format!("{ip} is not a unicast address"));
+    }
+    Ok(())
+}
+
+/// The settings of a `Config` built in Rust (public fields), checked by
+/// the same rules as the text: (option name, why) on the first problem.
+pub fn check(s: &DnsSettings) -> Result<(), (&'static str, String)> {
+    match parse_domain(&s.domain) {
+        Ok(d) if d == s.domain.trim().trim_end_matches('.') => {}
+        Ok(_) => return Err(("domain", "surrounding blanks".into())),
+        Err(why) => return Err(("domain", why)),
+    }
+    for sa in &s.dns_servers {
+        check_server(sa).map_err(|why| ("dns_servers", why))?;
+    }
+    Ok(())
 }
 
 /// A comma-separated list of servers (blanks and a trailing comma ignored).
@@ -208,9 +237,30 @@ mod tests {
             ]
         );
         assert_eq!(parse_servers("").unwrap(), vec![]);
-        for bad in ["ns1.example", "198.18.0.1:99999", "1.2.3.4,,5.6.7.8"] {
+        for bad in [
+            "ns1.example",
+            "198.18.0.1:99999",
+            "1.2.3.4,,5.6.7.8",
+            "198.18.0.1:0",
+            "0.0.0.0",
+            "224.0.0.251",
+            "[ff02::fb]:53",
+        ] {
             assert!(parse_servers(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn settings_built_in_rust_are_checked() {
+        let mut s = DnsSettings::default();
+        assert_eq!(check(&s), Ok(()));
+        s.domain = "a..b".into();
+        assert_eq!(check(&s).unwrap_err().0, "domain");
+        s.domain = "example.test".into();
+        s.dns_servers = vec!["198.18.0.1:0".parse().unwrap()];
+        assert_eq!(check(&s).unwrap_err().0, "dns_servers");
+        s.dns_servers = vec!["198.18.0.1:53".parse().unwrap()];
+        assert_eq!(check(&s), Ok(()));
     }
 
     #[test]

@@ -54,6 +54,23 @@ impl Engine {
         }
     }
 
+    /// Feed the loopback copy of a multicast packet we sent ourselves (the
+    /// driver knows them): our own query goes to our responder, which
+    /// answers it like another host's, and our own response to our querier
+    /// only, so that a browse or lookup finds this engine's registrations
+    /// too; the responder never takes its own packets for another host's.
+    pub fn handle_own_echo(&mut self, now: Instant, from: Received, data: &[u8]) {
+        let Some(packet) = screen(&self.ifaces, &from, data) else {
+            return;
+        };
+        if packet.has_flags(PacketFlag::RESPONSE) {
+            self.querier.handle_response(now, from, &packet);
+        } else if packet.name_servers.is_empty() {
+            // Not our own probe: nothing of ours to tie-break with.
+            self.responder.handle_query(now, from, &packet);
+        }
+    }
+
     /// Run every timer due at or before `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.responder.handle_timeout(now);

@@ -177,6 +177,11 @@ fn scan(d: &[u8]) -> Result<Skipped, WireError> {
         if rtype == T_OPT {
             if section == 2 && skipped.first_opt.is_none() {
                 skipped.first_opt = Some(index);
+            } else {
+                // RFC 6891 s6.1.1: one OPT pseudo-record, in the additional
+                // section; any other is dropped, never cached nor sent on
+                // (its TTL field would read as an extended RCODE).
+                skipped.records[section].push(index);
             }
         } else if CLASS::try_from(rclass & 0x7FFF).is_err() {
             skipped.patches.push((pos + 2, u16::from(CLASS::IN)));

@@ -12,6 +12,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::lab::{Lab, LabChild};
+use ironicmdns::{Config, Properties};
 
 pub const ZONE: &str = "example.test";
 pub const DOMAIN: &str = "mystack.example.test";
@@ -59,13 +60,28 @@ pub struct Server {
     host: usize,
 }
 
+/// A fresh work directory. named's under /var/cache/bind when we may write
+/// there: Debian's AppArmor profile for named (enforced on some machines)
+/// lets it read and write only there, not in /tmp.
 fn tempdir(tag: &str) -> PathBuf {
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let d = std::env::temp_dir().join(format!("ironicmdns-{tag}-{}-{n}", std::process::id()));
+    let cache = Path::new("/var/cache/bind");
+    let base = match tag == "named" && writable(cache) {
+        true => cache.to_path_buf(),
+        false => std::env::temp_dir(),
+    };
+    let d = base.join(format!("ironicmdns-{tag}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
+}
+
+fn writable(dir: &Path) -> bool {
+    let probe = dir.join(format!(".ironicmdns-probe-{}", std::process::id()));
+    let ok = std::fs::write(&probe, b"").is_ok();
+    let _ = std::fs::remove_file(&probe);
+    ok
 }
 
 const ZONE_FILE: &str = "$TTL 60
@@ -303,4 +319,37 @@ pub fn venv_python() -> Option<PathBuf> {
 /// The directory of the test scripts (tests/dns).
 pub fn scripts() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/dns")
+}
+
+pub const SRV_NAME: &str = "baremetal._openstack._tcp.mystack.example.test.";
+
+pub fn config(server: IpAddr, key: bool) -> Config {
+    let mut c = Config::default();
+    c.set("domain", DOMAIN).unwrap();
+    let s = match server {
+        IpAddr::V6(a) => format!("[{a}]:53"),
+        IpAddr::V4(a) => a.to_string(),
+    };
+    c.set("dns_servers", &s).unwrap();
+    if key {
+        c.set("tsig_key", &key_line()).unwrap();
+    }
+    c.set("lookup_timeout", "1").unwrap();
+    c.set("lookup_attempts", "2").unwrap();
+    c
+}
+
+pub fn props(pairs: &[(&str, &str)]) -> Properties {
+    let mut p = Properties::new();
+    for (k, v) in pairs {
+        p.set_str(k, v);
+    }
+    p
+}
+
+pub fn server_programs(kind: Kind) -> bool {
+    match kind {
+        Kind::Bind => have("named") && have("dig") && have("nsupdate"),
+        Kind::Knot => have("knotd") && have("kdig") && have("knsupdate") && have("dig"),
+    }
 }

@@ -104,7 +104,7 @@ fn wave(lab: &Lab, host1_ns: &str, first: usize, count: usize) -> Heard {
         .collect();
     lab.sh(0, &up).expect("links up");
     // Probing starts within 250 ms, takes 750 ms; announcing at once after.
-    let heard = lab.run_on(1, move || hear_wave(&listener, Duration::from_millis(2500)));
+    let heard = lab.run_on(1, move || hear_wave(&listener, Duration::from_millis(3500)));
     let down: String = (first..first + count)
         .map(|n| format!("ip link del c{n}\n"))
         .collect();
@@ -146,7 +146,7 @@ fn fifty_links_come_and_go_under_a_registration_and_a_browse() {
         (Arc::new(m), id)
     });
     let m2 = Arc::clone(&m);
-    let browse = lab.spawn_on(0, move || m2.browse(TY, Duration::from_secs(12)));
+    let browse = lab.spawn_on(0, move || m2.browse(TY, Duration::from_secs(15)));
     std::thread::sleep(Duration::from_millis(300));
     let (fds0, _) = lab.run_on(0, || (open_fds(), rss_kib()));
 

@@ -11,6 +11,9 @@
 #       stop what `start` started
 # NAME: Avahi's host name (default avahi-IFACE), published as NAME.local.
 # FAMILY: v4, v6 or both (default): the IP versions Avahi uses and publishes.
+# AVAHI_WIDE_AREA=DOMAIN (environment): wide-area (unicast DNS-SD) browsing
+# of DOMAIN, asking the nameservers of DIR/resolv.conf (bind-mounted over
+# /etc/resolv.conf in Avahi's private mount namespace); tests/dns_net.rs.
 #
 # DIR (created) holds the private D-Bus system bus socket, the configs, the
 # logs and pid files. Clients then run with
@@ -79,8 +82,15 @@ start() {
   </policy>
 </busconfig>
 CONF
+    local wide=no browse=""
+    if [ -n "${AVAHI_WIDE_AREA:-}" ]; then
+        wide=yes
+        browse="browse-domains=$AVAHI_WIDE_AREA"
+        [ -f "$DIR/resolv.conf" ] || die "AVAHI_WIDE_AREA needs DIR/resolv.conf"
+    fi
     cat > "$DIR/avahi-daemon.conf" <<CONF
 [server]
+$browse
 host-name=$HOSTNAME_
 use-ipv4=$USE4
 use-ipv6=$USE6
@@ -90,7 +100,7 @@ ratelimit-interval-usec=1000000
 ratelimit-burst=1000
 
 [wide-area]
-enable-wide-area=no
+enable-wide-area=$wide
 
 [publish]
 publish-workstation=no
@@ -112,9 +122,12 @@ CONF
     # avahi-daemon insists on /run/avahi-daemon: give it a private /run.
     DBUS_SYSTEM_BUS_ADDRESS="unix:path=$sock" \
         unshare -m --propagation private sh -c '
-            mount -t tmpfs tmpfs /run && exec avahi-daemon --no-drop-root \
+            mount -t tmpfs tmpfs /run || exit 1
+            if [ -n "$2" ]; then mount --bind "$2" /etc/resolv.conf || exit 1; fi
+            exec avahi-daemon --no-drop-root \
                 --no-chroot --no-rlimits --no-proc-title -f "$1"' \
-            sh "$DIR/avahi-daemon.conf" >"$DIR/avahi.log" 2>&1 &
+            sh "$DIR/avahi-daemon.conf" "${AVAHI_WIDE_AREA:+$DIR/resolv.conf}" \
+            >"$DIR/avahi.log" 2>&1 &
     echo $! > "$DIR/avahi.pid"
     for _ in $(seq 100); do
         grep -q "Server startup complete" "$DIR/avahi.log" 2>/dev/null && break

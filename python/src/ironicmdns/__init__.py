@@ -21,6 +21,7 @@ Drop-ins for OpenStack's two mDNS modules: ``ironicmdns.ironic``
 import atexit
 import collections
 import ctypes
+import os
 import sys
 import threading
 import weakref
@@ -33,6 +34,7 @@ __all__ = [
     "version", "Error", "InvalidArgument", "RegistrationFailure",
     "NameConflict", "LookupFailure", "NotFound", "NoValidAddress",
     "DecodeFailure", "IOFailure", "Closed", "Poisoned", "InternalError",
+    "AuthFailure",
 ]
 
 # ---------------------------------------------------------------- errors
@@ -92,6 +94,11 @@ class InternalError(Error):
     """A bug in the library."""
 
 
+class AuthFailure(Error):
+    """A unicast DNS answer was refused as unauthenticated (TSIG), or the
+    server refused our key."""
+
+
 _BY_STATUS = {
     _lib.ZC_ERR_INVALID_ARGUMENT: InvalidArgument,
     _lib.ZC_ERR_REGISTRATION: RegistrationFailure,
@@ -103,6 +110,7 @@ _BY_STATUS = {
     _lib.ZC_ERR_CLOSED: Closed,
     _lib.ZC_ERR_POISONED: Poisoned,
     _lib.ZC_ERR_INTERNAL: InternalError,
+    _lib.ZC_ERR_AUTH: AuthFailure,
 }
 
 
@@ -233,13 +241,13 @@ class _Options:
 
     def __init__(self, config_files=(), interfaces=None, registration_attempts=None,
                  lookup_attempts=None, lookup_timeout=None):
-        if isinstance(config_files, str):
+        if isinstance(config_files, (str, bytes, os.PathLike)):
             config_files = [config_files]
         self.ptr = ctypes.c_void_p()
         _check(lib.zc_options_new(ctypes.byref(self.ptr)), lambda: _lib.handle_detail(None))
         try:
             for path in config_files:
-                self._do(lib.zc_options_load_file, _text(str(path), "config file"))
+                self._do(lib.zc_options_load_file, _text(os.fsdecode(path), "config file"))
             if interfaces is not None:
                 if isinstance(interfaces, str):
                     interfaces = [interfaces]

@@ -150,7 +150,7 @@ class Zeroconf:
             return self._zc.get_endpoint(name, skip_loopback, skip_link_local)
         except _core.NotFound:
             raise ServiceLookupFailure(service=name) from None
-        except _core.LookupFailure as exc:
+        except (_core.LookupFailure, _core.AuthFailure) as exc:
             raise ServiceLookupFailure(service=name, message=exc.message,
                                        status=exc.status) from None
 

@@ -330,3 +330,59 @@ fn never_panics_on_100k_random_and_mutated_packets_through_the_engine() {
         assert!(e.cache_len() <= 64);
     }
 }
+
+/// One engine alone, its multicast looped back as the driver hands it
+/// over: through `handle_own_echo` (the driver's echo filter knows them).
+fn run_alone_with_echoes(h: &mut Host, mut now: Instant, until: Instant) -> Instant {
+    loop {
+        while let Some(tx) = h.e.poll_transmit() {
+            h.sent.push(tx.clone());
+            if tx.dst.ip().is_multicast() {
+                let from = Received {
+                    iface: 2,
+                    src: SocketAddr::new(h.addr, MDNS_PORT),
+                    multicast: true,
+                };
+                h.e.handle_own_echo(now, from, &tx.payload);
+            }
+        }
+        while let Some(ev) = h.e.poll_event() {
+            h.events.push(ev);
+        }
+        match h.e.poll_timeout() {
+            Some(t) if t <= until => {
+                now = now.max(t);
+                h.e.handle_timeout(now);
+            }
+            _ => return until,
+        }
+    }
+}
+
+/// A browse finds the engine's own registration through the loopback
+/// copies of its own packets, and those never cost the registration
+/// (its own probes and announcements are not another host's).
+#[test]
+fn own_echoes_let_a_browse_find_our_own_registration_and_cost_nothing() {
+    let t0 = Instant::now();
+    let mut h = Host::new(1, 7, t0);
+    let id = h.e.register(t0, service(h.addr, 8080)).unwrap();
+    let now = run_alone_with_echoes(&mut h, t0, t0 + Duration::from_secs(3));
+    assert_eq!(
+        h.events,
+        vec![Event::Registered(id)],
+        "no conflict with itself"
+    );
+    let b = h.e.browse(now, "_openstack._tcp.local.").unwrap();
+    run_alone_with_echoes(&mut h, now, now + Duration::from_secs(2));
+    let added = h.events.iter().find_map(|e| match e {
+        Event::BrowseAdded { browse, service } if *browse == b => Some(service.clone()),
+        _ => None,
+    });
+    let s = added.expect("the browse lists our own service");
+    assert_eq!(
+        (s.instance.as_str(), s.port),
+        ("baremetal._openstack._tcp.local.", 8080)
+    );
+    assert!(!h.events.iter().any(|e| matches!(e, Event::Conflict(_))));
+}

@@ -18,7 +18,6 @@ use std::collections::HashSet;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::{Arc, OnceLock};
-use std::thread::ThreadId;
 use std::time::Instant;
 
 use super::super::socket::iface::{self, IfaceFilter};
@@ -51,14 +50,16 @@ impl SocketSet {
         self.eph[slot(f)].get()
     }
 
-    /// Every socket open now, with whether it is an ephemeral one.
+    /// Every socket open now, with whether it is an ephemeral one; the
+    /// ephemeral ones first: what they hear answers our own lookups, and
+    /// goes ahead of a backlog on 5353.
     pub fn open_now(&self) -> Vec<(&MdnsSocket, bool)> {
+        let eph = self.eph.iter().filter_map(|s| s.get().map(|s| (s, true)));
         let listen = self
             .listen
             .iter()
             .filter_map(|s| s.get().map(|s| (s, false)));
-        let eph = self.eph.iter().filter_map(|s| s.get().map(|s| (s, true)));
-        listen.chain(eph).collect()
+        eph.chain(listen).collect()
     }
 }
 
@@ -96,25 +97,20 @@ pub(super) struct NetNs {
     /// None where /proc is not mounted: everything then opens in the
     /// calling thread's namespace.
     fd: Option<OwnedFd>,
-    home: ThreadId,
 }
 
 impl NetNs {
     pub fn here() -> NetNs {
-        NetNs {
-            fd: open_ns().ok(),
-            home: std::thread::current().id(),
-        }
+        NetNs { fd: open_ns().ok() }
     }
 
-    /// Run `f` in this namespace: on the starting thread at once, on any
-    /// other after entering the namespace if the thread is elsewhere (and
-    /// back after).
+    /// Run `f` in this namespace: at once when the calling thread is in
+    /// it, else after entering it (and back after). The namespace is
+    /// compared every time, never the thread: a thread id is reused once
+    /// its thread ends, and a thread may have moved to another namespace
+    /// since it started the engine.
     pub fn run<T>(&self, f: impl FnOnce() -> T) -> T {
         let Some(fd) = &self.fd else { return f() };
-        if std::thread::current().id() == self.home {
-            return f();
-        }
         let Ok(cur) = open_ns() else { return f() };
         match (ns_id(fd), ns_id(&cur)) {
             (Ok(a), Ok(b)) if a != b && set_ns(fd).is_ok() => {

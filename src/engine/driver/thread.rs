@@ -40,6 +40,9 @@ fn payload_hash(p: &[u8]) -> u64 {
     h.finish()
 }
 
+/// Packets fed to the engine per hold of the state lock.
+const FEED_SLICE: usize = 32;
+
 fn lock(shared: &Shared) -> MutexGuard<'_, State> {
     shared.state.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -275,11 +278,21 @@ pub(super) fn round(
             *notify = true; // waiters look at the interfaces
         }
     }
-    for (from, data) in packets {
-        if !st.net.serves(&from) || io.is_own_echo(&st.net, &from, &data) {
+    for (i, (from, data)) in packets.into_iter().enumerate() {
+        // A backlog (a flood) must not keep callers off the state for a
+        // whole batch: they get the lock between slices.
+        if i % FEED_SLICE == FEED_SLICE - 1 {
+            drop(st);
+            st = lock(shared);
+        }
+        if !st.net.serves(&from) {
             continue;
         }
-        st.guarded(|e| e.handle_packet(now, from, &data))?;
+        if io.is_own_echo(&st.net, &from, &data) {
+            st.guarded(|e| e.handle_own_echo(now, from, &data))?;
+        } else {
+            st.guarded(|e| e.handle_packet(now, from, &data))?;
+        }
         // Each answer leaves at once, not after the rest of the batch.
         *notify |= io.pump(&mut st);
     }

@@ -16,12 +16,14 @@ use crate::engine::*;
 /// Largest TTL in a legacy unicast answer (RFC 6762 s6.7).
 const LEGACY_TTL: u32 = 10;
 /// Unicast answers one source address gets per second. A querier asks a
-/// handful of times; a flood from one host (or spoofed as one) is not
-/// turned into more bytes than it sent (answers are bigger than queries).
-const UNICAST_ANSWERS_PER_SOURCE: u32 = 20;
+/// handful of times (a host running 50 lookups at once, a few per lookup);
+/// a flood from one host (or spoofed as one) is not turned into more bytes
+/// than it sent (an answer is 3-5 times its query: 100 a second stays far
+/// below a flood's bytes in).
+pub(super) const UNICAST_ANSWERS_PER_SOURCE: u32 = 100;
 const UNICAST_WINDOW: Duration = Duration::from_secs(1);
 /// Sources tracked at once; past it new sources wait for a window to end.
-pub(super) const UNICAST_SOURCES_TRACKED: usize = 4096;
+const UNICAST_SOURCES_TRACKED: usize = 4096;
 
 /// How one answer goes out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -109,25 +109,27 @@ fn rfc6762_s6_7_legacy_query_also_multicast_at_most_once_a_second() {
     );
 }
 
-/// A flood of queries from one on-link source is not answered beyond 20
-/// unicast packets a second (no amplification toward it); other sources
-/// are unaffected, and the source is answered again in the next second.
+/// A flood of queries from one on-link source is not answered beyond
+/// `UNICAST_ANSWERS_PER_SOURCE` unicast packets a second (no amplification
+/// toward it); other sources are unaffected, and the source is answered
+/// again in the next second.
 #[test]
 fn unicast_answers_bounded_per_source_and_second() {
+    use super::super::answer::UNICAST_ANSWERS_PER_SOURCE as CAP;
     let (mut h, _) = Harness::live();
     let flooder = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 66)), 40000);
     let other = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 2)), 40001);
     let q = question(INSTANCE, TYPE::SRV, false);
-    for _ in 0..100 {
+    for _ in 0..CAP + 50 {
         h.query(flooder, &q);
     }
     let to = |h: &Harness, a| h.sent.iter().filter(|s| s.tx.dst == a).count();
-    assert_eq!(to(&h, flooder), 20);
+    assert_eq!(to(&h, flooder), CAP as usize);
     h.query(other, &q);
     assert_eq!(to(&h, other), 1);
     h.advance(Duration::from_secs(1));
     h.query(flooder, &q);
-    assert_eq!(to(&h, flooder), 21);
+    assert_eq!(to(&h, flooder), CAP as usize + 1);
 }
 
 #[test]

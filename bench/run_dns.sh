@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The unicast DNS-SD benchmark rows (bench/dns_bench.py, docs/DNS.md): builds
+# ours in release mode and the bench driver, then runs dns_bench.py as host A
+# inside a fresh network namespace (never the machine's own); BIND runs on a
+# private host B, started and stopped by PID.
+#   bench/run_dns.sh [--runs N] [--write FILE]
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+if [ -x scripts/setup-peers.sh ] && [ -z "${BENCH_NO_SETUP:-}" ]; then
+    scripts/setup-peers.sh
+fi
+export PATH="$PATH:/usr/sbin:/sbin"
+cargo build --release --locked --bin ironic-mdns
+CARGO_TARGET_DIR="$ROOT/target" cargo build --release --locked \
+    --manifest-path bench/rust/Cargo.toml
+cmd="bench/run_dns.sh $*"
+if [ "$(id -u)" = 0 ]; then
+    exec unshare -n python3 bench/dns_bench.py --command "$cmd" "$@"
+fi
+exec unshare -rn python3 bench/dns_bench.py --command "$cmd" "$@"
