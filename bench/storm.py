@@ -19,6 +19,11 @@
       bytes in vs bytes out on its port (multicast / unicast), packets to
       the off-link host, the legitimate lookups' times.
 
+Debugging: STORM_KEEP=PREFIX keeps each storm's capture as
+PREFIX.RESPONDER.PLACEMENT.pcap (a later run overwrites an earlier one);
+STORM_DEBUG=1 logs every unanswered first query with its packets;
+STORM_PERF=PREFIX records the responder with perf.
+
 --check turns the targets into an exit status (the CI test at small size,
 scripts/tests.d/50-storm.sh). Everything runs in private network
 namespaces: started in the machine's own, the script re-runs itself under
@@ -223,7 +228,13 @@ class Capture:
 
     def __init__(self, host, path, cpus=None):
         self.path = path
-        self.p = popen_on(host, ["tcpdump", "-i", "eth0", "-n", "-U", "-B", "16384", "-s", "256",
+        # --immediate-mode: without it libpcap reads a TPACKET_V3 ring, whose
+        # blocks reach tcpdump only when full or when the 1 s block timer
+        # retires them; on SIGINT tcpdump exits without reading the block
+        # being filled, so the storm's last packets (mostly the answers)
+        # were in "received by filter" but not in the file.
+        self.p = popen_on(host, ["tcpdump", "-i", "eth0", "-n", "-U", "--immediate-mode",
+                                 "-B", "16384", "-s", "256",
                                  "-w", path, "udp", "port", "5353"], cpus=cpus,
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         line = self.p.stderr.readline().decode()
@@ -231,14 +242,21 @@ class Capture:
             raise RuntimeError("tcpdump: " + line)
 
     def stop(self):
+        """The packets, and how many the filter matched that are not in
+        the file (dropped by the kernel for a full buffer, or never read)."""
         time.sleep(0.3)
         self.p.send_signal(signal.SIGINT)
         err = self.p.communicate(timeout=10)[1].decode()
-        dropped = 0
+        stats = {}
         for line in err.splitlines():
-            if "dropped by kernel" in line:
-                dropped = int(line.split()[0])
-        return read_pcap(self.path), dropped
+            for key in ("captured", "received by filter", "dropped by kernel"):
+                if line.endswith("packets " + key):
+                    stats[key] = int(line.split()[0])
+        pkts = read_pcap(self.path)
+        if "received by filter" not in stats:
+            raise RuntimeError("tcpdump printed no statistics: " + err[-300:])
+        missed = max(stats["received by filter"] - len(pkts), stats.get("dropped by kernel", 0))
+        return pkts, missed
 
 
 def read_pcap(path):
@@ -463,6 +481,8 @@ def storm_once(lab, kind, placement, n, tmp, venv):
     drops1 = snmp_drops(h0)
     kdrops1 = kernel_drops()
     pkts, cap_dropped = cap.stop() if cap else ([], 0)
+    if cap and os.environ.get("STORM_KEEP"):
+        subprocess.run(["cp", cap.path, "%s.%s.%s.pcap" % (os.environ["STORM_KEEP"], kind, placement)])
     if responder:
         responder.stop()
     e2e, found = [], 0
@@ -500,7 +520,7 @@ def storm_once(lab, kind, placement, n, tmp, venv):
         res["rcvbuf_drops_v4"] = drops1[0] - drops0[0]
         res["rcvbuf_drops_v6"] = drops1[1] - drops0[1]
         res["cpu_ms"] = (cpu1 - cpu0) / 1e6
-        res["capture_dropped"] = cap_dropped
+        res["capture_missed"] = cap_dropped
     return res
 
 
@@ -589,6 +609,10 @@ def storm_check(results):
             if f["agents_asking"] == 0 or f["first_answered"] != f["agents_asking"]:
                 bad.append("%s %s: %d of %d agents' first queries answered"
                            % (r["placement"], fam, f["first_answered"], f["agents_asking"]))
+        if r["capture_missed"]:
+            # Not a verdict on the responder: the capture is incomplete.
+            bad.append("%s: capture incomplete, %d matched packets not in the file"
+                       % (r["placement"], r["capture_missed"]))
         if r["rcvbuf_drops_v4"] or r["rcvbuf_drops_v6"]:
             bad.append("%s: receive-buffer drops v4 %d v6 %d" % (r["placement"], r["rcvbuf_drops_v4"],
                                                                  r["rcvbuf_drops_v6"]))
@@ -697,7 +721,7 @@ def flood(args):
                 "lookup_max_s": max(ok) if ok else None,
                 "lookup_median_s": statistics.median(ok) if ok else None,
                 "rcvbuf_drops": [drops1[0] - drops0[0], drops1[1] - drops0[1]],
-                "capture_dropped": cap_dropped})
+                "capture_missed": cap_dropped})
     log(json.dumps(res))
     return res
 
@@ -712,6 +736,8 @@ def flood_check(r):
                    % (r["offlink_queries_seen"], r["packets_to_offlink"]))
     if r["amplification"] is None or r["amplification"] > 1.0:
         bad.append("bytes out / bytes in = %s" % r["amplification"])
+    if r["capture_missed"]:
+        bad.append("capture incomplete: %d matched packets not in the file" % r["capture_missed"])
     if r["rss_peak_kib"] > r["rss_start_kib"] + 4096:
         bad.append("RSS grew from %d to %d KiB" % (r["rss_start_kib"], r["rss_peak_kib"]))
     return bad
