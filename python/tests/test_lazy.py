@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from conftest import B4, PEERS, python_argv, run_a, wait_line
+from conftest import A4, B4, PEERS, python_argv, run_a, wait_line
 
 HEAVY = ("oslo_config", "ironic_python_agent", "ironic", "logging")
 
@@ -117,3 +117,36 @@ def test_lookup_failure_becomes_the_agents_once_its_errors_are_loaded(netns):
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "True True False ServiceLookupFailure"
     assert issubclass(ipa.ServiceLookupFailure, ipa._ServiceLookupFailure)
+
+
+def test_a_plain_registration_imports_no_logging(hosts):
+    code = ("import sys, time; from ironicmdns import ironic; zc = ironic.Zeroconf(); "
+            "zc.register_service('baremetal', 'http://%s:6385/baremetal'); time.sleep(0.5); "
+            "import json; print(json.dumps(%s)); zc.close()" % (A4, _loaded_heavy()))
+    r = run_a([sys.executable, "-c", code])
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == []
+
+
+def test_library_log_messages_reach_logging(caplog):
+    import logging
+    import ironicmdns
+    from ironicmdns import _lib
+    with caplog.at_level(logging.DEBUG, logger="ironicmdns"):
+        ironicmdns._forward_log(_lib.ZC_LOG_DEBUG, b"probe sent", None)
+        ironicmdns._forward_log(_lib.ZC_LOG_WARNING, b"name taken", None)
+    assert [(r.levelno, r.getMessage()) for r in caplog.records
+            if r.name == "ironicmdns"] == [(logging.DEBUG, "probe sent"),
+                                           (logging.WARNING, "name taken")]
+
+
+def test_without_logging_loaded_debug_is_dropped_and_warnings_printed(netns):
+    code = ("import sys, ironicmdns; from ironicmdns import _lib; "
+            "ironicmdns._forward_log(_lib.ZC_LOG_DEBUG, b'probe sent', None); "
+            "print('logging' in sys.modules); "
+            "ironicmdns._forward_log(_lib.ZC_LOG_WARNING, b'name taken', None); "
+            "print('logging' in sys.modules)")
+    r = run_a([sys.executable, "-c", code])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["False", "True"]
+    assert "name taken" in r.stderr and "probe sent" not in r.stderr

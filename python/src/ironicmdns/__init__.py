@@ -132,14 +132,28 @@ def _check(status, detail):
 
 
 def _forward_log(level, message, _user):
-    """The library's log messages to the ``ironicmdns`` logger (logging is
-    imported on the first message: a lookup alone does not pay for it)."""
+    """The library's log messages to the ``ironicmdns`` logger. A debug
+    message is dropped while the process has not imported logging: nobody
+    can have enabled debug then, and importing it (with re, threading,
+    traceback: 1.5 MiB) for a message nobody sees would cost every process
+    that registers. Warnings and errors import it (its last-resort handler
+    prints them when nothing is configured)."""
     logging = sys.modules.get("logging")
     if logging is None:
+        if level == _lib.ZC_LOG_DEBUG:
+            return
         import logging
     py_level = {_lib.ZC_LOG_DEBUG: logging.DEBUG,
                 _lib.ZC_LOG_WARNING: logging.WARNING}.get(level, logging.ERROR)
     logging.getLogger("ironicmdns").log(py_level, "%s", message.decode("utf-8", "replace"))
+
+
+def _debug(logger, msg, *args):
+    """A debug message, dropped while logging is not imported (nobody can
+    have enabled debug then; see _forward_log)."""
+    logging = sys.modules.get("logging")
+    if logging is not None:
+        logging.getLogger(logger).debug(msg, *args)
 
 
 _LOG_CALLBACK = _lib.LOG_FN(_forward_log)

@@ -115,7 +115,7 @@ def _register(cfg):
             cfg.CONF.register_opt(opt, group)
         except cfg.DuplicateOptError:
             # The agent's own module registered it first: use that one.
-            _log().debug("[mdns] %s is already registered", opt.name)
+            _core._debug(__name__, "[mdns] %s is already registered", opt.name)
     _oslo_opts = new
     CONF = cfg.CONF
 

@@ -28,12 +28,6 @@ from ironicmdns import _lib
 from ironicmdns import _oslo
 
 
-def _log():
-    # logging is imported when something is logged, not with the module.
-    import logging
-    return logging.getLogger(__name__)
-
-
 # Without oslo.config in the process: a plain object with the defaults.
 CONF = types.SimpleNamespace(mdns=types.SimpleNamespace(
     registration_attempts=5, lookup_attempts=3, params={}, interfaces=None))
@@ -66,7 +60,7 @@ def _register(cfg):
             cfg.CONF.register_opt(opt, group)
         except cfg.DuplicateOptError:
             # ironic.conf registered it first: use that one.
-            _log().debug("[mdns] %s is already registered", opt.name)
+            _core._debug(__name__, "[mdns] %s is already registered", opt.name)
     _oslo_opts = new
     CONF = cfg.CONF
 
@@ -148,7 +142,7 @@ class Zeroconf:
         all_params = dict(CONF.mdns.params or {})
         if params:
             all_params.update(params)
-        _log().debug("Registering %s at %s via mDNS", service_type, endpoint)
+        _core._debug(__name__, "Registering %s at %s via mDNS", service_type, endpoint)
         try:
             self._zc.register_service(name, endpoint, all_params)
         except _core.Error as exc:
