@@ -6,7 +6,6 @@ configuration files."""
 
 import json
 import os
-import subprocess
 import sys
 
 import pytest
