@@ -17,7 +17,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT/fuzz"
 SECS=${1:-60}
 shift || true
-ALL=(engine packet txt url config capi)
+ALL=(engine packet txt url config config_file capi)
 if [ $# -gt 0 ]; then TARGETS=("$@"); else TARGETS=("${ALL[@]}"); fi
 JOBS=${JOBS:-1}
 

@@ -37,6 +37,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("txt", txt),
     ("url", url),
     ("config", config),
+    ("config_file", config_file),
     ("capi", capi),
 ];
 
@@ -460,10 +461,11 @@ pub fn packet(data: &[u8]) {
         let q = wire::parse(b).unwrap_or_else(|e| panic!("cannot parse what we built: {e:?}"));
         assert_eq!(q.id(), p.id());
         assert_eq!(q.opcode(), p.opcode());
-        // simple-dns reads any RCODE it does not know as `Reserved` and
-        // writes that back as another code; the engine drops every
-        // packet whose RCODE is not 0 (RFC 6762 s18.11) anyway.
-        if p.rcode() != simple_dns::RCODE::Reserved {
+        // A non-zero RCODE may be extended by the OPT record (RFC 6891
+        // s6.1.3), which we do not keep, or unknown to simple-dns
+        // (`Reserved`); the engine drops every packet whose RCODE is not 0
+        // (RFC 6762 s18.11). NoError must stay NoError.
+        if p.rcode() == simple_dns::RCODE::NoError {
             assert_eq!(q.rcode(), p.rcode());
         }
         again.push(q);
@@ -667,6 +669,46 @@ pub fn config(data: &[u8]) {
                 assert_eq!(cfg, before, "failed set changed the config");
                 assert!(!e.to_string().is_empty());
             }
+        }
+    }
+}
+
+/// An OpenStack config file (oslo.config's INI dialect) through
+/// `config_file::load`: a failure changes nothing and names the file; a
+/// success leaves a usable configuration; loading is deterministic.
+pub fn config_file(data: &[u8]) {
+    use crate::config_file::{load, Source};
+    crate::zeroconf::set_log_hook(Some(|_, _| {}));
+    let path = std::env::temp_dir().join(format!(
+        "ironicmdns-fuzz-{}-{:?}.conf",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::write(&path, data).expect("write the config file");
+    let sources = [Source::File(path.clone())];
+    let mut cfg = Config::default();
+    let first = load(&mut cfg, &sources);
+    let mut again = Config::default();
+    let second = load(&mut again, &sources);
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(cfg, again, "two loads of one file differ");
+    match first {
+        Ok(warnings) => {
+            assert_eq!(second.ok(), Some(warnings));
+            assert!(cfg.registration_attempts >= 1 && cfg.lookup_attempts >= 1);
+            assert!(!cfg.lookup_timeout.is_zero());
+            if let Some(list) = &cfg.interfaces {
+                assert!(!list.is_empty(), "empty interface list");
+            }
+        }
+        Err(e) => {
+            assert!(second.is_err());
+            assert_eq!(cfg, Config::default(), "failed load changed the config");
+            let text = e.to_string();
+            assert!(
+                text.contains(&*path.to_string_lossy()),
+                "error without the file name: {text}"
+            );
         }
     }
 }

@@ -106,11 +106,12 @@ check "cargo-c's header is include/ironicmdns.h" cmp -s "$A/usr/include/ironicmd
 check "cargo-c's static library has the zc_* entry points" \
     sh -c "nm --defined-only '$A$LIBDIR/libironicmdns.a' 2>/dev/null | grep -q ' T zc_new\$'"
 
-pc() { # pc DESTDIR ARGS...: what pkg-config says of that tree's ironicmdns.pc
+pc() { # pc DESTDIR ARGS...: what pkg-config says of that tree's ironicmdns.pc,
+    # the tree's own directory written as the sysroot "="
     local d=$1
     shift
     PKG_CONFIG_PATH="$d$LIBDIR/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$d" pkg-config "$@" ironicmdns |
-        tr ' ' '\n' | grep . | sort -u | tr '\n' ' '
+        tr ' ' '\n' | grep . | sed "s|$d|=|" | sort -u | tr '\n' ' '
 }
 for q in --modversion --cflags --libs "--static --libs"; do
     # shellcheck disable=SC2086

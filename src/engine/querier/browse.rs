@@ -110,6 +110,14 @@ impl Browse {
         let mut live: HashSet<&Name<'static>> = HashSet::new();
         for (_, rec) in cache.live(now, &self.service, T_PTR) {
             if let RData::PTR(ptr) = &rec.rr.rdata {
+                // RFC 6763 s4.1: an instance is <Instance>.<Service>.<Domain>,
+                // one label under the browsed type; a PTR elsewhere is not one.
+                let labels = ptr.0.get_labels().len();
+                if labels != self.service.get_labels().len() + 1
+                    || !ptr.0.is_subdomain_of(&self.service)
+                {
+                    continue;
+                }
                 live.insert(&ptr.0);
                 if !self.instances.contains_key(&ptr.0) {
                     self.instances.insert(

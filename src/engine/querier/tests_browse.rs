@@ -467,3 +467,30 @@ fn random_traffic_and_calls_never_break_the_querier() {
         q.cache.check_invariants();
     }
 }
+
+#[test]
+fn rfc6763_s4_1_a_ptr_to_a_name_outside_the_type_is_no_instance() {
+    // Found by the engine fuzz target: a PTR from the browsed type to
+    // `baremetal.` (or to a name two labels down) was reported as an
+    // instance of `_openstack._tcp.local.`.
+    let t0 = Instant::now();
+    let mut q = Querier::new(64, 3);
+    q.browse(t0, SERVICE).unwrap();
+    let deep = format!("a.{INSTANCE}");
+    feed(
+        &mut q,
+        ms(t0, 200),
+        2,
+        vec![
+            ptr(SERVICE, "baremetal.", 4500),
+            srv("baremetal.", HOST, 6385, 120),
+            txt("baremetal.", &[b"x=1"], 4500),
+            ptr(SERVICE, &deep, 4500),
+            srv(&deep, HOST, 6385, 120),
+            txt(&deep, &[b"x=1"], 4500),
+            addr(HOST, "fd00:99::5", 120),
+        ],
+    );
+    let _ = run(&mut q, ms(t0, 3_000));
+    assert!(added(&events(&mut q)).is_empty());
+}
