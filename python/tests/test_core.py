@@ -86,6 +86,50 @@ def test_context_manager_closes(netns):
     zc.close()   # twice is fine
 
 
+def test_close_waits_for_a_call_in_flight(netns):
+    import threading
+    zc = ironicmdns.Zeroconf(interfaces=["127.0.0.1"])
+    done = []
+    t = threading.Thread(target=lambda: done.append(zc.browse(0.8)))
+    t.start()
+    deadline = time.monotonic() + 10
+    while not zc._busy and time.monotonic() < deadline:
+        time.sleep(0.01)        # until the browse is inside the library
+    start = time.monotonic()
+    zc.close()
+    waited = time.monotonic() - start
+    t.join()
+    assert done == [[]]         # it finished, with its handle still open
+    assert waited >= 0.1, waited
+    with pytest.raises(ironicmdns.Closed):
+        zc.browse(0.1)
+
+
+def test_service_is_a_named_tuple():
+    s = ironicmdns.Service("baremetal", "http://198.18.0.2:6385", None, {"a": "1"})
+    assert s == ("baremetal", "http://198.18.0.2:6385", None, {"a": "1"})
+    assert (s.service_type, s.url, s.error, s.params) == tuple(s)
+    assert s._fields == ("service_type", "url", "error", "params")
+    assert s._asdict()["url"] == "http://198.18.0.2:6385"
+    assert s._replace(url=None, error="x") == ("baremetal", None, "x", {"a": "1"})
+    assert repr(s) == ("Service(service_type='baremetal', url='http://198.18.0.2:6385', "
+                       "error=None, params={'a': '1'})")
+    import pickle
+    assert pickle.loads(pickle.dumps(s)) == s
+
+
+def test_import_loads_no_heavy_modules():
+    import subprocess
+    import sys
+    code = ("import sys; import ironicmdns.ipa, ironicmdns.ironic; print(sorted("
+            "{'threading', 'collections', 'weakref', 'logging', 'oslo_config', 'urllib'}"
+            " & set(sys.modules)))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"
+
+
 def test_lookup_and_browse_find_a_publisher_on_the_other_host(hosts):
     pub = hosts.on_b(python_argv(os.path.join(HELPERS, "publish.py"), "baremetal",
                                  "http://%s:6385/baremetal" % B4, "ipa_debug=1"))

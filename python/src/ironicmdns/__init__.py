@@ -18,13 +18,16 @@ Drop-ins for OpenStack's two mDNS modules: ``ironicmdns.ironic``
 (``ironic.common.mdns``) and ``ironicmdns.ipa`` (``ironic_python_agent.mdns``).
 """
 
+# Only modules a bare interpreter has, or small ones: threading and
+# collections (through functools) and weakref would add about 0.8 MiB to
+# every process, a third of what this package itself costs (ctypes, the
+# library).
+import _thread
+import _weakref
 import atexit
-import collections
 import ctypes
 import os
 import sys
-import threading
-import weakref
 
 from ironicmdns import _lib
 from ironicmdns._lib import lib
@@ -129,14 +132,28 @@ def _check(status, detail):
 
 
 def _forward_log(level, message, _user):
-    """The library's log messages to the ``ironicmdns`` logger (logging is
-    imported on the first message: a lookup alone does not pay for it)."""
+    """The library's log messages to the ``ironicmdns`` logger. A debug
+    message is dropped while the process has not imported logging: nobody
+    can have enabled debug then, and importing it (with re, threading,
+    traceback: 1.5 MiB) for a message nobody sees would cost every process
+    that registers. Warnings and errors import it (its last-resort handler
+    prints them when nothing is configured)."""
     logging = sys.modules.get("logging")
     if logging is None:
+        if level == _lib.ZC_LOG_DEBUG:
+            return
         import logging
     py_level = {_lib.ZC_LOG_DEBUG: logging.DEBUG,
                 _lib.ZC_LOG_WARNING: logging.WARNING}.get(level, logging.ERROR)
     logging.getLogger("ironicmdns").log(py_level, "%s", message.decode("utf-8", "replace"))
+
+
+def _debug(logger, msg, *args):
+    """A debug message, dropped while logging is not imported (nobody can
+    have enabled debug then; see _forward_log)."""
+    logging = sys.modules.get("logging")
+    if logging is not None:
+        logging.getLogger(logger).debug(msg, *args)
 
 
 _LOG_CALLBACK = _lib.LOG_FN(_forward_log)
@@ -308,11 +325,42 @@ def version():
 
 # ---------------------------------------------------------------- Zeroconf
 
-Service = collections.namedtuple("Service", ["service_type", "url", "error", "params"])
-Service.__doc__ = ("A service heard by browse(): url is None when it could not be "
-                   "built, and then error says why.")
 
-_OPEN = weakref.WeakSet()
+class Service(tuple):
+    """A service heard by browse(): url is None when it could not be built,
+    and then error says why. A named tuple (collections.namedtuple's
+    interface, without importing collections)."""
+
+    __slots__ = ()
+    _fields = ("service_type", "url", "error", "params")
+
+    def __new__(cls, service_type, url, error, params):
+        return tuple.__new__(cls, (service_type, url, error, params))
+
+    @classmethod
+    def _make(cls, iterable):
+        return cls(*iterable)
+
+    def _asdict(self):
+        return dict(zip(self._fields, self))
+
+    def _replace(self, **changes):
+        return self._make(changes.pop(f, v) for f, v in zip(self._fields, self))
+
+    def __getnewargs__(self):
+        return tuple(self)
+
+    def __repr__(self):
+        return "Service(service_type=%r, url=%r, error=%r, params=%r)" % tuple(self)
+
+    service_type = property(lambda self: self[0], doc="service type, e.g. baremetal")
+    url = property(lambda self: self[1], doc="endpoint URL, or None")
+    error = property(lambda self: self[2], doc="why url is None")
+    params = property(lambda self: self[3], doc="TXT properties")
+
+
+# Open Zeroconf objects, closed at exit: id -> weak reference.
+_OPEN = {}
 
 
 class Zeroconf:
@@ -334,28 +382,33 @@ class Zeroconf:
             _key_bytes(k)
             _value_bytes(v)
         self._handle = ctypes.c_void_p()
-        self._cond = threading.Condition()
+        self._mu = _thread.allocate_lock()
+        self._idle = _thread.allocate_lock()     # held while calls are in flight
         self._busy = 0
         self._closed = False
         with _Options(config_files, interfaces, registration_attempts, lookup_attempts,
                       lookup_timeout) as opts:
             _check(lib.zc_new(opts.ptr, ctypes.byref(self._handle)),
                    lambda: _lib.options_detail(opts.ptr))
-        _OPEN.add(self)
+        key = id(self)
+        _OPEN[key] = _weakref.ref(self, lambda _ref: _OPEN.pop(key, None))
 
     # zc_close must not race other calls on the handle: calls in flight are
-    # counted, close() waits for them.
+    # counted, and _idle is held while there are any; close() waits for it.
     def _enter(self):
-        with self._cond:
+        with self._mu:
             if self._closed:
                 raise Closed(_lib.ZC_ERR_CLOSED, "this Zeroconf is closed")
+            if not self._busy:
+                self._idle.acquire()
             self._busy += 1
             return self._handle
 
     def _leave(self):
-        with self._cond:
+        with self._mu:
             self._busy -= 1
-            self._cond.notify_all()
+            if not self._busy:
+                self._idle.release()
 
     def _call(self, fn, *args):
         handle = self._enter()
@@ -428,14 +481,15 @@ class Zeroconf:
 
     def close(self):
         """Withdraw every registration (goodbyes), stop; idempotent."""
-        with self._cond:
+        with self._mu:
             if self._closed:
                 return
             self._closed = True
-            while self._busy:
-                self._cond.wait()
+        with self._idle:        # no new call can start: wait for those in flight
+            pass
+        with self._mu:
             handle, self._handle = self._handle, ctypes.c_void_p()
-        _OPEN.discard(self)
+        _OPEN.pop(id(self), None)
         _check(lib.zc_close(handle), lambda: _lib.handle_detail(None))
 
     @property
@@ -464,7 +518,10 @@ def browse(duration=3.0, **options):
 
 @atexit.register
 def _shutdown():
-    for zc in list(_OPEN):
+    for ref in list(_OPEN.values()):
+        zc = ref()
+        if zc is None:
+            continue
         try:
             zc.close()
         except Error:

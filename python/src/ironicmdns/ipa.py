@@ -5,10 +5,11 @@ Same API: module-level ``get_endpoint(service_type)``,
 skip_link_local=False)``, ``close()``, the context manager, ``list_opts()``
 for oslo-config-generator, and the ``[mdns]`` options ``use_mdns``,
 ``allowed_overrides``, ``lookup_attempts``, ``params``, ``interfaces``
-registered with oslo.config when it is importable. A failed lookup raises
+registered with oslo.config as soon as the process imports it (before or
+after this module; see ironicmdns._oslo). A failed lookup raises
 ``ServiceLookupFailure``, which is also an
-``ironic_python_agent.errors.ServiceLookupFailure`` when the agent is
-importable, so the agent's own ``except`` clauses catch it.
+``ironic_python_agent.errors.ServiceLookupFailure`` when the agent's errors
+module is loaded, so the agent's own ``except`` clauses catch it.
 
 ``use_mdns`` defaults to the kernel argument ``ipa-use-mdns`` (false when
 absent), ``allowed_overrides`` to ``inspection_callback_url,ntp_server``;
@@ -16,21 +17,27 @@ as in the agent, they govern the caller (whether to look up at all, which
 TXT ``ipa_*`` keys may override configuration), not ``get_endpoint``
 itself. ``overrides(params)`` applies the ``allowed_overrides`` rule.
 
-Without oslo.config, ``CONF.mdns`` is a plain object holding the same
-options with their defaults; set its attributes to change them.
+While the process has not imported oslo.config, ``CONF.mdns`` is a plain
+object holding the same options with their defaults (set its attributes
+to change them); nothing can have configured them otherwise, and a plain
+``get_endpoint`` does not pay for importing oslo.config.
 """
 
-import logging
 import sys
 import types
 
 import ironicmdns as _core
 from ironicmdns import _lib
-
-LOG = logging.getLogger(__name__)
+from ironicmdns import _oslo
 
 _MDNS_DOMAIN = "_openstack._tcp.local."
 _DEFAULT_OVERRIDES = ["inspection_callback_url", "ntp_server"]
+
+
+def _log():
+    # logging is imported when something is logged, not with the module.
+    import logging
+    return logging.getLogger(__name__)
 
 
 def _agent_params():
@@ -66,14 +73,23 @@ def _truthy(value):
     raise ValueError("Unexpected boolean value %r" % value)
 
 
-try:
-    from oslo_config import cfg
-    from oslo_config import types as cfg_types
-except ImportError:
-    cfg = None
+# Without oslo.config in the process: a plain object with the defaults.
+CONF = types.SimpleNamespace(mdns=types.SimpleNamespace(
+    use_mdns=_truthy(_kernel_use_mdns()),
+    allowed_overrides=list(_DEFAULT_OVERRIDES),
+    lookup_attempts=3,
+    params={},
+    interfaces=None,
+))
+_oslo_opts = None
 
-if cfg is not None:
-    opts = [
+
+def _register(cfg):
+    """Our [mdns] options on cfg.CONF (called once oslo.config is loaded,
+    see _oslo); CONF becomes cfg.CONF."""
+    global CONF, _oslo_opts
+    from oslo_config import types as cfg_types
+    new = [
         cfg.BoolOpt("use_mdns", default=_kernel_use_mdns(),
                     help="Look the Ironic API up with multicast DNS when neither "
                          "ipa-api-url nor ipa-inspection-callback-url is given. "
@@ -92,43 +108,68 @@ if cfg is not None:
                     help="List of IP addresses of interfaces to use for mDNS. "
                          "Defaults to all interfaces on the system."),
     ]
-    CONF = cfg.CONF
-    _group = cfg.OptGroup(name="mdns", title="Options for multicast DNS client")
-    CONF.register_group(_group)
-    for _opt in opts:
+    group = cfg.OptGroup(name="mdns", title="Options for multicast DNS client")
+    cfg.CONF.register_group(group)
+    for opt in new:
         try:
-            CONF.register_opt(_opt, _group)
+            cfg.CONF.register_opt(opt, group)
         except cfg.DuplicateOptError:
             # The agent's own module registered it first: use that one.
-            LOG.debug("[mdns] %s is already registered", _opt.name)
-else:
-    opts = [dict(o) for o in _core.options() if o["name"] != "registration_attempts"]
-    CONF = types.SimpleNamespace(mdns=types.SimpleNamespace(
-        use_mdns=_truthy(_kernel_use_mdns()),
-        allowed_overrides=list(_DEFAULT_OVERRIDES),
-        lookup_attempts=3,
-        params={},
-        interfaces=None,
-    ))
-
-try:
-    from ironic_python_agent import errors as _ipa_errors
-    _BASES = (_core.LookupFailure, _ipa_errors.ServiceLookupFailure)
-except ImportError:
-    _BASES = (_core.LookupFailure,)
+            _core._debug(__name__, "[mdns] %s is already registered", opt.name)
+    _oslo_opts = new
+    CONF = cfg.CONF
 
 
-class ServiceLookupFailure(*_BASES):
-    """A lookup failed: the agent's ServiceLookupFailure (when the agent is
-    importable) and an ``ironicmdns.LookupFailure`` with ``status``."""
+_oslo.when_loaded(_register)
+
+
+class _ServiceLookupFailure(_core.LookupFailure):
+    """A lookup failed: an ``ironicmdns.LookupFailure`` with ``status``,
+    and the agent's ``ironic_python_agent.errors.ServiceLookupFailure``
+    whenever that module is loaded (as it is wherever the agent's
+    ``except errors.ServiceLookupFailure`` can run); importing it here
+    instead would cost every lookup the agent's imports."""
 
     def __init__(self, service="unknown", message=None, status=_lib.ZC_ERR_NOT_FOUND):
         text = message or "Cannot find %s service through multicast." % service
         Exception.__init__(self, text)
         self.status = status
         self.message = text
-        self.type = type(self).__name__
+        self.type = "ServiceLookupFailure"
         self.code = 500
+
+
+_ServiceLookupFailure.__name__ = _ServiceLookupFailure.__qualname__ = "ServiceLookupFailure"
+_AS_AGENT = {}
+
+
+def _failure_class():
+    """ServiceLookupFailure, also the agent's class when it is loaded."""
+    errors = sys.modules.get("ironic_python_agent.errors")
+    base = getattr(errors, "ServiceLookupFailure", None)
+    if base is None:
+        return _ServiceLookupFailure
+    cls = _AS_AGENT.get(base)
+    if cls is None:
+        cls = type("ServiceLookupFailure", (_ServiceLookupFailure, base),
+                   {"__module__": __name__, "__qualname__": "ServiceLookupFailure"})
+        _AS_AGENT[base] = cls
+    return cls
+
+
+def __getattr__(name):
+    # PEP 562: names whose value depends on what the process has loaded.
+    if name == "ServiceLookupFailure":
+        return _failure_class()
+    if name == "opts":
+        return _opts()
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))
+
+
+def _opts():
+    if _oslo_opts is not None:
+        return _oslo_opts
+    return [dict(o) for o in _core.options() if o["name"] != "registration_attempts"]
 
 
 class Zeroconf:
@@ -149,9 +190,9 @@ class Zeroconf:
         try:
             return self._zc.get_endpoint(name, skip_loopback, skip_link_local)
         except _core.NotFound:
-            raise ServiceLookupFailure(service=name) from None
+            raise _failure_class()(service=name) from None
         except (_core.LookupFailure, _core.AuthFailure) as exc:
-            raise ServiceLookupFailure(service=name, message=exc.message,
+            raise _failure_class()(service=name, message=exc.message,
                                        status=exc.status) from None
 
     def close(self):
@@ -179,11 +220,11 @@ def overrides(params):
     out = {}
     for key, value in (params or {}).items():
         if not key.startswith("ipa_"):
-            LOG.warning("Skipping unknown configuration option %s", key)
+            _log().warning("Skipping unknown configuration option %s", key)
             continue
         name = key[4:]
         if allowed is not None and name not in allowed:
-            LOG.warning("Skipping configuration option %s: not in the [mdns] "
+            _log().warning("Skipping configuration option %s: not in the [mdns] "
                         "allowed_overrides list", name)
             continue
         out[name] = value
@@ -191,5 +232,11 @@ def overrides(params):
 
 
 def list_opts():
-    """Entry point for oslo-config-generator."""
-    return [("mdns", opts)]
+    """Entry point for oslo-config-generator: imports oslo.config when it
+    is importable (which registers the options), else the plain listing."""
+    if _oslo_opts is None:
+        try:
+            import oslo_config.cfg  # noqa: F401  (the hook registers them)
+        except ImportError:
+            pass
+    return [("mdns", _opts())]

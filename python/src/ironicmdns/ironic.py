@@ -3,8 +3,8 @@
 Same API: ``Zeroconf()``, ``register_service(service_type, endpoint,
 params=None)``, ``close()``, the context manager, and the ``[mdns]`` options
 ``registration_attempts``, ``lookup_attempts``, ``params``, ``interfaces``
-(registered with oslo.config when it is importable; ``list_opts()`` for
-oslo-config-generator). The conductor's call works as it is:
+(registered with oslo.config as soon as the process imports it, before or
+after this module; ``list_opts()`` for oslo-config-generator). The conductor's call works as it is:
 
     from ironicmdns import ironic as mdns
     mdns.Zeroconf().register_service('baremetal', api_url, params=...)
@@ -15,28 +15,31 @@ loaded, so ironic's own ``except`` clauses catch it. As in ironic, a
 URL whose port is not a number raises ``ValueError``, and the TXT
 properties are the ``[mdns] params`` option updated with ``params``.
 
-Without oslo.config, ``CONF.mdns`` is a plain object holding the same
-options with their defaults; set its attributes to change them.
+While the process has not imported oslo.config, ``CONF.mdns`` is a plain
+object holding the same options with their defaults (set its attributes
+to change them): nothing can have configured them otherwise.
 """
 
-import logging
 import sys
 import types
-from urllib import parse as urlparse
 
 import ironicmdns as _core
 from ironicmdns import _lib
+from ironicmdns import _oslo
 
-LOG = logging.getLogger(__name__)
 
-try:
-    from oslo_config import cfg
+# Without oslo.config in the process: a plain object with the defaults.
+CONF = types.SimpleNamespace(mdns=types.SimpleNamespace(
+    registration_attempts=5, lookup_attempts=3, params={}, interfaces=None))
+_oslo_opts = None
+
+
+def _register(cfg):
+    """Our [mdns] options on cfg.CONF (called once oslo.config is loaded,
+    see _oslo); CONF becomes cfg.CONF."""
+    global CONF, _oslo_opts
     from oslo_config import types as cfg_types
-except ImportError:
-    cfg = None
-
-if cfg is not None:
-    opts = [
+    new = [
         cfg.IntOpt("registration_attempts", min=1, default=5,
                    help="Number of attempts to register a service. Currently "
                         "has to be larger than 1 because of race conditions "
@@ -50,19 +53,33 @@ if cfg is not None:
                     help="List of IP addresses of interfaces to use for mDNS. "
                          "Defaults to all interfaces on the system."),
     ]
-    CONF = cfg.CONF
-    _group = cfg.OptGroup(name="mdns", title="Options for multicast DNS")
-    CONF.register_group(_group)
-    for _opt in opts:
+    group = cfg.OptGroup(name="mdns", title="Options for multicast DNS")
+    cfg.CONF.register_group(group)
+    for opt in new:
         try:
-            CONF.register_opt(_opt, _group)
+            cfg.CONF.register_opt(opt, group)
         except cfg.DuplicateOptError:
             # ironic.conf registered it first: use that one.
-            LOG.debug("[mdns] %s is already registered", _opt.name)
-else:
-    opts = [dict(o) for o in _core.options() if o["name"] != "lookup_timeout"]
-    CONF = types.SimpleNamespace(mdns=types.SimpleNamespace(
-        registration_attempts=5, lookup_attempts=3, params={}, interfaces=None))
+            _core._debug(__name__, "[mdns] %s is already registered", opt.name)
+    _oslo_opts = new
+    CONF = cfg.CONF
+
+
+_oslo.when_loaded(_register)
+
+
+def _opts():
+    if _oslo_opts is not None:
+        return _oslo_opts
+    return [dict(o) for o in _core.options() if o["name"] != "lookup_timeout"]
+
+
+def __getattr__(name):
+    # PEP 562: the option list as oslo.config objects once it is loaded.
+    if name == "opts":
+        return _opts()
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))
+
 
 class ServiceRegistrationFailure(_core.RegistrationFailure):
     """A registration failed: an ``ironicmdns.RegistrationFailure`` with
@@ -120,11 +137,12 @@ class Zeroconf:
             raise _failure(name, "endpoint %r is not a URL" % (endpoint,),
                            _lib.ZC_ERR_INVALID_ARGUMENT)
         # ironic parses the URL first: a bad port is its ValueError.
+        from urllib import parse as urlparse
         urlparse.urlparse(endpoint).port
         all_params = dict(CONF.mdns.params or {})
         if params:
             all_params.update(params)
-        LOG.debug("Registering %s at %s via mDNS", service_type, endpoint)
+        _core._debug(__name__, "Registering %s at %s via mDNS", service_type, endpoint)
         try:
             self._zc.register_service(name, endpoint, all_params)
         except _core.Error as exc:
@@ -142,5 +160,11 @@ class Zeroconf:
 
 
 def list_opts():
-    """Entry point for oslo-config-generator."""
-    return [("mdns", opts)]
+    """Entry point for oslo-config-generator: imports oslo.config when it
+    is importable (which registers the options), else the plain listing."""
+    if _oslo_opts is None:
+        try:
+            import oslo_config.cfg  # noqa: F401  (the hook registers them)
+        except ImportError:
+            pass
+    return [("mdns", _opts())]
