@@ -95,14 +95,7 @@ impl Client {
         request: Vec<u8>,
         attempts: u32,
     ) -> std::result::Result<message::Response, exchange::ExchangeError> {
-        driver::run(
-            request,
-            &self.servers,
-            attempts,
-            self.timeout,
-            self.key.as_ref(),
-            Some(&self.cancelled),
-        )
+        self.run(request, attempts, Some(&self.cancelled))
     }
 
     /// One exchange that `cancel` does not end: the withdrawal at close.
@@ -111,13 +104,16 @@ impl Client {
         request: Vec<u8>,
         attempts: u32,
     ) -> std::result::Result<message::Response, exchange::ExchangeError> {
-        driver::run(
-            request,
-            &self.servers,
-            attempts,
-            self.timeout,
-            self.key.as_ref(),
-            None,
-        )
+        self.run(request, attempts, None)
+    }
+
+    fn run(
+        &self,
+        request: Vec<u8>,
+        attempts: u32,
+        cancel: Option<&AtomicBool>,
+    ) -> std::result::Result<message::Response, exchange::ExchangeError> {
+        let key = self.key.as_ref();
+        driver::run(request, &self.servers, attempts, self.timeout, key, cancel)
     }
 }

@@ -34,6 +34,21 @@ def when_loaded(callback):
         sys.meta_path.insert(0, _HOOK)
 
 
+def register(cfg, title, opts):
+    """Register ``opts`` in the ``[mdns]`` group (``title``) of ``cfg.CONF``.
+    An option someone registered first is kept as it is; its name is in the
+    list returned."""
+    group = cfg.OptGroup(name="mdns", title=title)
+    cfg.CONF.register_group(group)
+    taken = []
+    for opt in opts:
+        try:
+            cfg.CONF.register_opt(opt, group)
+        except cfg.DuplicateOptError:
+            taken.append(opt.name)
+    return taken
+
+
 def _fire(cfg):
     if _HOOK in sys.meta_path:
         sys.meta_path.remove(_HOOK)

@@ -108,14 +108,9 @@ def _register(cfg):
                     help="List of IP addresses of interfaces to use for mDNS. "
                          "Defaults to all interfaces on the system."),
     ]
-    group = cfg.OptGroup(name="mdns", title="Options for multicast DNS client")
-    cfg.CONF.register_group(group)
-    for opt in new:
-        try:
-            cfg.CONF.register_opt(opt, group)
-        except cfg.DuplicateOptError:
-            # The agent's own module registered it first: use that one.
-            _core._debug(__name__, "[mdns] %s is already registered", opt.name)
+    for name in _oslo.register(cfg, "Options for multicast DNS client", new):
+        # The agent's own module registered it first: use that one.
+        _core._debug(__name__, "[mdns] %s is already registered", name)
     _oslo_opts = new
     CONF = cfg.CONF
 
