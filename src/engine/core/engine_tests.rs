@@ -301,7 +301,7 @@ fn never_panics_on_100k_random_and_mutated_packets_through_the_engine() {
     e.browse(now, "_openstack._tcp.local.").unwrap();
     for i in 0..100_000u32 {
         let data = super::tests::mutate(&mut rng, &seeds);
-        let port = if rng.next_u64() % 4 == 0 {
+        let port = if rng.next_u64().is_multiple_of(4) {
             40000
         } else {
             MDNS_PORT
@@ -315,7 +315,7 @@ fn never_panics_on_100k_random_and_mutated_packets_through_the_engine() {
             Received {
                 iface: 2,
                 src,
-                multicast: rng.next_u64() % 3 != 0,
+                multicast: !rng.next_u64().is_multiple_of(3),
             },
             &data,
         );

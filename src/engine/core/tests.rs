@@ -136,7 +136,7 @@ pub(super) fn mutate(rng: &mut Rng, seeds: &[Vec<u8>]) -> Vec<u8> {
         3 => {
             // Section counts at random.
             for i in 4..12.min(v.len()) {
-                if rng.next_u64() % 3 == 0 {
+                if rng.next_u64().is_multiple_of(3) {
                     v[i] = rng.next_u64() as u8;
                 }
             }
@@ -268,8 +268,12 @@ fn never_panics_on_100k_random_and_mutated_packets() {
     for i in 0..100_000u32 {
         let data = mutate(&mut rng, &seeds);
         let src = srcs[(rng.next_u64() % 4) as usize];
-        let port = if rng.next_u64() % 4 == 0 { 40000 } else { 5353 };
-        let f = from(src, port, rng.next_u64() % 2 == 0);
+        let port = if rng.next_u64().is_multiple_of(4) {
+            40000
+        } else {
+            5353
+        };
+        let f = from(src, port, rng.next_u64().is_multiple_of(2));
         if crate::engine::wire::parse(&data).is_ok() {
             parsed += 1;
         }
