@@ -34,6 +34,22 @@ def when_loaded(callback):
         sys.meta_path.insert(0, _HOOK)
 
 
+def shared_opts(cfg):
+    """The ``[mdns]`` options that ironic and the agent both have, with the
+    reference's types, defaults and help."""
+    from oslo_config import types as cfg_types
+    return [
+        cfg.IntOpt("lookup_attempts", min=1, default=3,
+                   help="Number of attempts to lookup a service."),
+        cfg.Opt("params", type=cfg_types.Dict(cfg_types.String(quotes=True)),
+                default={},
+                help="Additional parameters to pass for the registered service."),
+        cfg.ListOpt("interfaces",
+                    help="List of IP addresses of interfaces to use for mDNS. "
+                         "Defaults to all interfaces on the system."),
+    ]
+
+
 def register(cfg, title, opts):
     """Register ``opts`` in the ``[mdns]`` group (``title``) of ``cfg.CONF``.
     An option someone registered first is kept as it is; its name is in the

@@ -88,7 +88,6 @@ def _register(cfg):
     """Our [mdns] options on cfg.CONF (called once oslo.config is loaded,
     see _oslo); CONF becomes cfg.CONF."""
     global CONF, _oslo_opts
-    from oslo_config import types as cfg_types
     new = [
         cfg.BoolOpt("use_mdns", default=_kernel_use_mdns(),
                     help="Look the Ironic API up with multicast DNS when neither "
@@ -99,15 +98,7 @@ def _register(cfg):
                     help="Configuration options (named without the ipa_ prefix "
                          "of the TXT keys) that the TXT record of the "
                          "discovered service may override. Empty: none."),
-        cfg.IntOpt("lookup_attempts", min=1, default=3,
-                   help="Number of attempts to lookup a service."),
-        cfg.Opt("params", type=cfg_types.Dict(cfg_types.String(quotes=True)),
-                default={},
-                help="Additional parameters to pass for the registered service."),
-        cfg.ListOpt("interfaces",
-                    help="List of IP addresses of interfaces to use for mDNS. "
-                         "Defaults to all interfaces on the system."),
-    ]
+    ] + _oslo.shared_opts(cfg)
     for name in _oslo.register(cfg, "Options for multicast DNS client", new):
         # The agent's own module registered it first: use that one.
         _core._debug(__name__, "[mdns] %s is already registered", name)

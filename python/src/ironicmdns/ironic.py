@@ -38,21 +38,12 @@ def _register(cfg):
     """Our [mdns] options on cfg.CONF (called once oslo.config is loaded,
     see _oslo); CONF becomes cfg.CONF."""
     global CONF, _oslo_opts
-    from oslo_config import types as cfg_types
     new = [
         cfg.IntOpt("registration_attempts", min=1, default=5,
                    help="Number of attempts to register a service. Currently "
                         "has to be larger than 1 because of race conditions "
                         "in the zeroconf library."),
-        cfg.IntOpt("lookup_attempts", min=1, default=3,
-                   help="Number of attempts to lookup a service."),
-        cfg.Opt("params", type=cfg_types.Dict(cfg_types.String(quotes=True)),
-                default={},
-                help="Additional parameters to pass for the registered service."),
-        cfg.ListOpt("interfaces",
-                    help="List of IP addresses of interfaces to use for mDNS. "
-                         "Defaults to all interfaces on the system."),
-    ]
+    ] + _oslo.shared_opts(cfg)
     for name in _oslo.register(cfg, "Options for multicast DNS", new):
         # ironic.conf registered it first: use that one.
         _core._debug(__name__, "[mdns] %s is already registered", name)
