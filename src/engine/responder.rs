@@ -99,14 +99,26 @@ struct Out {
     last_of: Option<RegId>,
 }
 
-/// The goodbyes of a withdrawn registration still to repeat (RFC 6762 s10.1).
+/// Goodbyes still to repeat (RFC 6762 s10.1).
 struct Farewell {
-    id: RegId,
+    why: Bye,
     at: Instant,
     /// Rounds still to send (one packet set per link each).
     left: u8,
     links: Vec<Link>,
     byes: Vec<ResourceRecord<'static>>,
+}
+
+/// Why a farewell is said.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Bye {
+    /// The registration was withdrawn: on every link it was announced on;
+    /// `Event::Withdrawn` after the last round.
+    Withdrawn(RegId),
+    /// We left the link (its last address of the family went) while the
+    /// interface stays: every record announced there, so that peers there
+    /// stop using what no longer reaches us.
+    Left,
 }
 
 /// A multicast answer held back by the shared-record delay (RFC 6762 s6).
@@ -179,9 +191,27 @@ impl Responder {
         self.ifaces = ifaces;
         let links = self.links();
         let ids: Vec<RegId> = self.regs.keys().copied().collect();
+        let mut left: BTreeMap<Link, Vec<ResourceRecord<'static>>> = BTreeMap::new();
         for id in ids {
             let reg = self.regs.get_mut(&id).expect("id from keys");
-            reg.links.retain(|l, _| links.iter().any(|(k, _)| k == l));
+            let ifaces = &self.ifaces;
+            reg.links.retain(|l, st| {
+                let stays = links.iter().any(|(k, _)| k == l);
+                if !stays && (st.announced() || st.claimed) && can_bye_left(ifaces, *l) {
+                    let byes = left.entry(*l).or_default();
+                    for r in &reg.records {
+                        if !byes
+                            .iter()
+                            .any(|b| b.name == r.name && wire::same_rdata(b, r))
+                        {
+                            let mut r = r.clone();
+                            r.ttl = 0;
+                            byes.push(r);
+                        }
+                    }
+                }
+                stays
+            });
             let mut fresh = Vec::new();
             for (link, addrs) in &links {
                 match reg.links.get_mut(link) {
@@ -204,16 +234,31 @@ impl Responder {
         let live: Vec<Link> = links.iter().map(|(l, _)| *l).collect();
         self.last_mcast.retain(|(l, _), _| live.contains(l));
         self.delayed.retain(|d| live.contains(&d.link));
-        // No goodbye on a link that went away (nobody there to hear it).
+        // A withdrawal's goodbyes go on the links still here (a departed
+        // one gets its own below, where the kernel can still send); a
+        // departed link's stop when we are back there (probing again).
         for f in &mut self.farewells {
-            f.links.retain(|l| live.contains(l));
+            match f.why {
+                Bye::Withdrawn(_) => f.links.retain(|l| live.contains(l)),
+                Bye::Left => f.links.retain(|l| !live.contains(l)),
+            }
         }
         let (gone, keep): (Vec<Farewell>, Vec<Farewell>) =
             self.farewells.drain(..).partition(|f| f.links.is_empty());
         self.farewells = keep;
         for f in gone {
-            self.finish_farewell(f.id);
+            self.finish_farewell(f.why);
         }
+        for (link, byes) in left {
+            self.farewells.push(Farewell {
+                why: Bye::Left,
+                at: now,
+                left: GOODBYES,
+                links: vec![link],
+                byes,
+            });
+        }
+        self.send_farewells(now);
     }
 
     /// Check and add a registration. Probing starts on every link now up; with
@@ -283,7 +328,7 @@ impl Responder {
             return Ok(());
         }
         self.farewells.push(Farewell {
-            id,
+            why: Bye::Withdrawn(id),
             at: now,
             left: GOODBYES,
             links,
@@ -300,11 +345,12 @@ impl Responder {
             .collect();
         for i in due.into_iter().rev() {
             // What a registration made since publishes again is not ours to
-            // bye any more.
-            let byes: Vec<ResourceRecord<'static>> = self.farewells[i]
+            // bye any more (on a link we left, nothing is published).
+            let f = &self.farewells[i];
+            let byes: Vec<ResourceRecord<'static>> = f
                 .byes
                 .iter()
-                .filter(|r| !self.is_ours(r))
+                .filter(|r| f.why == Bye::Left || !self.is_ours(r))
                 .cloned()
                 .collect();
             let mut p = Packet::new_reply(0);
@@ -320,17 +366,19 @@ impl Responder {
             f.left -= 1;
             f.at = now + GOODBYE_INTERVAL;
             if f.left == 0 || queued == 0 {
-                let id = self.farewells.swap_remove(i).id;
-                match self.out.back_mut() {
-                    Some(last) if queued > 0 => last.last_of = Some(id),
-                    _ => self.finish_farewell(id),
+                let why = self.farewells.swap_remove(i).why;
+                match (why, self.out.back_mut()) {
+                    (Bye::Withdrawn(id), Some(last)) if queued > 0 => last.last_of = Some(id),
+                    _ => self.finish_farewell(why),
                 }
             }
         }
     }
 
-    fn finish_farewell(&mut self, id: RegId) {
-        self.events.push_back(Event::Withdrawn(id));
+    fn finish_farewell(&mut self, why: Bye) {
+        if let Bye::Withdrawn(id) = why {
+            self.events.push_back(Event::Withdrawn(id));
+        }
     }
 
     /// Does a registration of ours publish exactly this record?
@@ -515,6 +563,18 @@ impl Responder {
             now + self.rng.millis(PROBE_DELAY_MS)
         }
     }
+}
+
+/// Whether goodbyes can still reach a link we left (`ifaces`: the
+/// interfaces now). Measured on Linux (docs/DESIGN.md, "Goodbyes on a link
+/// that is leaving"): the interface must still be listed (deleted: no
+/// device; set down: ENETUNREACH; no carrier: nobody hears it), and only
+/// IPv4 can still send there: with the last IPv4 address gone the kernel
+/// sends from 0.0.0.0 (or another interface's address), which receivers
+/// accept for 224.0.0.251; an IPv6 link leaves only when its link-local
+/// address went too, and then the send fails (EADDRNOTAVAIL).
+fn can_bye_left(ifaces: &[Interface], link: Link) -> bool {
+    link.1 == Family::V4 && ifaces.iter().any(|i| i.index == link.0)
 }
 
 /// The records of a service (RFC 6763 s4-s9) and the names it owns.

@@ -69,3 +69,37 @@ fn rfc6762_s10_1_goodbye_sent_three_times_on_each_family_and_close_stays_quick()
         "close took {close_took:?}"
     );
 }
+
+/// Issue 10 item 4: host B's IPv4 address is removed while its interface
+/// stays up (with IPv6): host A, on the link, hears B's goodbyes on IPv4,
+/// three times, and none on IPv6, where the registration lives on. (A link
+/// deleted or set down cannot carry anything: docs/DESIGN.md.)
+#[test]
+fn rfc6762_s10_1_goodbyes_on_ipv4_when_the_address_the_registration_announced_goes() {
+    let Some(lab) = lab!() else { return };
+    let (b4, b6) = (lab.v4(1), lab.v6(1));
+    let m = lab.run_on(1, move || {
+        let m = start(None);
+        m.register(baremetal(vec![b4, b6]), PROBE_LIMIT)
+            .expect("B registers");
+        m
+    });
+    let listen = |v6| {
+        lab.spawn_on(0, move || {
+            let s = listener(ifindex("eth0"), v6);
+            goodbyes_heard(&s, Instant::now() + Duration::from_millis(2500))
+        })
+    };
+    let (l4, l6) = (listen(false), listen(true));
+    std::thread::sleep(Duration::from_millis(300));
+    let t = Instant::now();
+    lab.sh(1, &format!("ip addr del {b4}/24 dev eth0"))
+        .expect("remove B's IPv4 address");
+    let heard4 = l4.join().unwrap();
+    let heard6 = l6.join().unwrap();
+    let after: Vec<Duration> = heard4.iter().map(|h| *h - t).collect();
+    assert_eq!(heard4.len(), 3, "IPv4 goodbyes heard at {after:?}");
+    assert!(after[0] < Duration::from_secs(1), "first goodbye {after:?}");
+    assert!(heard6.is_empty(), "IPv6 goodbyes: {heard6:?}");
+    m.close().unwrap();
+}

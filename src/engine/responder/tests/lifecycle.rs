@@ -418,3 +418,112 @@ fn rfc6762_s8_1_fifteen_conflicts_in_ten_seconds_slow_probing_to_5s() {
     h.r.register(h.now, info()).unwrap();
     assert!(h.r.poll_timeout().unwrap() - h.now <= ms(250));
 }
+
+/// Registered and announced on both families of eth0.
+fn live_dual() -> (Harness, RegId) {
+    let mut h = Harness::new(vec![eth0_dual()]);
+    let id = h.r.register(h.t0, info()).unwrap();
+    h.run_until(h.t0 + Duration::from_secs(5));
+    assert!(h.events.contains(&Event::Registered(id)));
+    h.sent.clear();
+    (h, id)
+}
+
+fn eth0_v6_only() -> Interface {
+    let mut i = eth0_dual();
+    i.addrs.retain(|a| a.addr.is_ipv6());
+    i
+}
+
+/// Issue 10 item 4: the IPv4 address goes, the interface stays (IPv6 on
+/// it): goodbyes for everything announced there, on IPv4, repeated like a
+/// withdrawal's; the registration lives on over IPv6.
+#[test]
+fn rfc6762_s10_1_goodbyes_on_a_link_left_while_the_interface_stays() {
+    let (mut h, id) = live_dual();
+    let t = h.now;
+    h.r.set_interfaces(t, vec![eth0_v6_only()]);
+    h.advance(Duration::from_secs(2));
+    let at: Vec<Duration> = h.sent.iter().map(|s| s.at - t).collect();
+    assert_eq!(at, vec![ms(0), ms(125), ms(250)]);
+    for s in &h.sent {
+        assert_eq!((s.tx.iface, s.tx.dst), (2, Family::V4.group()));
+        let p = s.packet();
+        let mut ts = types(&p.answers);
+        ts.sort();
+        assert_eq!(ts, vec![T_A, T_PTR, T_PTR, T_TXT, T_SRV]);
+        assert!(p.answers.iter().all(|r| r.ttl == 0), "{:?}", dump(&p));
+    }
+    assert!(!h.events.contains(&Event::Withdrawn(id)));
+    assert_eq!(h.r.poll_timeout(), None);
+    // Still answered over IPv6.
+    h.sent.clear();
+    let v6: SocketAddr = "[fd00:99::2]:5353".parse().unwrap();
+    h.query_via(
+        Received {
+            iface: 2,
+            src: v6,
+            multicast: true,
+        },
+        &question(INSTANCE, TYPE::SRV, false),
+    );
+    h.advance(Duration::from_secs(1));
+    assert!(
+        h.sent
+            .iter()
+            .any(|s| s.tx.dst.is_ipv6() && rec_of(&s.packet(), T_SRV).is_some_and(|r| r.ttl > 0)),
+        "SRV answered over IPv6"
+    );
+}
+
+/// Where the kernel cannot send any more, nothing is queued: the interface
+/// gone (deleted, down, no carrier) or an IPv6 link left (its link-local
+/// address gone too: no source address).
+#[test]
+fn rfc6762_s10_1_no_goodbye_where_the_link_cannot_carry_it() {
+    let (mut h, id) = live_dual();
+    h.r.set_interfaces(h.now, vec![eth0()]);
+    h.advance(Duration::from_secs(2));
+    assert!(h.sent.is_empty(), "IPv6 left: nothing");
+    h.r.set_interfaces(h.now, vec![]);
+    h.advance(Duration::from_secs(2));
+    assert!(h.sent.is_empty(), "interface gone: nothing");
+    assert!(!h.events.contains(&Event::Withdrawn(id)));
+    // A registration still probing there had claimed nothing: no goodbye.
+    let mut h = Harness::new(vec![eth0_dual()]);
+    h.r.register(h.t0, info()).unwrap();
+    h.run_until(h.t0 + ms(300));
+    h.sent.clear();
+    h.r.set_interfaces(h.now, vec![eth0_v6_only()]);
+    h.advance(ms(500));
+    assert!(
+        h.sent.iter().all(|s| s.tx.dst.is_ipv6()),
+        "only IPv6 probes"
+    );
+}
+
+/// The address back before the repeats are through: they stop, and the
+/// link is probed and announced again.
+#[test]
+fn rfc6762_s10_1_goodbyes_on_a_left_link_stop_when_we_are_back() {
+    let (mut h, id) = live_dual();
+    h.r.set_interfaces(h.now, vec![eth0_v6_only()]);
+    h.drain();
+    assert_eq!(h.sent.len(), 1);
+    h.advance(ms(50));
+    h.r.set_interfaces(h.now, vec![eth0_dual()]);
+    h.advance(Duration::from_secs(5));
+    let v4: Vec<&Sent> = h
+        .sent
+        .iter()
+        .filter(|s| s.tx.dst == Family::V4.group())
+        .collect();
+    let byes = v4
+        .iter()
+        .filter(|s| s.is_response() && s.packet().answers.iter().all(|r| r.ttl == 0))
+        .count();
+    assert_eq!(byes, 1, "no repeat once back");
+    assert_eq!(v4.iter().filter(|s| s.is_probe()).count(), 3);
+    assert_eq!(v4.iter().filter(|s| s.is_response()).count(), 1 + 2);
+    assert!(!h.events.contains(&Event::Withdrawn(id)));
+}
