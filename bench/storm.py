@@ -22,7 +22,8 @@
 Debugging: STORM_KEEP=PREFIX keeps each storm's capture as
 PREFIX.RESPONDER.PLACEMENT.pcap (a later run overwrites an earlier one);
 STORM_DEBUG=1 logs every unanswered first query with its packets;
-STORM_PERF=PREFIX records the responder with perf.
+STORM_PERF=PREFIX records the responder with perf (STORM_PERF_EVENTS=LIST
+records those events instead of CPU samples, e.g. sched:sched_switch).
 
 --check turns the targets into an exit status (the CI test at small size,
 scripts/tests.d/50-storm.sh). Everything runs in private network
@@ -200,13 +201,15 @@ def kernel_drops():
 
 
 def cpu_ns(pids):
-    """On-CPU nanoseconds of every thread of pids (schedstat)."""
-    total = 0
+    """Of every thread of pids (schedstat): on-CPU nanoseconds, nanoseconds
+    runnable but waiting for a CPU, and the number of times it was run."""
+    total = [0, 0, 0]
     for pid in pids:
         try:
             for tid in os.listdir("/proc/%d/task" % pid):
                 with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
-                    total += int(f.read().split()[0])
+                    for k, v in enumerate(f.read().split()[:3]):
+                        total[k] += int(v)
         except OSError:
             pass
     return total
@@ -454,14 +457,23 @@ def storm_once(lab, kind, placement, n, tmp, venv):
     fifo = os.path.join(run, "go")
     os.mkfifo(fifo)
     argv = [BIN, "lookup", "baremetal"] if kind != "floor" else ["/bin/true"]
+    # Every responder meets the agents as strangers, as after a real boot:
+    # the lab is shared by the runs, and neighbour (ARP, ND) entries left
+    # by an earlier responder's unicast answers made the next one's free
+    # (they cost the first one 80% of its CPU: each ARP request is flooded
+    # to every agent's namespace in the sender's softirq).
+    for h in [h0] + agents:
+        h.sh("ip -4 neigh flush all; ip -6 neigh flush all")
     cap = Capture(h0, os.path.join(run, "cap.pcap")) if kind != "floor" else None
     drops0 = snmp_drops(h0)
     kdrops0 = kernel_drops()
-    cpu0 = cpu_ns(responder.pids) if responder else 0
+    cpu0 = cpu_ns(responder.pids) if responder else [0, 0, 0]
     waiters = arm_agents(agents, argv, fifo, run, agent_cpus)
     perf = None
     if os.environ.get("STORM_PERF") and responder:
-        perf = subprocess.Popen(["perf", "record", "-q", "-F", "4000", "-g", "-o",
+        events = os.environ.get("STORM_PERF_EVENTS", "")
+        perf = subprocess.Popen(["perf", "record", "-q", "-F", "4000", "-g"]
+                                + (["-e", events] if events else []) + ["-o",
                                  os.environ["STORM_PERF"] + "." + kind + "." + placement,
                                  "-p", ",".join(map(str, responder.pids))],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -474,7 +486,7 @@ def storm_once(lab, kind, placement, n, tmp, venv):
         os.waitpid(pid, 0)
     t_done = time.time()
     time.sleep(0.5)
-    cpu1 = cpu_ns(responder.pids) if responder else 0
+    cpu1 = cpu_ns(responder.pids) if responder else [0, 0, 0]
     if perf:
         perf.send_signal(signal.SIGINT)
         perf.wait()
@@ -519,7 +531,9 @@ def storm_once(lab, kind, placement, n, tmp, venv):
         res["answers_multicast"] = sum(1 for p in pkts if p[6] and p[1] in ips and is_group(p[3]))
         res["rcvbuf_drops_v4"] = drops1[0] - drops0[0]
         res["rcvbuf_drops_v6"] = drops1[1] - drops0[1]
-        res["cpu_ms"] = (cpu1 - cpu0) / 1e6
+        res["cpu_ms"] = (cpu1[0] - cpu0[0]) / 1e6
+        res["runqueue_wait_ms"] = (cpu1[1] - cpu0[1]) / 1e6
+        res["times_run"] = cpu1[2] - cpu0[2]
         res["capture_missed"] = cap_dropped
     return res
 
