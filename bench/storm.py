@@ -19,6 +19,10 @@
       bytes in vs bytes out on its port (multicast / unicast), packets to
       the off-link host, the legitimate lookups' times.
 
+  storm.py timeline PCAP [--bucket-ms B]
+      A kept capture as queries and answers per family over time, and the
+      order in which the families were answered.
+
 Debugging: STORM_KEEP=PREFIX keeps each storm's capture as
 PREFIX.RESPONDER.PLACEMENT.pcap (a later run overwrites an earlier one);
 STORM_DEBUG=1 logs every unanswered first query with its packets;
@@ -304,7 +308,10 @@ def is_group(a):
 
 def service_times(pkts, responder_ips):
     """Per agent source (v4 / v6): the first query's service time (s), or
-    None when nothing answered it before the capture ended."""
+    None when nothing answered it before the capture ended. An answer is
+    one the querier can hear: sent to its address and port, or multicast
+    to the group of its family when it asked from port 5353 (a one-shot
+    querier on an ephemeral port never hears the group, RFC 6762 s6.7)."""
     queries, answers = [], []
     for p in pkts:
         t, src, sport, dst, dport, qid, resp, _ = p
@@ -324,7 +331,8 @@ def service_times(pkts, responder_ips):
             if a[0] < t:
                 continue
             direct = a[3] == src and a[4] == sport and (a[5] == qid or sport == 5353)
-            if direct or (is_group(a[3]) and (":" in a[3]) == (":" in src)):
+            heard = sport == 5353 and is_group(a[3]) and (":" in a[3]) == (":" in src)
+            if direct or heard:
                 got = a[0] - t
                 break
         out[src] = got
@@ -576,7 +584,7 @@ def storm_table(results):
         med = fmt % statistics.median(vals)
         return med if len(vals) == 1 else "%s (%s-%s)" % (med, fmt % min(vals), fmt % max(vals))
     rows = ["| placement | responder | found | first queries answered v4 / v6 | service median v4 / v6 | "
-            "service p95 v4 / v6 | end to end median | RcvbufErrors v4 / v6 | responder CPU | "
+            "service p95 v4 / v6 | end to end median | RcvbufErrors v4 / v6 | responder CPU / run-queue wait | "
             "backlog drops, unresolved-neighbour discards (machine) |",
             "|---|---|---|---|---|---|---|---|---|---|"]
     keys = []
@@ -602,7 +610,8 @@ def storm_table(results):
             ", ".join("%d/%d" % (r["found"], r["agents"]) for r in rs), answered,
             fam("v4", "median_ms"), fam("v6", "median_ms"), fam("v4", "p95_ms"), fam("v6", "p95_ms"),
             cell([r["e2e_median_s"] for r in rs], "%.2f s"), drops,
-            cell([r.get("cpu_ms") for r in rs], "%.0f ms"),
+            cell([r.get("cpu_ms") for r in rs], "%.0f ms") + " / "
+            + cell([r.get("runqueue_wait_ms") for r in rs], "%.0f ms"),
             ", ".join("%d, %d" % (r["backlog_drops"], r["unresolved_discards"]) for r in rs)))
     return "\n".join(rows)
 
@@ -757,10 +766,47 @@ def flood_check(r):
     return bad
 
 
+def timeline(path, bucket_ms, responder_ips):
+    """A kept capture (STORM_KEEP) as a table: per time bucket from the
+    first query, queries and answers per family, then the families of the
+    answers in the order sent, run-length encoded (`6x180 4x200`: 180 IPv6
+    answers, then 200 IPv4 ones)."""
+    pkts = read_pcap(path)
+    ips = set(responder_ips.split(","))
+    ips |= {p[1] for p in pkts if p[6] and p[1].startswith("fe80")}
+    queries = [p for p in pkts if not p[6] and p[1] not in ips]
+    answers = [p for p in pkts if p[6] and p[1] in ips]
+    if not queries:
+        return "no queries in %s" % path
+    t0 = min(p[0] for p in queries)
+    rows = {}
+    for col, group in ((0, queries), (2, answers)):
+        for p in group:
+            if p[0] >= t0:
+                k = int((p[0] - t0) * 1e3 // bucket_ms)
+                rows.setdefault(k, [0, 0, 0, 0])[col + (":" in p[1])] += 1
+    out = ["| ms from the first query | queries v4 | queries v6 | answers v4 | answers v6 |",
+           "|---|---|---|---|---|"]
+    out += ["| %d | %d | %d | %d | %d |" % (k * bucket_ms, *rows[k]) for k in sorted(rows)]
+    runs = []
+    for p in sorted(answers):
+        fam = "6" if ":" in p[1] else "4"
+        if runs and runs[-1][0] == fam:
+            runs[-1][1] += 1
+        else:
+            runs.append([fam, 1])
+    out.append("")
+    out.append("answers in the order sent: " + " ".join("%sx%d" % (f, n) for f, n in runs))
+    return "\n".join(out)
+
+
 def main():
     global BIN
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["storm", "flood"])
+    ap.add_argument("mode", choices=["storm", "flood", "timeline"])
+    ap.add_argument("pcap", nargs="?", help="timeline: a capture kept by STORM_KEEP")
+    ap.add_argument("--bucket-ms", type=float, default=50)
+    ap.add_argument("--responder-ips", default="198.18.0.1,fd00:99::1")
     ap.add_argument("--agents", type=int, default=200)
     ap.add_argument("--responders", default="floor,ours,ref,avahi")
     ap.add_argument("--placements", default="pinned,shared")
@@ -772,6 +818,12 @@ def main():
     ap.add_argument("--check", action="store_true")
     ap.add_argument("--json")
     args = ap.parse_args()
+    if args.mode == "timeline":
+        # Reads a file; no network, no namespace.
+        if not args.pcap:
+            sys.exit("storm.py timeline PCAP")
+        print(timeline(args.pcap, args.bucket_ms, args.responder_ips))
+        return
     if own_network() or os.environ.get("STORM_INNER") != "1":
         # A fresh private namespace (the bridge's) for every run; as an
         # ordinary user inside a user namespace of its own.
