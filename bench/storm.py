@@ -24,7 +24,8 @@
       order in which the families were answered.
 
 Debugging: STORM_KEEP=PREFIX keeps each storm's capture as
-PREFIX.RESPONDER.PLACEMENT.pcap (a later run overwrites an earlier one);
+PREFIX.RESPONDER.PLACEMENT.pcap, and the agents' start and end times as
+PREFIX.RESPONDER.PLACEMENT.agents.json (a later run overwrites an earlier one);
 STORM_DEBUG=1 logs every unanswered first query with its packets;
 STORM_PERF=PREFIX records the responder with perf (STORM_PERF_EVENTS=LIST
 records those events instead of CPU samples, e.g. sched:sched_switch).
@@ -505,7 +506,7 @@ def storm_once(lab, kind, placement, n, tmp, venv):
         subprocess.run(["cp", cap.path, "%s.%s.%s.pcap" % (os.environ["STORM_KEEP"], kind, placement)])
     if responder:
         responder.stop()
-    e2e, found = [], 0
+    e2e, found, ends = [], 0, []
     for h in agents:
         try:
             with open(os.path.join(run, "%d.json" % h.i)) as f:
@@ -515,8 +516,12 @@ def storm_once(lab, kind, placement, n, tmp, venv):
         except (OSError, ValueError):
             continue
         e2e.append(r["end"] - t_release)
+        ends.append({"v4": h.v4, "v6": h.v6, "start": r["start"], "end": r["end"]})
         ok = r["status"] == 0 and (kind == "floor" or text.startswith(("http://", "https://")))
         found += ok
+    if os.environ.get("STORM_KEEP"):
+        with open("%s.%s.%s.agents.json" % (os.environ["STORM_KEEP"], kind, placement), "w") as f:
+            json.dump({"release": t_release, "agents": ends}, f)
     res = {"responder": kind, "placement": placement, "agents": n, "found": found,
            "e2e_median_s": statistics.median(e2e) if e2e else None,
            "e2e_max_s": max(e2e) if e2e else None, "wall_s": t_done - t_release,

@@ -266,10 +266,9 @@ pub(super) fn round(
     // asker joined, where the IPv4 answer's ARP request is a broadcast
     // every host on the link handles (docs/DESIGN.md, "A backlog of
     // queries"; BENCHMARKS.md, boot storm).
-    let mut order: Vec<usize> = (0..open.len()).filter(|&i| ready.socks[i]).collect();
-    order.sort_by_key(|&i| (!open[i].1, open[i].0.family() == Family::V4));
+    let kinds: Vec<(Family, bool)> = open.iter().map(|(s, e)| (s.family(), *e)).collect();
     let mut packets = Vec::new();
-    for i in order {
+    for i in read_order(&kinds, &ready.socks) {
         let (s, ephemeral) = &open[i];
         for _ in 0..PER_SOCKET {
             match s.recv(&mut io.buf) {
@@ -313,6 +312,15 @@ pub(super) fn round(
         st.guarded(|e| e.handle_timeout(now))?;
     }
     Ok(false)
+}
+
+/// The ready sockets (by their `(family, ephemeral)`), in the order they
+/// are read and their packets handled: ephemeral ones (answers to our own
+/// one-shot queries) first, then IPv6 before IPv4 (see `round`).
+fn read_order(kinds: &[(Family, bool)], ready: &[bool]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..kinds.len()).filter(|&i| ready[i]).collect();
+    order.sort_by_key(|&i| (!kinds[i].1, kinds[i].0 == Family::V4));
+    order
 }
 
 struct Ready {
@@ -493,6 +501,19 @@ mod tests {
         io.remember_eph_id(0x5678, t0 + LEGACY_ANSWER_WINDOW + Duration::from_millis(1));
         assert!(!io.takes_on_ephemeral(&response(0x1234)));
         assert!(io.takes_on_ephemeral(&response(0x5678)));
+    }
+
+    /// A backlog is read ephemeral sockets first, then IPv6, then IPv4;
+    /// sockets with nothing to read are skipped.
+    #[test]
+    fn backlog_read_order_is_ephemeral_then_ipv6_then_ipv4() {
+        use Family::{V4, V6};
+        // As open_now lists them: ephemeral v4, v6, then 5353 v4, v6.
+        let kinds = [(V4, true), (V6, true), (V4, false), (V6, false)];
+        assert_eq!(read_order(&kinds, &[true; 4]), vec![1, 0, 3, 2]);
+        assert_eq!(read_order(&kinds, &[false, false, true, true]), vec![3, 2]);
+        assert_eq!(read_order(&kinds, &[true, false, true, false]), vec![0, 2]);
+        assert!(read_order(&kinds, &[false; 4]).is_empty());
     }
 
     #[test]
