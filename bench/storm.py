@@ -516,7 +516,10 @@ def storm_once(lab, kind, placement, n, tmp, venv):
         except (OSError, ValueError):
             continue
         e2e.append(r["end"] - t_release)
-        ends.append({"v4": h.v4, "v6": h.v6, "start": r["start"], "end": r["end"]})
+        if os.environ.get("STORM_KEEP"):
+            if not hasattr(h, "ll"):
+                h.ll = sorted(link_local(h))
+            ends.append({"v4": h.v4, "v6": h.v6, "ll": h.ll, "start": r["start"], "end": r["end"]})
         ok = r["status"] == 0 and (kind == "floor" or text.startswith(("http://", "https://")))
         found += ok
     if os.environ.get("STORM_KEEP"):
