@@ -118,6 +118,15 @@ impl NetNs {
         NetNs { fd }
     }
 
+    /// For an engine that lives within one call on the caller's thread
+    /// (a one-shot lookup): no other thread opens its sockets and the
+    /// calling thread cannot change namespace during the call (setns(2)
+    /// moves only the thread that calls it), so there is nothing to
+    /// compare and /proc is not read.
+    pub fn this_call() -> NetNs {
+        NetNs { fd: None }
+    }
+
     /// Whether the calling thread is in another namespace than this one.
     fn elsewhere(&self) -> Option<&OwnedFd> {
         let (fd, id) = self.fd.as_ref()?;
@@ -169,8 +178,9 @@ pub(super) struct Net {
 }
 
 impl Net {
-    /// The interface table now; no socket yet.
-    pub fn new(filter: IfaceFilter) -> Result<Net> {
+    /// The interface table now; no socket yet. `ns`: where later sockets
+    /// are opened (`NetNs::here` unless the engine lives within one call).
+    pub fn new(filter: IfaceFilter, ns: NetNs) -> Result<Net> {
         let ifaces =
             iface::list(&filter).map_err(|e| Error::Io(format!("listing interfaces: {e}")))?;
         Ok(Net {
@@ -180,7 +190,7 @@ impl Net {
             joined: HashSet::new(),
             join_failed: HashSet::new(),
             scanned: Instant::now(),
-            ns: NetNs::here(),
+            ns,
         })
     }
 
