@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 
-from lab import Avahi, Cell, Host, Proc, cpu_ticks, log, proc_status, sh, wakeups
+from lab import Avahi, Cell, Host, Proc, cpu_ticks, in_private_netns, log, proc_status, sh, wakeups
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TYPE = "baremetal"
@@ -684,12 +684,8 @@ def main():
     a.idle = 15 if a.quick else 60
     a.nobody_runs = 1 if a.quick else 2
 
-    own = os.readlink("/proc/self/ns/net")
-    try:
-        if own == os.readlink("/proc/1/ns/net"):
-            sys.exit("bench: refusing to run in the machine's own network namespace (use bench/run.sh)")
-    except PermissionError:
-        pass  # a user namespace: certainly not the machine's own network
+    if not in_private_netns():
+        sys.exit("bench: refusing to run outside the private namespace bench/run.sh makes")
     for path in ("ironic-mdns", "mdns-bench"):
         if not os.path.exists(os.path.join(ROOT, "target", "release", path)):
             sys.exit("bench: target/release/%s missing (use bench/run.sh)" % path)
