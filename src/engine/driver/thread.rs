@@ -369,7 +369,8 @@ mod tests {
     /// A driver and the interface table it serves (no socket: these tests
     /// never send).
     fn io_with(addrs: &[&str]) -> (DriverIo, Net) {
-        let mut net = Net::new(Default::default(), super::super::net::NetNs::here()).expect("interface table");
+        let mut net = Net::new(Default::default(), super::super::net::NetNs::here())
+            .expect("interface table");
         net.ifaces = vec![Interface {
             index: 2,
             name: "eth0".into(),
