@@ -19,6 +19,7 @@ import datetime
 import json
 import os
 import platform
+import shutil
 import signal
 import statistics
 import subprocess
@@ -164,18 +165,83 @@ class Bench:
             return None, "failed: " + msg
         return reps, None
 
+    def capture(self):
+        """tcpdump on host A's side of the veth (the lab's own link only):
+        returns a stop function giving the publisher's answer times (ms,
+        from a one-shot query leaving to its first answer arriving, paired
+        by DNS ID), or None when tcpdump is missing."""
+        if not shutil.which("tcpdump"):
+            return None
+        path = os.path.join(self.tmp, "inproc.pcap")
+        p = subprocess.Popen(["tcpdump", "-i", "a0", "-n", "--immediate-mode", "-w", path,
+                              "udp port 5353"], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        time.sleep(1.0)
+
+        def stop():
+            time.sleep(0.3)
+            p.terminate()
+            p.wait(5)
+            out = subprocess.run(["tcpdump", "-n", "-tt", "-r", path], stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL).stdout.decode().splitlines()
+            asked, waits = {}, []
+            for line in out:
+                f = line.split()
+                if len(f) < 6 or f[1] != "IP":
+                    continue
+                t, src, qid = float(f[0]), f[2], f[5].rstrip("*-+%")
+                if f[4].startswith("224.0.0.251") and not src.endswith(".5353"):
+                    asked[qid] = t
+                elif src.endswith(".5353") and not f[4].startswith("224.") and qid in asked:
+                    waits.append((t - asked.pop(qid)) * 1000)
+            return waits
+        return stop
+
     def row_lookup_inproc(self):
-        """Rows 1 and 3: fresh in-call lookup, warm lookup (same instance)."""
-        pub, _, av = self.publisher(self.a.publisher)
+        """Rows 1 and 3: fresh in-call lookup, warm lookup (same instance);
+        then the fresh lookup again against our own publisher."""
+        fresh, warm, wire = self.inproc_cells(self.a.publisher, ("ours", "ref", "sd"))
+        fresh["avahi"] = Cell(missing="n/a (daemon; see process row)")
+        warm["avahi"] = Cell(missing="n/a (daemon cache)")
+        who = "`baremetal` published on host B by %s" % self.a.publisher
+        self.add("lookup on the other host, fresh instance, in-call", fresh,
+                 "<= 0.5 ms median, >= 5x faster than ref", lambda c: c["ours"].s and
+                 c["ours"].s["median"] <= 0.5 and (not c["ref"].s or c["ref"].s["median"] / c["ours"].s["median"] >= 5),
+                 note=who + "; ours: module-level one-shot lookup (`lookup_once`, on the caller's "
+                 "thread); ref: module-level "
+                 "get_endpoint; sd: a new ServiceDaemon browsing _openstack._tcp until the instance "
+                 "resolves (mdns-sd has no one-instance lookup), runs 1.1 s apart (it asks by "
+                 "multicast, which a responder answers at most once a second, RFC 6762 s6.2); " + wire)
+        self.add("warm lookup (cached, same instance)", warm, "<= 50 us median",
+                 lambda c: c["ours"].s and c["ours"].s["median"] <= 50,
+                 note=who + "; sd: a new browse on the same daemon, the previous one left running "
+                 "(mdns-sd's stop_browse empties its cache of the type)")
+        if self.a.publisher != "ours" and "ours" not in self.skip:
+            fresh, _, wire = self.inproc_cells("ours", ("ours",))
+            self.add("the same, published by ours", fresh, "<= 0.5 ms median",
+                     lambda c: c["ours"].s and c["ours"].s["median"] <= 0.5,
+                     note="`baremetal` published on host B by ours (`ironic-mdns register`); the "
+                     "lookup as in the first row; " + wire)
+
+    def inproc_cells(self, publisher, stacks):
+        """Fresh and warm in-call cells of `stacks` against `publisher`, and
+        a note on the publisher's answer time (the part of ours' figure
+        spent waiting on the wire)."""
+        pub, _, av = self.publisher(publisher)
         if not pub:
-            raise RuntimeError("publisher %s failed" % self.a.publisher)
+            raise RuntimeError("publisher %s failed" % publisher)
         fresh, warm = {}, {}
-        for stack in ("ours", "ref", "sd"):
+        stop = None
+        for stack in stacks:
             if stack in self.skip:
                 continue
+            if stack == "ours":
+                stop = self.capture()
             # warm-up run (not counted), then the runs
             warm_runs = self.a.warm_runs
             reps, err = self.inproc_lookups(stack, runs=self.runs + 1, warm=warm_runs)
+            waits = stop() if stop else []
+            stop = None
             if err:
                 fresh[stack] = Cell(missing=err)
                 warm[stack] = Cell(missing=err)
@@ -188,22 +254,42 @@ class Bench:
             nw = sum(1 for r in wr if not r["ok"])
             warm[stack] = Cell([r["ms"] * 1000 for r in wr if r["ok"]], "us",
                                note="(%d not found)" % nw if nw else "")
-        fresh["avahi"] = Cell(missing="n/a (daemon; see process row)")
-        warm["avahi"] = Cell(missing="n/a (daemon cache)")
+            if stack == "ours":
+                self._wire = waits
+        floor = self.raw_floor() if "ours" in stacks and "ours" not in self.skip else None
         self.unpublish(pub, av)
-        who = "`baremetal` published on host B by %s" % self.a.publisher
-        self.add("lookup on the other host, fresh instance, in-call", fresh,
-                 "<= 0.5 ms median, >= 5x faster than ref", lambda c: c["ours"].s and
-                 c["ours"].s["median"] <= 0.5 and (not c["ref"].s or c["ref"].s["median"] / c["ours"].s["median"] >= 5),
-                 note=who + "; ours: module-level one-shot lookup (`lookup_once`, on the caller's "
-                 "thread); ref: module-level "
-                 "get_endpoint; sd: a new ServiceDaemon browsing _openstack._tcp until the instance "
-                 "resolves (mdns-sd has no one-instance lookup), runs 1.1 s apart (it asks by "
-                 "multicast, which a responder answers at most once a second, RFC 6762 s6.2)")
-        self.add("warm lookup (cached, same instance)", warm, "<= 50 us median",
-                 lambda c: c["ours"].s and c["ours"].s["median"] <= 50,
-                 note=who + "; sd: a new browse on the same daemon, the previous one left running "
-                 "(mdns-sd's stop_browse empties its cache of the type)")
+        waits = getattr(self, "_wire", [])
+        self._wire = []
+        if len(waits) >= 3:
+            wire = ("the publisher's answer time in ours' runs (one-shot query out to its first "
+                    "answer in, tcpdump on host A): %.3f ms median (%.3f-%.3f ms, n=%d)"
+                    % (statistics.median(waits), min(waits), max(waits), len(waits)))
+        else:
+            wire = "the publisher's answer time: not captured"
+        if floor is not None:
+            if floor.s and fresh.get("ours") and fresh["ours"].s:
+                fresh["ours"].extra = "(%.2f ms above the floor)" % (
+                    fresh["ours"].s["median"] - floor.s["median"])
+            wire += ("; the floor, a bare one-shot query timed the same way (`mdns-bench "
+                     "rawquery`: one new IPv4 socket, one packet out, the first answer with its "
+                     "ID in; no interface scan, no IPv6, no parsing): %s" % floor.text())
+        return fresh, warm, wire
+
+    def raw_floor(self):
+        """The bare one-shot query against the current publisher."""
+        out = subprocess.run([self.mb, "rawquery", TYPE, "--runs", str(self.runs), "--timeout", "2"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+        reps = []
+        for line in out.stdout.decode().splitlines():
+            try:
+                reps.append(json.loads(line))
+            except ValueError:
+                pass
+        reps = reps[1:]
+        ms = [r["ms"] for r in reps if r["ok"]]
+        miss = len(reps) - len(ms)
+        return Cell(ms, "ms", note="(%d unanswered)" % miss if miss else "") if ms else \
+            Cell(missing="no answer")
 
     # ---- whole processes
     def row_lookup_process(self):
