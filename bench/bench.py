@@ -151,13 +151,7 @@ class Bench:
             argv = [self.mb, "lookup", stack, ty, "--runs", str(runs), "--warm", str(warm),
                     "--timeout", "12"]
         argv += list(extra)
-        out = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
-        reps = []
-        for line in out.stdout.decode().splitlines():
-            try:
-                reps.append(json.loads(line))
-            except ValueError:
-                pass
+        out, reps = run_json(argv, timeout=300)
         err = out.stderr.decode("utf-8", "replace")
         if not reps:
             msg = "not implemented yet (todo!)" if "not yet implemented" in err else \
@@ -277,14 +271,8 @@ class Bench:
 
     def raw_floor(self):
         """The bare one-shot query against the current publisher."""
-        out = subprocess.run([self.mb, "rawquery", TYPE, "--runs", str(self.runs), "--timeout", "2"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
-        reps = []
-        for line in out.stdout.decode().splitlines():
-            try:
-                reps.append(json.loads(line))
-            except ValueError:
-                pass
+        _, reps = run_json([self.mb, "rawquery", TYPE, "--runs", str(self.runs), "--timeout", "2"],
+                           timeout=120)
         reps = reps[1:]
         ms = [r["ms"] for r in reps if r["ok"]]
         miss = len(reps) - len(ms)
@@ -346,14 +334,7 @@ class Bench:
         apart, each from spawn to exit through `mdns-bench spawn` (a thin
         posix_spawn launcher; a Python subprocess adds about 1 ms here)."""
         cmd = [self.mb, "spawn", "--runs", str(self.runs), "--gap-ms", str(int(gap * 1000)), "--"]
-        out = subprocess.run(cmd + list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             timeout=60 + self.runs * 60, env=env)
-        reps = []
-        for line in out.stdout.decode().splitlines():
-            try:
-                reps.append(json.loads(line))
-            except ValueError:
-                pass
+        out, reps = run_json(cmd + list(argv), timeout=60 + self.runs * 60, env=env)
         reps = reps[1:]  # the warm-up
         times = [r["ms"] for r in reps if r["ok"]]
         fails = sum(1 for r in reps if not r["ok"])
@@ -609,13 +590,7 @@ class Bench:
         return self.time_process(argv)
 
     def fresh_inproc(self, argv):
-        out = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
-        reps = []
-        for line in out.stdout.decode().splitlines():
-            try:
-                reps.append(json.loads(line))
-            except ValueError:
-                pass
+        out, reps = run_json(argv, timeout=300)
         fr = [r for r in reps if r.get("kind") == "fresh"][1:]
         if not fr:
             err = out.stderr.decode("utf-8", "replace").strip().splitlines() or ["no output"]
@@ -735,6 +710,19 @@ class Bench:
             if note:
                 notes.append("- *%s*: %s" % (name, note))
         return "\n".join(lines), "\n".join(notes)
+
+
+def run_json(argv, **kw):
+    """Run a driver that prints one JSON object per line: the finished
+    process and the objects (other lines are skipped)."""
+    out = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+    reps = []
+    for line in out.stdout.decode().splitlines():
+        try:
+            reps.append(json.loads(line))
+        except ValueError:
+            pass
+    return out, reps
 
 
 def machine():
