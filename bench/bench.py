@@ -19,6 +19,7 @@ import datetime
 import json
 import os
 import platform
+import shutil
 import signal
 import statistics
 import subprocess
@@ -26,7 +27,7 @@ import sys
 import tempfile
 import time
 
-from lab import Avahi, Cell, Host, Proc, cpu_ticks, log, proc_status, sh, wakeups
+from lab import Avahi, Cell, Host, Proc, cpu_ticks, in_private_netns, log, proc_status, sh, wakeups
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TYPE = "baremetal"
@@ -150,13 +151,7 @@ class Bench:
             argv = [self.mb, "lookup", stack, ty, "--runs", str(runs), "--warm", str(warm),
                     "--timeout", "12"]
         argv += list(extra)
-        out = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
-        reps = []
-        for line in out.stdout.decode().splitlines():
-            try:
-                reps.append(json.loads(line))
-            except ValueError:
-                pass
+        out, reps = run_json(argv, timeout=300)
         err = out.stderr.decode("utf-8", "replace")
         if not reps:
             msg = "not implemented yet (todo!)" if "not yet implemented" in err else \
@@ -164,18 +159,83 @@ class Bench:
             return None, "failed: " + msg
         return reps, None
 
+    def capture(self):
+        """tcpdump on host A's side of the veth (the lab's own link only):
+        returns a stop function giving the publisher's answer times (ms,
+        from a one-shot query leaving to its first answer arriving, paired
+        by DNS ID), or None when tcpdump is missing."""
+        if not shutil.which("tcpdump"):
+            return None
+        path = os.path.join(self.tmp, "inproc.pcap")
+        p = subprocess.Popen(["tcpdump", "-i", "a0", "-n", "--immediate-mode", "-w", path,
+                              "udp port 5353"], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        time.sleep(1.0)
+
+        def stop():
+            time.sleep(0.3)
+            p.terminate()
+            p.wait(5)
+            out = subprocess.run(["tcpdump", "-n", "-tt", "-r", path], stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL).stdout.decode().splitlines()
+            asked, waits = {}, []
+            for line in out:
+                f = line.split()
+                if len(f) < 6 or f[1] != "IP":
+                    continue
+                t, src, qid = float(f[0]), f[2], f[5].rstrip("*-+%")
+                if f[4].startswith("224.0.0.251") and not src.endswith(".5353"):
+                    asked[qid] = t
+                elif src.endswith(".5353") and not f[4].startswith("224.") and qid in asked:
+                    waits.append((t - asked.pop(qid)) * 1000)
+            return waits
+        return stop
+
     def row_lookup_inproc(self):
-        """Rows 1 and 3: fresh in-call lookup, warm lookup (same instance)."""
-        pub, _, av = self.publisher(self.a.publisher)
+        """Rows 1 and 3: fresh in-call lookup, warm lookup (same instance);
+        then the fresh lookup again against our own publisher."""
+        fresh, warm, wire = self.inproc_cells(self.a.publisher, ("ours", "ref", "sd"))
+        fresh["avahi"] = Cell(missing="n/a (daemon; see process row)")
+        warm["avahi"] = Cell(missing="n/a (daemon cache)")
+        who = "`baremetal` published on host B by %s" % self.a.publisher
+        self.add("lookup on the other host, fresh instance, in-call", fresh,
+                 "<= 0.5 ms median, >= 5x faster than ref", lambda c: c["ours"].s and
+                 c["ours"].s["median"] <= 0.5 and (not c["ref"].s or c["ref"].s["median"] / c["ours"].s["median"] >= 5),
+                 note=who + "; ours: module-level one-shot lookup (`lookup_once`, on the caller's "
+                 "thread); ref: module-level "
+                 "get_endpoint; sd: a new ServiceDaemon browsing _openstack._tcp until the instance "
+                 "resolves (mdns-sd has no one-instance lookup), runs 1.1 s apart (it asks by "
+                 "multicast, which a responder answers at most once a second, RFC 6762 s6.2); " + wire)
+        self.add("warm lookup (cached, same instance)", warm, "<= 50 us median",
+                 lambda c: c["ours"].s and c["ours"].s["median"] <= 50,
+                 note=who + "; sd: a new browse on the same daemon, the previous one left running "
+                 "(mdns-sd's stop_browse empties its cache of the type)")
+        if self.a.publisher != "ours" and "ours" not in self.skip:
+            fresh, _, wire = self.inproc_cells("ours", ("ours",))
+            self.add("the same, published by ours", fresh, "<= 0.5 ms median",
+                     lambda c: c["ours"].s and c["ours"].s["median"] <= 0.5,
+                     note="`baremetal` published on host B by ours (`ironic-mdns register`); the "
+                     "lookup as in the first row; " + wire)
+
+    def inproc_cells(self, publisher, stacks):
+        """Fresh and warm in-call cells of `stacks` against `publisher`, and
+        a note on the publisher's answer time (the part of ours' figure
+        spent waiting on the wire)."""
+        pub, _, av = self.publisher(publisher)
         if not pub:
-            raise RuntimeError("publisher %s failed" % self.a.publisher)
+            raise RuntimeError("publisher %s failed" % publisher)
         fresh, warm = {}, {}
-        for stack in ("ours", "ref", "sd"):
+        stop = None
+        for stack in stacks:
             if stack in self.skip:
                 continue
+            if stack == "ours":
+                stop = self.capture()
             # warm-up run (not counted), then the runs
             warm_runs = self.a.warm_runs
             reps, err = self.inproc_lookups(stack, runs=self.runs + 1, warm=warm_runs)
+            waits = stop() if stop else []
+            stop = None
             if err:
                 fresh[stack] = Cell(missing=err)
                 warm[stack] = Cell(missing=err)
@@ -188,22 +248,36 @@ class Bench:
             nw = sum(1 for r in wr if not r["ok"])
             warm[stack] = Cell([r["ms"] * 1000 for r in wr if r["ok"]], "us",
                                note="(%d not found)" % nw if nw else "")
-        fresh["avahi"] = Cell(missing="n/a (daemon; see process row)")
-        warm["avahi"] = Cell(missing="n/a (daemon cache)")
+            if stack == "ours":
+                self._wire = waits
+        floor = self.raw_floor() if "ours" in stacks and "ours" not in self.skip else None
         self.unpublish(pub, av)
-        who = "`baremetal` published on host B by %s" % self.a.publisher
-        self.add("lookup on the other host, fresh instance, in-call", fresh,
-                 "<= 0.5 ms median, >= 5x faster than ref", lambda c: c["ours"].s and
-                 c["ours"].s["median"] <= 0.5 and (not c["ref"].s or c["ref"].s["median"] / c["ours"].s["median"] >= 5),
-                 note=who + "; ours: module-level one-shot lookup (`lookup_once`, on the caller's "
-                 "thread); ref: module-level "
-                 "get_endpoint; sd: a new ServiceDaemon browsing _openstack._tcp until the instance "
-                 "resolves (mdns-sd has no one-instance lookup), runs 1.1 s apart (it asks by "
-                 "multicast, which a responder answers at most once a second, RFC 6762 s6.2)")
-        self.add("warm lookup (cached, same instance)", warm, "<= 50 us median",
-                 lambda c: c["ours"].s and c["ours"].s["median"] <= 50,
-                 note=who + "; sd: a new browse on the same daemon, the previous one left running "
-                 "(mdns-sd's stop_browse empties its cache of the type)")
+        waits = getattr(self, "_wire", [])
+        self._wire = []
+        if len(waits) >= 3:
+            wire = ("the publisher's answer time in ours' runs (one-shot query out to its first "
+                    "answer in, tcpdump on host A): %.3f ms median (%.3f-%.3f ms, n=%d)"
+                    % (statistics.median(waits), min(waits), max(waits), len(waits)))
+        else:
+            wire = "the publisher's answer time: not captured"
+        if floor is not None:
+            if floor.s and fresh.get("ours") and fresh["ours"].s:
+                fresh["ours"].extra = "(%.2f ms above the floor)" % (
+                    fresh["ours"].s["median"] - floor.s["median"])
+            wire += ("; the floor, a bare one-shot query timed the same way (`mdns-bench "
+                     "rawquery`: one new IPv4 socket, one packet out, the first answer with its "
+                     "ID in; no interface scan, no IPv6, no parsing): %s" % floor.text())
+        return fresh, warm, wire
+
+    def raw_floor(self):
+        """The bare one-shot query against the current publisher."""
+        _, reps = run_json([self.mb, "rawquery", TYPE, "--runs", str(self.runs), "--timeout", "2"],
+                           timeout=120)
+        reps = reps[1:]
+        ms = [r["ms"] for r in reps if r["ok"]]
+        miss = len(reps) - len(ms)
+        return Cell(ms, "ms", note="(%d unanswered)" % miss if miss else "") if ms else \
+            Cell(missing="no answer")
 
     # ---- whole processes
     def row_lookup_process(self):
@@ -236,33 +310,48 @@ class Bench:
         if "avahi" not in self.skip:
             cells["avahi"] = self.avahi_process_lookups()
         self.unpublish(pub, av)
+        floor = self.process_floor()
+        if floor.s:
+            for c in (cells.get("ours"), c_cells["ours"]):
+                if c is not None and c.s:
+                    c.extra = "(%.2f ms above the floor)" % (c.s["median"] - floor.s["median"])
+            fl = "launcher floor, `/bin/true` timed the same way in the same run: %s" % floor.text()
+        else:
+            fl = "launcher floor not measured (%s)" % floor.text()
         self.add("the same as a whole fresh process", cells, "<= 1.5 ms median",
                  lambda c: c["ours"].s and c["ours"].s["median"] <= 1.5,
                  note="ours: `ironic-mdns lookup`; ref: python ironic_lookup.py (interpreter start "
                       "included); avahi: avahi-browse -rp to the resolved line, fresh avahi-daemon on "
-                      "host A each run (cold cache; daemon start not counted); sd: mdns-bench process")
+                      "host A each run (cold cache; daemon start not counted); sd: mdns-bench process; "
+                      "each from spawn to exit (`mdns-bench spawn`); " + fl)
         self.add("the same as a whole fresh process, C example", c_cells, "<= 1.5 ms median",
                  lambda c: c["ours"].s and c["ours"].s["median"] <= 1.5,
                  note="`make examples`' target/lookup (examples/c/lookup.c: zc_lookup) against "
-                      "target/release/libironicmdns.so")
+                      "target/release/libironicmdns.so; " + fl)
 
     def time_process(self, argv, env=None, gap=0.2):
-        """Wall time of a lookup command: a warm-up, then the runs, `gap` s apart."""
-        times, fails, err = [], 0, ""
-        for i in range(self.runs + 1):
-            t = time.perf_counter()
-            out = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60, env=env)
-            dt = (time.perf_counter() - t) * 1000
-            if out.returncode != 0:
-                fails += 1
-                err = out.stderr.decode("utf-8", "replace")
-            elif i > 0:
-                times.append(dt)
-            time.sleep(gap)
+        """Wall time of a whole process: a warm-up, then the runs, `gap` s
+        apart, each from spawn to exit through `mdns-bench spawn` (a thin
+        posix_spawn launcher; a Python subprocess adds about 1 ms here)."""
+        cmd = [self.mb, "spawn", "--runs", str(self.runs), "--gap-ms", str(int(gap * 1000)), "--"]
+        out, reps = run_json(cmd + list(argv), timeout=60 + self.runs * 60, env=env)
+        reps = reps[1:]  # the warm-up
+        times = [r["ms"] for r in reps if r["ok"]]
+        fails = sum(1 for r in reps if not r["ok"])
         if not times:
+            # the launcher drops the output: run once more to say why
+            err = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60,
+                                 env=env).stderr.decode("utf-8", "replace")
             return Cell(missing="failed: " + ("not implemented yet (todo!)" if "not yet implemented" in err
                                               else (err.strip().splitlines() or ["?"])[-1][:80]))
         return Cell(times, note="(%d failed)" % fails if fails else "")
+
+    def process_floor(self):
+        """The launcher's floor: `/bin/true` as a whole process, timed the
+        same way (what no program started by exec can go below here)."""
+        if getattr(self, "_floor", None) is None:
+            self._floor = self.time_process(["/bin/true"])
+        return self._floor
 
     def avahi_process_lookups(self):
         times = []
@@ -501,13 +590,7 @@ class Bench:
         return self.time_process(argv)
 
     def fresh_inproc(self, argv):
-        out = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
-        reps = []
-        for line in out.stdout.decode().splitlines():
-            try:
-                reps.append(json.loads(line))
-            except ValueError:
-                pass
+        out, reps = run_json(argv, timeout=300)
         fr = [r for r in reps if r.get("kind") == "fresh"][1:]
         if not fr:
             err = out.stderr.decode("utf-8", "replace").strip().splitlines() or ["no output"]
@@ -629,6 +712,19 @@ class Bench:
         return "\n".join(lines), "\n".join(notes)
 
 
+def run_json(argv, **kw):
+    """Run a driver that prints one JSON object per line: the finished
+    process and the objects (other lines are skipped)."""
+    out = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+    reps = []
+    for line in out.stdout.decode().splitlines():
+        try:
+            reps.append(json.loads(line))
+        except ValueError:
+            pass
+    return out, reps
+
+
 def machine():
     model = "?"
     try:
@@ -662,12 +758,8 @@ def main():
     a.idle = 15 if a.quick else 60
     a.nobody_runs = 1 if a.quick else 2
 
-    own = os.readlink("/proc/self/ns/net")
-    try:
-        if own == os.readlink("/proc/1/ns/net"):
-            sys.exit("bench: refusing to run in the machine's own network namespace (use bench/run.sh)")
-    except PermissionError:
-        pass  # a user namespace: certainly not the machine's own network
+    if not in_private_netns():
+        sys.exit("bench: refusing to run outside the private namespace bench/run.sh makes")
     for path in ("ironic-mdns", "mdns-bench"):
         if not os.path.exists(os.path.join(ROOT, "target", "release", path)):
             sys.exit("bench: target/release/%s missing (use bench/run.sh)" % path)

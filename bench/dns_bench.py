@@ -28,7 +28,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lab import Cell, Host, Proc, log, proc_status  # noqa: E402
+from lab import Cell, Host, Proc, in_private_netns, log, proc_status  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KEY_NAME = "upd.example.test"
@@ -146,11 +146,8 @@ def main():
     ap.add_argument("--write")
     ap.add_argument("--command", default="bench/run_dns.sh")
     a = ap.parse_args()
-    try:
-        if os.readlink("/proc/self/ns/net") == os.readlink("/proc/1/ns/net"):
-            sys.exit("dns_bench.py: refusing to run in the machine's own network namespace")
-    except PermissionError:
-        pass  # as bench.py: /proc/1 out of reach, so not the machine's namespace
+    if not in_private_netns():
+        sys.exit("dns_bench.py: refusing to run outside the private namespace bench/run_dns.sh makes")
     for prog in ("named", "nsupdate", "dig"):
         if not shutil.which(prog):
             sys.exit("dns_bench.py: %s missing (scripts/setup-peers.sh installs it)" % prog)

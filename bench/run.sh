@@ -34,6 +34,9 @@ fi
 make examples >/dev/null 2>&1 || echo "bench: C examples not built (make examples failed)" >&2
 
 cmd="bench/run.sh $*"
+# The namespace we start in: the inner run refuses to be in it.
+IRONICMDNS_OUTER_NETNS=$(readlink /proc/self/ns/net)
+export IRONICMDNS_OUTER_NETNS
 if [ "$(id -u)" = 0 ]; then
     exec unshare -n python3 bench/bench.py --command "$cmd" "$@"
 fi

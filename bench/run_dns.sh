@@ -15,6 +15,9 @@ cargo build --release --locked --bin ironic-mdns
 CARGO_TARGET_DIR="$ROOT/target" cargo build --release --locked \
     --manifest-path bench/rust/Cargo.toml
 cmd="bench/run_dns.sh $*"
+# The namespace we start in: the inner run refuses to be in it.
+IRONICMDNS_OUTER_NETNS=$(readlink /proc/self/ns/net)
+export IRONICMDNS_OUTER_NETNS
 if [ "$(id -u)" = 0 ]; then
     exec unshare -n python3 bench/dns_bench.py --command "$cmd" "$@"
 fi

@@ -50,6 +50,9 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lab import in_private_netns  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 CLONE_NEWNET = 0x40000000
@@ -64,10 +67,7 @@ def log(msg):
 
 
 def own_network():
-    try:
-        return os.readlink("/proc/self/ns/net") == os.readlink("/proc/1/ns/net")
-    except OSError:
-        return False
+    return not in_private_netns()
 
 
 def sh(cmd, check=True):
@@ -836,6 +836,7 @@ def main():
         # A fresh private namespace (the bridge's) for every run; as an
         # ordinary user inside a user namespace of its own.
         os.environ["STORM_INNER"] = "1"
+        os.environ["IRONICMDNS_OUTER_NETNS"] = os.readlink("/proc/self/ns/net")
         flags = "-n" if os.geteuid() == 0 else "-rn"
         os.execvp("unshare", ["unshare", flags, sys.executable] + sys.argv)
     if own_network():

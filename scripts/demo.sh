@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 if [ -z "${IRONICMDNS_DEMO_INNER:-}" ]; then
   cargo build --release --locked --bin ironic-mdns
   export IRONICMDNS_DEMO_INNER=1
+  # The namespace we start in: the inner run refuses to be in it.
+  IRONICMDNS_OUTER_NETNS=$(readlink /proc/self/ns/net)
+  export IRONICMDNS_OUTER_NETNS
   # Host A is a fresh network namespace; as a user, inside a user namespace.
   if [ "$(id -u)" = 0 ]; then exec unshare -n "$0" "$@"; fi
   exec unshare -rn "$0" "$@"
@@ -16,7 +19,9 @@ fi
 
 bin=$PWD/target/release/ironic-mdns
 self_ns=$(readlink /proc/self/ns/net)
-if [ "$self_ns" = "$(readlink /proc/1/ns/net 2>/dev/null || true)" ]; then
+# Fail closed: PID 1's namespace is not always readable (not even as root).
+if [ -z "${IRONICMDNS_OUTER_NETNS:-}" ] || [ "$IRONICMDNS_OUTER_NETNS" = "$self_ns" ] \
+  || [ "$self_ns" = "$(readlink /proc/1/ns/net 2>/dev/null || true)" ]; then
   echo "demo: refusing to run in the machine's own network namespace" >&2; exit 1
 fi
 

@@ -1,7 +1,9 @@
 //! In-process route-source lookup and address choice (SPEC 4.2).
 //! OWNER: endpoint helper.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6, UdpSocket};
+use std::net::{IpAddr, SocketAddr, SocketAddrV6};
+
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use crate::engine::{is_link_local_v6, ScopedAddr};
 use crate::error::{Error, Result};
@@ -22,23 +24,21 @@ const PROBE_PORT: u16 = 9;
 
 impl RouteLookup for KernelRoutes {
     fn source_for(&self, addr: &ScopedAddr) -> Option<IpAddr> {
-        let (bind, dst): (SocketAddr, SocketAddr) = match addr.addr {
-            IpAddr::V4(a) => (
-                SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
-                SocketAddr::new(IpAddr::V4(a), PROBE_PORT),
-            ),
+        let (domain, dst): (Domain, SocketAddr) = match addr.addr {
+            IpAddr::V4(a) => (Domain::IPV4, SocketAddr::new(IpAddr::V4(a), PROBE_PORT)),
             IpAddr::V6(a) => {
                 // A link-local destination needs its interface (RFC 4007 s6).
                 let scope = if is_link_local_v6(&a) { addr.iface } else { 0 };
                 (
-                    SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), 0),
+                    Domain::IPV6,
                     SocketAddr::V6(SocketAddrV6::new(a, PROBE_PORT, 0, scope)),
                 )
             }
         };
-        let sock = UdpSocket::bind(bind).ok()?;
-        sock.connect(dst).ok()?;
-        let local = sock.local_addr().ok()?.ip();
+        // connect(2) binds the socket itself: no bind call.
+        let sock = Socket::new(domain, Type::DGRAM.cloexec(), Some(Protocol::UDP)).ok()?;
+        sock.connect(&SockAddr::from(dst)).ok()?;
+        let local = sock.local_addr().ok()?.as_socket()?.ip();
         if local.is_unspecified() {
             return None;
         }

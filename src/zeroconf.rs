@@ -116,6 +116,9 @@ struct State {
     registered: Vec<(RegId, String)>,
     /// Registrations seen announced (`registrations_lost`).
     announced: Vec<RegId>,
+    /// Callers blocked in `pause` (close wakes them; with none it makes
+    /// no futex call).
+    pausing: u32,
 }
 
 impl Zeroconf {
@@ -176,11 +179,13 @@ impl Zeroconf {
     /// The wait between two attempts: ends early, with Error::Closed, when
     /// `close` begins.
     fn pause(&self, wait: Duration) -> Result<()> {
-        let st = self.state();
-        let (st, _) = self
+        let mut st = self.state();
+        st.pausing += 1;
+        let (mut st, _) = self
             .closing
             .wait_timeout_while(st, wait, |s| !s.closed)
             .unwrap_or_else(|e| e.into_inner());
+        st.pausing -= 1;
         if st.closed {
             return Err(closed_error());
         }
@@ -443,9 +448,11 @@ impl Zeroconf {
                 return Ok(());
             }
             st.closed = true;
+            if st.pausing > 0 {
+                self.closing.notify_all();
+            }
             std::mem::take(&mut st.registered)
         };
-        self.closing.notify_all();
         if let Some(dns) = &self.dns {
             // Wake DNS calls in progress, then send the signed UPDATEs
             // removing exactly ours; errors are logged.

@@ -34,7 +34,7 @@ use crate::error::{panic_text, Error, Result};
 
 mod net;
 mod thread;
-use self::net::Net;
+use self::net::{Net, NetNs};
 use self::thread::{round, thread_main, DriverIo};
 
 /// Longest wait for goodbyes to go out (unregister, close).
@@ -84,6 +84,13 @@ impl Shared {
             w.wake();
         }
     }
+
+    /// Wake the callers blocked in `wait_until`; `st` is the held state.
+    fn notify(&self, st: &State) {
+        if st.waiters > 0 {
+            self.cond.notify_all();
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,6 +137,9 @@ struct State {
     want_thread: bool,
     /// Lookups run on the caller's thread while no thread runs.
     one_shot: bool,
+    /// Callers blocked in `wait_until`: with none, a state change wakes
+    /// nobody and costs no futex call (Condvar::notify_all always makes one).
+    waiters: u32,
 }
 
 impl State {
@@ -265,9 +275,16 @@ impl Mdns {
                 ));
             }
         }
-        let net = Net::new(IfaceFilter {
-            addresses: opts.interfaces.clone(),
-        })?;
+        let net = Net::new(
+            IfaceFilter {
+                addresses: opts.interfaces.clone(),
+            },
+            if one_shot {
+                NetNs::this_call()
+            } else {
+                NetNs::here()
+            },
+        )?;
         let config = EngineConfig {
             cache_capacity: opts.cache_capacity.unwrap_or(DEFAULT_CACHE_CAPACITY),
         };
@@ -292,6 +309,7 @@ impl Mdns {
                 thread_started: false,
                 want_thread: false,
                 one_shot,
+                waiters: 0,
             }),
             cond: Condvar::new(),
             waker: OnceLock::new(),
@@ -363,11 +381,16 @@ impl Mdns {
         deadline: Instant,
     ) -> MutexGuard<'a, State> {
         let d = deadline.saturating_duration_since(Instant::now());
-        self.shared
+        let mut st = st;
+        st.waiters += 1;
+        let mut st = self
+            .shared
             .cond
             .wait_timeout(st, d)
             .unwrap_or_else(PoisonError::into_inner)
-            .0
+            .0;
+        st.waiters -= 1;
+        st
     }
 
     /// Register and block until probing ends: Ok(id) once announced,
@@ -604,7 +627,7 @@ impl Mdns {
                 st.life = Life::Failed(poisoned(&e.to_string()));
             }
         }
-        self.shared.cond.notify_all();
+        self.shared.notify(&st);
     }
 
     /// Browse a service type for `duration`, returning the instances seen
@@ -683,7 +706,7 @@ impl Mdns {
                 }
             }
             self.shared.wake();
-            self.shared.cond.notify_all();
+            self.shared.notify(&st);
             let deadline = Instant::now() + WITHDRAW_LIMIT;
             while !st.regs.is_empty()
                 && Instant::now() < deadline
@@ -708,7 +731,7 @@ impl Mdns {
             st.life = Life::Closed;
         }
         st.regs.clear();
-        self.shared.cond.notify_all();
+        self.shared.notify(&st);
         Ok(())
     }
 }

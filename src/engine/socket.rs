@@ -71,10 +71,13 @@ impl MdnsSocket {
     }
 
     /// The family's ephemeral-port socket for one-shot queries (RFC 6762
-    /// s5.1): configured like the 5353 one (TTL / hop limit 255, multicast
-    /// loop, sends per interface) but bound to a port of the kernel's
-    /// choosing, not shared, and joined to no group: it hears only the
-    /// unicast answers to its own queries (s6.7).
+    /// s5.1): multicast TTL / hop limit 255, multicast loop (the kernel's
+    /// default, left as is), sends per interface, bound to a port of the
+    /// kernel's choosing, not shared, and joined to no group: it hears only
+    /// the unicast answers to its own queries (s6.7). It sends only to the
+    /// group and receives a few answers, so it keeps the kernel's unicast
+    /// TTL and receive buffer: each option is a syscall a one-shot lookup
+    /// pays.
     pub fn open_ephemeral(family: Family) -> io::Result<MdnsSocket> {
         MdnsSocket::open_on(family, 0)
     }
@@ -102,15 +105,20 @@ impl MdnsSocket {
             sock.set_reuse_port(true)
                 .map_err(|e| io_ctx("SO_REUSEPORT", e))?;
         }
-        // A smaller buffer only costs drops in a burst: not an error.
-        let _ = sock.set_recv_buffer_size(RCVBUF);
+        let listener = port == MDNS_PORT;
+        if listener {
+            // A smaller buffer only costs drops in a burst: not an error.
+            let _ = sock.set_recv_buffer_size(RCVBUF);
+        }
         let fd = sock.as_raw_fd();
         match family {
             Family::V4 => {
                 sock.set_multicast_ttl_v4(MCAST_TTL)
                     .map_err(|e| io_ctx("IP_MULTICAST_TTL", e))?;
-                sock.set_multicast_loop_v4(true)
-                    .map_err(|e| io_ctx("IP_MULTICAST_LOOP", e))?;
+                if listener {
+                    sock.set_multicast_loop_v4(true)
+                        .map_err(|e| io_ctx("IP_MULTICAST_LOOP", e))?;
+                }
                 setsockopt_int(fd, libc::IPPROTO_IP, libc::IP_PKTINFO, 1)
                     .map_err(|e| io_ctx("IP_PKTINFO", e))?;
             }
@@ -119,19 +127,24 @@ impl MdnsSocket {
                     .map_err(|e| io_ctx("IPV6_V6ONLY", e))?;
                 sock.set_multicast_hops_v6(MCAST_TTL)
                     .map_err(|e| io_ctx("IPV6_MULTICAST_HOPS", e))?;
-                sock.set_multicast_loop_v6(true)
-                    .map_err(|e| io_ctx("IPV6_MULTICAST_LOOP", e))?;
+                if listener {
+                    sock.set_multicast_loop_v6(true)
+                        .map_err(|e| io_ctx("IPV6_MULTICAST_LOOP", e))?;
+                }
                 setsockopt_int(fd, libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1)
                     .map_err(|e| io_ctx("IPV6_RECVPKTINFO", e))?;
             }
         }
-        // Unicast TTL too: s11 asks receivers to accept only link-local
-        // traffic, and some check the IP TTL / hop limit.
-        match family {
-            Family::V4 => sock.set_ttl_v4(MCAST_TTL),
-            Family::V6 => sock.set_unicast_hops_v6(MCAST_TTL),
+        // Unicast TTL too (the listener answers by unicast): s11 asks
+        // receivers to accept only link-local traffic, and some check the
+        // IP TTL / hop limit.
+        if listener {
+            match family {
+                Family::V4 => sock.set_ttl_v4(MCAST_TTL),
+                Family::V6 => sock.set_unicast_hops_v6(MCAST_TTL),
+            }
+            .map_err(|e| io_ctx("unicast TTL", e))?;
         }
-        .map_err(|e| io_ctx("unicast TTL", e))?;
         sock.bind(&SockAddr::from(any))
             .map_err(|e| io_ctx(&format!("bind port {port}"), e))?;
         Ok(MdnsSocket { family, sock })

@@ -37,12 +37,17 @@ esac
 die() { echo "avahi_host: $*" >&2; exit 1; }
 
 own_network() {
-    # The network namespace of PID 1 is the machine's own (as root we can
-    # read it; an unprivileged user in a user namespace cannot, and is then
-    # certainly not in the machine's own network).
-    local one self
-    one=$(readlink /proc/1/ns/net 2>/dev/null || true)
+    # Fail closed: a private host only when the namespace is not the one the
+    # lab (IRONICMDNS_LAB_INNER) or a launcher (IRONICMDNS_OUTER_NETNS)
+    # recorded before `unshare`, nor PID 1's when that is readable (it is
+    # not always, not even as root).
+    local one self outer
     self=$(readlink /proc/self/ns/net)
+    outer=${IRONICMDNS_LAB_INNER:-${IRONICMDNS_OUTER_NETNS:-}}
+    [ -z "$outer" ] && return 0
+    # the lab records the inode number, a launcher the link text: compare digits
+    [ "${outer//[^0-9]/}" = "${self//[^0-9]/}" ] && return 0
+    one=$(readlink /proc/1/ns/net 2>/dev/null || true)
     [ -n "$one" ] && [ "$one" = "$self" ]
 }
 

@@ -84,6 +84,17 @@ fn ns_id(fd: &OwnedFd) -> io::Result<(u64, u64)> {
     Ok((st.st_dev, st.st_ino))
 }
 
+/// The calling thread's namespace, by one stat(2) of its /proc link (no
+/// descriptor to open and close).
+fn current_ns_id() -> io::Result<(u64, u64)> {
+    // SAFETY: stat of a NUL-terminated path into a zeroed local.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::stat(THREAD_NS.as_ptr(), &mut st) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok((st.st_dev, st.st_ino))
+}
+
 fn set_ns(fd: &OwnedFd) -> io::Result<()> {
     // SAFETY: setns(2) on a namespace descriptor we own.
     if unsafe { libc::setns(fd.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
@@ -95,13 +106,34 @@ fn set_ns(fd: &OwnedFd) -> io::Result<()> {
 /// The network namespace an engine was started in.
 pub(super) struct NetNs {
     /// None where /proc is not mounted: everything then opens in the
-    /// calling thread's namespace.
-    fd: Option<OwnedFd>,
+    /// calling thread's namespace. With it, the namespace's identity.
+    fd: Option<(OwnedFd, (u64, u64))>,
 }
 
 impl NetNs {
     pub fn here() -> NetNs {
-        NetNs { fd: open_ns().ok() }
+        let fd = open_ns()
+            .ok()
+            .and_then(|fd| ns_id(&fd).ok().map(|id| (fd, id)));
+        NetNs { fd }
+    }
+
+    /// For an engine that lives within one call on the caller's thread
+    /// (a one-shot lookup): no other thread opens its sockets and the
+    /// calling thread cannot change namespace during the call (setns(2)
+    /// moves only the thread that calls it), so there is nothing to
+    /// compare and /proc is not read.
+    pub fn this_call() -> NetNs {
+        NetNs { fd: None }
+    }
+
+    /// Whether the calling thread is in another namespace than this one.
+    fn elsewhere(&self) -> Option<&OwnedFd> {
+        let (fd, id) = self.fd.as_ref()?;
+        match current_ns_id() {
+            Ok(cur) if cur != *id => Some(fd),
+            _ => None,
+        }
     }
 
     /// Run `f` in this namespace: at once when the calling thread is in
@@ -110,30 +142,23 @@ impl NetNs {
     /// its thread ends, and a thread may have moved to another namespace
     /// since it started the engine.
     pub fn run<T>(&self, f: impl FnOnce() -> T) -> T {
-        let Some(fd) = &self.fd else { return f() };
+        let Some(fd) = self.elsewhere() else {
+            return f();
+        };
         let Ok(cur) = open_ns() else { return f() };
-        match (ns_id(fd), ns_id(&cur)) {
-            (Ok(a), Ok(b)) if a != b && set_ns(fd).is_ok() => {
-                let r = f();
-                let _ = set_ns(&cur);
-                r
-            }
-            _ => f(),
+        if set_ns(fd).is_err() {
+            return f();
         }
+        let r = f();
+        let _ = set_ns(&cur);
+        r
     }
 
     /// Move the calling thread (the driver thread) into this namespace
     /// for good.
     pub fn enter(&self) {
-        if let Some(fd) = &self.fd {
-            let same = open_ns()
-                .and_then(|cur| ns_id(&cur))
-                .ok()
-                .zip(ns_id(fd).ok())
-                .is_some_and(|(a, b)| a == b);
-            if !same {
-                let _ = set_ns(fd);
-            }
+        if let Some(fd) = self.elsewhere() {
+            let _ = set_ns(fd);
         }
     }
 }
@@ -153,8 +178,9 @@ pub(super) struct Net {
 }
 
 impl Net {
-    /// The interface table now; no socket yet.
-    pub fn new(filter: IfaceFilter) -> Result<Net> {
+    /// The interface table now; no socket yet. `ns`: where later sockets
+    /// are opened (`NetNs::here` unless the engine lives within one call).
+    pub fn new(filter: IfaceFilter, ns: NetNs) -> Result<Net> {
         let ifaces =
             iface::list(&filter).map_err(|e| Error::Io(format!("listing interfaces: {e}")))?;
         Ok(Net {
@@ -164,7 +190,7 @@ impl Net {
             joined: HashSet::new(),
             join_failed: HashSet::new(),
             scanned: Instant::now(),
-            ns: NetNs::here(),
+            ns,
         })
     }
 

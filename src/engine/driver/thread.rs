@@ -196,7 +196,7 @@ pub(super) fn thread_main(shared: Arc<Shared>, mut io: DriverIo) {
             )))
         }
     }
-    shared.cond.notify_all();
+    shared.notify(&st);
 }
 
 /// One round. `inline`: run on a caller's thread (no waker, no watcher),
@@ -221,7 +221,7 @@ pub(super) fn round(
         *notify |= io.pump(&mut st);
         // A caller's thread driving its own lookup has nobody to wake.
         if std::mem::take(notify) && inline.is_none() {
-            shared.cond.notify_all();
+            shared.notify(&st);
         }
         if done(&st) {
             return Ok(true);
@@ -390,7 +390,8 @@ mod tests {
     /// A driver and the interface table it serves (no socket: these tests
     /// never send).
     fn io_with(addrs: &[&str]) -> (DriverIo, Net) {
-        let mut net = Net::new(Default::default()).expect("getifaddrs");
+        let mut net = Net::new(Default::default(), super::super::net::NetNs::here())
+            .expect("interface table");
         net.ifaces = vec![Interface {
             index: 2,
             name: "eth0".into(),
