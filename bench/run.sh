@@ -12,8 +12,24 @@ if [ -x scripts/setup-peers.sh ] && [ -z "${BENCH_NO_SETUP:-}" ]; then
 fi
 export PATH="$PATH:/usr/sbin:/sbin"
 cargo build --release --locked --lib --bin ironic-mdns
-CARGO_TARGET_DIR="$ROOT/target" cargo build --release --locked \
+# The driver builds in a target directory of its own: built into ours, it
+# leaves artifacts that change the library's symbol names in the next
+# build of ironic-mdns, and the linker's symbol order (build.rs) would then
+# miss them. target/release/mdns-bench links to it.
+CARGO_TARGET_DIR="$ROOT/target/bench" cargo build --release --locked \
     --manifest-path bench/rust/Cargo.toml
+ln -sfn ../bench/release/mdns-bench "$ROOT/target/release/mdns-bench"
+# The RSS row depends on the symbol order matching this build (DESIGN.md
+# "Memory"): say so when it does not.
+if command -v nm >/dev/null; then
+    have=$(nm target/release/ironic-mdns | awk '{print $NF}' | sort -u \
+        | comm -12 - <(sort -u src/bin/ironic-mdns.order) | wc -l)
+    want=$(sort -u src/bin/ironic-mdns.order | wc -l)
+    if [ $((have * 10)) -lt $((want * 9)) ]; then
+        echo "bench: only $have of the $want functions in src/bin/ironic-mdns.order are in" \
+             "this build (stale? scripts/symbol-order.sh regenerates it)" >&2
+    fi
+fi
 # the Python package (python/) in the peers' venv, bundling the release
 # library, and the Go package's lookup command, for the bindings rows
 VENV_PY="${BENCH_VENV:-$ROOT/.venv}/bin/python"

@@ -12,8 +12,13 @@ if [ -x scripts/setup-peers.sh ] && [ -z "${BENCH_NO_SETUP:-}" ]; then
 fi
 export PATH="$PATH:/usr/sbin:/sbin"
 cargo build --release --locked --bin ironic-mdns
-CARGO_TARGET_DIR="$ROOT/target" cargo build --release --locked \
+# The driver builds in a target directory of its own: built into ours, it
+# leaves artifacts that change the library's symbol names in the next
+# build of ironic-mdns, and the linker's symbol order (build.rs) would then
+# miss them. target/release/mdns-bench links to it.
+CARGO_TARGET_DIR="$ROOT/target/bench" cargo build --release --locked \
     --manifest-path bench/rust/Cargo.toml
+ln -sfn ../bench/release/mdns-bench "$ROOT/target/release/mdns-bench"
 cmd="bench/run_dns.sh $*"
 # The namespace we start in: the inner run refuses to be in it.
 IRONICMDNS_OUTER_NETNS=$(readlink /proc/self/ns/net)
