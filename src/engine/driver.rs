@@ -393,6 +393,19 @@ impl Mdns {
         st
     }
 
+    /// Block until woken (`Shared::notify`), counted like `wait_until`:
+    /// every wait on the condvar goes through one of the two.
+    fn wait<'a>(&self, mut st: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        st.waiters += 1;
+        let mut st = self
+            .shared
+            .cond
+            .wait(st)
+            .unwrap_or_else(PoisonError::into_inner);
+        st.waiters -= 1;
+        st
+    }
+
     /// Register and block until probing ends: Ok(id) once announced,
     /// Err(Error::Conflict) on a conflict, Err(Error::Registration) on an
     /// engine error. `timeout` bounds the wait.
@@ -483,11 +496,7 @@ impl Mdns {
             st = match deadline {
                 Some(d) if Instant::now() >= d => return lost,
                 Some(d) => self.wait_until(st, d),
-                None => self
-                    .shared
-                    .cond
-                    .wait(st)
-                    .unwrap_or_else(PoisonError::into_inner),
+                None => self.wait(st),
             };
         }
     }
@@ -782,5 +791,35 @@ mod tests {
     #[test]
     fn seeds_differ() {
         assert_ne!(random_seed(), random_seed());
+    }
+
+    /// A caller blocked with no deadline (`wait_lost(None)`, what
+    /// `ironic-mdns register` does) is woken when the driver notifies: it
+    /// counts as a waiter. Opens no socket.
+    #[test]
+    fn an_untimed_waiter_is_woken() {
+        let m = Arc::new(Mdns::start(MdnsOptions::default()).expect("engine"));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let m2 = Arc::clone(&m);
+        std::thread::spawn(move || {
+            let _ = tx.send(m2.wait_lost(None));
+        });
+        let t0 = Instant::now();
+        while m.lock().waiters == 0 {
+            assert!(
+                t0.elapsed() < Duration::from_secs(5),
+                "the waiter never blocked"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        {
+            let mut st = m.lock();
+            st.regs.insert(RegId(7), Reg::Lost);
+            m.shared.notify(&st);
+        }
+        let lost = rx
+            .recv_timeout(Duration::from_secs(5))
+            .expect("the untimed waiter was not woken");
+        assert_eq!(lost, vec![RegId(7)]);
     }
 }
