@@ -27,27 +27,46 @@ fn goodbyes_heard(s: &socket2::Socket, until: Instant) -> Vec<Instant> {
     seen
 }
 
+/// Host B (lab host 1) registers `baremetal` at its two addresses (on the
+/// given interfaces; None: all), then host A listens for goodbyes on each
+/// family for `listen` from now: the engine and the two listeners, which
+/// have had 300 ms to start.
+#[allow(clippy::type_complexity)]
+fn registered_and_listened(
+    lab: &crate::common::lab::Lab,
+    interfaces: Option<Vec<std::net::IpAddr>>,
+    listen: Duration,
+) -> (
+    Mdns,
+    std::thread::JoinHandle<Vec<Instant>>,
+    std::thread::JoinHandle<Vec<Instant>>,
+) {
+    let (b4, b6) = (lab.v4(1), lab.v6(1));
+    let m = lab.run_on(1, move || {
+        let m = start(interfaces);
+        m.register(baremetal(vec![b4, b6]), PROBE_LIMIT)
+            .expect("B registers");
+        m
+    });
+    let on_a = |v6| {
+        lab.spawn_on(0, move || {
+            let s = listener(ifindex("eth0"), v6);
+            goodbyes_heard(&s, Instant::now() + listen)
+        })
+    };
+    let (l4, l6) = (on_a(false), on_a(true));
+    std::thread::sleep(Duration::from_millis(300));
+    (m, l4, l6)
+}
+
 /// Host B registers on IPv4 and IPv6 and closes; host A, listening on the
 /// groups, hears three goodbyes per family, 125 ms apart, and close takes
 /// no longer than the repeats need.
 #[test]
 fn rfc6762_s10_1_goodbye_sent_three_times_on_each_family_and_close_stays_quick() {
     let Some(lab) = lab!() else { return };
-    let (b4, b6) = (lab.v4(1), lab.v6(1));
-    let m = lab.run_on(1, move || {
-        let m = start(Some(vec![b4, b6]));
-        m.register(baremetal(vec![b4, b6]), PROBE_LIMIT)
-            .expect("B registers");
-        m
-    });
-    let listen = |v6| {
-        lab.spawn_on(0, move || {
-            let s = listener(ifindex("eth0"), v6);
-            goodbyes_heard(&s, Instant::now() + Duration::from_millis(1500))
-        })
-    };
-    let (l4, l6) = (listen(false), listen(true));
-    std::thread::sleep(Duration::from_millis(300));
+    let both = Some(vec![lab.v4(1), lab.v6(1)]);
+    let (m, l4, l6) = registered_and_listened(&lab, both, Duration::from_millis(1500));
     let t = Instant::now();
     m.close().unwrap();
     let close_took = t.elapsed();
@@ -77,21 +96,8 @@ fn rfc6762_s10_1_goodbye_sent_three_times_on_each_family_and_close_stays_quick()
 #[test]
 fn rfc6762_s10_1_goodbyes_on_ipv4_when_the_address_the_registration_announced_goes() {
     let Some(lab) = lab!() else { return };
-    let (b4, b6) = (lab.v4(1), lab.v6(1));
-    let m = lab.run_on(1, move || {
-        let m = start(None);
-        m.register(baremetal(vec![b4, b6]), PROBE_LIMIT)
-            .expect("B registers");
-        m
-    });
-    let listen = |v6| {
-        lab.spawn_on(0, move || {
-            let s = listener(ifindex("eth0"), v6);
-            goodbyes_heard(&s, Instant::now() + Duration::from_millis(2500))
-        })
-    };
-    let (l4, l6) = (listen(false), listen(true));
-    std::thread::sleep(Duration::from_millis(300));
+    let b4 = lab.v4(1);
+    let (m, l4, l6) = registered_and_listened(&lab, None, Duration::from_millis(2500));
     let t = Instant::now();
     lab.sh(1, &format!("ip addr del {b4}/24 dev eth0"))
         .expect("remove B's IPv4 address");
