@@ -57,6 +57,7 @@ class Bench:
         self.avahis = []
         self.procs = []
         self.skip = set(args.skip or [])
+        self.floor = None  # process_floor(), measured once per run
 
     # ---- lifecycle
     def setup(self):
@@ -225,17 +226,16 @@ class Bench:
         if not pub:
             raise RuntimeError("publisher %s failed" % publisher)
         fresh, warm = {}, {}
-        stop = None
+        waits = []  # the publisher's answer times in ours' runs
         for stack in stacks:
             if stack in self.skip:
                 continue
-            if stack == "ours":
-                stop = self.capture()
+            stop = self.capture() if stack == "ours" else None
             # warm-up run (not counted), then the runs
             warm_runs = self.a.warm_runs
             reps, err = self.inproc_lookups(stack, runs=self.runs + 1, warm=warm_runs)
-            waits = stop() if stop else []
-            stop = None
+            if stop:
+                waits = stop()
             if err:
                 fresh[stack] = Cell(missing=err)
                 warm[stack] = Cell(missing=err)
@@ -248,12 +248,8 @@ class Bench:
             nw = sum(1 for r in wr if not r["ok"])
             warm[stack] = Cell([r["ms"] * 1000 for r in wr if r["ok"]], "us",
                                note="(%d not found)" % nw if nw else "")
-            if stack == "ours":
-                self._wire = waits
         floor = self.raw_floor() if "ours" in stacks and "ours" not in self.skip else None
         self.unpublish(pub, av)
-        waits = getattr(self, "_wire", [])
-        self._wire = []
         if len(waits) >= 3:
             wire = ("the publisher's answer time in ours' runs (one-shot query out to its first "
                     "answer in, tcpdump on host A): %.3f ms median (%.3f-%.3f ms, n=%d)"
@@ -349,9 +345,9 @@ class Bench:
     def process_floor(self):
         """The launcher's floor: `/bin/true` as a whole process, timed the
         same way (what no program started by exec can go below here)."""
-        if getattr(self, "_floor", None) is None:
-            self._floor = self.time_process(["/bin/true"])
-        return self._floor
+        if self.floor is None:
+            self.floor = self.time_process(["/bin/true"])
+        return self.floor
 
     def avahi_process_lookups(self):
         times = []

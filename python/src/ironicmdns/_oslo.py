@@ -34,6 +34,15 @@ def when_loaded(callback):
         sys.meta_path.insert(0, _HOOK)
 
 
+def import_if_present():
+    """Import oslo.config when it is installed: the import hook then
+    registers the options of every module waiting for it (list_opts)."""
+    try:
+        import oslo_config.cfg  # noqa: F401
+    except ImportError:
+        pass
+
+
 def shared_opts(cfg):
     """The ``[mdns]`` options that ironic and the agent both have, with the
     reference's types, defaults and help."""

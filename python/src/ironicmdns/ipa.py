@@ -221,8 +221,5 @@ def list_opts():
     """Entry point for oslo-config-generator: imports oslo.config when it
     is importable (which registers the options), else the plain listing."""
     if _oslo_opts is None:
-        try:
-            import oslo_config.cfg  # noqa: F401  (the hook registers them)
-        except ImportError:
-            pass
+        _oslo.import_if_present()
     return [("mdns", _opts())]
