@@ -85,7 +85,7 @@ impl Shared {
         }
     }
 
-    /// Wake the callers blocked in `wait_until`; `st` is the held state.
+    /// Wake the callers blocked in `wait_for`; `st` is the held state.
     fn notify(&self, st: &State) {
         if st.waiters > 0 {
             self.cond.notify_all();
@@ -137,7 +137,7 @@ struct State {
     want_thread: bool,
     /// Lookups run on the caller's thread while no thread runs.
     one_shot: bool,
-    /// Callers blocked in `wait_until`: with none, a state change wakes
+    /// Callers blocked in `wait_for`: with none, a state change wakes
     /// nobody and costs no futex call (Condvar::notify_all always makes one).
     waiters: u32,
 }
@@ -380,28 +380,28 @@ impl Mdns {
         st: MutexGuard<'a, State>,
         deadline: Instant,
     ) -> MutexGuard<'a, State> {
-        let d = deadline.saturating_duration_since(Instant::now());
-        let mut st = st;
-        st.waiters += 1;
-        let mut st = self
-            .shared
-            .cond
-            .wait_timeout(st, d)
-            .unwrap_or_else(PoisonError::into_inner)
-            .0;
-        st.waiters -= 1;
-        st
+        self.wait_for(st, Some(deadline))
     }
 
-    /// Block until woken (`Shared::notify`), counted like `wait_until`:
-    /// every wait on the condvar goes through one of the two.
-    fn wait<'a>(&self, mut st: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+    /// Block until woken (`Shared::notify`) or `deadline` (None: no
+    /// deadline). Every wait on the condvar goes through here, counted in
+    /// `waiters`.
+    fn wait_for<'a>(
+        &self,
+        mut st: MutexGuard<'a, State>,
+        deadline: Option<Instant>,
+    ) -> MutexGuard<'a, State> {
         st.waiters += 1;
-        let mut st = self
-            .shared
-            .cond
-            .wait(st)
-            .unwrap_or_else(PoisonError::into_inner);
+        let cond = &self.shared.cond;
+        let mut st = match deadline {
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                cond.wait_timeout(st, left)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0
+            }
+            None => cond.wait(st).unwrap_or_else(PoisonError::into_inner),
+        };
         st.waiters -= 1;
         st
     }
@@ -496,7 +496,7 @@ impl Mdns {
             st = match deadline {
                 Some(d) if Instant::now() >= d => return lost,
                 Some(d) => self.wait_until(st, d),
-                None => self.wait(st),
+                None => self.wait_for(st, None),
             };
         }
     }
