@@ -13,10 +13,13 @@ package ironicmdns
 #include <stdlib.h>
 #include <ironicmdns.h>
 
-extern void ironicmdnsGoLog(int level, char *message, void *user);
+extern void ironicmdnsGoLog(int level, char *message, uintptr_t handle);
 
+// The library hands back the user pointer it was given; it holds the
+// cgo.Handle value (an integer, never a Go pointer), which goes to Go as
+// the integer it is.
 static void ironicmdns_log_trampoline(int level, const char *message, void *user) {
-	ironicmdnsGoLog(level, (char *)message, user);
+	ironicmdnsGoLog(level, (char *)message, (uintptr_t)user);
 }
 
 static zc_status ironicmdns_set_log(uintptr_t handle) {

@@ -8,7 +8,6 @@ import "C"
 import (
 	"runtime/cgo"
 	"sync"
-	"unsafe"
 )
 
 // LogLevel is the level of a library log message.
@@ -24,8 +23,8 @@ const (
 var logMu sync.Mutex
 
 //export ironicmdnsGoLog
-func ironicmdnsGoLog(level C.int, message *C.char, user unsafe.Pointer) {
-	f := cgo.Handle(uintptr(user)).Value().(func(LogLevel, string))
+func ironicmdnsGoLog(level C.int, message *C.char, handle C.uintptr_t) {
+	f := cgo.Handle(handle).Value().(func(LogLevel, string))
 	f(LogLevel(level), C.GoString(message))
 }
 

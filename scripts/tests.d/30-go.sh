@@ -3,7 +3,6 @@
 # for it (target/go-lab/), go vet, then `go test` (which re-runs itself in
 # private network namespaces: go/lab_test.go), dynamic and static
 # (-tags ironicmdns_static). Prints go test's lines and a count.
-# OWNER: bindings helper.
 #
 # For `cd go && go test ./...` by hand after this script ran once:
 #   export PKG_CONFIG_PATH=$PWD/target/go-lab LD_LIBRARY_PATH=$PWD/target/go-lab/lib
