@@ -34,9 +34,7 @@ import "C"
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -61,94 +59,6 @@ type Service struct {
 	URL         string
 	Err         string
 	Props       Props
-}
-
-// Options are the [mdns] options (zero values: the library's defaults).
-type Options struct {
-	// ConfigFiles are OpenStack config files (ironic.conf, ...) whose
-	// [mdns] section is read first, in order, later files winning; a
-	// directory means its *.conf files. The fields below win over them.
-	ConfigFiles []string
-	// Interfaces: addresses of the interfaces to use (default: all, IPv4
-	// and IPv6; given, the IP versions follow from them).
-	Interfaces []netip.Addr
-	// RegistrationAttempts: attempts to register (default 5).
-	RegistrationAttempts int
-	// LookupAttempts: attempts to look up (default 3).
-	LookupAttempts int
-	// LookupTimeout: wait per lookup attempt (default 3 s).
-	LookupTimeout time.Duration
-	// Params: TXT properties added to every registration (the call's
-	// properties win).
-	Params Props
-}
-
-// options builds a zc_options from o (nil: defaults); free it with
-// C.zc_options_free.
-func (o *Options) build() (*C.zc_options, error) {
-	var opts *C.zc_options
-	if st := C.zc_options_new(&opts); st != C.ZC_OK {
-		return nil, newError("options", st, "")
-	}
-	if o == nil {
-		return opts, nil
-	}
-	fail := func(st C.zc_status) (*C.zc_options, error) {
-		err := newError("options", st, optionsDetail(opts))
-		C.zc_options_free(opts)
-		return nil, err
-	}
-	for _, path := range o.ConfigFiles {
-		p, err := cString(path, "config file")
-		if err != nil {
-			C.zc_options_free(opts)
-			return nil, err
-		}
-		st := C.zc_options_load_file(opts, p)
-		C.free(unsafe.Pointer(p))
-		if st != C.ZC_OK {
-			return fail(st)
-		}
-	}
-	var set [][2]string
-	if len(o.Interfaces) > 0 {
-		ips := make([]string, len(o.Interfaces))
-		for i, a := range o.Interfaces {
-			ips[i] = a.String()
-		}
-		set = append(set, [2]string{"interfaces", strings.Join(ips, ",")})
-	}
-	for _, n := range []struct {
-		name  string
-		value int
-	}{{"registration_attempts", o.RegistrationAttempts}, {"lookup_attempts", o.LookupAttempts}} {
-		if n.value < 0 {
-			C.zc_options_free(opts)
-			return nil, &Error{Op: "options", Status: int(C.ZC_ERR_INVALID_ARGUMENT),
-				Detail: fmt.Sprintf("%s must be at least 1, not %d", n.name, n.value)}
-		}
-		if n.value > 0 {
-			set = append(set, [2]string{n.name, strconv.Itoa(n.value)})
-		}
-	}
-	if o.LookupTimeout < 0 {
-		C.zc_options_free(opts)
-		return nil, &Error{Op: "options", Status: int(C.ZC_ERR_INVALID_ARGUMENT),
-			Detail: fmt.Sprintf("lookup_timeout must be positive, not %v", o.LookupTimeout)}
-	}
-	if o.LookupTimeout > 0 {
-		set = append(set, [2]string{"lookup_timeout", strconv.FormatFloat(o.LookupTimeout.Seconds(), 'f', -1, 64)})
-	}
-	for _, kv := range set {
-		n, v := C.CString(kv[0]), C.CString(kv[1])
-		st := C.zc_options_set(opts, n, v)
-		C.free(unsafe.Pointer(n))
-		C.free(unsafe.Pointer(v))
-		if st != C.ZC_OK {
-			return fail(st)
-		}
-	}
-	return opts, nil
 }
 
 // Zeroconf is an mDNS client and server: it owns sockets and a background

@@ -27,6 +27,9 @@ const (
 var inLab bool
 
 func TestMain(m *testing.M) {
+	if role := os.Getenv("IRONICMDNS_GO_ROLE"); role != "" {
+		os.Exit(runRole(role)) // on host B: wire_test.go
+	}
 	if os.Getenv("IRONICMDNS_GO_LAB") == "1" {
 		inLab = true
 		if err := sh("ip link set lo up && ip link set lo multicast on"); err != nil {
@@ -122,9 +125,30 @@ func (h *host) command(argv ...string) *exec.Cmd {
 	return exec.Command("nsenter", append([]string{"--net=" + h.ns}, argv...)...)
 }
 
+// role is the argv that runs this test binary on B in one of the roles of
+// wire_test.go.
+func (h *host) role(name, arg string) []string {
+	self, err := os.Executable()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return []string{"env", "IRONICMDNS_GO_ROLE=" + name + " " + arg, self}
+}
+
 // start runs argv on B until the test ends, after a stdout line starting
 // with ready.
 func (h *host) start(ready string, argv ...string) {
+	h.t.Helper()
+	lines := h.startLines(ready, argv...)
+	go func() {
+		for range lines {
+		}
+	}()
+}
+
+// startLines is start that hands over argv's stdout lines after ready;
+// read them until the test ends or the channel closes.
+func (h *host) startLines(ready string, argv ...string) <-chan string {
 	h.t.Helper()
 	cmd := h.command(argv...)
 	cmd.Stderr = os.Stderr
@@ -146,7 +170,7 @@ func (h *host) start(ready string, argv ...string) {
 			<-done
 		}
 	})
-	lines := make(chan string)
+	lines := make(chan string, 4096)
 	go func() {
 		s := bufio.NewScanner(out)
 		for s.Scan() {
@@ -162,11 +186,7 @@ func (h *host) start(ready string, argv ...string) {
 				h.t.Fatalf("%v ended before %q", argv, ready)
 			}
 			if strings.HasPrefix(l, ready) {
-				go func() {
-					for range lines {
-					}
-				}()
-				return
+				return lines
 			}
 		case <-deadline:
 			h.t.Fatalf("%v: no %q in 30 s", argv, ready)
