@@ -22,7 +22,13 @@
 // on its own goroutine; when ctx ends first the call returns ctx.Err() at
 // once and the library call finishes in the background within its time
 // limits (the lookup_attempts / lookup_timeout options). Close waits for
-// such calls before it releases the handle.
+// such calls before it releases the handle; WaitLost waits in slices of at
+// most 200 ms, so neither Close nor a context waits it out. A Zeroconf
+// that becomes unreachable without Close is closed by a finalizer.
+//
+// Every option of the library is settable: Options has fields for the
+// options this package knows, Values takes any option by its config-file
+// name, and ListOptions lists them all.
 package ironicmdns
 
 /*
@@ -34,9 +40,11 @@ import "C"
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -63,7 +71,8 @@ type Service struct {
 
 // Zeroconf is an mDNS client and server: it owns sockets and a background
 // thread in the library. Safe for use by several goroutines; end it with
-// Close.
+// Close. One that becomes unreachable unclosed is closed by a finalizer
+// (goodbyes included), but only at the garbage collector's pace: Close it.
 type Zeroconf struct {
 	mu     sync.RWMutex // read: a call in flight; write: Close
 	h      *C.zc_zeroconf
@@ -85,29 +94,48 @@ func New(o *Options) (*Zeroconf, error) {
 	if o != nil {
 		z.params = o.Params
 	}
+	runtime.SetFinalizer(z, (*Zeroconf).finalize)
 	return z, nil
 }
 
-// acquire marks a call in flight; the handle stays valid until release.
-func (z *Zeroconf) acquire(op string) (*C.zc_zeroconf, error) {
-	z.mu.RLock()
-	if z.h == nil {
-		z.mu.RUnlock()
-		return nil, &Error{Op: op, Status: int(C.ZC_ERR_CLOSED), Detail: "the Zeroconf is closed"}
-	}
-	return z.h, nil
+// finalizedHook, when set (by tests), gets the result of each Close a
+// finalizer made.
+var finalizedHook atomic.Pointer[func(error)]
+
+// finalize closes a Zeroconf nobody closed: no call is in flight (each
+// keeps z reachable until it has returned). zc_close sends goodbyes for
+// about 250 ms, so it runs on its own goroutine, not the runtime's
+// finalizer goroutine.
+func (z *Zeroconf) finalize() {
+	go func() {
+		err := z.Close()
+		if f := finalizedHook.Load(); f != nil {
+			(*f)(err)
+		}
+	}()
 }
 
-func (z *Zeroconf) release() { z.mu.RUnlock() }
-
-// background runs f (a blocking library call) and returns its result, or
-// ctx.Err() as soon as ctx ends; f then finishes on its own goroutine.
-func background(ctx context.Context, f func() error) error {
+// call runs f (blocking library calls on the handle) on its own goroutine
+// and returns its result, or ctx.Err() as soon as ctx ends; f then
+// finishes in the background and Close waits for it. Every call on the
+// handle goes through here: this is the one place a context meets the
+// library.
+func (z *Zeroconf) call(ctx context.Context, op string, f func(h *C.zc_zeroconf) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	done := make(chan error, 1)
-	go func() { done <- f() }()
+	go func() {
+		z.mu.RLock()
+		defer z.mu.RUnlock()
+		if z.h == nil {
+			done <- &Error{Op: op, Status: int(C.ZC_ERR_CLOSED), Detail: "the Zeroconf is closed"}
+			return
+		}
+		err := f(z.h)
+		runtime.KeepAlive(z) // no finalizer while the library holds the handle
+		done <- err
+	}()
 	select {
 	case err := <-done:
 		return err
@@ -127,12 +155,7 @@ func (z *Zeroconf) Register(ctx context.Context, serviceType, endpoint string, p
 	for k, v := range params {
 		merged[k] = v
 	}
-	return background(ctx, func() error {
-		h, err := z.acquire("register")
-		if err != nil {
-			return err
-		}
-		defer z.release()
+	return z.call(ctx, "register", func(h *C.zc_zeroconf) error {
 		st, err := cString(serviceType, "service type")
 		if err != nil {
 			return err
@@ -174,12 +197,7 @@ func (z *Zeroconf) Lookup(ctx context.Context, serviceType string) (*Endpoint, e
 // LookupWith is Lookup with address choices.
 func (z *Zeroconf) LookupWith(ctx context.Context, serviceType string, f LookupFlags) (*Endpoint, error) {
 	var ep *Endpoint
-	err := background(ctx, func() error {
-		h, err := z.acquire("lookup")
-		if err != nil {
-			return err
-		}
-		defer z.release()
+	err := z.call(ctx, "lookup", func(h *C.zc_zeroconf) error {
 		name, err := cString(serviceType, "service type")
 		if err != nil {
 			return err
@@ -214,12 +232,7 @@ func (z *Zeroconf) Browse(ctx context.Context, duration time.Duration) ([]Servic
 			Detail: fmt.Sprintf("duration %v is not within 0 to 60 s", duration)}
 	}
 	var out []Service
-	err := background(ctx, func() error {
-		h, err := z.acquire("browse")
-		if err != nil {
-			return err
-		}
-		defer z.release()
+	err := z.call(ctx, "browse", func(h *C.zc_zeroconf) error {
 		var list *C.zc_services
 		if s := C.zc_browse(h, C.uint32_t(duration.Milliseconds()), &list); s != C.ZC_OK {
 			return newError("browse", s, handleDetail(h))
@@ -254,10 +267,58 @@ func (z *Zeroconf) Browse(ctx context.Context, duration time.Duration) ([]Servic
 	return out, nil
 }
 
+// waitSlice is the longest single zc_wait_lost of WaitLost: Close and the
+// end of ctx wait at most this long for a WaitLost in flight.
+const waitSlice = 200 * time.Millisecond
+
+// WaitLost reports registrations of z lost to another host: one that
+// answered the re-probe the library sends after a conflicting record
+// appeared (RFC 6762 s9), so the library withdrew that service (it never
+// renames or retries it: register again, or exit). It waits up to timeout
+// (0: only looks now) for a loss and returns the lost instance names
+// ("baremetal._openstack._tcp.local."), nil when none was lost; a lost
+// name is reported by every later call as well. Close from another
+// goroutine ends the wait with ErrClosed, the end of ctx with ctx.Err(),
+// both within 200 ms. Errors: ErrInvalidArgument (a negative timeout),
+// ErrClosed, ErrPoisoned.
+func (z *Zeroconf) WaitLost(ctx context.Context, timeout time.Duration) ([]string, error) {
+	if timeout < 0 {
+		return nil, &Error{Op: "wait lost", Status: int(C.ZC_ERR_INVALID_ARGUMENT),
+			Detail: fmt.Sprintf("timeout %v is negative", timeout)}
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		slice := time.Until(deadline)
+		if slice > waitSlice {
+			slice = waitSlice
+		}
+		ms := C.int32_t(0)
+		if slice > 0 {
+			ms = C.int32_t((slice + time.Millisecond - 1) / time.Millisecond)
+		}
+		var lost []string
+		err := z.call(ctx, "wait lost", func(h *C.zc_zeroconf) error {
+			var names *C.char
+			if s := C.zc_wait_lost(h, ms, &names); s != C.ZC_OK {
+				return newError("wait lost", s, handleDetail(h))
+			}
+			if names != nil {
+				lost = strings.Split(C.GoString(names), "\n")
+				C.zc_string_free(names)
+			}
+			return nil
+		})
+		if err != nil || lost != nil || slice <= 0 || !time.Now().Before(deadline) {
+			return lost, err
+		}
+	}
+}
+
 // Close withdraws every registration (goodbye packets, TTL 0), waits for
 // calls in flight and stops the engine. Later calls fail with ErrClosed;
 // closing again is a no-op.
 func (z *Zeroconf) Close() error {
+	runtime.SetFinalizer(z, nil)
 	z.mu.Lock()
 	h := z.h
 	z.h = nil
