@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The Go package (go/): the library built from this tree, an ironicmdns.pc
 # for it (target/go-lab/), go vet, then `go test` (which re-runs itself in
-# private network namespaces: go/lab_test.go), dynamic and static
-# (-tags ironicmdns_static). Prints go test's lines and a count.
+# private network namespaces: go/lab_test.go): the whole suite once,
+# dynamic and under the race detector (finalizer, call path, log
+# callback), then a part linked static (-tags ironicmdns_static). Prints
+# go test's lines and a count.
 #
 # For `cd go && go test ./...` by hand after this script ran once:
 #   export PKG_CONFIG_PATH=$PWD/target/go-lab LD_LIBRARY_PATH=$PWD/target/go-lab/lib
@@ -38,7 +40,7 @@ go vet -tags ironicmdns_static ./...
 LOG=$(mktemp /tmp/ironicmdns-go.XXXXXX)
 trap 'rm -f "$LOG"' EXIT
 rc=0
-go test -count=1 -v ./... >"$LOG" 2>&1 || rc=$?
+go test -count=1 -race -v ./... >"$LOG" 2>&1 || rc=$?
 # static: the test binary must not need libironicmdns.so
 env -u LD_LIBRARY_PATH go test -count=1 -v -tags ironicmdns_static \
     -run 'TestVersionAndSample|TestManyGoroutinesOnOneHandle' ./... >>"$LOG" 2>&1 || rc=$?
