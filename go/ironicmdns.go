@@ -308,8 +308,11 @@ func (z *Zeroconf) WaitLost(ctx context.Context, timeout time.Duration) ([]strin
 			}
 			return nil
 		})
-		if err != nil || lost != nil || slice <= 0 || !time.Now().Before(deadline) {
-			return lost, err
+		if err != nil {
+			return nil, err // lost may still be written: the slice outlives ctx
+		}
+		if lost != nil || slice <= 0 || !time.Now().Before(deadline) {
+			return lost, nil
 		}
 	}
 }

@@ -175,3 +175,50 @@ func TestWaitLostEndsWithContextAndClose(t *testing.T) {
 		t.Fatalf("closed: %v", err)
 	}
 }
+
+// abandonLookup starts a 1 s lookup on a Zeroconf, gives up on it after
+// 100 ms (ctx) and drops the Zeroconf: only the call in flight holds it.
+//
+//go:noinline
+func abandonLookup(t *testing.T) {
+	z, err := New(&Options{LookupAttempts: 1, LookupTimeout: time.Second,
+		Interfaces: []netip.Addr{netip.MustParseAddr("127.0.0.1")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := z.Lookup(ctx, "nobody"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("lookup: %v", err)
+	}
+}
+
+// The finalizer never closes a Zeroconf under a call in flight: dropped
+// during an abandoned 1 s lookup, it is closed only after the lookup
+// ended, however often the collector runs meanwhile.
+func TestNoFinalizerWhileACallIsInFlight(t *testing.T) {
+	needLab(t)
+	closed := make(chan error, 1)
+	hook := func(err error) { closed <- err }
+	finalizedHook.Store(&hook)
+	defer finalizedHook.Store(nil)
+	start := time.Now()
+	abandonLookup(t)
+	deadline := time.After(10 * time.Second)
+	for {
+		runtime.GC()
+		select {
+		case err := <-closed:
+			if err != nil {
+				t.Fatalf("the finalizer's Close: %v", err)
+			}
+			if took := time.Since(start); took < 900*time.Millisecond {
+				t.Fatalf("closed %v after the start of a 1 s lookup", took)
+			}
+			return
+		case <-time.After(20 * time.Millisecond):
+		case <-deadline:
+			t.Fatal("no finalizer closed the dropped Zeroconf within 10 s")
+		}
+	}
+}

@@ -79,14 +79,13 @@ type Options struct {
 }
 
 // field is one option that has a field in Options: its config-file name
-// and its value as text ("" and false: the field is not set).
+// and its value as text (false: the field is not set).
 type field struct {
 	name  string
 	value func(o *Options) (string, bool, error)
 }
 
 // fields are the options Options has a field for, in the library's order.
-// params is applied by Register (merged under each call's properties).
 var fields = []field{
 	{"registration_attempts", func(o *Options) (string, bool, error) {
 		return attempts("registration_attempts", o.RegistrationAttempts)
@@ -94,7 +93,7 @@ var fields = []field{
 	{"lookup_attempts", func(o *Options) (string, bool, error) {
 		return attempts("lookup_attempts", o.LookupAttempts)
 	}},
-	{"params", func(o *Options) (string, bool, error) { return "", false, nil }},
+	{"params", func(o *Options) (string, bool, error) { return "", len(o.Params) > 0, nil }},
 	{"interfaces", func(o *Options) (string, bool, error) {
 		ips := make([]string, len(o.Interfaces))
 		for i, a := range o.Interfaces {
@@ -149,10 +148,8 @@ func (o *Options) settings() ([][2]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		if f.name == "params" {
-			ok = len(o.Params) > 0
-		}
 		isSet[f.name] = ok
+		// Register merges Params under each call's properties
 		if ok && f.name != "params" {
 			set = append(set, [2]string{f.name, v})
 		}
