@@ -162,7 +162,7 @@ key:
 acl:
   - id: upd
     key: {KEY_NAME}
-    action: update
+    action: [update, transfer]
 database:
     storage: {d}
     journal-db: {d}/journal
@@ -236,6 +236,13 @@ zone:
             .output()
             .expect("dig AXFR");
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        // A refused transfer prints only comments: an empty list would make
+        // every "the zone is as before" comparison pass without looking.
+        assert!(
+            text.lines().any(|l| l.split_whitespace().nth(3) == Some("SOA")),
+            "AXFR of {ZONE} failed ({:?}): {text}",
+            self.kind
+        );
         let mut lines: Vec<String> = text
             .lines()
             .map(|l| {
