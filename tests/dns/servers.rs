@@ -3,6 +3,11 @@
 //! zone `example.test` with a TSIG key allowed to update it, and stopped by
 //! PID when dropped (recipes of docs/LAB.md). Also the peer clients: dig, kdig,
 //! nsupdate, knsupdate, dnspython (the venv of scripts/setup-peers.sh).
+//!
+//! `Server::start_with(.., Some(Signing))` serves the same zone DNSSEC-signed
+//! by the server (BIND: `dnssec-policy`, Knot: `dnssec-signing` with a
+//! `policy`); the signed-zone helpers (DS, DNSKEY, RRSIGs, delv) are in
+//! tests/dns/signed.rs.
 
 #![allow(dead_code)]
 
@@ -50,9 +55,83 @@ pub fn have(program: &str) -> bool {
     found
 }
 
+/// A DNSSEC signing algorithm the servers are asked to use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Algorithm {
+    /// 13, ECDSA P-256 with SHA-256 (both servers' default).
+    EcdsaP256Sha256,
+    /// 15, Ed25519.
+    Ed25519,
+}
+
+impl Algorithm {
+    /// The IANA number (RFC 8624).
+    pub fn number(self) -> u8 {
+        match self {
+            Algorithm::EcdsaP256Sha256 => 13,
+            Algorithm::Ed25519 => 15,
+        }
+    }
+
+    /// The name in `named.conf` and `knot.conf` (both spell it alike).
+    pub fn conf_name(self) -> &'static str {
+        match self {
+            Algorithm::EcdsaP256Sha256 => "ecdsap256sha256",
+            Algorithm::Ed25519 => "ed25519",
+        }
+    }
+}
+
+/// The key roles of a signed zone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Roles {
+    /// One combined signing key (flags 257) signs everything.
+    Csk,
+    /// A KSK (257) signs the DNSKEY RRset, a ZSK (256) the rest.
+    KskZsk,
+}
+
+/// How the server signs the zone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Signing {
+    pub algorithm: Algorithm,
+    pub roles: Roles,
+    /// BIND only: `inline-signing yes` (UPDATEs go to the unsigned zone,
+    /// named keeps a signed copy); `no`: named signs the dynamic zone
+    /// itself. BIND 9.18 serves a signed dynamic zone either way.
+    pub inline: bool,
+}
+
+impl Signing {
+    pub fn csk(algorithm: Algorithm) -> Signing {
+        Signing {
+            algorithm,
+            roles: Roles::Csk,
+            inline: true,
+        }
+    }
+
+    pub fn ksk_zsk(algorithm: Algorithm) -> Signing {
+        Signing {
+            algorithm,
+            roles: Roles::KskZsk,
+            inline: true,
+        }
+    }
+}
+
+impl Default for Signing {
+    /// One CSK, algorithm 13, inline signing on BIND.
+    fn default() -> Signing {
+        Signing::csk(Algorithm::EcdsaP256Sha256)
+    }
+}
+
 /// A server running on a lab host.
 pub struct Server {
     pub kind: Kind,
+    /// `Some` when the server signs the zone.
+    pub signing: Option<Signing>,
     pub v4: IpAddr,
     pub v6: IpAddr,
     pub dir: PathBuf,
@@ -104,6 +183,13 @@ impl Server {
     /// Start `kind` on lab host `h` (its IPv4 and IPv6 addresses), ready
     /// to answer (SOA of the zone answered) before it returns.
     pub fn start(lab: &Lab, h: usize, kind: Kind) -> Server {
+        Server::start_with(lab, h, kind, None)
+    }
+
+    /// `start`, with the zone signed by the server when `signing` is
+    /// `Some`: then it also waits (at most 10 s) until the SOA and the
+    /// DNSKEY RRset are served with their RRSIGs.
+    pub fn start_with(lab: &Lab, h: usize, kind: Kind, signing: Option<Signing>) -> Server {
         let (v4, v6) = (lab.v4(h), lab.v6(h));
         let dir = tempdir(match kind {
             Kind::Bind => "named",
@@ -120,15 +206,35 @@ impl Server {
                 )
                 .unwrap();
                 std::fs::write(dir.join("zone"), ZONE_FILE).unwrap();
+                let (key_dir, policy, zone_dnssec) = match signing {
+                    None => (String::new(), String::new(), String::new()),
+                    Some(sg) => {
+                        std::fs::create_dir_all(dir.join("keys")).unwrap();
+                        let alg = sg.algorithm.conf_name();
+                        let keys = match sg.roles {
+                            Roles::Csk => format!("csk lifetime unlimited algorithm {alg};"),
+                            Roles::KskZsk => format!(
+                                "ksk lifetime unlimited algorithm {alg}; \
+                                 zsk lifetime unlimited algorithm {alg};"
+                            ),
+                        };
+                        let inline = if sg.inline { "yes" } else { "no" };
+                        (
+                            format!(" key-directory \"{d}/keys\";"),
+                            format!("dnssec-policy \"signed\" {{ keys {{ {keys} }}; }};\n"),
+                            format!(" dnssec-policy \"signed\"; inline-signing {inline};"),
+                        )
+                    }
+                };
                 std::fs::write(
                     dir.join("named.conf"),
                     format!(
                         "include \"{d}/key\";
 options {{ directory \"{d}\"; listen-on {{ {v4}; }}; listen-on-v6 {{ {v6}; }};
   pid-file \"{d}/pid\"; recursion no; dnssec-validation no;
-  session-keyfile \"{d}/session.key\"; managed-keys-directory \"{d}\"; }};
+  session-keyfile \"{d}/session.key\"; managed-keys-directory \"{d}\";{key_dir} }};
 controls {{ }};
-zone \"{ZONE}\" {{ type primary; file \"{d}/zone\"; allow-update {{ key {KEY_NAME}; }}; }};
+{policy}zone \"{ZONE}\" {{ type primary; file \"{d}/zone\"; allow-update {{ key {KEY_NAME}; }};{zone_dnssec} }};
 "
                     ),
                 )
@@ -146,6 +252,33 @@ zone \"{ZONE}\" {{ type primary; file \"{d}/zone\"; allow-update {{ key {KEY_NAM
                 std::fs::write(dir.join("example.test.zone"), ZONE_FILE).unwrap();
                 let owned = own(&dir, "knot");
                 let user = if owned { "    user: knot:knot\n" } else { "" };
+                // Signed: the zone file stays the unsigned source (never
+                // written back), the journal holds the updates and the
+                // signatures, and a restart applies the file's difference.
+                let (policy, zone_dnssec) = match signing {
+                    None => (String::new(), String::new()),
+                    Some(sg) => (
+                        format!(
+                            "policy:
+  - id: signed
+    algorithm: {}
+    single-type-signing: {}
+    ksk-lifetime: 0
+    zsk-lifetime: 0
+    nsec3: off
+",
+                            sg.algorithm.conf_name(),
+                            if sg.roles == Roles::Csk { "on" } else { "off" }
+                        ),
+                        "    dnssec-signing: on
+    dnssec-policy: signed
+    zonefile-sync: -1
+    zonefile-load: difference-no-serial
+    journal-content: all
+"
+                        .to_string(),
+                    ),
+                };
                 std::fs::write(
                     dir.join("knot.conf"),
                     format!(
@@ -168,14 +301,14 @@ database:
     journal-db: {d}/journal
     kasp-db: {d}/kasp
     timer-db: {d}/timer
-template:
+{policy}template:
   - id: default
     storage: {d}
 zone:
   - domain: {ZONE}
     file: {d}/example.test.zone
     acl: upd
-"
+{zone_dnssec}"
                     ),
                 )
                 .unwrap();
@@ -191,6 +324,7 @@ zone:
         };
         let s = Server {
             kind,
+            signing,
             v4,
             v6,
             dir,
@@ -206,7 +340,28 @@ zone:
             assert!(Instant::now() < until, "{kind:?} not ready: {}", s.log());
             std::thread::sleep(Duration::from_millis(50));
         }
+        if signing.is_some() {
+            let until = Instant::now() + Duration::from_secs(10);
+            while !(s.signed_rrset(lab, h, ZONE, "SOA") && s.signed_rrset(lab, h, ZONE, "DNSKEY")) {
+                assert!(
+                    Instant::now() < until,
+                    "{kind:?} did not sign {ZONE} within 10 s: {}",
+                    s.log()
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
         s
+    }
+
+    /// Whether `dig +dnssec` from host `h` gets `name`'s `rtype` RRset
+    /// with an RRSIG covering it.
+    pub fn signed_rrset(&self, lab: &Lab, h: usize, name: &str, rtype: &str) -> bool {
+        let out = self.dig(lab, h, &["+dnssec", "+noall", "+answer", rtype, name]);
+        String::from_utf8_lossy(&out.stdout).lines().any(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            w.len() > 4 && w[3] == "RRSIG" && w[4] == rtype
+        })
     }
 
     pub fn log(&self) -> String {
@@ -239,7 +394,8 @@ zone:
         // A refused transfer prints only comments: an empty list would make
         // every "the zone is as before" comparison pass without looking.
         assert!(
-            text.lines().any(|l| l.split_whitespace().nth(3) == Some("SOA")),
+            text.lines()
+                .any(|l| l.split_whitespace().nth(3) == Some("SOA")),
             "AXFR of {ZONE} failed ({:?}): {text}",
             self.kind
         );
