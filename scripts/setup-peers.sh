@@ -20,8 +20,10 @@ VENV="$ROOT/.venv"
 PACKAGES=(avahi-daemon avahi-utils dbus dbus-daemon iproute2 valgrind pkg-config golang-go tcpdump)
 # The Debian package check (scripts/tests.d/40-debian.sh) and the man page test.
 PACKAGES+=(build-essential debhelper dpkg-dev fakeroot lintian man-db)
-# Unicast DNS-SD peers (tests/dns_net.rs): BIND and Knot with their clients.
-PACKAGES+=(bind9 bind9-dnsutils knot knot-dnsutils)
+# Unicast DNS-SD peers (tests/dns_net.rs, tests/dns_signed.rs): BIND and
+# Knot with their clients; signed zones also use dnssec-dsfromkey
+# (bind9-utils), delv (bind9-dnsutils) and keymgr (knot).
+PACKAGES+=(bind9 bind9-utils bind9-dnsutils knot knot-dnsutils)
 
 say() { printf 'setup-peers: %s\n' "$*"; }
 
