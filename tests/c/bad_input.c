@@ -2,7 +2,7 @@
  * Bad input at every entry point: each call returns its documented status,
  * never crashes, never writes an output on failure, never leaks (the driver,
  * tests/capi_c.rs, runs this under valgrind inside a private network
- * namespace). OWNER: capi helper.
+ * namespace).
  *
  *   bad_input            every section
  *
