@@ -104,7 +104,9 @@ fn burst(lab: &Lab, host1_ns: &str, first: usize, count: usize) -> Heard {
         .collect();
     lab.sh(0, &up).expect("links up");
     // Probing starts within 250 ms, takes 750 ms; announcing at once after.
-    let heard = lab.run_on(1, move || hear_burst(&listener, Duration::from_millis(3500)));
+    let heard = lab.run_on(1, move || {
+        hear_burst(&listener, Duration::from_millis(3500))
+    });
     let down: String = (first..first + count)
         .map(|n| format!("ip link del c{n}\n"))
         .collect();
