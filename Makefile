@@ -1,6 +1,6 @@
 # libironicmdns: build and install the C library and the ironic-mdns tool.
-# OWNER: packaging helper (cargo-c's `cargo cinstall`, described by
-# [package.metadata.capi] in Cargo.toml, installs the same library files).
+# cargo-c's `cargo cinstall`, described by [package.metadata.capi] in
+# Cargo.toml, installs the same library files.
 #
 #   make                  cargo build --release --locked
 #   make install          PREFIX=/usr/local LIBDIR=$(PREFIX)/lib

@@ -6,8 +6,6 @@
 //!   on x86_64 Linux since 1.90), `src/bin/ironic-mdns.order`: the functions
 //!   it runs, packed together (scripts/symbol-order.sh says why). Other
 //!   linkers do not know the option; a probe link decides.
-//!
-//! OWNER: capi helper.
 
 use std::env;
 use std::fs;

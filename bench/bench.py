@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The benchmark of libironicmdns against its peers (issue 5). Started by
+"""The benchmark of libironicmdns against its peers. Started by
 bench/run.sh inside a fresh network namespace, which is host A; never run it
 in the machine's own network namespace (it refuses to).
 
@@ -792,7 +792,7 @@ def main():
         with open(a.write, "w") as f:
             f.write("# Benchmarks: libironicmdns and its peers\n\n"
                     "Written by `bench/run.sh` (see bench/README.md for what each row "
-                    "measures and how). Targets are issue 5's; a missed one says MISSED.\n\n")
+                    "measures and how). The target column holds each row's goal; a missed one says MISSED.\n\n")
             f.write(text)
 
 

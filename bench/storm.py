@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Boot storm and query flood on a private bridge (issue 10 items 2 and 3).
+"""Boot storm and query flood on a private bridge.
 
   storm.py storm [--agents N] [--responders ours,ref,avahi,floor]
                  [--placements pinned,shared] [--runs R] [--check] [--json F]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Boot storm and query flood at full size (issue 10 items 2 and 3), the
+# Boot storm and query flood at full size, the
 # benchmark behind BENCHMARKS.md's "Boot storm" and "Query flood" sections:
 #   bench/storm.sh [--agents N] [--runs R] [--before PATH]
 # Installs the peers (scripts/setup-peers.sh; BENCH_NO_SETUP=1 skips it),

@@ -9,7 +9,8 @@
 # fuzz/corpus/TARGET (read only); new inputs go to fuzz/work/corpus/TARGET,
 # logs to fuzz/work/logs/TARGET.log, crashes to fuzz/artifacts/TARGET/.
 # Prints libFuzzer's final line per target (execs, cov, ft); exits 1 when a
-# target crashed. Needs cargo-fuzz: `cargo install cargo-fuzz --locked`
+# target crashed. The bodies are the library's cargo feature `fuzzing`
+# (src/fuzzing/), which fuzz/Cargo.toml turns on; no flag is needed here. Needs cargo-fuzz: `cargo install cargo-fuzz --locked`
 # (4 min here; not a CI step: CI replays the corpus in `cargo test`,
 # tests/fuzz_corpus.rs). Sends nothing: the targets are sans-IO.
 set -euo pipefail

@@ -12,6 +12,7 @@ pub mod dns;
 pub mod endpoint;
 pub mod engine;
 pub mod error;
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod props;

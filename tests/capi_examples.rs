@@ -1,7 +1,7 @@
 //! The C examples between two private hosts (docs/LAB.md): `publish` on host B,
 //! `lookup` on host A prints the URL and the properties; after B's publisher
 //! gets SIGTERM it withdraws the service and exits 0, and A no longer finds
-//! it. IPv4 and IPv6. OWNER: capi helper.
+//! it. IPv4 and IPv6.
 
 mod capi_util;
 mod common;
@@ -299,7 +299,7 @@ fn publisher_exits_3_when_its_name_is_taken() {
     );
 }
 
-/// Issue 8, fix 6: a C program that sets no log callback gets no output
+/// A C program that sets no log callback gets no output
 /// from the library, even for a warning (a lookup whose only address has
 /// no route falls back to it, SPEC 4.2), unless IRONICMDNS_LOG asks.
 #[test]

@@ -1,7 +1,6 @@
 //! The C ABI from other languages: a Python ctypes script and a Go cgo
 //! program (tests/ffi/) call version, strerror, options, properties and a
 //! lookup nobody answers, inside a private network namespace.
-//! OWNER: capi helper.
 
 mod capi_util;
 

@@ -1,5 +1,5 @@
 //! include/ironicmdns.h is what the pinned cbindgen makes of src/capi/, and
-//! it compiles as strict C99 and as C++11. OWNER: capi helper.
+//! it compiles as strict C99 and as C++11.
 //!
 //! After changing src/capi/: `make header` (or
 //! `IRONICMDNS_BLESS=1 cargo test --test capi_header`) rewrites the header.

@@ -1,6 +1,6 @@
 //! `make install DESTDIR=...` lays out what a C user needs, and both C
 //! examples build from it through pkg-config, dynamically and statically,
-//! and run. OWNER: capi helper.
+//! and run.
 
 mod capi_util;
 

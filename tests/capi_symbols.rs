@@ -1,6 +1,7 @@
 //! The ABI as the installed library shows it: exactly the symbols listed in
 //! ironicmdns.symbols (only zc_*), each declared in the header; soname
-//! libironicmdns.so.0; no RPATH/RUNPATH. OWNER: capi helper.
+//! libironicmdns.so.0; no RPATH/RUNPATH; none of the fuzz target bodies
+//! (the cargo feature `fuzzing`) in the static or the shared library.
 
 mod capi_util;
 
@@ -45,6 +46,46 @@ fn exported_symbols_are_exactly_the_list() {
         exported.iter().all(|s| s.starts_with("zc_")),
         "only zc_* may be exported: {exported:?}"
     );
+}
+
+/// The names of the symbols `file` defines (every symbol table: internal
+/// functions too), as stored (mangled). `readelf`, not `nm`: the objects of
+/// an LTO release archive carry LLVM bitcode, which binutils' `nm` hands to
+/// its LTO plugin and then lists nothing.
+fn defined_symbols(file: &std::path::Path) -> Vec<String> {
+    let out = run_ok(Command::new("readelf").args(["-s", "-W"]).arg(file));
+    // `Num: Value Size Type Bind Vis Ndx Name`; Ndx UND is an import.
+    text(&out.stdout)
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|f| f.len() >= 8 && f[0].ends_with(':') && f[6] != "UND")
+        .map(|f| f[7].to_owned())
+        .collect()
+}
+
+#[test]
+fn no_fuzzing_code_in_the_installed_libraries() {
+    // `cargo test` turns the feature on (Cargo.toml's dev-dependency on the
+    // crate itself); `make install` builds without it, and so must ship
+    // neither the bodies nor anything they alone use. Rust's manglings
+    // (legacy and v0) both keep each path segment, `7fuzzing`, readable.
+    let lib = installed().libdir();
+    for (file, ours) in [
+        ("libironicmdns.a", "10ironicmdns"),
+        ("libironicmdns.so.0.1.0", "zc_"),
+    ] {
+        let symbols = defined_symbols(&lib.join(file));
+        assert!(
+            symbols.iter().any(|s| s.contains(ours)),
+            "{file}: no {ours} symbol; is it the library? {} symbols",
+            symbols.len()
+        );
+        let fuzzing: Vec<_> = symbols
+            .iter()
+            .filter(|s| s.to_ascii_lowercase().contains("fuzzing"))
+            .collect();
+        assert!(fuzzing.is_empty(), "{file} holds fuzzing code: {fuzzing:?}");
+    }
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! `ironic-mdns --config-file / --config-dir`: the `[mdns]` options of an
 //! operator's ironic.conf reach the lookup and the registration, between
-//! two private hosts. OWNER: bindings helper.
+//! two private hosts.
 
 mod common;
 

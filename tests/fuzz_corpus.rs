@@ -1,7 +1,9 @@
 //! Replays every file of every fuzz corpus (`fuzz/corpus/<target>/`)
 //! through its target body in `ironicmdns::fuzzing`, on stable: the
 //! regression files of crashes found so far, and the seeds from real
-//! captures. `scripts/fuzz.sh` runs the same bodies under libFuzzer.
+//! captures. `scripts/fuzz.sh` runs the same bodies under libFuzzer. The
+//! bodies exist with the cargo feature `fuzzing`, which the crate's
+//! dev-dependency on itself turns on for every `cargo test`.
 
 use std::path::Path;
 use std::time::Instant;

@@ -4,7 +4,6 @@
 //! entry left behind by a removed flag) fails here. Also: the page's
 //! version is the crate's, and `man -l` renders it without a warning.
 //! No network: `--help` returns before the library starts.
-//! OWNER: packaging helper.
 
 use std::collections::BTreeSet;
 use std::path::Path;

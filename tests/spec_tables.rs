@@ -291,7 +291,7 @@ fn spec1_instance_names() {
     );
 }
 
-/// SPEC 1 / issue 8: one meaning for a service type. It is the instance's
+/// SPEC 1: one meaning for a service type. It is the instance's
 /// first label, literally: the publisher's name, the querier's escaped
 /// name and what browse reports all carry the same label, and what cannot
 /// be a label (or the reference refuses) is refused by all three.

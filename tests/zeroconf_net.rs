@@ -268,10 +268,10 @@ fn browse_lists_every_openstack_service() {
     );
 }
 
-/// Issue 8, fix 1: the same service type string registers on B, looks up
+/// The same service type string registers on B, looks up
 /// and browses on A, and comes back the same from browse.
 #[test]
-fn issue8_a_service_type_means_the_same_everywhere() {
+fn a_service_type_means_the_same_everywhere() {
     let Some(lab) = lab!() else { return };
     let (a_addr, b_addr) = (lab.v4(0), lab.v4(1));
     const TYPES: [&str; 5] = ["a.b", "_x._tcp", "back\\slash", ".", "a..b"];
@@ -306,11 +306,11 @@ fn issue8_a_service_type_means_the_same_everywhere() {
     assert_eq!(got, want, "browse gives the types back unchanged");
 }
 
-/// Issue 8, fix 2: an interfaces address no interface has fails at
+/// An interfaces address no interface has fails at
 /// `Zeroconf::new` with Error::Io, instead of a registration that reports
 /// success without a probe.
 #[test]
-fn issue8_an_interface_address_nobody_has_fails_at_new() {
+fn an_interface_address_nobody_has_fails_at_new() {
     let Some(lab) = lab!() else { return };
     let a_addr = lab.v4(0);
     let got = lab.run_on(0, move || {
@@ -330,11 +330,11 @@ fn issue8_an_interface_address_nobody_has_fails_at_new() {
     }
 }
 
-/// Issue 8, fix 5: close from another thread wakes lookups (also while
+/// Close from another thread wakes lookups (also while
 /// they wait between attempts), browses and waits for losses; each
 /// returns Error::Closed well under 100 ms after close began.
 #[test]
-fn issue8_close_from_another_thread_wakes_every_call() {
+fn close_from_another_thread_wakes_every_call() {
     let Some(lab) = lab!() else { return };
     let a_addr = lab.v4(0);
     let lates = lab.run_on(0, move || {
@@ -386,11 +386,11 @@ fn issue8_close_from_another_thread_wakes_every_call() {
     }
 }
 
-/// Issue 8, fix 6: the library is quiet by default, but the CLI prints its
+/// The library is quiet by default, but the CLI prints its
 /// warnings: a lookup whose only address has no route warns and falls back
 /// (SPEC 4.2), and `ironic-mdns lookup` shows the warning on stderr.
 #[test]
-fn issue8_the_cli_prints_the_library_warnings() {
+fn the_cli_prints_the_library_warnings() {
     let Some(lab) = lab!() else { return };
     let (a_addr, b_addr) = (lab.v4(0), lab.v4(1));
     // 198.19.5.5: in the lab range, but no host has a route to it
@@ -417,12 +417,12 @@ fn issue8_the_cli_prints_the_library_warnings() {
     );
 }
 
-/// Issue 8, fix 2: with no interface up (the host's link is down), a
+/// With no interface up (the host's link is down), a
 /// registration is not reported as done: nobody could answer its probe.
 /// It fails with Error::Registration and leaves nothing pending: when the
 /// link comes back, nothing of it is announced.
 #[test]
-fn issue8_no_registered_without_an_interface_to_probe_on() {
+fn no_registered_without_an_interface_to_probe_on() {
     let Some(lab) = lab!() else { return };
     let a_addr = lab.v4(0);
     lab.link_down(1).unwrap();

@@ -8,7 +8,7 @@ usage: make_seeds.py CORPUS_DIR [CAPTURE.pcap ...]
   capture as one conversation (real time gaps, real source kinds), plus the
   malformed classes of tests/hostile_net.rs;
 - txt, url, config, capi: hand-written inputs in each target's format
-  (src/fuzzing.rs), from the values docs/SPEC.md and the peers use.
+  (src/fuzzing/<target>.rs), from the values docs/SPEC.md and the peers use.
 File names are content hashes, as libFuzzer names its own.
 """
 
@@ -69,7 +69,7 @@ def pcap_datagrams(path):
     return out
 
 
-# Indices into the fixed source list of src/fuzzing.rs `source_ip`.
+# Indices into the fixed source list of src/fuzzing/engine.rs `source_ip`.
 SRC_V4_ON_LINK, SRC_LINK_LOCAL, SRC_V6_ON_LINK = 0, 4, 5
 
 

@@ -15,7 +15,7 @@
 # Both builds use the dev profile (cargo cinstall --debug, make PROFILE=dev):
 # the layout does not depend on the profile.
 #
-# Prints `cargo-c: N passed, M failed`. OWNER: packaging helper.
+# Prints `cargo-c: N passed, M failed`.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)

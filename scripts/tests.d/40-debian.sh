@@ -13,7 +13,6 @@
 #
 # Prints `debian: N passed, M failed`; exits non-zero on a failure.
 # IRONICMDNS_DEB_KEEP=1 keeps the scratch directory and says where.
-# OWNER: packaging helper.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)

@@ -1,12 +1,12 @@
 /*
- * Issue 8, fix 5: zc_close from any thread. Many threads sit inside
- * blocking calls on one handle (lookups with long attempts, browses, waits
- * for losses, a registration, and threads that call in a loop); another
- * thread closes the handle. Every call in progress must return
+ * zc_close from any thread. Many threads sit inside blocking calls on one
+ * handle (lookups with long attempts, browses, waits for losses, a
+ * registration, and threads that call in a loop); another thread closes
+ * the handle. Every call in progress must return
  * ZC_ERR_CLOSED within the bound (ms, argv[1], default 100) of the close
  * starting, and nothing may touch freed memory (the driver runs this also
  * under valgrind --fair-sched=yes, with a bound for valgrind's slowness).
- * Rounds: argv[2] (default 3), a new handle each. OWNER: capi helper.
+ * Rounds: argv[2] (default 3), a new handle each.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <ironicmdns.h>

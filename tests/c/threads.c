@@ -3,7 +3,6 @@
  * concurrent lookups, a registration, detail reads and property sets on the
  * same zc_zeroconf, then zc_close once every thread is done. Run by
  * tests/capi_c.rs under valgrind in a private network namespace.
- * OWNER: capi helper.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <ironicmdns.h>

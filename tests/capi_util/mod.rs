@@ -1,6 +1,6 @@
 //! Shared by the tests/capi_*.rs drivers: build and install the C library
 //! into a scratch DESTDIR, compile C programs against it, and run programs
-//! inside a private network namespace (docs/LAB.md). OWNER: capi helper.
+//! inside a private network namespace (docs/LAB.md).
 #![allow(dead_code)]
 
 use std::ffi::OsStr;

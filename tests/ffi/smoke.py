@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""ctypes smoke test of libironicmdns's C ABI. OWNER: capi helper.
+"""ctypes smoke test of libironicmdns's C ABI.
 
     smoke.py /path/to/libironicmdns.so.0
 

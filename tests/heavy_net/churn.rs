@@ -1,5 +1,5 @@
 //! Interface churn: links appear and vanish by the dozen while a
-//! registration and a browse are live (issue 10 item 4).
+//! registration and a browse are live.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -34,9 +34,9 @@ fn rss_kib() -> u64 {
 /// Per source address on the far side: (probes, announcements) heard.
 type Heard = HashMap<IpAddr, (u32, u32)>;
 
-/// Listen on host 1's port 5353 (joined on every `w<n>` of the wave) for
+/// Listen on host 1's port 5353 (joined on every `w<n>` of the burst) for
 /// `d`, counting our probes and announcements per source address.
-fn hear_wave(s: &socket2::Socket, d: Duration) -> Heard {
+fn hear_burst(s: &socket2::Socket, d: Duration) -> Heard {
     let mut heard = Heard::new();
     let until = Instant::now() + d;
     let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 9000];
@@ -69,10 +69,10 @@ fn hear_wave(s: &socket2::Socket, d: Duration) -> Heard {
     heard
 }
 
-/// One wave: `count` veths c<n> (host 0) / w<n> (host 1), 198.19.<n>.1/.2,
+/// One burst: `count` veths c<n> (host 0) / w<n> (host 1), 198.19.<n>.1/.2,
 /// up at once; host 1 hears the probes and announcements on each; then all
 /// of them are deleted.
-fn wave(lab: &Lab, host1_ns: &str, first: usize, count: usize) -> Heard {
+fn burst(lab: &Lab, host1_ns: &str, first: usize, count: usize) -> Heard {
     let mut here = String::new();
     let mut there = String::new();
     for n in first..first + count {
@@ -104,7 +104,9 @@ fn wave(lab: &Lab, host1_ns: &str, first: usize, count: usize) -> Heard {
         .collect();
     lab.sh(0, &up).expect("links up");
     // Probing starts within 250 ms, takes 750 ms; announcing at once after.
-    let heard = lab.run_on(1, move || hear_wave(&listener, Duration::from_millis(3500)));
+    let heard = lab.run_on(1, move || {
+        hear_burst(&listener, Duration::from_millis(3500))
+    });
     let down: String = (first..first + count)
         .map(|n| format!("ip link del c{n}\n"))
         .collect();
@@ -113,7 +115,7 @@ fn wave(lab: &Lab, host1_ns: &str, first: usize, count: usize) -> Heard {
     heard
 }
 
-/// 50 links come and go in two waves of 25 while `baremetal` is registered
+/// 50 links come and go in two bursts of 25 while `baremetal` is registered
 /// and a browse runs: each new link gets three probes and an announcement
 /// (RFC 6762 s8), the 20-group IGMP membership limit of host 0 turns into a
 /// warning naming the interface, and neither descriptors nor memory grow.
@@ -153,7 +155,7 @@ fn fifty_links_come_and_go_under_a_registration_and_a_browse() {
     let mut rss = Vec::new();
     let mut missing = Vec::new();
     for (w, first) in [(0usize, 1usize), (1, 26)] {
-        let heard = wave(&lab, &host1_ns, first, 25);
+        let heard = burst(&lab, &host1_ns, first, 25);
         for n in first..first + 25 {
             let src: IpAddr = format!("198.19.{n}.1").parse().unwrap();
             let (probes, announces) = heard.get(&src).copied().unwrap_or_default();
@@ -162,7 +164,7 @@ fn fifty_links_come_and_go_under_a_registration_and_a_browse() {
             }
         }
         let (fds, kib) = lab.run_on(0, || (open_fds(), rss_kib()));
-        assert_eq!(fds, fds0, "descriptors after wave {w}");
+        assert_eq!(fds, fds0, "descriptors after burst {w}");
         rss.push(kib);
     }
     assert!(
@@ -171,7 +173,7 @@ fn fifty_links_come_and_go_under_a_registration_and_a_browse() {
     );
     assert!(
         rss[1] <= rss[0] + 1024,
-        "memory grew from {} to {} KiB between waves",
+        "memory grew from {} to {} KiB between bursts",
         rss[0],
         rss[1]
     );

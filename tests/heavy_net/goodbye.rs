@@ -89,7 +89,7 @@ fn rfc6762_s10_1_goodbye_sent_three_times_on_each_family_and_close_stays_quick()
     );
 }
 
-/// Issue 10 item 4: host B's IPv4 address is removed while its interface
+/// Host B's IPv4 address is removed while its interface
 /// stays up (with IPv6): host A, on the link, hears B's goodbyes on IPv4,
 /// three times, and none on IPv6, where the registration lives on. (A link
 /// deleted or set down cannot carry anything: docs/DESIGN.md.)

@@ -1,5 +1,4 @@
 // Command smoke is a cgo smoke test of libironicmdns's C ABI.
-// OWNER: capi helper.
 //
 //	go build -o smoke main.go   (CGO_CFLAGS / CGO_LDFLAGS from pkg-config)
 //	smoke                       (inside a private network namespace)

@@ -1,17 +1,16 @@
 /*
- * Adversarial checks for issue 8, one section per fix, run by
+ * The C ABI's contract at its edges, one section each, run by
  * tests/capi_c.rs under valgrind in a private network namespace (one host,
  * IPv4 multicast on lo):
  *
- *   issue8 types      1. one meaning for a service type
- *   issue8 ifaces     2. no silent "registered" on an address nobody has
- *   issue8 options    3. options checked fully when set, attempts bounded
- *   issue8 keys       4. RFC 6763 s6.4 keys, port 0
- *   issue8 log        6. quiet by default (the driver reads stderr)
- *   issue8            every section
+ *   contract types      one meaning for a service type
+ *   contract ifaces     no silent "registered" on an address nobody has
+ *   contract options    options checked fully when set, attempts bounded
+ *   contract keys       RFC 6763 s6.4 keys, port 0
+ *   contract log        quiet by default (the driver reads stderr)
+ *   contract            every section
  *
- * (Fix 5, zc_close from any thread, is tests/c/close_race.c.)
- * OWNER: capi helper.
+ * (zc_close from any thread is tests/c/close_race.c.)
  */
 #include <ironicmdns.h>
 
@@ -25,7 +24,7 @@ static void check_at(int line, const char *expr, zc_status got, zc_status want) 
     if (got != want) {
         char detail[512];
         zc_last_error(NULL, detail, sizeof detail);
-        fprintf(stderr, "issue8.c:%d: %s = %d (%s), want %d (%s); detail: %s\n", line, expr, (int)got,
+        fprintf(stderr, "contract.c:%d: %s = %d (%s), want %d (%s); detail: %s\n", line, expr, (int)got,
                 zc_strerror(got), (int)want, zc_strerror(want), detail);
         failures++;
     }
@@ -34,7 +33,7 @@ static void check_at(int line, const char *expr, zc_status got, zc_status want) 
 
 static void truth_at(int line, const char *expr, int ok) {
     if (!ok) {
-        fprintf(stderr, "issue8.c:%d: not true: %s\n", line, expr);
+        fprintf(stderr, "contract.c:%d: not true: %s\n", line, expr);
         failures++;
     }
 }
@@ -91,14 +90,14 @@ static void types(void) {
         CHECK(zc_get_endpoint(zc, good[i], 0, 0, &url, NULL), ZC_OK);
         TRUE(url != NULL && strcmp(url, want) == 0);
         if (url != NULL && strcmp(url, want) != 0)
-            fprintf(stderr, "issue8.c: %s: got %s, want %s\n", good[i], url, want);
+            fprintf(stderr, "contract.c: %s: got %s, want %s\n", good[i], url, want);
         zc_string_free(url);
     }
     CHECK(zc_browse(zc, 1500, &list), ZC_OK);
     for (size_t i = 0; i < n_good; i++) {
         TRUE(listed(list, good[i]));
         if (!listed(list, good[i]))
-            fprintf(stderr, "issue8.c: browse did not list %s\n", good[i]);
+            fprintf(stderr, "contract.c: browse did not list %s\n", good[i]);
     }
     TRUE(!listed(list, "a\\.b")); /* the escaped text is another type */
     zc_services_free(list);
@@ -219,7 +218,7 @@ static void keys(void) {
         CHECK(zc_get_endpoint(zc, "keys", 0, 0, &url, &found), ZC_OK);
         TRUE(url != NULL && strcmp(url, "http://127.0.0.1:7300/real") == 0);
         if (url != NULL && strcmp(url, "http://127.0.0.1:7300/real") != 0)
-            fprintf(stderr, "issue8.c: keys: got %s\n", url);
+            fprintf(stderr, "contract.c: keys: got %s\n", url);
         CHECK(zc_props_get(found, "path", NULL, NULL, NULL), ZC_ERR_NOT_FOUND);
         CHECK(zc_props_get(found, "protocol", NULL, NULL, NULL), ZC_ERR_NOT_FOUND);
         CHECK(zc_props_get(found, "dup", &value, &len, &has), ZC_OK);
@@ -255,9 +254,9 @@ int main(int argc, char **argv) {
         if (only == NULL || strcmp(only, sections[i].name) == 0)
             sections[i].run();
     if (failures) {
-        fprintf(stderr, "issue8: %d failure(s)\n", failures);
+        fprintf(stderr, "contract: %d failure(s)\n", failures);
         return 1;
     }
-    printf("issue8: all checks passed\n");
+    printf("contract: all checks passed\n");
     return 0;
 }
