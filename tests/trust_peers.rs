@@ -429,7 +429,12 @@ fn signzone(dir: &Path, keys: &[&Path]) -> Vec<Rr> {
     }
     std::fs::write(&zone, text).unwrap();
     let signed = dir.join("zone.signed");
+    // -d and the working directory: the dsset file goes to the scratch
+    // directory, not the source tree
     run(Command::new("dnssec-signzone")
+        .current_dir(dir)
+        .arg("-d")
+        .arg(dir)
         .args([
             "-P",
             "-O",
@@ -649,6 +654,7 @@ fn our_signatures_validate_with_dnspython() {
             let stem = keygen(&dir, &["-a", alg]);
             keys.push((format!("bind {alg}"), load_bind_key(&stem).unwrap().key));
         }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
     for (what, key) in &keys {
         let rrs = sign_service(key, at);
