@@ -182,6 +182,9 @@ impl fmt::Display for ValidationError {
 
 impl std::error::Error for ValidationError {}
 
+/// The trusted keys found for each signer name during one validation.
+type KeyCache = Vec<(Name, Vec<(Dnskey, TrustPath)>)>;
+
 /// A validator: an anchor set, the current time and the allowed clock
 /// skew.
 #[derive(Clone, Copy, Debug)]
@@ -227,6 +230,11 @@ impl<'a> Validator<'a> {
         check_rrset(rrset).map_err(|e| ValidationError::Malformed(e.to_string()))?;
         let first = &rrset[0];
         let mut best: Option<ValidationError> = None;
+        // The trusted keys of each signer, worked out once per call: a
+        // hostile answer with many RRSIGs then costs one DNSKEY RRset
+        // validation per signer (an ancestor of the owner), not one per
+        // RRSIG.
+        let mut keys = KeyCache::new();
         let mut keep = |e: ValidationError| {
             if best.as_ref().is_none_or(|b| e.rank() > b.rank()) {
                 best = Some(e);
@@ -246,7 +254,7 @@ impl<'a> Validator<'a> {
             if rrsig.type_covered != first.rtype {
                 continue;
             }
-            match self.check_one(rrset, &rrsig, related, chain) {
+            match self.check_one(rrset, &rrsig, related, chain, &mut keys) {
                 Ok(v) => return Ok(v),
                 Err(e) => keep(e),
             }
@@ -322,6 +330,7 @@ impl<'a> Validator<'a> {
         rrsig: &Rrsig,
         related: &[Rr],
         chain: bool,
+        keys: &mut KeyCache,
     ) -> Result<Validated, ValidationError> {
         let owner = &rrset[0].owner;
         // RFC 4035 s5.3.1: the signer is the zone holding the RRset.
@@ -353,15 +362,24 @@ impl<'a> Validator<'a> {
             });
         };
         // RFC 4034 s2.1.1: only zone keys verify RRSIGs.
-        let candidates: Vec<(Dnskey, TrustPath)> = self
-            .trusted_keys(&rrsig.signer, related, chain)
-            .into_iter()
+        let at = match keys.iter().position(|(n, _)| *n == rrsig.signer) {
+            Some(at) => at,
+            None => {
+                let found = self.trusted_keys(&rrsig.signer, related, chain);
+                keys.push((rrsig.signer.clone(), found));
+                keys.len() - 1
+            }
+        };
+        let candidates: Vec<(Dnskey, TrustPath)> = keys[at]
+            .1
+            .iter()
             .filter(|(k, _)| {
                 k.algorithm == rrsig.algorithm
                     && k.key_tag() == rrsig.key_tag
                     && k.is_zone_key()
                     && k.protocol == 3
             })
+            .cloned()
             .collect();
         if candidates.is_empty() {
             return Err(ValidationError::WrongKey {
