@@ -545,6 +545,49 @@ fn bind_ksk_and_zsk_validate_from_the_ksk_ds() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Knot's `keymgr ds` and `keymgr dnskey` print anchors without a class
+/// and with lowercase hex; they parse, and our DS of Knot's DNSKEY equals
+/// Knot's DS for both digest types.
+#[test]
+fn knot_keymgr_output_parses_as_anchors() {
+    if !have("keymgr") {
+        return;
+    }
+    let dir = scratch("keymgr");
+    let db = dir.join("db");
+    let local = name("local.");
+    for alg in ["13", "15"] {
+        let keymgr = |args: &[&str]| {
+            run(Command::new("keymgr")
+                .arg("-D")
+                .arg(&db)
+                .arg("local.")
+                .args(args))
+        };
+        let id = keymgr(&["generate", &format!("algorithm={alg}"), "ksk=yes"]);
+        let id = id.trim();
+        let ds_text = keymgr(&["ds", id]);
+        let key_text = keymgr(&["dnskey", id]);
+        let key = match AnchorSet::parse(&key_text).unwrap().anchors() {
+            [Anchor::Dnskey { owner, key }] => {
+                assert_eq!(owner.as_ref(), Some(&local));
+                key.clone()
+            }
+            other => panic!("{key_text}: {other:?}"),
+        };
+        let set = AnchorSet::parse(&ds_text).unwrap_or_else(|e| panic!("{ds_text}: {e}"));
+        assert_eq!(set.anchors().len(), 2, "{ds_text}");
+        for anchor in set.anchors() {
+            let Anchor::Ds { ds, .. } = anchor else {
+                panic!("{ds_text}");
+            };
+            let dt = DigestType::from_number(ds.digest_type).unwrap();
+            assert_eq!(*ds, key.ds(&local, dt), "{alg}: {ds_text}");
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 // ------------------------------------------------------- dnspython tests
 
 /// The RRsets of a DNS-SD service as the conductor would publish them.
