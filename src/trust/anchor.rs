@@ -79,8 +79,9 @@ impl AnchorSet {
     pub fn from_text(text: &str) -> Result<AnchorSet, TrustError> {
         let mut anchors = Vec::new();
         for entry in entries(text)? {
-            if entry.tokens.len() == 1 && entry.tokens[0].contains(':') {
-                for part in entry.tokens[0].split(',').filter(|p| !p.is_empty()) {
+            if entry.tokens.iter().all(|t| t.contains(':')) {
+                let parts = entry.tokens.iter().flat_map(|t| t.split(','));
+                for part in parts.filter(|p| !p.is_empty()) {
                     anchors.push(parse_compact(part).map_err(|why| TrustError::Syntax {
                         line: entry.line,
                         why,
@@ -303,6 +304,10 @@ mod tests {
             ),
             (&format!("3613:15:2:{ED_DS}"), 1),
             (&format!("3613:15:2:{ED_DS},3613:15:2:{ED_DS}"), 2),
+            (
+                &format!("3613:15:2:{ED_DS}, 3613:15:2:{ED_DS} 3613:15:2:{ED_DS}"),
+                3,
+            ),
             (
                 &format!("3613:15:2:{ED_DS}\nexample.com. DNSKEY 257 3 15 {ED_KEY}"),
                 2,

@@ -106,9 +106,71 @@ pub fn load_bind_key(path: &Path) -> Result<LoadedKey, TrustError> {
         });
     }
     let text = read_bounded(&private_path)?;
+    let parsed = parse_private(&text, &private_path);
+    // Best effort: do not leave the key's text in freed memory.
+    let mut bytes = text.into_bytes();
+    bytes.fill(0);
+    std::hint::black_box(&bytes);
+    let (algorithm, private) = parsed?;
+    let tag = dnskey.key_tag();
+    if algorithm != dnskey.algorithm {
+        return Err(file_err(
+            &private_path,
+            format!(
+                "algorithm {algorithm}, but {} holds an algorithm {} DNSKEY",
+                key_path.display(),
+                dnskey.algorithm
+            ),
+        ));
+    }
+    if !Algorithm::from_number(algorithm).is_some_and(Algorithm::can_sign) {
+        return Err(file_err(
+            &private_path,
+            format!(
+                "algorithm {algorithm} cannot sign here (13 ECDSAP256SHA256 and 15 ED25519 can)"
+            ),
+        ));
+    }
+    let private = private.ok_or_else(|| file_err(&private_path, "no PrivateKey line".into()))?;
+    if let Some((name_alg, name_tag)) = name_tag(&key_path) {
+        if name_alg != algorithm || name_tag != tag {
+            return Err(file_err(
+                &key_path,
+                format!(
+                    "the file name says algorithm {name_alg} key tag {name_tag}, \
+                     the key is algorithm {algorithm} key tag {tag}"
+                ),
+            ));
+        }
+    }
+    let key = SigningKey::from_private(owner, &private.0, dnskey)
+        .map_err(|e| file_err(&private_path, e.to_string()))?;
+    Ok(LoadedKey { key, warnings })
+}
+
+/// Decoded private key octets, zeroed when dropped (best effort: the
+/// allocator gets them back cleared).
+struct Secret(Vec<u8>);
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        self.0.fill(0);
+        std::hint::black_box(&self.0);
+    }
+}
+
+/// Reads a `.private` file's text: the algorithm number and the decoded
+/// `PrivateKey`. Other fields (Created, Publish, Activate, ...; the RSA
+/// fields) are ignored.
+fn parse_private(text: &str, private_path: &Path) -> Result<(u8, Option<Secret>), TrustError> {
+    let file_err = |p: &Path, why: String| TrustError::File {
+        path: p.to_path_buf(),
+        why,
+    };
+    let private_path = private_path.to_path_buf();
     let mut format = None;
     let mut algorithm = None;
-    let mut private = None;
+    let mut private: Option<Secret> = None;
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() {
@@ -130,12 +192,12 @@ pub fn load_bind_key(path: &Path) -> Result<LoadedKey, TrustError> {
                 })?);
             }
             "PrivateKey" => {
-                private = Some(base64(value).map_err(|why| {
+                private = Some(Secret(base64(value).map_err(|why| {
                     file_err(
                         &private_path,
                         format!("line {}: PrivateKey is {why}", i + 1),
                     )
-                })?)
+                })?))
             }
             // Timing metadata (Created, Publish, Activate, ...) and the RSA
             // fields (Modulus, ...; algorithm 8 is refused below).
@@ -153,45 +215,7 @@ pub fn load_bind_key(path: &Path) -> Result<LoadedKey, TrustError> {
         None => return Err(file_err(&private_path, "no Private-key-format line".into())),
     }
     let algorithm = algorithm.ok_or_else(|| file_err(&private_path, "no Algorithm line".into()))?;
-    if algorithm != dnskey.algorithm {
-        return Err(file_err(
-            &private_path,
-            format!(
-                "algorithm {algorithm}, but {} holds an algorithm {} DNSKEY",
-                key_path.display(),
-                dnskey.algorithm
-            ),
-        ));
-    }
-    match Algorithm::from_number(algorithm) {
-        Some(a) if a.can_sign() => {}
-        _ => {
-            return Err(file_err(
-                &private_path,
-                format!(
-                "algorithm {algorithm} cannot sign here (13 ECDSAP256SHA256 and 15 ED25519 can)"
-            ),
-            ))
-        }
-    }
-    let mut private =
-        private.ok_or_else(|| file_err(&private_path, "no PrivateKey line".into()))?;
-    let tag = dnskey.key_tag();
-    if let Some((name_alg, name_tag)) = name_tag(&key_path) {
-        if name_alg != algorithm || name_tag != tag {
-            private.fill(0);
-            return Err(file_err(
-                &key_path,
-                format!("the file name says algorithm {name_alg} key tag {name_tag}, the key is algorithm {algorithm} key tag {tag}"),
-            ));
-        }
-    }
-    let key = SigningKey::from_private(owner, &private, dnskey);
-    // Best effort: do not leave the decoded private key in freed memory.
-    private.fill(0);
-    std::hint::black_box(&private);
-    let key = key.map_err(|e| file_err(&private_path, e.to_string()))?;
-    Ok(LoadedKey { key, warnings })
+    Ok((algorithm, private))
 }
 
 #[cfg(test)]
