@@ -18,10 +18,12 @@ use super::record::{Algorithm, DigestType, Dnskey, Ds};
 use super::text::{base64, entries, hex, read_bounded, Entry};
 use super::TrustError;
 
-/// One trust anchor. `owner` is the zone it was given for; `None` (the
-/// compact form) means the DS is matched against whatever signer name the
-/// RRSIG carries (its digest covers that name, so it still binds the key
-/// to one zone).
+/// One trust anchor. `owner` is the zone it was given for. `None` (the
+/// compact form) lets a DS be matched against whatever signer name the
+/// RRSIG carries: its digest covers that name, so it still binds the key
+/// to one zone. A DNSKEY anchor built with `owner: None` (only through
+/// [`AnchorSet::from_anchors`]; parsed text always names the zone) vouches
+/// for its key in any zone.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Anchor {
     Dnskey { owner: Option<Name>, key: Dnskey },
