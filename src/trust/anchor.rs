@@ -14,7 +14,7 @@ use std::path::Path;
 
 use super::crypto::check_public_key;
 use super::name::Name;
-use super::record::{Algorithm, DigestType, Dnskey, Ds};
+use super::record::{Algorithm, DigestType, Dnskey, Ds, FLAG_REVOKE};
 use super::text::{base64, entries, hex, read_bounded, Entry};
 use super::TrustError;
 
@@ -146,6 +146,12 @@ pub(crate) fn check_dnskey(key: &Dnskey) -> Result<(), String> {
     if !key.is_zone_key() {
         return Err(format!(
             "DNSKEY flags {} lack the Zone Key bit (256): such a key signs no records",
+            key.flags
+        ));
+    }
+    if key.flags & FLAG_REVOKE != 0 {
+        return Err(format!(
+            "DNSKEY flags {} carry the REVOKE bit (128): a revoked key is no anchor",
             key.flags
         ));
     }
@@ -354,6 +360,10 @@ mod tests {
             (
                 &format!("example.com. IN DNSKEY 1 3 15 {ED_KEY}"),
                 "Zone Key",
+            ),
+            (
+                &format!("example.com. IN DNSKEY 385 3 15 {ED_KEY}"),
+                "REVOKE",
             ),
             ("example.com. IN DNSKEY 257 3 15 AAAA", "32 octets"),
             ("example.com. IN A 192.0.2.1", "record type A"),

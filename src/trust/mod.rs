@@ -85,7 +85,9 @@ pub use canon::{canonical_rdata, signed_data, Rr, CACHE_FLUSH};
 pub use crypto::{rrsig_rr, SigningKey};
 pub use keyfile::{load_bind_key, KeyWarning, LoadedKey};
 pub use name::Name;
-pub use record::{rtype, Algorithm, DigestType, Dnskey, Ds, Rrsig, FLAG_SEP, FLAG_ZONE};
+pub use record::{
+    rtype, Algorithm, DigestType, Dnskey, Ds, Rrsig, FLAG_REVOKE, FLAG_SEP, FLAG_ZONE,
+};
 pub use text::{format_duration, format_time, parse_time, MAX_FILE};
 pub use validate::{TrustPath, Validated, ValidationError, Validator};
 

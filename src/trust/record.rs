@@ -106,6 +106,9 @@ impl DigestType {
 /// DNSKEY flag bit 7, Zone Key (RFC 4034 s2.1.1): only such keys verify
 /// RRSIGs.
 pub const FLAG_ZONE: u16 = 0x0100;
+/// DNSKEY flag bit 8, REVOKE (RFC 5011 s3): a revoked key validates
+/// nothing.
+pub const FLAG_REVOKE: u16 = 0x0080;
 /// DNSKEY flag bit 15, Secure Entry Point (RFC 4034 s2.1.1).
 pub const FLAG_SEP: u16 = 0x0001;
 
@@ -180,6 +183,12 @@ impl Dnskey {
     /// True if the Zone Key flag is set.
     pub fn is_zone_key(&self) -> bool {
         self.flags & FLAG_ZONE != 0
+    }
+
+    /// True if the key may verify RRSIGs: a zone key (RFC 4034 s2.1.1),
+    /// protocol 3, not revoked (RFC 5011 s3).
+    pub fn can_verify(&self) -> bool {
+        self.is_zone_key() && self.protocol == 3 && self.flags & FLAG_REVOKE == 0
     }
 
     /// The DS for this key at `owner` (RFC 4034 s5.1.4: the digest of the

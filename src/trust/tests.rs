@@ -166,6 +166,28 @@ fn one_step_chain_through_the_dnskey_rrset() {
 }
 
 #[test]
+fn a_revoked_key_in_the_key_set_is_not_trusted() {
+    let ksk = SigningKey::generate(name("local."), Algorithm::Ed25519, 257).unwrap();
+    let revoked =
+        SigningKey::generate(name("local."), Algorithm::Ed25519, 256 | FLAG_REVOKE).unwrap();
+    let (inc, exp) = window();
+    let keyset = vec![ksk.dnskey_rr(120), revoked.dnskey_rr(120)];
+    let mut related = vec![
+        sign(&ksk, &keyset, inc, exp),
+        sign(&revoked, &srv_rrset(), inc, exp),
+    ];
+    related.extend(keyset);
+    let anchors = anchor_ds(&ksk, DigestType::Sha256);
+    let err = Validator::new(&anchors, NOW, 0)
+        .validate(&srv_rrset(), &related)
+        .unwrap_err();
+    assert!(
+        matches!(err, ValidationError::WrongKey { key_tag, .. } if key_tag == revoked.key_tag()),
+        "{err}"
+    );
+}
+
+#[test]
 fn validity_window_with_and_without_skew() {
     let key = &keys()[0];
     let anchors = anchor_key(key);

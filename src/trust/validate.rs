@@ -361,7 +361,8 @@ impl<'a> Validator<'a> {
                 algorithm: rrsig.algorithm,
             });
         };
-        // RFC 4034 s2.1.1: only zone keys verify RRSIGs.
+        // RFC 4034 s2.1.1 and RFC 5011 s3: only zone keys that are not
+        // revoked verify RRSIGs.
         let at = match keys.iter().position(|(n, _)| *n == rrsig.signer) {
             Some(at) => at,
             None => {
@@ -374,10 +375,7 @@ impl<'a> Validator<'a> {
             .1
             .iter()
             .filter(|(k, _)| {
-                k.algorithm == rrsig.algorithm
-                    && k.key_tag() == rrsig.key_tag
-                    && k.is_zone_key()
-                    && k.protocol == 3
+                k.algorithm == rrsig.algorithm && k.key_tag() == rrsig.key_tag && k.can_verify()
             })
             .cloned()
             .collect();
