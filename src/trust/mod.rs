@@ -28,7 +28,7 @@
 //! - [`load_bind_key`]: `K<zone>+<alg>+<tag>.private` and `.key` (the
 //!   private key is checked against the public one; a private key file
 //!   others can read gives a [`KeyWarning`], not an error). Files over 64
-//!   KiB are refused unread. No key material ever appears in an error or in
+//!   KiB are refused unread; a FIFO or device is read without blocking. No key material ever appears in an error or in
 //!   `Debug` output.
 //! - [`AnchorSet`]: DNSKEY and DS records in zone-file text, the compact
 //!   `KEYTAG:ALG:DIGESTTYPE:HEXDIGEST` (a DS, for kernel command lines), or
@@ -66,6 +66,8 @@
 //!   the NSEC proof that no closer name exists. Refusing them costs nothing
 //!   and removes that case. (A record whose owner literally is `*.zone` is
 //!   signed and validated like any other.)
+//! - **Keys that verify**: zone keys (RFC 4034 s2.1.1), protocol 3, without
+//!   the REVOKE bit (RFC 5011 s3); a revoked key is refused as an anchor.
 //! - **Trust chain**: one step at most. The anchor is pinned by the
 //!   operator; there is no walk from the root and no DS lookup.
 

@@ -2,8 +2,9 @@
 //! write it (RFC 1035 s5.1: `;` comments, parentheses joining lines),
 //! bounded file reads, base64 and hex, and DNSSEC times.
 
-use std::fs::File;
+use std::fs::OpenOptions;
 use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use base64::Engine as _;
@@ -14,13 +15,20 @@ use super::TrustError;
 /// 4 KiB; anything larger (or `/dev/zero`) is refused without reading on.
 pub const MAX_FILE: u64 = 64 * 1024;
 
-/// Reads a UTF-8 text file of at most [`MAX_FILE`] octets.
+/// Reads a UTF-8 text file of at most [`MAX_FILE`] octets; never blocks
+/// on a FIFO or a device that has nothing to say.
 pub(crate) fn read_bounded(path: &Path) -> Result<String, TrustError> {
     let file_err = |why: String| TrustError::File {
         path: path.to_path_buf(),
         why,
     };
-    let f = File::open(path).map_err(|e| file_err(e.to_string()))?;
+    // O_NONBLOCK: opening a FIFO with no writer must not hang (a read of
+    // it then ends at once); regular files read as usual.
+    let f = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| file_err(e.to_string()))?;
     let mut buf = Vec::new();
     f.take(MAX_FILE + 1)
         .read_to_end(&mut buf)
@@ -272,6 +280,14 @@ mod tests {
         let err = read_bounded(Path::new("/dev/zero")).unwrap_err();
         assert!(err.to_string().contains("larger than"), "{err}");
         assert!(read_bounded(Path::new("/nonexistent/k.key")).is_err());
+        // a FIFO nobody writes to: an empty read, not a hang
+        let fifo = std::env::temp_dir().join(format!("ironicmdns-fifo-{}", std::process::id()));
+        let _ = std::fs::remove_file(&fifo);
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        assert_eq!(read_bounded(&fifo).unwrap(), "");
+        std::fs::remove_file(&fifo).unwrap();
         assert!(hex("0g").is_err() && hex("abc").is_err());
         assert_eq!(hex("0aFF").unwrap(), [10, 255]);
         assert!(base64("@@@@").is_err());
