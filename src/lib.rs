@@ -17,6 +17,10 @@ pub mod error;
 pub mod fuzzing;
 pub mod props;
 pub mod route;
+/// DNSSEC signing and validation (not yet wired to the transports; the
+/// integration tests reach it directly).
+#[doc(hidden)]
+pub mod trust;
 pub mod zeroconf;
 
 pub use crate::config::Config;
