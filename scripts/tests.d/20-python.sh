@@ -3,7 +3,7 @@
 # package installed into a fresh venv and into the peers' venv (.venv, with
 # ironic_lib, ironic-python-agent and ironic), then pytest inside a private
 # network namespace (this script's `unshare -n`: host A; the tests add host
-# B). Prints pytest's summary line. OWNER: bindings helper.
+# B). Prints pytest's summary line.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
