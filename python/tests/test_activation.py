@@ -60,13 +60,24 @@ def _venv(path, deps_site):
 
 
 def _pip(python, *args):
-    # pip comes through the deps path line (the peers' copy); run by the
-    # test venv's interpreter it installs into that venv, with no index.
+    """pip install into the test venv, with no index. pip comes through
+    the deps path line (the peers' copy); run by the test venv's
+    interpreter it installs into that venv. --ignore-installed: a copy
+    seen through the path line would otherwise count as installed."""
     r = subprocess.run([python, "-m", "pip", "install", "--no-index", "--no-deps",
-                        "--disable-pip-version-check", "--quiet"] + list(args),
-                       capture_output=True, text=True)
+                        "--ignore-installed", "--disable-pip-version-check", "--quiet"]
+                       + list(args), capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     return r
+
+
+def _assert_own_copy(python, site, module):
+    """``module`` loads from the test venv's site-packages, not the deps'."""
+    r = subprocess.run([python, "-c", "import %s as m; print(m.__file__)" % module],
+                       capture_output=True, text=True, env=dict(
+                           os.environ, IRONICMDNS_ACTIVATION="off"))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().startswith(site + os.sep), (module, r.stdout, site)
 
 
 class _Recorder(http.server.BaseHTTPRequestHandler):
@@ -123,9 +134,8 @@ def agent_venv(tmp_path_factory):
     ipa = [os.path.join(ipa_wheels, f) for f in os.listdir(ipa_wheels)
            if f.startswith("ironic_python_agent-13.0.0-")]
     assert len(ipa) == 1, os.listdir(ipa_wheels)
-    # --ignore-installed: the peers' copy seen through the path line would
-    # otherwise count as installed.
-    _pip(python, "--ignore-installed", ipa[0])
+    _pip(python, ipa[0])
+    _assert_own_copy(python, site, "ironic_python_agent")
     assert os.path.exists(os.path.join(venv, "bin", "ironic-python-agent"))
     # pip for the element's `python -m pip`: the peers' copy, seen through
     # the deps path line, is enough.
@@ -136,6 +146,7 @@ def agent_venv(tmp_path_factory):
     assert r.returncode == 0, (r.stdout, r.stderr)
     assert "checked: ironic_python_agent.mdns is ironicmdns.ipa" in r.stdout, r.stdout
     assert os.path.exists(os.path.join(site, "ironicmdns-agent.pth"))
+    _assert_own_copy(python, site, "ironicmdns")
     return venv
 
 
@@ -269,6 +280,7 @@ def conductor_venv(tmp_path_factory):
     python, site = _venv(venv, deps)
     wheel = [os.path.join(wheelhouse, f) for f in os.listdir(wheelhouse)]
     _pip(python, *wheel)
+    _assert_own_copy(python, site, "ironicmdns")
     r = subprocess.run([python, "-m", "ironicmdns.activate", "--conductor"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, (r.stdout, r.stderr)
