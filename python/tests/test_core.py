@@ -93,7 +93,7 @@ def test_close_waits_for_a_call_in_flight(netns):
     t = threading.Thread(target=lambda: done.append(zc.browse(0.8)))
     t.start()
     deadline = time.monotonic() + 10
-    while not zc._busy and time.monotonic() < deadline:
+    while not zc._handle.busy and time.monotonic() < deadline:
         time.sleep(0.01)        # until the browse is inside the library
     start = time.monotonic()
     zc.close()

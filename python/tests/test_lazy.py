@@ -62,7 +62,10 @@ def test_oslo_config_files_are_honoured_when_the_process_loads_it(netns, tmp_pat
         "out = [cfg.CONF.mdns.lookup_attempts, cfg.CONF.mdns.interfaces]",
         "try:",
         "    mdns.Zeroconf()",
-        "except ironicmdns.IOFailure as exc:",
+        # ironicmdns.ipa turns every failure into the agent's
+        # ServiceLookupFailure (an ironicmdns.Error), keeping the status.
+        "except ironicmdns.Error as exc:",
+        "    assert exc.status == ironicmdns._lib.ZC_ERR_IO, exc.status",
         "    out.append(exc.message)",
         "print(json.dumps(out))",
     ])
@@ -131,9 +134,14 @@ def test_library_log_messages_reach_logging(caplog):
     import logging
     import ironicmdns
     from ironicmdns import _lib
-    with caplog.at_level(logging.DEBUG, logger="ironicmdns"):
-        ironicmdns._forward_log(_lib.ZC_LOG_DEBUG, b"probe sent", None)
-        ironicmdns._forward_log(_lib.ZC_LOG_WARNING, b"name taken", None)
+    saved = ironicmdns._log_name
+    ironicmdns.log_as("ironicmdns")
+    try:
+        with caplog.at_level(logging.DEBUG, logger="ironicmdns"):
+            ironicmdns._forward_log(_lib.ZC_LOG_DEBUG, b"probe sent", None)
+            ironicmdns._forward_log(_lib.ZC_LOG_WARNING, b"name taken", None)
+    finally:
+        ironicmdns.log_as(saved)
     assert [(r.levelno, r.getMessage()) for r in caplog.records
             if r.name == "ironicmdns"] == [(logging.DEBUG, "probe sent"),
                                            (logging.WARNING, "name taken")]

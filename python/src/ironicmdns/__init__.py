@@ -18,12 +18,15 @@ Drop-ins for OpenStack's two mDNS modules: ``ironicmdns.ironic``
 (``ironic.common.mdns``) and ``ironicmdns.ipa`` (``ironic_python_agent.mdns``).
 """
 
+# Annotations stay strings: no typing import at run time.
+from __future__ import annotations
+
 # Only modules a bare interpreter has, or small ones: threading and
 # collections (through functools) and weakref would add about 0.8 MiB to
 # every process, a third of what this package itself costs (ctypes, the
-# library).
+# library). weakref (for weakref.finalize) is imported by the first
+# Zeroconf: about 1 ms, paid by processes that open one.
 import _thread
-import _weakref
 import atexit
 import ctypes
 import os
@@ -31,9 +34,10 @@ import sys
 
 from ironicmdns import _lib
 from ironicmdns._lib import lib
+from ironicmdns._version import __version__
 
 __all__ = [
-    "Zeroconf", "lookup", "browse", "Service", "options", "sample_config",
+    "__version__", "Zeroconf", "lookup", "browse", "Service", "options", "sample_config",
     "version", "Error", "InvalidArgument", "RegistrationFailure",
     "NameConflict", "LookupFailure", "NotFound", "NoValidAddress",
     "DecodeFailure", "IOFailure", "Closed", "Poisoned", "InternalError",
@@ -131,13 +135,27 @@ def _check(status, detail):
 # ---------------------------------------------------------------- logging
 
 
+# The logger the library's own messages go to: "ironicmdns", or the name
+# of the upstream module a drop-in stands in for once a drop-in is loaded
+# (ironic_python_agent.mdns, ironic.common.mdns), so that the process's
+# per-module log levels apply to them as they did to the reference.
+_log_name = "ironicmdns"
+
+
+def log_as(name: str) -> None:
+    """Send the library's log messages to the logger ``name`` from now on
+    (the drop-ins call it with the name of the module they stand in for)."""
+    global _log_name
+    _log_name = name
+
+
 def _forward_log(level, message, _user):
-    """The library's log messages to the ``ironicmdns`` logger. A debug
-    message is dropped while the process has not imported logging: nobody
-    can have enabled debug then, and importing it (with re, threading,
-    traceback: 1.5 MiB) for a message nobody sees would cost every process
-    that registers. Warnings and errors import it (its last-resort handler
-    prints them when nothing is configured)."""
+    """The library's log messages to logging (the logger named by
+    ``log_as``). A debug message is dropped while the process has not
+    imported logging: nobody can have enabled debug then, and importing it
+    (with re, threading, traceback: 1.5 MiB) for a message nobody sees
+    would cost every process that registers. Warnings and errors import it
+    (its last-resort handler prints them when nothing is configured)."""
     logging = sys.modules.get("logging")
     if logging is None:
         if level == _lib.ZC_LOG_DEBUG:
@@ -145,7 +163,7 @@ def _forward_log(level, message, _user):
         import logging
     py_level = {_lib.ZC_LOG_DEBUG: logging.DEBUG,
                 _lib.ZC_LOG_WARNING: logging.WARNING}.get(level, logging.ERROR)
-    logging.getLogger("ironicmdns").log(py_level, "%s", message.decode("utf-8", "replace"))
+    logging.getLogger(_log_name).log(py_level, "%s", message.decode("utf-8", "replace"))
 
 
 def _debug(logger, msg, *args):
@@ -253,30 +271,70 @@ def _props_out(handle):
 # ---------------------------------------------------------------- options
 
 
-class _Options:
-    """A zc_options object built from keyword options; a context manager."""
+def _option_text(name, type_name, value):
+    """The config-file text of an option value given in Python, by the
+    option's type in the library's table (``options()``)."""
+    if type_name == "integer":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError("%s must be int, not %s" % (name, type(value).__name__))
+        return str(value)
+    if type_name == "floating point":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError("%s must be a number, not %s" % (name, type(value).__name__))
+        return repr(float(value))
+    if type_name == "list":
+        if isinstance(value, str):
+            return value
+        return ",".join(str(i) for i in value)
+    if type_name == "dict":
+        if isinstance(value, str):
+            return value
+        return ",".join("%s:%s" % kv for kv in dict(value).items())
+    if isinstance(value, os.PathLike):
+        return os.fsdecode(value)
+    if not isinstance(value, str):
+        raise TypeError("%s must be str, not %s" % (name, type(value).__name__))
+    return value
 
-    def __init__(self, config_files=(), interfaces=None, registration_attempts=None,
-                 lookup_attempts=None, lookup_timeout=None):
+
+_TYPES = None
+
+
+def _option_types():
+    """{name: type} from the library's options table, read once."""
+    global _TYPES
+    if _TYPES is None:
+        _TYPES = {o["name"]: o["type"] for o in options()}
+    return _TYPES
+
+
+class _Options:
+    """A zc_options object from keyword options; a context manager.
+
+    Every option of the library's table (``options()``: the ``[mdns]``
+    options, the lookup timeout, the unicast DNS and TSIG options, and any
+    the library adds later) is a keyword; None leaves its default. A value
+    is converted by the option's type in that table.
+    """
+
+    def __init__(self, config_files=(), **values):
         if isinstance(config_files, (str, bytes, os.PathLike)):
             config_files = [config_files]
+        types = _option_types()
+        unknown = sorted(set(values) - set(types))
+        if unknown:
+            raise TypeError("unknown option%s %s; the library has: %s"
+                            % ("s" if len(unknown) > 1 else "", ", ".join(unknown),
+                               ", ".join(types)))
+        texts = [(name, _option_text(name, types[name], value))
+                 for name, value in values.items() if value is not None]
         self.ptr = ctypes.c_void_p()
         _check(lib.zc_options_new(ctypes.byref(self.ptr)), lambda: _lib.handle_detail(None))
         try:
             for path in config_files:
                 self._do(lib.zc_options_load_file, _text(os.fsdecode(path), "config file"))
-            if interfaces is not None:
-                if isinstance(interfaces, str):
-                    interfaces = [interfaces]
-                self._set("interfaces", ",".join(str(i) for i in interfaces))
-            for name, value in (("registration_attempts", registration_attempts),
-                                ("lookup_attempts", lookup_attempts)):
-                if value is not None:
-                    if isinstance(value, bool) or not isinstance(value, int):
-                        raise TypeError("%s must be int" % name)
-                    self._set(name, str(value))
-            if lookup_timeout is not None:
-                self._set("lookup_timeout", repr(float(lookup_timeout)))
+            for name, text in texts:
+                self._set(name, text)
         except BaseException:
             self.free()
             raise
@@ -299,7 +357,7 @@ class _Options:
         self.free()
 
 
-def options():
+def options() -> list[dict[str, str]]:
     """The options listing: dicts with group, name, type, default, help."""
     out = []
     fields = [ctypes.c_char_p() for _ in range(5)]
@@ -312,14 +370,15 @@ def options():
     return out
 
 
-def sample_config():
+def sample_config() -> str:
     """A sample ``[mdns]`` section, as oslo-config-generator prints it."""
     text = ctypes.c_void_p()
     _check(lib.zc_sample_config(ctypes.byref(text)), lambda: _lib.handle_detail(None))
     return _lib.take_string(text.value)
 
 
-def version():
+def version() -> str:
+    """The loaded library's version (the package's: checked on import)."""
     return lib.zc_version().decode("utf-8")
 
 
@@ -359,66 +418,108 @@ class Service(tuple):
     params = property(lambda self: self[3], doc="TXT properties")
 
 
-# Open Zeroconf objects, closed at exit: id -> weak reference.
-_OPEN = {}
+# For type checkers only (they take a name TYPE_CHECKING as typing's):
+# importing typing would cost every process.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Dict, Union
+    Properties = Dict[Union[str, bytes], Union[str, bytes, int, float, bool, None]]
+
+
+class _Handle:
+    """The library handle of one Zeroconf, apart from the object so that
+    its finalizer (weakref.finalize) can close it without keeping the
+    Zeroconf alive. zc_close must not race other calls on the handle:
+    calls in flight are counted, and ``idle`` is held while there are any;
+    close waits for it."""
+
+    __slots__ = ("ptr", "mu", "idle", "busy", "closed")
+
+    def __init__(self):
+        self.ptr = ctypes.c_void_p()
+        self.mu = _thread.allocate_lock()
+        self.idle = _thread.allocate_lock()     # held while calls are in flight
+        self.busy = 0
+        self.closed = False
+
+    def enter(self):
+        with self.mu:
+            if self.closed:
+                raise Closed(_lib.ZC_ERR_CLOSED, "this Zeroconf is closed")
+            if not self.busy:
+                self.idle.acquire()
+            self.busy += 1
+            return self.ptr
+
+    def leave(self):
+        with self.mu:
+            self.busy -= 1
+            if not self.busy:
+                self.idle.release()
+
+    def call(self, fn, *args):
+        """``fn(handle, *args)``, raising for a failed status.
+
+        Every blocking library call of a Zeroconf goes through here, so a
+        per-call cancel token (once the C ABI takes one) is one argument
+        threaded from the public methods to this call, and a ``cancel()``
+        needs only the handle kept here."""
+        ptr = self.enter()
+        try:
+            st = fn(ptr, *args)
+            _check(st, lambda: _lib.handle_detail(ptr))
+        finally:
+            self.leave()
+
+    def close(self):
+        """Withdraw every registration (goodbyes) and free the handle; the
+        first call does it, later ones return. Also the finalizer: it runs
+        when the Zeroconf is garbage-collected or at interpreter exit."""
+        with self.mu:
+            if self.closed:
+                return
+            self.closed = True
+        with self.idle:         # no new call can start: wait for those in flight
+            pass
+        with self.mu:
+            ptr, self.ptr = self.ptr, ctypes.c_void_p()
+        if ptr:
+            _check(lib.zc_close(ptr), lambda: _lib.handle_detail(None))
 
 
 class Zeroconf:
-    """An mDNS client and server (sockets and a background thread in the
-    library); close it, or use it as a context manager.
+    """An mDNS (and unicast DNS-SD) client and server: sockets and a
+    background thread in the library. Close it, use it as a context
+    manager, or drop it: a Zeroconf that is garbage-collected, or still
+    open at interpreter exit, is closed then (goodbyes sent).
 
-    Keyword options (the ``[mdns]`` options): ``interfaces`` (IP addresses,
-    a list or a comma string), ``registration_attempts``,
-    ``lookup_attempts``, ``lookup_timeout`` (seconds per lookup attempt),
-    ``params`` (TXT properties added to every registration), and
-    ``config_files`` (OpenStack config files whose ``[mdns]`` section is read
-    first, later files winning; the keywords win over them).
+    Keyword options: every option of the library's table (``options()``;
+    ``ironic-mdns options``), e.g. ``interfaces`` (IP addresses, a list or
+    a comma string), ``registration_attempts``, ``lookup_attempts``,
+    ``lookup_timeout`` (seconds per lookup attempt), ``domain``,
+    ``dns_servers``, ``tsig_key_file``, ``tsig_key``, ``discovery``; None
+    keeps the default. ``params`` (TXT properties added to every
+    registration) and ``config_files`` (OpenStack config files whose
+    ``[mdns]`` section is read first, later files winning; the keywords win
+    over them).
     """
 
-    def __init__(self, config_files=(), interfaces=None, registration_attempts=None,
-                 lookup_attempts=None, lookup_timeout=None, params=None):
+    def __init__(self, config_files: "str | os.PathLike[str] | list[str | os.PathLike[str]]" = (),
+                 params: Properties | None = None, **options: object) -> None:
         self._params = dict(params or {})
         for k, v in self._params.items():   # checked now, used at registration
             _key_bytes(k)
             _value_bytes(v)
-        self._handle = ctypes.c_void_p()
-        self._mu = _thread.allocate_lock()
-        self._idle = _thread.allocate_lock()     # held while calls are in flight
-        self._busy = 0
-        self._closed = False
-        with _Options(config_files, interfaces, registration_attempts, lookup_attempts,
-                      lookup_timeout) as opts:
-            _check(lib.zc_new(opts.ptr, ctypes.byref(self._handle)),
+        handle = _Handle()
+        with _Options(config_files, **options) as opts:
+            _check(lib.zc_new(opts.ptr, ctypes.byref(handle.ptr)),
                    lambda: _lib.options_detail(opts.ptr))
-        key = id(self)
-        _OPEN[key] = _weakref.ref(self, lambda _ref: _OPEN.pop(key, None))
+        self._handle = handle
+        import weakref
+        self._finalizer = weakref.finalize(self, handle.close)
 
-    # zc_close must not race other calls on the handle: calls in flight are
-    # counted, and _idle is held while there are any; close() waits for it.
-    def _enter(self):
-        with self._mu:
-            if self._closed:
-                raise Closed(_lib.ZC_ERR_CLOSED, "this Zeroconf is closed")
-            if not self._busy:
-                self._idle.acquire()
-            self._busy += 1
-            return self._handle
-
-    def _leave(self):
-        with self._mu:
-            self._busy -= 1
-            if not self._busy:
-                self._idle.release()
-
-    def _call(self, fn, *args):
-        handle = self._enter()
-        try:
-            st = fn(handle, *args)
-            _check(st, lambda: _lib.handle_detail(handle))
-        finally:
-            self._leave()
-
-    def register_service(self, service_type, endpoint, params=None):
+    def register_service(self, service_type: str, endpoint: str,
+                         params: Properties | None = None) -> None:
         """Publish ``service_type`` (e.g. "baremetal") at ``endpoint`` (a URL)
         with TXT ``params`` merged over the ``params`` option; probes first
         (RFC 6762 s8). Raises RegistrationFailure / NameConflict /
@@ -430,33 +531,34 @@ class Zeroconf:
             merged.update(params)
         props = _props_in(merged)
         try:
-            self._call(lib.zc_register_service, st_b, url_b, props)
+            self._handle.call(lib.zc_register_service, st_b, url_b, props)
         finally:
             if props is not None:
                 lib.zc_props_free(props)
 
-    def get_endpoint(self, service_type, skip_loopback=True, skip_link_local=False):
+    def get_endpoint(self, service_type: str, skip_loopback: bool = True,
+                     skip_link_local: bool = False) -> "tuple[str, dict[str, str | bytes | None]]":
         """``(url, properties)`` of ``service_type``; a cached answer within
         its TTL returns at once. Raises NotFound / NoValidAddress /
         DecodeFailure (all LookupFailure)."""
         st_b = _text(service_type, "service_type")
         url = ctypes.c_void_p()
         props = ctypes.c_void_p()
-        self._call(lib.zc_get_endpoint, st_b, int(bool(skip_loopback)),
-                   int(bool(skip_link_local)), ctypes.byref(url), ctypes.byref(props))
+        self._handle.call(lib.zc_get_endpoint, st_b, int(bool(skip_loopback)),
+                          int(bool(skip_link_local)), ctypes.byref(url), ctypes.byref(props))
         try:
             return _lib.take_string(url.value), _props_out(props)
         finally:
             lib.zc_props_free(props)
 
-    def browse(self, duration=3.0):
+    def browse(self, duration: float = 3.0) -> "list[Service]":
         """Every ``_openstack._tcp`` service heard within ``duration`` s."""
         ms = int(round(float(duration) * 1000))
         if not 0 <= ms <= 60000:
             raise InvalidArgument(_lib.ZC_ERR_INVALID_ARGUMENT,
                                   "duration must be within 0 to 60 seconds")
         services = ctypes.c_void_p()
-        self._call(lib.zc_browse, ms, ctypes.byref(services))
+        self._handle.call(lib.zc_browse, ms, ctypes.byref(services))
         try:
             out = []
             t, u, e = ctypes.c_char_p(), ctypes.c_char_p(), ctypes.c_char_p()
@@ -471,46 +573,39 @@ class Zeroconf:
         finally:
             lib.zc_services_free(services)
 
-    def lost(self, timeout=0.0):
+    def lost(self, timeout: float = 0.0) -> "list[str]":
         """Instance names of registrations lost later to another host
         (RFC 6762 s9), waiting up to ``timeout`` s for one."""
         lost = ctypes.c_void_p()
-        self._call(lib.zc_wait_lost, int(float(timeout) * 1000), ctypes.byref(lost))
+        self._handle.call(lib.zc_wait_lost, int(float(timeout) * 1000), ctypes.byref(lost))
         text = _lib.take_string(lost.value)
         return text.split("\n") if text else []
 
-    def close(self):
+    def close(self) -> None:
         """Withdraw every registration (goodbyes), stop; idempotent."""
-        with self._mu:
-            if self._closed:
-                return
-            self._closed = True
-        with self._idle:        # no new call can start: wait for those in flight
-            pass
-        with self._mu:
-            handle, self._handle = self._handle, ctypes.c_void_p()
-        _OPEN.pop(id(self), None)
-        _check(lib.zc_close(handle), lambda: _lib.handle_detail(None))
+        self._finalizer.detach()
+        self._handle.close()
 
     @property
-    def closed(self):
-        return self._closed
+    def closed(self) -> bool:
+        return self._handle.closed
 
-    def __enter__(self):
+    def __enter__(self) -> "Zeroconf":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-def lookup(service_type, skip_loopback=True, skip_link_local=False, **options):
+def lookup(service_type: str, skip_loopback: bool = True, skip_link_local: bool = False,
+           **options: object) -> "tuple[str, dict[str, str | bytes | None]]":
     """One-shot ``(url, properties)`` of ``service_type`` (the reference's
     module-level get_endpoint); ``options`` as for Zeroconf."""
     with Zeroconf(**options) as zc:
         return zc.get_endpoint(service_type, skip_loopback, skip_link_local)
 
 
-def browse(duration=3.0, **options):
+def browse(duration: float = 3.0, **options: object) -> "list[Service]":
     """One-shot browse: every ``_openstack._tcp`` service heard."""
     with Zeroconf(**options) as zc:
         return zc.browse(duration)
@@ -518,13 +613,8 @@ def browse(duration=3.0, **options):
 
 @atexit.register
 def _shutdown():
-    for ref in list(_OPEN.values()):
-        zc = ref()
-        if zc is None:
-            continue
-        try:
-            zc.close()
-        except Error:
-            pass
-    # No Python callback may run while the interpreter goes away.
+    # No Python callback may run once the interpreter goes away. Open
+    # Zeroconf objects are closed by weakref.finalize's own exit hook,
+    # before or after this one: after it, their goodbyes are sent with the
+    # library's messages no longer logged.
     lib.zc_set_log_callback(_lib.LOG_FN(), None)

@@ -4,10 +4,16 @@ The library is found, first match wins, at $IRONICMDNS_LIBRARY, inside this
 package (the wheel bundles it), or as the system's libironicmdns.so.0.
 Strings the library allocates come back as c_void_p and are freed with
 zc_string_free (a c_char_p result would leak them).
+
+Loading checks the library: every function below must be there and
+``zc_version()`` must be this package's version, else ImportError naming
+what is wrong (an older system library, a stale IRONICMDNS_LIBRARY).
 """
 
 import ctypes
 import os
+
+from ironicmdns._version import __version__ as EXPECTED_VERSION
 
 ZC_OK = 0
 ZC_ERR_INVALID_ARGUMENT = -1
@@ -96,10 +102,29 @@ _PROTOTYPES = {
     "zc_set_log_callback": (status, [LOG_FN, vp]),
 }
 
-for _name, (_res, _args) in _PROTOTYPES.items():
-    _f = getattr(lib, _name)
-    _f.restype = _res
-    _f.argtypes = _args
+
+def _bind(library, where):
+    """Prototypes on ``library``; ImportError for a missing function or
+    another version than the package's."""
+    missing = [n for n in _PROTOTYPES if not hasattr(library, n)]
+    if missing:
+        raise ImportError(
+            "ironicmdns %s: the library at %s lacks %s (an older libironicmdns?); "
+            "install libironicmdns %s or set IRONICMDNS_LIBRARY"
+            % (EXPECTED_VERSION, where, ", ".join(missing), EXPECTED_VERSION))
+    for name, (res, args) in _PROTOTYPES.items():
+        f = getattr(library, name)
+        f.restype = res
+        f.argtypes = args
+    found = library.zc_version().decode("utf-8", "replace")
+    if found != EXPECTED_VERSION:
+        raise ImportError(
+            "ironicmdns %s needs libironicmdns %s, but %s is version %s; "
+            "install the matching library or set IRONICMDNS_LIBRARY"
+            % (EXPECTED_VERSION, EXPECTED_VERSION, where, found))
+
+
+_bind(lib, path)
 
 
 def take_string(ptr):

@@ -11,17 +11,32 @@ after this module; see ironicmdns._oslo). A failed lookup raises
 ``ironic_python_agent.errors.ServiceLookupFailure`` when the agent's errors
 module is loaded, so the agent's own ``except`` clauses catch it.
 
-``use_mdns`` defaults to the kernel argument ``ipa-use-mdns`` (false when
-absent), ``allowed_overrides`` to ``inspection_callback_url,ntp_server``;
+``use_mdns`` defaults to the agent parameter ``ipa-use-mdns`` (false when
+absent; a value that is not a boolean is logged and taken as false, where
+the reference's import fails), read by the agent's own
+``utils.get_agent_params()`` (kernel command line and virtual media)
+whenever this module stands in for the agent's (``stand_in``, the
+activation), ``allowed_overrides`` to ``inspection_callback_url,ntp_server``;
 as in the agent, they govern the caller (whether to look up at all, which
 TXT ``ipa_*`` keys may override configuration), not ``get_endpoint``
 itself. ``overrides(params)`` applies the ``allowed_overrides`` rule.
+
+As the agent's module it logs to the logger ``ironic_python_agent.mdns``
+(the library's own messages too), fails every lookup with
+``ServiceLookupFailure`` (also when no socket can be opened or the library
+fails), and leaves ``txtvers`` out of the properties it returns: the TXT
+version key (RFC 6763 s6.7) that our publishers add is record metadata,
+not agent configuration, and the agent would log "Skipping unknown
+configuration option txtvers" for it on every boot; the reference's
+conductor never publishes it, so the agent sees what it sees there.
 
 While the process has not imported oslo.config, ``CONF.mdns`` is a plain
 object holding the same options with their defaults (set its attributes
 to change them); nothing can have configured them otherwise, and a plain
 ``get_endpoint`` does not pay for importing oslo.config.
 """
+
+from __future__ import annotations
 
 import sys
 import types
@@ -34,21 +49,28 @@ _MDNS_DOMAIN = "_openstack._tcp.local."
 _DEFAULT_OVERRIDES = ["inspection_callback_url", "ntp_server"]
 
 
+UPSTREAM = "ironic_python_agent.mdns"
+_log_name = UPSTREAM
+_core.log_as(UPSTREAM)
+
+
 def _log():
     # logging is imported when something is logged, not with the module.
     import logging
-    return logging.getLogger(__name__)
+    return logging.getLogger(_log_name)
 
 
 def _agent_params():
     """The agent's parameters: the agent's own reader (kernel command line
-    and virtual media) when the agent is running here (its utils module is
-    loaded; importing it only for this would cost a lookup's time many
-    times over), else /proc/cmdline read the same way (whitespace-separated
-    ``key=value``; words without ``=`` ignored)."""
+    and virtual media) once its utils module is loaded (``stand_in`` loads
+    it, as the agent's module does; importing it for a plain lookup would
+    cost the lookup's time many times over), else /proc/cmdline read the
+    same way (whitespace-separated ``key=value``; words without ``=``
+    ignored)."""
     ipa_utils = sys.modules.get("ironic_python_agent.utils")
-    if ipa_utils is not None:
-        return ipa_utils.get_agent_params()
+    get = getattr(ipa_utils, "get_agent_params", None)   # None: still loading
+    if get is not None:
+        return get()
     try:
         with open("/proc/cmdline") as f:
             words = f.read().split()
@@ -73,9 +95,23 @@ def _truthy(value):
     raise ValueError("Unexpected boolean value %r" % value)
 
 
+def _default_use_mdns():
+    """``ipa-use-mdns`` as a boolean; a value that is none is logged and
+    taken as false (mDNS answers are unauthenticated: off is the safe
+    side), so that a typo on the kernel command line cannot stop the
+    agent's import."""
+    value = _kernel_use_mdns()
+    try:
+        return _truthy(value)
+    except ValueError:
+        _log().warning("Ignoring ipa-use-mdns=%s: not a boolean; [mdns] use_mdns "
+                       "defaults to false", value)
+        return False
+
+
 # Without oslo.config in the process: a plain object with the defaults.
 CONF = types.SimpleNamespace(mdns=types.SimpleNamespace(
-    use_mdns=_truthy(_kernel_use_mdns()),
+    use_mdns=_default_use_mdns(),
     allowed_overrides=list(_DEFAULT_OVERRIDES),
     lookup_attempts=3,
     params={},
@@ -89,7 +125,7 @@ def _register(cfg):
     see _oslo); CONF becomes cfg.CONF."""
     global CONF, _oslo_opts
     new = [
-        cfg.BoolOpt("use_mdns", default=_kernel_use_mdns(),
+        cfg.BoolOpt("use_mdns", default=_default_use_mdns(),
                     help="Look the Ironic API up with multicast DNS when neither "
                          "ipa-api-url nor ipa-inspection-callback-url is given. "
                          "mDNS answers are not authenticated: any host on the "
@@ -99,11 +135,26 @@ def _register(cfg):
                          "of the TXT keys) that the TXT record of the "
                          "discovered service may override. Empty: none."),
     ] + _oslo.shared_opts(cfg)
-    for name in _oslo.register(cfg, "Options for multicast DNS client", new):
+    global _use_mdns_ours
+    taken = _oslo.register(cfg, "Options for multicast DNS client", new)
+    for name in taken:
         # The agent's own module registered it first: use that one.
-        _core._debug(__name__, "[mdns] %s is already registered", name)
+        _core._debug(_log_name, "[mdns] %s is already registered", name)
+    _use_mdns_ours = "use_mdns" not in taken
     _oslo_opts = new
     CONF = cfg.CONF
+
+
+_use_mdns_ours = False
+
+
+def _refresh_use_mdns():
+    """The use_mdns default again, from the agent's reader now loaded."""
+    value = _default_use_mdns()
+    if _oslo_opts is None:
+        CONF.mdns.use_mdns = value
+    elif _use_mdns_ours:
+        CONF.set_default("use_mdns", value, group="mdns")
 
 
 _oslo.when_loaded(_register)
@@ -158,15 +209,39 @@ def _opts():
     return [dict(o) for o in _core.options() if o["name"] != "registration_attempts"]
 
 
+def _lookup_failure(name, exc):
+    """The agent's exception for a failed library call."""
+    if isinstance(exc, _core.NotFound):
+        return _failure_class()(service=name)
+    return _failure_class()(
+        service=name, status=exc.status,
+        message="Cannot find %s service through multicast: %s" % (name, exc.message))
+
+
+def _without_txtvers(props):
+    """The properties without the TXT version key (any case, RFC 6763
+    s6.4): it describes the record, it is no agent option."""
+    return {k: v for k, v in props.items() if k.lower() != "txtvers"}
+
+
 class Zeroconf:
-    """mDNS client configured from ``CONF.mdns``; context manager."""
+    """mDNS client configured from ``CONF.mdns``; context manager. Every
+    failure of the library (no usable socket, closed, internal) raises
+    ServiceLookupFailure, which the agent catches and logs."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         conf = CONF.mdns
-        self._zc = _core.Zeroconf(interfaces=conf.interfaces or None,
-                                  lookup_attempts=conf.lookup_attempts)
+        try:
+            self._zc = _core.Zeroconf(interfaces=conf.interfaces or None,
+                                      lookup_attempts=conf.lookup_attempts)
+        except _core.InvalidArgument:
+            raise
+        except _core.Error as exc:
+            raise _failure_class()(status=exc.status, message="Cannot use multicast "
+                                   "DNS: %s" % exc.message) from None
 
-    def get_endpoint(self, service_type, skip_loopback=True, skip_link_local=False):
+    def get_endpoint(self, service_type: str, skip_loopback: bool = True,
+                     skip_link_local: bool = False) -> "tuple[str, dict[str, str | bytes | None]]":
         """``(url, properties)`` of ``service_type``; see ironicmdns.Zeroconf.
         Raises ServiceLookupFailure."""
         name = "%s" % (service_type,)
@@ -174,30 +249,55 @@ class Zeroconf:
         # python-zeroconf's BadTypeInNameException out).
         _core._check_service_type(name)
         try:
-            return self._zc.get_endpoint(name, skip_loopback, skip_link_local)
-        except _core.NotFound:
-            raise _failure_class()(service=name) from None
-        except (_core.LookupFailure, _core.AuthFailure) as exc:
-            raise _failure_class()(service=name, message=exc.message,
-                                       status=exc.status) from None
+            url, props = self._zc.get_endpoint(name, skip_loopback, skip_link_local)
+        except _core.Error as exc:
+            raise _lookup_failure(name, exc) from None
+        return url, _without_txtvers(props)
 
-    def close(self):
+    def close(self) -> None:
         self._zc.close()
 
-    def __enter__(self):
+    def __enter__(self) -> "Zeroconf":
         return self
 
-    def __exit__(self, *args):
+    def __exit__(self, *args: object) -> None:
         self.close()
 
 
-def get_endpoint(service_type):
+def get_endpoint(service_type: str) -> "tuple[str, dict[str, str | bytes | None]]":
     """One-shot lookup with the ``[mdns]`` options: ``(url, properties)``."""
     with Zeroconf() as zc:
         return zc.get_endpoint(service_type)
 
 
-def overrides(params):
+def _as_upstream(name=UPSTREAM):
+    """Act as the agent's module imported as ``name``: log to that logger,
+    load what the agent's module loads (its errors and utils; the agent is
+    installed wherever this runs), and take use_mdns from the agent's
+    parameter reader, as the agent's module does at import."""
+    global _log_name
+    _log_name = name
+    _core.log_as(name)
+    import ironic_python_agent.errors  # noqa: F401
+    import ironic_python_agent.utils  # noqa: F401
+    _refresh_use_mdns()
+
+
+def stand_in(name: str = UPSTREAM) -> None:
+    """Make this module the agent's ``ironic_python_agent.mdns`` in this
+    process (before the agent imports it). The activation
+    (``python -m ironicmdns.activate --agent``) does this from an import
+    hook instead, so that nothing else has to change."""
+    import importlib
+    module = sys.modules[__name__]
+    parent, _, child = name.rpartition(".")
+    sys.modules[name] = module
+    if parent:
+        setattr(importlib.import_module(parent), child, module)
+    _as_upstream(name)
+
+
+def overrides(params: "dict[str, object] | None") -> "dict[str, object]":
     """The configuration overrides a service's TXT properties may make,
     as the agent applies them: only ``ipa_``-prefixed keys, prefix removed,
     and only names in ``[mdns] allowed_overrides`` (None: any). Returns
@@ -217,7 +317,7 @@ def overrides(params):
     return out
 
 
-def list_opts():
+def list_opts() -> list:
     """Entry point for oslo-config-generator: imports oslo.config when it
     is importable (which registers the options), else the plain listing."""
     if _oslo_opts is None:

@@ -15,10 +15,17 @@ loaded, so ironic's own ``except`` clauses catch it. As in ironic, a
 URL whose port is not a number raises ``ValueError``, and the TXT
 properties are the ``[mdns] params`` option updated with ``params``.
 
+It logs to the logger ``ironic.common.mdns`` (the library's own messages
+too), or to the name it stands in for (``stand_in("ironic_lib.mdns")``
+for a process that used ironic_lib's module), so that the process's
+per-module log levels apply as they did.
+
 While the process has not imported oslo.config, ``CONF.mdns`` is a plain
 object holding the same options with their defaults (set its attributes
 to change them): nothing can have configured them otherwise.
 """
+
+from __future__ import annotations
 
 import sys
 import types
@@ -27,6 +34,9 @@ import ironicmdns as _core
 from ironicmdns import _lib
 from ironicmdns import _oslo
 
+UPSTREAM = "ironic.common.mdns"
+_log_name = UPSTREAM
+_core.log_as(UPSTREAM)
 
 # Without oslo.config in the process: a plain object with the defaults.
 CONF = types.SimpleNamespace(mdns=types.SimpleNamespace(
@@ -46,7 +56,7 @@ def _register(cfg):
     ] + _oslo.shared_opts(cfg)
     for name in _oslo.register(cfg, "Options for multicast DNS", new):
         # ironic.conf registered it first: use that one.
-        _core._debug(__name__, "[mdns] %s is already registered", name)
+        _core._debug(_log_name, "[mdns] %s is already registered", name)
     _oslo_opts = new
     CONF = cfg.CONF
 
@@ -106,13 +116,14 @@ def _failure(service, error, status):
 class Zeroconf:
     """mDNS server configured from ``CONF.mdns``; context manager."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         conf = CONF.mdns
         self._zc = _core.Zeroconf(interfaces=conf.interfaces or None,
                                   registration_attempts=conf.registration_attempts,
                                   lookup_attempts=conf.lookup_attempts)
 
-    def register_service(self, service_type, endpoint, params=None):
+    def register_service(self, service_type: str, endpoint: str,
+                         params: "dict[str, object] | None" = None) -> None:
         """Register ``service_type`` at ``endpoint`` with TXT ``params``
         (over ``[mdns] params``). Raises ServiceRegistrationFailure."""
         name = "%s" % (service_type,)
@@ -128,24 +139,52 @@ class Zeroconf:
         all_params = dict(CONF.mdns.params or {})
         if params:
             all_params.update(params)
-        _core._debug(__name__, "Registering %s at %s via mDNS", service_type, endpoint)
+        _core._debug(_log_name, "Registering %s at %s via mDNS", service_type, endpoint)
         try:
             self._zc.register_service(name, endpoint, all_params)
         except _core.Error as exc:
             raise _failure(name, exc.message, exc.status) from None
 
-    def close(self):
+    def close(self) -> None:
         """Withdraw the registrations (goodbyes) and stop."""
         self._zc.close()
 
-    def __enter__(self):
+    def __enter__(self) -> "Zeroconf":
         return self
 
-    def __exit__(self, *args):
+    def __exit__(self, *args: object) -> None:
         self.close()
 
 
-def list_opts():
+def _as_upstream(name=UPSTREAM):
+    """Act as ironic's module imported as ``name``: log to that logger and
+    load ironic's exception module, as ironic's module does at import (the
+    conductor has it loaded anyway), so a failure is ironic's class from
+    the first call on."""
+    global _log_name
+    _log_name = name
+    _core.log_as(name)
+    try:
+        import ironic.common.exception  # noqa: F401
+    except ImportError:      # ironic_lib's users need not have ironic
+        pass
+
+
+def stand_in(name: str = UPSTREAM) -> None:
+    """Make this module ironic's ``ironic.common.mdns`` (or ``name``, e.g.
+    ``ironic_lib.mdns``) in this process, before the conductor imports
+    it. The activation (``python -m ironicmdns.activate --conductor``)
+    does this from an import hook instead."""
+    import importlib
+    module = sys.modules[__name__]
+    parent, _, child = name.rpartition(".")
+    sys.modules[name] = module
+    if parent:
+        setattr(importlib.import_module(parent), child, module)
+    _as_upstream(name)
+
+
+def list_opts() -> list:
     """Entry point for oslo-config-generator: imports oslo.config when it
     is importable (which registers the options), else the plain listing."""
     if _oslo_opts is None:
