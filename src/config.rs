@@ -166,8 +166,7 @@ static OPTIONS: [OptionInfo; 10] = [
             c.dns.tsig = if path.is_empty() {
                 None
             } else {
-                let mut warn =
-                    |m: &str| crate::zeroconf::log(crate::zeroconf::LogLevel::Warning, m);
+                let mut warn = |m: &str| crate::log::log(crate::log::LogLevel::Warning, m);
                 Some(dns_settings::read_key_file(path, &mut warn)?)
             };
             c.dns.tsig_key_file = path.to_owned();

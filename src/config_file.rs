@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::{Config, GROUP};
 use crate::error::{Error, Result};
-use crate::zeroconf::{log, LogLevel};
+use crate::log::{log, LogLevel};
 
 /// `[mdns]` keys of ironic-python-agent that concern the agent, not the
 /// lookup: accepted and left to the agent.

@@ -678,7 +678,7 @@ pub fn config(data: &[u8]) {
 /// success leaves a usable configuration; loading is deterministic.
 pub fn config_file(data: &[u8]) {
     use crate::config_file::{load, Source};
-    crate::zeroconf::set_log_hook(Some(|_, _| {}));
+    crate::log::set_log_hook(Some(|_, _| {}));
     let path = std::env::temp_dir().join(format!(
         "ironicmdns-fuzz-{}-{:?}.conf",
         std::process::id(),

@@ -14,6 +14,7 @@ pub mod engine;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod log;
 pub mod props;
 pub mod route;
 pub mod zeroconf;

@@ -32,7 +32,7 @@ use super::Client;
 use crate::engine::wire;
 use crate::engine::ServiceInfo;
 use crate::error::{Error, Result};
-use crate::zeroconf::{log, LogLevel};
+use crate::log::{log, LogLevel};
 
 /// TTL of the records we publish: short, so that a withdrawal reaches
 /// caches soon (RFC 6762 s10 uses 120 s for records with a host name).

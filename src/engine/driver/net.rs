@@ -289,8 +289,8 @@ impl Net {
                         .iter()
                         .find(|i| i.index == idx)
                         .map_or("?", |i| i.name.as_str());
-                    crate::zeroconf::log(
-                        crate::zeroconf::LogLevel::Warning,
+                    crate::log::log(
+                        crate::log::LogLevel::Warning,
                         &format!(
                             "cannot join {} on interface {name} (index {idx}): {e}; \
                              queries there go unheard (the kernel's multicast \
