@@ -3,9 +3,9 @@
 
 use std::net::IpAddr;
 
-use crate::engine::{is_link_local_v6, ResolvedService, ScopedAddr, ServiceInfo, Ttls};
 use crate::error::{Error, Result};
 pub use crate::props::{Properties, Value};
+use crate::service::{is_link_local_v6, ResolvedService, ScopedAddr, ServiceInfo, Ttls};
 
 /// The DNS-SD service type of every OpenStack service (SPEC 1).
 pub const SERVICE_TYPE: &str = "_openstack._tcp.local.";

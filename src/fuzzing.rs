@@ -25,6 +25,7 @@ use crate::config::Config;
 use crate::endpoint;
 use crate::engine::responder::SERVICES_META;
 use crate::engine::*;
+use crate::wire::MAX_PACKET;
 
 /// A target body: panics when an invariant does not hold.
 pub type Target = fn(&[u8]);
@@ -317,7 +318,7 @@ impl EngineRig {
             );
             assert!(tx.dst.port() != 0, "unicast to port 0");
         }
-        let p = crate::engine::wire::parse(&tx.payload)
+        let p = crate::wire::parse(&tx.payload)
             .unwrap_or_else(|e| panic!("we sent a packet we cannot parse: {e:?}"));
         if p.has_flags(PacketFlag::RESPONSE) {
             for rr in p
@@ -450,7 +451,7 @@ pub fn engine_input_for_packet(src_sel: u8, from_5353: bool, packet: &[u8]) -> V
 /// Parse, build, parse again: what we accept we can write, and writing
 /// keeps every question and record (RFC 1035 s4.1 wire format).
 pub fn packet(data: &[u8]) {
-    use crate::engine::wire;
+    use crate::wire;
     let Ok(p) = wire::parse(data) else {
         return;
     };
@@ -565,7 +566,7 @@ pub fn url(data: &[u8]) {
         }
         let props = endpoint::derived_properties(&ep);
         for s in endpoint::encode_txt(&props).unwrap_or_default() {
-            assert!(s.len() <= crate::engine::wire::MAX_TXT_STRING);
+            assert!(s.len() <= crate::wire::MAX_TXT_STRING);
         }
         if let endpoint::Host::Name(n) = &ep.host {
             assert!(!n.is_empty(), "empty host accepted");

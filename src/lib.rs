@@ -16,7 +16,10 @@ pub mod error;
 pub mod fuzzing;
 pub mod log;
 pub mod props;
+mod random;
 pub mod route;
+pub mod service;
+pub(crate) mod wire;
 pub mod zeroconf;
 
 pub use crate::config::Config;

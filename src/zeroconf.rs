@@ -11,11 +11,12 @@ use std::time::Duration;
 use crate::config::Config;
 use crate::endpoint::{self, Endpoint, Host, SERVICE_TYPE};
 use crate::engine::driver::{Mdns, MdnsOptions};
-use crate::engine::{RegId, ResolvedService};
+use crate::engine::RegId;
 use crate::error::{Error, Result};
 use crate::log::{log, LogLevel};
 use crate::props::Properties;
 use crate::route::{KernelRoutes, RouteLookup};
+use crate::service::ResolvedService;
 
 /// One browsed instance (for `ironic-mdns browse`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -597,7 +598,7 @@ fn browsed_service(
 #[allow(clippy::type_complexity)] // tables of rows
 mod tests {
     use super::*;
-    use crate::engine::ScopedAddr;
+    use crate::service::ScopedAddr;
 
     fn ms(v: &[u64]) -> Vec<Duration> {
         v.iter().map(|&m| Duration::from_millis(m)).collect()

@@ -6,9 +6,9 @@ use std::cell::RefCell;
 use std::net::IpAddr;
 
 use ironicmdns::endpoint;
-use ironicmdns::engine::{ResolvedService, ScopedAddr};
 use ironicmdns::props::Properties;
 use ironicmdns::route::{choose_address, RouteLookup};
+use ironicmdns::service::{ResolvedService, ScopedAddr};
 use ironicmdns::Error;
 
 const INSTANCE: &str = "baremetal._openstack._tcp.local.";

@@ -12,10 +12,10 @@ use super::exchange::ExchangeError;
 use super::message::{self, Response, NOERROR, NXDOMAIN};
 use super::Client;
 use crate::endpoint::{self, Properties};
-use crate::engine::wire::{T_A, T_AAAA, T_PTR, T_SRV, T_TXT};
-use crate::engine::{ResolvedService, ScopedAddr};
 use crate::error::{Error, Result};
 use crate::route::RouteLookup;
+use crate::service::{ResolvedService, ScopedAddr};
+use crate::wire::{T_A, T_AAAA, T_PTR, T_SRV, T_TXT};
 
 /// Most browse domains (RFC 6763 s11) and instances we follow.
 const MAX_BROWSE_DOMAINS: usize = 16;
@@ -48,7 +48,7 @@ enum Answer {
 
 impl Client {
     fn ask(&self, qname: &str, qtype: u16) -> Result<Answer> {
-        let req = message::query(super::driver::random_id(), qname, qtype)
+        let req = message::query(crate::random::message_id(), qname, qtype)
             .map_err(Error::InvalidArgument)?;
         let resp = self
             .exchange(req, self.lookup_attempts)
@@ -242,7 +242,7 @@ fn txt_strings(rr: &simple_dns::ResourceRecord<'static>) -> Vec<Vec<u8>> {
         RData::TXT(_) => {
             // Read the strings back from the wire form so that binary
             // values stay exact.
-            let bytes = crate::engine::wire::rdata_bytes(rr);
+            let bytes = crate::wire::rdata_bytes(rr);
             let mut out = Vec::new();
             let mut p = 0;
             while p < bytes.len() {

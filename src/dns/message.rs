@@ -6,7 +6,7 @@ use simple_dns::{
     Name, Packet, PacketFlag, Question, ResourceRecord, CLASS, OPCODE, QCLASS, QTYPE, TYPE,
 };
 
-use crate::engine::wire;
+use crate::wire;
 
 /// The UDP payload size we offer (RFC 6891 s6.2.5; 1232 avoids IP
 /// fragmentation on any path, the DNS flag day 2020 value).
@@ -47,7 +47,7 @@ pub fn rcode_name(rcode: u16) -> String {
 /// instance name keeps everything before `._openstack._tcp.` as its first
 /// label (RFC 6763 s4.3: it may hold dots).
 pub fn name(text: &str) -> Result<Name<'static>, String> {
-    let bad = |e: crate::engine::EngineError| format!("{text:?} is not a usable DNS name: {e}");
+    let bad = |e: crate::wire::RecordError| format!("{text:?} is not a usable DNS name: {e}");
     match text.to_ascii_lowercase().find("._openstack._tcp.") {
         Some(i) if i > 0 => wire::instance_name(text, &text[i + 1..]).map_err(bad),
         _ => wire::name_from_str(text).map_err(bad),
@@ -141,7 +141,7 @@ pub fn parse_response(bytes: &[u8]) -> Result<Response, String> {
         return Err("shorter than a DNS header".into());
     }
     let header_rcode = (bytes[3] & 0x0F) as u16;
-    if bytes.len() > crate::engine::MAX_PACKET {
+    if bytes.len() > crate::wire::MAX_PACKET {
         // A large TCP answer: simple-dns alone (the engine's limits are
         // for multicast datagrams).
         let p = Packet::parse(bytes).map_err(|e| format!("unparsable ({e})"))?;
@@ -175,10 +175,10 @@ pub fn parse_response(bytes: &[u8]) -> Result<Response, String> {
 
 /// The extended RCODE byte of the OPT record, from the raw bytes.
 fn ext_rcode_bits(bytes: &[u8]) -> Option<u16> {
-    let recs = super::tsig::record_offsets(bytes)?;
+    let recs = crate::wire::record_offsets(bytes)?;
     for (start, rtype, _) in recs {
         if rtype == 41 {
-            let after = super::tsig::read_name(bytes, start)?.1;
+            let after = crate::wire::read_name(bytes, start)?.1;
             return bytes.get(after + 4).map(|&b| b as u16);
         }
     }
@@ -190,7 +190,7 @@ pub fn question_of(bytes: &[u8]) -> Option<(String, u16, u16)> {
     if bytes.len() < 12 || u16::from_be_bytes([bytes[4], bytes[5]]) != 1 {
         return None;
     }
-    let (n, after) = super::tsig::read_name(bytes, 12)?;
+    let (n, after) = crate::wire::read_name(bytes, 12)?;
     let t = bytes.get(after..after + 2)?;
     let c = bytes.get(after + 2..after + 4)?;
     Some((
@@ -257,16 +257,16 @@ mod tests {
             .map(|i| u16::from_be_bytes([b[4 + 2 * i], b[5 + 2 * i]]))
             .collect();
         assert_eq!(counts, [1, 1, 2, 0]);
-        let recs = super::super::tsig::record_offsets(&b).unwrap();
+        let recs = crate::wire::record_offsets(&b).unwrap();
         // prerequisite: NONE / ANY / TTL 0 / no RDATA
         let (s, t, e) = recs[0];
-        let after = super::super::tsig::read_name(&b, s).unwrap().1;
+        let after = crate::wire::read_name(&b, s).unwrap().1;
         assert_eq!(t, 255);
         assert_eq!(&b[after + 2..after + 4], &254u16.to_be_bytes());
         assert_eq!(e, after + 10);
         // the delete: class NONE, TTL 0, same RDATA as the add
         let (s2, _, e2) = recs[2];
-        let a2 = super::super::tsig::read_name(&b, s2).unwrap().1;
+        let a2 = crate::wire::read_name(&b, s2).unwrap().1;
         assert_eq!(&b[a2 + 2..a2 + 8], &[0, 254, 0, 0, 0, 0]);
         assert!(e2 > a2 + 10);
     }

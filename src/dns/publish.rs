@@ -29,10 +29,10 @@ use super::lookup::{address_host, instance_name, service_name};
 use super::message::{self, Update, NOERROR, NOTAUTH, NOTZONE, NXDOMAIN, NXRRSET, REFUSED};
 use super::message::{SERVFAIL, YXDOMAIN, YXRRSET};
 use super::Client;
-use crate::engine::wire;
-use crate::engine::ServiceInfo;
 use crate::error::{Error, Result};
 use crate::log::{log, LogLevel};
+use crate::service::ServiceInfo;
+use crate::wire;
 
 /// TTL of the records we publish: short, so that a withdrawal reaches
 /// caches soon (RFC 6762 s10 uses 120 s for records with a host name).
@@ -143,7 +143,7 @@ impl Publisher {
     /// (RFC 2136 s4.1 leaves finding the zone to the requestor).
     fn zone_of(&self, domain: &str) -> Result<String> {
         let c = &self.inner.client;
-        let req = message::query(super::driver::random_id(), domain, 6)
+        let req = message::query(crate::random::message_id(), domain, 6)
             .map_err(Error::InvalidArgument)?;
         let resp = c
             .exchange(req, c.lookup_attempts)
@@ -180,7 +180,7 @@ impl Publisher {
     /// Send one UPDATE; the RCODE, or the exchange failure as an error.
     fn send(&self, reg: &Reg, u: &Update, what: &str) -> Result<u16> {
         let c = &self.inner.client;
-        let req = message::update(super::driver::random_id(), &reg.zone, u)
+        let req = message::update(crate::random::message_id(), &reg.zone, u)
             .map_err(Error::InvalidArgument)?;
         let resp = match what {
             // The withdrawal at close runs to its end: cancel is for calls.

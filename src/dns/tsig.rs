@@ -13,6 +13,7 @@
 
 use std::fmt;
 
+use crate::wire::{read_name, record_offsets};
 use base64::Engine as _;
 use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};
@@ -421,76 +422,6 @@ pub fn sign_with(
 
 fn be16(d: &[u8], at: usize) -> Option<u16> {
     d.get(at..at + 2).map(|b| u16::from_be_bytes([b[0], b[1]]))
-}
-
-/// Read a name at `at` (compression pointers followed, strictly backward):
-/// (lowercase dotted text, offset after the name in the stream).
-pub(crate) fn read_name(d: &[u8], at: usize) -> Option<(String, usize)> {
-    let mut pos = at;
-    let mut end = None;
-    let mut text = String::new();
-    let mut wire = 1usize;
-    loop {
-        let len = *d.get(pos)? as usize;
-        match len & 0xC0 {
-            0x00 if len == 0 => {
-                if text.is_empty() {
-                    text.push('.');
-                }
-                return Some((text, end.unwrap_or(pos + 1)));
-            }
-            0x00 => {
-                wire += len + 1;
-                if wire > 255 {
-                    return None;
-                }
-                let label = d.get(pos + 1..pos + 1 + len)?;
-                for &c in label {
-                    text.push(c.to_ascii_lowercase() as char);
-                }
-                text.push('.');
-                pos += 1 + len;
-            }
-            0xC0 => {
-                let target = (be16(d, pos)? & 0x3FFF) as usize;
-                // RFC 1035 s4.1.4: a pointer refers to a prior occurrence.
-                if target >= pos {
-                    return None;
-                }
-                end.get_or_insert(pos + 2);
-                pos = target;
-            }
-            _ => return None,
-        }
-    }
-}
-
-/// Offsets of the records of a message: (start of the record, its TYPE,
-/// its end), for every record of the three record sections.
-pub(crate) fn record_offsets(d: &[u8]) -> Option<Vec<(usize, u16, usize)>> {
-    let qd = be16(d, 4)? as usize;
-    let rr = be16(d, 6)? as usize + be16(d, 8)? as usize + be16(d, 10)? as usize;
-    let mut pos = 12;
-    for _ in 0..qd {
-        pos = read_name(d, pos)?.1 + 4;
-    }
-    let mut out = Vec::with_capacity(rr);
-    for _ in 0..rr {
-        let start = pos;
-        let after = read_name(d, pos)?.1;
-        let rtype = be16(d, after)?;
-        let rdlen = be16(d, after + 8)? as usize;
-        let end = after + 10 + rdlen;
-        if end > d.len() {
-            return None;
-        }
-        out.push((start, rtype, end));
-        pos = end;
-    }
-    if pos > d.len() {
-        return None;
-    }
-    Some(out)
 }
 
 /// Check the TSIG of a response to a request we signed with `key` whose MAC

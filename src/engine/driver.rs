@@ -237,21 +237,6 @@ fn after(now: Instant, d: Duration) -> Instant {
     now + d.min(MAX_WAIT)
 }
 
-/// A seed for the engine's random delays: getrandom(2), else time and pid.
-fn random_seed() -> u64 {
-    let mut b = [0u8; 8];
-    // SAFETY: writing 8 bytes into a local buffer.
-    let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), libc::GRND_NONBLOCK) };
-    if n == 8 {
-        return u64::from_ne_bytes(b);
-    }
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
-    t ^ ((std::process::id() as u64) << 32)
-}
-
 impl Mdns {
     /// Read the interface table and set up the engine. No socket and no
     /// thread yet: each opens when a call first needs it (an Io error
@@ -288,7 +273,7 @@ impl Mdns {
         let config = EngineConfig {
             cache_capacity: opts.cache_capacity.unwrap_or(DEFAULT_CACHE_CAPACITY),
         };
-        let seed = random_seed();
+        let seed = crate::random::seed();
         let ifaces = net.ifaces.clone();
         let engine = catch_unwind(|| {
             let mut e = Engine::new(config, seed);
@@ -786,11 +771,6 @@ mod tests {
             let got = arg_err(e.clone()).to_string();
             assert!(got.starts_with(prefix), "{e:?} -> {got}");
         }
-    }
-
-    #[test]
-    fn seeds_differ() {
-        assert_ne!(random_seed(), random_seed());
     }
 
     /// A caller blocked with no deadline (`wait_lost(None)`, what

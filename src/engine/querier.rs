@@ -46,8 +46,8 @@ use self::packet::Ask;
 use super::cache::{Cache, Inserted};
 use super::rng::Rng;
 use super::timers::{FIRST_QUERY_DELAY_MS, FIRST_RETRY, MAX_QUERY_INTERVAL, ONE_SECOND_GRACE};
-use super::wire::{T_A, T_AAAA, T_NSEC, T_PTR, T_SRV, T_TXT};
 use super::*;
+use crate::wire::{T_A, T_AAAA, T_NSEC, T_PTR, T_SRV, T_TXT};
 
 /// A query packet for the core to send on every interface and family
 /// (or only `iface` when set).

@@ -22,8 +22,9 @@ use super::timers::{
     ANNOUNCEMENTS, ANNOUNCE_INTERVAL, CONFLICT_BACKOFF, GOODBYES, GOODBYE_INTERVAL, PROBES,
     PROBE_DELAY_MS, PROBE_INTERVAL,
 };
-use super::wire::{self, T_A, T_AAAA};
 use super::*;
+use crate::wire::MAX_PACKET;
+use crate::wire::{self, T_A, T_AAAA};
 
 /// `_services._dns-sd._udp.local.` (RFC 6763 s9).
 pub const SERVICES_META: &str = "_services._dns-sd._udp.local.";

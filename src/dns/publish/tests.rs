@@ -2,8 +2,8 @@
 //! each section holds, by RFC 2136 rule.
 
 use super::*;
-use crate::dns::tsig::{read_name, record_offsets};
 use crate::endpoint;
+use crate::wire::{read_name, record_offsets};
 
 fn info(url: &str) -> ServiceInfo {
     let ep = endpoint::parse_endpoint(url).unwrap();

@@ -19,6 +19,7 @@ use super::{
     MAX_WAIT,
 };
 use crate::error::{panic_text, Result};
+use crate::wire::MAX_PACKET;
 
 /// What the driver keeps between rounds (whoever runs them).
 pub(super) struct DriverIo {
