@@ -80,6 +80,15 @@ pub struct ResolvedService {
     pub addresses: Vec<ScopedAddr>,
 }
 
+/// What one lookup attempt (over mDNS or unicast DNS) got.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Lookup {
+    Found(ResolvedService),
+    /// Not there; why (e.g. "SRV x: NXDOMAIN (no such name)"), or empty
+    /// when the network just did not answer.
+    Missing(String),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,24 +4,20 @@
 //! `crate::endpoint`).
 
 use std::net::IpAddr;
-use std::time::Duration;
 
 use simple_dns::rdata::RData;
 
 use super::exchange::ExchangeError;
 use super::message::{self, Response, NOERROR, NXDOMAIN};
 use super::Client;
-use crate::endpoint::{self, Properties};
+use crate::endpoint;
 use crate::error::{Error, Result};
-use crate::route::RouteLookup;
-use crate::service::{ResolvedService, ScopedAddr};
+use crate::service::{Lookup, ResolvedService, ScopedAddr};
 use crate::wire::{T_A, T_AAAA, T_PTR, T_SRV, T_TXT};
 
 /// Most browse domains (RFC 6763 s11) and instances we follow.
 const MAX_BROWSE_DOMAINS: usize = 16;
 const MAX_INSTANCES: usize = 256;
-/// First wait between not-found retries, doubled after each (SPEC 2).
-const FIRST_WAIT: Duration = Duration::from_millis(100);
 
 /// `_openstack._tcp.<domain>` (SPEC 5: the API SIG's unicast form).
 pub fn service_name(domain: &str) -> String {
@@ -67,20 +63,15 @@ impl Client {
         })
     }
 
-    /// One resolution of `service_type`: Ok(Err(reason)) when it is not
-    /// there (a reason naming NXDOMAIN, NODATA or the server's RCODE).
-    pub fn resolve(
-        &self,
-        service_type: &str,
-    ) -> Result<std::result::Result<ResolvedService, String>> {
+    /// One resolution of `service_type` (one attempt: the retry policy is
+    /// the caller's): `Lookup::Missing` with a reason naming NXDOMAIN,
+    /// NODATA or the server's RCODE when it is not there.
+    pub(crate) fn resolve(&self, service_type: &str) -> Result<Lookup> {
         let instance = instance_name(service_type, &self.domain)?;
         self.resolve_instance(&instance)
     }
 
-    fn resolve_instance(
-        &self,
-        instance: &str,
-    ) -> Result<std::result::Result<ResolvedService, String>> {
+    fn resolve_instance(&self, instance: &str) -> Result<Lookup> {
         let not_there = |what: &str, a: &Answer| match a {
             Answer::NxDomain => format!("{what}: NXDOMAIN (no such name)"),
             Answer::NoData => format!("{what}: NODATA (the name has no such record)"),
@@ -89,7 +80,12 @@ impl Client {
         };
         let srv = match self.ask(instance, T_SRV)? {
             Answer::Records(r) => r,
-            other => return Ok(Err(not_there(&format!("SRV {instance}"), &other))),
+            other => {
+                return Ok(Lookup::Missing(not_there(
+                    &format!("SRV {instance}"),
+                    &other,
+                )))
+            }
         };
         // RFC 2782: the lowest priority, then the highest weight.
         let Some((port, target)) = message::records_of(&srv.answers, instance, T_SRV)
@@ -105,7 +101,7 @@ impl Client {
             .min()
             .map(|(_, _, port, target)| (port, target))
         else {
-            return Ok(Err(format!("SRV {instance}: no usable record")));
+            return Ok(Lookup::Missing(format!("SRV {instance}: no usable record")));
         };
         // RFC 6763 s6.1: every instance has a TXT; a missing one reads as
         // no properties.
@@ -129,53 +125,13 @@ impl Client {
                 }
             }
         }
-        Ok(Ok(ResolvedService {
+        Ok(Lookup::Found(ResolvedService {
             instance: instance.to_owned(),
             target,
             port,
             txt,
             addresses,
         }))
-    }
-
-    /// SPEC 4 over DNS: up to `lookup_attempts` resolutions with the
-    /// doubling waits between not-found answers; the failure says why
-    /// (NXDOMAIN, NODATA, a server RCODE; a timeout or a refused answer
-    /// ends at once with its own error).
-    pub fn get_endpoint(
-        &self,
-        service_type: &str,
-        skip_loopback: bool,
-        skip_link_local: bool,
-        routes: &dyn RouteLookup,
-        warn: &mut dyn FnMut(&str),
-        sleep: &mut dyn FnMut(Duration),
-    ) -> Result<(String, Properties)> {
-        let mut wait = FIRST_WAIT;
-        let mut last = String::new();
-        for attempt in 1..=self.lookup_attempts {
-            match self.resolve(service_type)? {
-                Ok(found) => {
-                    return url_of(
-                        service_type,
-                        &found,
-                        skip_loopback,
-                        skip_link_local,
-                        routes,
-                        warn,
-                    )
-                }
-                Err(why) => last = why,
-            }
-            if attempt < self.lookup_attempts {
-                sleep(wait);
-                wait = wait.saturating_mul(2);
-            }
-        }
-        Err(Error::NotFound(format!(
-            "cannot find {service_type} service in DNS domain {}: {last}",
-            self.domain
-        )))
     }
 
     /// The instances of `_openstack._tcp` in our domain and in the browse
@@ -208,7 +164,7 @@ impl Client {
         }
         let mut out = Vec::new();
         for i in instances {
-            if let Ok(found) = self.resolve_instance(&i)? {
+            if let Lookup::Found(found) = self.resolve_instance(&i)? {
                 out.push(found);
             }
         }
@@ -282,34 +238,15 @@ pub fn address_host(instance: &str) -> Option<String> {
     ))
 }
 
-/// SPEC 4.2-4.7 through `crate::endpoint`. One rule for DNS: an SRV target
-/// that is the instance's address host (`<type>.<domain>.`, what we
-/// publish for an IP-literal endpoint) gives the chosen address in the
-/// URL, as a `.local.` target does over mDNS; any other target name is
-/// kept in the URL (SPEC 4.5).
-pub fn url_of(
-    service_type: &str,
-    found: &ResolvedService,
-    skip_loopback: bool,
-    skip_link_local: bool,
-    routes: &dyn RouteLookup,
-    warn: &mut dyn FnMut(&str),
-) -> Result<(String, Properties)> {
-    let mut s = found.clone();
-    let ours = address_host(&s.instance).is_some_and(|h| h.eq_ignore_ascii_case(&s.target));
-    if ours || s.target.eq_ignore_ascii_case(&s.instance) {
-        // endpoint::url_host takes the address for a `.local.` target.
-        s.target = "address.local.".into();
-    }
-    endpoint::lookup_result(
-        service_type,
-        &s,
-        skip_loopback,
-        skip_link_local,
-        routes,
-        &endpoint::if_name,
-        warn,
-    )
+/// SPEC 4.5 over DNS: whether the SRV target of `found` holds the
+/// instance's addresses: it is the address host (`<type>.<domain>.`, what
+/// we publish for an IP-literal endpoint) or the instance itself. The URL
+/// then carries the chosen address, as for a `.local.` target over mDNS;
+/// any other target name is kept in the URL.
+pub(crate) fn target_holds_addresses(found: &ResolvedService) -> bool {
+    let t = &found.target;
+    address_host(&found.instance).is_some_and(|h| h.eq_ignore_ascii_case(t))
+        || t.eq_ignore_ascii_case(&found.instance)
 }
 
 /// An exchange failure during a lookup as the crate's error.

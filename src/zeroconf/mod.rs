@@ -16,7 +16,9 @@ use crate::error::{Error, Result};
 use crate::log::{log, LogLevel};
 use crate::props::Properties;
 use crate::route::{KernelRoutes, RouteLookup};
-use crate::service::ResolvedService;
+
+mod retry;
+use crate::service::{Lookup, ResolvedService};
 
 /// One browsed instance (for `ironic-mdns browse`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,8 +30,6 @@ pub struct BrowsedService {
     pub params: Properties,
 }
 
-/// First wait between attempts; doubled after each (SPEC 2).
-const FIRST_WAIT: Duration = Duration::from_millis(100);
 /// Bound of one registration attempt (probing takes about 1 s).
 const REGISTER_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -150,7 +150,15 @@ impl Zeroconf {
             endpoint::service_info(service_type, &ep, addresses, &self.config.params, params)?;
         if let Some(dns) = &self.dns {
             log(LogLevel::Debug, &format!("registering {info:?} via DNS"));
-            dns.register(service_type, &info)?;
+            let planned = dns.plan(service_type, &info)?;
+            retry::register(
+                service_type,
+                self.config.registration_attempts,
+                &planned.held(),
+                || dns.publish(&planned),
+                || {},
+                |d| self.pause(d),
+            )?;
         }
         let Some(mdns) = &self.mdns else {
             return Ok(());
@@ -199,18 +207,36 @@ impl Zeroconf {
         self.check_open()?;
         // SPEC 1: the service type is one literal label, escaped for the querier.
         let instance = endpoint::instance_query_name(service_type)?;
+        let mut warn = |m: &str| log(LogLevel::Warning, m);
         if let Some(dns) = &self.dns {
-            let mut warn = |m: &str| log(LogLevel::Warning, m);
-            let found = dns.client().get_endpoint(
-                service_type,
-                skip_loopback,
-                skip_link_local,
-                &KernelRoutes,
-                &mut warn,
-                &mut |d| {
+            let client = dns.client();
+            let found = retry::lookup(
+                self.config.lookup_attempts,
+                || client.resolve(service_type),
+                |d| {
+                    // A close ends the next exchange with Error::Closed.
                     let _ = self.pause(d);
+                    Ok(())
                 },
             );
+            let found = match found {
+                Ok(Lookup::Found(s)) => {
+                    return url_of(
+                        Transport::Dns,
+                        service_type,
+                        &s,
+                        (skip_loopback, skip_link_local),
+                        &KernelRoutes,
+                        &endpoint::if_name,
+                        &mut warn,
+                    )
+                }
+                Ok(Lookup::Missing(why)) => Err(Error::NotFound(format!(
+                    "cannot find {service_type} service in DNS domain {}: {why}",
+                    client.domain
+                ))),
+                Err(e) => Err(e),
+            };
             // discovery = both: mDNS only when DNS found nothing; a
             // refused (unauthenticated) DNS answer is returned as is.
             match (found, &self.mdns) {
@@ -230,14 +256,14 @@ impl Zeroconf {
             || mdns.resolve(&instance, timeout),
             |d| self.pause(d),
         )?;
-        endpoint::lookup_result(
+        url_of(
+            Transport::Mdns,
             service_type,
             &service,
-            skip_loopback,
-            skip_link_local,
+            (skip_loopback, skip_link_local),
             &KernelRoutes,
             &endpoint::if_name,
-            &mut |m| log(LogLevel::Warning, m),
+            &mut warn,
         )
     }
 
@@ -247,29 +273,13 @@ impl Zeroconf {
         let mut out: Vec<BrowsedService> = Vec::new();
         if let Some(dns) = &self.dns {
             for s in dns.client().browse()? {
-                let service_type = crate::dns::lookup::service_type_of(&s.instance);
-                let mut warn = |m: &str| log(LogLevel::Warning, m);
-                let (url, params) = match crate::dns::lookup::url_of(
-                    &service_type,
-                    &s,
-                    true,
-                    false,
-                    &KernelRoutes,
-                    &mut warn,
-                ) {
-                    Ok((url, params)) => (Ok(url), params),
-                    Err(e) => (Err(e.to_string()), Properties::new()),
-                };
-                out.push(BrowsedService {
-                    service_type,
-                    url,
-                    params,
-                });
+                let b = browsed_service(Transport::Dns, &s, &KernelRoutes, &endpoint::if_name);
+                out.push(b);
             }
         }
         if let Some(mdns) = &self.mdns {
             for s in mdns.browse(SERVICE_TYPE, duration)? {
-                let b = browsed_service(&s, &KernelRoutes, &endpoint::if_name);
+                let b = browsed_service(Transport::Mdns, &s, &KernelRoutes, &endpoint::if_name);
                 // discovery = both: a type found over DNS is shown once.
                 if !out.iter().any(|o| o.service_type == b.service_type) {
                     out.push(b);
@@ -510,83 +520,122 @@ fn resolve_host(service_type: &str, ep: &Endpoint) -> Result<Vec<IpAddr>> {
     Ok(endpoint::dedupe_addresses(addrs))
 }
 
-/// SPEC 3.6: up to `attempts` registrations; after a conflict forget the
-/// cache and wait 0.1 s, 0.2 s, ... before the next; the last conflict is
-/// Error::Conflict, any other error a registration failure at once.
+/// SPEC 3.6 over mDNS: the retry policy around the engine's registration;
+/// after a conflict the cache is forgotten. An engine error other than a
+/// conflict, a close, a poisoned engine or the host's is a registration
+/// failure naming the service type.
 fn register_with_attempts(
     service_type: &str,
     attempts: u32,
     mut register: impl FnMut() -> Result<RegId>,
-    mut flush_cache: impl FnMut(),
-    mut sleep: impl FnMut(Duration) -> Result<()>,
+    flush_cache: impl FnMut(),
+    sleep: impl FnMut(Duration) -> Result<()>,
 ) -> Result<RegId> {
-    let mut wait = FIRST_WAIT;
-    for attempt in 1..=attempts {
-        match register() {
-            Ok(id) => return Ok(id),
-            Err(Error::Conflict(m)) => {
-                log(
-                    LogLevel::Debug,
-                    &format!("could not register {service_type} - conflict: {m}"),
-                );
-                if attempt == attempts {
-                    break;
-                }
-                flush_cache();
-                sleep(wait)?;
-                wait = wait.saturating_mul(2);
-            }
-            // Not the registration's fault: the handle or the host.
-            Err(e @ (Error::Closed(_) | Error::Poisoned(_) | Error::Io(_))) => return Err(e),
-            Err(e) => {
-                return Err(Error::Registration(format!(
-                    "cannot register {service_type} service: {e}"
-                )))
-            }
+    let once = || match register() {
+        Ok(id) => Ok(id),
+        // Not the registration's fault: the handle or the host.
+        Err(e @ (Error::Conflict(_) | Error::Closed(_) | Error::Poisoned(_) | Error::Io(_))) => {
+            Err(e)
         }
-    }
-    Err(Error::Conflict(format!(
-        "cannot register {service_type} service: conflict, the name is in use after {attempts} attempts"
-    )))
+        Err(e) => Err(Error::Registration(format!(
+            "cannot register {service_type} service: {e}"
+        ))),
+    };
+    retry::register(
+        service_type,
+        attempts,
+        "the name is in use",
+        once,
+        flush_cache,
+        sleep,
+    )
 }
 
-/// SPEC 4.1: up to `attempts` lookups with the doubling waits between
-/// them; nothing found is Error::NotFound naming the service type.
+/// SPEC 4.1 over mDNS: the retry policy around the engine's lookup;
+/// nothing found is Error::NotFound naming the service type.
 fn lookup_with_attempts(
     service_type: &str,
     attempts: u32,
     mut resolve: impl FnMut() -> Result<Option<ResolvedService>>,
-    mut sleep: impl FnMut(Duration) -> Result<()>,
+    sleep: impl FnMut(Duration) -> Result<()>,
 ) -> Result<ResolvedService> {
-    let mut wait = FIRST_WAIT;
-    for attempt in 1..=attempts {
-        if let Some(found) = resolve()? {
-            return Ok(found);
-        }
-        if attempt < attempts {
-            sleep(wait)?;
-            wait = wait.saturating_mul(2);
-        }
+    let once = || {
+        Ok(match resolve()? {
+            Some(s) => Lookup::Found(s),
+            None => Lookup::Missing(String::new()),
+        })
+    };
+    match retry::lookup(attempts, once, sleep)? {
+        Lookup::Found(s) => Ok(s),
+        Lookup::Missing(_) => Err(Error::NotFound(format!(
+            "cannot find {service_type} service through multicast"
+        ))),
     }
-    Err(Error::NotFound(format!(
-        "cannot find {service_type} service through multicast"
-    )))
+}
+
+/// Which transport found a service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Transport {
+    Mdns,
+    Dns,
+}
+
+/// SPEC 4.2-4.7, for both transports: the URL and properties of `found`,
+/// through `crate::endpoint`, with the flags (skip loopback, skip
+/// link-local). A `.local.` SRV target over mDNS, and over DNS a target
+/// that holds the instance's addresses
+/// (`dns::lookup::target_holds_addresses`), give the chosen address in the
+/// URL; any other target name is kept (SPEC 4.5).
+fn url_of(
+    via: Transport,
+    service_type: &str,
+    found: &ResolvedService,
+    (skip_loopback, skip_link_local): (bool, bool),
+    routes: &dyn RouteLookup,
+    ifname: &dyn Fn(u32) -> Option<String>,
+    warn: &mut dyn FnMut(&str),
+) -> Result<(String, Properties)> {
+    let mut s = std::borrow::Cow::Borrowed(found);
+    if via == Transport::Dns && crate::dns::lookup::target_holds_addresses(found) {
+        // endpoint::url_host takes the address for a `.local.` target.
+        s.to_mut().target = "address.local.".into();
+    }
+    endpoint::lookup_result(
+        service_type,
+        &s,
+        skip_loopback,
+        skip_link_local,
+        routes,
+        ifname,
+        warn,
+    )
 }
 
 /// A browsed instance as SPEC 4 turns it into a URL (default flags: skip
 /// loopback, keep link-local).
 fn browsed_service(
+    via: Transport,
     s: &ResolvedService,
     routes: &dyn RouteLookup,
     ifname: &dyn Fn(u32) -> Option<String>,
 ) -> BrowsedService {
-    let service_type = endpoint::service_type_of(&s.instance);
+    let service_type = match via {
+        Transport::Mdns => endpoint::service_type_of(&s.instance),
+        Transport::Dns => crate::dns::lookup::service_type_of(&s.instance),
+    };
     let mut warn = |m: &str| log(LogLevel::Warning, m);
-    let (url, params) =
-        match endpoint::lookup_result(&service_type, s, true, false, routes, ifname, &mut warn) {
-            Ok((url, params)) => (Ok(url), params),
-            Err(e) => (Err(e.to_string()), Properties::new()),
-        };
+    let (url, params) = match url_of(
+        via,
+        &service_type,
+        s,
+        (true, false),
+        routes,
+        ifname,
+        &mut warn,
+    ) {
+        Ok((url, params)) => (Ok(url), params),
+        Err(e) => (Err(e.to_string()), Properties::new()),
+    };
     BrowsedService {
         service_type,
         url,
@@ -780,7 +829,7 @@ mod tests {
         let names = |_: u32| None;
         let got: Vec<BrowsedService> = [ok, bad]
             .iter()
-            .map(|s| browsed_service(s, &AllRoutes, &names))
+            .map(|s| browsed_service(Transport::Mdns, s, &AllRoutes, &names))
             .collect();
         let mut params = Properties::new();
         params.set_str("ipa_debug", "1");
