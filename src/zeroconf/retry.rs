@@ -6,9 +6,10 @@
 
 use std::time::Duration;
 
+use crate::engine::RegId;
 use crate::error::{Error, Result};
 use crate::log::{log, LogLevel};
-use crate::service::Lookup;
+use crate::service::{Lookup, ResolvedService};
 
 /// First wait between attempts; doubled after each (SPEC 2).
 pub(crate) const FIRST_WAIT: Duration = Duration::from_millis(100);
@@ -73,9 +74,64 @@ pub(crate) fn register<T>(
     )))
 }
 
+/// SPEC 3.6 over mDNS: the retry policy around the engine's registration;
+/// after a conflict the cache is forgotten. An engine error other than a
+/// conflict, a close, a poisoned engine or the host's is a registration
+/// failure naming the service type.
+pub(super) fn register_with_attempts(
+    service_type: &str,
+    attempts: u32,
+    mut register: impl FnMut() -> Result<RegId>,
+    flush_cache: impl FnMut(),
+    sleep: impl FnMut(Duration) -> Result<()>,
+) -> Result<RegId> {
+    let once = || match register() {
+        Ok(id) => Ok(id),
+        // Not the registration's fault: the handle or the host.
+        Err(e @ (Error::Conflict(_) | Error::Closed(_) | Error::Poisoned(_) | Error::Io(_))) => {
+            Err(e)
+        }
+        Err(e) => Err(Error::Registration(format!(
+            "cannot register {service_type} service: {e}"
+        ))),
+    };
+    self::register(
+        service_type,
+        attempts,
+        "the name is in use",
+        once,
+        flush_cache,
+        sleep,
+    )
+}
+
+/// SPEC 4.1 over mDNS: the retry policy around the engine's lookup;
+/// nothing found is Error::NotFound naming the service type.
+pub(super) fn lookup_with_attempts(
+    service_type: &str,
+    attempts: u32,
+    mut resolve: impl FnMut() -> Result<Option<ResolvedService>>,
+    sleep: impl FnMut(Duration) -> Result<()>,
+) -> Result<ResolvedService> {
+    let once = || {
+        Ok(match resolve()? {
+            Some(s) => Lookup::Found(s),
+            None => Lookup::Missing(String::new()),
+        })
+    };
+    match lookup(attempts, once, sleep)? {
+        Lookup::Found(s) => Ok(s),
+        Lookup::Missing(_) => Err(Error::NotFound(format!(
+            "cannot find {service_type} service through multicast"
+        ))),
+    }
+}
+
 #[cfg(test)]
-mod tests {
+#[allow(clippy::type_complexity)] // tables of rows
+pub(super) mod tests {
     use super::*;
+    use crate::service::ScopedAddr;
 
     fn ms(v: &[u64]) -> Vec<Duration> {
         v.iter().map(|&m| Duration::from_millis(m)).collect()
@@ -144,5 +200,192 @@ mod tests {
                     .into()
             ))
         );
+    }
+
+    #[test]
+    fn registration_attempts_table() {
+        // (attempts, outcomes of the engine's register calls, calls made,
+        //  waits, cache flushes, result)
+        struct Row {
+            attempts: u32,
+            outcomes: Vec<Result<RegId>>,
+            calls: usize,
+            waits: Vec<Duration>,
+            ok: bool,
+        }
+        let conflict = || Err(Error::Conflict("probe lost".into()));
+        let rows = vec![
+            Row {
+                attempts: 5,
+                outcomes: vec![Ok(RegId(1))],
+                calls: 1,
+                waits: ms(&[]),
+                ok: true,
+            },
+            // the reference's test_with_race
+            Row {
+                attempts: 5,
+                outcomes: vec![conflict(), conflict(), conflict(), Ok(RegId(7))],
+                calls: 4,
+                waits: ms(&[100, 200, 400]),
+                ok: true,
+            },
+            // the reference's test_failure: attempts calls, attempts-1 waits
+            Row {
+                attempts: 5,
+                outcomes: (0..5).map(|_| conflict()).collect(),
+                calls: 5,
+                waits: ms(&[100, 200, 400, 800]),
+                ok: false,
+            },
+            Row {
+                attempts: 1,
+                outcomes: vec![conflict()],
+                calls: 1,
+                waits: ms(&[]),
+                ok: false,
+            },
+            Row {
+                attempts: 5,
+                outcomes: vec![Err(Error::Registration("engine".into()))],
+                calls: 1,
+                waits: ms(&[]),
+                ok: false,
+            },
+        ];
+        for (i, row) in rows.into_iter().enumerate() {
+            let mut outcomes = row.outcomes.clone().into_iter();
+            let (mut calls, mut flushes, mut waits) = (0, 0, Vec::new());
+            let got = register_with_attempts(
+                "baremetal",
+                row.attempts,
+                || {
+                    calls += 1;
+                    outcomes.next().expect("no more calls expected")
+                },
+                || flushes += 1,
+                |d| {
+                    waits.push(d);
+                    Ok(())
+                },
+            );
+            assert_eq!(calls, row.calls, "row {i}");
+            assert_eq!(waits, row.waits, "row {i}");
+            assert_eq!(
+                flushes,
+                row.waits.len(),
+                "row {i}: one cache flush before each retry"
+            );
+            match (&got, row.ok, row.outcomes.last()) {
+                (Ok(id), true, Some(Ok(want))) => assert_eq!(id, want),
+                (Err(Error::Conflict(m)), false, Some(Err(Error::Conflict(_)))) => {
+                    assert!(m.contains("conflict") && m.contains("baremetal"), "{m}")
+                }
+                (Err(Error::Registration(m)), false, Some(Err(Error::Registration(_)))) => {
+                    assert!(m.contains("baremetal"), "{m}")
+                }
+                _ => panic!("row {i}: {got:?}"),
+            }
+        }
+    }
+
+    pub(in crate::zeroconf) fn found() -> ResolvedService {
+        ResolvedService {
+            instance: "baremetal._openstack._tcp.local.".into(),
+            target: "x.local.".into(),
+            port: 80,
+            txt: vec![],
+            addresses: vec![ScopedAddr {
+                addr: "192.168.1.1".parse().unwrap(),
+                iface: 2,
+            }],
+        }
+    }
+
+    #[test]
+    fn lookup_attempts_table() {
+        // (attempts, answers, calls, waits, found)
+        let rows: Vec<(
+            u32,
+            Vec<Option<ResolvedService>>,
+            usize,
+            Vec<Duration>,
+            bool,
+        )> = vec![
+            (3, vec![Some(found())], 1, ms(&[]), true),
+            (3, vec![None, Some(found())], 2, ms(&[100]), true),
+            // the reference's test_not_found: attempts-1 waits
+            (3, vec![None, None, None], 3, ms(&[100, 200]), false),
+            (1, vec![None], 1, ms(&[]), false),
+        ];
+        for (i, (attempts, answers, want_calls, want_waits, ok)) in rows.into_iter().enumerate() {
+            let mut answers = answers.into_iter();
+            let (mut calls, mut waits) = (0, Vec::new());
+            let got = lookup_with_attempts(
+                "baremetal",
+                attempts,
+                || {
+                    calls += 1;
+                    Ok(answers.next().expect("no more calls expected"))
+                },
+                |d| {
+                    waits.push(d);
+                    Ok(())
+                },
+            );
+            assert_eq!((calls, &waits), (want_calls, &want_waits), "row {i}");
+            match got {
+                Ok(s) => assert!(ok && s == found(), "row {i}"),
+                Err(Error::NotFound(m)) => {
+                    assert!(!ok && m.contains("baremetal service"), "row {i}: {m}")
+                }
+                Err(e) => panic!("row {i}: {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn lookup_stops_at_an_engine_error() {
+        let mut calls = 0;
+        let got = lookup_with_attempts(
+            "baremetal",
+            3,
+            || {
+                calls += 1;
+                Err(Error::Closed("engine stopped".into()))
+            },
+            |_| panic!("no wait after an error"),
+        );
+        assert_eq!(calls, 1);
+        assert!(matches!(got, Err(Error::Closed(_))));
+    }
+
+    #[test]
+    fn a_wait_between_attempts_ends_with_the_close() {
+        let mut calls = 0;
+        let got = lookup_with_attempts(
+            "baremetal",
+            5,
+            || {
+                calls += 1;
+                Ok(None)
+            },
+            |_| Err(Error::Closed("closing".into())),
+        );
+        assert_eq!(calls, 1, "no attempt after the close");
+        assert!(matches!(got, Err(Error::Closed(_))), "{got:?}");
+        let mut calls = 0;
+        let got = register_with_attempts(
+            "baremetal",
+            5,
+            || {
+                calls += 1;
+                Err(Error::Conflict("probe lost".into()))
+            },
+            || {},
+            |_| Err(Error::Closed("closing".into())),
+        );
+        assert_eq!(calls, 1, "no attempt after the close");
+        assert!(matches!(got, Err(Error::Closed(_))), "{got:?}");
     }
 }
