@@ -17,6 +17,7 @@
 pub(crate) mod cache;
 pub(crate) mod core;
 pub(crate) mod driver;
+pub(crate) mod iface;
 pub(crate) mod querier;
 pub(crate) mod responder;
 mod rng;

@@ -454,7 +454,7 @@ fn closed_error() -> Error {
 /// Every address of the `interfaces` option is held by an interface that
 /// is up, running and multicast-capable (else Error::Io naming it).
 fn check_interfaces_present(list: &[IpAddr]) -> Result<()> {
-    use crate::engine::socket::iface;
+    use crate::engine::iface;
     let table = iface::list_raw().map_err(|e| Error::Io(format!("reading the interfaces: {e}")))?;
     for a in list {
         let holder = table.iter().find(|r| {

@@ -20,7 +20,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use super::super::socket::iface::{self, IfaceFilter};
+use super::super::iface::{self, IfaceFilter};
 use super::super::socket::MdnsSocket;
 use super::super::{Family, IfIndex, Interface, Received};
 use crate::error::{Error, Result};

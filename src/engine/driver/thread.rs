@@ -10,7 +10,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::super::socket::iface::Watcher;
+use super::super::iface::Watcher;
 use super::super::socket::{MdnsSocket, Waker};
 use super::super::*;
 use super::net::Net;
