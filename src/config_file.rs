@@ -1,6 +1,5 @@
 //! OpenStack config files (`ironic.conf`, `ironic-python-agent.conf`) read
 //! the way oslo.config reads them, for their `[mdns]` section (SPEC 2).
-//! OWNER: bindings helper.
 //!
 //! The file syntax is oslo.config's own INI dialect (`oslo_config.iniparser`):
 //! - `[section]` starts a section; section names other than `DEFAULT` are

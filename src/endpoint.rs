@@ -1,10 +1,10 @@
 //! SPEC sections 3 and 4 as pure functions: URL -> records, records -> URL.
-//! The property types live in [`crate::props`] (re-exported here for old paths).
+//! The property types live in [`crate::props`].
 
 use std::net::IpAddr;
 
 use crate::error::{Error, Result};
-pub use crate::props::{Properties, Value};
+use crate::props::Properties;
 use crate::service::{is_link_local_v6, ResolvedService, ScopedAddr, ServiceInfo, Ttls};
 
 /// The DNS-SD service type of every OpenStack service (SPEC 1).
@@ -12,12 +12,6 @@ pub const SERVICE_TYPE: &str = "_openstack._tcp.local.";
 
 /// Longest DNS label (RFC 1035 s2.3.4).
 const MAX_LABEL: usize = 63;
-
-/// A service type given as bytes (from C): it must be UTF-8.
-pub fn service_type_from_bytes(raw: &[u8]) -> Result<&str> {
-    std::str::from_utf8(raw)
-        .map_err(|_| Error::InvalidArgument(format!("service type {raw:?} is not valid UTF-8")))
-}
 
 /// SPEC 1: an OpenStack service type is the instance's first DNS label,
 /// taken literally (RFC 6763 s4.3: any UTF-8, dots and backslashes

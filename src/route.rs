@@ -1,5 +1,4 @@
 //! In-process route-source lookup and address choice (SPEC 4.2).
-//! OWNER: endpoint helper.
 
 use std::net::{IpAddr, SocketAddr, SocketAddrV6};
 

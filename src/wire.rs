@@ -1,6 +1,6 @@
 //! The DNS wire format both transports share (the mDNS engine, the unicast
 //! DNS messages and TSIG): simple-dns glue, validated parsing of untrusted packets, building of our
-//! own packets within the size limits, names and record helpers.
+//! own packets within the size limits, names and record builders.
 //!
 //! simple-dns already refuses forward and looping compression pointers,
 //! labels over 63 bytes (which covers the reserved label bits 0x40/0x80),

@@ -1,5 +1,5 @@
 //! `ironic-mdns`: register, look up and browse OpenStack services over mDNS
-//! (the command-line face of libironicmdns). OWNER: cli helper.
+//! (the command-line face of libironicmdns).
 //!
 //! Hand-rolled argument parsing: a dozen flags do not justify a crate.
 //! Exit codes: 0 done, 1 lookup/browse failure, 2 registration failure,

@@ -1,4 +1,4 @@
-//! The C ABI of libironicmdns. OWNER: capi helper.
+//! The C ABI of libironicmdns.
 //!
 //! This layer converts and guards only (docs/DESIGN.md "The C ABI"): it
 //! checks pointers and strings, calls the Rust API, and turns its results

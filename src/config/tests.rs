@@ -32,7 +32,7 @@ fn integer_options() {
         ("+4", Some(4)),
         ("1_0", Some(10)),
         ("0", None),
-        // issue 8: an upper bound, so that no call blocks for days
+        // an upper bound, so that no call blocks for days
         ("11", None),
         ("1_000", None),
         ("4294967296", None),
@@ -103,7 +103,7 @@ fn params_option_like_oslo_dict() {
         ("novalue", Err(())),
         (":v", Err(())),
         ("k:1,k:2", Err(())),
-        // issue 8 / RFC 6763 s6.4: refused when set, not at registration
+        // RFC 6763 s6.4: refused when set, not at registration
         ("a=b:1", Err(())),
         ("K:1,k:2", Err(())),
         ("caf\u{e9}:1", Err(())),
@@ -137,7 +137,7 @@ fn interfaces_option_is_a_list_of_ip_addresses() {
         ("eth0", Err(())),
         ("10.0.0.1,,10.0.0.2", Err(())),
         ("10.0.0.256", Err(())),
-        // issue 8: addresses no interface can hold
+        // addresses no interface can hold
         ("0.0.0.0", Err(())),
         ("::", Err(())),
         ("224.0.0.251", Err(())),
@@ -169,7 +169,7 @@ fn lookup_timeout_option() {
         ("inf", None),
         ("1e30", None),
         ("soon", None),
-        // issue 8: checked fully when set, not first by Zeroconf::new
+        // checked fully when set, not first by Zeroconf::new
         ("1e-10", None),
         ("0.0009", None),
         ("0.001", Some(Duration::from_millis(1))),

@@ -1,6 +1,5 @@
 //! Querier: one-shot and continuous queries, cache feeding, known answers.
-//! OWNER: querier helper. The API below is the contract `core.rs` codes
-//! against.
+//! The API below is the contract `core.rs` codes against.
 //!
 //! Sans-IO: `now` comes from the caller; packets to send come out of
 //! `poll_query`, events out of `poll_event`.

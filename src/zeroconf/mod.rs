@@ -152,7 +152,7 @@ impl Zeroconf {
         params: Option<&Properties>,
     ) -> Result<()> {
         self.check_open()?;
-        endpoint::instance_name(service_type)?;
+        endpoint::check_service_type(service_type)?;
         let ep = endpoint::parse_endpoint(endpoint)?;
         let addresses = resolve_host(service_type, &ep)?;
         let info =
@@ -183,7 +183,7 @@ impl Zeroconf {
         )?;
         // Success means probed and announced. The engine accepts a
         // registration while no interface is up as pending; that is not
-        // success: nobody could have answered a probe (issue 8).
+        // success: nobody could have answered a probe.
         if !mdns.is_registered(id) {
             if let Err(e) = mdns.unregister(id) {
                 log(

@@ -435,7 +435,7 @@ fn eth0_v6_only() -> Interface {
     i
 }
 
-/// Issue 10 item 4: the IPv4 address goes, the interface stays (IPv6 on
+/// The IPv4 address goes, the interface stays (IPv6 on
 /// it): goodbyes for everything announced there, on IPv4, repeated like a
 /// withdrawal's; the registration lives on over IPv6.
 #[test]
