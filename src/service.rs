@@ -5,7 +5,80 @@
 //! all speak these types; the URL rules in [`crate::endpoint`] build and
 //! read them.
 
+use std::fmt;
 use std::net::{IpAddr, Ipv6Addr};
+
+use crate::error::{Error, Result};
+
+/// The DNS-SD service type of every OpenStack service (SPEC 1).
+pub const SERVICE_TYPE: &str = "_openstack._tcp.local.";
+
+/// Longest DNS label (RFC 1035 s2.3.4).
+const MAX_LABEL: usize = 63;
+
+/// An OpenStack service type (SPEC 1): the instance's first DNS label,
+/// taken literally (RFC 6763 s4.3: any UTF-8, dots and backslashes
+/// included), the same for registering, looking up and browsing. Checked
+/// once, where it enters (`ServiceType::new`), then carried as it is to
+/// the mDNS engine and to the unicast DNS publisher and lookups.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ServiceType(String);
+
+impl ServiceType {
+    /// Refused, as the reference refuses them: empty, longer than 63
+    /// bytes (RFC 1035 s2.3.4), or holding an ASCII control character
+    /// (0x00-0x1F, 0x7F).
+    pub fn new(service_type: &str) -> Result<ServiceType> {
+        let bad = |why: &str| {
+            Err(Error::InvalidArgument(format!(
+                "invalid service type {service_type:?}: {why}"
+            )))
+        };
+        if service_type.is_empty() {
+            return bad("it is empty");
+        }
+        if service_type.len() > MAX_LABEL {
+            return bad(&format!("longer than {MAX_LABEL} bytes"));
+        }
+        if service_type.chars().any(|c| c.is_ascii_control()) {
+            return bad("it holds an ASCII control character");
+        }
+        Ok(ServiceType(service_type.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `<service_type>._openstack._tcp.local.` (SPEC 1) as the publisher's
+    /// instance text: the service type literally, then [`SERVICE_TYPE`]
+    /// (the engine takes everything before it as one label).
+    pub fn mdns_instance(&self) -> String {
+        format!("{}.{SERVICE_TYPE}", self.0)
+    }
+
+    /// The same instance as DNS presentation text (RFC 1035 s5.1), which
+    /// the querier parses: `.` and `\` in the service type escaped, so it
+    /// stays one label.
+    pub fn mdns_query_name(&self) -> String {
+        let mut s = String::with_capacity(self.0.len() + SERVICE_TYPE.len() + 4);
+        for c in self.0.chars() {
+            if c == '.' || c == '\\' {
+                s.push('\\');
+            }
+            s.push(c);
+        }
+        s.push('.');
+        s.push_str(SERVICE_TYPE);
+        s
+    }
+}
+
+impl fmt::Display for ServiceType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 /// Kernel interface index.
 pub type IfIndex = u32;

@@ -10,9 +10,8 @@ use simple_dns::rdata::RData;
 use super::exchange::ExchangeError;
 use super::message::{self, Response, NOERROR, NXDOMAIN};
 use super::Client;
-use crate::endpoint;
 use crate::error::{Error, Result};
-use crate::service::{Lookup, ResolvedService, ScopedAddr};
+use crate::service::{Lookup, ResolvedService, ScopedAddr, ServiceType};
 use crate::wire::{T_A, T_AAAA, T_PTR, T_SRV, T_TXT};
 
 /// Most browse domains (RFC 6763 s11) and instances we follow.
@@ -25,9 +24,8 @@ pub fn service_name(domain: &str) -> String {
 }
 
 /// `<type>._openstack._tcp.<domain>`.
-pub fn instance_name(service_type: &str, domain: &str) -> Result<String> {
-    endpoint::instance_name(service_type)?;
-    Ok(format!("{service_type}.{}", service_name(domain)))
+pub fn instance_name(service_type: &ServiceType, domain: &str) -> String {
+    format!("{service_type}.{}", service_name(domain))
 }
 
 /// What one question got.
@@ -66,8 +64,8 @@ impl Client {
     /// One resolution of `service_type` (one attempt: the retry policy is
     /// the caller's): `Lookup::Missing` with a reason naming NXDOMAIN,
     /// NODATA or the server's RCODE when it is not there.
-    pub(crate) fn resolve(&self, service_type: &str) -> Result<Lookup> {
-        let instance = instance_name(service_type, &self.domain)?;
+    pub(crate) fn resolve(&self, service_type: &ServiceType) -> Result<Lookup> {
+        let instance = instance_name(service_type, &self.domain);
         self.resolve_instance(&instance)
     }
 

@@ -32,7 +32,7 @@ use super::message::{SERVFAIL, YXDOMAIN, YXRRSET};
 use super::Client;
 use crate::error::{Error, Result};
 use crate::log::{log, LogLevel};
-use crate::service::ServiceInfo;
+use crate::service::{ServiceInfo, ServiceType};
 use crate::wire;
 
 /// TTL of the records we publish: short, so that a withdrawal reaches
@@ -121,13 +121,13 @@ impl Publisher {
     /// Publish `info` (built by `endpoint::service_info`, as for mDNS)
     /// under the DNS domain, in one attempt: `plan`, then `publish`.
     pub fn register(&self, service_type: &str, info: &ServiceInfo) -> Result<()> {
-        let planned = self.plan(service_type, info)?;
+        let planned = self.plan(&ServiceType::new(service_type)?, info)?;
         self.publish(&planned)
     }
 
     /// Our records for `info` in the zone that holds the DNS domain (one
     /// SOA query finds it); nothing is changed yet.
-    pub(crate) fn plan(&self, service_type: &str, info: &ServiceInfo) -> Result<Planned> {
+    pub(crate) fn plan(&self, service_type: &ServiceType, info: &ServiceInfo) -> Result<Planned> {
         self.check_open()?;
         let c = &self.inner.client;
         let zone = self.zone_of(&c.domain)?;
@@ -375,9 +375,15 @@ impl Publisher {
 
 /// Our records for `info` (built by `endpoint::service_info` for mDNS)
 /// under `domain`, in `zone`, with `ttl`.
-fn plan(domain: &str, zone: &str, ttl: u32, service_type: &str, info: &ServiceInfo) -> Result<Reg> {
+fn plan(
+    domain: &str,
+    zone: &str,
+    ttl: u32,
+    service_type: &ServiceType,
+    info: &ServiceInfo,
+) -> Result<Reg> {
     let bad = |e: String| Error::InvalidArgument(e);
-    let instance = instance_name(service_type, domain)?;
+    let instance = instance_name(service_type, domain);
     let service = service_name(domain);
     let inst = message::name(&instance).map_err(bad)?;
     let svc = message::name(&service).map_err(bad)?;

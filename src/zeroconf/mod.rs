@@ -12,7 +12,7 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::endpoint::{self, Endpoint, Host, SERVICE_TYPE};
+use crate::endpoint::{self, Endpoint, Host};
 use crate::engine::driver::{Mdns, MdnsOptions};
 use crate::engine::RegId;
 use crate::error::{Error, Result};
@@ -27,7 +27,7 @@ mod url;
 pub use self::oneshot::{get_endpoint, lookup_once};
 use self::retry::{lookup_with_attempts, register_with_attempts};
 use self::url::{browsed_service, url_of, Transport};
-use crate::service::Lookup;
+use crate::service::{Lookup, ServiceType, SERVICE_TYPE};
 
 /// One browsed instance (for `ironic-mdns browse`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -152,14 +152,13 @@ impl Zeroconf {
         params: Option<&Properties>,
     ) -> Result<()> {
         self.check_open()?;
-        endpoint::check_service_type(service_type)?;
+        let st = ServiceType::new(service_type)?;
         let ep = endpoint::parse_endpoint(endpoint)?;
-        let addresses = resolve_host(service_type, &ep)?;
-        let info =
-            endpoint::service_info(service_type, &ep, addresses, &self.config.params, params)?;
+        let addresses = resolve_host(&st, &ep)?;
+        let info = endpoint::service_info_of(&st, &ep, addresses, &self.config.params, params)?;
         if let Some(dns) = &self.dns {
             log(LogLevel::Debug, &format!("registering {info:?} via DNS"));
-            let planned = dns.plan(service_type, &info)?;
+            let planned = dns.plan(&st, &info)?;
             retry::register(
                 service_type,
                 self.config.registration_attempts,
@@ -214,14 +213,26 @@ impl Zeroconf {
         skip_link_local: bool,
     ) -> Result<(String, Properties)> {
         self.check_open()?;
+        let st = ServiceType::new(service_type)?;
+        self.lookup(&st, skip_loopback, skip_link_local)
+    }
+
+    /// `get_endpoint` of a checked service type.
+    fn lookup(
+        &self,
+        st: &ServiceType,
+        skip_loopback: bool,
+        skip_link_local: bool,
+    ) -> Result<(String, Properties)> {
+        let service_type = st.as_str();
         // SPEC 1: the service type is one literal label, escaped for the querier.
-        let instance = endpoint::instance_query_name(service_type)?;
+        let instance = st.mdns_query_name();
         let mut warn = |m: &str| log(LogLevel::Warning, m);
         if let Some(dns) = &self.dns {
             let client = dns.client();
             let found = retry::lookup(
                 self.config.lookup_attempts,
-                || client.resolve(service_type),
+                || client.resolve(st),
                 |d| {
                     // A close ends the next exchange with Error::Closed.
                     let _ = self.pause(d);
@@ -487,7 +498,7 @@ fn check_config(config: &Config) -> Result<()> {
 
 /// SPEC 3.2-3.3: the system resolver's addresses of the URL host, in its
 /// order, without duplicates; a failure names the host.
-fn resolve_host(service_type: &str, ep: &Endpoint) -> Result<Vec<IpAddr>> {
+fn resolve_host(service_type: &ServiceType, ep: &Endpoint) -> Result<Vec<IpAddr>> {
     let addrs: Vec<IpAddr> = match &ep.host {
         Host::Ip(ip) => vec![*ip],
         Host::Name(name) => (name.as_str(), ep.port)

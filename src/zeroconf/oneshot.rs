@@ -2,9 +2,9 @@
 
 use super::Zeroconf;
 use crate::config::Config;
-use crate::endpoint;
 use crate::error::Result;
 use crate::props::Properties;
+use crate::service::ServiceType;
 
 /// One-shot module-level lookup with default options (SPEC 6).
 pub fn get_endpoint(service_type: &str) -> Result<(String, Properties)> {
@@ -23,9 +23,9 @@ pub fn lookup_once(
     skip_link_local: bool,
 ) -> Result<(String, Properties)> {
     // A refused service type costs no engine start.
-    endpoint::check_service_type(service_type)?;
+    let st = ServiceType::new(service_type)?;
     let zc = Zeroconf::start(config, true)?;
-    let result = zc.get_endpoint(service_type, skip_loopback, skip_link_local);
+    let result = zc.lookup(&st, skip_loopback, skip_link_local);
     let closed = zc.close();
     let result = result?;
     closed?;

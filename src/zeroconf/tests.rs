@@ -6,7 +6,7 @@ use super::*;
 fn resolver_keeps_literals() {
     let ep = endpoint::parse_endpoint("http://[fd00:99::1]:8080").unwrap();
     assert_eq!(
-        resolve_host("baremetal", &ep).unwrap(),
+        resolve_host(&ServiceType::new("baremetal").unwrap(), &ep).unwrap(),
         vec!["fd00:99::1".parse::<IpAddr>().unwrap()]
     );
     // (A failing name is not tried here: glibc would ask a DNS server.)

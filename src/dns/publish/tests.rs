@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::endpoint;
+use crate::service::ServiceType;
 use crate::wire::{read_name, record_offsets};
 
 fn info(url: &str) -> ServiceInfo {
@@ -50,7 +51,7 @@ fn ip_literal_endpoint_plans() {
         "mystack.example.test.",
         "example.test.",
         120,
-        "baremetal",
+        &ServiceType::new("baremetal").unwrap(),
         &info("http://198.18.0.2:6385/baremetal"),
     )
     .unwrap();
@@ -130,7 +131,7 @@ fn host_name_endpoint_publishes_no_address() {
         "mystack.example.test.",
         "example.test.",
         120,
-        "baremetal",
+        &ServiceType::new("baremetal").unwrap(),
         &info("https://conductor.example.test/baremetal"),
     )
     .unwrap();
