@@ -35,6 +35,8 @@ use crate::error::{panic_text, Error, Result};
 mod net;
 mod query;
 mod register;
+
+pub(crate) use self::register::NO_INTERFACE;
 mod thread;
 use self::net::{Net, NetNs};
 use self::thread::{round, thread_main, DriverIo};

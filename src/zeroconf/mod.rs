@@ -173,6 +173,8 @@ impl Zeroconf {
         };
         log(LogLevel::Debug, &format!("registering {info:?} via mDNS"));
         let instance = info.instance.clone();
+        // Success means probed and announced (the engine refuses while no
+        // interface is up).
         let id = register_with_attempts(
             service_type,
             self.config.registration_attempts,
@@ -180,21 +182,6 @@ impl Zeroconf {
             || mdns.flush_cache(),
             |d| self.pause(d),
         )?;
-        // Success means probed and announced. The engine accepts a
-        // registration while no interface is up as pending; that is not
-        // success: nobody could have answered a probe.
-        if !mdns.is_registered(id) {
-            if let Err(e) = mdns.unregister(id) {
-                log(
-                    LogLevel::Debug,
-                    &format!("withdrawing the unannounced {instance}: {e}"),
-                );
-            }
-            self.check_open()?;
-            return Err(Error::Registration(format!(
-                "cannot register {service_type} service: no interface is up to probe and announce it on"
-            )));
-        }
         let mut st = self.state();
         if st.closed {
             // close() began meanwhile; the engine's close withdraws it.

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use crate::engine::driver::NO_INTERFACE;
 use crate::engine::RegId;
 use crate::error::{Error, Result};
 use crate::log::{log, LogLevel};
@@ -91,6 +92,9 @@ pub(super) fn register_with_attempts(
         Err(e @ (Error::Conflict(_) | Error::Closed(_) | Error::Poisoned(_) | Error::Io(_))) => {
             Err(e)
         }
+        Err(Error::Registration(m)) if m == NO_INTERFACE => Err(Error::Registration(format!(
+            "cannot register {service_type} service: {m}"
+        ))),
         Err(e) => Err(Error::Registration(format!(
             "cannot register {service_type} service: {e}"
         ))),

@@ -2,17 +2,40 @@
 //! announce), their state, losses, withdrawal.
 
 use super::*;
+use crate::log::{log, LogLevel};
+
+/// What `Mdns::register` says when no interface is up.
+pub(crate) const NO_INTERFACE: &str = "no interface is up to probe and announce it on";
 
 impl Mdns {
     /// Register and block until probing ends: Ok(id) once announced,
     /// Err(Error::Conflict) on a conflict, Err(Error::Registration) on an
     /// engine error. `timeout` bounds the wait.
     ///
-    /// With no interface up at all, returns Ok(id) at once: the service is
-    /// pending, and is probed and announced when an interface comes up
-    /// (`is_registered` turns true then; a conflict found then makes it
-    /// false for good).
+    /// With no interface up (or the name lost right after announcing),
+    /// Err(Error::Registration) with [`NO_INTERFACE`]'s text, and nothing
+    /// stays registered: nobody could have answered a probe.
     pub fn register(&self, info: ServiceInfo, timeout: Duration) -> Result<RegId> {
+        let instance = info.instance.clone();
+        let id = self.register_pending(info, timeout)?;
+        if self.is_registered(id) {
+            return Ok(id);
+        }
+        if let Err(e) = self.unregister(id) {
+            log(
+                LogLevel::Debug,
+                &format!("withdrawing the unannounced {instance}: {e}"),
+            );
+        }
+        self.lock().check()?;
+        Err(Error::Registration(NO_INTERFACE.into()))
+    }
+
+    /// `register`, but with no interface up at all it returns Ok(id) at
+    /// once: the service is pending, and is probed and announced when an
+    /// interface comes up (`is_registered` turns true then; a conflict
+    /// found then makes it false for good).
+    pub fn register_pending(&self, info: ServiceInfo, timeout: Duration) -> Result<RegId> {
         let now = Instant::now();
         let deadline = after(now, timeout);
         let instance = info.instance.clone();
