@@ -212,11 +212,6 @@ impl Exchange {
         }
     }
 
-    /// The current attempt's server and transport (for the driver's socket).
-    pub fn current(&self) -> (SocketAddr, Transport) {
-        (self.server, self.transport)
-    }
-
     /// Time passed: end the attempt when its deadline is reached.
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.result.is_none() && now >= self.deadline {
@@ -334,6 +329,7 @@ impl Exchange {
     }
 
     /// The result, once there is one.
+    #[cfg(test)]
     pub fn result(&self) -> Option<&Result<Response, ExchangeError>> {
         self.result.as_ref()
     }
