@@ -165,7 +165,8 @@ pub fn encode_txt(props: &Properties) -> Result<Vec<Vec<u8>>> {
     props
         .iter()
         .map(|(key, value)| {
-            crate::props::check_pair(key, value.as_deref()).map_err(Error::InvalidArgument)?;
+            crate::props::check_pair(key, value.as_deref())
+                .map_err(|e| Error::InvalidArgument(e.0))?;
             let mut s = key.as_bytes().to_vec();
             if let Some(v) = value {
                 s.push(b'=');

@@ -4,6 +4,7 @@
 //! This file is the one options table; `parse` holds the rules of the
 //! values (oslo.config's types), `sample` the sample `[mdns]` section.
 
+use crate::error::Refused;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -50,7 +51,7 @@ pub struct OptionInfo {
     pub help: &'static str,
     /// Parse and check the config-file text, then store it; on error the
     /// config is unchanged and the text says why.
-    pub apply: fn(&mut Config, &str) -> std::result::Result<(), String>,
+    pub apply: fn(&mut Config, &str) -> Result<(), Refused>,
 }
 
 impl Default for Config {
@@ -253,7 +254,7 @@ impl Config {
     /// Check a config built in Rust (its fields are public) against the
     /// same rules `set` applies to text.
     pub fn validate(&self) -> Result<()> {
-        let bad = |name: &str, why: String| {
+        let bad = |name: &str, why: Refused| {
             Err(Error::InvalidArgument(format!(
                 "invalid option [{GROUP}] {name}: {why}"
             )))
@@ -285,7 +286,7 @@ impl Config {
             }
         }
         if let Err((name, why)) = dns_settings::check(&self.dns) {
-            return bad(name, why);
+            return bad(name, why.into());
         }
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! The rules of option values, as oslo.config reads them (IntOpt, Dict of
 //! quoted String, ListOpt, FloatOpt), with our bounds.
 
+use crate::error::Refused;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -8,19 +9,21 @@ use super::{MAX_ATTEMPTS, MAX_LOOKUP_TIMEOUT, MIN_LOOKUP_TIMEOUT};
 use crate::props::{self, Properties};
 
 /// At least 1 (oslo IntOpt min=1), at most [`MAX_ATTEMPTS`].
-pub(super) fn check_attempts(n: u32) -> std::result::Result<u32, String> {
+pub(super) fn check_attempts(n: u32) -> Result<u32, Refused> {
     if n < 1 {
         return Err("should be greater than or equal to 1".into());
     }
     if n > MAX_ATTEMPTS {
-        return Err(format!("should be less than or equal to {MAX_ATTEMPTS}"));
+        return Err(Refused::from(format!(
+            "should be less than or equal to {MAX_ATTEMPTS}"
+        )));
     }
     Ok(n)
 }
 
 /// An integer as Python's `int()` reads it (sign, digits, `_` between
 /// digits, surrounding blanks), from 1 to [`MAX_ATTEMPTS`].
-pub(super) fn parse_attempts(value: &str) -> std::result::Result<u32, String> {
+pub(super) fn parse_attempts(value: &str) -> Result<u32, Refused> {
     let s = value.trim();
     if s.is_empty() {
         return Err("a value is required".into());
@@ -49,11 +52,11 @@ pub(super) fn parse_attempts(value: &str) -> std::result::Result<u32, String> {
 
 /// oslo.config `String(quotes=True)`: a value starting with a quote must
 /// end with the same quote, which is stripped.
-pub(super) fn unquote(value: &str) -> std::result::Result<&str, String> {
+pub(super) fn unquote(value: &str) -> Result<&str, Refused> {
     match value.chars().next() {
         Some(q @ ('"' | '\'')) => {
             if value.len() == 1 || !value.ends_with(q) {
-                Err(format!("Non-closed quote: {value}"))
+                Err(Refused::from(format!("Non-closed quote: {value}")))
             } else {
                 Ok(&value[1..value.len() - 1])
             }
@@ -67,7 +70,7 @@ pub(super) fn unquote(value: &str) -> std::result::Result<&str, String> {
 /// quote) takes the next piece with its comma, until it parses. Keys are
 /// not empty and not repeated, also not in another case (RFC 6763 s6.4),
 /// and each pair must fit a TXT string (see [`props::check_pair`]).
-pub(super) fn parse_dict(value: &str) -> std::result::Result<Properties, String> {
+pub(super) fn parse_dict(value: &str) -> Result<Properties, Refused> {
     let mut props = Properties::new();
     let s = value.trim();
     if s.is_empty() {
@@ -78,7 +81,9 @@ pub(super) fn parse_dict(value: &str) -> std::result::Result<Properties, String>
         let mut pair = first.to_owned();
         let (key, val) = loop {
             let attempt = match pair.split_once(':') {
-                None => Err("Value should be NAME:VALUE pairs separated by \",\"".to_owned()),
+                None => Err(Refused::from(
+                    "Value should be NAME:VALUE pairs separated by \",\"",
+                )),
                 Some((k, v)) => unquote(v.trim()).map(|v| (k.trim().to_owned(), v.to_owned())),
             };
             match attempt {
@@ -96,7 +101,7 @@ pub(super) fn parse_dict(value: &str) -> std::result::Result<Properties, String>
             return Err("Key name should not be empty".into());
         }
         if props.get(&key).is_some() {
-            return Err(format!("Duplicate key {key}"));
+            return Err(Refused::from(format!("Duplicate key {key}")));
         }
         props::check_pair(&key, Some(val.as_bytes()))?;
         props.set_str(&key, &val);
@@ -106,20 +111,22 @@ pub(super) fn parse_dict(value: &str) -> std::result::Result<Properties, String>
 
 /// An address mDNS can run on: one an interface can hold, so not the
 /// unspecified address, a multicast address or the IPv4 broadcast.
-pub(super) fn check_interface_address(a: &IpAddr) -> std::result::Result<(), String> {
+pub(super) fn check_interface_address(a: &IpAddr) -> Result<(), Refused> {
     let why = match a.to_canonical() {
         ip if ip.is_unspecified() => "the unspecified address",
         ip if ip.is_multicast() => "a multicast address",
         IpAddr::V4(v4) if v4.is_broadcast() => "the broadcast address",
         _ => return Ok(()),
     };
-    Err(format!("{a} is {why}, not an interface address"))
+    Err(Refused::from(format!(
+        "{a} is {why}, not an interface address"
+    )))
 }
 
 /// oslo.config `ListOpt` of IP addresses: comma-separated, blanks and a
 /// trailing comma ignored. Empty: all interfaces. Each one must be an
 /// address an interface can hold.
-pub(super) fn parse_ip_list(value: &str) -> std::result::Result<Option<Vec<IpAddr>>, String> {
+pub(super) fn parse_ip_list(value: &str) -> Result<Option<Vec<IpAddr>>, Refused> {
     let s = value.trim().trim_end_matches(',');
     if s.is_empty() {
         return Ok(None);
@@ -138,24 +145,24 @@ pub(super) fn parse_ip_list(value: &str) -> std::result::Result<Option<Vec<IpAdd
 }
 
 /// From [`MIN_LOOKUP_TIMEOUT`] to [`MAX_LOOKUP_TIMEOUT`].
-pub(super) fn check_timeout(d: Duration) -> std::result::Result<Duration, String> {
+pub(super) fn check_timeout(d: Duration) -> Result<Duration, Refused> {
     if d < MIN_LOOKUP_TIMEOUT {
-        return Err(format!(
+        return Err(Refused::from(format!(
             "should be at least {} s",
             MIN_LOOKUP_TIMEOUT.as_secs_f64()
-        ));
+        )));
     }
     if d > MAX_LOOKUP_TIMEOUT {
-        return Err(format!(
+        return Err(Refused::from(format!(
             "should be at most {} s",
             MAX_LOOKUP_TIMEOUT.as_secs_f64()
-        ));
+        )));
     }
     Ok(d)
 }
 
 /// Seconds as a float, from [`MIN_LOOKUP_TIMEOUT`] to [`MAX_LOOKUP_TIMEOUT`].
-pub(super) fn parse_timeout(value: &str) -> std::result::Result<Duration, String> {
+pub(super) fn parse_timeout(value: &str) -> Result<Duration, Refused> {
     let secs: f64 = value
         .trim()
         .parse()

@@ -162,7 +162,7 @@ impl Exchange {
                     x.request_mac = s.mac;
                 }
                 Err(e) => {
-                    x.result = Some(Err(ExchangeError::Request(e)));
+                    x.result = Some(Err(ExchangeError::Request(e.to_string())));
                     return x;
                 }
             },
@@ -322,8 +322,10 @@ impl Exchange {
                 Err(e) => return Err(refused(e.to_string())),
             },
         };
-        let mut resp = message::parse_response(&plain)
-            .map_err(|why| ExchangeError::Malformed { server, why })?;
+        let mut resp = message::parse_response(&plain).map_err(|why| ExchangeError::Malformed {
+            server,
+            why: why.to_string(),
+        })?;
         resp.authenticated = authenticated;
         Ok(resp)
     }

@@ -43,7 +43,7 @@ enum Answer {
 impl Client {
     fn ask(&self, qname: &str, qtype: u16) -> Result<Answer> {
         let req = message::query(crate::random::message_id(), qname, qtype)
-            .map_err(Error::InvalidArgument)?;
+            .map_err(|e| Error::InvalidArgument(e.0))?;
         let resp = self
             .exchange(req, self.lookup_attempts)
             .map_err(|e| lookup_error(qname, e))?;

@@ -1,6 +1,7 @@
 //! Unicast DNS messages through simple-dns (the engine's wire library):
 //! queries with EDNS0, RFC 2136 UPDATE messages, and reading responses.
 
+use crate::error::Refused;
 use simple_dns::rdata::{RData, OPT};
 use simple_dns::{
     Name, Packet, PacketFlag, Question, ResourceRecord, CLASS, OPCODE, QCLASS, QTYPE, TYPE,
@@ -46,8 +47,9 @@ pub fn rcode_name(rcode: u16) -> String {
 /// A name from dotted text (no escapes), through the engine's checks. An
 /// instance name keeps everything before `._openstack._tcp.` as its first
 /// label (RFC 6763 s4.3: it may hold dots).
-pub fn name(text: &str) -> Result<Name<'static>, String> {
-    let bad = |e: crate::wire::RecordError| format!("{text:?} is not a usable DNS name: {e}");
+pub fn name(text: &str) -> Result<Name<'static>, Refused> {
+    let bad =
+        |e: crate::wire::RecordError| Refused(format!("{text:?} is not a usable DNS name: {e}"));
     match text.to_ascii_lowercase().find("._openstack._tcp.") {
         Some(i) if i > 0 => wire::instance_name(text, &text[i + 1..]).map_err(bad),
         _ => wire::name_from_str(text).map_err(bad),
@@ -56,7 +58,7 @@ pub fn name(text: &str) -> Result<Name<'static>, String> {
 
 /// A query for `qname`/`qtype` with EDNS0 (RFC 6891) and RD set (so that a
 /// recursive resolver from resolv.conf answers too).
-pub fn query(id: u16, qname: &str, qtype: u16) -> Result<Vec<u8>, String> {
+pub fn query(id: u16, qname: &str, qtype: u16) -> Result<Vec<u8>, Refused> {
     let n = name(qname)?;
     let qt = QTYPE::try_from(qtype).map_err(|_| format!("unsupported query type {qtype}"))?;
     let mut p = Packet::new_query(id);
@@ -69,7 +71,7 @@ pub fn query(id: u16, qname: &str, qtype: u16) -> Result<Vec<u8>, String> {
         version: 0,
     });
     p.build_bytes_vec_compressed()
-        .map_err(|e| format!("cannot build the query for {qname}: {e}"))
+        .map_err(|e| Refused(format!("cannot build the query for {qname}: {e}")))
 }
 
 /// Parts of an RFC 2136 UPDATE (s2: zone, prerequisite, update sections).
@@ -106,7 +108,7 @@ pub fn delete_rr(rr: &ResourceRecord<'static>) -> ResourceRecord<'static> {
 
 /// An UPDATE message for `zone` (RFC 2136 s2: the zone section is one
 /// question of type SOA).
-pub fn update(id: u16, zone: &str, u: &Update) -> Result<Vec<u8>, String> {
+pub fn update(id: u16, zone: &str, u: &Update) -> Result<Vec<u8>, Refused> {
     let mut p = Packet::new_query(id);
     *p.opcode_mut() = OPCODE::Update;
     p.questions.push(Question::new(
@@ -118,7 +120,7 @@ pub fn update(id: u16, zone: &str, u: &Update) -> Result<Vec<u8>, String> {
     p.answers = u.prerequisites.clone();
     p.name_servers = u.updates.clone();
     p.build_bytes_vec_compressed()
-        .map_err(|e| format!("cannot build the update for zone {zone}: {e}"))
+        .map_err(|e| Refused(format!("cannot build the update for zone {zone}: {e}")))
 }
 
 /// What we read from a response.
@@ -139,7 +141,7 @@ pub struct Response {
 }
 
 /// Parse a response (already stripped of its TSIG record).
-pub fn parse_response(bytes: &[u8]) -> Result<Response, String> {
+pub fn parse_response(bytes: &[u8]) -> Result<Response, Refused> {
     if bytes.len() < 12 {
         return Err("shorter than a DNS header".into());
     }

@@ -30,7 +30,7 @@ use super::lookup::{address_host, instance_name, service_name};
 use super::message::{self, Update, NOERROR, NOTAUTH, NOTZONE, NXDOMAIN, NXRRSET, REFUSED};
 use super::message::{SERVFAIL, YXDOMAIN, YXRRSET};
 use super::Client;
-use crate::error::{Error, Result};
+use crate::error::{Error, Refused, Result};
 use crate::log::{log, LogLevel};
 use crate::service::{ServiceInfo, ServiceType};
 use crate::wire;
@@ -162,7 +162,7 @@ impl Publisher {
     fn zone_of(&self, domain: &str) -> Result<String> {
         let c = &self.inner.client;
         let req = message::query(crate::random::message_id(), domain, 6)
-            .map_err(Error::InvalidArgument)?;
+            .map_err(|e| Error::InvalidArgument(e.0))?;
         let resp = c
             .exchange(req, c.lookup_attempts)
             .map_err(|e| update_exchange_error(&format!("finding the zone of {domain}"), e))?;
@@ -199,7 +199,7 @@ impl Publisher {
     fn send(&self, reg: &Reg, u: &Update, what: &str) -> Result<u16> {
         let c = &self.inner.client;
         let req = message::update(crate::random::message_id(), &reg.zone, u)
-            .map_err(Error::InvalidArgument)?;
+            .map_err(|e| Error::InvalidArgument(e.0))?;
         let resp = match what {
             // The withdrawal at close runs to its end: cancel is for calls.
             "withdrawing" => c.exchange_to_end(req, c.lookup_attempts),
@@ -382,7 +382,7 @@ fn plan(
     service_type: &ServiceType,
     info: &ServiceInfo,
 ) -> Result<Reg> {
-    let bad = |e: String| Error::InvalidArgument(e);
+    let bad = |e: Refused| Error::InvalidArgument(e.0);
     let instance = instance_name(service_type, domain);
     let service = service_name(domain);
     let inst = message::name(&instance).map_err(bad)?;
