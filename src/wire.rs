@@ -429,6 +429,17 @@ pub fn instance_name(instance: &str, service_type: &str) -> Result<Name<'static>
     checked_name(labels).map_err(bad)
 }
 
+/// A name whose first label is `first`, taken literally (any bytes, dots
+/// included: RFC 6763 s4.3), under `parent` (plain dotted text): built
+/// from its labels, never split from a joined text.
+pub fn name_under(first: &[u8], parent: &str) -> Result<Name<'static>, RecordError> {
+    let text = || format!("{}.{parent}", String::from_utf8_lossy(first));
+    let p = name_from_str(parent)?;
+    let mut labels = vec![label(first).map_err(|why| RecordError::InvalidName(text(), why))?];
+    labels.extend(p.get_labels().iter().cloned());
+    checked_name(labels).map_err(|why| RecordError::InvalidName(text(), why))
+}
+
 fn label(b: &[u8]) -> Result<Label<'static>, &'static str> {
     if b.is_empty() {
         return Err("empty label");

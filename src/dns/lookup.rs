@@ -6,6 +6,7 @@
 use std::net::IpAddr;
 
 use simple_dns::rdata::RData;
+use simple_dns::Name;
 
 use super::exchange::ExchangeError;
 use super::message::{self, Response, NOERROR, NXDOMAIN};
@@ -41,16 +42,24 @@ enum Answer {
 }
 
 impl Client {
+    /// Ask for `qname` (dotted text, no escapes).
     fn ask(&self, qname: &str, qtype: u16) -> Result<Answer> {
-        let req = message::query(crate::random::message_id(), qname, qtype)
+        let n = message::name(qname).map_err(|e| Error::InvalidArgument(e.0))?;
+        self.ask_name(&n, qname, qtype)
+    }
+
+    /// Ask for the name `n`, shown as `qname` in errors.
+    fn ask_name(&self, n: &Name<'static>, qname: &str, qtype: u16) -> Result<Answer> {
+        let req = message::query_name(crate::random::message_id(), n, qtype)
             .map_err(|e| Error::InvalidArgument(e.0))?;
+        let owner = message::name_text(n);
         let resp = self
             .exchange(req, self.lookup_attempts)
             .map_err(|e| lookup_error(qname, e))?;
         Ok(match resp.rcode {
             NXDOMAIN => Answer::NxDomain,
             NOERROR
-                if message::records_of(&resp.answers, qname, qtype)
+                if message::records_of(&resp.answers, &owner, qtype)
                     .next()
                     .is_none() =>
             {
@@ -65,18 +74,21 @@ impl Client {
     /// the caller's): `Lookup::Missing` with a reason naming NXDOMAIN,
     /// NODATA or the server's RCODE when it is not there.
     pub(crate) fn resolve(&self, service_type: &ServiceType) -> Result<Lookup> {
-        let instance = instance_name(service_type, &self.domain);
-        self.resolve_instance(&instance)
+        let name = message::name_under(service_type, &service_name(&self.domain))
+            .map_err(|e| Error::InvalidArgument(e.0))?;
+        self.resolve_instance(&name, &instance_name(service_type, &self.domain))
     }
 
-    fn resolve_instance(&self, instance: &str) -> Result<Lookup> {
+    /// One resolution of the instance `name` (shown as `instance`).
+    fn resolve_instance(&self, name: &Name<'static>, instance: &str) -> Result<Lookup> {
+        let owner = message::name_text(name);
         let not_there = |what: &str, a: &Answer| match a {
             Answer::NxDomain => format!("{what}: NXDOMAIN (no such name)"),
             Answer::NoData => format!("{what}: NODATA (the name has no such record)"),
             Answer::Rcode(r) => format!("{what}: the server answered {}", message::rcode_name(*r)),
             Answer::Records(_) => String::new(),
         };
-        let srv = match self.ask(instance, T_SRV)? {
+        let srv = match self.ask_name(name, instance, T_SRV)? {
             Answer::Records(r) => r,
             other => {
                 return Ok(Lookup::Missing(not_there(
@@ -86,7 +98,7 @@ impl Client {
             }
         };
         // RFC 2782: the lowest priority, then the highest weight.
-        let Some((port, target)) = message::records_of(&srv.answers, instance, T_SRV)
+        let Some((port, target)) = message::records_of(&srv.answers, &owner, T_SRV)
             .filter_map(|r| match &r.rdata {
                 RData::SRV(s) => Some((
                     s.priority,
@@ -103,8 +115,8 @@ impl Client {
         };
         // RFC 6763 s6.1: every instance has a TXT; a missing one reads as
         // no properties.
-        let txt = match self.ask(instance, T_TXT)? {
-            Answer::Records(r) => message::records_of(&r.answers, instance, T_TXT)
+        let txt = match self.ask_name(name, instance, T_TXT)? {
+            Answer::Records(r) => message::records_of(&r.answers, &owner, T_TXT)
                 .next()
                 .map(txt_strings)
                 .unwrap_or_default(),
@@ -146,23 +158,28 @@ impl Client {
                 }
             }
         }
-        let mut instances: Vec<String> = Vec::new();
+        // (text, name): the same instance once, whatever its case.
+        let mut instances: Vec<(String, Name<'static>)> = Vec::new();
         for d in &domains {
             let svc = service_name(d);
             if let Answer::Records(r) = self.ask(&svc, T_PTR)? {
                 for rr in message::records_of(&r.answers, &svc, T_PTR) {
                     if let RData::PTR(p) = &rr.rdata {
-                        let i = message::name_text(&p.0);
-                        if !instances.contains(&i) && instances.len() < MAX_INSTANCES {
-                            instances.push(i);
+                        // The instance's own labels (its first may hold
+                        // dots), not a text to split again.
+                        let t = message::name_text(&p.0);
+                        if !instances.iter().any(|(i, _)| *i == t)
+                            && instances.len() < MAX_INSTANCES
+                        {
+                            instances.push((t, p.0.clone().into_owned()));
                         }
                     }
                 }
             }
         }
         let mut out = Vec::new();
-        for i in instances {
-            if let Lookup::Found(found) = self.resolve_instance(&i)? {
+        for (text, name) in instances {
+            if let Lookup::Found(found) = self.resolve_instance(&name, &text)? {
                 out.push(found);
             }
         }

@@ -7,6 +7,7 @@ use simple_dns::{
     Name, Packet, PacketFlag, Question, ResourceRecord, CLASS, OPCODE, QCLASS, QTYPE, TYPE,
 };
 
+use crate::service::ServiceType;
 use crate::wire;
 
 /// The UDP payload size we offer (RFC 6891 s6.2.5; 1232 avoids IP
@@ -56,10 +57,28 @@ pub fn name(text: &str) -> Result<Name<'static>, Refused> {
     }
 }
 
-/// A query for `qname`/`qtype` with EDNS0 (RFC 6891) and RD set (so that a
-/// recursive resolver from resolv.conf answers too).
+/// `<service type>.<parent>`: the service type as one label, literally
+/// (it may hold dots), then the labels of `parent`. Built from the typed
+/// service type: no split of a joined text.
+pub fn name_under(service_type: &ServiceType, parent: &str) -> Result<Name<'static>, Refused> {
+    wire::name_under(service_type.as_str().as_bytes(), parent).map_err(|e| {
+        Refused(format!(
+            "{:?} is not a usable DNS name: {e}",
+            format!("{service_type}.{parent}")
+        ))
+    })
+}
+
+/// A query for `qname`/`qtype` (dotted text) with EDNS0 (RFC 6891) and RD
+/// set (so that a recursive resolver from resolv.conf answers too).
 pub fn query(id: u16, qname: &str, qtype: u16) -> Result<Vec<u8>, Refused> {
-    let n = name(qname)?;
+    query_name(id, &name(qname)?, qtype)
+}
+
+/// `query` for a name already built.
+pub fn query_name(id: u16, n: &Name<'static>, qtype: u16) -> Result<Vec<u8>, Refused> {
+    let qname = name_text(n);
+    let n = n.clone();
     let qt = QTYPE::try_from(qtype).map_err(|_| format!("unsupported query type {qtype}"))?;
     let mut p = Packet::new_query(id);
     p.set_flags(PacketFlag::RECURSION_DESIRED);

@@ -26,7 +26,7 @@ use simple_dns::rdata::{RData, SOA};
 use simple_dns::ResourceRecord;
 
 use super::exchange::ExchangeError;
-use super::lookup::{address_host, instance_name, service_name};
+use super::lookup::{instance_name, service_name};
 use super::message::{self, Update, NOERROR, NOTAUTH, NOTZONE, NXDOMAIN, NXRRSET, REFUSED};
 use super::message::{SERVFAIL, YXDOMAIN, YXRRSET};
 use super::Client;
@@ -385,13 +385,13 @@ fn plan(
     let bad = |e: Refused| Error::InvalidArgument(e.0);
     let instance = instance_name(service_type, domain);
     let service = service_name(domain);
-    let inst = message::name(&instance).map_err(bad)?;
+    let inst = message::name_under(service_type, &service).map_err(bad)?;
     let svc = message::name(&service).map_err(bad)?;
     let ip_literal = info.target.eq_ignore_ascii_case(&info.instance);
     let host = match ip_literal {
         true => {
-            let h = address_host(&instance).unwrap_or_default();
-            Some(message::name(&h).map_err(bad)?)
+            // `<type>.<domain>.` (see `lookup::address_host`).
+            Some(message::name_under(service_type, domain).map_err(bad)?)
         }
         false => None,
     };
