@@ -1,6 +1,5 @@
 //! OpenStack config files (`ironic.conf`, `ironic-python-agent.conf`) read
 //! the way oslo.config reads them, for their `[mdns]` section (SPEC 2).
-//! OWNER: bindings helper.
 //!
 //! The file syntax is oslo.config's own INI dialect (`oslo_config.iniparser`):
 //! - `[section]` starts a section; section names other than `DEFAULT` are
@@ -27,7 +26,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::{Config, GROUP};
 use crate::error::{Error, Result};
-use crate::zeroconf::{log, LogLevel};
+use crate::log::{log, LogLevel};
 
 /// `[mdns]` keys of ironic-python-agent that concern the agent, not the
 /// lookup: accepted and left to the agent.

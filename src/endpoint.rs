@@ -1,71 +1,27 @@
 //! SPEC sections 3 and 4 as pure functions: URL -> records, records -> URL.
-//! The property types live in [`crate::props`] (re-exported here for old paths).
+//! The property types live in [`crate::props`].
 
 use std::net::IpAddr;
 
-use crate::engine::{is_link_local_v6, ResolvedService, ScopedAddr, ServiceInfo, Ttls};
 use crate::error::{Error, Result};
-pub use crate::props::{Properties, Value};
+use crate::props::Properties;
+use crate::service::{
+    is_link_local_v6, ResolvedService, ScopedAddr, ServiceInfo, ServiceType, Ttls, SERVICE_TYPE,
+};
 
-/// The DNS-SD service type of every OpenStack service (SPEC 1).
-pub const SERVICE_TYPE: &str = "_openstack._tcp.local.";
-
-/// Longest DNS label (RFC 1035 s2.3.4).
-const MAX_LABEL: usize = 63;
-
-/// A service type given as bytes (from C): it must be UTF-8.
-pub fn service_type_from_bytes(raw: &[u8]) -> Result<&str> {
-    std::str::from_utf8(raw)
-        .map_err(|_| Error::InvalidArgument(format!("service type {raw:?} is not valid UTF-8")))
-}
-
-/// SPEC 1: an OpenStack service type is the instance's first DNS label,
-/// taken literally (RFC 6763 s4.3: any UTF-8, dots and backslashes
-/// included), the same for registering, looking up and browsing. Refused,
-/// as the reference refuses them: empty, longer than 63 bytes (RFC 1035
-/// s2.3.4), or holding an ASCII control character (0x00-0x1F, 0x7F).
+/// SPEC 1: the rules of [`ServiceType::new`].
 pub fn check_service_type(service_type: &str) -> Result<()> {
-    let bad = |why: &str| {
-        Err(Error::InvalidArgument(format!(
-            "invalid service type {service_type:?}: {why}"
-        )))
-    };
-    if service_type.is_empty() {
-        return bad("it is empty");
-    }
-    if service_type.len() > MAX_LABEL {
-        return bad(&format!("longer than {MAX_LABEL} bytes"));
-    }
-    if service_type.chars().any(|c| c.is_ascii_control()) {
-        return bad("it holds an ASCII control character");
-    }
-    Ok(())
+    ServiceType::new(service_type).map(drop)
 }
 
-/// `<service_type>._openstack._tcp.local.` (SPEC 1) as the publisher's
-/// instance text: the service type literally, then the DNS-SD service
-/// type (the engine takes everything before `._openstack._tcp.local.` as
-/// one label).
+/// [`ServiceType::mdns_instance`] of a checked `service_type`.
 pub fn instance_name(service_type: &str) -> Result<String> {
-    check_service_type(service_type)?;
-    Ok(format!("{service_type}.{SERVICE_TYPE}"))
+    Ok(ServiceType::new(service_type)?.mdns_instance())
 }
 
-/// The same instance as DNS presentation text (RFC 1035 s5.1), which the
-/// querier parses: `.` and `\` in the service type escaped, so it stays
-/// one label.
+/// [`ServiceType::mdns_query_name`] of a checked `service_type`.
 pub fn instance_query_name(service_type: &str) -> Result<String> {
-    check_service_type(service_type)?;
-    let mut s = String::with_capacity(service_type.len() + SERVICE_TYPE.len() + 4);
-    for c in service_type.chars() {
-        if c == '.' || c == '\\' {
-            s.push('\\');
-        }
-        s.push(c);
-    }
-    s.push('.');
-    s.push_str(SERVICE_TYPE);
-    Ok(s)
+    Ok(ServiceType::new(service_type)?.mdns_query_name())
 }
 
 /// The OpenStack service type of a browsed instance (DNS presentation
@@ -209,7 +165,8 @@ pub fn encode_txt(props: &Properties) -> Result<Vec<Vec<u8>>> {
     props
         .iter()
         .map(|(key, value)| {
-            crate::props::check_pair(key, value.as_deref()).map_err(Error::InvalidArgument)?;
+            crate::props::check_pair(key, value.as_deref())
+                .map_err(|e| Error::InvalidArgument(e.0))?;
             let mut s = key.as_bytes().to_vec();
             if let Some(v) = value {
                 s.push(b'=');
@@ -242,7 +199,8 @@ pub fn dedupe_addresses(addrs: impl IntoIterator<Item = IpAddr>) -> Vec<IpAddr> 
 }
 
 /// The service to publish for `service_type` at `ep`, with the resolved
-/// `addresses` (SPEC 3.3-3.5).
+/// `addresses` (SPEC 3.3-3.5): [`service_info_of`] once the service type
+/// is checked.
 pub fn service_info(
     service_type: &str,
     ep: &Endpoint,
@@ -250,7 +208,19 @@ pub fn service_info(
     option_params: &Properties,
     call_params: Option<&Properties>,
 ) -> Result<ServiceInfo> {
-    let instance = instance_name(service_type)?;
+    let st = ServiceType::new(service_type)?;
+    service_info_of(&st, ep, addresses, option_params, call_params)
+}
+
+/// The service to publish for a checked `service_type`.
+pub fn service_info_of(
+    service_type: &ServiceType,
+    ep: &Endpoint,
+    addresses: Vec<IpAddr>,
+    option_params: &Properties,
+    call_params: Option<&Properties>,
+) -> Result<ServiceInfo> {
+    let instance = service_type.mdns_instance();
     let addresses = dedupe_addresses(addresses);
     if addresses.is_empty() {
         return Err(Error::Registration(format!(

@@ -45,6 +45,33 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Why a value given to the library is refused: an option's text, a
+/// property, a TSIG key, a DNS name. The text is for people;
+/// `Config::set` puts it after the option's name and value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Refused(pub String);
+
+impl From<String> for Refused {
+    fn from(why: String) -> Refused {
+        Refused(why)
+    }
+}
+
+/// The text, as `str` (tests and callers read it: `why.contains(..)`).
+impl std::ops::Deref for Refused {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for Refused {
+    fn from(why: &str) -> Refused {
+        Refused(why.to_owned())
+    }
+}
+
 /// The text of a caught panic's payload (`panic!` with a literal or a
 /// formatted message), for error details.
 pub(crate) fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {

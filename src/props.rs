@@ -2,6 +2,8 @@
 //! and the DNS-SD rules for their keys (RFC 6763 s6.4). Used by the
 //! endpoint rules, the options, the service object and the C ABI.
 
+use crate::error::Refused;
+
 /// A property value: `None` for a key without `=` (distinct from an empty
 /// value); bytes otherwise (text when they are UTF-8).
 pub type Value = Option<Vec<u8>>;
@@ -70,30 +72,32 @@ impl Properties {
 
 /// A key we publish: at least one character, printable US-ASCII
 /// (0x20-0x7E), no `=` (RFC 6763 s6.4).
-pub fn check_key(key: &str) -> Result<(), String> {
+pub fn check_key(key: &str) -> Result<(), Refused> {
     if key.is_empty() {
         return Err("a property key is empty".into());
     }
     if let Some(c) = key.chars().find(|c| !(' '..='~').contains(c)) {
-        return Err(format!(
+        return Err(Refused::from(format!(
             "property key {key:?} holds {c:?}: keys are printable US-ASCII (RFC 6763 s6.4)"
-        ));
+        )));
     }
     if key.contains('=') {
-        return Err(format!("property key {key:?} contains '=' (RFC 6763 s6.4)"));
+        return Err(Refused::from(format!(
+            "property key {key:?} contains '=' (RFC 6763 s6.4)"
+        )));
     }
     Ok(())
 }
 
 /// A property we publish: a valid key, and `key=value` fits one TXT
 /// string (RFC 6763 s6.1).
-pub fn check_pair(key: &str, value: Option<&[u8]>) -> Result<(), String> {
+pub fn check_pair(key: &str, value: Option<&[u8]>) -> Result<(), Refused> {
     check_key(key)?;
     let pair = key.len() + value.map_or(0, |v| 1 + v.len());
     if pair > MAX_PAIR {
-        return Err(format!(
+        return Err(Refused::from(format!(
             "property {key:?} is {pair} bytes as key=value, more than the {MAX_PAIR} a TXT string holds (RFC 6763 s6.1)"
-        ));
+        )));
     }
     Ok(())
 }

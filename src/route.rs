@@ -1,12 +1,11 @@
 //! In-process route-source lookup and address choice (SPEC 4.2).
-//! OWNER: endpoint helper.
 
 use std::net::{IpAddr, SocketAddr, SocketAddrV6};
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-use crate::engine::{is_link_local_v6, ScopedAddr};
 use crate::error::{Error, Result};
+use crate::service::{is_link_local_v6, ScopedAddr};
 
 /// Which source address this host would use to reach an address.
 pub trait RouteLookup {

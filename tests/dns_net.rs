@@ -246,6 +246,29 @@ fn conflict(lab: &Lab, kind: Kind) {
         "{r:?}"
     );
     assert_eq!(srv.zone_records(lab, 1), before, "theirs untouched");
+    // close ends a registration that waits between conflict attempts at
+    // once: the waits 0.1 s ... 1.6 s are over by 3.5 s and the 3.2 s one
+    // is running
+    let (r, late) = lab.run_on(1, move || {
+        let mut c = config(v4, true);
+        c.set("registration_attempts", "10").unwrap();
+        let zc = std::sync::Arc::new(Zeroconf::new(c).unwrap());
+        let z = zc.clone();
+        let t = std::thread::spawn(move || {
+            z.register_service("baremetal", "http://198.18.0.2:6385/baremetal", None)
+        });
+        std::thread::sleep(Duration::from_millis(3500));
+        let closed = Instant::now();
+        zc.close().unwrap();
+        let r = t.join().unwrap();
+        (r, closed.elapsed())
+    });
+    assert!(matches!(&r, Err(Error::Closed(_))), "{r:?}");
+    assert!(
+        late < Duration::from_secs(1),
+        "the registration ended {late:?} after close"
+    );
+    assert_eq!(srv.zone_records(lab, 1), before, "theirs untouched");
     // wrong key: refused with the new status, nothing changed
     let r = lab.run_on(1, move || {
         let mut c = config(v4, false);

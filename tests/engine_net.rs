@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::lab::Lab;
 use ironicmdns::engine::{Mdns, MdnsOptions};
-use ironicmdns::engine::{ServiceInfo, Ttls};
+use ironicmdns::service::{ServiceInfo, Ttls};
 
 #[path = "engine_net/interop.rs"]
 mod interop;

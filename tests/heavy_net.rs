@@ -10,7 +10,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use ironicmdns::engine::{Mdns, MdnsOptions};
-use ironicmdns::engine::{ServiceInfo, Ttls};
+use ironicmdns::service::{ServiceInfo, Ttls};
 
 #[path = "heavy_net/churn.rs"]
 mod churn;

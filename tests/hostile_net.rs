@@ -11,7 +11,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::Duration;
 
 use ironicmdns::engine::{Mdns, MdnsOptions};
-use ironicmdns::engine::{ServiceInfo, Ttls, DEFAULT_CACHE_CAPACITY, MDNS_PORT, MDNS_V4};
+use ironicmdns::engine::{DEFAULT_CACHE_CAPACITY, MDNS_PORT, MDNS_V4};
+use ironicmdns::service::{ServiceInfo, Ttls};
 use simple_dns::rdata::{RData, A};
 use simple_dns::{Name, Packet, PacketFlag, ResourceRecord, CLASS};
 use socket2::{Domain, Protocol, Socket, Type};

@@ -1,5 +1,5 @@
 //! `ironic-mdns`: register, look up and browse OpenStack services over mDNS
-//! (the command-line face of libironicmdns). OWNER: cli helper.
+//! (the command-line face of libironicmdns).
 //!
 //! Hand-rolled argument parsing: a dozen flags do not justify a crate.
 //! Exit codes: 0 done, 1 lookup/browse failure, 2 registration failure,
@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use ironicmdns::config_file::{self, Source};
-use ironicmdns::zeroconf::{self, LogLevel};
+use ironicmdns::log::{self as zclog, LogLevel};
 use ironicmdns::{Config, Error, Properties, Value, Zeroconf};
 
 const USAGE: &str = "\
@@ -275,14 +275,14 @@ fn parse(argv: Vec<String>) -> Result<Parsed, String> {
 /// library itself is quiet by default); `IRONICMDNS_LOG=debug` adds the
 /// debug messages, `IRONICMDNS_LOG=error` keeps only errors.
 fn cli_log(level: LogLevel, msg: &str) {
-    let min = zeroconf::stderr_log_level().unwrap_or(LogLevel::Warning);
+    let min = zclog::stderr_log_level().unwrap_or(LogLevel::Warning);
     if level >= min {
-        eprintln!("{}", zeroconf::log_line(level, msg));
+        eprintln!("{}", zclog::log_line(level, msg));
     }
 }
 
 fn main() -> ExitCode {
-    zeroconf::set_log_hook(Some(cli_log));
+    zclog::set_log_hook(Some(cli_log));
     let args = match parse(std::env::args().skip(1).collect()) {
         Ok(Parsed::Run(args)) => args,
         Ok(Parsed::Help) => {

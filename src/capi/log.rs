@@ -6,7 +6,7 @@ use std::sync::RwLock;
 
 use super::boundary::{run, Sink};
 use super::status::zc_status;
-use crate::zeroconf::{set_log_hook, LogLevel};
+use crate::log::{set_log_hook, LogLevel};
 
 /// Log level of a debug message (sent to a callback, or to stderr with
 /// `IRONICMDNS_LOG=debug`).

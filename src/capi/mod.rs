@@ -1,4 +1,4 @@
-//! The C ABI of libironicmdns. OWNER: capi helper.
+//! The C ABI of libironicmdns.
 //!
 //! This layer converts and guards only (docs/DESIGN.md "The C ABI"): it
 //! checks pointers and strings, calls the Rust API, and turns its results
@@ -14,6 +14,13 @@
 //! - [`browse`]: `zc_services`, `zc_browse`
 //! - [`zeroconf`]: `zc_zeroconf`, `zc_new`, `zc_register_service`,
 //!   `zc_get_endpoint`, `zc_close`, `zc_lookup`, `zc_last_error`
+//!
+//! `boundary`, `status` and `strings` use each other on purpose: the
+//! boundary maps errors to status codes and copies detail text with the
+//! snprintf-style copy of `strings`, while the exports that live in
+//! `status` and `strings` (`zc_strerror`, `zc_version`, `zc_string_free`)
+//! pass through the boundary's panic guard like every other export; they
+//! stay three modules because cbindgen writes the header in module order.
 //!
 //! The header `include/ironicmdns.h` is generated from these modules by
 //! cbindgen (see `cbindgen.toml`); the doc comments below are its text.

@@ -39,7 +39,7 @@ impl zc_props {
     fn set(&mut self, key: &str, value: Option<&[u8]>) -> Outcome {
         // RFC 6763 s6.4 key rules and the s6.1 length, as for every
         // property we publish.
-        crate::props::check_pair(key, value).map_err(Failure::invalid)?;
+        crate::props::check_pair(key, value).map_err(|e| Failure::invalid(e.0))?;
         self.put(key, value)
     }
 

@@ -19,23 +19,6 @@ pub fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
-/// A random message ID (RFC 5452 s9.2) from the kernel's generator.
-pub fn random_id() -> u16 {
-    let mut b = [0u8; 2];
-    // SAFETY: writes at most 2 bytes into a 2-byte buffer.
-    let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), 2, 0) };
-    if n != 2 {
-        // Fall back to the clock's nanoseconds: still unpredictable enough
-        // off-path, and a TSIG key is what authenticates anyway.
-        let t = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        return (t ^ (t >> 16)) as u16;
-    }
-    u16::from_be_bytes(b)
-}
-
 /// Run one exchange to its end.
 pub fn run(
     request: Vec<u8>,

@@ -162,7 +162,7 @@ impl Exchange {
                     x.request_mac = s.mac;
                 }
                 Err(e) => {
-                    x.result = Some(Err(ExchangeError::Request(e)));
+                    x.result = Some(Err(ExchangeError::Request(e.to_string())));
                     return x;
                 }
             },
@@ -210,11 +210,6 @@ impl Exchange {
             Some(_) => None,
             None => Some(self.deadline),
         }
-    }
-
-    /// The current attempt's server and transport (for the driver's socket).
-    pub fn current(&self) -> (SocketAddr, Transport) {
-        (self.server, self.transport)
     }
 
     /// Time passed: end the attempt when its deadline is reached.
@@ -327,13 +322,16 @@ impl Exchange {
                 Err(e) => return Err(refused(e.to_string())),
             },
         };
-        let mut resp = message::parse_response(&plain)
-            .map_err(|why| ExchangeError::Malformed { server, why })?;
+        let mut resp = message::parse_response(&plain).map_err(|why| ExchangeError::Malformed {
+            server,
+            why: why.to_string(),
+        })?;
         resp.authenticated = authenticated;
         Ok(resp)
     }
 
     /// The result, once there is one.
+    #[cfg(test)]
     pub fn result(&self) -> Option<&Result<Response, ExchangeError>> {
         self.result.as_ref()
     }

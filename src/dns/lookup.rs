@@ -4,24 +4,20 @@
 //! `crate::endpoint`).
 
 use std::net::IpAddr;
-use std::time::Duration;
 
 use simple_dns::rdata::RData;
+use simple_dns::Name;
 
 use super::exchange::ExchangeError;
 use super::message::{self, Response, NOERROR, NXDOMAIN};
 use super::Client;
-use crate::endpoint::{self, Properties};
-use crate::engine::wire::{T_A, T_AAAA, T_PTR, T_SRV, T_TXT};
-use crate::engine::{ResolvedService, ScopedAddr};
 use crate::error::{Error, Result};
-use crate::route::RouteLookup;
+use crate::service::{Lookup, ResolvedService, ScopedAddr, ServiceType};
+use crate::wire::{T_A, T_AAAA, T_PTR, T_SRV, T_TXT};
 
 /// Most browse domains (RFC 6763 s11) and instances we follow.
 const MAX_BROWSE_DOMAINS: usize = 16;
 const MAX_INSTANCES: usize = 256;
-/// First wait between not-found retries, doubled after each (SPEC 2).
-const FIRST_WAIT: Duration = Duration::from_millis(100);
 
 /// `_openstack._tcp.<domain>` (SPEC 5: the API SIG's unicast form).
 pub fn service_name(domain: &str) -> String {
@@ -29,9 +25,8 @@ pub fn service_name(domain: &str) -> String {
 }
 
 /// `<type>._openstack._tcp.<domain>`.
-pub fn instance_name(service_type: &str, domain: &str) -> Result<String> {
-    endpoint::instance_name(service_type)?;
-    Ok(format!("{service_type}.{}", service_name(domain)))
+pub fn instance_name(service_type: &ServiceType, domain: &str) -> String {
+    format!("{service_type}.{}", service_name(domain))
 }
 
 /// What one question got.
@@ -47,16 +42,24 @@ enum Answer {
 }
 
 impl Client {
+    /// Ask for `qname` (dotted text, no escapes).
     fn ask(&self, qname: &str, qtype: u16) -> Result<Answer> {
-        let req = message::query(super::driver::random_id(), qname, qtype)
-            .map_err(Error::InvalidArgument)?;
+        let n = message::name(qname).map_err(|e| Error::InvalidArgument(e.0))?;
+        self.ask_name(&n, qname, qtype)
+    }
+
+    /// Ask for the name `n`, shown as `qname` in errors.
+    fn ask_name(&self, n: &Name<'static>, qname: &str, qtype: u16) -> Result<Answer> {
+        let req = message::query_name(crate::random::message_id(), n, qtype)
+            .map_err(|e| Error::InvalidArgument(e.0))?;
+        let owner = message::name_text(n);
         let resp = self
             .exchange(req, self.lookup_attempts)
             .map_err(|e| lookup_error(qname, e))?;
         Ok(match resp.rcode {
             NXDOMAIN => Answer::NxDomain,
             NOERROR
-                if message::records_of(&resp.answers, qname, qtype)
+                if message::records_of(&resp.answers, &owner, qtype)
                     .next()
                     .is_none() =>
             {
@@ -67,32 +70,35 @@ impl Client {
         })
     }
 
-    /// One resolution of `service_type`: Ok(Err(reason)) when it is not
-    /// there (a reason naming NXDOMAIN, NODATA or the server's RCODE).
-    pub fn resolve(
-        &self,
-        service_type: &str,
-    ) -> Result<std::result::Result<ResolvedService, String>> {
-        let instance = instance_name(service_type, &self.domain)?;
-        self.resolve_instance(&instance)
+    /// One resolution of `service_type` (one attempt: the retry policy is
+    /// the caller's): `Lookup::Missing` with a reason naming NXDOMAIN,
+    /// NODATA or the server's RCODE when it is not there.
+    pub(crate) fn resolve(&self, service_type: &ServiceType) -> Result<Lookup> {
+        let name = message::name_under(service_type, &service_name(&self.domain))
+            .map_err(|e| Error::InvalidArgument(e.0))?;
+        self.resolve_instance(&name, &instance_name(service_type, &self.domain))
     }
 
-    fn resolve_instance(
-        &self,
-        instance: &str,
-    ) -> Result<std::result::Result<ResolvedService, String>> {
+    /// One resolution of the instance `name` (shown as `instance`).
+    fn resolve_instance(&self, name: &Name<'static>, instance: &str) -> Result<Lookup> {
+        let owner = message::name_text(name);
         let not_there = |what: &str, a: &Answer| match a {
             Answer::NxDomain => format!("{what}: NXDOMAIN (no such name)"),
             Answer::NoData => format!("{what}: NODATA (the name has no such record)"),
             Answer::Rcode(r) => format!("{what}: the server answered {}", message::rcode_name(*r)),
             Answer::Records(_) => String::new(),
         };
-        let srv = match self.ask(instance, T_SRV)? {
+        let srv = match self.ask_name(name, instance, T_SRV)? {
             Answer::Records(r) => r,
-            other => return Ok(Err(not_there(&format!("SRV {instance}"), &other))),
+            other => {
+                return Ok(Lookup::Missing(not_there(
+                    &format!("SRV {instance}"),
+                    &other,
+                )))
+            }
         };
         // RFC 2782: the lowest priority, then the highest weight.
-        let Some((port, target)) = message::records_of(&srv.answers, instance, T_SRV)
+        let Some((port, target)) = message::records_of(&srv.answers, &owner, T_SRV)
             .filter_map(|r| match &r.rdata {
                 RData::SRV(s) => Some((
                     s.priority,
@@ -105,12 +111,12 @@ impl Client {
             .min()
             .map(|(_, _, port, target)| (port, target))
         else {
-            return Ok(Err(format!("SRV {instance}: no usable record")));
+            return Ok(Lookup::Missing(format!("SRV {instance}: no usable record")));
         };
         // RFC 6763 s6.1: every instance has a TXT; a missing one reads as
         // no properties.
-        let txt = match self.ask(instance, T_TXT)? {
-            Answer::Records(r) => message::records_of(&r.answers, instance, T_TXT)
+        let txt = match self.ask_name(name, instance, T_TXT)? {
+            Answer::Records(r) => message::records_of(&r.answers, &owner, T_TXT)
                 .next()
                 .map(txt_strings)
                 .unwrap_or_default(),
@@ -129,53 +135,13 @@ impl Client {
                 }
             }
         }
-        Ok(Ok(ResolvedService {
+        Ok(Lookup::Found(ResolvedService {
             instance: instance.to_owned(),
             target,
             port,
             txt,
             addresses,
         }))
-    }
-
-    /// SPEC 4 over DNS: up to `lookup_attempts` resolutions with the
-    /// doubling waits between not-found answers; the failure says why
-    /// (NXDOMAIN, NODATA, a server RCODE; a timeout or a refused answer
-    /// ends at once with its own error).
-    pub fn get_endpoint(
-        &self,
-        service_type: &str,
-        skip_loopback: bool,
-        skip_link_local: bool,
-        routes: &dyn RouteLookup,
-        warn: &mut dyn FnMut(&str),
-        sleep: &mut dyn FnMut(Duration),
-    ) -> Result<(String, Properties)> {
-        let mut wait = FIRST_WAIT;
-        let mut last = String::new();
-        for attempt in 1..=self.lookup_attempts {
-            match self.resolve(service_type)? {
-                Ok(found) => {
-                    return url_of(
-                        service_type,
-                        &found,
-                        skip_loopback,
-                        skip_link_local,
-                        routes,
-                        warn,
-                    )
-                }
-                Err(why) => last = why,
-            }
-            if attempt < self.lookup_attempts {
-                sleep(wait);
-                wait = wait.saturating_mul(2);
-            }
-        }
-        Err(Error::NotFound(format!(
-            "cannot find {service_type} service in DNS domain {}: {last}",
-            self.domain
-        )))
     }
 
     /// The instances of `_openstack._tcp` in our domain and in the browse
@@ -192,23 +158,28 @@ impl Client {
                 }
             }
         }
-        let mut instances: Vec<String> = Vec::new();
+        // (text, name): the same instance once, whatever its case.
+        let mut instances: Vec<(String, Name<'static>)> = Vec::new();
         for d in &domains {
             let svc = service_name(d);
             if let Answer::Records(r) = self.ask(&svc, T_PTR)? {
                 for rr in message::records_of(&r.answers, &svc, T_PTR) {
                     if let RData::PTR(p) = &rr.rdata {
-                        let i = message::name_text(&p.0);
-                        if !instances.contains(&i) && instances.len() < MAX_INSTANCES {
-                            instances.push(i);
+                        // The instance's own labels (its first may hold
+                        // dots), not a text to split again.
+                        let t = message::name_text(&p.0);
+                        if !instances.iter().any(|(i, _)| *i == t)
+                            && instances.len() < MAX_INSTANCES
+                        {
+                            instances.push((t, p.0.clone().into_owned()));
                         }
                     }
                 }
             }
         }
         let mut out = Vec::new();
-        for i in instances {
-            if let Ok(found) = self.resolve_instance(&i)? {
+        for (text, name) in instances {
+            if let Lookup::Found(found) = self.resolve_instance(&name, &text)? {
                 out.push(found);
             }
         }
@@ -242,7 +213,7 @@ fn txt_strings(rr: &simple_dns::ResourceRecord<'static>) -> Vec<Vec<u8>> {
         RData::TXT(_) => {
             // Read the strings back from the wire form so that binary
             // values stay exact.
-            let bytes = crate::engine::wire::rdata_bytes(rr);
+            let bytes = crate::wire::rdata_bytes(rr);
             let mut out = Vec::new();
             let mut p = 0;
             while p < bytes.len() {
@@ -282,34 +253,15 @@ pub fn address_host(instance: &str) -> Option<String> {
     ))
 }
 
-/// SPEC 4.2-4.7 through `crate::endpoint`. One rule for DNS: an SRV target
-/// that is the instance's address host (`<type>.<domain>.`, what we
-/// publish for an IP-literal endpoint) gives the chosen address in the
-/// URL, as a `.local.` target does over mDNS; any other target name is
-/// kept in the URL (SPEC 4.5).
-pub fn url_of(
-    service_type: &str,
-    found: &ResolvedService,
-    skip_loopback: bool,
-    skip_link_local: bool,
-    routes: &dyn RouteLookup,
-    warn: &mut dyn FnMut(&str),
-) -> Result<(String, Properties)> {
-    let mut s = found.clone();
-    let ours = address_host(&s.instance).is_some_and(|h| h.eq_ignore_ascii_case(&s.target));
-    if ours || s.target.eq_ignore_ascii_case(&s.instance) {
-        // endpoint::url_host takes the address for a `.local.` target.
-        s.target = "address.local.".into();
-    }
-    endpoint::lookup_result(
-        service_type,
-        &s,
-        skip_loopback,
-        skip_link_local,
-        routes,
-        &endpoint::if_name,
-        warn,
-    )
+/// SPEC 4.5 over DNS: whether the SRV target of `found` holds the
+/// instance's addresses: it is the address host (`<type>.<domain>.`, what
+/// we publish for an IP-literal endpoint) or the instance itself. The URL
+/// then carries the chosen address, as for a `.local.` target over mDNS;
+/// any other target name is kept in the URL.
+pub(crate) fn target_holds_addresses(found: &ResolvedService) -> bool {
+    let t = &found.target;
+    address_host(&found.instance).is_some_and(|h| h.eq_ignore_ascii_case(t))
+        || t.eq_ignore_ascii_case(&found.instance)
 }
 
 /// An exchange failure during a lookup as the crate's error.

@@ -1,12 +1,14 @@
 //! Unicast DNS messages through simple-dns (the engine's wire library):
 //! queries with EDNS0, RFC 2136 UPDATE messages, and reading responses.
 
+use crate::error::Refused;
 use simple_dns::rdata::{RData, OPT};
 use simple_dns::{
     Name, Packet, PacketFlag, Question, ResourceRecord, CLASS, OPCODE, QCLASS, QTYPE, TYPE,
 };
 
-use crate::engine::wire;
+use crate::service::ServiceType;
+use crate::wire;
 
 /// The UDP payload size we offer (RFC 6891 s6.2.5; 1232 avoids IP
 /// fragmentation on any path, the DNS flag day 2020 value).
@@ -46,18 +48,37 @@ pub fn rcode_name(rcode: u16) -> String {
 /// A name from dotted text (no escapes), through the engine's checks. An
 /// instance name keeps everything before `._openstack._tcp.` as its first
 /// label (RFC 6763 s4.3: it may hold dots).
-pub fn name(text: &str) -> Result<Name<'static>, String> {
-    let bad = |e: crate::engine::EngineError| format!("{text:?} is not a usable DNS name: {e}");
+pub fn name(text: &str) -> Result<Name<'static>, Refused> {
+    let bad =
+        |e: crate::wire::RecordError| Refused(format!("{text:?} is not a usable DNS name: {e}"));
     match text.to_ascii_lowercase().find("._openstack._tcp.") {
         Some(i) if i > 0 => wire::instance_name(text, &text[i + 1..]).map_err(bad),
         _ => wire::name_from_str(text).map_err(bad),
     }
 }
 
-/// A query for `qname`/`qtype` with EDNS0 (RFC 6891) and RD set (so that a
-/// recursive resolver from resolv.conf answers too).
-pub fn query(id: u16, qname: &str, qtype: u16) -> Result<Vec<u8>, String> {
-    let n = name(qname)?;
+/// `<service type>.<parent>`: the service type as one label, literally
+/// (it may hold dots), then the labels of `parent`. Built from the typed
+/// service type: no split of a joined text.
+pub fn name_under(service_type: &ServiceType, parent: &str) -> Result<Name<'static>, Refused> {
+    wire::name_under(service_type.as_str().as_bytes(), parent).map_err(|e| {
+        Refused(format!(
+            "{:?} is not a usable DNS name: {e}",
+            format!("{service_type}.{parent}")
+        ))
+    })
+}
+
+/// A query for `qname`/`qtype` (dotted text) with EDNS0 (RFC 6891) and RD
+/// set (so that a recursive resolver from resolv.conf answers too).
+pub fn query(id: u16, qname: &str, qtype: u16) -> Result<Vec<u8>, Refused> {
+    query_name(id, &name(qname)?, qtype)
+}
+
+/// `query` for a name already built.
+pub fn query_name(id: u16, n: &Name<'static>, qtype: u16) -> Result<Vec<u8>, Refused> {
+    let qname = name_text(n);
+    let n = n.clone();
     let qt = QTYPE::try_from(qtype).map_err(|_| format!("unsupported query type {qtype}"))?;
     let mut p = Packet::new_query(id);
     p.set_flags(PacketFlag::RECURSION_DESIRED);
@@ -69,7 +90,7 @@ pub fn query(id: u16, qname: &str, qtype: u16) -> Result<Vec<u8>, String> {
         version: 0,
     });
     p.build_bytes_vec_compressed()
-        .map_err(|e| format!("cannot build the query for {qname}: {e}"))
+        .map_err(|e| Refused(format!("cannot build the query for {qname}: {e}")))
 }
 
 /// Parts of an RFC 2136 UPDATE (s2: zone, prerequisite, update sections).
@@ -106,7 +127,7 @@ pub fn delete_rr(rr: &ResourceRecord<'static>) -> ResourceRecord<'static> {
 
 /// An UPDATE message for `zone` (RFC 2136 s2: the zone section is one
 /// question of type SOA).
-pub fn update(id: u16, zone: &str, u: &Update) -> Result<Vec<u8>, String> {
+pub fn update(id: u16, zone: &str, u: &Update) -> Result<Vec<u8>, Refused> {
     let mut p = Packet::new_query(id);
     *p.opcode_mut() = OPCODE::Update;
     p.questions.push(Question::new(
@@ -118,12 +139,15 @@ pub fn update(id: u16, zone: &str, u: &Update) -> Result<Vec<u8>, String> {
     p.answers = u.prerequisites.clone();
     p.name_servers = u.updates.clone();
     p.build_bytes_vec_compressed()
-        .map_err(|e| format!("cannot build the update for zone {zone}: {e}"))
+        .map_err(|e| Refused(format!("cannot build the update for zone {zone}: {e}")))
 }
 
 /// What we read from a response.
 #[derive(Clone, Debug)]
 pub struct Response {
+    /// The message ID (the exchange matches it on the raw bytes; the
+    /// parse keeps it for the tests that check it).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub id: u16,
     /// The RCODE (4 header bits, widened by the OPT record's upper bits).
     pub rcode: u16,
@@ -136,12 +160,12 @@ pub struct Response {
 }
 
 /// Parse a response (already stripped of its TSIG record).
-pub fn parse_response(bytes: &[u8]) -> Result<Response, String> {
+pub fn parse_response(bytes: &[u8]) -> Result<Response, Refused> {
     if bytes.len() < 12 {
         return Err("shorter than a DNS header".into());
     }
     let header_rcode = (bytes[3] & 0x0F) as u16;
-    if bytes.len() > crate::engine::MAX_PACKET {
+    if bytes.len() > crate::wire::MAX_PACKET {
         // A large TCP answer: simple-dns alone (the engine's limits are
         // for multicast datagrams).
         let p = Packet::parse(bytes).map_err(|e| format!("unparsable ({e})"))?;
@@ -175,10 +199,10 @@ pub fn parse_response(bytes: &[u8]) -> Result<Response, String> {
 
 /// The extended RCODE byte of the OPT record, from the raw bytes.
 fn ext_rcode_bits(bytes: &[u8]) -> Option<u16> {
-    let recs = super::tsig::record_offsets(bytes)?;
+    let recs = crate::wire::record_offsets(bytes)?;
     for (start, rtype, _) in recs {
         if rtype == 41 {
-            let after = super::tsig::read_name(bytes, start)?.1;
+            let after = crate::wire::read_name(bytes, start)?.1;
             return bytes.get(after + 4).map(|&b| b as u16);
         }
     }
@@ -190,7 +214,7 @@ pub fn question_of(bytes: &[u8]) -> Option<(String, u16, u16)> {
     if bytes.len() < 12 || u16::from_be_bytes([bytes[4], bytes[5]]) != 1 {
         return None;
     }
-    let (n, after) = super::tsig::read_name(bytes, 12)?;
+    let (n, after) = crate::wire::read_name(bytes, 12)?;
     let t = bytes.get(after..after + 2)?;
     let c = bytes.get(after + 2..after + 4)?;
     Some((
@@ -257,16 +281,16 @@ mod tests {
             .map(|i| u16::from_be_bytes([b[4 + 2 * i], b[5 + 2 * i]]))
             .collect();
         assert_eq!(counts, [1, 1, 2, 0]);
-        let recs = super::super::tsig::record_offsets(&b).unwrap();
+        let recs = crate::wire::record_offsets(&b).unwrap();
         // prerequisite: NONE / ANY / TTL 0 / no RDATA
         let (s, t, e) = recs[0];
-        let after = super::super::tsig::read_name(&b, s).unwrap().1;
+        let after = crate::wire::read_name(&b, s).unwrap().1;
         assert_eq!(t, 255);
         assert_eq!(&b[after + 2..after + 4], &254u16.to_be_bytes());
         assert_eq!(e, after + 10);
         // the delete: class NONE, TTL 0, same RDATA as the add
         let (s2, _, e2) = recs[2];
-        let a2 = super::super::tsig::read_name(&b, s2).unwrap().1;
+        let a2 = crate::wire::read_name(&b, s2).unwrap().1;
         assert_eq!(&b[a2 + 2..a2 + 8], &[0, 254, 0, 0, 0, 0]);
         assert!(e2 > a2 + 10);
     }

@@ -3,22 +3,22 @@
 //! provisioning networks) and where answers must be authenticated.
 //! See docs/DNS.md.
 //!
-//! - [`tsig`]: keys, RFC 8945 signing and checking (RustCrypto HMAC).
-//! - [`message`]: queries and UPDATEs through simple-dns; responses.
-//! - [`exchange`]: one request/response exchange, sans-IO.
-//! - [`driver`]: the blocking UDP/TCP driver of an exchange.
-//! - [`lookup`]: SRV/TXT/A/AAAA lookup, PTR browse, browse domains.
-//! - [`publish`]: registration, refresh and removal by UPDATE.
-//! - [`settings`]: the options (`domain`, `dns_servers`, `tsig_key*`,
+//! - `tsig`: keys, RFC 8945 signing and checking (RustCrypto HMAC).
+//! - `message`: queries and UPDATEs through simple-dns; responses.
+//! - `exchange`: one request/response exchange, sans-IO.
+//! - `driver`: the blocking UDP/TCP driver of an exchange.
+//! - `lookup`: SRV/TXT/A/AAAA lookup, PTR browse, browse domains.
+//! - `publish`: registration, refresh and removal by UPDATE.
+//! - `settings`: the options (`domain`, `dns_servers`, `tsig_key*`,
 //!   `discovery`) and resolv.conf.
 
-pub mod driver;
-pub mod exchange;
-pub mod lookup;
-pub mod message;
-pub mod publish;
-pub mod settings;
-pub mod tsig;
+pub(crate) mod driver;
+pub(crate) mod exchange;
+pub(crate) mod lookup;
+pub(crate) mod message;
+pub(crate) mod publish;
+pub(crate) mod settings;
+pub(crate) mod tsig;
 
 pub use self::publish::Publisher;
 pub use self::settings::{Discovery, DnsSettings};

@@ -1,7 +1,8 @@
 //! Publishing over unicast DNS: RFC 2136 UPDATEs (TSIG-signed when a key
 //! is configured) that add, refresh and remove exactly our records.
 //!
-//! - Register: prerequisite "the instance name is not in use" (RFC 2136
+//! - Register (one attempt; the retry policy with its waits is
+//!   `Zeroconf`'s, the same as over mDNS): prerequisite "the instance name is not in use" (RFC 2136
 //!   s2.4.5), then add PTR, SRV, TXT (the same RDATA as mDNS publishes
 //!   but for the SRV target) and, for an IP-literal endpoint, A/AAAA of
 //!   the host name `<type>.<domain>.` (its own "not in use" prerequisite
@@ -25,22 +26,35 @@ use simple_dns::rdata::{RData, SOA};
 use simple_dns::ResourceRecord;
 
 use super::exchange::ExchangeError;
-use super::lookup::{address_host, instance_name, service_name};
+use super::lookup::{instance_name, service_name};
 use super::message::{self, Update, NOERROR, NOTAUTH, NOTZONE, NXDOMAIN, NXRRSET, REFUSED};
 use super::message::{SERVFAIL, YXDOMAIN, YXRRSET};
 use super::Client;
-use crate::engine::wire;
-use crate::engine::ServiceInfo;
-use crate::error::{Error, Result};
-use crate::zeroconf::{log, LogLevel};
+use crate::error::{Error, Refused, Result};
+use crate::log::{log, LogLevel};
+use crate::service::{ServiceInfo, ServiceType};
+use crate::wire;
 
 /// TTL of the records we publish: short, so that a withdrawal reaches
 /// caches soon (RFC 6762 s10 uses 120 s for records with a host name).
 pub const TTL: u32 = 120;
-/// First wait between conflict retries, doubled after each (SPEC 3.6).
-const FIRST_WAIT: Duration = Duration::from_millis(100);
 /// Retry delay of a refresh that got no answer.
 const REFRESH_RETRY: Duration = Duration::from_secs(10);
+
+/// A registration planned by `Publisher::plan`, for `Publisher::publish`.
+#[derive(Clone, Debug)]
+pub(crate) struct Planned(Reg);
+
+impl Planned {
+    /// Who holds the name when `publish` meets a conflict: for the
+    /// error after the last attempt.
+    pub(crate) fn held(&self) -> String {
+        format!(
+            "{} in zone {} is held by another publisher",
+            self.0.instance, self.0.zone
+        )
+    }
+}
 
 /// One registration of ours.
 #[derive(Clone, Debug)]
@@ -104,38 +118,42 @@ impl Publisher {
         self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Publish `info` (built by `endpoint::service_info` for mDNS) under
-    /// the DNS domain. A name held by another publisher is Error::Conflict
-    /// after `registration_attempts` tries with the doubling waits.
+    /// Publish `info` (built by `endpoint::service_info`, as for mDNS)
+    /// under the DNS domain, in one attempt: `plan`, then `publish`.
     pub fn register(&self, service_type: &str, info: &ServiceInfo) -> Result<()> {
+        let planned = self.plan(&ServiceType::new(service_type)?, info)?;
+        self.publish(&planned)
+    }
+
+    /// Our records for `info` in the zone that holds the DNS domain (one
+    /// SOA query finds it); nothing is changed yet.
+    pub(crate) fn plan(&self, service_type: &ServiceType, info: &ServiceInfo) -> Result<Planned> {
+        self.check_open()?;
+        let c = &self.inner.client;
+        let zone = self.zone_of(&c.domain)?;
+        Ok(Planned(plan(
+            &c.domain,
+            &zone,
+            self.inner.ttl,
+            service_type,
+            info,
+        )?))
+    }
+
+    /// One attempt to add the planned records. A name held by another
+    /// publisher is Error::Conflict; the retry policy is the caller's.
+    pub(crate) fn publish(&self, planned: &Planned) -> Result<()> {
+        self.check_open()?;
+        self.add(&planned.0)?;
+        self.keep(planned.0.clone());
+        Ok(())
+    }
+
+    fn check_open(&self) -> Result<()> {
         if self.state().closed {
             return Err(Error::Closed("the DNS publisher is closed".into()));
         }
-        let c = &self.inner.client;
-        let zone = self.zone_of(&c.domain)?;
-        let reg = plan(&c.domain, &zone, self.inner.ttl, service_type, info)?;
-        let mut wait = FIRST_WAIT;
-        for attempt in 1..=c.registration_attempts {
-            match self.add(&reg) {
-                Ok(()) => {
-                    self.keep(reg);
-                    return Ok(());
-                }
-                Err(Error::Conflict(m)) => {
-                    log(LogLevel::Debug, &m);
-                    if attempt < c.registration_attempts {
-                        std::thread::sleep(wait);
-                        wait = wait.saturating_mul(2);
-                    }
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Err(Error::Conflict(format!(
-            "cannot register {service_type} service: conflict, {} in zone {} is held by another \
-             publisher after {} attempts",
-            reg.instance, reg.zone, c.registration_attempts
-        )))
+        Ok(())
     }
 
     /// The zone holding `domain`: the owner of the SOA that a query for
@@ -143,8 +161,8 @@ impl Publisher {
     /// (RFC 2136 s4.1 leaves finding the zone to the requestor).
     fn zone_of(&self, domain: &str) -> Result<String> {
         let c = &self.inner.client;
-        let req = message::query(super::driver::random_id(), domain, 6)
-            .map_err(Error::InvalidArgument)?;
+        let req = message::query(crate::random::message_id(), domain, 6)
+            .map_err(|e| Error::InvalidArgument(e.0))?;
         let resp = c
             .exchange(req, c.lookup_attempts)
             .map_err(|e| update_exchange_error(&format!("finding the zone of {domain}"), e))?;
@@ -180,8 +198,8 @@ impl Publisher {
     /// Send one UPDATE; the RCODE, or the exchange failure as an error.
     fn send(&self, reg: &Reg, u: &Update, what: &str) -> Result<u16> {
         let c = &self.inner.client;
-        let req = message::update(super::driver::random_id(), &reg.zone, u)
-            .map_err(Error::InvalidArgument)?;
+        let req = message::update(crate::random::message_id(), &reg.zone, u)
+            .map_err(|e| Error::InvalidArgument(e.0))?;
         let resp = match what {
             // The withdrawal at close runs to its end: cancel is for calls.
             "withdrawing" => c.exchange_to_end(req, c.lookup_attempts),
@@ -357,17 +375,23 @@ impl Publisher {
 
 /// Our records for `info` (built by `endpoint::service_info` for mDNS)
 /// under `domain`, in `zone`, with `ttl`.
-fn plan(domain: &str, zone: &str, ttl: u32, service_type: &str, info: &ServiceInfo) -> Result<Reg> {
-    let bad = |e: String| Error::InvalidArgument(e);
-    let instance = instance_name(service_type, domain)?;
+fn plan(
+    domain: &str,
+    zone: &str,
+    ttl: u32,
+    service_type: &ServiceType,
+    info: &ServiceInfo,
+) -> Result<Reg> {
+    let bad = |e: Refused| Error::InvalidArgument(e.0);
+    let instance = instance_name(service_type, domain);
     let service = service_name(domain);
-    let inst = message::name(&instance).map_err(bad)?;
+    let inst = message::name_under(service_type, &service).map_err(bad)?;
     let svc = message::name(&service).map_err(bad)?;
     let ip_literal = info.target.eq_ignore_ascii_case(&info.instance);
     let host = match ip_literal {
         true => {
-            let h = address_host(&instance).unwrap_or_default();
-            Some(message::name(&h).map_err(bad)?)
+            // `<type>.<domain>.` (see `lookup::address_host`).
+            Some(message::name_under(service_type, domain).map_err(bad)?)
         }
         false => None,
     };

@@ -1,6 +1,7 @@
 //! The unicast DNS options and their parsing (the rows live in
 //! `config.rs`'s table; the rules live here).
 
+use crate::error::Refused;
 use std::net::{IpAddr, SocketAddr};
 use std::os::unix::fs::PermissionsExt;
 
@@ -27,7 +28,7 @@ pub enum Discovery {
 }
 
 impl Discovery {
-    pub fn parse(s: &str) -> Result<Discovery, String> {
+    pub fn parse(s: &str) -> Result<Discovery, Refused> {
         match s.trim().to_ascii_lowercase().as_str() {
             "" | "auto" => Ok(Discovery::Auto),
             "mdns" => Ok(Discovery::Mdns),
@@ -86,7 +87,7 @@ pub fn absolute(domain: &str) -> String {
 
 /// A DNS-SD domain: empty, or dotted labels of 1-63 bytes, at most 253
 /// bytes in all, printable ASCII without blanks.
-pub fn parse_domain(value: &str) -> Result<String, String> {
+pub fn parse_domain(value: &str) -> Result<String, Refused> {
     let d = value.trim().trim_end_matches('.');
     if d.is_empty() {
         return Ok(String::new());
@@ -96,19 +97,21 @@ pub fn parse_domain(value: &str) -> Result<String, String> {
     }
     for label in d.split('.') {
         if label.is_empty() || label.len() > 63 {
-            return Err(format!("label {label:?} must be 1 to 63 bytes"));
+            return Err(Refused::from(format!(
+                "label {label:?} must be 1 to 63 bytes"
+            )));
         }
         if !label.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') {
-            return Err(format!(
+            return Err(Refused::from(format!(
                 "label {label:?} holds a character DNS names here cannot"
-            ));
+            )));
         }
     }
     Ok(d.to_owned())
 }
 
 /// One server: `IP`, `IP:port`, `[IPv6]:port`; port 53 when none.
-pub fn parse_server(item: &str) -> Result<SocketAddr, String> {
+pub fn parse_server(item: &str) -> Result<SocketAddr, Refused> {
     let item = item.trim();
     let sa = match item.parse::<IpAddr>() {
         Ok(ip) => SocketAddr::new(ip, 53),
@@ -121,13 +124,13 @@ pub fn parse_server(item: &str) -> Result<SocketAddr, String> {
 }
 
 /// A server we can send to: a port, a unicast address.
-fn check_server(sa: &SocketAddr) -> Result<(), String> {
+fn check_server(sa: &SocketAddr) -> Result<(), Refused> {
     if sa.port() == 0 {
-        return Err(format!("{sa}: port 0"));
+        return Err(Refused::from(format!("{sa}: port 0")));
     }
     let ip = sa.ip();
     if ip.is_unspecified() || ip.is_multicast() || ip == IpAddr::from([255, 255, 255, 255]) {
-        return Err(format!("{ip} is not a unicast address"));
+        return Err(Refused::from(format!("{ip} is not a unicast address")));
     }
     Ok(())
 }
@@ -138,16 +141,16 @@ pub fn check(s: &DnsSettings) -> Result<(), (&'static str, String)> {
     match parse_domain(&s.domain) {
         Ok(d) if d == s.domain.trim().trim_end_matches('.') => {}
         Ok(_) => return Err(("domain", "surrounding blanks".into())),
-        Err(why) => return Err(("domain", why)),
+        Err(why) => return Err(("domain", why.to_string())),
     }
     for sa in &s.dns_servers {
-        check_server(sa).map_err(|why| ("dns_servers", why))?;
+        check_server(sa).map_err(|why| ("dns_servers", why.to_string()))?;
     }
     Ok(())
 }
 
 /// A comma-separated list of servers (blanks and a trailing comma ignored).
-pub fn parse_servers(value: &str) -> Result<Vec<SocketAddr>, String> {
+pub fn parse_servers(value: &str) -> Result<Vec<SocketAddr>, Refused> {
     let s = value.trim().trim_end_matches(',');
     if s.is_empty() {
         return Ok(Vec::new());
@@ -171,8 +174,8 @@ pub fn resolv_conf_servers(text: &str) -> Vec<SocketAddr> {
 /// Read and parse a BIND key file. A file that others than its owner may
 /// read gets a warning through `warn` (the secret is then not secret).
 /// Error texts name the file, never the secret.
-pub fn read_key_file(path: &str, warn: &mut dyn FnMut(&str)) -> Result<Key, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+pub fn read_key_file(path: &str, warn: &mut dyn FnMut(&str)) -> Result<Key, Refused> {
+    let meta = std::fs::metadata(path).map_err(|e| Refused(format!("cannot read {path}: {e}")))?;
     let mode = meta.permissions().mode();
     if mode & 0o077 != 0 {
         warn(&format!(
@@ -181,8 +184,9 @@ pub fn read_key_file(path: &str, warn: &mut dyn FnMut(&str)) -> Result<Key, Stri
             mode & 0o7777
         ));
     }
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
-    Key::from_bind_file(&text).map_err(|e| format!("{path}: {e}"))
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Refused(format!("cannot read {path}: {e}")))?;
+    Key::from_bind_file(&text).map_err(|e| Refused(format!("{path}: {e}")))
 }
 
 #[cfg(test)]

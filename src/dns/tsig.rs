@@ -11,8 +11,10 @@
 //! `algorithm:name:base64secret` form (`dig -y`, `knsupdate -y`). The
 //! secret never appears in `Debug` output nor in an error text.
 
+use crate::error::Refused;
 use std::fmt;
 
+use crate::wire::{read_name, record_offsets};
 use base64::Engine as _;
 use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};
@@ -133,10 +135,10 @@ impl fmt::Debug for Key {
 
 impl Key {
     /// A key from its parts; the name must be a valid DNS name.
-    pub fn new(name: &str, algorithm: Algorithm, secret: Vec<u8>) -> Result<Key, String> {
+    pub fn new(name: &str, algorithm: Algorithm, secret: Vec<u8>) -> Result<Key, Refused> {
         let name = canonical_name_text(name)?;
         if secret.is_empty() {
-            return Err(format!("key {name}: the secret is empty"));
+            return Err(Refused::from(format!("key {name}: the secret is empty")));
         }
         Ok(Key {
             name,
@@ -156,7 +158,7 @@ impl Key {
     /// `algorithm:name:base64secret` (what `dig -y` and `knsupdate -y`
     /// take); `name:secret` alone means hmac-sha256 (their default). The
     /// error text never holds the secret.
-    pub fn from_line(line: &str) -> Result<Key, String> {
+    pub fn from_line(line: &str) -> Result<Key, Refused> {
         let line = line.trim();
         let parts: Vec<&str> = line.splitn(3, ':').collect();
         let (alg, name, secret) = match parts.as_slice() {
@@ -174,7 +176,7 @@ impl Key {
     /// BIND key file (`tsig-keygen`, `ddns-confgen`, `rndc-confgen`
     /// output). Comments (`#`, `//`, `/* */`) are skipped. The error text
     /// never holds the secret.
-    pub fn from_bind_file(text: &str) -> Result<Key, String> {
+    pub fn from_bind_file(text: &str) -> Result<Key, Refused> {
         let tokens = bind_tokens(text)?;
         let mut it = tokens.iter().map(String::as_str).peekable();
         while let Some(t) = it.next() {
@@ -183,7 +185,7 @@ impl Key {
             }
             let name = it.next().ok_or("key without a name")?.to_owned();
             if it.next() != Some("{") {
-                return Err(format!("key {name}: expected '{{'"));
+                return Err(Refused::from(format!("key {name}: expected '{{'")));
             }
             let (mut algorithm, mut secret) = (None, None);
             loop {
@@ -214,7 +216,7 @@ impl Key {
                             }
                         }
                     }
-                    None => return Err(format!("key {name}: missing '}}'")),
+                    None => return Err(Refused::from(format!("key {name}: missing '}}'"))),
                 }
             }
             let algorithm = algorithm.ok_or_else(|| format!("key {name}: no algorithm"))?;
@@ -225,15 +227,15 @@ impl Key {
     }
 }
 
-fn decode_secret(b64: &str, name: &str) -> Result<Vec<u8>, String> {
+fn decode_secret(b64: &str, name: &str) -> Result<Vec<u8>, Refused> {
     base64::engine::general_purpose::STANDARD
         .decode(b64.trim())
-        .map_err(|_| format!("key {name}: the secret is not valid base64"))
+        .map_err(|_| Refused(format!("key {name}: the secret is not valid base64")))
 }
 
 /// Tokens of BIND's configuration syntax: words, quoted strings (quotes
 /// removed), `{`, `}`, `;`; comments dropped.
-fn bind_tokens(text: &str) -> Result<Vec<String>, String> {
+fn bind_tokens(text: &str) -> Result<Vec<String>, Refused> {
     let mut out = Vec::new();
     let b = text.as_bytes();
     let mut i = 0;
@@ -270,10 +272,10 @@ fn bind_tokens(text: &str) -> Result<Vec<String>, String> {
 }
 
 /// `name` lowercased with its trailing dot, checked as a DNS name.
-fn canonical_name_text(name: &str) -> Result<String, String> {
+fn canonical_name_text(name: &str) -> Result<String, Refused> {
     let n = name.trim().trim_end_matches('.').to_ascii_lowercase();
     if n.is_empty() || n.len() > 253 || n.split('.').any(|l| l.is_empty() || l.len() > 63) {
-        return Err(format!("{name:?} is not a valid key name"));
+        return Err(Refused::from(format!("{name:?} is not a valid key name")));
     }
     Ok(format!("{n}."))
 }
@@ -371,7 +373,7 @@ fn variables(key: &Key, time: u64, fudge: u16, error: u16, other: &[u8]) -> Vec<
 /// Sign `msg` (a complete message without TSIG) at `now` (seconds since
 /// the epoch): RFC 8945 s4.3.1 MAC over the message and the variables,
 /// then the TSIG record appended and ARCOUNT raised by one.
-pub fn sign(msg: &[u8], key: &Key, now: u64) -> Result<Signed, String> {
+pub fn sign(msg: &[u8], key: &Key, now: u64) -> Result<Signed, Refused> {
     sign_with(msg, key, now, None, 0)
 }
 
@@ -384,7 +386,7 @@ pub fn sign_with(
     now: u64,
     request_mac: Option<&[u8]>,
     error: u16,
-) -> Result<Signed, String> {
+) -> Result<Signed, Refused> {
     if msg.len() < 12 {
         return Err("message shorter than a DNS header".into());
     }
@@ -421,76 +423,6 @@ pub fn sign_with(
 
 fn be16(d: &[u8], at: usize) -> Option<u16> {
     d.get(at..at + 2).map(|b| u16::from_be_bytes([b[0], b[1]]))
-}
-
-/// Read a name at `at` (compression pointers followed, strictly backward):
-/// (lowercase dotted text, offset after the name in the stream).
-pub(crate) fn read_name(d: &[u8], at: usize) -> Option<(String, usize)> {
-    let mut pos = at;
-    let mut end = None;
-    let mut text = String::new();
-    let mut wire = 1usize;
-    loop {
-        let len = *d.get(pos)? as usize;
-        match len & 0xC0 {
-            0x00 if len == 0 => {
-                if text.is_empty() {
-                    text.push('.');
-                }
-                return Some((text, end.unwrap_or(pos + 1)));
-            }
-            0x00 => {
-                wire += len + 1;
-                if wire > 255 {
-                    return None;
-                }
-                let label = d.get(pos + 1..pos + 1 + len)?;
-                for &c in label {
-                    text.push(c.to_ascii_lowercase() as char);
-                }
-                text.push('.');
-                pos += 1 + len;
-            }
-            0xC0 => {
-                let target = (be16(d, pos)? & 0x3FFF) as usize;
-                // RFC 1035 s4.1.4: a pointer refers to a prior occurrence.
-                if target >= pos {
-                    return None;
-                }
-                end.get_or_insert(pos + 2);
-                pos = target;
-            }
-            _ => return None,
-        }
-    }
-}
-
-/// Offsets of the records of a message: (start of the record, its TYPE,
-/// its end), for every record of the three record sections.
-pub(crate) fn record_offsets(d: &[u8]) -> Option<Vec<(usize, u16, usize)>> {
-    let qd = be16(d, 4)? as usize;
-    let rr = be16(d, 6)? as usize + be16(d, 8)? as usize + be16(d, 10)? as usize;
-    let mut pos = 12;
-    for _ in 0..qd {
-        pos = read_name(d, pos)?.1 + 4;
-    }
-    let mut out = Vec::with_capacity(rr);
-    for _ in 0..rr {
-        let start = pos;
-        let after = read_name(d, pos)?.1;
-        let rtype = be16(d, after)?;
-        let rdlen = be16(d, after + 8)? as usize;
-        let end = after + 10 + rdlen;
-        if end > d.len() {
-            return None;
-        }
-        out.push((start, rtype, end));
-        pos = end;
-    }
-    if pos > d.len() {
-        return None;
-    }
-    Some(out)
 }
 
 /// Check the TSIG of a response to a request we signed with `key` whose MAC

@@ -20,8 +20,8 @@ use std::net::Ipv6Addr;
 
 use super::rng::Rng;
 use super::timers::{ONE_SECOND_GRACE, REFRESH_AT_PER_10K, REFRESH_JITTER_PER_10K};
-use super::wire::{T_NSEC, T_PTR};
 use super::{is_link_local_v6, IfIndex};
+use crate::wire::{T_NSEC, T_PTR};
 
 /// Identity of a cached record; grows with first receipt, so sorting by it
 /// gives "order first received".

@@ -11,6 +11,7 @@ use simple_dns::{Packet, PacketFlag, OPCODE, RCODE};
 use super::querier::{OutQuery, Querier};
 use super::responder::Responder;
 use super::*;
+use crate::wire;
 
 /// The mDNS state machine: responder + querier + cache.
 pub struct Engine {

@@ -27,12 +27,16 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::socket::iface::{IfaceFilter, Watcher};
+use super::iface::{IfaceFilter, Watcher};
 use super::socket::Waker;
 use super::*;
 use crate::error::{panic_text, Error, Result};
 
 mod net;
+mod query;
+mod register;
+
+pub(crate) use self::register::NO_INTERFACE;
 mod thread;
 use self::net::{Net, NetNs};
 use self::thread::{round, thread_main, DriverIo};
@@ -237,21 +241,6 @@ fn after(now: Instant, d: Duration) -> Instant {
     now + d.min(MAX_WAIT)
 }
 
-/// A seed for the engine's random delays: getrandom(2), else time and pid.
-fn random_seed() -> u64 {
-    let mut b = [0u8; 8];
-    // SAFETY: writing 8 bytes into a local buffer.
-    let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), libc::GRND_NONBLOCK) };
-    if n == 8 {
-        return u64::from_ne_bytes(b);
-    }
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
-    t ^ ((std::process::id() as u64) << 32)
-}
-
 impl Mdns {
     /// Read the interface table and set up the engine. No socket and no
     /// thread yet: each opens when a call first needs it (an Io error
@@ -288,7 +277,7 @@ impl Mdns {
         let config = EngineConfig {
             cache_capacity: opts.cache_capacity.unwrap_or(DEFAULT_CACHE_CAPACITY),
         };
-        let seed = random_seed();
+        let seed = crate::random::seed();
         let ifaces = net.ifaces.clone();
         let engine = catch_unwind(|| {
             let mut e = Engine::new(config, seed);
@@ -406,101 +395,6 @@ impl Mdns {
         st
     }
 
-    /// Register and block until probing ends: Ok(id) once announced,
-    /// Err(Error::Conflict) on a conflict, Err(Error::Registration) on an
-    /// engine error. `timeout` bounds the wait.
-    ///
-    /// With no interface up at all, returns Ok(id) at once: the service is
-    /// pending, and is probed and announced when an interface comes up
-    /// (`is_registered` turns true then; a conflict found then makes it
-    /// false for good).
-    pub fn register(&self, info: ServiceInfo, timeout: Duration) -> Result<RegId> {
-        let now = Instant::now();
-        let deadline = after(now, timeout);
-        let instance = info.instance.clone();
-        let mut st = self.lock();
-        st.check()?;
-        // The responder must hear the link before its first probe.
-        st.net.listen_all()?;
-        let mut st = self.ensure_thread(st)?;
-        let id = st.guarded(|e| e.register(now, info))?.map_err(arg_err)?;
-        st.regs.insert(id, Reg::Probing);
-        self.shared.wake();
-        loop {
-            match st.regs.get(&id).copied() {
-                Some(Reg::Probing) if st.net.ifaces.is_empty() => return Ok(id),
-                Some(Reg::Probing) => {}
-                // Lost right after announcing counts as registered: the
-                // caller learns it from is_registered.
-                Some(Reg::Registered | Reg::Lost) => return Ok(id),
-                Some(Reg::Conflicted) => {
-                    st.regs.remove(&id);
-                    return Err(Error::Conflict(format!(
-                        "{instance} is owned by another host"
-                    )));
-                }
-                _ => {
-                    return Err(Error::Registration(format!(
-                        "{instance} was withdrawn while probing"
-                    )))
-                }
-            }
-            st.check()?;
-            if Instant::now() >= deadline {
-                let now = Instant::now();
-                match st.guarded(|e| e.unregister(now, id))? {
-                    Ok(()) => {
-                        st.regs.insert(id, Reg::Abandoned);
-                        self.shared.wake();
-                    }
-                    Err(_) => {
-                        st.regs.remove(&id);
-                    }
-                }
-                return Err(Error::Registration(format!(
-                    "probing {instance} did not finish within {timeout:?}"
-                )));
-            }
-            st = self.wait_until(st, deadline);
-        }
-    }
-
-    /// Whether a registration is announced and still ours: false once a
-    /// conflict after announcing (RFC 6762 s9) took it away, after
-    /// `unregister`, and for unknown ids. (Additive to the contract.)
-    pub fn is_registered(&self, id: RegId) -> bool {
-        self.lock().regs.get(&id) == Some(&Reg::Registered)
-    }
-
-    /// Block until a registration announced earlier is lost to a conflict
-    /// (RFC 6762 s9; the ones `is_registered` turned false for, not
-    /// `unregister`), the engine closes or fails, or `timeout` (None: no
-    /// limit) passes. Returns the lost ids still held, sorted; empty on a
-    /// timeout or once closed with none lost. Waits on the condvar the
-    /// thread notifies after each round of events: no polling. (Additive to
-    /// the contract.)
-    pub fn wait_lost(&self, timeout: Option<Duration>) -> Vec<RegId> {
-        let deadline = timeout.map(|t| after(Instant::now(), t));
-        let mut st = self.lock();
-        loop {
-            let mut lost: Vec<RegId> = st
-                .regs
-                .iter()
-                .filter(|(_, r)| **r == Reg::Lost)
-                .map(|(id, _)| *id)
-                .collect();
-            if !lost.is_empty() || !matches!(st.life, Life::Running) {
-                lost.sort_by_key(|id| id.0);
-                return lost;
-            }
-            st = match deadline {
-                Some(d) if Instant::now() >= d => return lost,
-                Some(d) => self.wait_until(st, d),
-                None => self.wait_for(st, None),
-            };
-        }
-    }
-
     /// The error the engine failed with, if it failed (`Error::Poisoned`):
     /// every call but `close` then returns it.
     pub fn failure(&self) -> Option<Error> {
@@ -518,168 +412,6 @@ impl Mdns {
             .lock()
             .guarded(|_| std::panic::panic_any("injected engine failure"));
         self.shared.cond.notify_all();
-    }
-
-    /// Withdraw one registration; blocks until its goodbyes are sent.
-    pub fn unregister(&self, id: RegId) -> Result<()> {
-        let mut st = self.lock();
-        st.check()?;
-        match st.regs.get(&id).copied() {
-            None => return Err(Error::InvalidArgument(format!("no registration {}", id.0))),
-            Some(Reg::Lost | Reg::Conflicted) => {
-                // The engine already forgot it: nothing of ours to bye.
-                st.regs.remove(&id);
-                return Ok(());
-            }
-            Some(Reg::Withdrawing | Reg::Abandoned) => {}
-            Some(Reg::Probing | Reg::Registered) => {
-                let now = Instant::now();
-                if let Err(e) = st.guarded(|e| e.unregister(now, id))? {
-                    st.regs.remove(&id);
-                    return Err(arg_err(e));
-                }
-                st.regs.insert(id, Reg::Withdrawing);
-                self.shared.wake();
-            }
-        }
-        let deadline = Instant::now() + WITHDRAW_LIMIT;
-        while st.regs.contains_key(&id) {
-            st.check()?;
-            if Instant::now() >= deadline {
-                return Err(Error::Internal(format!(
-                    "goodbyes of registration {} not sent within {WITHDRAW_LIMIT:?}",
-                    id.0
-                )));
-            }
-            st = self.wait_until(st, deadline);
-        }
-        Ok(())
-    }
-
-    /// Resolve an instance (full name): from the cache at once when complete
-    /// there, else query the network for at most `timeout`. Ok(None) when
-    /// nothing complete arrived in time.
-    pub fn resolve(&self, instance: &str, timeout: Duration) -> Result<Option<ResolvedService>> {
-        let now = Instant::now();
-        let mut st = self.lock();
-        st.check()?;
-        // The warm path: a lock and a cache lookup, no thread round trip.
-        if let Some(s) = st.guarded(|e| e.resolve_cached(now, instance))? {
-            return Ok(Some(s));
-        }
-        let deadline = after(now, timeout);
-        st.net.prepare_one_shot()?;
-        if !st.one_shot {
-            // What the cache keeps must hear goodbyes and cache flushes.
-            st.net.listen_all()?;
-            st = self.ensure_thread(st)?;
-        }
-        let q = st
-            .guarded(|e| e.query(now, instance, deadline))?
-            .map_err(arg_err)?;
-        st.queries.insert(q, None);
-        let give_up = deadline + QUERY_GRACE;
-        if st.thread_started {
-            self.shared.wake();
-        } else if let Some(io) = st.io.take() {
-            // No thread: drive the engine on this thread until the answer.
-            drop(st);
-            self.drive_here(io, q, give_up);
-            st = self.lock();
-        } else {
-            // Another caller's thread drives a lookup: the thread takes over.
-            st = self.ensure_thread(st)?;
-            self.shared.wake();
-        }
-        loop {
-            if let Some(Some(outcome)) = st.queries.get(&q) {
-                let outcome = outcome.clone();
-                st.queries.remove(&q);
-                return Ok(outcome);
-            }
-            if let Err(e) = st.check() {
-                st.queries.remove(&q);
-                return Err(e);
-            }
-            if Instant::now() >= give_up {
-                st.queries.remove(&q);
-                st.guarded(|e| e.cancel_query(q))?;
-                return Ok(None);
-            }
-            st = self.wait_until(st, give_up);
-        }
-    }
-
-    /// Run driver rounds on this thread until query `q` has its outcome,
-    /// `give_up` passes, the engine stops, or another caller wants the
-    /// thread; then put the I/O back.
-    fn drive_here(&self, mut io: DriverIo, q: QueryId, give_up: Instant) {
-        let done = |st: &State| {
-            st.want_thread
-                || st.stop
-                || !matches!(st.life, Life::Running)
-                || st.queries.get(&q).is_some_and(Option::is_some)
-        };
-        let mut notify = false;
-        let failed = loop {
-            match round(&self.shared, &mut io, Some(give_up), &mut notify, done) {
-                Ok(true) => break None,
-                Ok(false) if Instant::now() >= give_up => break None,
-                Ok(false) => {}
-                Err(e) => break Some(e),
-            }
-        };
-        let mut st = self.lock();
-        st.io = Some(io);
-        if let Some(e) = failed {
-            if matches!(st.life, Life::Running) {
-                st.life = Life::Failed(poisoned(&e.to_string()));
-            }
-        }
-        self.shared.notify(&st);
-    }
-
-    /// Browse a service type for `duration`, returning the instances seen
-    /// (resolved as far as they could be).
-    pub fn browse(&self, service_type: &str, duration: Duration) -> Result<Vec<ResolvedService>> {
-        let now = Instant::now();
-        let deadline = after(now, duration);
-        let mut st = self.lock();
-        st.check()?;
-        st.net.listen_all()?;
-        let mut st = self.ensure_thread(st)?;
-        let b = st
-            .guarded(|e| e.browse(now, service_type))?
-            .map_err(arg_err)?;
-        st.browses.insert(b, Vec::new());
-        self.shared.wake();
-        while Instant::now() < deadline {
-            if let Err(e) = st.check() {
-                st.browses.remove(&b);
-                return Err(e);
-            }
-            st = self.wait_until(st, deadline);
-        }
-        let seen = st.browses.remove(&b).unwrap_or_default();
-        st.guarded(|e| e.stop_browse(b))?;
-        Ok(seen)
-    }
-
-    /// Forget all cached records.
-    pub fn flush_cache(&self) {
-        let mut st = self.lock();
-        if st.check().is_ok() {
-            let _ = st.guarded(|e| e.flush_cache());
-        }
-    }
-
-    /// Records in the cache now (0 once closed): shows the bound holds.
-    pub fn cache_len(&self) -> usize {
-        let mut st = self.lock();
-        if st.check().is_err() {
-            return 0;
-        }
-        st.guarded(|e| e.cache_len()).unwrap_or(0)
     }
 
     /// Withdraw every registration (goodbyes sent before return), stop the
@@ -758,68 +490,4 @@ impl std::fmt::Debug for Mdns {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn deadlines_never_overflow() {
-        let now = Instant::now();
-        assert_eq!(after(now, Duration::MAX), now + MAX_WAIT);
-        assert_eq!(
-            after(now, Duration::from_millis(5)),
-            now + Duration::from_millis(5)
-        );
-    }
-
-    #[test]
-    fn engine_errors_map_to_crate_errors() {
-        let rows = [
-            (
-                EngineError::InvalidName("x".into(), "empty label"),
-                "invalid argument",
-            ),
-            (EngineError::InvalidRecord("bad"), "invalid argument"),
-            (EngineError::Duplicate("x".into()), "registration failed"),
-            (EngineError::UnknownRegistration, "registration failed"),
-        ];
-        for (e, prefix) in rows {
-            let got = arg_err(e.clone()).to_string();
-            assert!(got.starts_with(prefix), "{e:?} -> {got}");
-        }
-    }
-
-    #[test]
-    fn seeds_differ() {
-        assert_ne!(random_seed(), random_seed());
-    }
-
-    /// A caller blocked with no deadline (`wait_lost(None)`, what
-    /// `ironic-mdns register` does) is woken when the driver notifies: it
-    /// counts as a waiter. Opens no socket.
-    #[test]
-    fn an_untimed_waiter_is_woken() {
-        let m = Arc::new(Mdns::start(MdnsOptions::default()).expect("engine"));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let m2 = Arc::clone(&m);
-        std::thread::spawn(move || {
-            let _ = tx.send(m2.wait_lost(None));
-        });
-        let t0 = Instant::now();
-        while m.lock().waiters == 0 {
-            assert!(
-                t0.elapsed() < Duration::from_secs(5),
-                "the waiter never blocked"
-            );
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        {
-            let mut st = m.lock();
-            st.regs.insert(RegId(7), Reg::Lost);
-            m.shared.notify(&st);
-        }
-        let lost = rx
-            .recv_timeout(Duration::from_secs(5))
-            .expect("the untimed waiter was not woken");
-        assert_eq!(lost, vec![RegId(7)]);
-    }
-}
+mod tests;

@@ -1,6 +1,5 @@
 //! Querier: one-shot and continuous queries, cache feeding, known answers.
-//! OWNER: querier helper. The API below is the contract `core.rs` codes
-//! against.
+//! The API below is the contract `core.rs` codes against.
 //!
 //! Sans-IO: `now` comes from the caller; packets to send come out of
 //! `poll_query`, events out of `poll_event`.
@@ -46,8 +45,8 @@ use self::packet::Ask;
 use super::cache::{Cache, Inserted};
 use super::rng::Rng;
 use super::timers::{FIRST_QUERY_DELAY_MS, FIRST_RETRY, MAX_QUERY_INTERVAL, ONE_SECOND_GRACE};
-use super::wire::{T_A, T_AAAA, T_NSEC, T_PTR, T_SRV, T_TXT};
 use super::*;
+use crate::wire::{T_A, T_AAAA, T_NSEC, T_PTR, T_SRV, T_TXT};
 
 /// A query packet for the core to send on every interface and family
 /// (or only `iface` when set).

@@ -7,6 +7,7 @@
 
 mod answer;
 mod conflict;
+mod goodbye;
 mod probe;
 #[cfg(test)]
 mod tests;
@@ -22,8 +23,9 @@ use super::timers::{
     ANNOUNCEMENTS, ANNOUNCE_INTERVAL, CONFLICT_BACKOFF, GOODBYES, GOODBYE_INTERVAL, PROBES,
     PROBE_DELAY_MS, PROBE_INTERVAL,
 };
-use super::wire::{self, T_A, T_AAAA};
 use super::*;
+use crate::wire::MAX_PACKET;
+use crate::wire::{self, T_A, T_AAAA};
 
 /// `_services._dns-sd._udp.local.` (RFC 6763 s9).
 pub const SERVICES_META: &str = "_services._dns-sd._udp.local.";
@@ -298,87 +300,6 @@ impl Responder {
             },
         );
         Ok(id)
-    }
-
-    /// Goodbyes (TTL 0, RFC 6762 s10.1) on every link we announced on, sent
-    /// `GOODBYES` times `GOODBYE_INTERVAL` apart; `Event::Withdrawn` once
-    /// the last is handed out.
-    pub fn unregister(&mut self, now: Instant, id: RegId) -> Result<(), EngineError> {
-        let reg = self
-            .regs
-            .remove(&id)
-            .ok_or(EngineError::UnknownRegistration)?;
-        let mut byes: Vec<ResourceRecord<'static>> = Vec::new();
-        for r in &reg.records {
-            // A shared record another registration still publishes stays.
-            if !self.is_ours(r) {
-                let mut r = r.clone();
-                r.ttl = 0;
-                byes.push(r);
-            }
-        }
-        let links: Vec<Link> = reg
-            .links
-            .iter()
-            .filter(|(_, st)| st.announced() || st.claimed)
-            .map(|(l, _)| *l)
-            .collect();
-        if links.is_empty() || byes.is_empty() {
-            self.events.push_back(Event::Withdrawn(id));
-            return Ok(());
-        }
-        self.farewells.push(Farewell {
-            why: Bye::Withdrawn(id),
-            at: now,
-            left: GOODBYES,
-            links,
-            byes,
-        });
-        self.send_farewells(now);
-        Ok(())
-    }
-
-    /// Send the goodbye rounds due at `now`.
-    fn send_farewells(&mut self, now: Instant) {
-        let due: Vec<usize> = (0..self.farewells.len())
-            .filter(|&i| self.farewells[i].at <= now)
-            .collect();
-        for i in due.into_iter().rev() {
-            // What a registration made since publishes again is not ours to
-            // bye any more (on a link we left, nothing is published).
-            let f = &self.farewells[i];
-            let byes: Vec<ResourceRecord<'static>> = f
-                .byes
-                .iter()
-                .filter(|r| f.why == Bye::Left || !self.is_ours(r))
-                .cloned()
-                .collect();
-            let mut p = Packet::new_reply(0);
-            p.set_flags(PacketFlag::AUTHORITATIVE_ANSWER);
-            p.answers = byes;
-            let mut queued = 0;
-            if !p.answers.is_empty() {
-                for link in self.farewells[i].links.clone() {
-                    queued += self.send_multicast(now, link, &p, false);
-                }
-            }
-            let f = &mut self.farewells[i];
-            f.left -= 1;
-            f.at = now + GOODBYE_INTERVAL;
-            if f.left == 0 || queued == 0 {
-                let why = self.farewells.swap_remove(i).why;
-                match (why, self.out.back_mut()) {
-                    (Bye::Withdrawn(id), Some(last)) if queued > 0 => last.last_of = Some(id),
-                    _ => self.finish_farewell(why),
-                }
-            }
-        }
-    }
-
-    fn finish_farewell(&mut self, why: Bye) {
-        if let Bye::Withdrawn(id) = why {
-            self.events.push_back(Event::Withdrawn(id));
-        }
     }
 
     /// Does a registration of ours publish exactly this record?

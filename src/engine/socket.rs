@@ -1,4 +1,4 @@
-//! The mDNS sockets. OWNER: driver helper.
+//! The mDNS sockets.
 //!
 //! One UDP socket per address family, bound to port 5353 with SO_REUSEADDR
 //! and SO_REUSEPORT (other mDNS stacks on the host share the port), IPv6
@@ -15,9 +15,6 @@
 //! conflict detection. Our own looped-back packets are recognised by the
 //! driver (source = one of our addresses, port 5353, payload we just sent)
 //! and not fed to the engine.
-
-#[path = "iface.rs"]
-pub mod iface;
 
 use std::io;
 use std::mem::{size_of, zeroed};

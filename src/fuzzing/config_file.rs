@@ -2,7 +2,7 @@
 
 use crate::config::Config;
 use crate::config_file::{load, Source};
-use crate::zeroconf::set_log_hook;
+use crate::log::set_log_hook;
 
 /// An OpenStack config file (oslo.config's INI dialect) through
 /// `config_file::load`: a failure changes nothing and names the file; a

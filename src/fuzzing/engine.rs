@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 use simple_dns::{Name, PacketFlag};
 
 use crate::engine::responder::SERVICES_META;
-use crate::engine::wire;
 use crate::engine::{Engine, EngineConfig, Event, Family, IfAddr, Interface, Received, RegId};
-use crate::engine::{ServiceInfo, Transmit, Ttls, MAX_PACKET, MDNS_PORT};
+use crate::engine::{ServiceInfo, Transmit, Ttls, MDNS_PORT};
+use crate::wire;
+use crate::wire::MAX_PACKET;
 
 use super::{Input, INSTANCE, SERVICE_TYPE};
 
@@ -351,21 +352,4 @@ pub fn engine(data: &[u8]) {
     rig.now += Duration::from_secs(3 * 3600);
     rig.e.handle_timeout(rig.now);
     rig.settle();
-}
-
-/// Wrap one datagram as an [`engine`] input: seed 0, one datagram step
-/// from `src` (multicast, interface 2), then a 10 s timer step. For seeding
-/// the corpus from captures.
-pub fn engine_input_for_packet(src_sel: u8, from_5353: bool, packet: &[u8]) -> Vec<u8> {
-    let mut v = vec![0u8, 0, 0, 20, 0, src_sel];
-    v.push(if from_5353 { 0 } else { 0xff });
-    if !from_5353 {
-        v.extend_from_slice(&40000u16.to_be_bytes());
-    }
-    let len = packet.len().min(u16::MAX as usize) as u16;
-    v.extend_from_slice(&len.to_be_bytes());
-    v.extend_from_slice(&packet[..len as usize]);
-    v.push(10);
-    v.extend_from_slice(&10_000u16.to_be_bytes());
-    v
 }

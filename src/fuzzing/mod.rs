@@ -24,7 +24,7 @@ mod url;
 pub use self::capi::capi;
 pub use self::config::config;
 pub use self::config_file::config_file;
-pub use self::engine::{engine, engine_input_for_packet};
+pub use self::engine::engine;
 pub use self::packet::packet;
 pub use self::txt::txt;
 pub use self::url::url;

@@ -2,8 +2,8 @@
 
 use simple_dns::{Packet, RCODE};
 
-use crate::engine::wire;
-use crate::engine::MAX_PACKET;
+use crate::wire;
+use crate::wire::MAX_PACKET;
 
 /// Parse, build, parse again: what we accept we can write, and writing
 /// keeps every question and record (RFC 1035 s4.1 wire format).

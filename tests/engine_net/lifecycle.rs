@@ -227,7 +227,7 @@ fn registered_before_link_up_becomes_reachable() {
     let mb = lab.run_on(1, || start(None));
     let t = Instant::now();
     let id = mb
-        .register(our_service("baremetal", 6385, vec![b_addr]), PROBE_LIMIT)
+        .register_pending(our_service("baremetal", 6385, vec![b_addr]), PROBE_LIMIT)
         .expect("pending registration");
     assert!(
         t.elapsed() < Duration::from_millis(100),

@@ -12,8 +12,8 @@ use crate::common::lab::Lab;
 
 static WARNINGS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
-fn keep_warning(level: ironicmdns::zeroconf::LogLevel, msg: &str) {
-    if level >= ironicmdns::zeroconf::LogLevel::Warning {
+fn keep_warning(level: ironicmdns::log::LogLevel, msg: &str) {
+    if level >= ironicmdns::log::LogLevel::Warning {
         WARNINGS.lock().unwrap().push(msg.to_string());
     }
 }
@@ -137,7 +137,7 @@ fn fifty_links_come_and_go_under_a_registration_and_a_browse() {
         .spawn(lab.command(1, "sleep").arg("300"))
         .expect("host 1 holder");
     let host1_ns = format!("/proc/{}/ns/net", holder.id());
-    ironicmdns::zeroconf::set_log_hook(Some(keep_warning));
+    ironicmdns::log::set_log_hook(Some(keep_warning));
 
     let a = lab.v4(0);
     let (m, id) = lab.run_on(0, move || {
@@ -181,7 +181,7 @@ fn fifty_links_come_and_go_under_a_registration_and_a_browse() {
     assert!(m.is_registered(id), "registration survived the churn");
     assert!(browse.join().unwrap().is_ok(), "browse survived the churn");
     let warnings = WARNINGS.lock().unwrap().clone();
-    ironicmdns::zeroconf::set_log_hook(None);
+    ironicmdns::log::set_log_hook(None);
     // 25 links at once plus eth0 exceed the membership limit: the ones
     // past it are named in a warning.
     let named: Vec<&String> = warnings

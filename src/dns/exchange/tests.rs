@@ -33,7 +33,7 @@ fn answer(req: &[u8], rcode: u8) -> Vec<u8> {
 
 /// The plain request bytes out of a (maybe signed) transmit.
 fn unsigned_of(bytes: &[u8]) -> Vec<u8> {
-    let recs = crate::dns::tsig::record_offsets(bytes).unwrap();
+    let recs = crate::wire::record_offsets(bytes).unwrap();
     match recs.last() {
         Some(&(start, t, _)) if t == crate::dns::tsig::T_TSIG => {
             let mut u = bytes[..start].to_vec();
@@ -329,13 +329,10 @@ fn recorded(text: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
 
 /// The TSIG time of a signed message.
 fn signed_at(bytes: &[u8]) -> u64 {
-    let (start, t, _) = *crate::dns::tsig::record_offsets(bytes)
-        .unwrap()
-        .last()
-        .unwrap();
+    let (start, t, _) = *crate::wire::record_offsets(bytes).unwrap().last().unwrap();
     assert_eq!(t, crate::dns::tsig::T_TSIG);
-    let after = crate::dns::tsig::read_name(bytes, start).unwrap().1 + 10;
-    let alg_end = crate::dns::tsig::read_name(bytes, after).unwrap().1;
+    let after = crate::wire::read_name(bytes, start).unwrap().1 + 10;
+    let alg_end = crate::wire::read_name(bytes, after).unwrap().1;
     bytes[alg_end..alg_end + 6]
         .iter()
         .fold(0u64, |t, &b| (t << 8) | b as u64)

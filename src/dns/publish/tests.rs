@@ -2,8 +2,9 @@
 //! each section holds, by RFC 2136 rule.
 
 use super::*;
-use crate::dns::tsig::{read_name, record_offsets};
 use crate::endpoint;
+use crate::service::ServiceType;
+use crate::wire::{read_name, record_offsets};
 
 fn info(url: &str) -> ServiceInfo {
     let ep = endpoint::parse_endpoint(url).unwrap();
@@ -50,7 +51,7 @@ fn ip_literal_endpoint_plans() {
         "mystack.example.test.",
         "example.test.",
         120,
-        "baremetal",
+        &ServiceType::new("baremetal").unwrap(),
         &info("http://198.18.0.2:6385/baremetal"),
     )
     .unwrap();
@@ -130,7 +131,7 @@ fn host_name_endpoint_publishes_no_address() {
         "mystack.example.test.",
         "example.test.",
         120,
-        "baremetal",
+        &ServiceType::new("baremetal").unwrap(),
         &info("https://conductor.example.test/baremetal"),
     )
     .unwrap();
@@ -145,5 +146,37 @@ fn host_name_endpoint_publishes_no_address() {
             _ => unreachable!(),
         }),
         "conductor.example.test."
+    );
+}
+
+/// A service type is one label, literally, whatever it holds (SPEC 1,
+/// RFC 6763 s4.3): one with `._openstack._tcp.` inside is not split there.
+/// The instance and the address host are built from the typed service
+/// type, not from a joined text.
+#[test]
+fn a_service_type_holding_the_service_name_stays_one_label() {
+    let st = ServiceType::new("a._openstack._tcp.b").unwrap();
+    let ep = endpoint::parse_endpoint("http://198.18.0.2:6385").unwrap();
+    let info = endpoint::service_info_of(
+        &st,
+        &ep,
+        vec!["198.18.0.2".parse().unwrap()],
+        &crate::Properties::new(),
+        None,
+    )
+    .unwrap();
+    let reg = plan("mystack.example.test.", "example.test.", 120, &st, &info).unwrap();
+    let first = |n: &simple_dns::Name<'_>| n.get_labels()[0].as_ref().to_vec();
+    assert_eq!(first(&reg.srv.name), b"a._openstack._tcp.b");
+    assert_eq!(reg.srv.name.get_labels().len(), 6, "{}", reg.srv.name);
+    let host = reg
+        .host
+        .as_ref()
+        .expect("an IP literal has an address host");
+    assert_eq!(first(host), b"a._openstack._tcp.b");
+    assert_eq!(host.get_labels().len(), 4, "{host}");
+    assert_eq!(
+        reg.instance,
+        "a._openstack._tcp.b._openstack._tcp.mystack.example.test."
     );
 }

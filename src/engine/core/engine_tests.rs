@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 use simple_dns::{Packet, PacketFlag};
 
 use crate::engine::*;
+use crate::wire;
+use crate::wire::MAX_PACKET;
 
 struct Host {
     e: Engine,

@@ -8,6 +8,7 @@ use simple_dns::{Name, Packet, PacketFlag, Question, CLASS, QCLASS, QTYPE, TYPE}
 
 use super::*;
 use crate::engine::rng::Rng;
+use crate::wire::MAX_PACKET;
 
 fn eth0() -> Interface {
     Interface {
@@ -41,8 +42,8 @@ fn srv_query() -> Vec<u8> {
 fn response() -> Vec<u8> {
     let mut p = Packet::new_reply(0);
     p.set_flags(PacketFlag::AUTHORITATIVE_ANSWER);
-    let n = crate::engine::wire::name_from_str("x.local.").unwrap();
-    p.answers.push(crate::engine::wire::addr(
+    let n = crate::wire::name_from_str("x.local.").unwrap();
+    p.answers.push(crate::wire::addr(
         &n,
         "198.18.0.7".parse().unwrap(),
         120,
@@ -240,7 +241,7 @@ fn rfc6762_s18_malformed_packets_of_each_class_dropped_and_answering_goes_on() {
     big.resize(9001, 0);
     classes.push(("over 9000 bytes", big));
     for (what, bytes) in &classes {
-        assert!(crate::engine::wire::parse(bytes).is_err(), "{what} parsed");
+        assert!(crate::wire::parse(bytes).is_err(), "{what} parsed");
         feed(
             &mut r,
             now,
@@ -274,7 +275,7 @@ fn never_panics_on_100k_random_and_mutated_packets() {
             5353
         };
         let f = from(src, port, rng.next_u64().is_multiple_of(2));
-        if crate::engine::wire::parse(&data).is_ok() {
+        if crate::wire::parse(&data).is_ok() {
             parsed += 1;
         }
         feed(&mut r, now, f, &data);
@@ -391,21 +392,20 @@ fn rfc1035_s4_1_3_response_with_a_record_of_unknown_class_cached_for_the_rest() 
     let t0 = Instant::now();
     let mut e = Engine::new(EngineConfig::default(), 3);
     e.set_interfaces(t0, vec![eth0()]);
-    let inst = crate::engine::wire::name_from_str("other._openstack._tcp.local.").unwrap();
-    let host = crate::engine::wire::name_from_str("other.local.").unwrap();
+    let inst = crate::wire::name_from_str("other._openstack._tcp.local.").unwrap();
+    let host = crate::wire::name_from_str("other.local.").unwrap();
     let mut p = Packet::new_reply(0);
     p.set_flags(PacketFlag::AUTHORITATIVE_ANSWER);
+    p.answers.push(crate::wire::srv(&inst, &host, 8080, 120));
     p.answers
-        .push(crate::engine::wire::srv(&inst, &host, 8080, 120));
-    p.answers
-        .push(crate::engine::wire::txt(&inst, &[b"k=v".to_vec()], 4500).unwrap());
-    p.answers.push(crate::engine::wire::addr(
+        .push(crate::wire::txt(&inst, &[b"k=v".to_vec()], 4500).unwrap());
+    p.answers.push(crate::wire::addr(
         &host,
         "198.18.0.7".parse().unwrap(),
         120,
         true,
     ));
-    p.answers.push(crate::engine::wire::addr(
+    p.answers.push(crate::wire::addr(
         &host,
         "198.18.0.99".parse().unwrap(),
         120,

@@ -20,7 +20,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use super::super::socket::iface::{self, IfaceFilter};
+use super::super::iface::{self, IfaceFilter};
 use super::super::socket::MdnsSocket;
 use super::super::{Family, IfIndex, Interface, Received};
 use crate::error::{Error, Result};
@@ -289,8 +289,8 @@ impl Net {
                         .iter()
                         .find(|i| i.index == idx)
                         .map_or("?", |i| i.name.as_str());
-                    crate::zeroconf::log(
-                        crate::zeroconf::LogLevel::Warning,
+                    crate::log::log(
+                        crate::log::LogLevel::Warning,
                         &format!(
                             "cannot join {} on interface {name} (index {idx}): {e}; \
                              queries there go unheard (the kernel's multicast \

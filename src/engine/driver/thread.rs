@@ -10,7 +10,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::super::socket::iface::Watcher;
+use super::super::iface::Watcher;
 use super::super::socket::{MdnsSocket, Waker};
 use super::super::*;
 use super::net::Net;
@@ -19,6 +19,7 @@ use super::{
     MAX_WAIT,
 };
 use crate::error::{panic_text, Result};
+use crate::wire::MAX_PACKET;
 
 /// What the driver keeps between rounds (whoever runs them).
 pub(super) struct DriverIo {

@@ -8,8 +8,8 @@ use simple_dns::rdata::{RData, SRV};
 use simple_dns::Name;
 
 use crate::engine::cache::{Cache, RecordId};
-use crate::engine::wire::{T_A, T_AAAA, T_SRV, T_TXT};
-use crate::engine::{ResolvedService, ScopedAddr};
+use crate::service::{ResolvedService, ScopedAddr};
+use crate::wire::{T_A, T_AAAA, T_SRV, T_TXT};
 
 /// The most recently received live SRV of `instance`.
 pub(crate) fn srv<'c>(

@@ -10,8 +10,9 @@ use super::assemble::{dotted, gather};
 use super::packet::Ask;
 use crate::engine::cache::Cache;
 use crate::engine::timers::{FIRST_RETRY, MAX_QUERY_INTERVAL};
-use crate::engine::wire::{T_A, T_AAAA, T_PTR, T_SRV, T_TXT};
-use crate::engine::{BrowseId, Event, ResolvedService};
+use crate::engine::{BrowseId, Event};
+use crate::service::ResolvedService;
+use crate::wire::{T_A, T_AAAA, T_PTR, T_SRV, T_TXT};
 
 /// How long an instance with SRV and TXT but no address waits for one
 /// before it is reported without addresses.

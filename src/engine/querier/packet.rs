@@ -5,7 +5,7 @@ use std::time::Instant;
 use simple_dns::{Name, Packet, PacketFlag, Question, ResourceRecord, CLASS, QCLASS, QTYPE, TYPE};
 
 use crate::engine::cache::Cache;
-use crate::engine::MAX_PACKET;
+use crate::wire::MAX_PACKET;
 
 /// One question to ask.
 #[derive(Clone, Debug, PartialEq, Eq)]

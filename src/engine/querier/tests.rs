@@ -7,6 +7,7 @@ use simple_dns::rdata::{RData, A, AAAA, NSEC, PTR, SRV, TXT};
 use simple_dns::{CharacterString, Name, Packet, ResourceRecord, CLASS, QTYPE, TYPE};
 
 use super::*;
+use crate::wire::MAX_PACKET;
 
 pub(super) const INSTANCE: &str = "baremetal._openstack._tcp.local.";
 pub(super) const SERVICE: &str = "_openstack._tcp.local.";

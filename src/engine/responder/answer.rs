@@ -10,8 +10,8 @@ use super::{is_addr, types_at, Delayed, Link, Responder};
 use crate::engine::timers::{
     PROBE_DEFENCE_LIMIT, RATE_LIMIT, SHARED_ANSWER_DELAY_MS, TRUNCATED_ANSWER_DELAY_MS,
 };
-use crate::engine::wire::{self, T_A, T_AAAA, T_PTR, T_SRV, T_TXT};
 use crate::engine::*;
+use crate::wire::{self, T_A, T_AAAA, T_PTR, T_SRV, T_TXT};
 
 /// Largest TTL in a legacy unicast answer (RFC 6762 s6.7).
 const LEGACY_TTL: u32 = 10;

@@ -7,8 +7,8 @@ use simple_dns::{Name, Packet};
 
 use super::{answer, Link, Phase, RegId, Responder};
 use crate::engine::timers::{CONFLICT_BACKOFF, CONFLICT_BURST, CONFLICT_WINDOW};
-use crate::engine::wire::{self, T_NSEC};
 use crate::engine::{Event, Family, Received};
+use crate::wire::{self, T_NSEC};
 
 /// What one response means for one registration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

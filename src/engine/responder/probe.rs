@@ -7,7 +7,7 @@ use simple_dns::{Packet, Question, ResourceRecord, CLASS, QCLASS, QTYPE};
 
 use super::{Link, Phase, Reg, Responder};
 use crate::engine::timers::{CONFLICT_BACKOFF, TIE_BREAK_WAIT};
-use crate::engine::wire;
+use crate::wire;
 
 /// A probe: a QU question of type ANY for each name we want, with the
 /// records we propose for it in the authority section (RFC 6762 s8.1, s8.2).

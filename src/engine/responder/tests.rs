@@ -12,7 +12,7 @@ use simple_dns::rdata::RData;
 use simple_dns::{Name, Packet, PacketFlag, Question, ResourceRecord, CLASS, QCLASS, QTYPE, TYPE};
 
 use super::*;
-use crate::engine::wire::{T_A, T_PTR, T_SRV, T_TXT};
+use crate::wire::{T_A, T_PTR, T_SRV, T_TXT};
 
 pub(super) const INSTANCE: &str = "baremetal._openstack._tcp.local.";
 pub(super) const STYPE: &str = "_openstack._tcp.local.";
@@ -145,13 +145,13 @@ impl Harness {
     }
     pub fn query_via(&mut self, from: Received, p: &Packet<'_>) {
         let bytes = p.build_bytes_vec_compressed().unwrap();
-        let parsed = crate::engine::wire::parse(&bytes).unwrap();
+        let parsed = crate::wire::parse(&bytes).unwrap();
         self.r.handle_query(self.now, from, &parsed);
         self.drain();
     }
     pub fn response(&mut self, p: &Packet<'_>) {
         let bytes = p.build_bytes_vec_compressed().unwrap();
-        let parsed = crate::engine::wire::parse(&bytes).unwrap();
+        let parsed = crate::wire::parse(&bytes).unwrap();
         self.r.handle_response(
             self.now,
             Received {
@@ -170,7 +170,7 @@ pub(super) fn peer() -> SocketAddr {
 }
 
 pub(super) fn name(s: &str) -> Name<'static> {
-    crate::engine::wire::name_from_str(s).unwrap()
+    crate::wire::name_from_str(s).unwrap()
 }
 
 pub(super) fn question(n: &str, t: TYPE, qu: bool) -> Packet<'static> {
@@ -185,11 +185,11 @@ pub(super) fn question(n: &str, t: TYPE, qu: bool) -> Packet<'static> {
 }
 
 pub(super) fn types(rs: &[ResourceRecord<'_>]) -> Vec<u16> {
-    rs.iter().map(crate::engine::wire::rr_type).collect()
+    rs.iter().map(crate::wire::rr_type).collect()
 }
 
 pub(super) fn srv_with_port(port: u16) -> ResourceRecord<'static> {
-    crate::engine::wire::srv(&name(INSTANCE), &name(INSTANCE), port, 120)
+    crate::wire::srv(&name(INSTANCE), &name(INSTANCE), port, 120)
 }
 
 /// Another host's response claiming our instance with SRV port `port`.
@@ -203,7 +203,7 @@ pub(super) fn rival_response(port: u16) -> Packet<'static> {
 pub(super) fn rec_of(p: &Packet<'_>, t: u16) -> Option<ResourceRecord<'static>> {
     p.answers
         .iter()
-        .find(|r| crate::engine::wire::rr_type(r) == t)
+        .find(|r| crate::wire::rr_type(r) == t)
         .map(|r| r.clone().into_owned())
 }
 
@@ -214,7 +214,7 @@ pub(super) fn dump(p: &Packet<'_>) -> Vec<(String, u16, u32, bool)> {
         .map(|r| {
             (
                 r.name.to_string(),
-                crate::engine::wire::rr_type(r),
+                crate::wire::rr_type(r),
                 r.ttl,
                 r.cache_flush,
             )

@@ -28,7 +28,7 @@ fn rfc6763_s12_ptr_answer_carries_srv_txt_address_and_nsec() {
     let mut extra = types(&p.additional_records);
     extra.sort();
     // No AAAA: RFC 6762 s6.1 asserts that with an NSEC.
-    assert_eq!(extra, vec![T_A, T_TXT, T_SRV, crate::engine::wire::T_NSEC]);
+    assert_eq!(extra, vec![T_A, T_TXT, T_SRV, crate::wire::T_NSEC]);
 }
 
 #[test]
@@ -158,7 +158,7 @@ fn rfc6762_s6_2_one_multicast_per_record_per_second() {
 fn rfc6762_s7_1_known_answer_suppression() {
     let (mut h, _) = Harness::live();
     h.advance(Duration::from_secs(2));
-    let ptr = crate::engine::wire::ptr(&name(STYPE), &name(INSTANCE), 4500);
+    let ptr = crate::wire::ptr(&name(STYPE), &name(INSTANCE), 4500);
     // Known with more than half our TTL: suppressed.
     let mut q = question(STYPE, TYPE::PTR, false);
     q.answers.push(ResourceRecord {
@@ -286,11 +286,8 @@ fn rfc6762_s7_2_truncated_query_waits_400_500ms_for_more_known_answers() {
     q.set_flags(PacketFlag::TRUNCATION);
     h.query(peer(), &q);
     let mut more = Packet::new_query(0);
-    more.answers.push(crate::engine::wire::ptr(
-        &name(STYPE),
-        &name(INSTANCE),
-        4500,
-    ));
+    more.answers
+        .push(crate::wire::ptr(&name(STYPE), &name(INSTANCE), 4500));
     h.query(peer(), &more);
     h.advance(ms(600));
     assert!(h.sent.is_empty());
@@ -303,11 +300,8 @@ fn rfc6762_s7_4_answer_multicast_by_another_host_first_is_not_repeated() {
     h.query(peer(), &question(STYPE, TYPE::PTR, false));
     // Another responder multicasts the same PTR before our delay ends.
     let mut p = Packet::new_reply(0);
-    p.answers.push(crate::engine::wire::ptr(
-        &name(STYPE),
-        &name(INSTANCE),
-        4500,
-    ));
+    p.answers
+        .push(crate::wire::ptr(&name(STYPE), &name(INSTANCE), 4500));
     h.response(&p);
     h.advance(ms(200));
     assert!(h.sent.is_empty());
@@ -359,11 +353,9 @@ fn rfc6762_s8_1_reference_style_probe_for_the_type_ptr_gets_our_ptr_by_multicast
     // someone answers that question with the same instance.
     let (mut h, _) = Harness::live();
     let mut probe = question(STYPE, TYPE::PTR, true);
-    probe.name_servers.push(crate::engine::wire::ptr(
-        &name(STYPE),
-        &name(INSTANCE),
-        4500,
-    ));
+    probe
+        .name_servers
+        .push(crate::wire::ptr(&name(STYPE), &name(INSTANCE), 4500));
     h.query(peer(), &probe);
     let asked = h.now;
     h.advance(ms(200));

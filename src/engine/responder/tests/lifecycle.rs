@@ -43,7 +43,7 @@ fn rfc6762_s8_3_announces_twice_one_second_apart_unique_records_flush() {
     assert_eq!(h.events, vec![Event::Registered(id)]);
     let p = ann[0].packet();
     for r in &p.answers {
-        let t = crate::engine::wire::rr_type(r);
+        let t = crate::wire::rr_type(r);
         // PTRs are shared; SRV, TXT and the instance's addresses unique.
         assert_eq!(r.cache_flush, t != T_PTR, "{:?}", dump(&p));
     }
@@ -81,14 +81,14 @@ fn rival_probe(port: u16) -> Packet<'static> {
         true,
     ));
     let inst = name(INSTANCE);
-    p.name_servers.push(crate::engine::wire::addr(
+    p.name_servers.push(crate::wire::addr(
         &inst,
         "198.18.0.1".parse().unwrap(),
         120,
         false,
     ));
     p.name_servers
-        .push(crate::engine::wire::txt(&inst, &[b"path=/bm".to_vec()], 4500).unwrap());
+        .push(crate::wire::txt(&inst, &[b"path=/bm".to_vec()], 4500).unwrap());
     p.name_servers.push(srv_with_port(port));
     p
 }
@@ -131,7 +131,7 @@ fn rfc6762_s8_2_our_own_probe_looped_back_is_no_conflict() {
     let first = h.r.poll_timeout().unwrap();
     h.run_until(first);
     let own = h.sent[0].tx.payload.clone();
-    let p = crate::engine::wire::parse(&own).unwrap();
+    let p = crate::wire::parse(&own).unwrap();
     h.r.handle_query(
         h.now,
         Received {
@@ -174,7 +174,7 @@ fn rfc6762_s9_ordinary_dns_target_addresses_are_shared() {
     assert!(!a.cache_flush);
     assert_eq!(a.name, name("example.com."));
     let mut p = Packet::new_reply(0);
-    p.answers.push(crate::engine::wire::addr(
+    p.answers.push(crate::wire::addr(
         &name("example.com."),
         "1.2.3.4".parse().unwrap(),
         120,
@@ -381,7 +381,7 @@ fn rfc6762_s8_1_local_target_is_probed_and_defended_too() {
     // Another host claims the host name with another address: both
     // services probe again (RFC 6762 s9), and lose when it answers.
     let mut p = Packet::new_reply(0);
-    p.answers.push(crate::engine::wire::addr(
+    p.answers.push(crate::wire::addr(
         &name("myhost.local."),
         "198.18.0.77".parse().unwrap(),
         120,
@@ -435,7 +435,7 @@ fn eth0_v6_only() -> Interface {
     i
 }
 
-/// Issue 10 item 4: the IPv4 address goes, the interface stays (IPv6 on
+/// The IPv4 address goes, the interface stays (IPv6 on
 /// it): goodbyes for everything announced there, on IPv4, repeated like a
 /// withdrawal's; the registration lives on over IPv6.
 #[test]

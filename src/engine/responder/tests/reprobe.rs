@@ -3,7 +3,7 @@
 //! name away. One spoofed packet never does.
 
 use super::*;
-use crate::engine::wire;
+use crate::wire;
 
 fn probes(h: &Harness) -> Vec<&Sent> {
     h.sent.iter().filter(|s| s.is_probe()).collect()

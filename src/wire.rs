@@ -1,5 +1,6 @@
-//! simple-dns glue: validated parsing of untrusted packets, building of our
-//! own packets within the size limits, names and record helpers.
+//! The DNS wire format both transports share (the mDNS engine, the unicast
+//! DNS messages and TSIG): simple-dns glue, validated parsing of untrusted packets, building of our
+//! own packets within the size limits, names and record builders.
 //!
 //! simple-dns already refuses forward and looping compression pointers,
 //! labels over 63 bytes (which covers the reserved label bits 0x40/0x80),
@@ -22,7 +23,18 @@ use simple_dns::{
 use std::borrow::Cow;
 use std::net::IpAddr;
 
-use super::{EngineError, MAX_PACKET};
+/// Largest packet we send or accept (RFC 6762 s17: 9000 bytes; the
+/// unicast DNS messages keep the same bound).
+pub const MAX_PACKET: usize = 9000;
+
+/// A name or record we were asked to build but cannot.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum RecordError {
+    #[error("invalid name {0:?}: {1}")]
+    InvalidName(String, &'static str),
+    #[error("invalid record: {0}")]
+    InvalidRecord(&'static str),
+}
 
 /// Largest label (RFC 1035 s2.3.4).
 pub const MAX_LABEL: usize = 63;
@@ -60,9 +72,16 @@ fn be16(d: &[u8], at: usize) -> Result<u16, WireError> {
     }
 }
 
-/// Walk one name at `at` (pointers followed, each strictly backward, so
-/// the walk ends), return the offset just after it in the stream.
-fn scan_name(d: &[u8], at: usize) -> Result<usize, WireError> {
+/// The one raw name walker (the mDNS parser's pre-scan, the unicast DNS
+/// messages and TSIG all read names through it): walk the name at `at`,
+/// following compression pointers (each strictly backward, so the walk
+/// ends), hand each label to `label`, and return the offset just after the
+/// name in the stream.
+pub(crate) fn walk_name(
+    d: &[u8],
+    at: usize,
+    mut label: impl FnMut(&[u8]),
+) -> Result<usize, WireError> {
     let mut pos = at;
     let mut end = None;
     let mut wire_len = 1usize; // the root label
@@ -81,6 +100,7 @@ fn scan_name(d: &[u8], at: usize) -> Result<usize, WireError> {
                 if pos + 1 + len > d.len() {
                     return Err(WireError::Truncated);
                 }
+                label(&d[pos + 1..pos + 1 + len]);
                 pos += 1 + len;
             }
             0xC0 => {
@@ -98,6 +118,57 @@ fn scan_name(d: &[u8], at: usize) -> Result<usize, WireError> {
             _ => return Err(WireError::ReservedLabelBits),
         }
     }
+}
+
+/// The offset just after the name at `at`.
+fn scan_name(d: &[u8], at: usize) -> Result<usize, WireError> {
+    walk_name(d, at, |_| {})
+}
+
+/// The name at `at` as lowercase dotted text (`.` for the root), and the
+/// offset after it in the stream.
+pub(crate) fn read_name(d: &[u8], at: usize) -> Option<(String, usize)> {
+    let mut text = String::new();
+    let after = walk_name(d, at, |label| {
+        for &c in label {
+            text.push(c.to_ascii_lowercase() as char);
+        }
+        text.push('.');
+    })
+    .ok()?;
+    if text.is_empty() {
+        text.push('.');
+    }
+    Some((text, after))
+}
+
+/// Offsets of the records of a message: (start of the record, its TYPE,
+/// its end), for every record of the three record sections.
+pub(crate) fn record_offsets(d: &[u8]) -> Option<Vec<(usize, u16, usize)>> {
+    let field = |at| be16(d, at).ok();
+    let qd = field(4)? as usize;
+    let rr = field(6)? as usize + field(8)? as usize + field(10)? as usize;
+    let mut pos = 12;
+    for _ in 0..qd {
+        pos = scan_name(d, pos).ok()? + 4;
+    }
+    let mut out = Vec::with_capacity(rr);
+    for _ in 0..rr {
+        let start = pos;
+        let after = scan_name(d, pos).ok()?;
+        let rtype = field(after)?;
+        let rdlen = field(after + 8)? as usize;
+        let end = after + 10 + rdlen;
+        if end > d.len() {
+            return None;
+        }
+        out.push((start, rtype, end));
+        pos = end;
+    }
+    if pos > d.len() {
+        return None;
+    }
+    Some(out)
 }
 
 /// Structural check of an untrusted packet before parsing.
@@ -323,8 +394,8 @@ pub fn build(p: &Packet<'_>) -> Vec<Vec<u8>> {
 
 /// A host or service name from text with plain dots (no escapes), with or
 /// without the trailing dot.
-pub fn name_from_str(s: &str) -> Result<Name<'static>, EngineError> {
-    let bad = |why| EngineError::InvalidName(s.to_string(), why);
+pub fn name_from_str(s: &str) -> Result<Name<'static>, RecordError> {
+    let bad = |why| RecordError::InvalidName(s.to_string(), why);
     let trimmed = s.strip_suffix('.').unwrap_or(s);
     if trimmed.is_empty() {
         return Err(bad("empty"));
@@ -338,8 +409,8 @@ pub fn name_from_str(s: &str) -> Result<Name<'static>, EngineError> {
 
 /// An instance name: its first label is everything before `service_type`
 /// (any UTF-8, dots included, RFC 6763 s4.3).
-pub fn instance_name(instance: &str, service_type: &str) -> Result<Name<'static>, EngineError> {
-    let bad = |why| EngineError::InvalidName(instance.to_string(), why);
+pub fn instance_name(instance: &str, service_type: &str) -> Result<Name<'static>, RecordError> {
+    let bad = |why| RecordError::InvalidName(instance.to_string(), why);
     let st = name_from_str(service_type)?;
     let st_text = service_type.strip_suffix('.').unwrap_or(service_type);
     let inst = instance.strip_suffix('.').unwrap_or(instance);
@@ -356,6 +427,17 @@ pub fn instance_name(instance: &str, service_type: &str) -> Result<Name<'static>
     let mut labels = vec![label(first.as_bytes()).map_err(bad)?];
     labels.extend(st.get_labels().iter().cloned());
     checked_name(labels).map_err(bad)
+}
+
+/// A name whose first label is `first`, taken literally (any bytes, dots
+/// included: RFC 6763 s4.3), under `parent` (plain dotted text): built
+/// from its labels, never split from a joined text.
+pub fn name_under(first: &[u8], parent: &str) -> Result<Name<'static>, RecordError> {
+    let text = || format!("{}.{parent}", String::from_utf8_lossy(first));
+    let p = name_from_str(parent)?;
+    let mut labels = vec![label(first).map_err(|why| RecordError::InvalidName(text(), why))?];
+    labels.extend(p.get_labels().iter().cloned());
+    checked_name(labels).map_err(|why| RecordError::InvalidName(text(), why))
 }
 
 fn label(b: &[u8]) -> Result<Label<'static>, &'static str> {
@@ -415,18 +497,18 @@ pub fn txt(
     name: &Name<'static>,
     strings: &[Vec<u8>],
     ttl: u32,
-) -> Result<ResourceRecord<'static>, EngineError> {
+) -> Result<ResourceRecord<'static>, RecordError> {
     if strings.is_empty() {
         return Ok(rr(name, ttl, true, RData::Empty(TYPE::TXT)));
     }
     let mut t = TXT::new();
     for s in strings {
         if s.len() > MAX_TXT_STRING {
-            return Err(EngineError::InvalidRecord(
+            return Err(RecordError::InvalidRecord(
                 "TXT string longer than 255 bytes",
             ));
         }
-        let cs = CharacterString::new(s).map_err(|_| EngineError::InvalidRecord("TXT string"))?;
+        let cs = CharacterString::new(s).map_err(|_| RecordError::InvalidRecord("TXT string"))?;
         t.add_char_string(cs.into_owned());
     }
     Ok(rr(name, ttl, true, RData::TXT(t.into_owned())))
