@@ -151,6 +151,9 @@ pub struct ResolvedService {
     pub txt: Vec<Vec<u8>>,
     /// A/AAAA of the target, in the order first received.
     pub addresses: Vec<ScopedAddr>,
+    /// Every RRset used (SRV, TXT, the addresses) validated against the
+    /// trust policy (`Config::trust`); false when validation is off.
+    pub validated: bool,
 }
 
 /// What one lookup attempt (over mDNS or unicast DNS) got.

@@ -485,6 +485,7 @@ fn row(
 
 fn check(i: usize, r: &Row) -> Vec<IpAddr> {
     let service = ResolvedService {
+        validated: false,
         instance: INSTANCE.into(),
         target: r.target.into(),
         port: r.port,
@@ -869,6 +870,7 @@ fn spec3_then_spec4_round_trip() {
         let info =
             endpoint::service_info("baremetal", &ep, vec![addr], &Properties::new(), None).unwrap();
         let service = ResolvedService {
+            validated: false,
             instance: info.instance.clone(),
             target: info.target.clone(),
             port: info.port,

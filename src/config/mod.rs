@@ -12,6 +12,7 @@ use crate::dns::settings::{self as dns_settings, Discovery, DnsSettings};
 use crate::dns::tsig::Key;
 use crate::error::{Error, Result};
 use crate::props::{self, Properties};
+use crate::trust::{SigningKeyRef, TrustPolicy};
 
 mod parse;
 mod sample;
@@ -35,6 +36,12 @@ pub struct Config {
     /// unicast DNS-SD: `domain`, `dns_servers`, `tsig_key_file`,
     /// `tsig_key`, `discovery` (docs/DNS.md); default: none, mDNS only
     pub dns: DnsSettings,
+    /// DNSSEC validation of every answer used (`trust_anchor`,
+    /// `trust_clock_skew`); None: off, answers are used as they come
+    pub trust: Option<TrustPolicy>,
+    /// the responder signs what it publishes (`signing_key_file`); None:
+    /// unsigned
+    pub signing_key: Option<SigningKeyRef>,
 }
 
 /// One row of the options table: the listing (for a sample-config
@@ -64,6 +71,8 @@ impl Default for Config {
             interfaces: None,
             lookup_timeout: Duration::from_secs(3),
             dns: DnsSettings::default(),
+            trust: None,
+            signing_key: None,
         }
     }
 }

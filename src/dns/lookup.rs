@@ -136,6 +136,7 @@ impl Client {
             }
         }
         Ok(Lookup::Found(ResolvedService {
+            validated: false,
             instance: instance.to_owned(),
             target,
             port,

@@ -53,6 +53,7 @@ pub fn url(data: &[u8]) {
     }
     let chosen = ScopedAddr { addr, iface };
     let service = ResolvedService {
+        validated: false,
         instance: INSTANCE.into(),
         target: target.clone(),
         port,

@@ -76,6 +76,7 @@ mod canon;
 mod crypto;
 mod keyfile;
 mod name;
+mod policy;
 mod record;
 mod text;
 mod validate;
@@ -87,6 +88,7 @@ pub use canon::{canonical_rdata, signed_data, Rr, CACHE_FLUSH};
 pub use crypto::{rrsig_rr, SigningKey};
 pub use keyfile::{load_bind_key, KeyWarning, LoadedKey};
 pub use name::Name;
+pub use policy::{SigningKeyRef, TrustPolicy, DEFAULT_CLOCK_SKEW};
 pub use record::{
     rtype, Algorithm, DigestType, Dnskey, Ds, Rrsig, FLAG_REVOKE, FLAG_SEP, FLAG_ZONE,
 };

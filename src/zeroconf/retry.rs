@@ -295,6 +295,7 @@ pub(super) mod tests {
 
     pub(in crate::zeroconf) fn found() -> ResolvedService {
         ResolvedService {
+            validated: false,
             instance: "baremetal._openstack._tcp.local.".into(),
             target: "x.local.".into(),
             port: 80,

@@ -100,6 +100,7 @@ pub(crate) fn gather<'c>(
         };
     };
     let service = ResolvedService {
+        validated: false,
         instance: with_dot(display),
         target: dotted(target),
         port: srv.port,
@@ -125,6 +126,7 @@ pub(crate) fn complete(
         return None;
     }
     Some(ResolvedService {
+        validated: false,
         instance: with_dot(display),
         target: dotted(&srv.target),
         port: srv.port,

@@ -374,6 +374,7 @@ fn resolved_event_carries_port_target_txt_bytes_and_addresses_in_order() {
     assert_eq!(
         *svc,
         ResolvedService {
+            validated: false,
             instance: INSTANCE.to_string(),
             target: HOST.to_string(),
             port: 8080,

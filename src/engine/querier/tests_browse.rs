@@ -86,6 +86,7 @@ fn rfc6763_s4_browse_reports_a_resolved_instance_once() {
         vec![Event::BrowseAdded {
             browse: b,
             service: ResolvedService {
+                validated: false,
                 instance: INSTANCE.to_string(),
                 target: HOST.to_string(),
                 port: 6385,
