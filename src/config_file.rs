@@ -12,7 +12,8 @@
 //! - `#` or `;` in the first column is a comment; there are no inline
 //!   comments (`lookup_attempts = 3 # x` is the value `3 # x`, an error);
 //! - a key given again, in the same file or a later one, replaces the
-//!   earlier value: later files win.
+//!   earlier value: later files win; but each value of a multi-valued
+//!   option (`trust_anchor`, oslo.config's MultiStrOpt) adds.
 //!
 //! Syntax errors anywhere in a file make the whole file an error, as in
 //! oslo.config. Only the `[mdns]` section is used; every value is checked
@@ -53,16 +54,23 @@ struct Assignment {
 }
 
 /// Read `sources` in order and set `config` from the last value of each
-/// `[mdns]` option; returns the warnings (unknown keys), which are also
-/// logged. On error `config` is unchanged.
+/// `[mdns]` option, or from every value of a multi-valued one
+/// (`trust_anchor`: each line adds); returns the warnings (unknown keys),
+/// which are also logged. On error `config` is unchanged.
 pub fn load(config: &mut Config, sources: &[Source]) -> Result<Vec<String>> {
     let mut found: Vec<Assignment> = Vec::new();
     for path in files(sources)? {
         let text = std::fs::read(&path)
             .map_err(|e| Error::Io(format!("cannot read config file {}: {e}", path.display())))?;
         for a in parse(&path, &text)? {
-            // Later wins: drop an earlier value of the same key.
-            found.retain(|old| old.key != a.key);
+            // Later wins: drop an earlier value of the same key, but for
+            // a multi-valued option, whose values add up.
+            let multi = Config::options()
+                .iter()
+                .any(|o| o.name == a.key && o.type_name == "multi valued");
+            if !multi {
+                found.retain(|old| old.key != a.key);
+            }
             found.push(a);
         }
     }
@@ -346,6 +354,31 @@ mod tests {
         let ips: Vec<IpAddr> = vec!["198.18.0.1".parse().unwrap(), "fd00:99::1".parse().unwrap()];
         assert_eq!(c.interfaces, Some(ips));
         assert_eq!(c.registration_attempts, 2);
+    }
+
+    #[test]
+    fn each_trust_anchor_line_adds() {
+        let s = Scratch::new("anchors");
+        let ds = "3613:15:2:3aa5ab37efce57f737fc1627013fee07bdf241bd10f3b1964ab55c78e79a304b";
+        let key = "example.com. IN DNSKEY 257 3 15 l02Woi0iS8Aa25FQkUd9RMzZHJpBoRQwAQEX1SxZJA4=";
+        let a = s.file("a.conf", &format!("[mdns]\ntrust_anchor = {ds}\n"));
+        let b = s.file(
+            "b.conf",
+            &format!("[mdns]\ntrust_anchor = {key}\ntrust_anchor = {ds}\n"),
+        );
+        let mut c = Config::default();
+        load(&mut c, &[Source::File(a), Source::File(b)]).unwrap();
+        assert_eq!(c.trust.unwrap().anchors.anchors().len(), 3);
+        let empty = s.file("e.conf", "[mdns]\ntrust_anchor =\n");
+        let mut c = Config::default();
+        let e = load(&mut c, &[Source::File(empty)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("e.conf, line 2") && e.contains("trust_anchor"),
+            "{e}"
+        );
+        assert!(c.trust.is_none());
     }
 
     #[test]

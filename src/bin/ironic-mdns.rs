@@ -60,6 +60,16 @@ Unicast DNS-SD (see docs/DNS.md):
                                (other users see it in ps: prefer a file)
   --discovery MODE             mdns, dns, both, or auto (default: dns when
                                a domain is set, else mdns)
+Trusted discovery, DNSSEC (see docs/TRUST.md):
+  --trust-anchor ANCHOR        lookup, browse: use only answers signed by
+                               this key: a DNSKEY or DS record as
+                               dnssec-keygen / dnssec-dsfromkey print it,
+                               KEYTAG:ALG:DIGESTTYPE:HEXDIGEST, or @FILE
+                               (repeatable: each adds anchors)
+  --trust-clock-skew SECS      widen signature windows by SECS either way
+                               (default 3600)
+  --signing-key-file FILE      register: sign the mDNS records with this
+                               private key (dnssec-keygen's .private file)
 Command options:
   --json                       lookup, browse: print JSON; a value that is
                                not UTF-8 is {\"b64\": \"<base64>\"}, a key
@@ -162,6 +172,9 @@ fn parse(argv: Vec<String>) -> Result<Parsed, String> {
             "--tsig-key-file" => "tsig_key_file",
             "--tsig-key" => "tsig_key",
             "--discovery" => "discovery",
+            "--trust-anchor" => "trust_anchor",
+            "--trust-clock-skew" => "trust_clock_skew",
+            "--signing-key-file" => "signing_key_file",
             "--registration-attempts" => "registration_attempts",
             "--lookup-attempts" => "lookup_attempts",
             "--lookup-timeout" => "lookup_timeout",
@@ -317,6 +330,9 @@ fn main() -> ExitCode {
             params,
         } => register(config, &service_type, &url, &params),
         Command::Lookup { service_type } => {
+            // With a trust anchor the library returns validated answers
+            // only (anything else is an error), so a success is validated.
+            let validated = config.trust.is_some();
             let found =
                 ironicmdns::lookup_once(config, &service_type, skip_loopback, skip_link_local);
             match found {
@@ -325,9 +341,10 @@ fn main() -> ExitCode {
                     if json {
                         out.extend(
                             format!(
-                                "{{\"url\": {}, \"params\": {}}}\n",
+                                "{{\"url\": {}, \"params\": {}, \"validated\": {}}}\n",
                                 json_str(&url),
-                                json_props(&params)
+                                json_props(&params),
+                                validated
                             )
                             .bytes(),
                         );

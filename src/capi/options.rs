@@ -73,6 +73,16 @@ pub extern "C" fn zc_options_new(out: *mut *mut zc_options) -> zc_status {
 /// an error text), `discovery` ("auto", "mdns", "dns" or "both"; auto: dns
 /// when a domain is set). With a key, every DNS query and update is
 /// signed and every answer must be signed by it, else `ZC_ERR_AUTH`.
+/// DNSSEC (docs/TRUST.md): `trust_anchor` (a DNSKEY or DS record in
+/// zone-file text, a DS as "KEYTAG:ALG:DIGESTTYPE:HEXDIGEST", or
+/// "@/path/file" holding such lines; each call adds anchors; empty is
+/// refused: leave it unset for no validation): every answer used, over
+/// mDNS or unicast DNS, must then carry valid signatures by an anchored
+/// key, else `ZC_ERR_AUTH`; `trust_clock_skew` (seconds a signature's
+/// validity window is widened by on both sides, "3600"; 0 to 2592000);
+/// `signing_key_file` (the `K<name>+<alg>+<tag>.private` file of
+/// `dnssec-keygen`, with its `.key` beside it; read and checked here): the
+/// mDNS responder signs what it publishes.
 /// The value is checked fully
 /// here: one that is accepted never fails a later call for its form
 /// (`zc_new` still checks that each `interfaces` address is on an

@@ -46,7 +46,10 @@ pub const ZC_ERR_INTERNAL: zc_status = -10;
 /// and `tsig_key_file` / `tsig_key`): unsigned or wrongly signed while a
 /// TSIG key is set, signed outside the fudge window, or not matching the
 /// request (message ID, question); or the DNS server refused our TSIG key
-/// (BADKEY, BADSIG, BADTIME). Such an answer never becomes an endpoint.
+/// (BADKEY, BADSIG, BADTIME). Also: with the option `trust_anchor`, no
+/// answer heard carried valid DNSSEC signatures by an anchored key (the
+/// detail says why: no signature, another key, expired, a clock outside
+/// the window by how much). Such an answer never becomes an endpoint.
 pub const ZC_ERR_AUTH: zc_status = -11;
 
 /// Major version of the header; compare with `zc_version()` at run time.

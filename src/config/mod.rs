@@ -12,7 +12,7 @@ use crate::dns::settings::{self as dns_settings, Discovery, DnsSettings};
 use crate::dns::tsig::Key;
 use crate::error::{Error, Result};
 use crate::props::{self, Properties};
-use crate::trust::{SigningKeyRef, TrustPolicy};
+use crate::trust::{SigningKeyRef, TrustPolicy, DEFAULT_CLOCK_SKEW};
 
 mod parse;
 mod sample;
@@ -42,6 +42,8 @@ pub struct Config {
     /// the responder signs what it publishes (`signing_key_file`); None:
     /// unsigned
     pub signing_key: Option<SigningKeyRef>,
+    /// `trust_clock_skew`, default 1 h; `trust` carries it once set
+    pub trust_clock_skew: Duration,
 }
 
 /// One row of the options table: the listing (for a sample-config
@@ -73,6 +75,7 @@ impl Default for Config {
             dns: DnsSettings::default(),
             trust: None,
             signing_key: None,
+            trust_clock_skew: DEFAULT_CLOCK_SKEW,
         }
     }
 }
@@ -88,7 +91,7 @@ pub const MIN_LOOKUP_TIMEOUT: Duration = Duration::from_millis(1);
 /// Longest per-attempt lookup timeout: 60 s.
 pub const MAX_LOOKUP_TIMEOUT: Duration = Duration::from_secs(60);
 
-static OPTIONS: [OptionInfo; 10] = [
+static OPTIONS: [OptionInfo; 13] = [
     OptionInfo {
         group: GROUP,
         name: "registration_attempts",
@@ -223,6 +226,55 @@ static OPTIONS: [OptionInfo; 10] = [
             Ok(())
         },
     },
+    // DNSSEC (src/trust, docs/TRUST.md).
+    OptionInfo {
+        group: GROUP,
+        name: "trust_anchor",
+        type_name: "multi valued",
+        default: "",
+        help: "DNSSEC trust anchor: a DNSKEY or DS record in zone-file text (as \
+               dnssec-keygen, dnssec-dsfromkey or keymgr print it), a DS in the compact \
+               form KEYTAG:ALG:DIGESTTYPE:HEXDIGEST, or @/path/file holding such lines. \
+               Each value adds anchors. When set, every answer used, over mDNS or unicast \
+               DNS, must carry valid signatures by an anchored key, and anything else is \
+               refused. Unset: answers are not validated.",
+        apply: |c, v| {
+            let more = parse_anchors(v)?;
+            c.trust = Some(match c.trust.take() {
+                None => TrustPolicy::new(more, c.trust_clock_skew),
+                Some(old) => TrustPolicy::new(join_anchors(&old.anchors, more)?, old.clock_skew),
+            });
+            Ok(())
+        },
+    },
+    OptionInfo {
+        group: GROUP,
+        name: "trust_clock_skew",
+        type_name: "integer",
+        default: "3600",
+        help: "Seconds a DNSSEC signature's validity window is widened by on both sides, \
+               for a clock that is off (a ramdisk before NTP).",
+        apply: |c, v| {
+            c.trust_clock_skew = parse_clock_skew(v)?;
+            if let Some(policy) = &mut c.trust {
+                policy.clock_skew = c.trust_clock_skew;
+            }
+            Ok(())
+        },
+    },
+    OptionInfo {
+        group: GROUP,
+        name: "signing_key_file",
+        type_name: "string",
+        default: "",
+        help: "DNSSEC private key in BIND's format (the K<name>+<alg>+<tag>.private \
+               that dnssec-keygen -a ED25519 -n ZONE local. writes; the .key beside it \
+               gives the public key): the mDNS responder signs what it publishes.",
+        apply: |c, v| {
+            c.signing_key = Some(load_signing_key(v)?);
+            Ok(())
+        },
+    },
 ];
 
 /// Options whose value is a secret: never echoed in an error text.
@@ -296,6 +348,17 @@ impl Config {
         }
         if let Err((name, why)) = dns_settings::check(&self.dns) {
             return bad(name, why.into());
+        }
+        if let Err(why) = check_clock_skew(self.trust_clock_skew) {
+            return bad("trust_clock_skew", why);
+        }
+        if let Some(policy) = &self.trust {
+            if policy.anchors.anchors().is_empty() {
+                return bad("trust_anchor", "no anchor".into());
+            }
+            if let Err(why) = check_clock_skew(policy.clock_skew) {
+                return bad("trust_clock_skew", why);
+            }
         }
         Ok(())
     }

@@ -3,10 +3,13 @@
 
 use crate::error::Refused;
 use std::net::IpAddr;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::{MAX_ATTEMPTS, MAX_LOOKUP_TIMEOUT, MIN_LOOKUP_TIMEOUT};
 use crate::props::{self, Properties};
+use crate::trust::{load_bind_key, AnchorSet, SigningKeyRef};
 
 /// At least 1 (oslo IntOpt min=1), at most [`MAX_ATTEMPTS`].
 pub(super) fn check_attempts(n: u32) -> Result<u32, Refused> {
@@ -179,4 +182,53 @@ pub(super) fn parse_timeout(value: &str) -> Result<Duration, Refused> {
         return check_timeout(Duration::MAX);
     }
     check_timeout(Duration::from_secs_f64(secs))
+}
+
+/// Longest `trust_clock_skew`: 30 days. A clock further off than that is
+/// not "before NTP" but wrong, and a wider window would take back the
+/// expiry of old signatures.
+pub(super) const MAX_CLOCK_SKEW: Duration = Duration::from_secs(30 * 24 * 3600);
+
+pub(super) fn parse_clock_skew(value: &str) -> Result<Duration, Refused> {
+    let secs: u64 = value
+        .trim()
+        .parse()
+        .map_err(|_| "not a whole number of seconds".to_owned())?;
+    check_clock_skew(Duration::from_secs(secs.min(MAX_CLOCK_SKEW.as_secs() + 1)))
+}
+
+pub(super) fn check_clock_skew(skew: Duration) -> Result<Duration, Refused> {
+    if skew > MAX_CLOCK_SKEW {
+        return Err(format!("should be at most {} (30 days)", MAX_CLOCK_SKEW.as_secs()).into());
+    }
+    Ok(skew)
+}
+
+/// One `trust_anchor` value: never empty (unset means off).
+pub(super) fn parse_anchors(value: &str) -> Result<AnchorSet, Refused> {
+    if value.trim().is_empty() {
+        return Err("empty: leave the option unset for no validation".into());
+    }
+    AnchorSet::parse(value).map_err(|e| Refused(e.to_string()))
+}
+
+/// The anchors of earlier values and of one more.
+pub(super) fn join_anchors(old: &AnchorSet, more: AnchorSet) -> Result<AnchorSet, Refused> {
+    let mut all = old.anchors().to_vec();
+    all.extend_from_slice(more.anchors());
+    AnchorSet::from_anchors(all).map_err(|e| Refused(e.to_string()))
+}
+
+/// `signing_key_file`: the key pair loaded and checked now; a
+/// world-readable private key is logged as a warning.
+pub(super) fn load_signing_key(value: &str) -> Result<SigningKeyRef, Refused> {
+    let path = value.trim();
+    if path.is_empty() {
+        return Err("empty: leave the option unset for no signing".into());
+    }
+    let loaded = load_bind_key(Path::new(path)).map_err(|e| Refused(e.to_string()))?;
+    for w in &loaded.warnings {
+        crate::log::log(crate::log::LogLevel::Warning, &w.to_string());
+    }
+    Ok(SigningKeyRef(Arc::new(loaded.key)))
 }

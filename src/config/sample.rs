@@ -25,9 +25,15 @@ pub fn sample_config() -> String {
     let mut out = format!("[{GROUP}]\n\n#\n# From ironicmdns\n#\n");
     for opt in Config::options() {
         out.push('\n');
-        wrap_comment(&format!("{} ({} value)", opt.help, opt.type_name), &mut out);
+        // oslo-config-generator: "(integer value)", but "(multi valued)".
+        let kind = match opt.type_name {
+            "multi valued" => "multi valued".to_owned(),
+            t => format!("{t} value"),
+        };
+        wrap_comment(&format!("{} ({kind})", opt.help), &mut out);
         if opt.type_name == "integer" {
-            out.push_str("# Minimum value: 1\n");
+            let minimum = if opt.name == "trust_clock_skew" { 0 } else { 1 };
+            out.push_str(&format!("# Minimum value: {minimum}\n"));
         }
         // A list without default shows as <None>, an empty dict as nothing.
         let default = match (opt.default, opt.type_name) {

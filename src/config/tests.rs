@@ -320,7 +320,10 @@ fn listing_describes_the_reference_options() {
             "dns_servers",
             "tsig_key_file",
             "tsig_key",
-            "discovery"
+            "discovery",
+            "trust_anchor",
+            "trust_clock_skew",
+            "signing_key_file"
         ]
     );
     assert!(opts.iter().all(|o| o.group == "mdns" && !o.help.is_empty()));
@@ -337,14 +340,23 @@ fn listing_describes_the_reference_options() {
             ("list", ""),
             ("string", ""),
             ("string", ""),
-            ("string", "auto")
+            ("string", "auto"),
+            ("multi valued", ""),
+            ("integer", "3600"),
+            ("string", "")
         ]
     );
     assert_eq!(opts[1].help, "Number of attempts to lookup a service.");
-    // Every listed default is accepted by `set` and gives Config::default().
+    // Every listed default is accepted by `set` and gives Config::default(),
+    // but for the options whose unset state is "off" and which refuse an
+    // empty value rather than take it for "off".
+    let unset_only = ["trust_anchor", "signing_key_file"];
     let mut c = Config::default();
     for o in opts {
-        c.set(o.name, o.default).unwrap();
+        match unset_only.contains(&o.name) {
+            true => assert!(c.set(o.name, o.default).is_err(), "{}", o.name),
+            false => c.set(o.name, o.default).unwrap(),
+        }
     }
     assert_eq!(c, Config::default());
 }
@@ -384,4 +396,82 @@ fn sample_config_matches_oslo_config_generator() {
     let extra = &sample[REFERENCE_SAMPLE.len()..];
     assert!(extra.contains("\n#lookup_timeout = 3.0\n"), "{extra}");
     assert!(sample.lines().all(|l| l.len() <= 70), "{sample}");
+}
+
+// ---- DNSSEC options (docs/TRUST.md)
+
+/// RFC 8080 s6.1's Ed25519 key (example.com.), as dnssec-keygen writes it.
+const ED_PRIVATE: &str = "Private-key-format: v1.2\nAlgorithm: 15 (ED25519)\n\
+                          PrivateKey: ODIyNjAzODQ2MjgwODAxMjI2NDUxOTAyMDQxNDIyNjI=\n";
+const ED_KEY: &str = "example.com. 3600 IN DNSKEY 257 3 15 \
+                      l02Woi0iS8Aa25FQkUd9RMzZHJpBoRQwAQEX1SxZJA4=\n";
+/// The DS of that key (RFC 8080 s6.1), compact form.
+const ED_DS: &str = "3613:15:2:3aa5ab37efce57f737fc1627013fee07bdf241bd10f3b1964ab55c78e79a304b";
+
+#[test]
+fn trust_anchor_adds_and_refuses_empty() {
+    let mut c = Config::default();
+    assert!(c.trust.is_none(), "validation is off by default");
+    for bad in ["", "  ", "3613:15:2:zz", "not a record"] {
+        let e = c.set("trust_anchor", bad).unwrap_err().to_string();
+        assert!(e.contains("trust_anchor"), "{bad:?}: {e}");
+        assert!(c.trust.is_none(), "{bad:?} changed the config");
+    }
+    c.set("trust_anchor", ED_DS).unwrap();
+    assert_eq!(c.trust.as_ref().unwrap().anchors.anchors().len(), 1);
+    c.set("trust_anchor", ED_KEY).unwrap();
+    assert_eq!(
+        c.trust.as_ref().unwrap().anchors.anchors().len(),
+        2,
+        "a second value adds"
+    );
+    assert_eq!(
+        c.trust.as_ref().unwrap().clock_skew,
+        Duration::from_secs(3600)
+    );
+    c.validate().unwrap();
+}
+
+#[test]
+fn trust_clock_skew_reaches_the_policy_in_either_order() {
+    let mut before = Config::default();
+    before.set("trust_clock_skew", "120").unwrap();
+    before.set("trust_anchor", ED_DS).unwrap();
+    let mut after = Config::default();
+    after.set("trust_anchor", ED_DS).unwrap();
+    after.set("trust_clock_skew", "120").unwrap();
+    for c in [before, after] {
+        assert_eq!(c.trust.unwrap().clock_skew, Duration::from_secs(120));
+    }
+    let mut c = Config::default();
+    c.set("trust_clock_skew", "0").unwrap();
+    for bad in ["-1", "1.5", "2592001", "x", ""] {
+        assert!(c.set("trust_clock_skew", bad).is_err(), "{bad:?}");
+    }
+    assert_eq!(c.trust_clock_skew, Duration::ZERO);
+}
+
+#[test]
+fn signing_key_file_loads_the_pair_or_says_why() {
+    let dir = std::env::temp_dir().join(format!("ironicmdns-cfg-key-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let stem = dir.join("Kexample.com.+015+03613");
+    std::fs::write(stem.with_extension("private"), ED_PRIVATE).unwrap();
+    std::fs::write(stem.with_extension("key"), ED_KEY).unwrap();
+    let mut c = Config::default();
+    for bad in ["", "/nonexistent/Klocal.+015+00001.private"] {
+        let e = c.set("signing_key_file", bad).unwrap_err().to_string();
+        assert!(e.contains("signing_key_file"), "{e}");
+    }
+    assert!(c.signing_key.is_none());
+    let private = stem.with_extension("private");
+    c.set("signing_key_file", private.to_str().unwrap())
+        .unwrap();
+    let key = c.signing_key.as_ref().unwrap();
+    assert_eq!(key.key_tag(), 3613);
+    assert!(
+        !format!("{c:?}").contains("ODIyNjAz"),
+        "the private key is never printed"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -31,9 +31,10 @@ pub use self::driver::{Mdns, MdnsOptions};
 /// The mDNS socket, for the two-host socket tests; not a supported API.
 #[doc(hidden)]
 pub use self::socket::MdnsSocket;
-pub(crate) use crate::service::{
-    is_link_local_v6, IfIndex, ResolvedService, ScopedAddr, ServiceInfo, Ttls,
-};
+pub(crate) use crate::service::{is_link_local_v6, IfIndex, ResolvedService, ServiceInfo};
+/// For the engine's unit tests, which build services and answers.
+#[cfg(test)]
+pub(crate) use crate::service::{ScopedAddr, Ttls};
 
 /// The mDNS port (RFC 6762 s3).
 pub const MDNS_PORT: u16 = 5353;

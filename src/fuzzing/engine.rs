@@ -9,7 +9,8 @@ use simple_dns::{Name, PacketFlag};
 
 use crate::engine::responder::SERVICES_META;
 use crate::engine::{Engine, EngineConfig, Event, Family, IfAddr, Interface, Received, RegId};
-use crate::engine::{ServiceInfo, Transmit, Ttls, MDNS_PORT};
+use crate::engine::{ServiceInfo, Transmit, MDNS_PORT};
+use crate::service::Ttls;
 use crate::wire;
 use crate::wire::MAX_PACKET;
 

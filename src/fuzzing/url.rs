@@ -3,7 +3,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::endpoint;
-use crate::engine::{is_link_local_v6, ResolvedService, ScopedAddr};
+use crate::service::{is_link_local_v6, ResolvedService, ScopedAddr};
 use crate::wire::MAX_TXT_STRING;
 
 use super::{Input, INSTANCE, SERVICE_TYPE};

@@ -326,8 +326,16 @@ class _Options:
             raise TypeError("unknown option%s %s; the library has: %s"
                             % ("s" if len(unknown) > 1 else "", ", ".join(unknown),
                                ", ".join(types)))
-        texts = [(name, _option_text(name, types[name], value))
-                 for name, value in values.items() if value is not None]
+        texts = []
+        for name, value in values.items():
+            if value is None:
+                continue
+            if types[name] == "multi valued":
+                # Each value adds (trust_anchor): one text or a list of them.
+                items = [value] if isinstance(value, (str, os.PathLike)) else list(value)
+                texts.extend((name, _option_text(name, "string", v)) for v in items)
+            else:
+                texts.append((name, _option_text(name, types[name], value)))
         self.ptr = ctypes.c_void_p()
         _check(lib.zc_options_new(ctypes.byref(self.ptr)), lambda: _lib.handle_detail(None))
         try:
