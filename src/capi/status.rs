@@ -89,7 +89,7 @@ fn text(status: zc_status) -> &'static CStr {
         ZC_ERR_CLOSED => c"handle is closed",
         ZC_ERR_POISONED => c"handle is unusable after an internal error",
         ZC_ERR_INTERNAL => c"internal error",
-        ZC_ERR_AUTH => c"DNS answer not authenticated (TSIG) or not matching the request",
+        ZC_ERR_AUTH => c"answer not authenticated (TSIG or DNSSEC) or not matching the request",
         _ => c"unknown status code",
     }
 }
