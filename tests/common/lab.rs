@@ -409,6 +409,9 @@ impl Lab {
             for i in 0..n {
                 lab.link_up(i)?;
             }
+            for i in 0..n {
+                lab.wait_operstate_up(i)?;
+            }
         }
         Ok(lab)
     }
@@ -488,6 +491,27 @@ impl Lab {
     /// Run a shell script on host `h`; error on a non-zero exit.
     pub fn sh(&self, h: usize, script: &str) -> io::Result<Output> {
         sh_in(self.hosts[h].ns.as_raw_fd(), script)
+    }
+
+    /// Wait (up to 5 s) until host `h`'s link is operationally up. The
+    /// kernel attaches the link's queue when it handles the carrier
+    /// change, a moment after `ip link set up` returns (later on a busy
+    /// machine); a datagram sent before that is dropped without an error.
+    fn wait_operstate_up(&self, h: usize) -> io::Result<()> {
+        let dev = &self.hosts[h].ifname;
+        let t = std::time::Instant::now();
+        loop {
+            let out = self.sh(h, &format!("ip -o link show dev {dev}"))?;
+            if String::from_utf8_lossy(&out.stdout).contains("state UP") {
+                return Ok(());
+            }
+            if t.elapsed() > std::time::Duration::from_secs(5) {
+                return Err(io::Error::other(format!(
+                    "{dev} of host {h} is not up after 5 s"
+                )));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
 
     /// Take host `h`'s link down (its addresses and routes go with it).
