@@ -10,10 +10,15 @@ use simple_dns::Name;
 
 use super::exchange::ExchangeError;
 use super::message::{self, Response, NOERROR, NXDOMAIN};
+use super::secure::{self, Session};
 use super::Client;
 use crate::error::{Error, Result};
 use crate::service::{Lookup, ResolvedService, ScopedAddr, ServiceType};
+use crate::trust;
 use crate::wire::{T_A, T_AAAA, T_PTR, T_SRV, T_TXT};
+
+/// DNSKEY (RFC 4034 s2).
+const T_DNSKEY: u16 = 48;
 
 /// Most browse domains (RFC 6763 s11) and instances we follow.
 const MAX_BROWSE_DOMAINS: usize = 16;
@@ -50,8 +55,12 @@ impl Client {
 
     /// Ask for the name `n`, shown as `qname` in errors.
     fn ask_name(&self, n: &Name<'static>, qname: &str, qtype: u16) -> Result<Answer> {
-        let req = message::query_name(crate::random::message_id(), n, qtype)
+        let mut req = message::query_name(crate::random::message_id(), n, qtype)
             .map_err(|e| Error::InvalidArgument(e.0))?;
+        // With validation on, the server is asked for the RRSIGs too.
+        if self.trust.is_some() && !message::set_dnssec_ok(&mut req) {
+            return Err(Error::Internal("the query has no OPT record".into()));
+        }
         let owner = message::name_text(n);
         let resp = self
             .exchange(req, self.lookup_attempts)
@@ -67,6 +76,17 @@ impl Client {
             }
             NOERROR => Answer::Records(resp),
             r => Answer::Rcode(r),
+        })
+    }
+
+    /// The DNSKEY RRset of the zone `signer` with its RRSIGs, as served
+    /// (nothing when the server has none).
+    fn fetch_keys(&self, signer: &trust::Name) -> Result<Vec<trust::Rr>> {
+        let n = secure::query_name(signer);
+        let text = message::name_text(&n);
+        Ok(match self.ask_name(&n, &text, T_DNSKEY)? {
+            Answer::Records(r) => secure::response_records(&r),
+            _ => Vec::new(),
         })
     }
 
@@ -88,6 +108,10 @@ impl Client {
             Answer::Rcode(r) => format!("{what}: the server answered {}", message::rcode_name(*r)),
             Answer::Records(_) => String::new(),
         };
+        // With validation on: every RRset used below validates, or the
+        // lookup fails with Error::Auth (docs/DNS.md, "Validation").
+        let mut session = self.trust.as_ref().map(Session::new);
+        let mut fetch = |s: &trust::Name| self.fetch_keys(s);
         let srv = match self.ask_name(name, instance, T_SRV)? {
             Answer::Records(r) => r,
             other => {
@@ -97,46 +121,70 @@ impl Client {
                 )))
             }
         };
+        if let Some(s) = session.as_mut() {
+            s.check(&srv.answers, &srv, &owner, T_SRV, "SRV", &mut fetch)?;
+        }
         // RFC 2782: the lowest priority, then the highest weight.
-        let Some((port, target)) = message::records_of(&srv.answers, &owner, T_SRV)
-            .filter_map(|r| match &r.rdata {
-                RData::SRV(s) => Some((
-                    s.priority,
-                    u16::MAX - s.weight,
-                    s.port,
-                    message::name_text(&s.target),
-                )),
-                _ => None,
-            })
-            .min()
-            .map(|(_, _, port, target)| (port, target))
-        else {
+        let Some((port, target)) = choose_srv(&srv.answers, &owner) else {
             return Ok(Lookup::Missing(format!("SRV {instance}: no usable record")));
         };
         // RFC 6763 s6.1: every instance has a TXT; a missing one reads as
-        // no properties.
+        // no properties (without validation: a denial is not signed here,
+        // so with validation on a missing TXT is refused).
         let txt = match self.ask_name(name, instance, T_TXT)? {
-            Answer::Records(r) => message::records_of(&r.answers, &owner, T_TXT)
-                .next()
-                .map(txt_strings)
-                .unwrap_or_default(),
+            Answer::Records(r) => {
+                if let Some(s) = session.as_mut() {
+                    s.check(&r.answers, &r, &owner, T_TXT, "TXT", &mut fetch)?;
+                }
+                message::records_of(&r.answers, &owner, T_TXT)
+                    .next()
+                    .map(txt_strings)
+                    .unwrap_or_default()
+            }
+            other if session.is_some() => {
+                return Err(Error::Auth(format!(
+                    "{} (an unsigned denial, not taken with validation on)",
+                    not_there(&format!("TXT {instance}"), &other)
+                )))
+            }
             _ => Vec::new(),
         };
         // RFC 6763 s12.2: a server adds the target's A/AAAA to an SRV
         // answer (BIND and Knot do for a target in their zone); the same
         // response, so the same trust (and under TSIG the same MAC). Only
-        // without them are A and AAAA asked.
+        // without them (or, validating, without valid ones) are A and
+        // AAAA asked.
         let mut addresses = Vec::new();
-        add_addresses(&mut addresses, &srv.additional, &target);
+        for qtype in [T_A, T_AAAA] {
+            if message::records_of(&srv.additional, &target, qtype)
+                .next()
+                .is_none()
+            {
+                continue;
+            }
+            let valid = match session.as_mut() {
+                None => true,
+                Some(s) => s
+                    .check(&srv.additional, &srv, &target, qtype, "address", &mut fetch)
+                    .is_ok(),
+            };
+            if valid {
+                add_addresses(&mut addresses, &srv.additional, &target, qtype);
+            }
+        }
         if addresses.is_empty() {
             for qtype in [T_A, T_AAAA] {
                 if let Answer::Records(r) = self.ask(&target, qtype)? {
-                    add_addresses(&mut addresses, &r.answers, &target);
+                    if let Some(s) = session.as_mut() {
+                        let what = if qtype == T_A { "A" } else { "AAAA" };
+                        s.check(&r.answers, &r, &target, qtype, what, &mut fetch)?;
+                    }
+                    add_addresses(&mut addresses, &r.answers, &target, qtype);
                 }
             }
         }
         Ok(Lookup::Found(ResolvedService {
-            validated: false,
+            validated: session.is_some(),
             instance: instance.to_owned(),
             target,
             port,
@@ -188,22 +236,39 @@ impl Client {
     }
 }
 
-/// The A/AAAA of `owner` among `rrs`, appended once each, in order.
+/// RFC 2782: the (port, target) of the SRV record of `owner` with the
+/// lowest priority, then the highest weight.
+fn choose_srv(rrs: &[simple_dns::ResourceRecord<'static>], owner: &str) -> Option<(u16, String)> {
+    message::records_of(rrs, owner, T_SRV)
+        .filter_map(|r| match &r.rdata {
+            RData::SRV(s) => Some((
+                s.priority,
+                u16::MAX - s.weight,
+                s.port,
+                message::name_text(&s.target),
+            )),
+            _ => None,
+        })
+        .min()
+        .map(|(_, _, port, target)| (port, target))
+}
+
+/// The `qtype` (A or AAAA) records of `owner` among `rrs`, appended once
+/// each, in order.
 fn add_addresses(
     out: &mut Vec<ScopedAddr>,
     rrs: &[simple_dns::ResourceRecord<'static>],
     owner: &str,
+    qtype: u16,
 ) {
-    for qtype in [T_A, T_AAAA] {
-        for rr in message::records_of(rrs, owner, qtype) {
-            let addr = match &rr.rdata {
-                RData::A(a) => IpAddr::from(std::net::Ipv4Addr::from(a.address)),
-                RData::AAAA(a) => IpAddr::from(std::net::Ipv6Addr::from(a.address)),
-                _ => continue,
-            };
-            if !out.iter().any(|s| s.addr == addr) {
-                out.push(ScopedAddr { addr, iface: 0 });
-            }
+    for rr in message::records_of(rrs, owner, qtype) {
+        let addr = match &rr.rdata {
+            RData::A(a) => IpAddr::from(std::net::Ipv4Addr::from(a.address)),
+            RData::AAAA(a) => IpAddr::from(std::net::Ipv6Addr::from(a.address)),
+            _ => continue,
+        };
+        if !out.iter().any(|s| s.addr == addr) {
+            out.push(ScopedAddr { addr, iface: 0 });
         }
     }
 }

@@ -8,6 +8,8 @@
 //! - `exchange`: one request/response exchange, sans-IO.
 //! - `driver`: the blocking UDP/TCP driver of an exchange.
 //! - `lookup`: SRV/TXT/A/AAAA lookup, PTR browse, browse domains.
+//! - `secure`: DNSSEC validation of the answers a lookup uses, when
+//!   `Config.trust` is set.
 //! - `publish`: registration, refresh and removal by UPDATE.
 //! - `settings`: the options (`domain`, `dns_servers`, `tsig_key*`,
 //!   `discovery`) and resolv.conf.
@@ -17,6 +19,7 @@ pub(crate) mod exchange;
 pub(crate) mod lookup;
 pub(crate) mod message;
 pub(crate) mod publish;
+pub(crate) mod secure;
 pub(crate) mod settings;
 pub(crate) mod tsig;
 
@@ -42,6 +45,9 @@ pub struct Client {
     pub lookup_attempts: u32,
     pub registration_attempts: u32,
     pub timeout: Duration,
+    /// DNSSEC validation of lookups (None: off; no DO bit, no DNSKEY
+    /// query).
+    pub trust: Option<crate::trust::TrustPolicy>,
     /// Set by `cancel`: exchanges in progress end with Error::Closed.
     cancelled: Arc<AtomicBool>,
 }
@@ -78,6 +84,7 @@ impl Client {
             lookup_attempts: config.lookup_attempts,
             registration_attempts: config.registration_attempts,
             timeout: config.lookup_timeout,
+            trust: config.trust.clone(),
             cancelled: Arc::new(AtomicBool::new(false)),
         }))
     }
