@@ -102,7 +102,18 @@ impl Client {
         request: Vec<u8>,
         attempts: u32,
     ) -> std::result::Result<message::Response, exchange::ExchangeError> {
-        self.run(request, attempts, Some(&self.cancelled))
+        self.run(request, attempts, Some(&self.cancelled), None)
+    }
+
+    /// `exchange`, taking only an answer `accept` accepts (others are
+    /// discarded and the wait goes on; strict, see `Exchange::strict`).
+    pub(crate) fn exchange_accepting(
+        &self,
+        request: Vec<u8>,
+        attempts: u32,
+        accept: driver::Accept<'_>,
+    ) -> std::result::Result<message::Response, exchange::ExchangeError> {
+        self.run(request, attempts, Some(&self.cancelled), Some(accept))
     }
 
     /// One exchange that `cancel` does not end: the withdrawal at close.
@@ -111,7 +122,7 @@ impl Client {
         request: Vec<u8>,
         attempts: u32,
     ) -> std::result::Result<message::Response, exchange::ExchangeError> {
-        self.run(request, attempts, None)
+        self.run(request, attempts, None, None)
     }
 
     fn run(
@@ -119,8 +130,17 @@ impl Client {
         request: Vec<u8>,
         attempts: u32,
         cancel: Option<&AtomicBool>,
+        accept: Option<driver::Accept<'_>>,
     ) -> std::result::Result<message::Response, exchange::ExchangeError> {
         let key = self.key.as_ref();
-        driver::run(request, &self.servers, attempts, self.timeout, key, cancel)
+        driver::run(
+            request,
+            &self.servers,
+            attempts,
+            self.timeout,
+            key,
+            cancel,
+            accept,
+        )
     }
 }

@@ -74,6 +74,40 @@ pub(crate) fn signers(related: &[Rr], owner: &trust::Name, covered: u16) -> Vec<
     out
 }
 
+/// Whether `resp` may be taken as the answer to (`owner`, `qtype`) while
+/// validating: records of that RRset must come with an RRSIG over it
+/// (the full check follows once the signer's keys are known). An answer
+/// without is discarded by the exchange, which keeps waiting for the
+/// genuine one. Denials (no such records) pass: they are not
+/// authenticated (docs/DNS.md, "Validation").
+pub(crate) fn signed_answer(
+    resp: &Response,
+    owner: &str,
+    qtype: u16,
+) -> std::result::Result<(), String> {
+    let rrset = rrset_of(super::message::records_of(&resp.answers, owner, qtype));
+    let Some(first) = rrset.first() else {
+        return Ok(());
+    };
+    let related = rrset_of(super::message::records_of(
+        &resp.answers,
+        owner,
+        rtype::RRSIG,
+    ));
+    let covered = related
+        .iter()
+        .filter_map(|rr| Rrsig::from_rdata(&rr.rdata).ok())
+        .any(|sig| sig.type_covered == first.rtype);
+    if covered {
+        Ok(())
+    } else {
+        Err(format!(
+            "no DNSSEC signature (RRSIG) over {} type {qtype} in the answer",
+            super::message::printable(owner)
+        ))
+    }
+}
+
 /// The validation state of one lookup call: the policy's validator at the
 /// call's time and the DNSKEY RRsets (with their RRSIGs) fetched so far.
 pub(crate) struct Session<'a> {

@@ -14,7 +14,14 @@ according to MODE with an SRV + TXT + A for the name asked:
     wrong-id    correctly signed, but the message ID changed
     truncated   UDP: TC set, no records; TCP: connection closed at once
     garbage     our ID and a response's flags, then bytes that do not parse
+    byte        one byte (0x00)
+    badsig      an unsigned TSIG error answer (NOTAUTH, BADSIG, empty MAC),
+                what a server that refused our key sends, and anybody can
     silent      no answer at all
+    FORGED-then-good
+                UDP: the datagram of mode FORGED (one of the above), then
+                0.1 s later the correct signed answer (a forger racing the
+                genuine server)
 
 Prints "ready" on stdout once listening.
 """
@@ -26,6 +33,8 @@ import time
 
 import dns.flags
 import dns.message
+import dns.name
+import dns.rcode
 import dns.rdatatype
 import dns.rrset
 import dns.tsig
@@ -46,7 +55,22 @@ def answer(wire, mode, key):
     if mode == "garbage":
         # our ID, a response's flags, one question that does not parse
         return wire[:2] + b"\x81\x80\x00\x01" + bytes(6) + b"\xc0\xff" + os.urandom(32)
+    if mode == "byte":
+        return b"\x00"
     r = dns.message.make_response(q)
+    if mode == "badsig":
+        r.set_rcode(dns.rcode.NOTAUTH)
+        r.tsig = None
+        r.keyring = None
+        out = bytearray(r.to_wire())
+        out[10:12] = (int.from_bytes(out[10:12], "big") + 1).to_bytes(2, "big")
+        rd = dns.name.from_text("hmac-sha256").to_wire()
+        rd += int(time.time()).to_bytes(6, "big") + (300).to_bytes(2, "big")
+        rd += (0).to_bytes(2, "big")  # MAC size 0
+        rd += wire[:2] + (16).to_bytes(2, "big") + (0).to_bytes(2, "big")  # BADSIG
+        out += key.name.to_wire() + (250).to_bytes(2, "big") + (255).to_bytes(2, "big")
+        out += bytes(4) + len(rd).to_bytes(2, "big") + rd
+        return bytes(out)
     name = q.question[0].name
     if mode != "truncated":
         host = "198.18.0.66"
@@ -80,6 +104,11 @@ def answer(wire, mode, key):
 def serve_udp(sock, mode, key):
     while True:
         data, peer = sock.recvfrom(65535)
+        if mode.endswith("-then-good"):
+            sock.sendto(answer(data, mode[: -len("-then-good")], key), peer)
+            time.sleep(0.1)
+            sock.sendto(answer(data, "good", key), peer)
+            continue
         out = answer(data, mode, key)
         if out is not None:
             sock.sendto(out, peer)
