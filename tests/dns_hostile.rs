@@ -48,6 +48,11 @@ fn hostile_server_answers_are_refused() {
         ("byte", |e| matches!(e, Error::Auth(_)), "unusable response"),
         ("badsig", |e| matches!(e, Error::Auth(_)), "BADSIG"),
         ("silent", |e| matches!(e, Error::NotFound(_)), "timed out"),
+        (
+            "bad-target",
+            |e| matches!(e, Error::NoValidAddress(_)),
+            "the target u@h:1/x\\010error forged.example.test. is not a host name",
+        ),
     ];
     let mut port = 5300;
     for &(mode, kind_ok, needle) in rows {
@@ -80,6 +85,10 @@ fn hostile_server_answers_are_refused() {
         assert!(kind_ok(&e), "{mode}: {e:?}");
         assert!(e.to_string().contains(needle), "{mode}: {e}");
         assert!(!e.to_string().contains(SECRET), "{mode}: secret in {e}");
+        assert!(
+            !e.to_string().contains('\n'),
+            "{mode}: a raw newline in {e:?}"
+        );
         // 2 attempts of 0.5 s at most, with room for a loaded machine
         assert!(took < Duration::from_secs(3), "{mode}: {took:?}");
         assert!(

@@ -334,7 +334,11 @@ impl Exchange {
 
     fn check(&self, unix_now: u64, bytes: &[u8]) -> Result<Response, ExchangeError> {
         let server = self.server;
-        let refused = |why: String| ExchangeError::Refused { server, why };
+        // Texts taken from the response (names) are escaped.
+        let refused = |why: String| ExchangeError::Refused {
+            server,
+            why: message::printable(&why),
+        };
         if bytes.len() < 12 {
             return Err(ExchangeError::Malformed {
                 server,

@@ -109,6 +109,8 @@ impl Client {
     /// One resolution of the instance `name` (shown as `instance`).
     fn resolve_instance(&self, name: &Name<'static>, instance: &str) -> Result<Lookup> {
         let owner = message::name_text(name);
+        // The instance may come from a server (browse): shown escaped.
+        let shown = message::printable(instance);
         let not_there = |what: &str, a: &Answer| match a {
             Answer::NxDomain => format!("{what}: NXDOMAIN (no such name)"),
             Answer::NoData => format!("{what}: NODATA (the name has no such record)"),
@@ -121,20 +123,29 @@ impl Client {
         let mut fetch = |s: &trust::Name| self.fetch_keys(s);
         let srv = match self.ask_name(name, instance, T_SRV)? {
             Answer::Records(r) => r,
-            other => {
-                return Ok(Lookup::Missing(not_there(
-                    &format!("SRV {instance}"),
-                    &other,
-                )))
-            }
+            other => return Ok(Lookup::Missing(not_there(&format!("SRV {shown}"), &other))),
         };
         if let Some(s) = session.as_mut() {
             s.check(&srv.answers, &srv, &owner, T_SRV, "SRV", &mut fetch)?;
         }
         // RFC 2782: the lowest priority, then the highest weight.
-        let Some((port, target)) = choose_srv(&srv.answers, &owner) else {
-            return Ok(Lookup::Missing(format!("SRV {instance}: no usable record")));
+        let Some((port, target, target_name)) = choose_srv(&srv.answers, &owner) else {
+            return Ok(Lookup::Missing(format!("SRV {shown}: no usable record")));
         };
+        // RFC 2782: a target of "." says the service is not available.
+        if target_name.get_labels().is_empty() {
+            return Ok(Lookup::Missing(format!(
+                "SRV {shown}: the service is not available (target \".\")"
+            )));
+        }
+        // The target goes into the URL: a host name only (or our own
+        // address-host form, replaced by an address, SPEC 4.5).
+        if !(is_host_name(&target_name) || holds_addresses(instance, &target)) {
+            return Err(Error::NoValidAddress(format!(
+                "SRV {shown}: the target {} is not a host name (letters, digits and hyphens)",
+                message::printable(&target)
+            )));
+        }
         // RFC 6763 s6.1: every instance has a TXT; a missing one reads as
         // no properties (without validation: a denial is not signed here,
         // so with validation on a missing TXT is refused).
@@ -151,7 +162,7 @@ impl Client {
             other if session.is_some() => {
                 return Err(Error::Auth(format!(
                     "{} (an unsigned denial, not taken with validation on)",
-                    not_there(&format!("TXT {instance}"), &other)
+                    not_there(&format!("TXT {shown}"), &other)
                 )))
             }
             _ => Vec::new(),
@@ -243,21 +254,49 @@ impl Client {
     }
 }
 
-/// RFC 2782: the (port, target) of the SRV record of `owner` with the
-/// lowest priority, then the highest weight.
-fn choose_srv(rrs: &[simple_dns::ResourceRecord<'static>], owner: &str) -> Option<(u16, String)> {
+/// RFC 2782: the (port, target as text, target) of the SRV record of
+/// `owner` with the lowest priority, then the highest weight (the first
+/// of equals).
+fn choose_srv(
+    rrs: &[simple_dns::ResourceRecord<'static>],
+    owner: &str,
+) -> Option<(u16, String, Name<'static>)> {
     message::records_of(rrs, owner, T_SRV)
         .filter_map(|r| match &r.rdata {
-            RData::SRV(s) => Some((
-                s.priority,
-                u16::MAX - s.weight,
-                s.port,
-                message::name_text(&s.target),
-            )),
+            RData::SRV(s) => Some((s.priority, u16::MAX - s.weight, s.port, &s.target)),
             _ => None,
         })
-        .min()
-        .map(|(_, _, port, target)| (port, target))
+        .min_by_key(|&(p, w, _, _)| (p, w))
+        .map(|(_, _, port, target)| {
+            (
+                port,
+                message::name_text(target),
+                target.clone().into_owned(),
+            )
+        })
+}
+
+/// RFC 952 / RFC 1123 s2.1: labels of letters, digits and hyphens, not
+/// starting or ending with a hyphen (no underscore, no `@`, `/`, `:`, no
+/// control byte: the name goes into a URL).
+fn is_host_name(n: &Name<'_>) -> bool {
+    let labels = n.get_labels();
+    !labels.is_empty()
+        && labels.iter().all(|l| {
+            let b: &[u8] = l.as_ref();
+            !b.is_empty()
+                && b.len() <= 63
+                && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+                && b[0] != b'-'
+                && b[b.len() - 1] != b'-'
+        })
+}
+
+/// Whether `target` (text) is the instance itself or its address host:
+/// a name replaced by an address in the URL (`target_holds_addresses`).
+fn holds_addresses(instance: &str, target: &str) -> bool {
+    address_host(instance).is_some_and(|h| h.eq_ignore_ascii_case(target))
+        || target.eq_ignore_ascii_case(instance)
 }
 
 /// The `qtype` (A or AAAA) records of `owner` among `rrs`, appended once
@@ -332,13 +371,13 @@ pub fn address_host(instance: &str) -> Option<String> {
 /// then carries the chosen address, as for a `.local.` target over mDNS;
 /// any other target name is kept in the URL.
 pub(crate) fn target_holds_addresses(found: &ResolvedService) -> bool {
-    let t = &found.target;
-    address_host(&found.instance).is_some_and(|h| h.eq_ignore_ascii_case(t))
-        || t.eq_ignore_ascii_case(&found.instance)
+    holds_addresses(&found.instance, &found.target)
 }
 
-/// An exchange failure during a lookup as the crate's error.
+/// An exchange failure during a lookup as the crate's error (`qname`
+/// may come from a server: shown escaped).
 pub(crate) fn lookup_error(qname: &str, e: ExchangeError) -> Error {
+    let qname = &message::printable(qname);
     match e {
         ExchangeError::Refused { .. } | ExchangeError::KeyRejected { .. } => {
             Error::Auth(format!("lookup of {qname}: {e}"))
@@ -351,3 +390,6 @@ pub(crate) fn lookup_error(qname: &str, e: ExchangeError) -> Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -15,6 +15,8 @@ according to MODE with an SRV + TXT + A for the name asked:
     truncated   UDP: TC set, no records; TCP: connection closed at once
     garbage     our ID and a response's flags, then bytes that do not parse
     byte        one byte (0x00)
+    bad-target  correctly signed, but the SRV target is not a host name
+                (`@`, `/`, `:` and a newline in its first label)
     badsig      an unsigned TSIG error answer (NOTAUTH, BADSIG, empty MAC),
                 what a server that refused our key sends, and anybody can
     silent      no answer at all
@@ -74,7 +76,10 @@ def answer(wire, mode, key):
     name = q.question[0].name
     if mode != "truncated":
         host = "198.18.0.66"
-        r.answer.append(dns.rrset.from_text(name, 60, "IN", "SRV", f"0 0 443 evil.example.test."))
+        target = "evil.example.test."
+        if mode == "bad-target":
+            target = dns.name.Name([b"u@h:1/x\nERROR forged", b"example", b"test", b""])
+        r.answer.append(dns.rrset.from_text(name, 60, "IN", "SRV", f"0 0 443 {target}"))
         r.answer.append(dns.rrset.from_text(name, 60, "IN", "TXT", '"txtvers=1"'))
         r.answer.append(dns.rrset.from_text(name, 60, "IN", "A", host))
         r.answer.append(dns.rrset.from_text(name, 60, "IN", "AAAA", "fd00:99::66"))
