@@ -301,6 +301,42 @@ fn forged_datagrams_neither_end_the_wait_nor_hand_over_to_mdns() {
     lab.run_on(0, move || forger.close()).unwrap();
 }
 
+/// Browse against a hostile domain: a browse-domain PTR owned by another
+/// name is not followed, and an instance whose lookups time out costs its
+/// own time only: the others are returned.
+#[test]
+fn browse_skips_what_fails_and_follows_only_the_names_asked() {
+    let Some(lab) = lab!() else { return };
+    let Some(py) = venv_python() else { return };
+    let mut child = hostile(&lab, &py, 5501, "browse");
+    let (r, took) = lab.run_on(1, || {
+        let mut c = config("198.18.0.1".parse().unwrap(), true);
+        c.set("dns_servers", "198.18.0.1:5501").unwrap();
+        c.set("lookup_timeout", "0.5").unwrap();
+        let zc = Zeroconf::new(c).unwrap();
+        let t0 = Instant::now();
+        let r = zc.browse(Duration::from_millis(100));
+        zc.close().unwrap();
+        (r, t0.elapsed())
+    });
+    let found: Vec<(String, Result<String, String>)> = r
+        .expect("the browse does not fail for one instance")
+        .into_iter()
+        .map(|b| (b.service_type, b.url))
+        .collect();
+    assert_eq!(
+        found,
+        vec![(
+            "baremetal".to_string(),
+            Ok("https://evil.example.test:443".to_string())
+        )],
+        "only the instance that answers, only in the domain asked"
+    );
+    // the silent instance: 2 attempts of 0.5 s, nothing more
+    assert!(took < Duration::from_secs(4), "{took:?}");
+    let _ = child.stop(Duration::from_secs(1));
+}
+
 /// `close` from another thread wakes a DNS lookup waiting on a silent
 /// server: it returns Error::Closed at once, not after its timeouts.
 #[test]

@@ -215,8 +215,10 @@ impl Client {
     /// domains it lists (RFC 6763 s11, `b._dns-sd._udp.<domain>`).
     pub fn browse(&self) -> Result<Vec<ResolvedService>> {
         let mut domains = vec![self.domain.clone()];
-        if let Answer::Records(r) = self.ask(&format!("b._dns-sd._udp.{}", self.domain), T_PTR)? {
-            for rr in &r.answers {
+        let b = format!("b._dns-sd._udp.{}", self.domain);
+        if let Answer::Records(r) = self.ask(&b, T_PTR)? {
+            // Only the PTRs of the name asked (RFC 6763 s11).
+            for rr in message::records_of(&r.answers, &b, T_PTR) {
                 if let RData::PTR(p) = &rr.rdata {
                     let d = message::name_text(&p.0);
                     if !domains.contains(&d) && domains.len() < MAX_BROWSE_DOMAINS {
@@ -246,8 +248,17 @@ impl Client {
         }
         let mut out = Vec::new();
         for (text, name) in instances {
-            if let Lookup::Found(found) = self.resolve_instance(&name, &text)? {
-                out.push(found);
+            match self.resolve_instance(&name, &text) {
+                Ok(Lookup::Found(found)) => out.push(found),
+                Ok(Lookup::Missing(_)) => {}
+                // The handle is closing, or a bug: the browse ends.
+                Err(e @ (Error::Closed(_) | Error::Internal(_))) => return Err(e),
+                // One instance that times out, does not validate or is
+                // unusable does not cost the others.
+                Err(e) => crate::log::log(
+                    crate::log::LogLevel::Warning,
+                    &format!("browse: skipping {}: {e}", message::printable(&text)),
+                ),
             }
         }
         Ok(out)

@@ -202,8 +202,10 @@ pub fn parse_response(bytes: &[u8]) -> Result<Response, Refused> {
     }
     let header_rcode = (bytes[3] & 0x0F) as u16;
     if bytes.len() > crate::wire::MAX_PACKET {
-        // A large TCP answer: simple-dns alone (the engine's limits are
-        // for multicast datagrams).
+        // A large TCP answer: simple-dns (the engine's limits are for
+        // multicast datagrams), after the same pre-check: simple-dns
+        // reserves room for as many records as the header counts.
+        precheck(bytes)?;
         let p = Packet::parse(bytes).map_err(|e| format!("unparsable ({e})"))?;
         let own = |v: Vec<ResourceRecord<'_>>| v.into_iter().map(|r| r.into_owned()).collect();
         return Ok(Response {
@@ -231,6 +233,24 @@ pub fn parse_response(bytes: &[u8]) -> Result<Response, Refused> {
         additional: p.additional_records,
         authenticated: false,
     })
+}
+
+/// The header's counts against the bytes (the smallest question is 5
+/// bytes, the smallest record 11), then every record walked: nothing is
+/// reserved from counts the message cannot hold.
+fn precheck(bytes: &[u8]) -> Result<(), Refused> {
+    let count = |at: usize| u16::from_be_bytes([bytes[at], bytes[at + 1]]) as usize;
+    let (qd, rr) = (count(4), count(6) + count(8) + count(10));
+    if qd * 5 + rr * 11 > bytes.len() - 12 {
+        return Err(format!(
+            "its header counts {qd} question(s) and {rr} record(s), more than {} bytes hold",
+            bytes.len()
+        )
+        .into());
+    }
+    crate::wire::record_offsets(bytes)
+        .map(|_| ())
+        .ok_or_else(|| "its records run past the end".into())
 }
 
 /// The extended RCODE byte of the OPT record, from the raw bytes.
@@ -368,6 +388,26 @@ mod tests {
         assert_eq!(printable("x\nWARN fake"), "x\\010WARN fake");
         assert_eq!(printable("a\\b\u{7f}"), "a\\092b\\127");
         assert_eq!(printable("é"), "\\195\\169");
+    }
+
+    #[test]
+    fn large_answers_are_prechecked_before_any_reservation() {
+        // 9001 bytes whose header claims 65535 records in each section
+        let mut big = vec![0u8; crate::wire::MAX_PACKET + 1];
+        big[2] = 0x80;
+        big[6..12].copy_from_slice(&[0xFF; 6]);
+        let e = parse_response(&big).unwrap_err();
+        assert!(
+            e.0.contains("header counts 0 question(s) and 196605 record(s)"),
+            "{e}"
+        );
+        // counts that fit the size but records that run past the end
+        let mut runs = vec![0u8; crate::wire::MAX_PACKET + 1];
+        runs[2] = 0x80;
+        runs[7] = 1;
+        runs[12..23].copy_from_slice(&[0, 0, 1, 0, 1, 0, 0, 0, 60, 0xFF, 0xFF]);
+        let e = parse_response(&runs).unwrap_err();
+        assert!(e.0.contains("run past the end"), "{e}");
     }
 
     #[test]

@@ -20,6 +20,10 @@ according to MODE with an SRV + TXT + A for the name asked:
     badsig      an unsigned TSIG error answer (NOTAUTH, BADSIG, empty MAC),
                 what a server that refused our key sends, and anybody can
     silent      no answer at all
+    browse      a domain to browse: b._dns-sd._udp PTRs (one owned by
+                another name, pointing elsewhere), `_openstack._tcp` PTRs to
+                the instances baremetal and slow in each domain asked; no
+                answer for slow's names, the good answer for the others
     FORGED-then-good
                 UDP: the datagram of mode FORGED (one of the above), then
                 0.1 s later the correct signed answer (a forger racing the
@@ -59,6 +63,23 @@ def answer(wire, mode, key):
         return wire[:2] + b"\x81\x80\x00\x01" + bytes(6) + b"\xc0\xff" + os.urandom(32)
     if mode == "byte":
         return b"\x00"
+    name = q.question[0].name
+    if mode == "browse":
+        first = name.labels[0].lower()
+        if first == b"slow":
+            return None
+        if q.question[0].rdtype == dns.rdatatype.PTR:
+            r = dns.message.make_response(q)
+            if first == b"b":
+                r.answer.append(dns.rrset.from_text(name, 60, "IN", "PTR", "mystack.example.test."))
+                r.answer.append(dns.rrset.from_text(
+                    dns.name.Name([b"x"]).concatenate(name), 60, "IN", "PTR", "elsewhere.example.test."))
+            else:
+                for inst in ("baremetal", "slow"):
+                    r.answer.append(dns.rrset.from_text(
+                        name, 60, "IN", "PTR", f"{inst}.{name}"))
+            return r.to_wire()
+        mode = "good"
     r = dns.message.make_response(q)
     if mode == "badsig":
         r.set_rcode(dns.rcode.NOTAUTH)
