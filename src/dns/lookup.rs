@@ -23,6 +23,10 @@ const T_DNSKEY: u16 = 48;
 /// Most browse domains (RFC 6763 s11) and instances we follow.
 const MAX_BROWSE_DOMAINS: usize = 16;
 const MAX_INSTANCES: usize = 256;
+/// Most CNAME steps followed within one answer.
+const MAX_CNAMES: usize = 8;
+/// CNAME (RFC 1035 s3.3.1).
+const T_CNAME: u16 = 5;
 
 /// `_openstack._tcp.<domain>` (SPEC 5: the API SIG's unicast form).
 pub fn service_name(domain: &str) -> String {
@@ -74,10 +78,15 @@ impl Client {
         .map_err(|e| lookup_error(qname, e))?;
         Ok(match resp.rcode {
             NXDOMAIN => Answer::NxDomain,
+            // The records may sit at the end of a CNAME chain.
             NOERROR
-                if message::records_of(&resp.answers, &owner, qtype)
-                    .next()
-                    .is_none() =>
+                if message::records_of(
+                    &resp.answers,
+                    &follow_cnames(&resp.answers, &owner).0,
+                    qtype,
+                )
+                .next()
+                .is_none() =>
             {
                 Answer::NoData
             }
@@ -193,11 +202,16 @@ impl Client {
         if addresses.is_empty() {
             for qtype in [T_A, T_AAAA] {
                 if let Answer::Records(r) = self.ask(&target, qtype)? {
+                    // The addresses may sit at the end of a CNAME chain.
+                    let (owner, via) = follow_cnames(&r.answers, &target);
                     if let Some(s) = session.as_mut() {
+                        for c in &via {
+                            s.check(&r.answers, &r, c, T_CNAME, "CNAME", &mut fetch)?;
+                        }
                         let what = if qtype == T_A { "A" } else { "AAAA" };
-                        s.check(&r.answers, &r, &target, qtype, what, &mut fetch)?;
+                        s.check(&r.answers, &r, &owner, qtype, what, &mut fetch)?;
                     }
-                    add_addresses(&mut addresses, &r.answers, &target, qtype);
+                    add_addresses(&mut addresses, &r.answers, &owner, qtype);
                 }
             }
         }
@@ -217,33 +231,14 @@ impl Client {
         let mut domains = vec![self.domain.clone()];
         let b = format!("b._dns-sd._udp.{}", self.domain);
         if let Answer::Records(r) = self.ask(&b, T_PTR)? {
-            // Only the PTRs of the name asked (RFC 6763 s11).
-            for rr in message::records_of(&r.answers, &b, T_PTR) {
-                if let RData::PTR(p) = &rr.rdata {
-                    let d = message::name_text(&p.0);
-                    if !domains.contains(&d) && domains.len() < MAX_BROWSE_DOMAINS {
-                        domains.push(d);
-                    }
-                }
-            }
+            add_browse_domains(&mut domains, &r.answers, &b);
         }
         // (text, name): the same instance once, whatever its case.
         let mut instances: Vec<(String, Name<'static>)> = Vec::new();
         for d in &domains {
             let svc = service_name(d);
             if let Answer::Records(r) = self.ask(&svc, T_PTR)? {
-                for rr in message::records_of(&r.answers, &svc, T_PTR) {
-                    if let RData::PTR(p) = &rr.rdata {
-                        // The instance's own labels (its first may hold
-                        // dots), not a text to split again.
-                        let t = message::name_text(&p.0);
-                        if !instances.iter().any(|(i, _)| *i == t)
-                            && instances.len() < MAX_INSTANCES
-                        {
-                            instances.push((t, p.0.clone().into_owned()));
-                        }
-                    }
-                }
+                add_instances(&mut instances, &r.answers, &svc);
             }
         }
         let mut out = Vec::new();
@@ -263,6 +258,64 @@ impl Client {
         }
         Ok(out)
     }
+}
+
+/// The browse domains the PTRs of `b` (`b._dns-sd._udp.<domain>`) among
+/// `rrs` list (RFC 6763 s11; only PTRs owned by `b`), appended once each,
+/// up to `MAX_BROWSE_DOMAINS` in all.
+fn add_browse_domains(
+    domains: &mut Vec<String>,
+    rrs: &[simple_dns::ResourceRecord<'static>],
+    b: &str,
+) {
+    for rr in message::records_of(rrs, b, T_PTR) {
+        if let RData::PTR(p) = &rr.rdata {
+            let d = message::name_text(&p.0);
+            if !domains.contains(&d) && domains.len() < MAX_BROWSE_DOMAINS {
+                domains.push(d);
+            }
+        }
+    }
+}
+
+/// The instances the PTRs of `svc` among `rrs` name, appended once each
+/// (whatever their case), up to `MAX_INSTANCES` in all: (text, name), the
+/// instance's own labels (its first may hold dots), not a text to split
+/// again.
+fn add_instances(
+    instances: &mut Vec<(String, Name<'static>)>,
+    rrs: &[simple_dns::ResourceRecord<'static>],
+    svc: &str,
+) {
+    for rr in message::records_of(rrs, svc, T_PTR) {
+        if let RData::PTR(p) = &rr.rdata {
+            let t = message::name_text(&p.0);
+            if !instances.iter().any(|(i, _)| *i == t) && instances.len() < MAX_INSTANCES {
+                instances.push((t, p.0.clone().into_owned()));
+            }
+        }
+    }
+}
+
+/// The name whose records answer for `name` among `rrs`: `name` itself,
+/// or the end of the CNAME chain starting there (RFC 1034 s3.6.2), at
+/// most `MAX_CNAMES` steps; with the CNAME owners passed on the way.
+fn follow_cnames(rrs: &[simple_dns::ResourceRecord<'static>], name: &str) -> (String, Vec<String>) {
+    let mut at = name.to_ascii_lowercase();
+    let mut passed = Vec::new();
+    while passed.len() < MAX_CNAMES {
+        let next = message::records_of(rrs, &at, T_CNAME).find_map(|r| match &r.rdata {
+            RData::CNAME(c) => Some(message::name_text(&c.0)),
+            _ => None,
+        });
+        match next {
+            Some(n) if n != at && !passed.contains(&n) => {
+                passed.push(std::mem::replace(&mut at, n));
+            }
+            _ => break,
+        }
+    }
+    (at, passed)
 }
 
 /// RFC 2782: the (port, target as text, target) of the SRV record of
