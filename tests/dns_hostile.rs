@@ -99,11 +99,14 @@ fn hostile_server_answers_are_refused() {
     }
     // the control: the same script answering correctly is accepted
     port += 1;
+    let log = std::env::temp_dir().join(format!("ironicmdns-hostile-{}.log", std::process::id()));
+    let _ = std::fs::remove_file(&log);
     let mut child = lab
         .spawn(
             lab.command(0, &py)
                 .arg(servers::scripts().join("hostile.py"))
                 .args(["198.18.0.1", &port.to_string(), "good", &key_line()])
+                .env("HOSTILE_LOG", &log)
                 .stdout(Stdio::piped()),
         )
         .unwrap();
@@ -120,6 +123,40 @@ fn hostile_server_answers_are_refused() {
             .get_endpoint("baremetal", true, false)
     });
     assert_eq!(r.unwrap().0, "https://evil.example.test:443");
+    // without a trust policy: no DO bit, no DNSKEY query
+    let queries = std::fs::read_to_string(&log).unwrap();
+    let _ = std::fs::remove_file(&log);
+    assert!(!queries.is_empty());
+    for q in queries.lines() {
+        assert!(q.ends_with(" -") && !q.contains("DNSKEY"), "{queries}");
+    }
+    // with one: the DO bit on every query; this unsigned server is refused
+    let r = lab.run_on(1, move || {
+        let mut c = config("198.18.0.1".parse().unwrap(), true);
+        c.set("dns_servers", &format!("198.18.0.1:{port}")).unwrap();
+        c.set("lookup_timeout", "0.3").unwrap();
+        c.trust = Some(ironicmdns::trust::TrustPolicy::new(
+            ironicmdns::trust::AnchorSet::parse(
+                "example.test. IN DS 12345 13 2 \
+                 0000000000000000000000000000000000000000000000000000000000000000",
+            )
+            .unwrap(),
+            ironicmdns::trust::DEFAULT_CLOCK_SKEW,
+        ));
+        Zeroconf::new(c)
+            .unwrap()
+            .get_endpoint("baremetal", true, false)
+    });
+    assert!(
+        matches!(&r, Err(Error::Auth(m)) if m.contains("no DNSSEC signature")),
+        "{r:?}"
+    );
+    let queries = std::fs::read_to_string(&log).unwrap();
+    let _ = std::fs::remove_file(&log);
+    assert!(!queries.is_empty());
+    for q in queries.lines() {
+        assert!(q.ends_with(" DO"), "{queries}");
+    }
     let _ = child.stop(Duration::from_secs(1));
 }
 

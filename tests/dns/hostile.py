@@ -29,7 +29,8 @@ according to MODE with an SRV + TXT + A for the name asked:
                 0.1 s later the correct signed answer (a forger racing the
                 genuine server)
 
-Prints "ready" on stdout once listening.
+Prints "ready" on stdout once listening. With HOSTILE_LOG=FILE, each query
+is logged there as a line "NAME TYPE DO|-" (the EDNS DO bit).
 """
 import os
 import socket
@@ -56,6 +57,12 @@ def answer(wire, mode, key):
     if q.keyname is None:
         print("query not signed", file=sys.stderr, flush=True)
         os._exit(2)
+    if os.environ.get("HOSTILE_LOG"):
+        # one line per query: name, type, whether the DO bit is set
+        with open(os.environ["HOSTILE_LOG"], "a") as f:
+            do = "DO" if q.ednsflags & dns.flags.DO else "-"
+            qq = q.question[0]
+            f.write(f"{qq.name} {dns.rdatatype.to_text(qq.rdtype)} {do}\n")
     if mode == "silent":
         return None
     if mode == "garbage":
