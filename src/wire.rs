@@ -152,7 +152,9 @@ pub(crate) fn record_offsets(d: &[u8]) -> Option<Vec<(usize, u16, usize)>> {
     for _ in 0..qd {
         pos = scan_name(d, pos).ok()? + 4;
     }
-    let mut out = Vec::with_capacity(rr);
+    // Room for what the bytes can hold (a record is 11 bytes at least),
+    // not for what a hostile header claims.
+    let mut out = Vec::with_capacity(rr.min(d.len() / 11));
     for _ in 0..rr {
         let start = pos;
         let after = scan_name(d, pos).ok()?;

@@ -17,7 +17,9 @@ use servers::{
 };
 
 /// A hostile server on host 0 answers our signed query in each bad way:
-/// each gets its clear status, within the attempts' time, no hang.
+/// each gets its clear status, within the attempts' time, no hang. Under a
+/// key, a datagram that is discarded (however broken) is an authentication
+/// failure at the end, never "not found"; only silence is.
 #[test]
 fn hostile_server_answers_are_refused() {
     let Some(lab) = lab!() else { return };
@@ -40,10 +42,17 @@ fn hostile_server_answers_are_refused() {
         ("truncated", |e| matches!(e, Error::Io(_)), "over TCP"),
         (
             "garbage",
-            |e| matches!(e, Error::NotFound(_)),
+            |e| matches!(e, Error::Auth(_)),
             "unusable response",
         ),
+        ("byte", |e| matches!(e, Error::Auth(_)), "unusable response"),
+        ("badsig", |e| matches!(e, Error::Auth(_)), "BADSIG"),
         ("silent", |e| matches!(e, Error::NotFound(_)), "timed out"),
+        (
+            "bad-target",
+            |e| matches!(e, Error::NoValidAddress(_)),
+            "the target u@h:1/x\\010error forged.example.test. is not a host name",
+        ),
     ];
     let mut port = 5300;
     for &(mode, kind_ok, needle) in rows {
@@ -76,6 +85,10 @@ fn hostile_server_answers_are_refused() {
         assert!(kind_ok(&e), "{mode}: {e:?}");
         assert!(e.to_string().contains(needle), "{mode}: {e}");
         assert!(!e.to_string().contains(SECRET), "{mode}: secret in {e}");
+        assert!(
+            !e.to_string().contains('\n'),
+            "{mode}: a raw newline in {e:?}"
+        );
         // 2 attempts of 0.5 s at most, with room for a loaded machine
         assert!(took < Duration::from_secs(3), "{mode}: {took:?}");
         assert!(
@@ -86,11 +99,14 @@ fn hostile_server_answers_are_refused() {
     }
     // the control: the same script answering correctly is accepted
     port += 1;
+    let log = std::env::temp_dir().join(format!("ironicmdns-hostile-{}.log", std::process::id()));
+    let _ = std::fs::remove_file(&log);
     let mut child = lab
         .spawn(
             lab.command(0, &py)
                 .arg(servers::scripts().join("hostile.py"))
                 .args(["198.18.0.1", &port.to_string(), "good", &key_line()])
+                .env("HOSTILE_LOG", &log)
                 .stdout(Stdio::piped()),
         )
         .unwrap();
@@ -107,6 +123,40 @@ fn hostile_server_answers_are_refused() {
             .get_endpoint("baremetal", true, false)
     });
     assert_eq!(r.unwrap().0, "https://evil.example.test:443");
+    // without a trust policy: no DO bit, no DNSKEY query
+    let queries = std::fs::read_to_string(&log).unwrap();
+    let _ = std::fs::remove_file(&log);
+    assert!(!queries.is_empty());
+    for q in queries.lines() {
+        assert!(q.ends_with(" -") && !q.contains("DNSKEY"), "{queries}");
+    }
+    // with one: the DO bit on every query; this unsigned server is refused
+    let r = lab.run_on(1, move || {
+        let mut c = config("198.18.0.1".parse().unwrap(), true);
+        c.set("dns_servers", &format!("198.18.0.1:{port}")).unwrap();
+        c.set("lookup_timeout", "0.3").unwrap();
+        c.trust = Some(ironicmdns::trust::TrustPolicy::new(
+            ironicmdns::trust::AnchorSet::parse(
+                "example.test. IN DS 12345 13 2 \
+                 0000000000000000000000000000000000000000000000000000000000000000",
+            )
+            .unwrap(),
+            ironicmdns::trust::DEFAULT_CLOCK_SKEW,
+        ));
+        Zeroconf::new(c)
+            .unwrap()
+            .get_endpoint("baremetal", true, false)
+    });
+    assert!(
+        matches!(&r, Err(Error::Auth(m)) if m.contains("no DNSSEC signature")),
+        "{r:?}"
+    );
+    let queries = std::fs::read_to_string(&log).unwrap();
+    let _ = std::fs::remove_file(&log);
+    assert!(!queries.is_empty());
+    for q in queries.lines() {
+        assert!(q.ends_with(" DO"), "{queries}");
+    }
     let _ = child.stop(Duration::from_secs(1));
 }
 
@@ -187,6 +237,141 @@ fn discovery_both() {
     assert!(matches!(&forged, Err(Error::Auth(_))), "{forged:?}");
     let _ = hostile.stop(Duration::from_secs(1));
     lab.run_on(0, move || mdns.close()).unwrap();
+}
+
+/// Starts hostile.py in `mode` on host 0, port `port`; returns once ready.
+fn hostile(
+    lab: &common::lab::Lab,
+    py: &std::path::Path,
+    port: u16,
+    mode: &str,
+) -> common::lab::LabChild {
+    let mut child = lab
+        .spawn(
+            lab.command(0, py)
+                .arg(servers::scripts().join("hostile.py"))
+                .args(["198.18.0.1", &port.to_string(), mode, &key_line()])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit()),
+        )
+        .unwrap();
+    let mut line = String::new();
+    use std::io::BufRead;
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "ready", "{mode}");
+    child
+}
+
+/// RFC 8945 s5.4 with `discovery = both` and a key: a forged datagram
+/// (one byte, garbage, a wrong ID, an unsigned BADSIG, an unsigned or
+/// badly signed answer) from the server's address neither ends the wait
+/// nor hands the lookup to mDNS, where a forger on the link (host 0)
+/// answers for the same service: the genuine signed answer that follows
+/// is returned; forged datagrams alone end in Error::Auth, and the
+/// multicast answer is never taken.
+#[test]
+fn forged_datagrams_neither_end_the_wait_nor_hand_over_to_mdns() {
+    let Some(lab) = lab!() else { return };
+    let Some(py) = venv_python() else { return };
+    let forger = lab.run_on(0, move || {
+        let mut c = Config::default();
+        c.set("interfaces", "198.18.0.1").unwrap();
+        let zc = Zeroconf::new(c).unwrap();
+        zc.register_service("baremetal", "http://198.18.0.1:1111/forged", None)
+            .unwrap();
+        zc
+    });
+    let lookup = |port: u16| {
+        lab.run_on(1, move || {
+            let mut c = config("198.18.0.1".parse().unwrap(), true);
+            c.set("dns_servers", &format!("198.18.0.1:{port}")).unwrap();
+            c.set("discovery", "both").unwrap();
+            c.set("interfaces", "198.18.0.2").unwrap();
+            c.set("lookup_timeout", "0.5").unwrap();
+            let zc = Zeroconf::new(c).unwrap();
+            let r = zc.get_endpoint("baremetal", true, false).map(|(u, _)| u);
+            zc.close().unwrap();
+            r
+        })
+    };
+    let mut port = 5400;
+    for forged in [
+        "byte",
+        "garbage",
+        "wrong-id",
+        "badsig",
+        "unsigned",
+        "wrong-mac",
+    ] {
+        port += 1;
+        let mut child = hostile(&lab, &py, port, &format!("{forged}-then-good"));
+        let r = lookup(port);
+        assert_eq!(
+            r.as_deref().ok(),
+            Some("https://evil.example.test:443"),
+            "{forged} then the genuine answer: {r:?}"
+        );
+        let _ = child.stop(Duration::from_secs(1));
+    }
+    for forged in ["byte", "badsig"] {
+        port += 1;
+        let mut child = hostile(&lab, &py, port, forged);
+        let r = lookup(port);
+        assert!(
+            matches!(&r, Err(Error::Auth(_))),
+            "{forged} only: an authentication failure, not mDNS: {r:?}"
+        );
+        let _ = child.stop(Duration::from_secs(1));
+    }
+    // the control: silence falls back to mDNS (docs/DNS.md), where the
+    // forger answers, so the test above could have seen it
+    port += 1;
+    let mut child = hostile(&lab, &py, port, "silent");
+    assert_eq!(
+        lookup(port).unwrap(),
+        "http://198.18.0.1:1111/forged",
+        "silence falls back"
+    );
+    let _ = child.stop(Duration::from_secs(1));
+    lab.run_on(0, move || forger.close()).unwrap();
+}
+
+/// Browse against a hostile domain: a browse-domain PTR owned by another
+/// name is not followed, and an instance whose lookups time out costs its
+/// own time only: the others are returned.
+#[test]
+fn browse_skips_what_fails_and_follows_only_the_names_asked() {
+    let Some(lab) = lab!() else { return };
+    let Some(py) = venv_python() else { return };
+    let mut child = hostile(&lab, &py, 5501, "browse");
+    let (r, took) = lab.run_on(1, || {
+        let mut c = config("198.18.0.1".parse().unwrap(), true);
+        c.set("dns_servers", "198.18.0.1:5501").unwrap();
+        c.set("lookup_timeout", "0.5").unwrap();
+        let zc = Zeroconf::new(c).unwrap();
+        let t0 = Instant::now();
+        let r = zc.browse(Duration::from_millis(100));
+        zc.close().unwrap();
+        (r, t0.elapsed())
+    });
+    let found: Vec<(String, Result<String, String>)> = r
+        .expect("the browse does not fail for one instance")
+        .into_iter()
+        .map(|b| (b.service_type, b.url))
+        .collect();
+    assert_eq!(
+        found,
+        vec![(
+            "baremetal".to_string(),
+            Ok("https://evil.example.test:443".to_string())
+        )],
+        "only the instance that answers, only in the domain asked"
+    );
+    // the silent instance: 2 attempts of 0.5 s, nothing more
+    assert!(took < Duration::from_secs(4), "{took:?}");
+    let _ = child.stop(Duration::from_secs(1));
 }
 
 /// `close` from another thread wakes a DNS lookup waiting on a silent

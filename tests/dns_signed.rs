@@ -1,11 +1,13 @@
 //! Unicast DNS-SD into a zone the server signs with DNSSEC (BIND 9.18
 //! `dnssec-policy`, Knot 3.2 `dnssec-signing`), started on private lab
 //! hosts (tests/common/lab.rs) and stopped by PID. Host 0 runs the server,
-//! host 1 our CLI and the peer clients. Our lookup does not validate yet:
-//! these tests prove the servers sign what we publish, that an independent
-//! validator (BIND's delv, dnspython) accepts it under the DS the harness
-//! returns, that the unsigned lookup is unchanged, and that the impostor
-//! servers a validating lookup must refuse serve what they should.
+//! host 1 our CLI and the peer clients. These tests prove the servers sign
+//! what we publish, that an independent validator (BIND's delv, dnspython)
+//! accepts it under the DS the harness returns, that the unsigned lookup
+//! is unchanged, that the impostor servers serve what they should, and
+//! that our validating lookup (`Config.trust` holding the pinned DS)
+//! accepts the genuine zone and refuses the impostor and the unsigned one
+//! with Error::Auth.
 
 #[macro_use]
 mod common;
@@ -19,7 +21,9 @@ use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::lab::Lab;
-use servers::{key_line, Algorithm, Kind, Roles, Server, Signing, DOMAIN, SRV_NAME, ZONE};
+use ironicmdns::trust::{AnchorSet, TrustPolicy, DEFAULT_CLOCK_SKEW};
+use ironicmdns::{Config, Error, Zeroconf};
+use servers::{config, key_line, Algorithm, Kind, Roles, Server, Signing, DOMAIN, SRV_NAME, ZONE};
 use signed::{
     owned_rrsets, signed_programs, start_impostor, start_signed_with, start_unsigned_with,
     zone_signing_tag, Ds, SERVICE_NAMES, SERVICE_RECORDS,
@@ -319,4 +323,117 @@ fn bind_impostor_and_unsigned_servers_serve_the_same_records() {
 fn knot_impostor_and_unsigned_servers_serve_the_same_records() {
     let Some(lab) = lab!(4) else { return };
     impostors(&lab, Kind::Knot);
+}
+
+/// A lookup configuration through `server` validating under `ds`.
+fn validating(server: std::net::IpAddr, ds: &Ds) -> Config {
+    let mut c = config(server, false);
+    c.trust = Some(TrustPolicy::new(
+        AnchorSet::parse(&ds.text()).expect("the DS parses as an anchor"),
+        DEFAULT_CLOCK_SKEW,
+    ));
+    c
+}
+
+/// `get_endpoint("baremetal")` on host `h` with `c`, and how long it took.
+fn timed_lookup(lab: &Lab, h: usize, c: Config) -> (ironicmdns::Result<String>, Duration) {
+    lab.run_on(h, move || {
+        let zc = Zeroconf::new(c).unwrap();
+        let t0 = Instant::now();
+        let r = zc.get_endpoint("baremetal", true, false).map(|(u, _)| u);
+        let took = t0.elapsed();
+        zc.close().unwrap();
+        (r, took)
+    })
+}
+
+/// Our library registers by TSIG UPDATE into the zone the server signs;
+/// our lookup with the zone's DS as the only anchor finds the URL; an
+/// impostor signing the same records with its own key and an unsigned
+/// server give Error::Auth saying why. Prints what validation costs (the
+/// DO bit, the DNSKEY query, the verifications) against the same lookup
+/// without validation.
+fn validating_lookup(lab: &Lab, kind: Kind, signing: Signing) {
+    if !signed_programs(kind) {
+        return;
+    }
+    let genuine = Server::start_signed(lab, 0, kind, signing);
+    let pinned = genuine.ds(lab, 1);
+    let v4 = genuine.v4;
+    let reg = lab.run_on(1, move || {
+        let zc = Zeroconf::new(config(v4, true)).unwrap();
+        zc.register_service("baremetal", URL, None).unwrap();
+        zc
+    });
+    for (name, rtype) in [(SRV_NAME, "SRV"), (SRV_NAME, "TXT"), (HOST_NAME, "A")] {
+        genuine.wait_rrsigs(lab, 1, name, rtype, Duration::from_secs(5));
+    }
+    // the genuine zone validates
+    let (ok, _) = timed_lookup(lab, 2, validating(v4, &pinned));
+    assert_eq!(ok.expect("validated lookup"), URL, "{kind:?} {signing:?}");
+    // cost: the same lookup with and without validation, best of 5
+    let best = |c: &dyn Fn() -> Config| {
+        (0..5)
+            .map(|_| {
+                let (r, t) = timed_lookup(lab, 2, c());
+                assert_eq!(r.unwrap(), URL);
+                t
+            })
+            .min()
+            .unwrap()
+    };
+    let plain_t = best(&|| config(v4, false));
+    let valid_t = best(&|| validating(v4, &pinned));
+    println!(
+        "{kind:?} {signing:?}: lookup {:.2} ms unvalidated, {:.2} ms validated",
+        plain_t.as_secs_f64() * 1e3,
+        valid_t.as_secs_f64() * 1e3
+    );
+    // a wrong pin: the genuine zone is refused
+    let (no, _) = timed_lookup(lab, 2, validating(v4, &wrong(&pinned)));
+    assert!(
+        matches!(&no, Err(Error::Auth(m)) if m.contains("SRV") && m.contains("does not validate")),
+        "{no:?}"
+    );
+    // an impostor with its own key and an unsigned server, same records
+    let impostor = start_impostor(lab, 3, kind, signing, SERVICE_RECORDS, &pinned);
+    let (r, _) = timed_lookup(lab, 2, validating(impostor.v4, &pinned));
+    let own = zone_signing_tag(&impostor.dnskeys(lab, 2), signing);
+    match &r {
+        Err(Error::Auth(m)) => assert!(
+            m.contains("not in the trust anchor") && m.contains(&format!("key tag {own} ")),
+            "{m}"
+        ),
+        other => panic!("impostor accepted: {other:?}"),
+    }
+    println!("impostor: {}", r.unwrap_err());
+    impostor.stop();
+    let plain = start_unsigned_with(lab, 3, kind, SERVICE_RECORDS);
+    let (r, _) = timed_lookup(lab, 2, validating(plain.v4, &pinned));
+    match &r {
+        Err(Error::Auth(m)) => assert!(
+            m.contains("no DNSSEC signature (RRSIG) over baremetal._openstack._tcp"),
+            "{m}"
+        ),
+        other => panic!("unsigned answer accepted: {other:?}"),
+    }
+    println!("unsigned: {}", r.unwrap_err());
+    // without an anchor, the same unsigned server is used as before
+    let (r, _) = timed_lookup(lab, 2, config(plain.v4, false));
+    assert_eq!(r.unwrap(), URL);
+    plain.stop();
+    lab.run_on(1, move || reg.close()).unwrap();
+    genuine.stop();
+}
+
+#[test]
+fn bind_csk_alg13_validating_lookup_refuses_impostor_and_unsigned() {
+    let Some(lab) = lab!(4) else { return };
+    validating_lookup(&lab, Kind::Bind, Signing::default());
+}
+
+#[test]
+fn knot_ksk_zsk_alg15_validating_lookup_refuses_impostor_and_unsigned() {
+    let Some(lab) = lab!(4) else { return };
+    validating_lookup(&lab, Kind::Knot, Signing::ksk_zsk(Algorithm::Ed25519));
 }

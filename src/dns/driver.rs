@@ -19,7 +19,13 @@ pub fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
-/// Run one exchange to its end.
+/// What a caller checks in an answer before taking it (e.g. that it
+/// carries DNSSEC signatures): an Err discards it like a forged datagram
+/// and the exchange keeps waiting ([`Exchange::refuse_answer`]).
+pub type Accept<'a> = &'a dyn Fn(&Response) -> Result<(), String>;
+
+/// Run one exchange to its end. With `accept`, the exchange is strict
+/// ([`Exchange::strict`]) and only answers it accepts end it.
 pub fn run(
     request: Vec<u8>,
     servers: &[SocketAddr],
@@ -27,6 +33,7 @@ pub fn run(
     per_attempt: Duration,
     key: Option<&Key>,
     cancel: Option<&AtomicBool>,
+    accept: Option<Accept<'_>>,
 ) -> Result<Response, ExchangeError> {
     let cancelled = || cancel.is_some_and(|c| c.load(Ordering::SeqCst));
     let mut x = Exchange::new(
@@ -38,11 +45,22 @@ pub fn run(
         Instant::now(),
         unix_now(),
     );
+    if accept.is_some() {
+        x.strict();
+    }
     let mut udp: Option<(SocketAddr, UdpSocket)> = None;
     let mut buf = vec![0u8; 65535];
     loop {
-        if let Some(r) = x.take_result() {
-            return r;
+        match (x.take_result(), accept) {
+            (Some(Ok(resp)), Some(check)) => match check(&resp) {
+                Ok(()) => return Ok(resp),
+                Err(why) => {
+                    x.refuse_answer(Instant::now(), why);
+                    continue;
+                }
+            },
+            (Some(r), _) => return r,
+            (None, _) => {}
         }
         if cancelled() {
             return Err(ExchangeError::Cancelled);

@@ -11,10 +11,19 @@
 //!   response (QR) with our opcode, and echo our question (RFC 5452 s4.1
 //!   and s9.1); with a TSIG key it must also carry a valid MAC chained to
 //!   our request's MAC, within the fudge window (RFC 8945 s5.3). Anything
-//!   else is refused: the attempt ends at once, the next one starts, and
-//!   when every attempt ended so the result says why.
-//! - A server that refused our TSIG signature (BADKEY, BADSIG, BADTIME)
-//!   ends the exchange at once: retrying cannot help.
+//!   else is discarded and kept in mind: the attempt goes on waiting for
+//!   the genuine answer until its deadline (RFC 8945 s5.4: a forged
+//!   datagram must not end the wait), and only when every attempt ended
+//!   without one does the result say why (the last discarded datagram).
+//! - A TSIG error answer (BADKEY, BADSIG, BADTIME) is treated the same
+//!   way: an unsigned one can come from anybody, so it is the reason
+//!   reported only if nothing genuine arrives.
+//! - Strict (a TSIG key, or `strict()` for DNSSEC validation): when the
+//!   attempts end with discarded datagrams and no genuine answer, the
+//!   result is `Refused` (an authentication failure), also for datagrams
+//!   that did not parse: a forged datagram must never read as "no answer".
+//! - Each attempt signs the request afresh (TSIG time signed = the
+//!   attempt's start), so a late attempt is not refused as stale.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -97,8 +106,18 @@ pub struct Exchange {
     attempts: u32,
     per_attempt: Duration,
     key: Option<Key>,
-    /// The signed (or plain) request as sent.
+    /// The request unsigned (signed afresh at each attempt).
+    request: Vec<u8>,
+    /// The signed (or plain) request as sent in the current attempt.
     wire: Vec<u8>,
+    /// The monotonic time and wall clock (seconds) at the start, for the
+    /// TSIG time of later attempts.
+    clock: (Instant, u64),
+    /// A discarded answer is an authentication failure at the end.
+    strict: bool,
+    /// The last datagram discarded, kept in mind as the reason to report
+    /// if no genuine answer arrives.
+    discarded: Option<ExchangeError>,
     id: u16,
     opcode: u8,
     question: Option<(String, u16, u16)>,
@@ -131,7 +150,11 @@ impl Exchange {
             attempts: attempts.max(1),
             per_attempt,
             key: key.cloned(),
+            request: Vec::new(),
             wire: Vec::new(),
+            clock: (now, unix_now),
+            strict: key.is_some(),
+            discarded: None,
             id: 0,
             opcode: 0,
             question: message::question_of(&request),
@@ -155,33 +178,58 @@ impl Exchange {
         }
         x.id = u16::from_be_bytes([request[0], request[1]]);
         x.opcode = (request[2] >> 3) & 0x0F;
-        match &x.key {
-            Some(k) => match tsig::sign(&request, k, unix_now) {
-                Ok(s) => {
-                    x.wire = s.bytes;
-                    x.request_mac = s.mac;
-                }
-                Err(e) => {
-                    x.result = Some(Err(ExchangeError::Request(e.to_string())));
-                    return x;
-                }
-            },
-            None => x.wire = request,
-        }
+        x.request = request;
         x.start_attempt(now);
         x
     }
 
+    /// Strict: discarded answers end as an authentication failure (set
+    /// when the answers must validate by DNSSEC).
+    pub fn strict(&mut self) {
+        self.strict = true;
+    }
+
+    /// The wall clock at `now`, from the one given at the start.
+    fn unix_at(&self, now: Instant) -> u64 {
+        self.clock.1 + now.saturating_duration_since(self.clock.0).as_secs()
+    }
+
     fn start_attempt(&mut self, now: Instant) {
         if self.started >= self.attempts {
-            let err = self.last_failure.take().unwrap_or(ExchangeError::Timeout {
-                servers: self.servers.clone(),
-                attempts: self.attempts,
-                per_attempt: self.per_attempt,
-            });
+            let err = match self.discarded.take() {
+                // A datagram that did not parse, under a key: not a
+                // missing answer but a forged or broken one.
+                Some(ExchangeError::Malformed { server, why }) if self.strict => {
+                    ExchangeError::Refused {
+                        server,
+                        why: format!("unusable response: {why}"),
+                    }
+                }
+                Some(e) => e,
+                None => self.last_failure.take().unwrap_or(ExchangeError::Timeout {
+                    servers: self.servers.clone(),
+                    attempts: self.attempts,
+                    per_attempt: self.per_attempt,
+                }),
+            };
             self.result = Some(Err(err));
             self.pending = None;
             return;
+        }
+        // RFC 8945 s5.2.3: signed now, not when the exchange began.
+        match &self.key {
+            Some(k) => match tsig::sign(&self.request, k, self.unix_at(now)) {
+                Ok(s) => {
+                    self.wire = s.bytes;
+                    self.request_mac = s.mac;
+                }
+                Err(e) => {
+                    self.result = Some(Err(ExchangeError::Request(e.to_string())));
+                    self.pending = None;
+                    return;
+                }
+            },
+            None => self.wire = self.request.clone(),
         }
         self.server = self.servers[self.started as usize % self.servers.len()];
         self.started += 1;
@@ -260,17 +308,37 @@ impl Exchange {
                 });
             }
             Ok(resp) => self.result = Some(Ok(resp)),
-            Err(e @ ExchangeError::KeyRejected { .. }) => self.result = Some(Err(e)),
-            Err(e) => {
-                self.last_failure = Some(e);
-                self.start_attempt(now);
-            }
+            // Discarded, kept in mind; the attempt keeps waiting.
+            Err(e) => self.discard(now, e),
         }
+    }
+
+    fn discard(&mut self, now: Instant, e: ExchangeError) {
+        self.discarded = Some(e);
+        if now >= self.deadline {
+            self.start_attempt(now);
+        }
+    }
+
+    /// The caller refused the answer the exchange gave (e.g. it carries no
+    /// DNSSEC signature): it is discarded like a forged datagram and the
+    /// exchange goes on waiting in the same attempt.
+    pub fn refuse_answer(&mut self, now: Instant, why: String) {
+        if !matches!(self.result, Some(Ok(_)) | None) {
+            return;
+        }
+        self.result = None;
+        let server = self.server;
+        self.discard(now, ExchangeError::Refused { server, why });
     }
 
     fn check(&self, unix_now: u64, bytes: &[u8]) -> Result<Response, ExchangeError> {
         let server = self.server;
-        let refused = |why: String| ExchangeError::Refused { server, why };
+        // Texts taken from the response (names) are escaped.
+        let refused = |why: String| ExchangeError::Refused {
+            server,
+            why: message::printable(&why),
+        };
         if bytes.len() < 12 {
             return Err(ExchangeError::Malformed {
                 server,

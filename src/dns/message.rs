@@ -93,6 +93,42 @@ pub fn query_name(id: u16, n: &Name<'static>, qtype: u16) -> Result<Vec<u8>, Ref
         .map_err(|e| Refused(format!("cannot build the query for {qname}: {e}")))
 }
 
+/// Sets the DO bit (RFC 3225 s3: "DNSSEC OK", the top bit of the OPT
+/// record's flags) in a query built by `query_name`: the server then adds
+/// the RRSIGs of what it answers. False when the message has no OPT.
+pub fn set_dnssec_ok(msg: &mut [u8]) -> bool {
+    let Some(recs) = crate::wire::record_offsets(msg) else {
+        return false;
+    };
+    for (start, rtype, _) in recs {
+        if rtype == 41 {
+            // OPT: root name, TYPE, CLASS (payload size), then TTL =
+            // extended RCODE, version, flags (DO is the first flag bit).
+            let Some((_, after)) = crate::wire::read_name(msg, start) else {
+                return false;
+            };
+            if let Some(b) = msg.get_mut(after + 6) {
+                *b |= 0x80;
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// Whether a message asks for DNSSEC records (the DO bit of its OPT).
+#[cfg(test)]
+pub fn dnssec_ok(msg: &[u8]) -> bool {
+    crate::wire::record_offsets(msg).is_some_and(|recs| {
+        recs.iter().any(|&(start, rtype, _)| {
+            rtype == 41
+                && crate::wire::read_name(msg, start)
+                    .and_then(|(_, after)| msg.get(after + 6))
+                    .is_some_and(|b| b & 0x80 != 0)
+        })
+    })
+}
+
 /// Parts of an RFC 2136 UPDATE (s2: zone, prerequisite, update sections).
 #[derive(Default)]
 pub struct Update {
@@ -166,8 +202,10 @@ pub fn parse_response(bytes: &[u8]) -> Result<Response, Refused> {
     }
     let header_rcode = (bytes[3] & 0x0F) as u16;
     if bytes.len() > crate::wire::MAX_PACKET {
-        // A large TCP answer: simple-dns alone (the engine's limits are
-        // for multicast datagrams).
+        // A large TCP answer: simple-dns (the engine's limits are for
+        // multicast datagrams), after the same pre-check: simple-dns
+        // reserves room for as many records as the header counts.
+        precheck(bytes)?;
         let p = Packet::parse(bytes).map_err(|e| format!("unparsable ({e})"))?;
         let own = |v: Vec<ResourceRecord<'_>>| v.into_iter().map(|r| r.into_owned()).collect();
         return Ok(Response {
@@ -195,6 +233,24 @@ pub fn parse_response(bytes: &[u8]) -> Result<Response, Refused> {
         additional: p.additional_records,
         authenticated: false,
     })
+}
+
+/// The header's counts against the bytes (the smallest question is 5
+/// bytes, the smallest record 11), then every record walked: nothing is
+/// reserved from counts the message cannot hold.
+fn precheck(bytes: &[u8]) -> Result<(), Refused> {
+    let count = |at: usize| u16::from_be_bytes([bytes[at], bytes[at + 1]]) as usize;
+    let (qd, rr) = (count(4), count(6) + count(8) + count(10));
+    if qd * 5 + rr * 11 > bytes.len() - 12 {
+        return Err(format!(
+            "its header counts {qd} question(s) and {rr} record(s), more than {} bytes hold",
+            bytes.len()
+        )
+        .into());
+    }
+    crate::wire::record_offsets(bytes)
+        .map(|_| ())
+        .ok_or_else(|| "its records run past the end".into())
 }
 
 /// The extended RCODE byte of the OPT record, from the raw bytes.
@@ -235,6 +291,22 @@ pub fn records_of<'a>(
     })
 }
 
+/// `text` safe to show in an error or a log line: printable ASCII stays,
+/// a backslash and every other byte (control bytes, newlines, bytes of
+/// non-ASCII characters) are written as `\DDD` (RFC 1035 s5.1's form), so
+/// a name from a server can neither fake a log line nor hide itself.
+pub fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for &b in text.as_bytes() {
+        if b.is_ascii_graphic() && b != b'\\' || b == b' ' {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("\\{b:03}"));
+        }
+    }
+    out
+}
+
 /// Lowercase dotted text of a name, with the trailing dot.
 pub fn name_text(n: &Name<'_>) -> String {
     let mut s = String::new();
@@ -267,6 +339,21 @@ mod tests {
     }
 
     #[test]
+    fn dnssec_ok_bit_only_when_set() {
+        let mut q = query(7, "baremetal._openstack._tcp.example.test.", 33).unwrap();
+        assert!(!dnssec_ok(&q), "a plain query does not ask for RRSIGs");
+        assert!(set_dnssec_ok(&mut q));
+        assert!(dnssec_ok(&q));
+        let p = Packet::parse(&q).unwrap();
+        assert_eq!(p.opt().unwrap().udp_packet_size, EDNS_UDP_SIZE);
+        assert_eq!(question_of(&q).unwrap().1, 33, "the question is intact");
+        // a message without OPT is left alone
+        let mut bare = q[..q.len() - 11].to_vec();
+        bare[11] = 0;
+        assert!(!set_dnssec_ok(&mut bare));
+    }
+
+    #[test]
     fn update_sections_and_classes() {
         let inst = name("x._openstack._tcp.example.test").unwrap();
         let mut u = Update::default();
@@ -293,6 +380,34 @@ mod tests {
         let a2 = crate::wire::read_name(&b, s2).unwrap().1;
         assert_eq!(&b[a2 + 2..a2 + 8], &[0, 254, 0, 0, 0, 0]);
         assert!(e2 > a2 + 10);
+    }
+
+    #[test]
+    fn printable_escapes_what_could_fake_a_line() {
+        assert_eq!(printable("a.example.test."), "a.example.test.");
+        assert_eq!(printable("x\nWARN fake"), "x\\010WARN fake");
+        assert_eq!(printable("a\\b\u{7f}"), "a\\092b\\127");
+        assert_eq!(printable("é"), "\\195\\169");
+    }
+
+    #[test]
+    fn large_answers_are_prechecked_before_any_reservation() {
+        // 9001 bytes whose header claims 65535 records in each section
+        let mut big = vec![0u8; crate::wire::MAX_PACKET + 1];
+        big[2] = 0x80;
+        big[6..12].copy_from_slice(&[0xFF; 6]);
+        let e = parse_response(&big).unwrap_err();
+        assert!(
+            e.0.contains("header counts 0 question(s) and 196605 record(s)"),
+            "{e}"
+        );
+        // counts that fit the size but records that run past the end
+        let mut runs = vec![0u8; crate::wire::MAX_PACKET + 1];
+        runs[2] = 0x80;
+        runs[7] = 1;
+        runs[12..23].copy_from_slice(&[0, 0, 1, 0, 1, 0, 0, 0, 60, 0xFF, 0xFF]);
+        let e = parse_response(&runs).unwrap_err();
+        assert!(e.0.contains("run past the end"), "{e}");
     }
 
     #[test]

@@ -8,6 +8,8 @@
 //! - `exchange`: one request/response exchange, sans-IO.
 //! - `driver`: the blocking UDP/TCP driver of an exchange.
 //! - `lookup`: SRV/TXT/A/AAAA lookup, PTR browse, browse domains.
+//! - `secure`: DNSSEC validation of the answers a lookup uses, when
+//!   `Config.trust` is set.
 //! - `publish`: registration, refresh and removal by UPDATE.
 //! - `settings`: the options (`domain`, `dns_servers`, `tsig_key*`,
 //!   `discovery`) and resolv.conf.
@@ -17,6 +19,7 @@ pub(crate) mod exchange;
 pub(crate) mod lookup;
 pub(crate) mod message;
 pub(crate) mod publish;
+pub(crate) mod secure;
 pub(crate) mod settings;
 pub(crate) mod tsig;
 
@@ -42,6 +45,9 @@ pub struct Client {
     pub lookup_attempts: u32,
     pub registration_attempts: u32,
     pub timeout: Duration,
+    /// DNSSEC validation of lookups (None: off; no DO bit, no DNSKEY
+    /// query).
+    pub trust: Option<crate::trust::TrustPolicy>,
     /// Set by `cancel`: exchanges in progress end with Error::Closed.
     cancelled: Arc<AtomicBool>,
 }
@@ -78,6 +84,7 @@ impl Client {
             lookup_attempts: config.lookup_attempts,
             registration_attempts: config.registration_attempts,
             timeout: config.lookup_timeout,
+            trust: config.trust.clone(),
             cancelled: Arc::new(AtomicBool::new(false)),
         }))
     }
@@ -95,7 +102,18 @@ impl Client {
         request: Vec<u8>,
         attempts: u32,
     ) -> std::result::Result<message::Response, exchange::ExchangeError> {
-        self.run(request, attempts, Some(&self.cancelled))
+        self.run(request, attempts, Some(&self.cancelled), None)
+    }
+
+    /// `exchange`, taking only an answer `accept` accepts (others are
+    /// discarded and the wait goes on; strict, see `Exchange::strict`).
+    pub(crate) fn exchange_accepting(
+        &self,
+        request: Vec<u8>,
+        attempts: u32,
+        accept: driver::Accept<'_>,
+    ) -> std::result::Result<message::Response, exchange::ExchangeError> {
+        self.run(request, attempts, Some(&self.cancelled), Some(accept))
     }
 
     /// One exchange that `cancel` does not end: the withdrawal at close.
@@ -104,7 +122,7 @@ impl Client {
         request: Vec<u8>,
         attempts: u32,
     ) -> std::result::Result<message::Response, exchange::ExchangeError> {
-        self.run(request, attempts, None)
+        self.run(request, attempts, None, None)
     }
 
     fn run(
@@ -112,8 +130,17 @@ impl Client {
         request: Vec<u8>,
         attempts: u32,
         cancel: Option<&AtomicBool>,
+        accept: Option<driver::Accept<'_>>,
     ) -> std::result::Result<message::Response, exchange::ExchangeError> {
         let key = self.key.as_ref();
-        driver::run(request, &self.servers, attempts, self.timeout, key, cancel)
+        driver::run(
+            request,
+            &self.servers,
+            attempts,
+            self.timeout,
+            key,
+            cancel,
+            accept,
+        )
     }
 }

@@ -14,9 +14,23 @@ according to MODE with an SRV + TXT + A for the name asked:
     wrong-id    correctly signed, but the message ID changed
     truncated   UDP: TC set, no records; TCP: connection closed at once
     garbage     our ID and a response's flags, then bytes that do not parse
+    byte        one byte (0x00)
+    bad-target  correctly signed, but the SRV target is not a host name
+                (`@`, `/`, `:` and a newline in its first label)
+    badsig      an unsigned TSIG error answer (NOTAUTH, BADSIG, empty MAC),
+                what a server that refused our key sends, and anybody can
     silent      no answer at all
+    browse      a domain to browse: b._dns-sd._udp PTRs (one owned by
+                another name, pointing elsewhere), `_openstack._tcp` PTRs to
+                the instances baremetal and slow in each domain asked; no
+                answer for slow's names, the good answer for the others
+    FORGED-then-good
+                UDP: the datagram of mode FORGED (one of the above), then
+                0.1 s later the correct signed answer (a forger racing the
+                genuine server)
 
-Prints "ready" on stdout once listening.
+Prints "ready" on stdout once listening. With HOSTILE_LOG=FILE, each query
+is logged there as a line "NAME TYPE DO|-" (the EDNS DO bit).
 """
 import os
 import socket
@@ -26,6 +40,8 @@ import time
 
 import dns.flags
 import dns.message
+import dns.name
+import dns.rcode
 import dns.rdatatype
 import dns.rrset
 import dns.tsig
@@ -41,16 +57,57 @@ def answer(wire, mode, key):
     if q.keyname is None:
         print("query not signed", file=sys.stderr, flush=True)
         os._exit(2)
+    if os.environ.get("HOSTILE_LOG"):
+        # one line per query: name, type, whether the DO bit is set
+        with open(os.environ["HOSTILE_LOG"], "a") as f:
+            do = "DO" if q.ednsflags & dns.flags.DO else "-"
+            qq = q.question[0]
+            f.write(f"{qq.name} {dns.rdatatype.to_text(qq.rdtype)} {do}\n")
     if mode == "silent":
         return None
     if mode == "garbage":
         # our ID, a response's flags, one question that does not parse
         return wire[:2] + b"\x81\x80\x00\x01" + bytes(6) + b"\xc0\xff" + os.urandom(32)
+    if mode == "byte":
+        return b"\x00"
+    name = q.question[0].name
+    if mode == "browse":
+        first = name.labels[0].lower()
+        if first == b"slow":
+            return None
+        if q.question[0].rdtype == dns.rdatatype.PTR:
+            r = dns.message.make_response(q)
+            if first == b"b":
+                r.answer.append(dns.rrset.from_text(name, 60, "IN", "PTR", "mystack.example.test."))
+                r.answer.append(dns.rrset.from_text(
+                    dns.name.Name([b"x"]).concatenate(name), 60, "IN", "PTR", "elsewhere.example.test."))
+            else:
+                for inst in ("baremetal", "slow"):
+                    r.answer.append(dns.rrset.from_text(
+                        name, 60, "IN", "PTR", f"{inst}.{name}"))
+            return r.to_wire()
+        mode = "good"
     r = dns.message.make_response(q)
+    if mode == "badsig":
+        r.set_rcode(dns.rcode.NOTAUTH)
+        r.tsig = None
+        r.keyring = None
+        out = bytearray(r.to_wire())
+        out[10:12] = (int.from_bytes(out[10:12], "big") + 1).to_bytes(2, "big")
+        rd = dns.name.from_text("hmac-sha256").to_wire()
+        rd += int(time.time()).to_bytes(6, "big") + (300).to_bytes(2, "big")
+        rd += (0).to_bytes(2, "big")  # MAC size 0
+        rd += wire[:2] + (16).to_bytes(2, "big") + (0).to_bytes(2, "big")  # BADSIG
+        out += key.name.to_wire() + (250).to_bytes(2, "big") + (255).to_bytes(2, "big")
+        out += bytes(4) + len(rd).to_bytes(2, "big") + rd
+        return bytes(out)
     name = q.question[0].name
     if mode != "truncated":
         host = "198.18.0.66"
-        r.answer.append(dns.rrset.from_text(name, 60, "IN", "SRV", f"0 0 443 evil.example.test."))
+        target = "evil.example.test."
+        if mode == "bad-target":
+            target = dns.name.Name([b"u@h:1/x\nERROR forged", b"example", b"test", b""])
+        r.answer.append(dns.rrset.from_text(name, 60, "IN", "SRV", f"0 0 443 {target}"))
         r.answer.append(dns.rrset.from_text(name, 60, "IN", "TXT", '"txtvers=1"'))
         r.answer.append(dns.rrset.from_text(name, 60, "IN", "A", host))
         r.answer.append(dns.rrset.from_text(name, 60, "IN", "AAAA", "fd00:99::66"))
@@ -80,6 +137,11 @@ def answer(wire, mode, key):
 def serve_udp(sock, mode, key):
     while True:
         data, peer = sock.recvfrom(65535)
+        if mode.endswith("-then-good"):
+            sock.sendto(answer(data, mode[: -len("-then-good")], key), peer)
+            time.sleep(0.1)
+            sock.sendto(answer(data, "good", key), peer)
+            continue
         out = answer(data, mode, key)
         if out is not None:
             sock.sendto(out, peer)

@@ -127,8 +127,26 @@ type Row = (
     fn(&Result<Response, ExchangeError>) -> bool,
 );
 
+/// The genuine answer to the request in `tx` (signed when `k` is given).
+fn genuine(x: &Exchange, tx: &Transmit, k: Option<&Key>) -> Vec<u8> {
+    match k {
+        Some(k) => {
+            sign_with(
+                &answer(&unsigned_of(&tx.bytes), 0),
+                k,
+                NOW,
+                Some(&x.request_mac),
+                0,
+            )
+            .unwrap()
+            .bytes
+        }
+        None => answer(&tx.bytes, 0),
+    }
+}
+
 #[test]
-fn refused_answers_end_the_attempt_and_say_why() {
+fn forged_datagrams_are_discarded_and_the_attempt_waits_for_the_genuine_answer() {
     fn refused(r: &Result<Response, ExchangeError>, needle: &str) -> bool {
         matches!(r, Err(e @ ExchangeError::Refused { .. }) if e.to_string().contains(needle))
     }
@@ -180,6 +198,32 @@ fn refused_answers_end_the_attempt_and_say_why() {
             |r| matches!(r, Err(ExchangeError::Malformed { .. })),
         ),
         (
+            "one byte while we hold a key",
+            |_, _| vec![0],
+            true,
+            |r| refused(r, "unusable response"),
+        ),
+        (
+            "garbage while we hold a key",
+            |req, _| {
+                let mut r = req[..2].to_vec();
+                r.extend_from_slice(&[0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 0xC0, 0xFF, 7]);
+                r
+            },
+            true,
+            |r| refused(r, "unusable response"),
+        ),
+        (
+            "wrong ID while we hold a key",
+            |req, _| {
+                let mut r = answer(&unsigned_of(req), 0);
+                r[0] ^= 0xFF;
+                r
+            },
+            true,
+            |r| refused(r, "wrong message ID"),
+        ),
+        (
             "unsigned while we hold a key",
             |req, _| answer(&unsigned_of(req), 0),
             true,
@@ -216,20 +260,114 @@ fn refused_answers_end_the_attempt_and_say_why() {
     ];
     for (what, make, with_key, want) in rows {
         let k = key();
+        let k = with_key.then_some(&k);
+        // 1. the forged datagram first, then the genuine answer: it wins
         let t0 = Instant::now();
-        let mut x = Exchange::new(query(), &servers(), 2, T, with_key.then_some(&k), t0, NOW);
+        let mut x = Exchange::new(query(), &servers(), 2, T, k, t0, NOW);
+        let tx = x.poll_transmit().expect(what);
+        let mac = x.request_mac.clone();
+        let t1 = t0 + T / 2;
+        x.handle_response(t1, NOW, tx.server, Transport::Udp, &make(&tx.bytes, &mac));
+        assert!(x.result().is_none(), "{what}: discarded, not an end");
+        assert!(x.poll_transmit().is_none(), "{what}: no new attempt");
+        assert_eq!(x.poll_timeout(), Some(t0 + T), "{what}: same deadline");
+        let good = genuine(&x, &tx, k);
+        x.handle_response(t1, NOW, tx.server, Transport::Udp, &good);
+        let r = x.take_result().expect(what);
+        assert!(r.is_ok(), "{what}: the genuine answer after it: {r:?}");
+        // 2. forged datagrams only: every attempt waits to its deadline,
+        //    then the result says why
+        let mut x = Exchange::new(query(), &servers(), 2, T, k, t0, NOW);
+        let mut now = t0;
         let mut attempts = 0;
         while x.result().is_none() {
-            let tx = x.poll_transmit().expect(what);
-            attempts += 1;
-            let mac = x.request_mac.clone();
-            // each attempt ends at once, no waiting for the deadline
-            x.handle_response(t0, NOW, tx.server, Transport::Udp, &make(&tx.bytes, &mac));
+            if let Some(tx) = x.poll_transmit() {
+                attempts += 1;
+                let mac = x.request_mac.clone();
+                x.handle_response(now, NOW, tx.server, Transport::Udp, &make(&tx.bytes, &mac));
+                assert!(
+                    x.result().is_none(),
+                    "{what}: waits after a forged datagram"
+                );
+            }
+            now = x.poll_timeout().unwrap_or(now);
+            x.handle_timeout(now);
         }
         assert_eq!(attempts, 2, "{what}: every attempt tried");
+        assert_eq!(now - t0, T * 2, "{what}: each to its deadline");
         let r = x.take_result().unwrap();
         assert!(want(&r), "{what}: {r:?}");
     }
+}
+
+#[test]
+fn an_answer_the_caller_refuses_is_discarded_like_a_forged_one() {
+    let t0 = Instant::now();
+    let mut x = Exchange::new(query(), &servers(), 1, T, None, t0, NOW);
+    x.strict();
+    let tx = x.poll_transmit().unwrap();
+    x.handle_response(t0, NOW, tx.server, Transport::Udp, &answer(&tx.bytes, 0));
+    assert!(x.take_result().unwrap().is_ok());
+    x.refuse_answer(t0, "no DNSSEC signature".into());
+    assert!(x.result().is_none(), "waiting again");
+    assert_eq!(x.poll_timeout(), Some(t0 + T));
+    // a genuine answer after it is taken
+    x.handle_response(t0, NOW, tx.server, Transport::Udp, &answer(&tx.bytes, 0));
+    assert!(x.take_result().unwrap().is_ok());
+    x.refuse_answer(t0, "no DNSSEC signature".into());
+    // none: the reason at the end, as an authentication failure
+    x.handle_timeout(t0 + T);
+    let e = x.take_result().unwrap().unwrap_err();
+    assert!(
+        matches!(&e, ExchangeError::Refused { why, .. } if why == "no DNSSEC signature"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn each_attempt_is_signed_afresh() {
+    let k = key();
+    let t0 = Instant::now();
+    let per = Duration::from_secs(10);
+    let mut x = Exchange::new(query(), &servers(), 2, per, Some(&k), t0, NOW);
+    let first = x.poll_transmit().unwrap();
+    let mac1 = x.request_mac.clone();
+    x.handle_timeout(t0 + per);
+    let second = x.poll_transmit().unwrap();
+    assert_eq!(signed_at(&first.bytes), NOW);
+    assert_eq!(
+        signed_at(&second.bytes),
+        NOW + 10,
+        "time signed = the attempt's"
+    );
+    assert_ne!(x.request_mac, mac1, "a new MAC");
+    assert_eq!(unsigned_of(&first.bytes), unsigned_of(&second.bytes));
+    // the answer chains to the new MAC; one to the old is refused
+    let old = sign_with(
+        &answer(&unsigned_of(&second.bytes), 0),
+        &k,
+        NOW + 10,
+        Some(&mac1),
+        0,
+    )
+    .unwrap()
+    .bytes;
+    x.handle_response(t0 + per, NOW + 10, second.server, Transport::Udp, &old);
+    assert!(
+        x.result().is_none(),
+        "chained to the old request: discarded"
+    );
+    let good = sign_with(
+        &answer(&unsigned_of(&second.bytes), 0),
+        &k,
+        NOW + 10,
+        Some(&x.request_mac),
+        0,
+    )
+    .unwrap()
+    .bytes;
+    x.handle_response(t0 + per, NOW + 10, second.server, Transport::Udp, &good);
+    assert!(x.take_result().unwrap().unwrap().authenticated);
 }
 
 #[test]
@@ -252,26 +390,60 @@ fn signed_answer_is_authenticated() {
     assert!(r.authenticated);
 }
 
-#[test]
-fn key_rejected_by_the_server_ends_at_once() {
-    let k = key();
-    let t0 = Instant::now();
-    let mut x = Exchange::new(query(), &servers(), 3, T, Some(&k), t0, NOW);
-    let tx = x.poll_transmit().unwrap();
-    // BIND's answer to a wrong secret: NOTAUTH, TSIG error BADSIG, no MAC
-    let mut resp = answer(&unsigned_of(&tx.bytes), 9);
+/// BIND's answer to a wrong secret: NOTAUTH, TSIG error BADSIG, no MAC.
+fn badsig_answer(req: &[u8]) -> Vec<u8> {
+    let mut resp = answer(&unsigned_of(req), 9);
     let ar = u16::from_be_bytes([resp[10], resp[11]]) + 1;
     resp[10..12].copy_from_slice(&ar.to_be_bytes());
     resp.extend_from_slice(b"\x03upd\x07example\x04test\x00\x00\xfa\x00\xff\x00\x00\x00\x00");
     let mut rd = b"\x0bhmac-sha256\x00".to_vec();
     rd.extend_from_slice(&NOW.to_be_bytes()[2..]);
     rd.extend_from_slice(&[1, 44, 0, 0]); // fudge 300, MAC size 0
-    rd.extend_from_slice(&tx.bytes[0..2]);
+    rd.extend_from_slice(&req[0..2]);
     rd.extend_from_slice(&BADSIG.to_be_bytes());
     rd.extend_from_slice(&[0, 0]);
     resp.extend_from_slice(&(rd.len() as u16).to_be_bytes());
     resp.extend_from_slice(&rd);
-    x.handle_response(t0, NOW, tx.server, Transport::Udp, &resp);
+    resp
+}
+
+#[test]
+fn unsigned_key_refusal_is_kept_in_mind_not_an_end() {
+    let k = key();
+    let t0 = Instant::now();
+    // anybody can send an unsigned BADSIG: the genuine answer after it wins
+    let mut x = Exchange::new(query(), &servers(), 3, T, Some(&k), t0, NOW);
+    let tx = x.poll_transmit().unwrap();
+    x.handle_response(
+        t0,
+        NOW,
+        tx.server,
+        Transport::Udp,
+        &badsig_answer(&tx.bytes),
+    );
+    assert!(x.result().is_none() && x.poll_transmit().is_none());
+    let good = genuine(&x, &tx, Some(&k));
+    x.handle_response(t0, NOW, tx.server, Transport::Udp, &good);
+    assert!(x.take_result().unwrap().unwrap().authenticated);
+    // nothing genuine: the refusal is the reason, after every attempt
+    let mut x = Exchange::new(query(), &servers(), 3, T, Some(&k), t0, NOW);
+    let mut now = t0;
+    let mut attempts = 0;
+    while x.result().is_none() {
+        if let Some(tx) = x.poll_transmit() {
+            attempts += 1;
+            x.handle_response(
+                now,
+                NOW,
+                tx.server,
+                Transport::Udp,
+                &badsig_answer(&tx.bytes),
+            );
+        }
+        now = x.poll_timeout().unwrap_or(now);
+        x.handle_timeout(now);
+    }
+    assert_eq!(attempts, 3);
     let e = x.take_result().unwrap().unwrap_err();
     assert!(matches!(e, ExchangeError::KeyRejected { .. }), "{e:?}");
     let text = e.to_string();
@@ -380,13 +552,10 @@ fn recorded_bind_and_knot_answers() {
                 let mut x = Exchange::new(unsigned_of(req), &[server], 1, T, Some(&key()), t0, t);
                 x.poll_transmit().unwrap();
                 x.handle_response(t0, now, server, Transport::Udp, bytes);
+                assert!(x.result().is_none(), "{name} #{i} {what}: discarded");
+                x.handle_timeout(t0 + T);
                 assert!(
-                    matches!(
-                        x.take_result(),
-                        Some(Err(
-                            ExchangeError::Refused { .. } | ExchangeError::Malformed { .. }
-                        ))
-                    ),
+                    matches!(x.take_result(), Some(Err(ExchangeError::Refused { .. }))),
                     "{name} #{i} {what}"
                 );
             }
@@ -407,7 +576,9 @@ fn recorded_bind_and_knot_answers() {
             t,
         );
         x.poll_transmit().unwrap();
-        x.handle_response(Instant::now(), t, server, Transport::Udp, &forged);
+        let t0 = Instant::now();
+        x.handle_response(t0, t, server, Transport::Udp, &forged);
+        x.handle_timeout(t0 + T);
         assert!(
             matches!(x.take_result(), Some(Err(ExchangeError::Refused { .. }))),
             "{name}"
