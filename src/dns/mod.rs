@@ -20,6 +20,7 @@ pub(crate) mod publish;
 pub(crate) mod settings;
 pub(crate) mod tsig;
 
+pub(crate) use self::publish::Planned;
 pub use self::publish::Publisher;
 pub use self::settings::{Discovery, DnsSettings};
 
