@@ -56,4 +56,4 @@ pub use crate::cancel::Cancel;
 pub use crate::config::Config;
 pub use crate::error::{Error, Result};
 pub use crate::props::{Properties, Value};
-pub use crate::zeroconf::{get_endpoint, lookup_once, Zeroconf};
+pub use crate::zeroconf::{get_endpoint, lookup_once, lookup_once_with, Zeroconf};

@@ -1,0 +1,170 @@
+//! Cancelling one call with a token (`ironicmdns::Cancel`) between two
+//! private hosts (tests/common/lab.rs): every blocking call ends with
+//! Error::Cancelled within 50 ms of the trigger, the handle stays usable,
+//! and a registration cancelled while probing leaves nothing on the wire
+//! but its probes. Skips cleanly where no namespace can be made.
+
+#[macro_use]
+mod common;
+
+use std::net::{IpAddr, Ipv4Addr, UdpSocket};
+use std::time::{Duration, Instant};
+
+use ironicmdns::{lookup_once_with, Cancel, Config, Error, Zeroconf};
+
+/// The promise of the C header: cancel-to-return.
+const PROMPT: Duration = Duration::from_millis(50);
+
+fn config_on(addr: IpAddr) -> Config {
+    let mut c = Config {
+        interfaces: Some(vec![addr]),
+        ..Config::default()
+    };
+    c.set("lookup_attempts", "10").unwrap();
+    c.set("lookup_timeout", "2").unwrap();
+    c
+}
+
+#[test]
+fn every_blocking_call_ends_promptly_and_the_handle_stays_usable() {
+    let Some(lab) = lab!() else { return };
+    let (a_addr, b_addr) = (lab.v4(0), lab.v4(1));
+    // Host B answers nothing but is there to probe against.
+    let results = lab.run_on(0, move || {
+        let zc = Zeroconf::new(config_on(a_addr)).unwrap();
+        let token = Cancel::new();
+        let results = std::thread::scope(|s| {
+            let mut calls = Vec::new();
+            for i in 0..6 {
+                let (zc, token) = (&zc, &token);
+                calls.push(s.spawn(move || {
+                    let t = Some(token);
+                    let got = match i {
+                        0 => zc.get_endpoint_with("nobody", true, false, t).map(|_| ()),
+                        1 => zc.browse_with(Duration::from_secs(30), t).map(|_| ()),
+                        2 => zc
+                            .wait_registrations_lost_with(Some(Duration::from_secs(30)), t)
+                            .map(|_| ()),
+                        // still probing when the token fires (~750 ms)
+                        3 => zc.register_service_with("probing", "http://198.18.0.1:8080", None, t),
+                        4 => lookup_once_with(config_on(a_addr), "nobody", true, false, t)
+                            .map(|_| ()),
+                        // in the wait between two attempts
+                        _ => {
+                            let mut c = config_on(a_addr);
+                            c.set("lookup_timeout", "0.05").unwrap();
+                            c.set("lookup_attempts", "5").unwrap();
+                            lookup_once_with(c, "nobody", true, false, t).map(|_| ())
+                        }
+                    };
+                    (i, got, Instant::now())
+                }));
+            }
+            std::thread::sleep(Duration::from_millis(300));
+            let at = Instant::now();
+            token.trigger();
+            calls
+                .into_iter()
+                .map(|h| {
+                    let (i, got, end) = h.join().unwrap();
+                    (i, got, end.saturating_duration_since(at))
+                })
+                .collect::<Vec<_>>()
+        });
+        // The handle is still usable: a call with a fresh token (and one
+        // with the triggered token, which ends at once).
+        let again = zc.register_service_with(
+            "probing",
+            "http://198.18.0.1:8080",
+            None,
+            Some(&Cancel::new()),
+        );
+        let t = Instant::now();
+        let stale = zc.get_endpoint_with("nobody", true, false, Some(&token));
+        let stale_took = t.elapsed();
+        (results, again, stale, stale_took, zc)
+    });
+    let (results, again, stale, stale_took, zc) = results;
+    for (i, got, late) in &results {
+        assert!(matches!(got, Err(Error::Cancelled(_))), "call {i}: {got:?}");
+        assert!(
+            *late < PROMPT,
+            "call {i} returned {late:?} after the trigger"
+        );
+        eprintln!("call {i}: cancelled, returned {late:?} after the trigger");
+    }
+    again.expect("the handle registers after a cancelled call");
+    assert!(matches!(stale, Err(Error::Cancelled(_))), "{stale:?}");
+    assert!(stale_took < Duration::from_millis(5), "{stale_took:?}");
+    // B finds what A registered after the cancel.
+    let found = lab.run_on(1, move || {
+        let zc = Zeroconf::new(config_on(b_addr)).unwrap();
+        zc.get_endpoint("probing", true, false)
+    });
+    assert_eq!(found.unwrap().0, "http://198.18.0.1:8080");
+    lab.run_on(0, move || zc.close().unwrap());
+}
+
+/// Every mDNS packet host B hears for `window`, as (is a response, bytes).
+fn listen(b_addr: Ipv4Addr, window: Duration) -> Vec<(bool, Vec<u8>)> {
+    let s = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 5353)).unwrap();
+    s.join_multicast_v4(&Ipv4Addr::new(224, 0, 0, 251), &b_addr)
+        .unwrap();
+    let until = Instant::now() + window;
+    let mut buf = [0u8; 9000];
+    let mut seen = Vec::new();
+    while let Some(left) = until.checked_duration_since(Instant::now()) {
+        s.set_read_timeout(Some(left.max(Duration::from_millis(1))))
+            .unwrap();
+        if let Ok(n) = s.recv(&mut buf) {
+            if n > 2 {
+                seen.push((buf[2] & 0x80 != 0, buf[..n].to_vec()));
+            }
+        }
+    }
+    seen
+}
+
+#[test]
+fn a_registration_cancelled_while_probing_leaves_only_its_probes() {
+    let Some(lab) = lab!() else { return };
+    let (a_addr, b_addr) = (lab.v4(0), lab.v4(1));
+    let IpAddr::V4(b4) = b_addr else { panic!("v4") };
+    let sniffer = lab.spawn_on(1, move || listen(b4, Duration::from_secs(3)));
+    std::thread::sleep(Duration::from_millis(200));
+    let (got, late) = lab.run_on(0, move || {
+        let zc = Zeroconf::new(config_on(a_addr)).unwrap();
+        let token = Cancel::new();
+        let t2 = token.clone();
+        let trigger = std::thread::spawn(move || {
+            // the first probe goes out within 250 ms, the last at ~500 ms
+            std::thread::sleep(Duration::from_millis(300));
+            t2.trigger();
+            Instant::now()
+        });
+        let got =
+            zc.register_service_with("withdrawn", "http://198.18.0.1:8080", None, Some(&token));
+        let end = Instant::now();
+        let at = trigger.join().unwrap();
+        // close() would send goodbyes for anything still registered.
+        zc.close().unwrap();
+        (got, end.saturating_duration_since(at))
+    });
+    assert!(matches!(got, Err(Error::Cancelled(_))), "{got:?}");
+    assert!(late < PROMPT, "returned {late:?} after the trigger");
+    let seen = sniffer.join().unwrap();
+    let name = b"withdrawn";
+    let ours: Vec<&(bool, Vec<u8>)> = seen
+        .iter()
+        .filter(|(_, p)| p.windows(name.len()).any(|w| w == name))
+        .collect();
+    assert!(
+        ours.iter().any(|(response, _)| !response),
+        "the probes were heard ({} packets)",
+        seen.len()
+    );
+    assert!(
+        ours.iter().all(|(response, _)| !response),
+        "no announcement and no goodbye for a name never announced: {ours:?}"
+    );
+}
