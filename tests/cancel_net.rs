@@ -1,11 +1,15 @@
 //! Cancelling one call with a token (`ironicmdns::Cancel`) between two
 //! private hosts (tests/common/lab.rs): every blocking call ends with
 //! Error::Cancelled within 50 ms of the trigger, the handle stays usable,
-//! and a registration cancelled while probing leaves nothing on the wire
-//! but its probes. Skips cleanly where no namespace can be made.
+//! a registration cancelled while probing leaves nothing on the wire but
+//! its probes, and with `discovery = both` the DNS records it had already
+//! added are removed (BIND on host 0). Skips cleanly where no namespace
+//! can be made.
 
 #[macro_use]
 mod common;
+#[path = "dns/servers.rs"]
+mod servers;
 
 use std::net::{IpAddr, Ipv4Addr, UdpSocket};
 use std::time::{Duration, Instant};
@@ -167,4 +171,66 @@ fn a_registration_cancelled_while_probing_leaves_only_its_probes() {
         ours.iter().all(|(response, _)| !response),
         "no announcement and no goodbye for a name never announced: {ours:?}"
     );
+}
+
+/// `discovery = both`: the UPDATE is applied in milliseconds, then mDNS
+/// probes; a cancel while probing returns at once and the DNS records the
+/// call added are removed in the background, without waiting for close.
+#[test]
+fn a_cancelled_registration_removes_the_dns_records_it_added() {
+    let Some(lab) = lab!() else { return };
+    if !servers::server_programs(servers::Kind::Bind) {
+        return;
+    }
+    let srv = servers::Server::start(&lab, 0, servers::Kind::Bind);
+    let server = srv.v4;
+    let before = srv.zone_records(&lab, 1);
+    let b_addr = lab.v4(1);
+    let (got, late, zc) = lab.run_on(1, move || {
+        let mut c = servers::config(server, true);
+        c.set("discovery", "both").unwrap();
+        c.interfaces = Some(vec![b_addr]);
+        let zc = Zeroconf::new(c).unwrap();
+        let token = Cancel::new();
+        let t2 = token.clone();
+        let trigger = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(400));
+            t2.trigger();
+            Instant::now()
+        });
+        let got = zc.register_service_with(
+            "baremetal",
+            "http://198.18.0.2:6385/baremetal",
+            None,
+            Some(&token),
+        );
+        let end = Instant::now();
+        let at = trigger.join().unwrap();
+        (got, end.saturating_duration_since(at), zc)
+    });
+    assert!(matches!(got, Err(Error::Cancelled(_))), "{got:?}");
+    assert!(late < PROMPT, "returned {late:?} after the trigger");
+    // The zone held our records (the UPDATE went through before the
+    // cancel) and holds them no more soon after, the handle still open.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut after = srv.zone_records(&lab, 1);
+    while after != before && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        after = srv.zone_records(&lab, 1);
+    }
+    assert_eq!(
+        after, before,
+        "the cancelled registration's records are gone"
+    );
+    // ... and the zone did hold them: the server added them, then deleted
+    // them (while the handle was still open: close comes below).
+    let log = srv.log();
+    let added = log.find("adding an RR at 'baremetal._openstack._tcp.mystack.example.test' SRV");
+    let deleted = log.find("deleting an RR at baremetal._openstack._tcp.mystack.example.test SRV");
+    assert!(
+        matches!((added, deleted), (Some(a), Some(d)) if a < d),
+        "BIND added our SRV, then deleted it:\n{log}"
+    );
+    lab.run_on(1, move || zc.close().unwrap());
+    srv.stop();
 }
