@@ -234,3 +234,150 @@ fn a_cancelled_registration_removes_the_dns_records_it_added() {
     lab.run_on(1, move || zc.close().unwrap());
     srv.stop();
 }
+
+/// What a registration that had announced when its cancel was seen gets:
+/// `Mdns::withdraw_later` returns at once and the goodbyes (TTL 0) follow
+/// on the wire.
+#[test]
+fn an_announced_registration_withdrawn_later_says_goodbye() {
+    use ironicmdns::engine::{Mdns, MdnsOptions};
+    use ironicmdns::service::{ServiceInfo, Ttls};
+    let Some(lab) = lab!() else { return };
+    let (a_addr, b_addr) = (lab.v4(0), lab.v4(1));
+    let IpAddr::V4(b4) = b_addr else { panic!("v4") };
+    let instance = "announced._openstack._tcp.local.";
+    let (mdns, id) = lab.run_on(0, move || {
+        let mdns = Mdns::start(MdnsOptions {
+            interfaces: Some(vec![a_addr]),
+            cache_capacity: None,
+        })
+        .unwrap();
+        let info = ServiceInfo {
+            instance: instance.into(),
+            service_type: "_openstack._tcp.local.".into(),
+            target: instance.into(),
+            port: 6385,
+            txt: vec![b"txtvers=1".to_vec()],
+            addresses: vec![a_addr],
+            ttls: Ttls::default(),
+        };
+        let id = mdns.register(info, Duration::from_secs(5)).unwrap();
+        (mdns, id)
+    });
+    let sniffer = lab.spawn_on(1, move || listen(b4, Duration::from_millis(1500)));
+    std::thread::sleep(Duration::from_millis(200));
+    let (took, mdns) = lab.run_on(0, move || {
+        let t = Instant::now();
+        mdns.withdraw_later(id).unwrap();
+        (t.elapsed(), mdns)
+    });
+    assert!(
+        took < Duration::from_millis(5),
+        "withdraw_later took {took:?}"
+    );
+    let seen = sniffer.join().unwrap();
+    let goodbyes = seen
+        .iter()
+        .filter(|(response, _)| *response)
+        .filter_map(|(_, p)| simple_dns::Packet::parse(p).ok())
+        .filter(|p| {
+            p.answers.iter().any(|rr| {
+                rr.ttl == 0
+                    && rr.name.to_string() == instance.trim_end_matches('.')
+                    && matches!(rr.rdata, simple_dns::rdata::RData::SRV(_))
+            })
+        })
+        .count();
+    assert!(
+        goodbyes >= 1,
+        "no goodbye for our SRV among {} packets",
+        seen.len()
+    );
+    lab.run_on(0, move || mdns.close().unwrap());
+}
+
+/// `zc_get_endpoint_ex` and `zc_lookup_ex` write the flags on success: an
+/// mDNS answer without any trust anchor is not validated (0); NULL
+/// `flags_out` is allowed.
+#[test]
+fn the_c_lookups_tell_an_unvalidated_answer() {
+    use ironicmdns::capi::cancel::{zc_cancel, zc_cancel_free, zc_cancel_new};
+    use ironicmdns::capi::cancellable::{zc_get_endpoint_ex, zc_lookup_ex};
+    use ironicmdns::capi::status::ZC_OK;
+    use ironicmdns::capi::strings::zc_string_free;
+    use ironicmdns::capi::zeroconf::{zc_close, zc_new, zc_zeroconf};
+    use std::ffi::{c_char, CStr};
+    let Some(lab) = lab!() else { return };
+    let b_addr = lab.v4(1);
+    let b = lab.run_on(1, move || {
+        let zc = Zeroconf::new(config_on(b_addr)).unwrap();
+        zc.register_service("baremetal", "http://198.18.0.2:6385/baremetal", None)
+            .unwrap();
+        zc
+    });
+    let got = lab.run_on(0, || {
+        let mut rows = Vec::new();
+        let mut token: *mut zc_cancel = std::ptr::null_mut();
+        assert_eq!(zc_cancel_new(&mut token), ZC_OK);
+        let mut zc: *mut zc_zeroconf = std::ptr::null_mut();
+        assert_eq!(zc_new(std::ptr::null(), &mut zc), ZC_OK);
+        for with_flags in [true, false] {
+            let mut url: *mut c_char = std::ptr::null_mut();
+            let mut flags: u32 = 0xdead;
+            let flags_out = if with_flags {
+                &mut flags as *mut u32
+            } else {
+                std::ptr::null_mut()
+            };
+            let st = zc_get_endpoint_ex(
+                zc,
+                c"baremetal".as_ptr(),
+                1,
+                0,
+                token,
+                &mut url,
+                std::ptr::null_mut(),
+                flags_out,
+            );
+            let text = (!url.is_null()).then(|| {
+                unsafe { CStr::from_ptr(url) }
+                    .to_string_lossy()
+                    .into_owned()
+            });
+            zc_string_free(url);
+            rows.push((st, text, flags));
+        }
+        zc_close(zc);
+        let mut url: *mut c_char = std::ptr::null_mut();
+        let mut flags: u32 = 0xdead;
+        let st = zc_lookup_ex(
+            std::ptr::null(),
+            c"baremetal".as_ptr(),
+            1,
+            0,
+            std::ptr::null(),
+            &mut url,
+            std::ptr::null_mut(),
+            &mut flags,
+        );
+        let text = (!url.is_null()).then(|| {
+            unsafe { CStr::from_ptr(url) }
+                .to_string_lossy()
+                .into_owned()
+        });
+        zc_string_free(url);
+        rows.push((st, text, flags));
+        zc_cancel_free(token);
+        rows
+    });
+    b.close().unwrap();
+    let url = Some("http://198.18.0.2:6385/baremetal".to_string());
+    assert_eq!(
+        got,
+        [
+            (ZC_OK, url.clone(), 0),
+            (ZC_OK, url.clone(), 0xdead),
+            (ZC_OK, url, 0)
+        ]
+    );
+}

@@ -104,7 +104,7 @@ impl Mdns {
     /// Withdraw a registration in the background: its goodbyes go out
     /// after this returns (a cancelled call that had announced; `close`
     /// waits for them). Unknown or already withdrawn ids are ignored.
-    pub(crate) fn withdraw_later(&self, id: RegId) -> Result<()> {
+    pub fn withdraw_later(&self, id: RegId) -> Result<()> {
         let mut st = self.lock();
         st.check()?;
         match st.regs.get(&id).copied() {
