@@ -28,7 +28,9 @@
  * every call in progress on that handle, which returns ZC_ERR_CLOSED
  * promptly (well under 100 ms), and the handle's memory is freed only after
  * the last of them has returned. That is how an agent cancels a lookup on
- * shutdown. Do not use the pointer after zc_close returned. A zc_options object is synchronised. A zc_props set
+ * shutdown. To cancel one call and keep the handle, pass a zc_cancel token
+ * to the call's _ex variant and trigger it (ZC_ERR_CANCELLED, man zc_cancel).
+ * Do not use the pointer after zc_close returned. A zc_options object is synchronised. A zc_props set
  * may be read by several threads, but zc_props_set needs it to itself. The
  * library runs at most one background thread per handle, started by the
  * first zc_register_service, zc_browse or zc_get_endpoint on it (zc_lookup*
@@ -367,14 +369,16 @@ zc_status zc_get_endpoint(const zc_zeroconf *zc,
  * registration is never renamed or retried; the publisher should exit or
  * call `zc_register_service` again. Waits up to `timeout_ms` ms (0: only
  * check now; negative: `ZC_ERR_INVALID_ARGUMENT`) for a loss; to stop a
- * waiting thread call `zc_close` (the wait then returns `ZC_ERR_CLOSED`)
- * or let its timeout pass. On `ZC_OK`, `*lost_out` is NULL when nothing was lost, else a new
+ * waiting thread call `zc_close` (the wait then returns `ZC_ERR_CLOSED`),
+ * let its timeout pass, or wait with `zc_wait_lost_ex` and a `zc_cancel`. On `ZC_OK`, `*lost_out` is NULL when nothing was lost, else a new
  * string (free it with `zc_string_free`) of the lost instance names
  * (e.g. "baremetal._openstack._tcp.local.") separated by '\n'; a lost
  * name is reported by every later call as well. Nothing is written on
  * failure.
  */
-zc_status zc_wait_lost(const zc_zeroconf *zc, int32_t timeout_ms, char **lost_out);
+zc_status zc_wait_lost(const zc_zeroconf *zc,
+                       int32_t timeout_ms,
+                       char **lost_out);
 
 /**
  * Copy the detail text of the last failed call on `zc` into `buf` of `len`
@@ -464,7 +468,9 @@ void zc_cancel_free(zc_cancel *cancel);
  * (so it may have been applied) a removal of exactly the records it
  * added follows in the background (`zc_close` waits for it). A
  * registration that completed before the trigger was seen returns
- * `ZC_OK` and stays published.
+ * `ZC_OK` and stays published. Not interruptible: the system resolver's
+ * lookup of a host name in `endpoint_url` (an IP literal needs none); a
+ * cancel during it takes effect when it returns.
  */
 zc_status zc_register_service_ex(const zc_zeroconf *zc,
                                  const char *service_type,

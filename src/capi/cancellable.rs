@@ -24,7 +24,9 @@ use super::zeroconf::{on_handle, wait_lost, write_found, zc_zeroconf};
 /// (so it may have been applied) a removal of exactly the records it
 /// added follows in the background (`zc_close` waits for it). A
 /// registration that completed before the trigger was seen returns
-/// `ZC_OK` and stays published.
+/// `ZC_OK` and stays published. Not interruptible: the system resolver's
+/// lookup of a host name in `endpoint_url` (an IP literal needs none); a
+/// cancel during it takes effect when it returns.
 #[no_mangle]
 pub extern "C" fn zc_register_service_ex(
     zc: *const zc_zeroconf,

@@ -253,8 +253,8 @@ pub(crate) fn lost_text(lost: &[String]) -> Outcome<*mut c_char> {
 /// registration is never renamed or retried; the publisher should exit or
 /// call `zc_register_service` again. Waits up to `timeout_ms` ms (0: only
 /// check now; negative: `ZC_ERR_INVALID_ARGUMENT`) for a loss; to stop a
-/// waiting thread call `zc_close` (the wait then returns `ZC_ERR_CLOSED`)
-/// or let its timeout pass. On `ZC_OK`, `*lost_out` is NULL when nothing was lost, else a new
+/// waiting thread call `zc_close` (the wait then returns `ZC_ERR_CLOSED`),
+/// let its timeout pass, or wait with `zc_wait_lost_ex` and a `zc_cancel`. On `ZC_OK`, `*lost_out` is NULL when nothing was lost, else a new
 /// string (free it with `zc_string_free`) of the lost instance names
 /// (e.g. "baremetal._openstack._tcp.local.") separated by '\n'; a lost
 /// name is reported by every later call as well. Nothing is written on

@@ -520,11 +520,13 @@ def _interruptible(run, token):
         return run()
     done = _thread.allocate_lock()
     done.acquire()
-    result = []
+    outcome = []
 
     def helper():
         try:
-            result.append(run())
+            outcome.append((True, run()))
+        except BaseException as exc:    # handed to the caller's thread
+            outcome.append((False, exc))
         finally:
             done.release()
 
@@ -535,7 +537,10 @@ def _interruptible(run, token):
         lib.zc_cancel_trigger(token)
         _wait_uninterrupted(done)
         raise
-    return result[0]
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return value
 
 
 def _wait_uninterrupted(lock):
