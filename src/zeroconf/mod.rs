@@ -718,4 +718,6 @@ fn resolve_host(service_type: &ServiceType, ep: &Endpoint) -> Result<Vec<IpAddr>
 }
 
 #[cfg(test)]
+mod cancel_tests;
+#[cfg(test)]
 mod tests;
