@@ -336,7 +336,11 @@ impl Zeroconf {
             .name("ironicmdns-dns-retract".into())
             .spawn(move || dns.retract(&planned));
         match spawned {
-            Ok(t) => self.state().retracting.push(t),
+            Ok(t) => {
+                let mut st = self.state();
+                st.retracting.retain(|t| !t.is_finished());
+                st.retracting.push(t);
+            }
             Err(e) => log(
                 LogLevel::Error,
                 &format!("cannot start removing the DNS records of a cancelled registration: {e}"),
