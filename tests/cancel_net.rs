@@ -143,8 +143,9 @@ fn a_registration_cancelled_while_probing_leaves_only_its_probes() {
         let trigger = std::thread::spawn(move || {
             // the first probe goes out within 250 ms, the last at ~500 ms
             std::thread::sleep(Duration::from_millis(300));
+            let at = Instant::now();
             t2.trigger();
-            Instant::now()
+            at
         });
         let got =
             zc.register_service_with("withdrawn", "http://198.18.0.1:8080", None, Some(&token));
@@ -195,8 +196,9 @@ fn a_cancelled_registration_removes_the_dns_records_it_added() {
         let t2 = token.clone();
         let trigger = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(400));
+            let at = Instant::now();
             t2.trigger();
-            Instant::now()
+            at
         });
         let got = zc.register_service_with(
             "baremetal",

@@ -16,8 +16,9 @@ fn a_wait_between_attempts_ends_at_the_trigger_and_not_before() {
     let t2 = token.clone();
     let trigger = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(100));
+        let at = Instant::now();
         t2.trigger();
-        Instant::now()
+        at
     });
     let start = Instant::now();
     let got = zc.cancellable(Some(&token), || zc.pause(Duration::from_secs(30)));
