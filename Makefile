@@ -58,7 +58,7 @@ PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|' \
 
 install: build $(NATIVE_LIBS)
 	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
-	  $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	  $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
 	$(INSTALL) -m 0755 $(OUT)/libironicmdns.so $(DESTDIR)$(LIBDIR)/$(REALNAME)
 	ln -sf $(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libironicmdns.so
@@ -68,12 +68,14 @@ install: build $(NATIVE_LIBS)
 	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/ironicmdns.pc
 	$(INSTALL) -m 0755 $(OUT)/ironic-mdns $(DESTDIR)$(BINDIR)/ironic-mdns
 	$(INSTALL) -m 0644 man/ironic-mdns.1 $(DESTDIR)$(MANDIR)/man1/ironic-mdns.1
+	$(INSTALL) -m 0644 man/zc_cancel.3 $(DESTDIR)$(MANDIR)/man3/zc_cancel.3
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/$(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME) \
 	      $(DESTDIR)$(LIBDIR)/libironicmdns.so $(DESTDIR)$(LIBDIR)/libironicmdns.a \
 	      $(DESTDIR)$(INCLUDEDIR)/ironicmdns.h $(DESTDIR)$(PKGCONFIGDIR)/ironicmdns.pc \
-	      $(DESTDIR)$(BINDIR)/ironic-mdns $(DESTDIR)$(MANDIR)/man1/ironic-mdns.1
+	      $(DESTDIR)$(BINDIR)/ironic-mdns $(DESTDIR)$(MANDIR)/man1/ironic-mdns.1 \
+	      $(DESTDIR)$(MANDIR)/man3/zc_cancel.3
 
 header:
 	IRONICMDNS_BLESS=1 $(CARGO) test --locked --test capi_header

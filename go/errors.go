@@ -23,6 +23,10 @@ var (
 	ErrPoisoned        = errors.New("poisoned")
 	ErrInternal        = errors.New("internal error")
 	ErrAuth            = errors.New("unauthenticated DNS answer")
+	// ErrCancelled: the call's cancel token was triggered. The package
+	// triggers it when the call's context ends and returns ctx.Err() then,
+	// so callers see it only from calls cancelled some other way.
+	ErrCancelled = errors.New("cancelled")
 )
 
 var sentinels = map[int]error{
@@ -37,6 +41,7 @@ var sentinels = map[int]error{
 	int(C.ZC_ERR_POISONED):         ErrPoisoned,
 	int(C.ZC_ERR_INTERNAL):         ErrInternal,
 	int(C.ZC_ERR_AUTH):             ErrAuth,
+	int(C.ZC_ERR_CANCELLED):        ErrCancelled,
 }
 
 // Error is a failed call: Status is the library's ZC_ERR_* code, Detail its

@@ -18,13 +18,14 @@
 // options), never from the C library's per-thread slot: goroutines move
 // between OS threads between two cgo calls.
 //
-// A call that blocks in the library (lookups, registrations, browsing) runs
-// on its own goroutine; when ctx ends first the call returns ctx.Err() at
-// once and the library call finishes in the background within its time
-// limits (the lookup_attempts / lookup_timeout options). Close waits for
-// such calls before it releases the handle; WaitLost waits in slices of at
-// most 200 ms, so neither Close nor a context waits it out. A Zeroconf
-// that becomes unreachable without Close is closed by a finalizer.
+// A call that blocks in the library (lookups, registrations, browsing,
+// WaitLost) holds a cancel token of the library (zc_cancel); when ctx ends
+// first the token is triggered, the library call returns within 50 ms (a
+// few ms in practice) and the call returns ctx.Err(): nothing goes on in
+// the background, and the goroutine and its thread are free. Close cancels
+// every call in flight the same way (they return ErrClosed) and does not
+// wait for their time limits. A Zeroconf that becomes unreachable without
+// Close is closed by a finalizer.
 //
 // Every option of the library is settable: Options has fields for the
 // options this package knows, Values takes any option by its config-file
@@ -39,7 +40,9 @@ import "C"
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"sort"
 	"strings"
@@ -58,6 +61,10 @@ type Props map[string][]byte
 type Endpoint struct {
 	URL   string
 	Props Props
+	// Validated: every record the endpoint came from (SRV, TXT, addresses)
+	// was validated by DNSSEC against the configured trust anchors
+	// (ZC_ENDPOINT_VALIDATED). Never true without a trust anchor.
+	Validated bool
 }
 
 // Service is one service heard by Browse. URL is empty when it could not
@@ -77,6 +84,10 @@ type Zeroconf struct {
 	mu     sync.RWMutex // read: a call in flight; write: Close
 	h      *C.zc_zeroconf
 	params Props
+	// The cancel tokens of the calls in flight, which Close triggers.
+	calls   sync.Mutex
+	closing bool
+	tokens  map[*C.zc_cancel]struct{}
 }
 
 // New starts the engine with o (nil: defaults).
@@ -115,33 +126,86 @@ func (z *Zeroconf) finalize() {
 	}()
 }
 
-// call runs f (blocking library calls on the handle) on its own goroutine
-// and returns its result, or ctx.Err() as soon as ctx ends; f then
-// finishes in the background and Close waits for it. Every call on the
-// handle goes through here: this is the one place a context meets the
-// library.
-func (z *Zeroconf) call(ctx context.Context, op string, f func(h *C.zc_zeroconf) error) error {
+// call runs f (blocking library calls on the handle) with a cancel token
+// that the end of ctx, or Close, triggers: f then returns within 50 ms.
+// The result is ctx.Err() when ctx ended first, ErrClosed when Close came
+// first. Every call on the handle goes through here: this is the one
+// place a context meets the library.
+func (z *Zeroconf) call(ctx context.Context, op string, f func(h *C.zc_zeroconf, c *C.zc_cancel) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	done := make(chan error, 1)
-	go func() {
-		z.mu.RLock()
-		defer z.mu.RUnlock()
-		if z.h == nil {
-			done <- &Error{Op: op, Status: int(C.ZC_ERR_CLOSED), Detail: "the Zeroconf is closed"}
-			return
-		}
-		err := f(z.h)
-		runtime.KeepAlive(z) // no finalizer while the library holds the handle
-		done <- err
-	}()
-	select {
-	case err := <-done:
+	z.mu.RLock()
+	defer z.mu.RUnlock()
+	if z.h == nil {
+		return &Error{Op: op, Status: int(C.ZC_ERR_CLOSED), Detail: "the Zeroconf is closed"}
+	}
+	tok, err := newToken(op)
+	if err != nil {
 		return err
-	case <-ctx.Done():
+	}
+	defer C.zc_cancel_free(tok)
+	z.calls.Lock()
+	if z.closing {
+		z.calls.Unlock()
+		return &Error{Op: op, Status: int(C.ZC_ERR_CLOSED), Detail: "the Zeroconf is closing"}
+	}
+	if z.tokens == nil {
+		z.tokens = map[*C.zc_cancel]struct{}{}
+	}
+	z.tokens[tok] = struct{}{}
+	z.calls.Unlock()
+	defer func() {
+		z.calls.Lock()
+		delete(z.tokens, tok)
+		z.calls.Unlock()
+	}()
+	err = withContext(ctx, tok, func() error { return f(z.h, tok) })
+	runtime.KeepAlive(z) // no finalizer while the library holds the handle
+	if errors.Is(err, ErrCancelled) && ctx.Err() == nil {
+		z.calls.Lock()
+		closing := z.closing
+		z.calls.Unlock()
+		if closing {
+			return &Error{Op: op, Status: int(C.ZC_ERR_CLOSED), Detail: "the Zeroconf was closed during the call"}
+		}
+	}
+	return err
+}
+
+// newToken makes a library cancel token (free it with zc_cancel_free).
+func newToken(op string) (*C.zc_cancel, error) {
+	var tok *C.zc_cancel
+	if s := C.zc_cancel_new(&tok); s != C.ZC_OK {
+		return nil, newError(op, s, "")
+	}
+	return tok, nil
+}
+
+// withContext runs f, triggering tok when ctx ends before f returns; it
+// returns ctx.Err() when ctx ended and f was cancelled. The watcher is
+// gone before withContext returns, so tok may be freed then.
+func withContext(ctx context.Context, tok *C.zc_cancel, f func() error) error {
+	if ctx.Done() == nil { // context.Background(): nothing to watch
+		return f()
+	}
+	stop := make(chan struct{})
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		select {
+		case <-ctx.Done():
+			C.zc_cancel_trigger(tok)
+		case <-stop:
+		}
+	}()
+	err := f()
+	close(stop)
+	<-watched
+	if err != nil && ctx.Err() != nil && errors.Is(err, ErrCancelled) {
 		return ctx.Err()
 	}
+	return err
 }
 
 // Register publishes serviceType (e.g. "baremetal") at endpoint (a URL)
@@ -155,7 +219,7 @@ func (z *Zeroconf) Register(ctx context.Context, serviceType, endpoint string, p
 	for k, v := range params {
 		merged[k] = v
 	}
-	return z.call(ctx, "register", func(h *C.zc_zeroconf) error {
+	return z.call(ctx, "register", func(h *C.zc_zeroconf, c *C.zc_cancel) error {
 		st, err := cString(serviceType, "service type")
 		if err != nil {
 			return err
@@ -171,7 +235,7 @@ func (z *Zeroconf) Register(ctx context.Context, serviceType, endpoint string, p
 			return err
 		}
 		defer C.zc_props_free(props)
-		if s := C.zc_register_service(h, st, url, props); s != C.ZC_OK {
+		if s := C.zc_register_service_ex(h, st, url, props, c); s != C.ZC_OK {
 			return newError("register", s, handleDetail(h))
 		}
 		return nil
@@ -197,7 +261,7 @@ func (z *Zeroconf) Lookup(ctx context.Context, serviceType string) (*Endpoint, e
 // LookupWith is Lookup with address choices.
 func (z *Zeroconf) LookupWith(ctx context.Context, serviceType string, f LookupFlags) (*Endpoint, error) {
 	var ep *Endpoint
-	err := z.call(ctx, "lookup", func(h *C.zc_zeroconf) error {
+	err := z.call(ctx, "lookup", func(h *C.zc_zeroconf, c *C.zc_cancel) error {
 		name, err := cString(serviceType, "service type")
 		if err != nil {
 			return err
@@ -205,7 +269,9 @@ func (z *Zeroconf) LookupWith(ctx context.Context, serviceType string, f LookupF
 		defer C.free(unsafe.Pointer(name))
 		var url *C.char
 		var props *C.zc_props
-		s := C.zc_get_endpoint(h, name, cBool(!f.KeepLoopback), cBool(f.SkipLinkLocal), &url, &props)
+		var flags C.uint32_t
+		s := C.zc_get_endpoint_ex(h, name, cBool(!f.KeepLoopback), cBool(f.SkipLinkLocal), c,
+			&url, &props, &flags)
 		if s != C.ZC_OK {
 			return newError("lookup", s, handleDetail(h))
 		}
@@ -215,7 +281,8 @@ func (z *Zeroconf) LookupWith(ctx context.Context, serviceType string, f LookupF
 		if err != nil {
 			return err
 		}
-		ep = &Endpoint{URL: C.GoString(url), Props: p}
+		ep = &Endpoint{URL: C.GoString(url), Props: p,
+			Validated: flags&C.ZC_ENDPOINT_VALIDATED != 0}
 		return nil
 	})
 	if err != nil {
@@ -232,9 +299,9 @@ func (z *Zeroconf) Browse(ctx context.Context, duration time.Duration) ([]Servic
 			Detail: fmt.Sprintf("duration %v is not within 0 to 60 s", duration)}
 	}
 	var out []Service
-	err := z.call(ctx, "browse", func(h *C.zc_zeroconf) error {
+	err := z.call(ctx, "browse", func(h *C.zc_zeroconf, c *C.zc_cancel) error {
 		var list *C.zc_services
-		if s := C.zc_browse(h, C.uint32_t(duration.Milliseconds()), &list); s != C.ZC_OK {
+		if s := C.zc_browse_ex(h, C.uint32_t(duration.Milliseconds()), c, &list); s != C.ZC_OK {
 			return newError("browse", s, handleDetail(h))
 		}
 		defer C.zc_services_free(list)
@@ -267,9 +334,10 @@ func (z *Zeroconf) Browse(ctx context.Context, duration time.Duration) ([]Servic
 	return out, nil
 }
 
-// waitSlice is the longest single zc_wait_lost of WaitLost: Close and the
-// end of ctx wait at most this long for a WaitLost in flight.
-const waitSlice = 200 * time.Millisecond
+// waitSlice is the longest single zc_wait_lost_ex of WaitLost (its
+// timeout is an int32 of milliseconds); the wait itself is cancelled by
+// the end of ctx and by Close.
+const waitSlice = time.Duration(math.MaxInt32) * time.Millisecond
 
 // WaitLost reports registrations of z lost to another host: one that
 // answered the re-probe the library sends after a conflicting record
@@ -279,7 +347,7 @@ const waitSlice = 200 * time.Millisecond
 // ("baremetal._openstack._tcp.local."), nil when none was lost; a lost
 // name is reported by every later call as well. Close from another
 // goroutine ends the wait with ErrClosed, the end of ctx with ctx.Err(),
-// both within 200 ms. Errors: ErrInvalidArgument (a negative timeout),
+// both within 50 ms. Errors: ErrInvalidArgument (a negative timeout),
 // ErrClosed, ErrPoisoned.
 func (z *Zeroconf) WaitLost(ctx context.Context, timeout time.Duration) ([]string, error) {
 	if timeout < 0 {
@@ -297,9 +365,9 @@ func (z *Zeroconf) WaitLost(ctx context.Context, timeout time.Duration) ([]strin
 			ms = C.int32_t((slice + time.Millisecond - 1) / time.Millisecond)
 		}
 		var lost []string
-		err := z.call(ctx, "wait lost", func(h *C.zc_zeroconf) error {
+		err := z.call(ctx, "wait lost", func(h *C.zc_zeroconf, c *C.zc_cancel) error {
 			var names *C.char
-			if s := C.zc_wait_lost(h, ms, &names); s != C.ZC_OK {
+			if s := C.zc_wait_lost_ex(h, ms, c, &names); s != C.ZC_OK {
 				return newError("wait lost", s, handleDetail(h))
 			}
 			if names != nil {
@@ -309,7 +377,7 @@ func (z *Zeroconf) WaitLost(ctx context.Context, timeout time.Duration) ([]strin
 			return nil
 		})
 		if err != nil {
-			return nil, err // lost may still be written: the slice outlives ctx
+			return nil, err
 		}
 		if lost != nil || slice <= 0 || !time.Now().Before(deadline) {
 			return lost, nil
@@ -317,11 +385,18 @@ func (z *Zeroconf) WaitLost(ctx context.Context, timeout time.Duration) ([]strin
 	}
 }
 
-// Close withdraws every registration (goodbye packets, TTL 0), waits for
-// calls in flight and stops the engine. Later calls fail with ErrClosed;
-// closing again is a no-op.
+// Close withdraws every registration (goodbye packets, TTL 0) and stops
+// the engine. Calls in flight are cancelled and return ErrClosed within
+// 50 ms; Close waits only that long for them. Later calls fail with
+// ErrClosed; closing again is a no-op.
 func (z *Zeroconf) Close() error {
 	runtime.SetFinalizer(z, nil)
+	z.calls.Lock()
+	z.closing = true
+	for tok := range z.tokens {
+		C.zc_cancel_trigger(tok)
+	}
+	z.calls.Unlock()
 	z.mu.Lock()
 	h := z.h
 	z.h = nil
@@ -348,11 +423,6 @@ func LookupWithOptions(ctx context.Context, serviceType string, o *Options) (*En
 		return nil, err
 	}
 	ep, err := z.Lookup(ctx, serviceType)
-	if err != nil && ctx.Err() != nil {
-		// Close waits for the lookup ctx abandoned: not the caller.
-		go z.Close()
-		return nil, err
-	}
 	if cerr := z.Close(); err == nil && cerr != nil {
 		return nil, cerr
 	}

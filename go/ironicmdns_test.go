@@ -233,15 +233,17 @@ func TestContextEndsAWaitingLookup(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	_, err = z.Lookup(ctx, "nobody")
-	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 700*time.Millisecond {
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 100*time.Millisecond+prompt {
 		t.Fatalf("got %v after %v", err, time.Since(start))
 	}
-	// Close waits for the abandoned call (at most its 1 s attempt).
+	// The lookup was cancelled in the library, not abandoned: nothing is
+	// left for Close to wait for.
+	closeStart := time.Now()
 	if err := z.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if time.Since(start) < 900*time.Millisecond {
-		t.Fatalf("Close returned before the call in flight ended (%v)", time.Since(start))
+	if took := time.Since(closeStart); took > 100*time.Millisecond {
+		t.Fatalf("Close took %v", took)
 	}
 	cancelled, stop := context.WithCancel(context.Background())
 	stop()

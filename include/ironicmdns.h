@@ -28,7 +28,9 @@
  * every call in progress on that handle, which returns ZC_ERR_CLOSED
  * promptly (well under 100 ms), and the handle's memory is freed only after
  * the last of them has returned. That is how an agent cancels a lookup on
- * shutdown. Do not use the pointer after zc_close returned. A zc_options object is synchronised. A zc_props set
+ * shutdown. To cancel one call and keep the handle, pass a zc_cancel token
+ * to the call's _ex variant and trigger it (ZC_ERR_CANCELLED, man zc_cancel).
+ * Do not use the pointer after zc_close returned. A zc_options object is synchronised. A zc_props set
  * may be read by several threads, but zc_props_set needs it to itself. The
  * library runs at most one background thread per handle, started by the
  * first zc_register_service, zc_browse or zc_get_endpoint on it (zc_lookup*
@@ -80,6 +82,14 @@
 #include <stdint.h>
 
 /**
+ * A bit of `*flags_out` (`zc_get_endpoint_ex`, `zc_lookup_ex`): every
+ * record set the endpoint came from (SRV, TXT, addresses) was validated
+ * by DNSSEC against the configured trust anchors. Never set while no
+ * trust anchor is configured.
+ */
+#define ZC_ENDPOINT_VALIDATED 1
+
+/**
  * Major version of the header; compare with `zc_version()` at run time.
  */
 #define ZC_VERSION_MAJOR 0
@@ -118,6 +128,21 @@
  * failed during `zc_close`).
  */
 #define ZC_LOG_ERROR 2
+
+/**
+ * A cancel token. Create with `zc_cancel_new`, pass it to the `_ex`
+ * variants of the blocking calls (`zc_register_service_ex`,
+ * `zc_get_endpoint_ex`, `zc_browse_ex`, `zc_wait_lost_ex`,
+ * `zc_lookup_ex`), end it with `zc_cancel_free`.
+ *
+ * `zc_cancel_trigger` from any thread makes every call holding the token
+ * return `ZC_ERR_CANCELLED` within 50 ms (a few ms in practice); their
+ * handle stays usable. One token may serve several calls, at once (on
+ * several threads: one trigger cancels them all) or one after another.
+ * A token stays triggered: a call given a triggered token returns
+ * `ZC_ERR_CANCELLED` at once, so make a new token for new work.
+ */
+typedef struct zc_cancel zc_cancel;
 
 /**
  * Options for `zc_new` and `zc_lookup_with_options`. Create with
@@ -248,6 +273,13 @@ typedef void (*zc_log_fn)(int level, const char *message, void *user);
  */
 #define ZC_ERR_AUTH -11
 
+/**
+ * The call's cancel token (`zc_cancel`) was triggered; the handle stays
+ * usable. What a cancelled registration leaves behind is described at
+ * `zc_register_service_ex`.
+ */
+#define ZC_ERR_CANCELLED -12
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -340,14 +372,16 @@ zc_status zc_get_endpoint(const zc_zeroconf *zc,
  * registration is never renamed or retried; the publisher should exit or
  * call `zc_register_service` again. Waits up to `timeout_ms` ms (0: only
  * check now; negative: `ZC_ERR_INVALID_ARGUMENT`) for a loss; to stop a
- * waiting thread call `zc_close` (the wait then returns `ZC_ERR_CLOSED`)
- * or let its timeout pass. On `ZC_OK`, `*lost_out` is NULL when nothing was lost, else a new
+ * waiting thread call `zc_close` (the wait then returns `ZC_ERR_CLOSED`),
+ * let its timeout pass, or wait with `zc_wait_lost_ex` and a `zc_cancel`. On `ZC_OK`, `*lost_out` is NULL when nothing was lost, else a new
  * string (free it with `zc_string_free`) of the lost instance names
  * (e.g. "baremetal._openstack._tcp.local.") separated by '\n'; a lost
  * name is reported by every later call as well. Nothing is written on
  * failure.
  */
-zc_status zc_wait_lost(const zc_zeroconf *zc, int32_t timeout_ms, char **lost_out);
+zc_status zc_wait_lost(const zc_zeroconf *zc,
+                       int32_t timeout_ms,
+                       char **lost_out);
 
 /**
  * Copy the detail text of the last failed call on `zc` into `buf` of `len`
@@ -394,6 +428,110 @@ zc_status zc_lookup_with_options(const zc_options *opts,
                                  const char *service_type,
                                  char **url_out,
                                  zc_props **props_out);
+
+/**
+ * Make a new, untriggered token and write it to `*out` (only on `ZC_OK`).
+ * `ZC_ERR_INVALID_ARGUMENT` when `out` is NULL.
+ */
+zc_status zc_cancel_new(zc_cancel **out);
+
+/**
+ * Cancel every call holding `cancel`, now and from now on: each returns
+ * `ZC_ERR_CANCELLED` within 50 ms. Idempotent. Callable from any thread,
+ * but not from a signal handler: it takes locks, so it is not
+ * async-signal-safe (from a handler, wake a thread of yours, e.g. with a
+ * pipe or `signalfd`, and trigger there). Do not call it from the log
+ * callback. `ZC_ERR_INVALID_ARGUMENT` when `cancel` is NULL.
+ */
+zc_status zc_cancel_trigger(const zc_cancel *cancel);
+
+/**
+ * Whether `zc_cancel_trigger` was called on `cancel`: 1 if so, 0 if not
+ * (also for NULL).
+ */
+int32_t zc_cancel_is_triggered(const zc_cancel *cancel);
+
+/**
+ * Free a token. NULL is accepted. A call in progress keeps what it
+ * needs of the token, so freeing it while calls hold it is allowed (they
+ * can then no longer be cancelled with it); the pointer must not be used
+ * again, by `zc_cancel_trigger` on another thread included.
+ */
+void zc_cancel_free(zc_cancel *cancel);
+
+/**
+ * `zc_register_service`, cancellable by `cancel` (NULL: not
+ * cancellable). A triggered token ends the call with `ZC_ERR_CANCELLED`
+ * within 50 ms, and the handle stays usable. What the cancelled call
+ * leaves on the wire: over mDNS, nothing but the probes if it was still
+ * probing (no record of the service was announced, so none needs a
+ * goodbye); if it had announced just before the cancel was seen, the
+ * goodbyes (TTL 0) follow right after the call returns (`zc_close` waits
+ * for them). Over unicast DNS (option `domain`), once its UPDATE was sent
+ * (so it may have been applied) a removal of exactly the records it
+ * added follows in the background (`zc_close` waits for it). A
+ * registration that completed before the trigger was seen returns
+ * `ZC_OK` and stays published. Not interruptible: the system resolver's
+ * lookup of a host name in `endpoint_url` (an IP literal needs none); a
+ * cancel during it takes effect when it returns.
+ */
+zc_status zc_register_service_ex(const zc_zeroconf *zc,
+                                 const char *service_type,
+                                 const char *endpoint_url,
+                                 const zc_props *params,
+                                 const zc_cancel *cancel);
+
+/**
+ * `zc_get_endpoint`, cancellable by `cancel` (NULL: not cancellable;
+ * triggered: `ZC_ERR_CANCELLED` within 50 ms, nothing written, the handle
+ * stays usable). On `ZC_OK`, when `flags_out` is not NULL, `*flags_out`
+ * gets `ZC_ENDPOINT_VALIDATED` if every record the endpoint came from
+ * was validated by DNSSEC against the configured trust anchors, else 0.
+ */
+zc_status zc_get_endpoint_ex(const zc_zeroconf *zc,
+                             const char *service_type,
+                             int skip_loopback,
+                             int skip_link_local,
+                             const zc_cancel *cancel,
+                             char **url_out,
+                             zc_props **props_out,
+                             uint32_t *flags_out);
+
+/**
+ * `zc_browse`, cancellable by `cancel` (NULL: not cancellable;
+ * triggered: `ZC_ERR_CANCELLED` within 50 ms and no list).
+ */
+zc_status zc_browse_ex(const zc_zeroconf *zc,
+                       uint32_t duration_ms,
+                       const zc_cancel *cancel,
+                       zc_services **out);
+
+/**
+ * `zc_wait_lost`, cancellable by `cancel` (NULL: not cancellable;
+ * triggered: `ZC_ERR_CANCELLED` within 50 ms unless a loss was seen, in
+ * which case the call returns `ZC_OK` with the names).
+ */
+zc_status zc_wait_lost_ex(const zc_zeroconf *zc,
+                          int32_t timeout_ms,
+                          const zc_cancel *cancel,
+                          char **lost_out);
+
+/**
+ * `zc_lookup_with_options` (`opts` NULL: defaults), cancellable by
+ * `cancel` (NULL: not cancellable; triggered: `ZC_ERR_CANCELLED` within
+ * 50 ms), with `skip_loopback` / `skip_link_local` as in
+ * `zc_get_endpoint` and `*flags_out` (optional) as in
+ * `zc_get_endpoint_ex`. Detail of a failure: `zc_options_last_error(opts,
+ * ...)`, or `zc_last_error(NULL, ...)` on this thread.
+ */
+zc_status zc_lookup_ex(const zc_options *opts,
+                       const char *service_type,
+                       int skip_loopback,
+                       int skip_link_local,
+                       const zc_cancel *cancel,
+                       char **url_out,
+                       zc_props **props_out,
+                       uint32_t *flags_out);
 
 /**
  * Create an options object with every option at its default, in `*out`

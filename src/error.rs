@@ -41,6 +41,10 @@ pub enum Error {
     /// A bug.
     #[error("internal error: {0}")]
     Internal(String),
+    /// The caller's cancel token was triggered ([`crate::cancel::Cancel`]);
+    /// the handle stays usable.
+    #[error("cancelled: {0}")]
+    Cancelled(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

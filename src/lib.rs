@@ -23,6 +23,7 @@
 //! and publisher), `service`, `endpoint`, `route`, `config_file` and
 //! `fuzzing`. Everything else is `pub(crate)`.
 
+pub mod cancel;
 pub mod capi;
 pub mod config;
 #[doc(hidden)]
@@ -51,7 +52,8 @@ pub mod trust;
 pub(crate) mod wire;
 pub mod zeroconf;
 
+pub use crate::cancel::Cancel;
 pub use crate::config::Config;
 pub use crate::error::{Error, Result};
 pub use crate::props::{Properties, Value};
-pub use crate::zeroconf::{get_endpoint, lookup_once, Zeroconf};
+pub use crate::zeroconf::{get_endpoint, lookup_once, lookup_once_with, Zeroconf};

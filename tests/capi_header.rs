@@ -60,6 +60,11 @@ fn header_declares_the_fixed_abi() {
         "#define ZC_VERSION_MAJOR 0",
         "#define ZC_MAX_INPUT 4096",
         "size_t zc_last_error(const zc_zeroconf *zc, char *buf, size_t len);",
+        "typedef struct zc_cancel zc_cancel;",
+        "zc_status zc_cancel_new(zc_cancel **out);",
+        "zc_status zc_cancel_trigger(const zc_cancel *cancel);",
+        "void zc_cancel_free(zc_cancel *cancel);",
+        "#define ZC_ENDPOINT_VALIDATED 1",
     ] {
         assert!(h.contains(needle), "header lacks {needle:?}");
     }
@@ -77,6 +82,7 @@ fn header_declares_the_fixed_abi() {
         ("ZC_ERR_POISONED", -9),
         ("ZC_ERR_INTERNAL", -10),
         ("ZC_ERR_AUTH", -11),
+        ("ZC_ERR_CANCELLED", -12),
     ];
     for (name, value) in codes {
         assert!(

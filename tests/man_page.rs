@@ -3,6 +3,8 @@
 //! flag added to the tool without its paragraph in the page (or a page
 //! entry left behind by a removed flag) fails here. Also: the page's
 //! version is the crate's, and `man -l` renders it without a warning.
+//! The C API page man/zc_cancel.3 against the header and the symbols list:
+//! every zc_cancel_* and _ex call with its exact prototype.
 //! No network: `--help` returns before the library starts.
 
 use std::collections::BTreeSet;
@@ -292,4 +294,125 @@ fn man_renders_it_without_warnings() {
         text.contains("ironic-mdns - register, look up and browse"),
         "man -l output lacks the NAME line:\n{text}"
     );
+}
+
+/// The C API page of the cancel token and the `_ex` calls.
+const CANCEL_PAGE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/man/zc_cancel.3");
+
+/// Text with runs of blanks made one space, and none after `(`, `*` or
+/// before `)`, `,`, `;`: prototypes compare whatever their line breaks.
+fn squeeze(s: &str) -> String {
+    let words = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    words
+        .replace("( ", "(")
+        .replace(" )", ")")
+        .replace(" ,", ",")
+        .replace(" ;", ";")
+        .replace("* ", "*")
+}
+
+/// The prototypes of the page's SYNOPSIS: `.BI` lines (their arguments
+/// joined, as roff alternates fonts without a blank) up to each `;`.
+fn synopsis_prototypes(page: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut in_synopsis = false;
+    for line in page.lines() {
+        if let Some(section) = line.strip_prefix(".SH ") {
+            in_synopsis = section == "SYNOPSIS";
+            continue;
+        }
+        let Some(rest) = line.strip_prefix(".BI ").filter(|_| in_synopsis) else {
+            continue;
+        };
+        cur.push(' ');
+        cur.push_str(&split_args(rest).concat());
+        if cur.trim_end().ends_with(';') {
+            out.push(squeeze(&std::mem::take(&mut cur)));
+        }
+    }
+    out
+}
+
+/// The header's declaration of `name`, squeezed.
+fn header_prototype(header: &str, name: &str) -> Option<String> {
+    let at = header.find(&format!(" {name}("))?;
+    let start = header[..at].rfind('\n').map_or(0, |i| i + 1);
+    let end = at + header[at..].find(';')? + 1;
+    Some(squeeze(&header[start..end]))
+}
+
+#[test]
+fn the_cancel_page_has_every_cancel_call_with_the_header_prototype() {
+    let page = std::fs::read_to_string(CANCEL_PAGE).expect("man/zc_cancel.3");
+    let header =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/include/ironicmdns.h"))
+            .unwrap();
+    let symbols =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/ironicmdns.symbols"))
+            .unwrap();
+    let ours: Vec<&str> = symbols
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| l.starts_with("zc_cancel_") || l.ends_with("_ex"))
+        .collect();
+    assert!(ours.len() >= 9, "{ours:?}");
+    let name_section = page
+        .split(".SH ")
+        .find(|s| s.starts_with("NAME"))
+        .expect("a NAME section");
+    let prototypes = synopsis_prototypes(&page);
+    for f in &ours {
+        assert!(
+            name_section.contains(f),
+            "{f} is not in the page's NAME section"
+        );
+        let want = header_prototype(&header, f).unwrap_or_else(|| panic!("{f} not in the header"));
+        assert!(
+            prototypes.contains(&want),
+            "the page's SYNOPSIS lacks {want:?}; it has {prototypes:#?}"
+        );
+    }
+    assert_eq!(prototypes.len(), ours.len(), "{prototypes:#?}");
+    for (name, value) in [("ZC_ERR_CANCELLED", "-12"), ("ZC_ENDPOINT_VALIDATED", "1")] {
+        assert!(
+            header.contains(&format!("#define {name} {value}\n")),
+            "{name} in the header"
+        );
+        assert!(
+            page.contains(&format!(
+                ".B #define {name} {}\n",
+                value.replace('-', "\\-")
+            )),
+            "{name} {value} in the page"
+        );
+    }
+}
+
+#[test]
+fn man_renders_the_cancel_page_without_warnings() {
+    let Some(man) = ["/usr/bin/man", "/bin/man"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+    else {
+        assert!(
+            std::env::var("IRONICMDNS_REQUIRE_PEERS").as_deref() != Ok("1"),
+            "man is not installed (scripts/setup-peers.sh installs man-db)"
+        );
+        eprintln!("SKIP: man is not installed; the page was not rendered");
+        return;
+    };
+    let out = Command::new(man)
+        .args(["--warnings", "-l", CANCEL_PAGE])
+        .env("MANWIDTH", "80")
+        .env("MANPAGER", "cat")
+        .env("LC_ALL", "C.UTF-8")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run man -l");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "man -l failed: {stderr}");
+    assert!(stderr.trim().is_empty(), "man -l warns: {stderr}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("ZC_CANCEL(3)"), "{text}");
 }

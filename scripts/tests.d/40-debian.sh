@@ -126,9 +126,9 @@ expect_files() { # expect_files PACKAGE FILE...: exactly these, besides /usr/sha
 }
 check "libironicmdns0 holds the library and its soname link" expect_files libironicmdns0 \
     "/usr/lib/$MA/libironicmdns.so.$VERSION" "/usr/lib/$MA/libironicmdns.so.0"
-check "libironicmdns-dev holds header, .so link, .a and .pc" expect_files libironicmdns-dev \
+check "libironicmdns-dev holds header, .so link, .a, .pc and the C API page" expect_files libironicmdns-dev \
     /usr/include/ironicmdns.h "/usr/lib/$MA/libironicmdns.so" "/usr/lib/$MA/libironicmdns.a" \
-    "/usr/lib/$MA/pkgconfig/ironicmdns.pc"
+    "/usr/lib/$MA/pkgconfig/ironicmdns.pc" /usr/share/man/man3/zc_cancel.3.gz
 check "ironic-mdns holds the tool and its man page" expect_files ironic-mdns \
     /usr/bin/ironic-mdns /usr/share/man/man1/ironic-mdns.1.gz
 for p in libironicmdns0 libironicmdns-dev ironic-mdns; do

@@ -8,6 +8,7 @@ use super::boundary::{required, required_out, Failure, Outcome};
 use super::props::zc_props;
 use super::status::{zc_status, ZC_ERR_DECODE};
 use super::zeroconf::{on_handle, zc_zeroconf};
+use crate::cancel::Cancel;
 use crate::zeroconf::BrowsedService;
 
 /// The longest browse: a minute.
@@ -60,19 +61,29 @@ pub extern "C" fn zc_browse(
     duration_ms: u32,
     out: *mut *mut zc_services,
 ) -> zc_status {
-    on_handle("zc_browse", zc, |h| {
-        let out = required_out(out, "out")?;
-        if duration_ms > MAX_BROWSE_MS {
-            return Err(Failure::invalid(format!(
-                "duration_ms {duration_ms} is more than {MAX_BROWSE_MS}"
-            )));
-        }
-        let found = h.inner.browse(Duration::from_millis(duration_ms.into()))?;
-        let list = Box::new(zc_services::from_browsed(&found)?);
-        // SAFETY: out was checked non-NULL.
-        unsafe { *out = Box::into_raw(list) };
-        Ok(())
-    })
+    on_handle("zc_browse", zc, |h| browse(h, duration_ms, None, out))
+}
+
+/// The body of `zc_browse` and `zc_browse_ex`.
+pub(crate) fn browse(
+    h: &zc_zeroconf,
+    duration_ms: u32,
+    cancel: Option<&Cancel>,
+    out: *mut *mut zc_services,
+) -> Outcome {
+    let out = required_out(out, "out")?;
+    if duration_ms > MAX_BROWSE_MS {
+        return Err(Failure::invalid(format!(
+            "duration_ms {duration_ms} is more than {MAX_BROWSE_MS}"
+        )));
+    }
+    let found = h
+        .inner
+        .browse_with(Duration::from_millis(duration_ms.into()), cancel)?;
+    let list = Box::new(zc_services::from_browsed(&found)?);
+    // SAFETY: out was checked non-NULL.
+    unsafe { *out = Box::into_raw(list) };
+    Ok(())
 }
 
 /// The number of services in the list; 0 for NULL.

@@ -14,6 +14,8 @@
 //! - [`browse`]: `zc_services`, `zc_browse`
 //! - [`zeroconf`]: `zc_zeroconf`, `zc_new`, `zc_register_service`,
 //!   `zc_get_endpoint`, `zc_close`, `zc_lookup`, `zc_last_error`
+//! - [`cancel`]: `zc_cancel`, the token that cancels one call
+//! - [`cancellable`]: the `_ex` calls, cancellable by a `zc_cancel`
 //!
 //! `boundary`, `status` and `strings` use each other on purpose: the
 //! boundary maps errors to status codes and copies detail text with the
@@ -38,6 +40,10 @@ pub mod status;
 pub mod strings;
 
 pub mod zeroconf;
+
+pub mod cancel;
+
+pub mod cancellable;
 
 pub mod options;
 

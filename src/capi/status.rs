@@ -51,6 +51,16 @@ pub const ZC_ERR_INTERNAL: zc_status = -10;
 /// detail says why: no signature, another key, expired, a clock outside
 /// the window by how much). Such an answer never becomes an endpoint.
 pub const ZC_ERR_AUTH: zc_status = -11;
+/// The call's cancel token (`zc_cancel`) was triggered; the handle stays
+/// usable. What a cancelled registration leaves behind is described at
+/// `zc_register_service_ex`.
+pub const ZC_ERR_CANCELLED: zc_status = -12;
+
+/// A bit of `*flags_out` (`zc_get_endpoint_ex`, `zc_lookup_ex`): every
+/// record set the endpoint came from (SRV, TXT, addresses) was validated
+/// by DNSSEC against the configured trust anchors. Never set while no
+/// trust anchor is configured.
+pub const ZC_ENDPOINT_VALIDATED: u32 = 1;
 
 /// Major version of the header; compare with `zc_version()` at run time.
 pub const ZC_VERSION_MAJOR: u32 = 0;
@@ -73,6 +83,7 @@ pub(crate) fn of_error(e: &Error) -> zc_status {
         Error::Poisoned(_) => ZC_ERR_POISONED,
         Error::Internal(_) => ZC_ERR_INTERNAL,
         Error::Auth(_) => ZC_ERR_AUTH,
+        Error::Cancelled(_) => ZC_ERR_CANCELLED,
     }
 }
 
@@ -90,6 +101,7 @@ fn text(status: zc_status) -> &'static CStr {
         ZC_ERR_POISONED => c"handle is unusable after an internal error",
         ZC_ERR_INTERNAL => c"internal error",
         ZC_ERR_AUTH => c"answer not authenticated (TSIG or DNSSEC) or not matching the request",
+        ZC_ERR_CANCELLED => c"cancelled",
         _ => c"unknown status code",
     }
 }
@@ -157,24 +169,25 @@ mod tests {
             (Error::Poisoned(String::new()), ZC_ERR_POISONED),
             (Error::Internal(String::new()), ZC_ERR_INTERNAL),
             (Error::Auth(String::new()), ZC_ERR_AUTH),
+            (Error::Cancelled(String::new()), ZC_ERR_CANCELLED),
         ];
         for (e, code) in &kinds {
             assert_eq!(of_error(e), *code, "{e:?}");
         }
-        let mut texts: Vec<&CStr> = (ZC_ERR_AUTH..=ZC_OK).map(text).collect();
+        let mut texts: Vec<&CStr> = (ZC_ERR_CANCELLED..=ZC_OK).map(text).collect();
         assert!(texts.iter().all(|t| *t != c"unknown status code"));
         texts.sort();
         texts.dedup();
         assert_eq!(
             texts.len(),
-            (ZC_OK - ZC_ERR_AUTH + 1) as usize,
+            (ZC_OK - ZC_ERR_CANCELLED + 1) as usize,
             "texts must differ"
         );
     }
 
     #[test]
     fn strerror_of_unknown_codes_is_static_text() {
-        for code in [1, -12, i32::MIN, i32::MAX] {
+        for code in [1, -13, i32::MIN, i32::MAX] {
             let t = unsafe { CStr::from_ptr(zc_strerror(code)) };
             assert_eq!(t, c"unknown status code");
         }

@@ -12,11 +12,12 @@ use super::boundary::{
 };
 use super::options::{config_of, zc_options};
 use super::props::zc_props;
-use super::status::{zc_status, ZC_ERR_CLOSED, ZC_OK};
+use super::status::{zc_status, ZC_ENDPOINT_VALIDATED, ZC_ERR_CLOSED, ZC_OK};
 use super::strings::{in_str, out_string};
+use crate::cancel::Cancel;
 use crate::config::Config;
 use crate::props::Properties;
-use crate::zeroconf::Zeroconf;
+use crate::zeroconf::{Found, Zeroconf};
 
 /// An mDNS client and server, like `ironic_lib.mdns.Zeroconf`: it owns the
 /// sockets and, from the first call that needs one, a background thread.
@@ -57,7 +58,7 @@ fn live() -> &'static Mutex<HashMap<usize, Arc<zc_zeroconf>>> {
     LIVE.get_or_init(Mutex::default)
 }
 
-fn closed_failure() -> Failure {
+pub(crate) fn closed_failure() -> Failure {
     Failure::new(ZC_ERR_CLOSED, "the handle is closed")
 }
 
@@ -88,6 +89,27 @@ pub(crate) fn on_handle(
         }),
         Err(f) => run(func, Sink::none(), || Err(f)),
     }
+}
+
+/// Write a lookup result: the URL (required), the properties and the
+/// flags (optional).
+pub(crate) fn write_found(
+    found: Found,
+    url_out: *mut *mut c_char,
+    props_out: *mut *mut zc_props,
+    flags_out: *mut u32,
+) -> Outcome {
+    let flags = if found.validated {
+        ZC_ENDPOINT_VALIDATED
+    } else {
+        0
+    };
+    write_result((found.url, found.params), url_out, props_out)?;
+    if !flags_out.is_null() {
+        // SAFETY: a non-NULL flags_out is writable, as the header requires.
+        unsafe { *flags_out = flags };
+    }
+    Ok(())
 }
 
 /// Write a lookup result: the URL (required) and the properties (optional).
@@ -218,7 +240,7 @@ pub extern "C" fn zc_get_endpoint(
 
 /// The lost instance names as one C string: NULL when none, else the names
 /// joined by '\n'.
-fn lost_text(lost: &[String]) -> Outcome<*mut c_char> {
+pub(crate) fn lost_text(lost: &[String]) -> Outcome<*mut c_char> {
     if lost.is_empty() {
         return Ok(std::ptr::null_mut());
     }
@@ -231,8 +253,8 @@ fn lost_text(lost: &[String]) -> Outcome<*mut c_char> {
 /// registration is never renamed or retried; the publisher should exit or
 /// call `zc_register_service` again. Waits up to `timeout_ms` ms (0: only
 /// check now; negative: `ZC_ERR_INVALID_ARGUMENT`) for a loss; to stop a
-/// waiting thread call `zc_close` (the wait then returns `ZC_ERR_CLOSED`)
-/// or let its timeout pass. On `ZC_OK`, `*lost_out` is NULL when nothing was lost, else a new
+/// waiting thread call `zc_close` (the wait then returns `ZC_ERR_CLOSED`),
+/// let its timeout pass, or wait with `zc_wait_lost_ex` and a `zc_cancel`. On `ZC_OK`, `*lost_out` is NULL when nothing was lost, else a new
 /// string (free it with `zc_string_free`) of the lost instance names
 /// (e.g. "baremetal._openstack._tcp.local.") separated by '\n'; a lost
 /// name is reported by every later call as well. Nothing is written on
@@ -244,6 +266,18 @@ pub extern "C" fn zc_wait_lost(
     lost_out: *mut *mut c_char,
 ) -> zc_status {
     on_handle("zc_wait_lost", zc, |h| {
+        wait_lost(h, timeout_ms, None, lost_out)
+    })
+}
+
+/// The body of `zc_wait_lost` and `zc_wait_lost_ex`.
+pub(crate) fn wait_lost(
+    h: &zc_zeroconf,
+    timeout_ms: i32,
+    cancel: Option<&Cancel>,
+    lost_out: *mut *mut c_char,
+) -> Outcome {
+    {
         let lost_out = required_out(lost_out, "lost_out")?;
         let ms = u64::try_from(timeout_ms)
             .map_err(|_| Failure::invalid(format!("timeout_ms {timeout_ms} is negative")))?;
@@ -251,7 +285,7 @@ pub extern "C" fn zc_wait_lost(
         // counts a loss no earlier call saw announced.
         let lost = h
             .inner
-            .wait_registrations_lost(Some(Duration::from_millis(ms)));
+            .wait_registrations_lost_with(Some(Duration::from_millis(ms)), cancel)?;
         if h.inner.is_closed() {
             return Err(closed_failure());
         }
@@ -262,7 +296,7 @@ pub extern "C" fn zc_wait_lost(
         // SAFETY: lost_out was checked non-NULL.
         unsafe { *lost_out = text };
         Ok(())
-    })
+    }
 }
 
 /// Copy the detail text of the last failed call on `zc` into `buf` of `len`

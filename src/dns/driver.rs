@@ -35,7 +35,9 @@ pub fn run(
     cancel: Option<&AtomicBool>,
     accept: Option<Accept<'_>>,
 ) -> Result<Response, ExchangeError> {
-    let cancelled = || cancel.is_some_and(|c| c.load(Ordering::SeqCst));
+    // The handle closing, or the caller's cancel token (crate::cancel).
+    let cancelled =
+        || cancel.is_some_and(|c| c.load(Ordering::SeqCst)) || crate::cancel::triggered();
     let mut x = Exchange::new(
         request,
         servers,
@@ -137,7 +139,7 @@ pub fn run(
 }
 
 /// Longest sleep between two looks at the cancel flag.
-const SLICE: Duration = Duration::from_millis(50);
+const SLICE: Duration = Duration::from_millis(20);
 
 /// A UDP socket on an ephemeral port, connected to `server` (the kernel
 /// then drops datagrams from any other address, RFC 5452 s9.1).

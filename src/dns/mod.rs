@@ -23,6 +23,7 @@ pub(crate) mod secure;
 pub(crate) mod settings;
 pub(crate) mod tsig;
 
+pub(crate) use self::publish::Planned;
 pub use self::publish::Publisher;
 pub use self::settings::{Discovery, DnsSettings};
 

@@ -322,7 +322,7 @@ impl Publisher {
     pub fn wait_lost(&self, timeout: Option<Duration>) -> Vec<String> {
         let until = timeout.map(|t| Instant::now() + t);
         let mut st = self.state();
-        while st.lost.is_empty() && !st.closed {
+        while st.lost.is_empty() && !st.closed && !crate::cancel::triggered() {
             st = match until {
                 Some(u) => {
                     let left = u.saturating_duration_since(Instant::now());
@@ -339,6 +339,37 @@ impl Publisher {
             };
         }
         st.lost.clone()
+    }
+
+    /// What a cancel token runs to end `wait_lost` (`crate::cancel`).
+    pub(crate) fn interrupter(&self) -> Arc<dyn Fn() + Send + Sync> {
+        let inner = Arc::downgrade(&self.inner);
+        Arc::new(move || {
+            if let Some(i) = inner.upgrade() {
+                let _st = i.state.lock().unwrap_or_else(|e| e.into_inner());
+                i.cond.notify_all();
+            }
+        })
+    }
+
+    /// Remove the records of `planned` if they are ours (a cancelled
+    /// registration whose UPDATE may have been applied): forget it, then
+    /// one withdrawal run to its end; errors are logged.
+    pub(crate) fn retract(&self, planned: &Planned) {
+        let reg = &planned.0;
+        self.state().regs.retain(|r| r.instance != reg.instance);
+        match self.send(reg, &withdraw(reg), "withdrawing") {
+            Ok(NOERROR) => {}
+            Ok(NXRRSET | NXDOMAIN) => log(
+                LogLevel::Debug,
+                &format!("{} was not added: nothing removed", reg.instance),
+            ),
+            Ok(r) => log(
+                LogLevel::Error,
+                &self.rcode_error("withdrawing", reg, r).to_string(),
+            ),
+            Err(e) => log(LogLevel::Error, &e.to_string()),
+        }
     }
 
     /// Stop refreshing and remove every record of ours (SPEC 6: errors are

@@ -324,6 +324,7 @@ impl Mdns {
                 }
                 return Ok(st);
             }
+            crate::cancel::check()?;
             st.want_thread = true;
             st = self.wait_until(st, Instant::now() + Duration::from_millis(50));
         }
@@ -393,6 +394,25 @@ impl Mdns {
         };
         st.waiters -= 1;
         st
+    }
+
+    /// What a cancel token runs to end this engine's waits
+    /// (`crate::cancel`): it wakes the callers blocked on the condition
+    /// variable and the thread (or a caller's thread driving a lookup) in
+    /// its `ppoll`; each then sees the token and returns. Holds the engine
+    /// weakly: a late run after the engine is gone does nothing.
+    pub(crate) fn interrupter(&self) -> Arc<dyn Fn() + Send + Sync> {
+        let shared = Arc::downgrade(&self.shared);
+        Arc::new(move || {
+            if let Some(sh) = shared.upgrade() {
+                // Under the lock: a waiter between its check and its
+                // sleep holds it, so this cannot slip in between.
+                let st = sh.state.lock().unwrap_or_else(PoisonError::into_inner);
+                sh.notify(&st);
+                drop(st);
+                sh.wake();
+            }
+        })
     }
 
     /// The error the engine failed with, if it failed (`Error::Poisoned`):

@@ -8,9 +8,10 @@
 //! `oneshot` holds the module-level lookups.
 
 use std::net::{IpAddr, ToSocketAddrs};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
+use crate::cancel::Cancel;
 use crate::config::Config;
 use crate::endpoint::{self, Endpoint, Host};
 use crate::engine::driver::{Mdns, MdnsOptions};
@@ -24,7 +25,7 @@ mod oneshot;
 mod retry;
 mod url;
 
-pub use self::oneshot::{get_endpoint, lookup_once};
+pub use self::oneshot::{get_endpoint, lookup_once, lookup_once_with};
 use self::retry::{lookup_with_attempts, register_with_attempts};
 use self::url::{browsed_service, url_of, Transport};
 use crate::service::{Lookup, ServiceType, SERVICE_TYPE};
@@ -56,9 +57,27 @@ pub struct Zeroconf {
     mdns: Option<Mdns>,
     /// Unicast DNS-SD when a domain is configured (src/dns, docs/DNS.md).
     dns: Option<crate::dns::Publisher>,
+    gate: Arc<Gate>,
+}
+
+/// The object's own state and the condition variable of the waits
+/// between attempts, shared with the cancel hooks of calls in progress.
+struct Gate {
     state: Mutex<State>,
-    /// Signalled by `close`: ends the waits between attempts.
+    /// Signalled by `close` and by a cancel: ends the waits between
+    /// attempts.
     closing: Condvar,
+}
+
+/// What a lookup found: the URL and properties (SPEC 4) and whether every
+/// record set it used validated against the trust anchors.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Found {
+    pub url: String,
+    pub params: Properties,
+    /// True only when `Config.trust` is set and the SRV, TXT and address
+    /// records all validated.
+    pub validated: bool,
 }
 
 #[derive(Default)]
@@ -71,6 +90,9 @@ struct State {
     /// Callers blocked in `pause` (close wakes them; with none it makes
     /// no futex call).
     pausing: u32,
+    /// Removals of DNS records a cancelled registration may have added,
+    /// sent in the background; `close` waits for them.
+    retracting: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl Zeroconf {
@@ -107,13 +129,56 @@ impl Zeroconf {
             config,
             mdns,
             dns,
-            state: Mutex::new(State::default()),
-            closing: Condvar::new(),
+            gate: Arc::new(Gate {
+                state: Mutex::new(State::default()),
+                closing: Condvar::new(),
+            }),
         })
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.gate.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Run `call` as cancellable by `cancel` (None: not cancellable): the
+    /// token is entered for this thread, and a hook wakes this object's
+    /// waits (between attempts, in the engine) when it is triggered. A
+    /// call that ends in an error after the trigger ends with
+    /// Error::Cancelled; one that completed keeps its result.
+    fn cancellable<T>(
+        &self,
+        cancel: Option<&Cancel>,
+        call: impl FnOnce() -> Result<T>,
+    ) -> Result<T> {
+        let Some(cancel) = cancel else {
+            return call();
+        };
+        let _scope = cancel.enter();
+        let gate = Arc::downgrade(&self.gate);
+        let engine = self.mdns.as_ref().map(Mdns::interrupter);
+        let publisher = self.dns.as_ref().map(crate::dns::Publisher::interrupter);
+        let _hook = cancel.on_trigger(Arc::new(move || {
+            if let Some(wake) = &publisher {
+                wake();
+            }
+            if let Some(g) = gate.upgrade() {
+                let st = g.state.lock().unwrap_or_else(|e| e.into_inner());
+                if st.pausing > 0 {
+                    g.closing.notify_all();
+                }
+            }
+            if let Some(wake) = &engine {
+                wake();
+            }
+        }));
+        crate::cancel::check()?;
+        match call() {
+            Err(e) if cancel.is_triggered() && !matches!(e, Error::Cancelled(_)) => {
+                log(LogLevel::Debug, &format!("cancelled ({e})"));
+                Err(crate::cancel::cancelled())
+            }
+            other => other,
+        }
     }
 
     fn check_open(&self) -> Result<()> {
@@ -129,19 +194,21 @@ impl Zeroconf {
     }
 
     /// The wait between two attempts: ends early, with Error::Closed, when
-    /// `close` begins.
+    /// `close` begins, and with Error::Cancelled when the call's cancel
+    /// token is triggered.
     fn pause(&self, wait: Duration) -> Result<()> {
         let mut st = self.state();
         st.pausing += 1;
         let (mut st, _) = self
+            .gate
             .closing
-            .wait_timeout_while(st, wait, |s| !s.closed)
+            .wait_timeout_while(st, wait, |s| !s.closed && !crate::cancel::triggered())
             .unwrap_or_else(|e| e.into_inner());
         st.pausing -= 1;
         if st.closed {
             return Err(closed_error());
         }
-        Ok(())
+        crate::cancel::check()
     }
 
     /// SPEC 3: publish `endpoint` as `<service_type>._openstack._tcp.local.`.
@@ -151,24 +218,77 @@ impl Zeroconf {
         endpoint: &str,
         params: Option<&Properties>,
     ) -> Result<()> {
+        self.register_service_with(service_type, endpoint, params, None)
+    }
+
+    /// `register_service`, cancellable by `cancel`: a triggered token ends
+    /// the call with Error::Cancelled within milliseconds, and whatever the
+    /// call put out is withdrawn: over mDNS nothing was sent but probes
+    /// while probing, and an announced registration gets its goodbyes
+    /// (RFC 6762 s10.1, sent after the call returns; `close` waits for
+    /// them); over unicast DNS, once the UPDATE was sent (so it may have
+    /// been applied) a removal of exactly our records follows in the
+    /// background (`close` waits for it). A registration that completed
+    /// before the trigger was seen stays, and the call returns Ok.
+    pub fn register_service_with(
+        &self,
+        service_type: &str,
+        endpoint: &str,
+        params: Option<&Properties>,
+        cancel: Option<&Cancel>,
+    ) -> Result<()> {
+        self.cancellable(cancel, || {
+            self.register(service_type, endpoint, params, cancel)
+        })
+    }
+
+    fn register(
+        &self,
+        service_type: &str,
+        endpoint: &str,
+        params: Option<&Properties>,
+        cancel: Option<&Cancel>,
+    ) -> Result<()> {
+        let cancelled = || cancel.is_some_and(Cancel::is_triggered);
         self.check_open()?;
         let st = ServiceType::new(service_type)?;
         let ep = endpoint::parse_endpoint(endpoint)?;
         let addresses = resolve_host(&st, &ep)?;
         let info = endpoint::service_info_of(&st, &ep, addresses, &self.config.params, params)?;
+        let mut published = None;
         if let Some(dns) = &self.dns {
             log(LogLevel::Debug, &format!("registering {info:?} via DNS"));
             let planned = dns.plan(&st, &info)?;
-            retry::register(
+            let mut sent = false;
+            let added = retry::register(
                 service_type,
                 self.config.registration_attempts,
                 &planned.held(),
-                || dns.publish(&planned),
+                || {
+                    sent = true;
+                    dns.publish(&planned)
+                },
                 || {},
                 |d| self.pause(d),
-            )?;
+            );
+            match added {
+                Ok(()) => published = Some(planned),
+                Err(e) => {
+                    if sent && cancelled() {
+                        // The UPDATE may have been applied before the cancel.
+                        self.retract_later(dns, planned);
+                    }
+                    return Err(e);
+                }
+            }
         }
         let Some(mdns) = &self.mdns else {
+            if cancelled() {
+                if let (Some(dns), Some(p)) = (&self.dns, published) {
+                    self.retract_later(dns, p);
+                }
+                return Err(crate::cancel::cancelled());
+            }
             return Ok(());
         };
         log(LogLevel::Debug, &format!("registering {info:?} via mDNS"));
@@ -181,7 +301,23 @@ impl Zeroconf {
             || mdns.register(info.clone(), REGISTER_TIMEOUT),
             || mdns.flush_cache(),
             |d| self.pause(d),
-        )?;
+        );
+        let id = match id {
+            Ok(id) if !cancelled() => id,
+            other => {
+                // Cancelled (or failed): withdraw what this call put out.
+                if let Ok(id) = other {
+                    // Announced just before the cancel was seen: goodbyes.
+                    mdns.withdraw_later(id)?;
+                }
+                if let (Some(dns), Some(p)) = (&self.dns, published) {
+                    if cancelled() {
+                        self.retract_later(dns, p);
+                    }
+                }
+                return Err(other.err().unwrap_or_else(crate::cancel::cancelled));
+            }
+        };
         let mut st = self.state();
         if st.closed {
             // close() began meanwhile; the engine's close withdraws it.
@@ -192,6 +328,26 @@ impl Zeroconf {
         Ok(())
     }
 
+    /// Remove the DNS records of `planned` on a thread of its own (a
+    /// cancelled registration); `close` waits for it.
+    fn retract_later(&self, dns: &crate::dns::Publisher, planned: crate::dns::Planned) {
+        let dns = dns.clone();
+        let spawned = std::thread::Builder::new()
+            .name("ironicmdns-dns-retract".into())
+            .spawn(move || dns.retract(&planned));
+        match spawned {
+            Ok(t) => {
+                let mut st = self.state();
+                st.retracting.retain(|t| !t.is_finished());
+                st.retracting.push(t);
+            }
+            Err(e) => log(
+                LogLevel::Error,
+                &format!("cannot start removing the DNS records of a cancelled registration: {e}"),
+            ),
+        }
+    }
+
     /// SPEC 4: the URL and properties of `<service_type>._openstack._tcp.local.`.
     pub fn get_endpoint(
         &self,
@@ -199,9 +355,24 @@ impl Zeroconf {
         skip_loopback: bool,
         skip_link_local: bool,
     ) -> Result<(String, Properties)> {
-        self.check_open()?;
-        let st = ServiceType::new(service_type)?;
-        self.lookup(&st, skip_loopback, skip_link_local)
+        self.get_endpoint_with(service_type, skip_loopback, skip_link_local, None)
+            .map(|f| (f.url, f.params))
+    }
+
+    /// `get_endpoint`, cancellable by `cancel` (Error::Cancelled within
+    /// milliseconds of the trigger), telling whether the answer validated.
+    pub fn get_endpoint_with(
+        &self,
+        service_type: &str,
+        skip_loopback: bool,
+        skip_link_local: bool,
+        cancel: Option<&Cancel>,
+    ) -> Result<Found> {
+        self.cancellable(cancel, || {
+            self.check_open()?;
+            let st = ServiceType::new(service_type)?;
+            self.lookup(&st, skip_loopback, skip_link_local)
+        })
     }
 
     /// `get_endpoint` of a checked service type.
@@ -210,7 +381,7 @@ impl Zeroconf {
         st: &ServiceType,
         skip_loopback: bool,
         skip_link_local: bool,
-    ) -> Result<(String, Properties)> {
+    ) -> Result<Found> {
         let service_type = st.as_str();
         // SPEC 1: the service type is one literal label, escaped for the querier.
         let instance = st.mdns_query_name();
@@ -237,6 +408,11 @@ impl Zeroconf {
                         &endpoint::if_name,
                         &mut warn,
                     )
+                    .map(|(url, params)| Found {
+                        url,
+                        params,
+                        validated: s.validated,
+                    })
                 }
                 Ok(Lookup::Missing(why)) => Err(Error::NotFound(format!(
                     "cannot find {service_type} service in DNS domain {}: {why}",
@@ -272,10 +448,29 @@ impl Zeroconf {
             &endpoint::if_name,
             &mut warn,
         )
+        .map(|(url, params)| Found {
+            url,
+            params,
+            validated: service.validated,
+        })
     }
 
     /// Every `_openstack._tcp` instance heard within `duration`.
     pub fn browse(&self, duration: Duration) -> Result<Vec<BrowsedService>> {
+        self.browse_with(duration, None)
+    }
+
+    /// `browse`, cancellable by `cancel` (Error::Cancelled within
+    /// milliseconds of the trigger; nothing is returned then).
+    pub fn browse_with(
+        &self,
+        duration: Duration,
+        cancel: Option<&Cancel>,
+    ) -> Result<Vec<BrowsedService>> {
+        self.cancellable(cancel, || self.browse_now(duration))
+    }
+
+    fn browse_now(&self, duration: Duration) -> Result<Vec<BrowsedService>> {
         self.check_open()?;
         let mut out: Vec<BrowsedService> = Vec::new();
         if let Some(dns) = &self.dns {
@@ -330,6 +525,26 @@ impl Zeroconf {
     /// close). Event-driven: sleeps on the engine's condvar, no polling.
     /// (Additive to the contract.)
     pub fn wait_registrations_lost(&self, timeout: Option<Duration>) -> Vec<String> {
+        self.wait_lost_now(timeout)
+    }
+
+    /// `wait_registrations_lost`, cancellable by `cancel`: Error::Cancelled
+    /// within milliseconds of the trigger unless a loss was seen.
+    pub fn wait_registrations_lost_with(
+        &self,
+        timeout: Option<Duration>,
+        cancel: Option<&Cancel>,
+    ) -> Result<Vec<String>> {
+        self.cancellable(cancel, || {
+            let lost = self.wait_lost_now(timeout);
+            if lost.is_empty() {
+                crate::cancel::check()?;
+            }
+            Ok(lost)
+        })
+    }
+
+    fn wait_lost_now(&self, timeout: Option<Duration>) -> Vec<String> {
         if self.state().closed {
             return Vec::new();
         }
@@ -353,6 +568,7 @@ impl Zeroconf {
                     if !ids.is_empty()
                         || !dns.lost().is_empty()
                         || self.state().closed
+                        || crate::cancel::triggered()
                         || left.is_some_and(|l| l <= slice)
                     {
                         break ids;
@@ -409,10 +625,14 @@ impl Zeroconf {
             }
             st.closed = true;
             if st.pausing > 0 {
-                self.closing.notify_all();
+                self.gate.closing.notify_all();
             }
             std::mem::take(&mut st.registered)
         };
+        let retracting = std::mem::take(&mut self.state().retracting);
+        for t in retracting {
+            let _ = t.join();
+        }
         if let Some(dns) = &self.dns {
             // Wake DNS calls in progress, then send the signed UPDATEs
             // removing exactly ours; errors are logged.
@@ -501,5 +721,7 @@ fn resolve_host(service_type: &ServiceType, ep: &Endpoint) -> Result<Vec<IpAddr>
     Ok(endpoint::dedupe_addresses(addrs))
 }
 
+#[cfg(test)]
+mod cancel_tests;
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,7 @@
 //! The module-level lookups (SPEC 6): a `Zeroconf` for one call.
 
-use super::Zeroconf;
+use super::{Found, Zeroconf};
+use crate::cancel::Cancel;
 use crate::config::Config;
 use crate::error::Result;
 use crate::props::Properties;
@@ -22,10 +23,26 @@ pub fn lookup_once(
     skip_loopback: bool,
     skip_link_local: bool,
 ) -> Result<(String, Properties)> {
+    lookup_once_with(config, service_type, skip_loopback, skip_link_local, None)
+        .map(|f| (f.url, f.params))
+}
+
+/// `lookup_once`, cancellable by `cancel` (Error::Cancelled within
+/// milliseconds of the trigger), telling whether the answer validated.
+pub fn lookup_once_with(
+    config: Config,
+    service_type: &str,
+    skip_loopback: bool,
+    skip_link_local: bool,
+    cancel: Option<&Cancel>,
+) -> Result<Found> {
     // A refused service type costs no engine start.
     let st = ServiceType::new(service_type)?;
+    if cancel.is_some_and(Cancel::is_triggered) {
+        return Err(crate::cancel::cancelled());
+    }
     let zc = Zeroconf::start(config, true)?;
-    let result = zc.lookup(&st, skip_loopback, skip_link_local);
+    let result = zc.cancellable(cancel, || zc.lookup(&st, skip_loopback, skip_link_local));
     let closed = zc.close();
     let result = result?;
     closed?;

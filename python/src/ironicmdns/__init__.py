@@ -41,7 +41,7 @@ __all__ = [
     "version", "Error", "InvalidArgument", "RegistrationFailure",
     "NameConflict", "LookupFailure", "NotFound", "NoValidAddress",
     "DecodeFailure", "IOFailure", "Closed", "Poisoned", "InternalError",
-    "AuthFailure",
+    "AuthFailure", "Cancelled",
 ]
 
 # ---------------------------------------------------------------- errors
@@ -106,6 +106,10 @@ class AuthFailure(Error):
     server refused our key."""
 
 
+class Cancelled(Error):
+    """The call was cancelled (its cancel token was triggered)."""
+
+
 _BY_STATUS = {
     _lib.ZC_ERR_INVALID_ARGUMENT: InvalidArgument,
     _lib.ZC_ERR_REGISTRATION: RegistrationFailure,
@@ -118,6 +122,7 @@ _BY_STATUS = {
     _lib.ZC_ERR_POISONED: Poisoned,
     _lib.ZC_ERR_INTERNAL: InternalError,
     _lib.ZC_ERR_AUTH: AuthFailure,
+    _lib.ZC_ERR_CANCELLED: Cancelled,
 }
 
 
@@ -438,10 +443,12 @@ class _Handle:
     """The library handle of one Zeroconf, apart from the object so that
     its finalizer (weakref.finalize) can close it without keeping the
     Zeroconf alive. zc_close must not race other calls on the handle:
-    calls in flight are counted, and ``idle`` is held while there are any;
-    close waits for it."""
+    calls in flight are counted, and ``idle`` is held while there are any.
+    Each call holds a cancel token of the library (zc_cancel): close
+    triggers them all (the calls end within 50 ms) and then waits for
+    ``idle``."""
 
-    __slots__ = ("ptr", "mu", "idle", "busy", "closed")
+    __slots__ = ("ptr", "mu", "idle", "busy", "closed", "tokens")
 
     def __init__(self):
         self.ptr = ctypes.c_void_p()
@@ -449,50 +456,111 @@ class _Handle:
         self.idle = _thread.allocate_lock()     # held while calls are in flight
         self.busy = 0
         self.closed = False
+        self.tokens = set()                     # of the calls in flight
 
-    def enter(self):
+    def enter(self, token):
         with self.mu:
             if self.closed:
                 raise Closed(_lib.ZC_ERR_CLOSED, "this Zeroconf is closed")
             if not self.busy:
                 self.idle.acquire()
             self.busy += 1
+            self.tokens.add(token)
             return self.ptr
 
-    def leave(self):
+    def leave(self, token):
         with self.mu:
+            self.tokens.discard(token)
             self.busy -= 1
             if not self.busy:
                 self.idle.release()
 
-    def call(self, fn, *args):
-        """``fn(handle, *args)``, raising for a failed status.
+    def call(self, fn):
+        """``fn(handle, token)`` (a blocking library call taking a cancel
+        token), raising for a failed status.
 
-        Every blocking library call of a Zeroconf goes through here, so a
-        per-call cancel token (once the C ABI takes one) is one argument
-        threaded from the public methods to this call, and a ``cancel()``
-        needs only the handle kept here."""
-        ptr = self.enter()
+        Every blocking library call of a Zeroconf goes through here. On the
+        main thread the library call runs on a helper thread while this one
+        waits interruptibly: a KeyboardInterrupt (or any exception raised
+        by a signal handler) triggers the token, waits for the call to end
+        (within 50 ms) and propagates."""
+        token = ctypes.c_void_p()
+        _check(lib.zc_cancel_new(ctypes.byref(token)), lambda: _lib.handle_detail(None))
         try:
-            st = fn(ptr, *args)
-            _check(st, lambda: _lib.handle_detail(ptr))
+            ptr = self.enter(token.value)
+            try:
+                st = _interruptible(lambda: fn(ptr, token), token)
+                if st == _lib.ZC_ERR_CANCELLED and self.closed:
+                    raise Closed(_lib.ZC_ERR_CLOSED, "this Zeroconf was closed during the call")
+                _check(st, lambda: _lib.handle_detail(ptr))
+            finally:
+                self.leave(token.value)
         finally:
-            self.leave()
+            lib.zc_cancel_free(token)
 
     def close(self):
         """Withdraw every registration (goodbyes) and free the handle; the
-        first call does it, later ones return. Also the finalizer: it runs
-        when the Zeroconf is garbage-collected or at interpreter exit."""
+        first call does it, later ones return. Calls in flight are
+        cancelled (they raise Closed). Also the finalizer: it runs when the
+        Zeroconf is garbage-collected or at interpreter exit."""
         with self.mu:
             if self.closed:
                 return
             self.closed = True
+            for token in self.tokens:
+                lib.zc_cancel_trigger(token)
         with self.idle:         # no new call can start: wait for those in flight
             pass
         with self.mu:
             ptr, self.ptr = self.ptr, ctypes.c_void_p()
         if ptr:
             _check(lib.zc_close(ptr), lambda: _lib.handle_detail(None))
+
+
+def _interruptible(run, token):
+    """``run()`` (a library call holding ``token``), so that a signal
+    handler's exception (KeyboardInterrupt) ends it: Python runs signal
+    handlers on the main thread only between bytecodes, never inside a C
+    call, so there the call runs on a helper thread and this one waits on
+    a lock, which a signal interrupts (POSIX)."""
+    import threading
+    if threading.current_thread() is not threading.main_thread():
+        return run()
+    done = _thread.allocate_lock()
+    done.acquire()
+    outcome = []
+
+    def helper():
+        try:
+            outcome.append((True, run()))
+        except BaseException as exc:    # handed to the caller's thread
+            outcome.append((False, exc))
+        finally:
+            done.release()
+
+    _thread.start_new_thread(helper, ())
+    try:
+        done.acquire()
+    except BaseException:
+        lib.zc_cancel_trigger(token)
+        _wait_uninterrupted(done)
+        raise
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return value
+
+
+def _wait_uninterrupted(lock):
+    """Acquire ``lock`` even if more signals arrive meanwhile (a second
+    Ctrl-C must not leave the library call running with a freed token)."""
+    while True:
+        try:
+            lock.acquire()
+            return
+        except BaseException:
+            continue
+
 
 
 class Zeroconf:
@@ -539,7 +607,8 @@ class Zeroconf:
             merged.update(params)
         props = _props_in(merged)
         try:
-            self._handle.call(lib.zc_register_service, st_b, url_b, props)
+            self._handle.call(
+                lambda h, c: lib.zc_register_service_ex(h, st_b, url_b, props, c))
         finally:
             if props is not None:
                 lib.zc_props_free(props)
@@ -552,8 +621,9 @@ class Zeroconf:
         st_b = _text(service_type, "service_type")
         url = ctypes.c_void_p()
         props = ctypes.c_void_p()
-        self._handle.call(lib.zc_get_endpoint, st_b, int(bool(skip_loopback)),
-                          int(bool(skip_link_local)), ctypes.byref(url), ctypes.byref(props))
+        self._handle.call(lambda h, c: lib.zc_get_endpoint_ex(
+            h, st_b, int(bool(skip_loopback)), int(bool(skip_link_local)), c,
+            ctypes.byref(url), ctypes.byref(props), None))
         try:
             return _lib.take_string(url.value), _props_out(props)
         finally:
@@ -566,7 +636,7 @@ class Zeroconf:
             raise InvalidArgument(_lib.ZC_ERR_INVALID_ARGUMENT,
                                   "duration must be within 0 to 60 seconds")
         services = ctypes.c_void_p()
-        self._handle.call(lib.zc_browse, ms, ctypes.byref(services))
+        self._handle.call(lambda h, c: lib.zc_browse_ex(h, ms, c, ctypes.byref(services)))
         try:
             out = []
             t, u, e = ctypes.c_char_p(), ctypes.c_char_p(), ctypes.c_char_p()
@@ -585,7 +655,8 @@ class Zeroconf:
         """Instance names of registrations lost later to another host
         (RFC 6762 s9), waiting up to ``timeout`` s for one."""
         lost = ctypes.c_void_p()
-        self._handle.call(lib.zc_wait_lost, int(float(timeout) * 1000), ctypes.byref(lost))
+        ms = int(float(timeout) * 1000)
+        self._handle.call(lambda h, c: lib.zc_wait_lost_ex(h, ms, c, ctypes.byref(lost)))
         text = _lib.take_string(lost.value)
         return text.split("\n") if text else []
 

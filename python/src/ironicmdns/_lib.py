@@ -27,6 +27,9 @@ ZC_ERR_CLOSED = -8
 ZC_ERR_POISONED = -9
 ZC_ERR_INTERNAL = -10
 ZC_ERR_AUTH = -11
+ZC_ERR_CANCELLED = -12
+
+ZC_ENDPOINT_VALIDATED = 1
 
 ZC_LOG_DEBUG = 0
 ZC_LOG_WARNING = 1
@@ -100,6 +103,14 @@ _PROTOTYPES = {
     "zc_services_get_at": (status, [vp, ctypes.c_size_t, P(cp), P(cp), P(cp), P(vp)]),
     "zc_services_free": (None, [vp]),
     "zc_set_log_callback": (status, [LOG_FN, vp]),
+    "zc_cancel_new": (status, [P(vp)]),
+    "zc_cancel_trigger": (status, [vp]),
+    "zc_cancel_free": (None, [vp]),
+    "zc_register_service_ex": (status, [vp, cp, cp, vp, vp]),
+    "zc_get_endpoint_ex": (status, [vp, cp, ctypes.c_int, ctypes.c_int, vp, P(vp), P(vp),
+                                    P(ctypes.c_uint32)]),
+    "zc_browse_ex": (status, [vp, ctypes.c_uint32, vp, P(vp)]),
+    "zc_wait_lost_ex": (status, [vp, ctypes.c_int32, vp, P(vp)]),
 }
 
 

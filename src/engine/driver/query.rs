@@ -17,6 +17,11 @@ impl Mdns {
         }
         let deadline = after(now, timeout);
         st.net.prepare_one_shot()?;
+        if crate::cancel::in_scope() && self.shared.waker.get().is_none() {
+            // A cancel must reach this caller's own `ppoll` too.
+            let w = Waker::new().map_err(|e| io_err("eventfd", e))?;
+            let _ = self.shared.waker.set(w);
+        }
         if !st.one_shot {
             // What the cache keeps must hear goodbyes and cache flushes.
             st.net.listen_all()?;
@@ -45,8 +50,11 @@ impl Mdns {
                 st.queries.remove(&q);
                 return Ok(outcome);
             }
-            if let Err(e) = st.check() {
+            if let Err(e) = st.check().and_then(|()| crate::cancel::check()) {
                 st.queries.remove(&q);
+                if matches!(e, Error::Cancelled(_)) {
+                    st.guarded(|e| e.cancel_query(q))?;
+                }
                 return Err(e);
             }
             if Instant::now() >= give_up {
@@ -67,6 +75,7 @@ impl Mdns {
                 || st.stop
                 || !matches!(st.life, Life::Running)
                 || st.queries.get(&q).is_some_and(Option::is_some)
+                || crate::cancel::triggered()
         };
         let mut notify = false;
         let failed = loop {
@@ -102,8 +111,11 @@ impl Mdns {
         st.browses.insert(b, Vec::new());
         self.shared.wake();
         while Instant::now() < deadline {
-            if let Err(e) = st.check() {
+            if let Err(e) = st.check().and_then(|()| crate::cancel::check()) {
                 st.browses.remove(&b);
+                if matches!(e, Error::Cancelled(_)) {
+                    st.guarded(|e| e.stop_browse(b))?;
+                }
                 return Err(e);
             }
             st = self.wait_until(st, deadline);

@@ -67,22 +67,53 @@ impl Mdns {
                 }
             }
             st.check()?;
+            // Still probing: nothing was announced, so a cancel leaves
+            // nothing on the wire (the engine sends no goodbye for names
+            // it never announced).
+            if crate::cancel::triggered() {
+                self.abandon(&mut st, id)?;
+                return Err(crate::cancel::cancelled());
+            }
             if Instant::now() >= deadline {
-                let now = Instant::now();
-                match st.guarded(|e| e.unregister(now, id))? {
-                    Ok(()) => {
-                        st.regs.insert(id, Reg::Abandoned);
-                        self.shared.wake();
-                    }
-                    Err(_) => {
-                        st.regs.remove(&id);
-                    }
-                }
+                self.abandon(&mut st, id)?;
                 return Err(Error::Registration(format!(
                     "probing {instance} did not finish within {timeout:?}"
                 )));
             }
             st = self.wait_until(st, deadline);
+        }
+    }
+
+    /// Give a registration up without waiting: the engine withdraws it
+    /// (goodbyes only for what it announced, RFC 6762 s10.1) and the
+    /// driver forgets it once withdrawn; `close` waits for that.
+    fn abandon(&self, st: &mut State, id: RegId) -> Result<()> {
+        let now = Instant::now();
+        match st.guarded(|e| e.unregister(now, id))? {
+            Ok(()) => {
+                st.regs.insert(id, Reg::Abandoned);
+                self.shared.wake();
+            }
+            Err(_) => {
+                st.regs.remove(&id);
+            }
+        }
+        Ok(())
+    }
+
+    /// Withdraw a registration in the background: its goodbyes go out
+    /// after this returns (a cancelled call that had announced; `close`
+    /// waits for them). Unknown or already withdrawn ids are ignored.
+    pub fn withdraw_later(&self, id: RegId) -> Result<()> {
+        let mut st = self.lock();
+        st.check()?;
+        match st.regs.get(&id).copied() {
+            Some(Reg::Probing | Reg::Registered) => self.abandon(&mut st, id),
+            Some(Reg::Lost | Reg::Conflicted) => {
+                st.regs.remove(&id);
+                Ok(())
+            }
+            _ => Ok(()),
         }
     }
 
@@ -110,7 +141,7 @@ impl Mdns {
                 .filter(|(_, r)| **r == Reg::Lost)
                 .map(|(id, _)| *id)
                 .collect();
-            if !lost.is_empty() || !matches!(st.life, Life::Running) {
+            if !lost.is_empty() || !matches!(st.life, Life::Running) || crate::cancel::triggered() {
                 lost.sort_by_key(|id| id.0);
                 return lost;
             }

@@ -200,8 +200,9 @@ pub(super) fn thread_main(shared: Arc<Shared>, mut io: DriverIo) {
     shared.notify(&st);
 }
 
-/// One round. `inline`: run on a caller's thread (no waker, no watcher),
-/// waiting at most until the given instant. Ok(true) when `done` held at
+/// One round. `inline`: run on a caller's thread (no watcher; a waker
+/// only when a cancel token may end the wait), waiting at most until the
+/// given instant. Ok(true) when `done` held at
 /// the start of the round (after sending and recording events).
 ///
 /// `notify`: whether waiters have something new to see, carried across
@@ -246,11 +247,9 @@ pub(super) fn round(
         wait = Some(Duration::from_millis(1));
     }
     let open = sockets.open_now();
-    let waker = if inline.is_none() {
-        shared.waker.get()
-    } else {
-        None
-    };
+    // Inline, the waker exists only when a cancel token may need to end
+    // this caller's wait (`Mdns::resolve`).
+    let waker = shared.waker.get();
     let ready = poll(&open, waker, io.watcher.as_ref(), wait)?;
 
     // Read without the lock; feed under it.
