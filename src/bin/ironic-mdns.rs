@@ -330,13 +330,19 @@ fn main() -> ExitCode {
             params,
         } => register(config, &service_type, &url, &params),
         Command::Lookup { service_type } => {
-            // With a trust anchor the library returns validated answers
-            // only (anything else is an error), so a success is validated.
-            let validated = config.trust.is_some();
-            let found =
-                ironicmdns::lookup_once(config, &service_type, skip_loopback, skip_link_local);
+            let found = ironicmdns::zeroconf::lookup_once_with(
+                config,
+                &service_type,
+                skip_loopback,
+                skip_link_local,
+                None,
+            );
             match found {
-                Ok((url, params)) => {
+                Ok(ironicmdns::zeroconf::Found {
+                    url,
+                    params,
+                    validated,
+                }) => {
                     let mut out = Vec::new();
                     if json {
                         out.extend(
