@@ -6,7 +6,9 @@ use super::*;
 impl Mdns {
     /// Resolve an instance (full name): from the cache at once when complete
     /// there, else query the network for at most `timeout`. Ok(None) when
-    /// nothing complete arrived in time.
+    /// nothing complete arrived in time; with a trust policy,
+    /// Error::Auth when answers came but none validated (the message says
+    /// why).
     pub fn resolve(&self, instance: &str, timeout: Duration) -> Result<Option<ResolvedService>> {
         let now = Instant::now();
         let mut st = self.lock();
@@ -43,14 +45,19 @@ impl Mdns {
             if let Some(Some(outcome)) = st.queries.get(&q) {
                 let outcome = outcome.clone();
                 st.queries.remove(&q);
+                if let (None, Some(why)) = (&outcome, st.refused.remove(&q)) {
+                    return Err(Error::Auth(why));
+                }
                 return Ok(outcome);
             }
             if let Err(e) = st.check() {
                 st.queries.remove(&q);
+                st.refused.remove(&q);
                 return Err(e);
             }
             if Instant::now() >= give_up {
                 st.queries.remove(&q);
+                st.refused.remove(&q);
                 st.guarded(|e| e.cancel_query(q))?;
                 return Ok(None);
             }
