@@ -753,3 +753,75 @@ fn assert_all_validate(policy: &TrustPolicy, p: &Packet<'_>) {
     }
     assert!(data > 0);
 }
+
+#[test]
+fn a_forgers_unsigned_records_neither_flush_nor_replace_validated_ones() {
+    let k = key(Algorithm::Ed25519);
+    let t0 = Instant::now();
+    let mut hosts = vec![
+        Host::signer(1, t0, &k),
+        Host::validator(2, t0, key_anchor(&k)),
+    ];
+    let now = published(&mut hosts, t0);
+    let (q, now) = lookup(&mut hosts, 1, now);
+    assert!(outcome(&hosts[1], q).unwrap().is_ok());
+    // Unsigned, cache-flush set, goodbyes too: all ignored.
+    forge(&mut hosts, now, forged_records());
+    let mut byes = forged_records();
+    let inst = wire::name_from_str(INSTANCE).unwrap();
+    let mut genuine_a = wire::addr(&inst, hosts[0].addr, 0, true);
+    genuine_a.ttl = 0;
+    byes.push(genuine_a);
+    let later = now + Duration::from_secs(2);
+    forge(&mut hosts, later, byes);
+    let s = hosts[1]
+        .e
+        .resolve_cached(later + Duration::from_secs(2), INSTANCE)
+        .expect("still the genuine answer");
+    assert!(s.validated);
+    assert_eq!(s.txt, vec![b"path=/baremetal".to_vec()]);
+    assert_eq!(
+        s.addresses.iter().map(|a| a.addr).collect::<Vec<_>>(),
+        vec![hosts[0].addr]
+    );
+}
+
+#[test]
+fn a_validating_browse_keeps_only_instances_that_validate() {
+    let k = key(Algorithm::Ed25519);
+    let t0 = Instant::now();
+    let mut hosts = vec![
+        Host::signer(1, t0, &k),
+        Host::validator(2, t0, key_anchor(&k)),
+    ];
+    let now = published(&mut hosts, t0);
+    let b = hosts[1].e.browse(now, "_openstack._tcp.local.").unwrap();
+    // A forged, unsigned instance of the same type.
+    let st = wire::name_from_str("_openstack._tcp.local.").unwrap();
+    let evil = wire::name_from_str("evil._openstack._tcp.local.").unwrap();
+    forge(
+        &mut hosts,
+        now,
+        vec![
+            wire::ptr(&st, &evil, 4500),
+            wire::srv(&evil, &evil, 80, 120),
+            wire::txt(&evil, &[], 4500).unwrap(),
+            wire::addr(&evil, EVIL, 120, true),
+        ],
+    );
+    run(&mut hosts, now, now + Duration::from_secs(5));
+    let added: Vec<&ResolvedService> = hosts[1]
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::BrowseAdded { browse, service } if *browse == b => Some(service),
+            _ => None,
+        })
+        .collect();
+    assert!(!added.is_empty(), "the genuine instance is browsed");
+    for s in added {
+        assert_eq!(s.instance, INSTANCE);
+        assert!(s.validated);
+        assert!(s.addresses.iter().all(|a| a.addr != EVIL));
+    }
+}
