@@ -56,7 +56,8 @@ pub(crate) fn validate_for_tests(
     now_secs: u64,
     p: &Packet<'_>,
 ) -> Vec<Result<u32, crate::trust::ValidationError>> {
-    validate::packet(policy, now_secs, p)
+    let mut memo = validate::Verified::default();
+    validate::packet(policy, now_secs, Instant::now(), &mut memo, p)
 }
 
 /// A query packet for the core to send on every interface and family
@@ -97,6 +98,8 @@ pub struct Querier {
     /// Validate answers (only what validates is cached); None: off.
     trust: Option<crate::trust::TrustPolicy>,
     wall: super::signed::WallClock,
+    /// RRsets already verified with the signatures they came with.
+    verified: validate::Verified,
 }
 
 /// A name from the API: valid DNS text, not empty.
@@ -125,6 +128,7 @@ impl Querier {
             events: VecDeque::new(),
             trust,
             wall: Default::default(),
+            verified: Default::default(),
         }
     }
 
@@ -140,10 +144,11 @@ impl Querier {
     /// With a trust policy, only records of RRsets that validated in this
     /// packet count (`querier/validate.rs`).
     pub fn handle_response(&mut self, now: Instant, from: Received, packet: &Packet<'_>) {
+        let wall = self.wall.at(now);
         let verdicts = self
             .trust
             .as_ref()
-            .map(|t| validate::packet(t, self.wall.at(now), packet));
+            .map(|t| validate::packet(t, wall, now, &mut self.verified, packet));
         if let Some(v) = &verdicts {
             self.note_refusals(now, packet, v);
         }
