@@ -251,7 +251,7 @@ fn an_announced_registration_withdrawn_later_says_goodbye() {
     let (mdns, id) = lab.run_on(0, move || {
         let mdns = Mdns::start(MdnsOptions {
             interfaces: Some(vec![a_addr]),
-            cache_capacity: None,
+            ..MdnsOptions::default()
         })
         .unwrap();
         let info = ServiceInfo {

@@ -160,6 +160,7 @@ fn start(only: Option<Vec<IpAddr>>) -> Mdns {
     Mdns::start(MdnsOptions {
         interfaces: only,
         cache_capacity: None,
+        ..Default::default()
     })
     .expect("Mdns::start")
 }

@@ -38,6 +38,7 @@ fn start(only: Option<Vec<IpAddr>>) -> Mdns {
     Mdns::start(MdnsOptions {
         interfaces: only,
         cache_capacity: None,
+        ..Default::default()
     })
     .expect("Mdns::start")
 }

@@ -28,10 +28,22 @@ impl Engine {
     pub fn new(config: EngineConfig, seed: u64) -> Engine {
         Engine {
             ifaces: Vec::new(),
-            responder: Responder::new(seed),
-            querier: Querier::new(config.cache_capacity, seed ^ 0x5DEE_CE66_D1CE_5EED),
+            responder: Responder::new(seed, config.signing_key),
+            querier: Querier::new(
+                config.cache_capacity,
+                seed ^ 0x5DEE_CE66_D1CE_5EED,
+                config.trust,
+            ),
             queries: VecDeque::new(),
         }
+    }
+    /// The wall-clock time is `unix_secs` (seconds since the epoch) at
+    /// `now`: signature windows are made and checked against it. The
+    /// driver tells it at every round; between two calls it advances with
+    /// `now`. Never told, the system clock is read.
+    pub fn set_wall_clock(&mut self, now: Instant, unix_secs: u64) {
+        self.responder.set_wall_clock(now, unix_secs);
+        self.querier.set_wall_clock(now, unix_secs);
     }
     /// The interfaces now up (full list, replaces the previous one). New
     /// interfaces or addresses get probes/announcements of every
@@ -196,3 +208,5 @@ pub(crate) fn screen(
 mod engine_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod trust_tests;

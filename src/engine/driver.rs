@@ -65,6 +65,11 @@ pub struct MdnsOptions {
     pub interfaces: Option<Vec<IpAddr>>,
     /// Cache bound (None: DEFAULT_CACHE_CAPACITY).
     pub cache_capacity: Option<usize>,
+    /// Sign every response with this key (`Config.signing_key`).
+    pub signing_key: Option<crate::trust::SigningKeyRef>,
+    /// Validate every answer (`Config.trust`); a lookup that heard only
+    /// answers that did not validate fails with `Error::Auth`.
+    pub trust: Option<crate::trust::TrustPolicy>,
 }
 
 /// A running mDNS engine. Thread-safe; cheap calls (a lock) except where a
@@ -129,6 +134,8 @@ struct State {
     regs: HashMap<RegId, Reg>,
     /// None while pending; Some(None) timed out; Some(Some) resolved.
     queries: HashMap<QueryId, Option<Option<ResolvedService>>>,
+    /// Why a query timed out with nothing validated (trust policy set).
+    refused: HashMap<QueryId, String>,
     browses: HashMap<BrowseId, Vec<ResolvedService>>,
     /// Interfaces, sockets and group memberships.
     net: Net,
@@ -200,6 +207,12 @@ impl State {
                     *slot = Some(None);
                 }
             }
+            Event::QueryRefused { query, why } => {
+                if let Some(slot @ None) = self.queries.get_mut(&query) {
+                    *slot = Some(None);
+                    self.refused.insert(query, why);
+                }
+            }
             Event::BrowseAdded { browse, service } => {
                 if let Some(seen) = self.browses.get_mut(&browse) {
                     match seen.iter_mut().find(|s| s.instance == service.instance) {
@@ -229,7 +242,7 @@ fn io_err(what: &str, e: std::io::Error) -> Error {
 
 fn arg_err(e: EngineError) -> Error {
     match e {
-        EngineError::InvalidName(..) | EngineError::InvalidRecord(_) => {
+        EngineError::InvalidName(..) | EngineError::InvalidRecord(_) | EngineError::Signing(_) => {
             Error::InvalidArgument(e.to_string())
         }
         _ => Error::Registration(e.to_string()),
@@ -276,6 +289,8 @@ impl Mdns {
         )?;
         let config = EngineConfig {
             cache_capacity: opts.cache_capacity.unwrap_or(DEFAULT_CACHE_CAPACITY),
+            signing_key: opts.signing_key.clone(),
+            trust: opts.trust.clone(),
         };
         let seed = crate::random::seed();
         let ifaces = net.ifaces.clone();
@@ -292,6 +307,7 @@ impl Mdns {
                 stop: false,
                 regs: HashMap::new(),
                 queries: HashMap::new(),
+                refused: HashMap::new(),
                 browses: HashMap::new(),
                 net,
                 io: Some(DriverIo::new()),

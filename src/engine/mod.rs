@@ -21,6 +21,7 @@ pub(crate) mod iface;
 pub(crate) mod querier;
 pub(crate) mod responder;
 mod rng;
+pub(crate) mod signed;
 pub(crate) mod socket;
 mod timers;
 
@@ -158,6 +159,10 @@ pub enum Event {
     },
     /// A one-shot query reached its deadline without a complete answer.
     QueryTimedOut(QueryId),
+    /// With a trust policy: a one-shot query reached its deadline without
+    /// a complete validated answer, and records for it were heard that did
+    /// not validate; `why` says what the furthest-going one lacked.
+    QueryRefused { query: QueryId, why: String },
     /// A browse saw a new instance (or one whose records changed).
     BrowseAdded {
         browse: BrowseId,
@@ -201,12 +206,21 @@ pub struct Received {
 pub struct EngineConfig {
     /// Records kept at most in the cache; the oldest-expiring go first.
     pub cache_capacity: usize,
+    /// Sign every response with this key (`responder/sign.rs`). None: the
+    /// responder does not sign.
+    pub signing_key: Option<crate::trust::SigningKeyRef>,
+    /// Validate every answer against these anchors; only what validates
+    /// is cached and returned (`querier/validate.rs`). None: no
+    /// validation.
+    pub trust: Option<crate::trust::TrustPolicy>,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
             cache_capacity: DEFAULT_CACHE_CAPACITY,
+            signing_key: None,
+            trust: None,
         }
     }
 }
@@ -222,6 +236,9 @@ pub enum EngineError {
     Duplicate(String),
     #[error("no such registration")]
     UnknownRegistration,
+    /// The signing key cannot sign this registration's records.
+    #[error("{0}")]
+    Signing(String),
 }
 
 impl From<crate::wire::RecordError> for EngineError {

@@ -32,6 +32,7 @@ mod tests;
 mod tests_browse;
 #[cfg(test)]
 mod tests_cache;
+mod validate;
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -47,6 +48,17 @@ use super::rng::Rng;
 use super::timers::{FIRST_QUERY_DELAY_MS, FIRST_RETRY, MAX_QUERY_INTERVAL, ONE_SECOND_GRACE};
 use super::*;
 use crate::wire::{T_A, T_AAAA, T_NSEC, T_PTR, T_SRV, T_TXT};
+
+/// The per-record verdicts on one packet (for the core's tests).
+#[cfg(test)]
+pub(crate) fn validate_for_tests(
+    policy: &crate::trust::TrustPolicy,
+    now_secs: u64,
+    p: &Packet<'_>,
+) -> Vec<Result<u32, crate::trust::ValidationError>> {
+    let mut memo = validate::Verified::default();
+    validate::packet(policy, now_secs, Instant::now(), &mut memo, p)
+}
 
 /// A query packet for the core to send on every interface and family
 /// (or only `iface` when set).
@@ -70,6 +82,9 @@ struct Query {
     /// Resolved: no more sending; still watched (refreshes) until deadline.
     done: bool,
     asked_target: Option<Name<'static>>,
+    /// With a trust policy: the furthest-going validation failure among
+    /// the records heard for this lookup (reported if nothing validates).
+    refused: Option<crate::trust::ValidationError>,
 }
 
 pub struct Querier {
@@ -80,6 +95,11 @@ pub struct Querier {
     browses: Vec<Browse>,
     out: VecDeque<OutQuery>,
     events: VecDeque<Event>,
+    /// Validate answers (only what validates is cached); None: off.
+    trust: Option<crate::trust::TrustPolicy>,
+    wall: super::signed::WallClock,
+    /// RRsets already verified with the signatures they came with.
+    verified: validate::Verified,
 }
 
 /// A name from the API: valid DNS text, not empty.
@@ -93,7 +113,11 @@ fn parse_name(text: &str) -> Result<Name<'static>, EngineError> {
 }
 
 impl Querier {
-    pub fn new(cache_capacity: usize, seed: u64) -> Querier {
+    pub fn new(
+        cache_capacity: usize,
+        seed: u64,
+        trust: Option<crate::trust::TrustPolicy>,
+    ) -> Querier {
         Querier {
             cache: Cache::new(cache_capacity, seed),
             next_id: 1,
@@ -102,24 +126,54 @@ impl Querier {
             browses: Vec::new(),
             out: VecDeque::new(),
             events: VecDeque::new(),
+            trust,
+            wall: Default::default(),
+            verified: Default::default(),
         }
+    }
+
+    /// The wall time is `unix_secs` at `now` (signature windows).
+    pub fn set_wall_clock(&mut self, now: Instant, unix_secs: u64) {
+        self.wall.set(now, unix_secs);
     }
 
     /// A response (already validated by `wire`; source port 5353 or a
     /// legacy-unicast answer to one of our own queries) received on `from`.
     /// Caches answers and additionals, applies cache-flush (s10.2),
     /// goodbyes (s10.1), NSEC (address types only), completes queries.
+    /// With a trust policy, only records of RRsets that validated in this
+    /// packet count (`querier/validate.rs`).
     pub fn handle_response(&mut self, now: Instant, from: Received, packet: &Packet<'_>) {
-        for rr in packet
+        let wall = self.wall.at(now);
+        let verdicts = self
+            .trust
+            .as_ref()
+            .map(|t| validate::packet(t, wall, now, &mut self.verified, packet));
+        if let Some(v) = &verdicts {
+            self.note_refusals(now, packet, v);
+        }
+        for (i, rr) in packet
             .answers
             .iter()
             .chain(packet.additional_records.iter())
+            .enumerate()
         {
             let rtype = u16::from(rr.rdata.type_code());
             match rtype {
                 T_PTR | T_SRV | T_TXT | T_A | T_AAAA | T_NSEC => {}
                 _ => continue, // nothing we look up: not worth a cache slot
             }
+            let capped;
+            let rr = match verdicts.as_ref().map(|v| &v[i]) {
+                None => rr,
+                Some(Ok(max_ttl)) => {
+                    let mut r = rr.clone();
+                    r.ttl = r.ttl.min(*max_ttl);
+                    capped = r;
+                    &capped
+                }
+                Some(Err(_)) => continue,
+            };
             let outcome = self.cache.insert(now, rr, from.iface);
             if rtype == T_NSEC && matches!(outcome, Inserted::New(_) | Inserted::Renewed(_)) {
                 self.apply_nsec(now, from.iface, rr);
@@ -169,7 +223,13 @@ impl Querier {
                 return true;
             }
             if !q.done {
-                events.push(Event::QueryTimedOut(q.id));
+                events.push(match &q.refused {
+                    Some(why) => Event::QueryRefused {
+                        query: q.id,
+                        why: format!("no answer for {} validated: {why}", q.display),
+                    },
+                    None => Event::QueryTimedOut(q.id),
+                });
             }
             false
         });
@@ -239,8 +299,36 @@ impl Querier {
         self.out.pop_front()
     }
 
+    /// With a trust policy every service reported was built from the
+    /// cache, where only validated records go: it is marked validated.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        let mut ev = self.events.pop_front()?;
+        if self.trust.is_some() {
+            if let Event::Resolved { service, .. } | Event::BrowseAdded { service, .. } = &mut ev {
+                service.validated = true;
+            }
+        }
+        Some(ev)
+    }
+
+    /// Keep, for each lookup still waiting, the furthest-going failure
+    /// among the records of `packet` that concern it.
+    fn note_refusals(&mut self, now: Instant, packet: &Packet<'_>, v: &validate::Verdicts) {
+        if v.iter().all(Result::is_ok) {
+            return;
+        }
+        for q in self.queries.iter_mut().filter(|q| !q.done) {
+            let target = assemble::srv(&self.cache, now, &q.name).map(|s| &s.target);
+            if let Some(e) = validate::concerning(packet, v, &q.name, target) {
+                let better = q
+                    .refused
+                    .as_ref()
+                    .is_none_or(|b| super::signed::rank(&e) >= super::signed::rank(b));
+                if better {
+                    q.refused = Some(e);
+                }
+            }
+        }
     }
 
     /// One-shot lookup of `instance` until `deadline`. Answered at once when
@@ -266,6 +354,7 @@ impl Querier {
             interval: FIRST_RETRY,
             done: false,
             asked_target: None,
+            refused: None,
         };
         let twin = self
             .queries
@@ -319,7 +408,9 @@ impl Querier {
     /// from the cache, or None. A record said goodbye to counts as gone.
     pub fn resolve_cached(&self, now: Instant, instance: &str) -> Option<ResolvedService> {
         let name = Name::new(instance).ok()?;
-        complete(&self.cache, now, &name, instance)
+        let mut s = complete(&self.cache, now, &name, instance)?;
+        s.validated = self.trust.is_some();
+        Some(s)
     }
 
     /// Continuous browse of a service type (PTR), RFC 6763 s4.

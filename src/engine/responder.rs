@@ -9,6 +9,7 @@ mod answer;
 mod conflict;
 mod goodbye;
 mod probe;
+pub(crate) mod sign;
 #[cfg(test)]
 mod tests;
 
@@ -146,10 +147,12 @@ pub struct Responder {
     unicast_sent: HashMap<std::net::IpAddr, (Instant, u32)>,
     /// Recent conflicts and lost tie-breaks (RFC 6762 s8.1 back-off).
     conflicts: VecDeque<Instant>,
+    /// Signs every response when the engine was given a key.
+    signer: Option<sign::Signer>,
 }
 
 impl Responder {
-    pub fn new(seed: u64) -> Responder {
+    pub fn new(seed: u64, key: Option<crate::trust::SigningKeyRef>) -> Responder {
         Responder {
             ifaces: Vec::new(),
             regs: BTreeMap::new(),
@@ -162,6 +165,14 @@ impl Responder {
             last_mcast: HashMap::new(),
             unicast_sent: HashMap::new(),
             conflicts: VecDeque::new(),
+            signer: key.map(sign::Signer::new),
+        }
+    }
+
+    /// The wall time is `unix_secs` at `now` (signature windows).
+    pub fn set_wall_clock(&mut self, now: Instant, unix_secs: u64) {
+        if let Some(s) = &mut self.signer {
+            s.wall.set(now, unix_secs);
         }
     }
 
@@ -206,9 +217,7 @@ impl Responder {
                             .iter()
                             .any(|b| b.name == r.name && wire::same_rdata(b, r))
                         {
-                            let mut r = r.clone();
-                            r.ttl = 0;
-                            byes.push(r);
+                            byes.push(r.clone());
                         }
                     }
                 }
@@ -271,9 +280,14 @@ impl Responder {
         if self.regs.values().any(|r| r.owned[0] == *instance) {
             return Err(EngineError::Duplicate(info.instance.clone()));
         }
-        // Everything must fit one announcement (RFC 6762 s17).
+        // Everything must fit one announcement (RFC 6762 s17), signed
+        // when we sign.
         let mut p = Packet::new_reply(0);
         p.answers = records.clone();
+        if let Some(signer) = &self.signer {
+            signer.check(&records)?;
+            self.sign_packet(now, None, &mut p);
+        }
         match p.build_bytes_vec_compressed() {
             Ok(b) if b.len() <= MAX_PACKET => {}
             _ => {
@@ -323,6 +337,9 @@ impl Responder {
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
+        if let Some(s) = &mut self.signer {
+            s.handle_timeout(now);
+        }
         self.send_farewells(now);
         let ids: Vec<RegId> = self.regs.keys().copied().collect();
         for id in ids {
@@ -352,7 +369,8 @@ impl Responder {
                 .filter(|r| self.is_live(d.link, r))
                 .collect();
             if !answers.is_empty() {
-                let p = self.response_with_additionals(answers);
+                let mut p = self.response_with_additionals(answers);
+                self.sign_packet(now, Some(d.link), &mut p);
                 self.send_multicast(now, d.link, &p, true);
             }
         }
@@ -395,6 +413,8 @@ impl Responder {
                 return;
             }
         };
+        let mut packet = packet;
+        self.sign_packet(now, Some(link), &mut packet);
         let is_announce = packet.has_flags(PacketFlag::RESPONSE);
         self.send_multicast(now, link, &packet, is_announce);
     }
@@ -419,10 +439,12 @@ impl Responder {
     fn send_multicast(&mut self, now: Instant, link: Link, p: &Packet<'_>, track: bool) -> usize {
         if track {
             for r in &p.answers {
-                self.last_mcast.insert((link, r.clone().into_owned()), now);
+                if !crate::engine::signed::is_trust_type(wire::rr_type(r)) {
+                    self.last_mcast.insert((link, r.clone().into_owned()), now);
+                }
             }
         }
-        let payloads = wire::build(p);
+        let payloads = self.payloads(p);
         let n = payloads.len();
         for payload in payloads {
             self.out.push_back(Out {
@@ -438,8 +460,22 @@ impl Responder {
         n
     }
 
+    /// The datagrams of `p`: split keeping RRsets with their RRSIGs when
+    /// signed.
+    fn payloads(&self, p: &Packet<'_>) -> Vec<Vec<u8>> {
+        let signed = p
+            .answers
+            .iter()
+            .any(|r| wire::rr_type(r) == crate::trust::rtype::RRSIG);
+        if self.signer.is_some() && signed {
+            sign::build_signed(p)
+        } else {
+            wire::build(p)
+        }
+    }
+
     fn send_unicast(&mut self, iface: IfIndex, dst: SocketAddr, p: &Packet<'_>) {
-        for payload in wire::build(p) {
+        for payload in self.payloads(p) {
             self.out.push_back(Out {
                 tx: Transmit {
                     iface,
@@ -457,7 +493,9 @@ impl Responder {
             .regs
             .values()
             .flat_map(|r| r.links.values().filter_map(|s| s.next));
+        let resign = self.signer.as_ref().and_then(|s| s.next_resign());
         links
+            .chain(resign)
             .chain(self.delayed.iter().map(|d| d.at))
             .chain(self.farewells.iter().map(|f| f.at))
             .min()

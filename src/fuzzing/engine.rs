@@ -151,6 +151,7 @@ impl EngineRig {
         let mut e = Engine::new(
             EngineConfig {
                 cache_capacity: CACHE,
+                ..EngineConfig::default()
             },
             seed,
         );

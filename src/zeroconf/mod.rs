@@ -116,6 +116,8 @@ impl Zeroconf {
             let opts = MdnsOptions {
                 interfaces: config.interfaces.clone(),
                 cache_capacity: None,
+                signing_key: config.signing_key.clone(),
+                trust: config.trust.clone(),
             };
             Some(if one_shot {
                 Mdns::start_one_shot(opts)?
@@ -433,12 +435,26 @@ impl Zeroconf {
             return Err(Error::Internal("neither DNS nor mDNS configured".into()));
         };
         let timeout = self.config.lookup_timeout;
-        let service = lookup_with_attempts(
+        // With a trust policy, an attempt that heard only answers that did
+        // not validate is retried like one that heard nothing; if no
+        // attempt finds a valid answer, the last refusal is the error.
+        let mut refused = None;
+        let found = lookup_with_attempts(
             service_type,
             self.config.lookup_attempts,
-            || mdns.resolve(&instance, timeout),
+            || match mdns.resolve(&instance, timeout) {
+                Err(Error::Auth(why)) => {
+                    refused = Some(Error::Auth(format!("{service_type} over multicast: {why}")));
+                    Ok(None)
+                }
+                other => other,
+            },
             |d| self.pause(d),
-        )?;
+        );
+        let service = match (found, refused) {
+            (Err(Error::NotFound(_)), Some(auth)) => return Err(auth),
+            (found, _) => found?,
+        };
         url_of(
             Transport::Mdns,
             service_type,

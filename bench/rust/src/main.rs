@@ -23,12 +23,19 @@
 //!       query (SRV, TXT, A of the instance) to 224.0.0.251, the first
 //!       answer with its ID back; no parsing, no interface scan, no IPv6.
 //!       N+1 runs (the first a warm-up), OURS_GAP apart: {"ms": t, "ok": b}.
+//!   lookup and register ours also take --trust-anchor ANCHOR (validate:
+//!       `Config.trust`) and --signing-key FILE.private (sign:
+//!       `Config.signing_key`).
+//!   mdns-bench signcost --signing-key FILE.private [--runs N]
+//!       the responder's work at each re-sign: one registration's RRsets
+//!       and the DNSKEY signed afresh: {"kind": "sign", "ms": t, ...}.
 //!   mdns-bench watch TYPE [--timeout SECS]
 //!       an mdns-sd browser accepting unsolicited answers: prints
 //!       {"watching": t}, then {"found": t} when TYPE resolves.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use ironicmdns::trust;
 use mdns_sd::{ServiceDaemon, ServiceEvent, ServiceInfo};
 
 const SERVICE: &str = "_openstack._tcp.local.";
@@ -95,11 +102,25 @@ struct Opts {
     options: Vec<String>,
     timeout: Duration,
     interface: Option<String>,
+    /// ours: validate against this anchor (`trust::AnchorSet::parse`).
+    trust_anchor: Option<String>,
+    /// ours: sign with this BIND key (`K<zone>+<alg>+<tag>.private`).
+    signing_key: Option<String>,
     rest: Vec<String>,
 }
 
 fn opts(args: &[String]) -> Opts {
-    let mut o = Opts { runs: 1, warm: 0, release: None, options: vec![], timeout: Duration::from_secs(10), interface: None, rest: vec![] };
+    let mut o = Opts {
+        runs: 1,
+        warm: 0,
+        release: None,
+        options: vec![],
+        timeout: Duration::from_secs(10),
+        interface: None,
+        trust_anchor: None,
+        signing_key: None,
+        rest: vec![],
+    };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut val = || it.next().unwrap_or_else(|| die(&format!("{a} needs a value"))).clone();
@@ -110,6 +131,8 @@ fn opts(args: &[String]) -> Opts {
             "--option" => o.options.push(val()),
             "--timeout" => o.timeout = Duration::from_secs_f64(val().parse().unwrap_or_else(|_| die("--timeout"))),
             "--interface" => o.interface = Some(val()),
+            "--trust-anchor" => o.trust_anchor = Some(val()),
+            "--signing-key" => o.signing_key = Some(val()),
             _ => o.rest.push(a.clone()),
         }
     }
@@ -130,7 +153,56 @@ fn ours_config(o: &Opts) -> ironicmdns::Config {
         let (name, value) = opt.split_once('=').unwrap_or_else(|| die("--option NAME=VALUE"));
         c.set(name, value).unwrap_or_else(|e| die(&e.to_string()));
     }
+    if let Some(a) = &o.trust_anchor {
+        let anchors = trust::AnchorSet::parse(a).unwrap_or_else(|e| die(&e.to_string()));
+        c.trust = Some(trust::TrustPolicy::new(anchors, trust::DEFAULT_CLOCK_SKEW));
+    }
+    if let Some(k) = &o.signing_key {
+        c.signing_key = Some(signing_key(k));
+    }
     c
+}
+
+fn signing_key(path: &str) -> trust::SigningKeyRef {
+    let loaded = trust::load_bind_key(std::path::Path::new(path)).unwrap_or_else(|e| die(&e.to_string()));
+    trust::SigningKeyRef(std::sync::Arc::new(loaded.key))
+}
+
+/// The responder's signing work for one registration, as at each re-sign:
+/// the RRsets of `baremetal` (two PTRs, SRV, TXT, A, NSEC) and the DNSKEY
+/// signed afresh, `--runs` times; one report per run.
+fn signcost(o: Opts) {
+    let k = signing_key(o.signing_key.as_deref().unwrap_or_else(|| die("signcost needs --signing-key")));
+    let n = |s: &str| trust::Name::parse(s).unwrap();
+    let inst = n("baremetal._openstack._tcp.local.");
+    let wire = |s: &str| n(s).as_wire().to_vec();
+    let rr = |owner: &trust::Name, rtype: u16, ttl: u32, rdata: Vec<u8>| trust::Rr { owner: owner.clone(), rtype, class: 1, ttl, rdata };
+    let mut srv = vec![0, 0, 0, 0, 0x18, 0xf1];
+    srv.extend(wire("baremetal._openstack._tcp.local."));
+    let mut txt = vec![15];
+    txt.extend_from_slice(b"path=/baremetal");
+    let mut nsec = wire("baremetal._openstack._tcp.local.");
+    nsec.extend_from_slice(&[0, 1, 0x40]);
+    let sets = vec![
+        rr(&n("_openstack._tcp.local."), 12, 4500, wire("baremetal._openstack._tcp.local.")),
+        rr(&n("_services._dns-sd._udp.local."), 12, 4500, wire("_openstack._tcp.local.")),
+        rr(&inst, 33, 120, srv),
+        rr(&inst, 16, 4500, txt),
+        rr(&inst, 1, 120, vec![198, 18, 0, 2]),
+        rr(&inst, 47, 120, nsec),
+        k.dnskey_rr(4500),
+    ];
+    let zone = k.owner().clone();
+    let t = now() as u32;
+    for _ in 0..o.runs {
+        let t0 = Instant::now();
+        let mut bytes = 0;
+        for s in &sets {
+            let sig = k.sign_rrset(std::slice::from_ref(s), &zone, t - 3600, t + 4 * 3600).unwrap_or_else(|e| die(&e.to_string()));
+            bytes += sig.to_rdata().len();
+        }
+        report("sign", t0.elapsed().as_secs_f64(), Ok(format!("{} RRSIGs, {bytes} bytes of RDATA", sets.len())));
+    }
 }
 
 /// mdns-sd: browse until TYPE resolves with an address. `stop`: end the
@@ -279,6 +351,7 @@ fn main() {
         (Some("watch"), _) => watch(opts(&args[1..])),
         (Some("spawn"), _) => spawn(&args[1..]),
         (Some("rawquery"), _) => rawquery(opts(&args[1..])),
+        (Some("signcost"), _) => signcost(opts(&args[1..])),
         _ => die("usage: mdns-bench lookup|register ours|sd ... | watch TYPE"),
     }
 }

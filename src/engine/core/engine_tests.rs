@@ -288,7 +288,13 @@ fn never_panics_on_100k_random_and_mutated_packets_through_the_engine() {
         .collect();
     seeds.dedup();
     let mut rng = crate::engine::rng::Rng::new(99);
-    let mut e = Engine::new(EngineConfig { cache_capacity: 64 }, 5);
+    let mut e = Engine::new(
+        EngineConfig {
+            cache_capacity: 64,
+            ..EngineConfig::default()
+        },
+        5,
+    );
     let iface = Interface {
         index: 2,
         name: "eth0".into(),

@@ -178,7 +178,7 @@ fn service() -> ServiceInfo {
 
 /// A responder through probing and announcing on eth0, its output kept.
 fn live_responder(t0: Instant) -> (Responder, Vec<Vec<u8>>, Instant) {
-    let mut r = Responder::new(1);
+    let mut r = Responder::new(1, None);
     r.set_interfaces(t0, vec![eth0()]);
     r.register(t0, service()).unwrap();
     let mut now = t0;

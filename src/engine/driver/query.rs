@@ -6,7 +6,9 @@ use super::*;
 impl Mdns {
     /// Resolve an instance (full name): from the cache at once when complete
     /// there, else query the network for at most `timeout`. Ok(None) when
-    /// nothing complete arrived in time.
+    /// nothing complete arrived in time; with a trust policy,
+    /// Error::Auth when answers came but none validated (the message says
+    /// why).
     pub fn resolve(&self, instance: &str, timeout: Duration) -> Result<Option<ResolvedService>> {
         let now = Instant::now();
         let mut st = self.lock();
@@ -48,10 +50,14 @@ impl Mdns {
             if let Some(Some(outcome)) = st.queries.get(&q) {
                 let outcome = outcome.clone();
                 st.queries.remove(&q);
+                if let (None, Some(why)) = (&outcome, st.refused.remove(&q)) {
+                    return Err(Error::Auth(why));
+                }
                 return Ok(outcome);
             }
             if let Err(e) = st.check().and_then(|()| crate::cancel::check()) {
                 st.queries.remove(&q);
+                st.refused.remove(&q);
                 if matches!(e, Error::Cancelled(_)) {
                     st.guarded(|e| e.cancel_query(q))?;
                 }
@@ -59,6 +65,7 @@ impl Mdns {
             }
             if Instant::now() >= give_up {
                 st.queries.remove(&q);
+                st.refused.remove(&q);
                 st.guarded(|e| e.cancel_query(q))?;
                 return Ok(None);
             }

@@ -284,6 +284,12 @@ pub(super) fn round(
     let changed = ready.watcher && io.watcher.as_ref().is_some_and(|w| w.drain());
     let now = Instant::now();
     let mut st = lock(shared);
+    // Signature windows follow the wall clock, which may be set (NTP)
+    // while we run.
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let _ = st.guarded(|e| e.set_wall_clock(now, wall));
     if changed || rescan_due.is_some_and(|d| now >= d) {
         if let Some(list) = st.net.rescan(now) {
             let _ = st.guarded(|e| e.set_interfaces(now, list));

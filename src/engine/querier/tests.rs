@@ -182,7 +182,7 @@ fn s5_1_first_query_is_one_shot_from_the_ephemeral_port() {
         .collect();
     let mut ids = Vec::new();
     for seed in 1..=8 {
-        let mut q = Querier::new(64, seed);
+        let mut q = Querier::new(64, seed, None);
         q.query(t0, INSTANCE, ms(t0, 10_000)).unwrap();
         let s = sent(&mut q);
         assert_eq!(s.len(), 1, "one packet");
@@ -203,7 +203,7 @@ fn s5_1_first_query_is_one_shot_from_the_ephemeral_port() {
 #[test]
 fn s5_1_one_shot_query_carries_no_known_answers() {
     let t0 = Instant::now();
-    let mut q = Querier::new(64, 1);
+    let mut q = Querier::new(64, 1, None);
     feed(
         &mut q,
         t0,
@@ -232,7 +232,7 @@ fn s5_1_one_shot_query_carries_no_known_answers() {
 #[test]
 fn s5_2_retries_are_qm_one_second_then_doubling_until_deadline() {
     let t0 = Instant::now();
-    let mut q = Querier::new(64, 1);
+    let mut q = Querier::new(64, 1, None);
     let id = q.query(t0, INSTANCE, ms(t0, 10_000)).unwrap();
     sent(&mut q);
     let log = run(&mut q, ms(t0, 10_000));
@@ -259,7 +259,7 @@ fn s5_2_retries_are_qm_one_second_then_doubling_until_deadline() {
 #[test]
 fn s7_1_retries_carry_known_answers_over_half_their_ttl() {
     let t0 = Instant::now();
-    let mut q = Querier::new(64, 1);
+    let mut q = Querier::new(64, 1, None);
     q.query(t0, INSTANCE, ms(t0, 10_000)).unwrap();
     sent(&mut q);
     // SRV and TXT, no address; the TXT has a short TTL (under half left at 1 s).
@@ -283,7 +283,7 @@ fn s7_1_retries_carry_known_answers_over_half_their_ttl() {
 #[test]
 fn srv_target_without_addresses_is_asked_for_at_once() {
     let t0 = Instant::now();
-    let mut q = Querier::new(64, 1);
+    let mut q = Querier::new(64, 1, None);
     let id = q.query(t0, INSTANCE, ms(t0, 10_000)).unwrap();
     sent(&mut q);
     // Avahi-like: SRV + TXT first, addresses later.
@@ -311,7 +311,7 @@ fn srv_target_without_addresses_is_asked_for_at_once() {
 #[test]
 fn ordinary_dns_target_is_asked_for_its_addresses_too() {
     let t0 = Instant::now();
-    let mut q = Querier::new(64, 1);
+    let mut q = Querier::new(64, 1, None);
     q.query(t0, INSTANCE, ms(t0, 10_000)).unwrap();
     sent(&mut q);
     feed(
@@ -333,7 +333,7 @@ fn ordinary_dns_target_is_asked_for_its_addresses_too() {
 #[test]
 fn deadline_with_srv_and_txt_but_no_address_times_out() {
     let t0 = Instant::now();
-    let mut q = Querier::new(64, 1);
+    let mut q = Querier::new(64, 1, None);
     let id = q.query(t0, INSTANCE, ms(t0, 3_000)).unwrap();
     feed(
         &mut q,
@@ -348,7 +348,7 @@ fn deadline_with_srv_and_txt_but_no_address_times_out() {
 #[test]
 fn resolved_event_carries_port_target_txt_bytes_and_addresses_in_order() {
     let t0 = Instant::now();
-    let mut q = Querier::new(64, 1);
+    let mut q = Querier::new(64, 1, None);
     let id = q.query(t0, INSTANCE, ms(t0, 10_000)).unwrap();
     let strings: &[&[u8]] = &[
         b"path=/baremetal",
@@ -417,7 +417,7 @@ fn rfc6763_s6_1_empty_txt_both_ways_means_no_properties() {
         ("single empty string", txt(INSTANCE, &[b""], 4500)),
     ] {
         let t0 = Instant::now();
-        let mut q = Querier::new(64, 1);
+        let mut q = Querier::new(64, 1, None);
         feed(
             &mut q,
             t0,
@@ -438,7 +438,7 @@ fn rfc6763_s6_1_empty_txt_both_ways_means_no_properties() {
 #[test]
 fn a_cached_answer_resolves_a_query_at_once_without_sending() {
     let t0 = Instant::now();
-    let mut q = Querier::new(64, 1);
+    let mut q = Querier::new(64, 1, None);
     feed(&mut q, t0, 1, full_answer());
     let id = q.query(ms(t0, 5), INSTANCE, ms(t0, 3_000)).unwrap();
     assert!(sent(&mut q).is_empty());
@@ -448,7 +448,7 @@ fn a_cached_answer_resolves_a_query_at_once_without_sending() {
 #[test]
 fn s10_resolve_cached_answers_until_the_ttl_runs_out() {
     let t0 = Instant::now();
-    let mut q = Querier::new(64, 1);
+    let mut q = Querier::new(64, 1, None);
     assert_eq!(q.resolve_cached(t0, INSTANCE), None, "nothing cached yet");
     feed(&mut q, t0, 1, full_answer());
     assert!(q.resolve_cached(ms(t0, 119_999), INSTANCE).is_some());
@@ -466,7 +466,7 @@ fn s10_resolve_cached_answers_until_the_ttl_runs_out() {
 #[test]
 fn s16_names_compare_case_insensitively() {
     let t0 = Instant::now();
-    let mut q = Querier::new(64, 1);
+    let mut q = Querier::new(64, 1, None);
     feed(
         &mut q,
         t0,
@@ -504,7 +504,7 @@ fn s16_names_compare_case_insensitively() {
 #[test]
 fn invalid_names_are_errors_not_panics() {
     let t0 = Instant::now();
-    let mut q = Querier::new(64, 1);
+    let mut q = Querier::new(64, 1, None);
     let long = format!("{}.local.", "x".repeat(64));
     for bad in ["", ".", long.as_str()] {
         assert!(
@@ -525,7 +525,7 @@ fn invalid_names_are_errors_not_panics() {
 #[test]
 fn odd_records_never_panic() {
     let t0 = Instant::now();
-    let mut q = Querier::new(8, 1);
+    let mut q = Querier::new(8, 1, None);
     let mut odd = vec![
         srv(INSTANCE, ".", 0, u32::MAX),
         txt(INSTANCE, &[b"=novalue", b""], 0x8000_0000),
@@ -546,7 +546,7 @@ fn odd_records_never_panic() {
 #[test]
 fn s5_2_concurrent_queries_for_one_name_share_their_packets() {
     let t0 = Instant::now();
-    let mut q = Querier::new(64, 1);
+    let mut q = Querier::new(64, 1, None);
     let a = q.query(t0, INSTANCE, ms(t0, 10_000)).unwrap();
     let b = q
         .query(

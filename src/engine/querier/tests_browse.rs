@@ -30,7 +30,7 @@ fn removed(evs: &[Event]) -> Vec<&str> {
 #[test]
 fn s5_2_browse_queries_start_after_20_to_120_ms_then_1_2_4_s_apart() {
     let t0 = Instant::now();
-    let mut q = Querier::new(64, 3);
+    let mut q = Querier::new(64, 3, None);
     q.browse(t0, SERVICE).unwrap();
     assert!(sent(&mut q).is_empty(), "not at once");
     let log = run(&mut q, ms(t0, 8_000));
@@ -52,7 +52,7 @@ fn s5_2_browse_queries_start_after_20_to_120_ms_then_1_2_4_s_apart() {
 #[test]
 fn s5_2_browse_interval_is_capped_at_sixty_minutes() {
     let t0 = Instant::now();
-    let mut q = Querier::new(64, 3);
+    let mut q = Querier::new(64, 3, None);
     q.browse(t0, SERVICE).unwrap();
     let log = run(&mut q, t0 + std::time::Duration::from_secs(5 * 3600));
     let times: Vec<u64> = log
@@ -67,7 +67,7 @@ fn s5_2_browse_interval_is_capped_at_sixty_minutes() {
 #[test]
 fn rfc6763_s4_browse_reports_a_resolved_instance_once() {
     let t0 = Instant::now();
-    let mut q = Querier::new(64, 3);
+    let mut q = Querier::new(64, 3, None);
     let b = q.browse(t0, SERVICE).unwrap();
     feed(
         &mut q,
@@ -124,7 +124,7 @@ fn rfc6763_s4_browse_reports_a_resolved_instance_once() {
 #[test]
 fn browse_asks_at_once_for_what_a_new_instance_lacks() {
     let t0 = Instant::now();
-    let mut q = Querier::new(64, 3);
+    let mut q = Querier::new(64, 3, None);
     q.browse(t0, SERVICE).unwrap();
     feed(&mut q, ms(t0, 200), 1, vec![ptr(SERVICE, INSTANCE, 4500)]);
     let s = sent(&mut q);
@@ -162,7 +162,7 @@ fn browse_asks_at_once_for_what_a_new_instance_lacks() {
 #[test]
 fn browse_reports_srv_and_txt_without_address_after_a_short_wait() {
     let t0 = Instant::now();
-    let mut q = Querier::new(64, 3);
+    let mut q = Querier::new(64, 3, None);
     q.browse(t0, SERVICE).unwrap();
     feed(
         &mut q,
@@ -187,7 +187,7 @@ fn browse_reports_srv_and_txt_without_address_after_a_short_wait() {
 #[test]
 fn s10_1_browse_removes_an_instance_on_goodbye_at_once() {
     let t0 = Instant::now();
-    let mut q = Querier::new(64, 3);
+    let mut q = Querier::new(64, 3, None);
     let b = q.browse(t0, SERVICE).unwrap();
     let records = |ttl| {
         vec![
@@ -227,7 +227,7 @@ fn s10_1_browse_removes_an_instance_on_goodbye_at_once() {
 #[test]
 fn s10_browse_removes_an_instance_when_its_ptr_expires() {
     let t0 = Instant::now();
-    let mut q = Querier::new(64, 3);
+    let mut q = Querier::new(64, 3, None);
     q.browse(t0, SERVICE).unwrap();
     // Nobody answers the refresh queries: the PTR runs out after 10 s.
     feed(
@@ -258,7 +258,7 @@ fn s10_browse_removes_an_instance_when_its_ptr_expires() {
 #[test]
 fn s7_1_browse_queries_list_known_ptrs() {
     let t0 = Instant::now();
-    let mut q = Querier::new(64, 3);
+    let mut q = Querier::new(64, 3, None);
     q.browse(t0, SERVICE).unwrap();
     feed(
         &mut q,
@@ -280,7 +280,7 @@ fn s7_1_browse_queries_list_known_ptrs() {
 #[test]
 fn stop_browse_stops_its_queries_and_events() {
     let t0 = Instant::now();
-    let mut q = Querier::new(64, 3);
+    let mut q = Querier::new(64, 3, None);
     let b = q.browse(t0, SERVICE).unwrap();
     q.stop_browse(b);
     assert!(run(&mut q, ms(t0, 10_000)).is_empty());
@@ -291,7 +291,7 @@ fn stop_browse_stops_its_queries_and_events() {
 #[test]
 fn a_browse_started_late_reports_what_the_cache_holds() {
     let t0 = Instant::now();
-    let mut q = Querier::new(64, 3);
+    let mut q = Querier::new(64, 3, None);
     feed(
         &mut q,
         t0,
@@ -311,7 +311,7 @@ fn a_browse_started_late_reports_what_the_cache_holds() {
 #[test]
 fn s7_2_a_long_known_answer_list_continues_in_tc_packets() {
     let t0 = Instant::now();
-    let mut q = Querier::new(DEFAULT_CACHE_CAPACITY, 3);
+    let mut q = Querier::new(DEFAULT_CACHE_CAPACITY, 3, None);
     let instances: Vec<String> = (0..300)
         .map(|i| format!("{}-{i:03}.{SERVICE}", "x".repeat(55)))
         .collect();
@@ -349,7 +349,7 @@ fn s7_2_a_long_known_answer_list_continues_in_tc_packets() {
 #[test]
 fn s17_many_questions_are_spread_over_packets_of_at_most_9000_bytes() {
     let t0 = Instant::now();
-    let mut q = Querier::new(DEFAULT_CACHE_CAPACITY, 3);
+    let mut q = Querier::new(DEFAULT_CACHE_CAPACITY, 3, None);
     q.browse(t0, SERVICE).unwrap();
     // 300 instances known only by their PTR: SRV and TXT asked for each.
     let instances: Vec<String> = (0..300)
@@ -371,7 +371,7 @@ fn s17_many_questions_are_spread_over_packets_of_at_most_9000_bytes() {
 #[test]
 fn s10_browse_removes_an_instance_whose_srv_expires_and_adds_it_back() {
     let t0 = Instant::now();
-    let mut q = Querier::new(64, 3);
+    let mut q = Querier::new(64, 3, None);
     let b = q.browse(t0, SERVICE).unwrap();
     // The reference's TTLs: PTR 4500 s, SRV 120 s. The host dies silently.
     let records = vec![
@@ -402,7 +402,7 @@ fn s10_browse_removes_an_instance_whose_srv_expires_and_adds_it_back() {
 #[test]
 fn random_traffic_and_calls_never_break_the_querier() {
     let t0 = Instant::now();
-    let mut q = Querier::new(40, 11);
+    let mut q = Querier::new(40, 11, None);
     let mut x: u64 = 0xdead_beef;
     let mut rand = move |n: u64| {
         x ^= x << 13;
@@ -475,7 +475,7 @@ fn rfc6763_s4_1_a_ptr_to_a_name_outside_the_type_is_no_instance() {
     // `baremetal.` (or to a name two labels down) was reported as an
     // instance of `_openstack._tcp.local.`.
     let t0 = Instant::now();
-    let mut q = Querier::new(64, 3);
+    let mut q = Querier::new(64, 3, None);
     q.browse(t0, SERVICE).unwrap();
     let deep = format!("a.{INSTANCE}");
     feed(

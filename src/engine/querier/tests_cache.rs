@@ -25,7 +25,7 @@ fn service(q: &mut Querier, now: Instant, ttl: u32) {
 #[test]
 fn s10_2_cache_flush_gives_older_records_one_second_grace() {
     let t0 = Instant::now();
-    let mut q = Querier::new(64, 1);
+    let mut q = Querier::new(64, 1, None);
     service(&mut q, t0, 4500);
     feed(&mut q, t0, 1, vec![addr(HOST, "198.18.0.1", 120)]);
     // 2 s later the host says its only address is now .2 (cache-flush bit).
@@ -51,7 +51,7 @@ fn s10_2_cache_flush_gives_older_records_one_second_grace() {
 #[test]
 fn s10_2_records_received_within_the_last_second_are_not_flushed() {
     let t0 = Instant::now();
-    let mut q = Querier::new(64, 1);
+    let mut q = Querier::new(64, 1, None);
     service(&mut q, t0, 4500);
     // A multi-packet answer: both halves flush, 500 ms apart.
     feed(&mut q, t0, 1, vec![addr(HOST, "198.18.0.1", 120)]);
@@ -63,7 +63,7 @@ fn s10_2_records_received_within_the_last_second_are_not_flushed() {
 #[test]
 fn s10_2_flush_is_per_type_class_and_name() {
     let t0 = Instant::now();
-    let mut q = Querier::new(64, 1);
+    let mut q = Querier::new(64, 1, None);
     service(&mut q, t0, 4500);
     feed(&mut q, t0, 1, vec![addr(HOST, "198.18.0.1", 120)]);
     // A new AAAA with cache-flush does not flush the A.
@@ -80,7 +80,7 @@ fn s10_2_flush_is_per_type_class_and_name() {
 #[test]
 fn s10_1_goodbye_hides_the_record_at_once_and_removes_it_after_one_second() {
     let t0 = Instant::now();
-    let mut q = Querier::new(64, 1);
+    let mut q = Querier::new(64, 1, None);
     service(&mut q, t0, 4500);
     feed(&mut q, t0, 1, vec![addr(HOST, "198.18.0.1", 120)]);
     assert!(q.resolve_cached(ms(t0, 100), INSTANCE).is_some());
@@ -100,7 +100,7 @@ fn s10_1_goodbye_hides_the_record_at_once_and_removes_it_after_one_second() {
 #[test]
 fn s10_1_goodbye_for_an_unknown_record_is_not_cached() {
     let t0 = Instant::now();
-    let mut q = Querier::new(64, 1);
+    let mut q = Querier::new(64, 1, None);
     feed(&mut q, t0, 1, vec![addr(HOST, "198.18.0.1", 0)]);
     assert_eq!(q.cache_len(), 0);
 }
@@ -108,7 +108,7 @@ fn s10_1_goodbye_for_an_unknown_record_is_not_cached() {
 #[test]
 fn s10_a_goodbye_then_a_new_announcement_brings_the_record_back() {
     let t0 = Instant::now();
-    let mut q = Querier::new(64, 1);
+    let mut q = Querier::new(64, 1, None);
     service(&mut q, t0, 4500);
     feed(&mut q, t0, 1, vec![addr(HOST, "198.18.0.1", 120)]);
     feed(&mut q, ms(t0, 100), 1, vec![addr(HOST, "198.18.0.1", 0)]);
@@ -120,7 +120,7 @@ fn s10_a_goodbye_then_a_new_announcement_brings_the_record_back() {
 #[test]
 fn s6_1_nsec_negates_address_types_only() {
     let t0 = Instant::now();
-    let mut q = Querier::new(64, 1);
+    let mut q = Querier::new(64, 1, None);
     // The reference: SRV target = instance name, NSEC listing only A.
     feed(
         &mut q,
@@ -164,7 +164,7 @@ fn s6_1_nsec_negates_address_types_only() {
 #[test]
 fn s6_1_nsec_denying_aaaa_retires_an_older_aaaa_within_one_second() {
     let t0 = Instant::now();
-    let mut q = Querier::new(64, 1);
+    let mut q = Querier::new(64, 1, None);
     service(&mut q, t0, 4500);
     feed(
         &mut q,
@@ -185,7 +185,7 @@ fn s6_1_nsec_denying_aaaa_retires_an_older_aaaa_within_one_second() {
 #[test]
 fn s5_2_watched_records_are_refreshed_at_80_85_90_95_percent_of_ttl() {
     let t0 = Instant::now();
-    let mut q = Querier::new(64, 7);
+    let mut q = Querier::new(64, 7, None);
     feed(
         &mut q,
         t0,
@@ -225,7 +225,7 @@ fn s5_2_watched_records_are_refreshed_at_80_85_90_95_percent_of_ttl() {
 #[test]
 fn s5_2_records_nobody_watches_are_not_refreshed() {
     let t0 = Instant::now();
-    let mut q = Querier::new(64, 7);
+    let mut q = Querier::new(64, 7, None);
     feed(
         &mut q,
         t0,
@@ -243,7 +243,7 @@ fn s5_2_records_nobody_watches_are_not_refreshed() {
 #[test]
 fn bounded_cache_survives_100000_unique_records() {
     let t0 = Instant::now();
-    let mut q = Querier::new(DEFAULT_CACHE_CAPACITY, 1);
+    let mut q = Querier::new(DEFAULT_CACHE_CAPACITY, 1, None);
     service(&mut q, t0, 4500);
     feed(&mut q, t0, 1, vec![addr(HOST, "198.18.0.1", 4500)]);
     let started = Instant::now();
@@ -290,7 +290,7 @@ fn capacity_is_configurable_and_the_longest_received_goes_first() {
     let t0 = Instant::now();
     let t1 = t0 + Duration::from_secs(1);
     let t2 = t0 + Duration::from_secs(2);
-    let mut q = Querier::new(3, 1);
+    let mut q = Querier::new(3, 1, None);
     feed(
         &mut q,
         t0,
@@ -327,7 +327,7 @@ fn capacity_is_configurable_and_the_longest_received_goes_first() {
 #[test]
 fn a_flood_of_long_ttl_records_cannot_push_out_a_fresh_answer() {
     let t0 = Instant::now();
-    let mut q = Querier::new(64, 1);
+    let mut q = Querier::new(64, 1, None);
     let flood: Vec<_> = (0..64)
         .map(|i| addr(&format!("junk-{i}.local."), "10.0.0.1", 4500))
         .collect();
@@ -359,7 +359,7 @@ fn a_flood_of_long_ttl_records_cannot_push_out_a_fresh_answer() {
 #[test]
 fn flush_cache_forgets_everything() {
     let t0 = Instant::now();
-    let mut q = Querier::new(64, 1);
+    let mut q = Querier::new(64, 1, None);
     service(&mut q, t0, 4500);
     feed(&mut q, t0, 1, vec![addr(HOST, "198.18.0.1", 120)]);
     assert_eq!(q.cache_len(), 3);
@@ -371,7 +371,7 @@ fn flush_cache_forgets_everything() {
 #[test]
 fn warm_resolve_cached_is_fast() {
     let t0 = Instant::now();
-    let mut q = Querier::new(DEFAULT_CACHE_CAPACITY, 1);
+    let mut q = Querier::new(DEFAULT_CACHE_CAPACITY, 1, None);
     for n in 0..4000u32 {
         feed(
             &mut q,
@@ -407,7 +407,7 @@ fn warm_resolve_cached_is_fast() {
 #[test]
 fn cache_indexes_stay_consistent_under_random_churn() {
     let t0 = Instant::now();
-    let mut q = Querier::new(50, 9);
+    let mut q = Querier::new(50, 9, None);
     let mut x: u64 = 0x1234_5678;
     let mut rand = move |n: u64| {
         x ^= x << 13;
@@ -446,7 +446,7 @@ fn cache_indexes_stay_consistent_under_random_churn() {
 #[test]
 fn s14_a_flush_on_one_interface_leaves_the_other_links_records() {
     let t0 = Instant::now();
-    let mut q = Querier::new(64, 1);
+    let mut q = Querier::new(64, 1, None);
     service(&mut q, t0, 4500);
     // A host on two links announces each link's address there.
     feed(&mut q, t0, 1, vec![addr(HOST, "198.18.0.1", 120)]);
@@ -463,7 +463,7 @@ fn s14_a_flush_on_one_interface_leaves_the_other_links_records() {
 #[test]
 fn rfc4007_a_link_local_address_is_cached_per_interface() {
     let t0 = Instant::now();
-    let mut q = Querier::new(64, 1);
+    let mut q = Querier::new(64, 1, None);
     service(&mut q, t0, 4500);
     // Two hosts on two links both use fe80::1; a global address is one.
     feed(
@@ -508,7 +508,7 @@ fn rfc4007_a_link_local_address_is_cached_per_interface() {
 #[test]
 fn bounded_cache_survives_a_flood_of_one_name() {
     let t0 = Instant::now();
-    let mut q = Querier::new(DEFAULT_CACHE_CAPACITY, 1);
+    let mut q = Querier::new(DEFAULT_CACHE_CAPACITY, 1, None);
     let started = Instant::now();
     for batch in 0..200u32 {
         let now = t0 + Duration::from_millis(batch as u64 * 10);

@@ -90,7 +90,7 @@ impl Responder {
     }
 
     /// Records announced on `link`, one copy each.
-    fn live_records(&self, link: Link) -> Vec<ResourceRecord<'static>> {
+    pub(super) fn live_records(&self, link: Link) -> Vec<ResourceRecord<'static>> {
         let mut live: Vec<ResourceRecord<'static>> = Vec::new();
         for reg in self.regs.values() {
             if reg.links.get(&link).is_some_and(|s| s.announced()) {
@@ -163,9 +163,11 @@ impl Responder {
             return;
         }
         if from.src.port() != MDNS_PORT {
-            self.legacy_reply(from, packet, ucast);
+            self.legacy_reply(now, from, packet, ucast);
         } else if self.on_link(from.iface, &from.src) {
-            let p = self.response_with_additionals(ucast);
+            let mut p = self.response_with_additionals(ucast);
+            let link = (from.iface, Family::of(&from.src.ip()));
+            self.sign_packet(now, Some(link), &mut p);
             self.send_unicast(from.iface, from.src, &p);
         }
     }
@@ -182,7 +184,8 @@ impl Responder {
         }
         if !truncated && mcast.iter().all(|r| r.cache_flush) {
             // RFC 6762 s6: unique records are answered at once.
-            let p = self.response_with_additionals(mcast);
+            let mut p = self.response_with_additionals(mcast);
+            self.sign_packet(now, Some(link), &mut p);
             self.send_multicast(now, link, &p, true);
             return;
         }
@@ -229,6 +232,7 @@ impl Responder {
     /// cache-flush bit. Never to an off-link source (s11).
     fn legacy_reply(
         &mut self,
+        now: Instant,
         from: Received,
         query: &Packet<'_>,
         answers: Vec<ResourceRecord<'static>>,
@@ -237,6 +241,10 @@ impl Responder {
             return;
         }
         let mut p = self.response_with_additionals(answers);
+        // Signed with the published TTLs; the RRSIGs' TTLs are lowered
+        // with the records' below.
+        let link = (from.iface, Family::of(&from.src.ip()));
+        self.sign_packet(now, Some(link), &mut p);
         p.set_id(query.id());
         p.questions = query
             .questions

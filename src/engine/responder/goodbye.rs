@@ -17,9 +17,7 @@ impl Responder {
         for r in &reg.records {
             // A shared record another registration still publishes stays.
             if !self.is_ours(r) {
-                let mut r = r.clone();
-                r.ttl = 0;
-                byes.push(r);
+                byes.push(r.clone());
             }
         }
         let links: Vec<Link> = reg
@@ -61,6 +59,9 @@ impl Responder {
             let mut p = Packet::new_reply(0);
             p.set_flags(PacketFlag::AUTHORITATIVE_ANSWER);
             p.answers = byes;
+            // Signed over the records' real TTLs, then all TTLs 0.
+            self.sign_packet(now, None, &mut p);
+            sign::lower_ttls(&mut p, 0);
             let mut queued = 0;
             if !p.answers.is_empty() {
                 for link in self.farewells[i].links.clone() {

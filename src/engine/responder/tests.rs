@@ -86,7 +86,7 @@ impl Harness {
     }
     pub fn seeded(ifaces: Vec<Interface>, seed: u64) -> Harness {
         let t0 = Instant::now();
-        let mut r = Responder::new(seed);
+        let mut r = Responder::new(seed, None);
         r.set_interfaces(t0, ifaces);
         Harness {
             t0,

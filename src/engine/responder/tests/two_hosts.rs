@@ -22,7 +22,7 @@ impl Host {
                 prefix_len: 24,
             }],
         };
-        let mut r = Responder::new(seed);
+        let mut r = Responder::new(seed, None);
         r.set_interfaces(t0, vec![iface.clone()]);
         Host {
             r,
