@@ -86,13 +86,32 @@ def _value_for(option):
     return d
 
 
-def test_every_option_of_the_librarys_table_is_a_keyword():
+# RFC 8080 s6.1's Ed25519 key pair, as dnssec-keygen writes it, and its DS.
+_ED_PRIVATE = ("Private-key-format: v1.2\nAlgorithm: 15 (ED25519)\n"
+               "PrivateKey: ODIyNjAzODQ2MjgwODAxMjI2NDUxOTAyMDQxNDIyNjI=\n")
+_ED_KEY = ("example.com. 3600 IN DNSKEY 257 3 15 "
+           "l02Woi0iS8Aa25FQkUd9RMzZHJpBoRQwAQEX1SxZJA4=\n")
+_ED_DS = "3613:15:2:3aa5ab37efce57f737fc1627013fee07bdf241bd10f3b1964ab55c78e79a304b"
+
+
+def test_every_option_of_the_librarys_table_is_a_keyword(tmp_path):
     table = ironicmdns.options()
     names = {o["name"] for o in table}
     assert {"domain", "dns_servers", "tsig_key_file", "tsig_key", "discovery",
-            "lookup_timeout", "interfaces"} <= names
+            "lookup_timeout", "interfaces", "trust_anchor", "trust_clock_skew",
+            "signing_key_file"} <= names
+    # Unset means off for these two, and an empty value is refused: give
+    # each a real one.
+    (tmp_path / "Kexample.com.+015+03613.private").write_text(_ED_PRIVATE)
+    (tmp_path / "Kexample.com.+015+03613.key").write_text(_ED_KEY)
+    real = {"trust_anchor": [_ED_DS],
+            "signing_key_file": tmp_path / "Kexample.com.+015+03613.private"}
+    for name in real:
+        with pytest.raises(ironicmdns.InvalidArgument):
+            ironicmdns._Options(**{name: ""})
     for option in table:
-        with ironicmdns._Options(**{option["name"]: _value_for(option)}):
+        value = real.get(option["name"], _value_for(option))
+        with ironicmdns._Options(**{option["name"]: value}):
             pass
     with pytest.raises(TypeError) as info:
         ironicmdns._Options(no_such_option=1)
