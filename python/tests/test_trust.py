@@ -33,6 +33,7 @@ from ironicmdns import ipa
 from ironicmdns import ironic
 
 from conftest import B4, HELPERS, PEERS, python_argv, wait_line
+from test_activation import conductor_venv  # noqa: F401 (a fixture)
 
 REQUIRE = os.environ.get("IRONICMDNS_REQUIRE_PEERS") == "1"
 URL = "http://%s:6385/baremetal" % B4
@@ -264,6 +265,47 @@ def test_a_bad_signing_key_file_fails_the_conductor_naming_it(tmp_path, keys):
             cfg.CONF.clear_override("signing_key_file", group="mdns")
         assert "signing_key_file" in str(caught.value), caught.value
         assert path in str(caught.value), caught.value
+
+
+# ironic's own configuration, in a venv with ironic activated for the
+# conductor: ironic.conf's [mdns] signing_key_file reaches ours.
+# argv: CONFIG_FILE.
+IRONIC_CONF = r"""
+import json, sys
+from oslo_log import log
+from ironic.conf import CONF
+log.register_options(CONF)
+CONF(["--config-file", sys.argv[1]], default_config_files=[])
+from ironic.common import mdns
+assert mdns.__spec__.name == "ironicmdns.ironic", mdns.__spec__
+import ironicmdns
+out = {"signing_key_file": CONF.mdns.signing_key_file}
+try:
+    mdns.Zeroconf().close()
+    out["error"] = None
+except ironicmdns.InvalidArgument as exc:
+    out["error"] = str(exc)
+print(json.dumps(out))
+"""
+
+
+def test_ironic_conf_signing_key_file_reaches_the_conductors_zeroconf(conductor_venv, netns,
+                                                                     tmp_path, keys):
+    python = conductor_venv
+    for path, fails in ((keys.good.private, False),
+                        (str(tmp_path / "Klocal.+015+00000.private"), True)):
+        conf = tmp_path / "ironic.conf"
+        conf.write_text("[mdns]\nsigning_key_file = %s\n" % path)
+        r = subprocess.run([python, "-c", IRONIC_CONF, str(conf)], capture_output=True,
+                           text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        got = json.loads(r.stdout.strip().splitlines()[-1])
+        assert got["signing_key_file"] == path
+        if fails:
+            assert got["error"] and "signing_key_file" in got["error"], got
+            assert path in got["error"], got
+        else:
+            assert got["error"] is None, got
 
 
 # ---------------------------------------------------------------- on the link
