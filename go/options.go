@@ -69,6 +69,28 @@ type Options struct {
 	// or DiscoveryBoth.
 	Discovery Discovery
 
+	// Trusted discovery, DNSSEC (docs/TRUST.md).
+
+	// TrustAnchors: DNSSEC trust anchors, each set as one value of the
+	// multi-valued option trust_anchor (each adds anchors): a DNSKEY or
+	// DS record in zone-file text (as dnssec-keygen or dnssec-dsfromkey
+	// print it), a DS in the compact form KEYTAG:ALG:DIGESTTYPE:HEXDIGEST
+	// (several separated by commas), or "@/path/file" holding such lines.
+	// With any anchor, every answer used must carry valid signatures by an
+	// anchored key; a lookup that finds none fails with ErrAuth. An empty
+	// string is refused (ErrInvalidArgument): nil means no validation.
+	TrustAnchors []string
+	// TrustClockSkew: how far a signature's validity window is widened on
+	// both sides, in whole seconds (0 to 30 days; zero value: the
+	// library's default, 1 h). A skew of exactly 0 is set through Values
+	// ("trust_clock_skew": "0").
+	TrustClockSkew time.Duration
+	// SigningKeyFile: a private key in BIND's format (the
+	// K<name>+<alg>+<tag>.private file of dnssec-keygen, its .key beside
+	// it), read and checked by New: the mDNS responder signs what it
+	// publishes with it.
+	SigningKeyFile string
+
 	// Values sets any option by its config-file name and text, as in an
 	// [mdns] section (see ListOptions): options without a field above
 	// (ones newer than this package among them), or a field's option set
@@ -83,6 +105,19 @@ type Options struct {
 type field struct {
 	name  string
 	value func(o *Options) (string, bool, error)
+}
+
+// multiField is a multi-valued option that has a field in Options: each
+// of its values is set in turn, each adding to the ones before (none:
+// not set).
+type multiField struct {
+	name   string
+	values func(o *Options) []string
+}
+
+// multiFields are the multi-valued options Options has a field for.
+var multiFields = []multiField{
+	{"trust_anchor", func(o *Options) []string { return o.TrustAnchors }},
 }
 
 // fields are the options Options has a field for, in the library's order.
@@ -130,6 +165,18 @@ var fields = []field{
 	{"discovery", func(o *Options) (string, bool, error) {
 		return string(o.Discovery), o.Discovery != "", nil
 	}},
+	{"trust_clock_skew", func(o *Options) (string, bool, error) {
+		switch d := o.TrustClockSkew; {
+		case d < 0:
+			return "", false, fmt.Errorf("trust_clock_skew must not be negative, not %v", d)
+		case d%time.Second != 0:
+			return "", false, fmt.Errorf("trust_clock_skew must be whole seconds, not %v", d)
+		}
+		return strconv.FormatInt(int64(o.TrustClockSkew/time.Second), 10), o.TrustClockSkew > 0, nil
+	}},
+	{"signing_key_file", func(o *Options) (string, bool, error) {
+		return o.SigningKeyFile, o.SigningKeyFile != "", nil
+	}},
 }
 
 func attempts(name string, n int) (string, bool, error) {
@@ -153,6 +200,13 @@ func (o *Options) settings() ([][2]string, error) {
 		if ok && f.name != "params" {
 			set = append(set, [2]string{f.name, v})
 		}
+	}
+	for _, f := range multiFields {
+		vs := f.values(o)
+		for _, v := range vs {
+			set = append(set, [2]string{f.name, v})
+		}
+		isSet[f.name] = len(vs) > 0
 	}
 	names := make([]string, 0, len(o.Values))
 	for n := range o.Values {
@@ -248,4 +302,15 @@ func ListOptions() ([]OptionInfo, error) {
 			Default: C.GoString(def), Help: C.GoString(help)}
 	}
 	return out, nil
+}
+
+// check builds o as New does and frees it: every value checked by the
+// library (the keys read), no socket opened. The options tests use it.
+func (o *Options) check() error {
+	opts, err := o.build()
+	if err != nil {
+		return err
+	}
+	C.zc_options_free(opts)
+	return nil
 }

@@ -160,3 +160,66 @@ func TestDNSOptionsReachTheWire(t *testing.T) {
 		}
 	}
 }
+
+// The trust fields reach zc_options_set, each anchor as one value:
+// without a network (the options are only checked, no socket opened), a
+// bad or empty anchor is refused with ErrInvalidArgument naming
+// trust_anchor, good ones (compact DS, several in one value, DS text) are
+// taken, and the clock skew and signing key are checked as theirs.
+func TestTrustOptionsAreCheckedOneAnchorAtATime(t *testing.T) {
+	const ds = "35435:15:2:736DF28930BBC05EE4FEE8396B184829BE25CA45F5298073182A1B584F348A24"
+	const ds2 = "54580:15:2:DB3503C41D1FC32C0B685CDB91A1ADF29061414EDFBC969764D8E15E7B7254C9"
+	const dsText = "local. IN DS 35435 15 2 736DF28930BBC05EE4FEE8396B184829BE25CA45F5298073182A1B584F348A24"
+	list, err := ListOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	types := map[string]string{}
+	for _, o := range list {
+		types[o.Name] = o.Type
+	}
+	for _, f := range multiFields {
+		if types[f.name] != "multi valued" {
+			t.Errorf("%s: the library lists it as %q, not multi valued", f.name, types[f.name])
+		}
+	}
+	good := []Options{
+		{TrustAnchors: []string{ds}},
+		{TrustAnchors: []string{ds, ds2}},
+		{TrustAnchors: []string{ds + "," + ds2}},
+		{TrustAnchors: []string{dsText}},
+		{TrustAnchors: []string{ds}, TrustClockSkew: 90 * time.Second},
+		{TrustAnchors: []string{ds}, Values: map[string]string{"trust_clock_skew": "0"}},
+		{TrustClockSkew: 30 * 24 * time.Hour},
+	}
+	for i, o := range good {
+		if err := o.check(); err != nil {
+			t.Errorf("good options %d (%+v): %v", i, o, err)
+		}
+	}
+	bad := []struct {
+		name string
+		o    Options
+		text string // in the detail
+	}{
+		{"empty anchor", Options{TrustAnchors: []string{""}}, "trust_anchor"},
+		{"empty after a good one", Options{TrustAnchors: []string{ds, ""}}, "trust_anchor"},
+		{"not hex", Options{TrustAnchors: []string{"35435:15:2:nothex"}}, "trust_anchor"},
+		{"bad after a good one", Options{TrustAnchors: []string{ds, "nonsense"}}, "nonsense"},
+		{"no file", Options{TrustAnchors: []string{"@" + filepath.Join(t.TempDir(), "none")}}, "trust_anchor"},
+		{"field and Values", Options{TrustAnchors: []string{ds}, Values: map[string]string{"trust_anchor": ds2}},
+			"trust_anchor is given both"},
+		{"negative skew", Options{TrustClockSkew: -time.Second}, "trust_clock_skew"},
+		{"fractional skew", Options{TrustClockSkew: 1500 * time.Millisecond}, "trust_clock_skew must be whole seconds"},
+		{"skew over 30 days", Options{TrustClockSkew: 31 * 24 * time.Hour}, "trust_clock_skew"},
+		{"no key file", Options{SigningKeyFile: filepath.Join(t.TempDir(), "Knone.+015+00000.private")},
+			"signing_key_file"},
+	}
+	for _, r := range bad {
+		err := r.o.check()
+		var e *Error
+		if !errors.Is(err, ErrInvalidArgument) || !errors.As(err, &e) || !strings.Contains(e.Detail, r.text) {
+			t.Errorf("%s: got %v, want ErrInvalidArgument with %q", r.name, err, r.text)
+		}
+	}
+}

@@ -95,7 +95,8 @@ def test_use_mdns_is_registered_for_an_agent_importing_oslo_later(netns):
     r = run_a([sys.executable, "-c", code])
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout) == [False, {"ntp_server": "x"}, [
-        "use_mdns", "allowed_overrides", "lookup_attempts", "params", "interfaces"]]
+        "use_mdns", "allowed_overrides", "lookup_attempts", "params", "interfaces",
+        "trust_anchor"]]
 
 
 def test_list_opts_imports_oslo_config_itself(netns):
@@ -104,7 +105,7 @@ def test_list_opts_imports_oslo_config_itself(netns):
             "'oslo_config.cfg' in sys.modules)")
     r = run_a([sys.executable, "-c", code])
     assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == "['IntOpt', 'IntOpt', 'Opt', 'ListOpt'] True"
+    assert r.stdout.strip() == "['IntOpt', 'IntOpt', 'Opt', 'ListOpt', 'StrOpt'] True"
 
 
 def test_lookup_failure_becomes_the_agents_once_its_errors_are_loaded(netns):

@@ -24,9 +24,11 @@ def test_options_are_registered_with_oslo_config():
     assert cfg.CONF.mdns.params == {}
     assert cfg.CONF.mdns.interfaces is None
     assert [o.name for _, opts in ipa.list_opts() for o in opts] == [
-        "use_mdns", "allowed_overrides", "lookup_attempts", "params", "interfaces"]
+        "use_mdns", "allowed_overrides", "lookup_attempts", "params", "interfaces",
+        "trust_anchor"]
     assert [o.name for _, opts in ironic.list_opts() for o in opts] == [
-        "registration_attempts", "lookup_attempts", "params", "interfaces"]
+        "registration_attempts", "lookup_attempts", "params", "interfaces",
+        "signing_key_file"]
 
 
 def test_oslo_config_generator_prints_our_namespaces(tmp_path):

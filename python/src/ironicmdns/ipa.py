@@ -5,8 +5,9 @@ Same API: module-level ``get_endpoint(service_type)``,
 skip_link_local=False)``, ``close()``, the context manager, ``list_opts()``
 for oslo-config-generator, and the ``[mdns]`` options ``use_mdns``,
 ``allowed_overrides``, ``lookup_attempts``, ``params``, ``interfaces``
-registered with oslo.config as soon as the process imports it (before or
-after this module; see ironicmdns._oslo). A failed lookup raises
+(the agent's) and ``trust_anchor`` (ours, see below), registered with
+oslo.config as soon as the process imports it (before or after this
+module; see ironicmdns._oslo). A failed lookup raises
 ``ServiceLookupFailure``, which is also an
 ``ironic_python_agent.errors.ServiceLookupFailure`` when the agent's errors
 module is loaded, so the agent's own ``except`` clauses catch it.
@@ -29,6 +30,21 @@ version key (RFC 6763 s6.7) that our publishers add is record metadata,
 not agent configuration, and the agent would log "Skipping unknown
 configuration option txtvers" for it on every boot; the reference's
 conductor never publishes it, so the agent sees what it sees there.
+
+Trusted discovery (DNSSEC, docs/TRUST.md): the agent parameter
+``ipa-mdns-trust-anchor`` (kernel command line or virtual media, read by
+the same reader as ``ipa-use-mdns``, when a lookup starts) and the
+``[mdns] trust_anchor`` option (one anchor or more per value; the option
+may be given several times) each add trust anchors, in any form the
+library takes: a kernel command line holds no spaces within a parameter,
+so there the compact DS form ``KEYTAG:ALG:DIGESTTYPE:HEXDIGEST`` is the
+one to use, several separated by commas. With any anchor given, a lookup
+accepts only a conductor whose records carry valid signatures by an
+anchored key; one that finds none fails with ``ServiceLookupFailure``
+(status ZC_ERR_AUTH). An anchor the library refuses (malformed, empty,
+an unreadable ``@file``) does not break the import: it is logged, and
+every lookup fails with ``ServiceLookupFailure``; there is never a
+fallback to unvalidated answers.
 
 While the process has not imported oslo.config, ``CONF.mdns`` is a plain
 object holding the same options with their defaults (set its attributes
@@ -83,6 +99,43 @@ def _kernel_use_mdns():
     return _agent_params().get("ipa-use-mdns", False)
 
 
+TRUST_PARAM = "ipa-mdns-trust-anchor"
+
+
+def _trust_anchors():
+    """The trust anchors given, as ``(where, value)`` pairs: the agent
+    parameter first (absent: none; a value is passed on as it is, commas
+    and all, for the library to split), then each ``[mdns] trust_anchor``
+    value. An empty value is kept: the library refuses it, and the lookup
+    fails rather than run unvalidated."""
+    given = []
+    kernel = _agent_params().get(TRUST_PARAM)
+    if kernel is not None:
+        given.append((TRUST_PARAM, kernel))
+    for value in CONF.mdns.trust_anchor or ():
+        given.append(("[mdns] trust_anchor", value))
+    return given
+
+
+def _checked_anchors():
+    """The anchor values for the library, each checked by it first. A
+    refused one is logged (naming where it came from) and raises
+    ServiceLookupFailure: a lookup the operator asked to validate never
+    runs without validation."""
+    values = []
+    for where, value in _trust_anchors():
+        try:
+            with _core._Options(trust_anchor=[value]):
+                pass
+        except _core.Error as exc:
+            _log().error("Refusing to look up through multicast DNS: %s=%s is no "
+                         "usable trust anchor: %s", where, value, exc.message)
+            raise _failure_class()(status=exc.status, message="Cannot use multicast "
+                                   "DNS: %s: %s" % (where, exc.message)) from None
+        values.append(value)
+    return values
+
+
 def _truthy(value):
     """oslo.config's Boolean type."""
     if isinstance(value, bool):
@@ -116,6 +169,7 @@ CONF = types.SimpleNamespace(mdns=types.SimpleNamespace(
     lookup_attempts=3,
     params={},
     interfaces=None,
+    trust_anchor=[],
 ))
 _oslo_opts = None
 
@@ -134,7 +188,18 @@ def _register(cfg):
                     help="Configuration options (named without the ipa_ prefix "
                          "of the TXT keys) that the TXT record of the "
                          "discovered service may override. Empty: none."),
-    ] + _oslo.shared_opts(cfg)
+    ] + _oslo.shared_opts(cfg) + [
+        cfg.MultiStrOpt("trust_anchor", default=[],
+                        help="DNSSEC trust anchor for the lookup: a DNSKEY or DS "
+                             "record in zone-file text, a DS in the compact form "
+                             "KEYTAG:ALG:DIGESTTYPE:HEXDIGEST (several separated by "
+                             "commas), or @/path/file holding such lines. May be "
+                             "given more than once; each adds anchors, as does the "
+                             "kernel argument ipa-mdns-trust-anchor. With any anchor, "
+                             "only a service whose records carry valid signatures "
+                             "by an anchored key is accepted, and a bad anchor "
+                             "fails every lookup."),
+    ]
     global _use_mdns_ours
     taken = _oslo.register(cfg, "Options for multicast DNS client", new)
     for name in taken:
@@ -225,15 +290,19 @@ def _without_txtvers(props):
 
 
 class Zeroconf:
-    """mDNS client configured from ``CONF.mdns``; context manager. Every
-    failure of the library (no usable socket, closed, internal) raises
-    ServiceLookupFailure, which the agent catches and logs."""
+    """mDNS client configured from ``CONF.mdns`` and the trust anchors
+    (``ipa-mdns-trust-anchor``, ``[mdns] trust_anchor``); context manager.
+    Every failure of the library (no usable socket, closed, internal, a
+    refused trust anchor, no validated answer) raises ServiceLookupFailure,
+    which the agent catches and logs."""
 
     def __init__(self) -> None:
         conf = CONF.mdns
+        anchors = _checked_anchors()
         try:
             self._zc = _core.Zeroconf(interfaces=conf.interfaces or None,
-                                      lookup_attempts=conf.lookup_attempts)
+                                      lookup_attempts=conf.lookup_attempts,
+                                      trust_anchor=anchors or None)
         except _core.InvalidArgument:
             raise
         except _core.Error as exc:

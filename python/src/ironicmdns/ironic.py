@@ -3,8 +3,9 @@
 Same API: ``Zeroconf()``, ``register_service(service_type, endpoint,
 params=None)``, ``close()``, the context manager, and the ``[mdns]`` options
 ``registration_attempts``, ``lookup_attempts``, ``params``, ``interfaces``
-(registered with oslo.config as soon as the process imports it, before or
-after this module; ``list_opts()`` for oslo-config-generator). The conductor's call works as it is:
+(ironic's) and ``signing_key_file`` (ours, see below), registered with
+oslo.config as soon as the process imports it, before or after this
+module (``list_opts()`` for oslo-config-generator). The conductor's call works as it is:
 
     from ironicmdns import ironic as mdns
     mdns.Zeroconf().register_service('baremetal', api_url, params=...)
@@ -19,6 +20,15 @@ It logs to the logger ``ironic.common.mdns`` (the library's own messages
 too), or to the name it stands in for (``stand_in("ironic_lib.mdns")``
 for a process that used ironic_lib's module), so that the process's
 per-module log levels apply as they did.
+
+Trusted discovery (DNSSEC, docs/TRUST.md): ``[mdns] signing_key_file``
+names a private key as BIND's ``dnssec-keygen`` writes it
+(``K<name>+<alg>+<tag>.private``, its ``.key`` beside it); the conductor
+then signs the records it publishes, and agents given the key's DS as
+their trust anchor accept this conductor only. The key is read and checked
+when ``Zeroconf()`` is made: an unreadable or bad one raises
+``ironicmdns.InvalidArgument`` (a ValueError) naming ``signing_key_file``,
+so the conductor never publishes unsigned by mistake.
 
 While the process has not imported oslo.config, ``CONF.mdns`` is a plain
 object holding the same options with their defaults (set its attributes
@@ -40,7 +50,8 @@ _core.log_as(UPSTREAM)
 
 # Without oslo.config in the process: a plain object with the defaults.
 CONF = types.SimpleNamespace(mdns=types.SimpleNamespace(
-    registration_attempts=5, lookup_attempts=3, params={}, interfaces=None))
+    registration_attempts=5, lookup_attempts=3, params={}, interfaces=None,
+    signing_key_file=None))
 _oslo_opts = None
 
 
@@ -53,7 +64,17 @@ def _register(cfg):
                    help="Number of attempts to register a service. Currently "
                         "has to be larger than 1 because of race conditions "
                         "in the zeroconf library."),
-    ] + _oslo.shared_opts(cfg)
+    ] + _oslo.shared_opts(cfg) + [
+        cfg.StrOpt("signing_key_file",
+                   help="DNSSEC private key in BIND's format: the "
+                        "K<name>+<alg>+<tag>.private file that dnssec-keygen "
+                        "writes (for example dnssec-keygen -a ED25519 -n ZONE "
+                        "local.), with its .key file beside it. The records "
+                        "published are signed with it, so that agents with the "
+                        "key's DS (dnssec-dsfromkey -2) as trust anchor "
+                        "(ipa-mdns-trust-anchor) accept this conductor only. "
+                        "Unset: unsigned."),
+    ]
     for name in _oslo.register(cfg, "Options for multicast DNS", new):
         # ironic.conf registered it first: use that one.
         _core._debug(_log_name, "[mdns] %s is already registered", name)
@@ -114,13 +135,16 @@ def _failure(service, error, status):
 
 
 class Zeroconf:
-    """mDNS server configured from ``CONF.mdns``; context manager."""
+    """mDNS server configured from ``CONF.mdns``; context manager. A
+    ``signing_key_file`` that cannot be read or holds no usable key raises
+    ``ironicmdns.InvalidArgument`` naming the option."""
 
     def __init__(self) -> None:
         conf = CONF.mdns
         self._zc = _core.Zeroconf(interfaces=conf.interfaces or None,
                                   registration_attempts=conf.registration_attempts,
-                                  lookup_attempts=conf.lookup_attempts)
+                                  lookup_attempts=conf.lookup_attempts,
+                                  signing_key_file=conf.signing_key_file or None)
 
     def register_service(self, service_type: str, endpoint: str,
                          params: "dict[str, object] | None" = None) -> None:
