@@ -488,7 +488,7 @@ fn cli_done_when(lab: &Lab, kind: Kind) {
     assert!(look.status.success(), "{look:?}");
     assert_eq!(
         String::from_utf8_lossy(&look.stdout),
-        "{\"url\": \"https://keystone.example.test:5000/identity\", \"params\": {\"txtvers\": \"1\"}}\n"
+        "{\"url\": \"https://keystone.example.test:5000/identity\", \"params\": {\"txtvers\": \"1\"}, \"validated\": false}\n"
     );
     srv.stop();
     // a forged answer (signed with another secret) is refused
