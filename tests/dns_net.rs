@@ -534,3 +534,91 @@ fn knot_cli_register_dig_sigterm_lookup_forged() {
     let Some(lab) = lab!() else { return };
     cli_done_when(&lab, Kind::Knot);
 }
+
+/// Key options on the command line: parts swapped (`--tsig-key
+/// SECRET:name`), a long secret as the name, an empty `--tsig-key` beside
+/// `--tsig-key-file`, a key file that is /dev/zero. Each is refused (exit
+/// 64, a usage error) before anything is sent, the secret nowhere in the output, and the
+/// run never hangs. Run on a lab host, so that nothing could reach the
+/// machine's network even if a check let one through.
+#[test]
+fn cli_key_options_refused_without_echo() {
+    let Some(lab) = lab!() else { return };
+    let bin = env!("CARGO_BIN_EXE_ironic-mdns");
+    let dir = std::env::temp_dir().join(format!("ironicmdns-clikeyopt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let keyfile = dir.join("client.key");
+    std::fs::write(
+        &keyfile,
+        format!(
+            "key \"{}\" {{\n\talgorithm hmac-sha256;\n\tsecret \"{SECRET}\";\n}};\n",
+            servers::KEY_NAME
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&keyfile, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let kf = keyfile.display().to_string();
+    let long = "Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MEFCQ0RFRg==";
+    // (extra arguments, what the error says, the secret that must not show)
+    let rows: Vec<(Vec<String>, &str, &str)> = vec![
+        (
+            vec![
+                "--tsig-key".into(),
+                format!("{SECRET}:{}", servers::KEY_NAME),
+            ],
+            "tsig_key",
+            SECRET,
+        ),
+        (
+            vec!["--tsig-key".into(), format!("hmac-sha256:{long}:{SECRET}")],
+            "tsig_key",
+            long,
+        ),
+        (
+            vec![
+                "--tsig-key-file".into(),
+                kf.clone(),
+                "--tsig-key".into(),
+                String::new(),
+            ],
+            "empty",
+            SECRET,
+        ),
+        (
+            vec!["--tsig-key-file".into(), "/dev/zero".into()],
+            "not a regular file",
+            SECRET,
+        ),
+    ];
+    for (extra, want, secret) in rows {
+        let mut cmd = lab.command(1, bin);
+        cmd.args(["lookup", "baremetal", "--domain", DOMAIN])
+            .args(["--dns-server", "198.18.0.1", "--lookup-timeout", "1"])
+            .args(&extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = lab.spawn(&mut cmd).unwrap();
+        let until = Instant::now() + Duration::from_secs(10);
+        while child.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < until, "{extra:?}: the CLI hangs");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let out = child.stop(Duration::from_secs(1)).unwrap();
+        let mut stderr = String::new();
+        use std::io::Read;
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        assert_eq!(out.code(), Some(64), "{extra:?}: {stderr}");
+        assert!(stderr.contains(want), "{extra:?}: {stderr}");
+        assert!(
+            !stderr.contains(secret) && !stderr.contains(&secret[..10]),
+            "{extra:?}: the secret shown: {stderr}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -94,6 +94,68 @@ fn one_line_key_forms() {
     }
 }
 
+/// No part of a one-line key that could be the secret appears in an error:
+/// with the parts swapped (`secret:name`), a long secret given as the name,
+/// a secret in the algorithm's place. A name that looks like a base64
+/// secret is refused, so it never reaches a log or `Debug` as a name.
+#[test]
+fn a_misplaced_secret_is_never_echoed() {
+    let long = "Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MEFCQ0RFRg==";
+    let plain = "c2VjcmV0c2VjcmV0c2VjcmV0";
+    // (line, the secret it holds, error contains)
+    let rows = [
+        (
+            format!("{SECRET_B64}:upd.example.test"),
+            SECRET_B64,
+            "not a valid key name",
+        ),
+        (format!("{plain}:upd"), plain, "looks like a base64 secret"),
+        (
+            format!("hmac-sha256:{long}:{long}"),
+            long,
+            "not a valid key name",
+        ),
+        (
+            format!("{plain}:upd:{SECRET_B64}"),
+            plain,
+            "unsupported TSIG algorithm",
+        ),
+        (format!("upd:{plain}x"), plain, "not valid base64"),
+        (
+            format!("hmac-sha256:{plain}:%%"),
+            plain,
+            "looks like a base64 secret",
+        ),
+    ];
+    for (line, secret, want) in &rows {
+        let e = Key::from_line(line).unwrap_err().to_string();
+        assert!(e.contains(want), "{line}: {e}");
+        assert!(!e.contains(secret) && !e.contains(&secret[..8]), "{e}");
+    }
+    // the same in a key file
+    let text = format!("key \"{plain}\" {{ algorithm hmac-sha256; secret \"{SECRET_B64}\"; }};");
+    let e = Key::from_bind_file(&text).unwrap_err().to_string();
+    assert!(
+        !e.contains(&plain[..8]) && !e.contains(&SECRET_B64[..8]),
+        "{e}"
+    );
+    let text = format!("key k {{ algorithm {plain}; secret \"{SECRET_B64}\"; }};");
+    let e = Key::from_bind_file(&text).unwrap_err().to_string();
+    assert!(e.contains("unsupported") && !e.contains(&plain[..8]), "{e}");
+    // a registered algorithm name is named
+    let e = Key::from_line(&format!("hmac-sha1:k:{SECRET_B64}")).unwrap_err();
+    assert!(e.contains("hmac-sha1"), "{e}");
+    // ordinary names still pass, in any case
+    for name in [
+        "upd",
+        "UPD.Example.Test.",
+        "ddns-key_1",
+        "conductor0update1key",
+    ] {
+        Key::from_line(&format!("{name}:{SECRET_B64}")).unwrap();
+    }
+}
+
 #[test]
 fn debug_never_shows_the_secret() {
     let shown = format!("{:?}", key());
