@@ -622,3 +622,92 @@ fn cli_key_options_refused_without_echo() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A reply to `req` (QR, AA, the request's opcode and question) with
+/// `rcode`; with `soa`, an SOA answer owned by the question's name.
+fn fake_reply(req: &[u8], rcode: u8, soa: bool) -> Vec<u8> {
+    let mut q_end = 12;
+    while req[q_end] != 0 {
+        q_end += 1 + req[q_end] as usize;
+    }
+    q_end += 5;
+    let mut out = req[..2].to_vec();
+    out.push(0x80 | (req[2] & 0x78) | 0x04);
+    out.push(rcode);
+    out.extend_from_slice(&[0, 1, 0, soa as u8, 0, 0, 0, 0]);
+    out.extend_from_slice(&req[12..q_end]);
+    if soa {
+        out.extend_from_slice(&[0xC0, 0x0C, 0, 6, 0, 1, 0, 0, 0, 60, 0, 22, 0, 0]);
+        for v in [1u32, 3600, 600, 86400, 60] {
+            out.extend_from_slice(&v.to_be_bytes());
+        }
+    }
+    out
+}
+
+/// A server that has just started answers SERVFAIL (BIND does so to
+/// signed requests in its first moments): the SOA query that finds the
+/// zone and the UPDATE are each asked again within the attempts, not taken
+/// as the end of the registration. A fake server on host 0 answers the
+/// first query and the first UPDATE with SERVFAIL, then the genuine answer.
+#[test]
+fn servfail_is_retried_within_the_attempts() {
+    let Some(lab) = lab!() else { return };
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let halt = stop.clone();
+    let server = lab.spawn_on(0, move || {
+        let sock = std::net::UdpSocket::bind("198.18.0.1:53").unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        let mut seen: Vec<(u8, u8)> = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !halt.load(std::sync::atomic::Ordering::SeqCst) {
+            let Ok((n, from)) = sock.recv_from(&mut buf) else {
+                continue;
+            };
+            let req = &buf[..n];
+            let opcode = (req[2] >> 3) & 0xF;
+            let first = !seen.iter().any(|s| s.0 == opcode);
+            let rcode = if first { 2 } else { 0 };
+            seen.push((opcode, rcode));
+            let soa = opcode == 0 && !first;
+            sock.send_to(&fake_reply(req, rcode, soa), from).unwrap();
+        }
+        seen
+    });
+    let r = lab.run_on(1, move || {
+        let c = servers::config("198.18.0.1".parse().unwrap(), false);
+        let zc = Zeroconf::new(c).unwrap();
+        let r = zc.register_service("baremetal", "http://198.18.0.2:6385/baremetal", None);
+        std::mem::forget(zc); // no withdrawal: only the registration counts
+        r
+    });
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let seen = server.join().unwrap();
+    assert!(r.is_ok(), "{r:?}; the server saw {seen:?}");
+    // (opcode, RCODE answered): query SERVFAIL, query, UPDATE SERVFAIL, UPDATE
+    assert_eq!(seen, [(0, 2), (0, 0), (5, 2), (5, 0)]);
+}
+
+/// Registrations right after BIND came up (it answers SERVFAIL to signed
+/// requests in its first moments): each one succeeds, three starts in a
+/// row.
+#[test]
+fn bind_registration_right_after_start() {
+    let Some(lab) = lab!() else { return };
+    if !server_programs(Kind::Bind) {
+        return;
+    }
+    for round in 0..3 {
+        let srv = Server::start(&lab, 0, Kind::Bind);
+        let v4 = srv.v4;
+        let r = lab.run_on(1, move || {
+            let zc = Zeroconf::new(config(v4, true)).unwrap();
+            let r = zc.register_service("baremetal", "http://198.18.0.2:6385/baremetal", None);
+            let _ = zc.close();
+            r
+        });
+        assert!(r.is_ok(), "round {round}: {r:?}\n{}", srv.log());
+        srv.stop();
+    }
+}

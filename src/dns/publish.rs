@@ -40,6 +40,8 @@ use crate::wire;
 pub const TTL: u32 = 120;
 /// Retry delay of a refresh that got no answer.
 const REFRESH_RETRY: Duration = Duration::from_secs(10);
+/// First wait after a SERVFAIL, doubled each time (capped by the timeout).
+const SERVFAIL_WAIT: Duration = Duration::from_millis(250);
 
 /// A registration planned by `Publisher::plan`, for `Publisher::publish`.
 #[derive(Clone, Debug)]
@@ -160,11 +162,11 @@ impl Publisher {
     /// the domain's SOA returns, in the answer or the authority section
     /// (RFC 2136 s4.1 leaves finding the zone to the requestor).
     fn zone_of(&self, domain: &str) -> Result<String> {
-        let c = &self.inner.client;
-        let req = message::query(crate::random::message_id(), domain, 6)
-            .map_err(|e| Error::InvalidArgument(e.0))?;
-        let resp = c
-            .exchange(req, c.lookup_attempts)
+        let resp = self
+            .exchange_retrying(
+                || message::query(crate::random::message_id(), domain, 6),
+                false,
+            )
             .map_err(|e| update_exchange_error(&format!("finding the zone of {domain}"), e))?;
         resp.answers
             .iter()
@@ -197,16 +199,74 @@ impl Publisher {
 
     /// Send one UPDATE; the RCODE, or the exchange failure as an error.
     fn send(&self, reg: &Reg, u: &Update, what: &str) -> Result<u16> {
+        // The withdrawal at close runs to its end: cancel is for calls.
+        let to_end = what == "withdrawing";
+        self.exchange_retrying(
+            || message::update(crate::random::message_id(), &reg.zone, u),
+            to_end,
+        )
+        .map(|r| r.rcode)
+        .map_err(|e| update_exchange_error(&format!("{what} {}", reg.instance), e))
+    }
+
+    /// One exchange of the message `build` makes (a fresh ID each time),
+    /// within the lookup attempts: a SERVFAIL answer takes one attempt and
+    /// is asked again after a short wait, like a timeout. A server answers
+    /// SERVFAIL while it cannot answer yet (BIND, in its first moments,
+    /// to signed requests), and an UPDATE it failed changed nothing
+    /// (RFC 2136 s3.1.2, s3.4.2.6), so asking again is safe; the
+    /// prerequisites of each UPDATE keep a repeated one harmless too.
+    /// `to_end`: not ended by `cancel` (the withdrawal at close).
+    fn exchange_retrying(
+        &self,
+        build: impl Fn() -> std::result::Result<Vec<u8>, Refused>,
+        to_end: bool,
+    ) -> std::result::Result<message::Response, ExchangeError> {
         let c = &self.inner.client;
-        let req = message::update(crate::random::message_id(), &reg.zone, u)
-            .map_err(|e| Error::InvalidArgument(e.0))?;
-        let resp = match what {
-            // The withdrawal at close runs to its end: cancel is for calls.
-            "withdrawing" => c.exchange_to_end(req, c.lookup_attempts),
-            _ => c.exchange(req, c.lookup_attempts),
-        };
-        resp.map(|r| r.rcode)
-            .map_err(|e| update_exchange_error(&format!("{what} {}", reg.instance), e))
+        let attempts = c.lookup_attempts.max(1);
+        let mut used = 0;
+        let mut wait = SERVFAIL_WAIT;
+        loop {
+            let req = build().map_err(|e| ExchangeError::Request(e.0))?;
+            let left = attempts - used;
+            let resp = match to_end {
+                true => c.exchange_to_end(req, left)?,
+                false => c.exchange(req, left)?,
+            };
+            used += 1;
+            if resp.rcode != SERVFAIL || used >= attempts {
+                return Ok(resp);
+            }
+            log(
+                LogLevel::Debug,
+                &format!("the DNS server answered SERVFAIL; asking again in {wait:?}"),
+            );
+            if !self.pause(wait.min(c.timeout), to_end) {
+                return Err(ExchangeError::Cancelled);
+            }
+            wait *= 2;
+        }
+    }
+
+    /// Sleep `d`; false when `cancel` came first (unless `to_end`).
+    fn pause(&self, d: Duration, to_end: bool) -> bool {
+        let until = Instant::now() + d;
+        loop {
+            if !to_end
+                && self
+                    .inner
+                    .client
+                    .cancelled
+                    .load(std::sync::atomic::Ordering::SeqCst)
+            {
+                return false;
+            }
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return true;
+            }
+            std::thread::sleep(left.min(Duration::from_millis(20)));
+        }
     }
 
     fn rcode_error(&self, what: &str, reg: &Reg, rcode: u16) -> Error {
