@@ -4,7 +4,7 @@
 use super::*;
 use crate::endpoint;
 use crate::service::ServiceType;
-use crate::wire::{read_name, record_offsets};
+use crate::wire::{self, read_name, record_offsets};
 
 fn info(url: &str) -> ServiceInfo {
     let ep = endpoint::parse_endpoint(url).unwrap();
