@@ -352,13 +352,11 @@ fn knot_crash_restart_takes_back_its_own_only() {
 /// the same data (one host), the first one closing removes the records,
 /// and the other one re-adds them at its refresh instead of reporting the
 /// registration lost; the same after somebody deletes SRV, TXT and A.
-#[test]
-fn bind_refresh_restores_what_is_ours() {
-    let Some(lab) = lab!() else { return };
-    if !server_programs(Kind::Bind) {
+fn refresh_restores(lab: &Lab, kind: Kind) {
+    if !server_programs(kind) {
         return;
     }
-    let srv = Server::start(&lab, 0, Kind::Bind);
+    let srv = Server::start(lab, 0, kind);
     let v4 = srv.v4;
     let publisher = move || {
         let c = config(v4, true);
@@ -380,13 +378,13 @@ fn bind_refresh_restores_what_is_ours() {
     let two = lab.run_on(1, publisher);
     let host = "baremetal.mystack.example.test.";
     let present = || {
-        !dig_set(&srv, &lab, SRV_NAME, "SRV").is_empty()
-            && !dig_set(&srv, &lab, SRV_NAME, "TXT").is_empty()
-            && dig_set(&srv, &lab, host, "A") == ["198.18.0.2"]
+        !dig_set(&srv, lab, SRV_NAME, "SRV").is_empty()
+            && !dig_set(&srv, lab, SRV_NAME, "TXT").is_empty()
+            && dig_set(&srv, lab, host, "A") == ["198.18.0.2"]
     };
     assert!(present());
     lab.run_on(1, move || one.close());
-    assert!(dig_set(&srv, &lab, SRV_NAME, "SRV").is_empty(), "withdrawn");
+    assert!(dig_set(&srv, lab, SRV_NAME, "SRV").is_empty(), "withdrawn");
     let wait_back = |what: &str| {
         let until = Instant::now() + Duration::from_secs(5);
         while !present() {
@@ -396,7 +394,7 @@ fn bind_refresh_restores_what_is_ours() {
     };
     wait_back("after the other publisher's close");
     let out = srv.nsupdate(
-        &lab,
+        lab,
         1,
         &format!(
             "update delete {SRV_NAME} SRV\nupdate delete {SRV_NAME} TXT\nupdate delete {host} A"
@@ -406,15 +404,27 @@ fn bind_refresh_restores_what_is_ours() {
     assert!(!present());
     wait_back("after a deletion");
     assert!(two.lost().is_empty(), "{:?}", two.lost());
-    let before_close = srv.zone_records(&lab, 1);
+    let before_close = srv.zone_records(lab, 1);
     assert!(before_close.iter().any(|r| r.contains("_zc-owner")));
     lab.run_on(1, move || two.close());
-    let left = srv.zone_records(&lab, 1);
+    let left = srv.zone_records(lab, 1);
     assert!(
         !left.iter().any(|r| r.contains("baremetal")),
         "nothing of ours left: {left:?}"
     );
     srv.stop();
+}
+
+#[test]
+fn bind_refresh_restores_what_is_ours() {
+    let Some(lab) = lab!() else { return };
+    refresh_restores(&lab, Kind::Bind);
+}
+
+#[test]
+fn knot_refresh_restores_what_is_ours() {
+    let Some(lab) = lab!() else { return };
+    refresh_restores(&lab, Kind::Knot);
 }
 
 /// What the proxy in front of the server does with one UPDATE.
