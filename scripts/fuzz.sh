@@ -18,7 +18,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT/fuzz"
 SECS=${1:-60}
 shift || true
-ALL=(engine packet txt url config config_file capi)
+ALL=(engine packet txt url config config_file capi dns_message dns_tsig dns_exchange)
 if [ $# -gt 0 ]; then TARGETS=("$@"); else TARGETS=("${ALL[@]}"); fi
 JOBS=${JOBS:-1}
 
@@ -42,6 +42,8 @@ max_len() {
     case "$1" in
         engine) echo 9100 ;;   # one datagram of up to 9000 bytes and steps
         packet) echo 9100 ;;   # RFC 6762 s17
+        dns_message|dns_tsig) echo 4200 ;;   # a DNS message, header bytes
+        dns_exchange) echo 8192 ;;   # answers and steps
         *) echo 2048 ;;
     esac
 }

@@ -383,6 +383,21 @@ fn bind_refresh_and_loss() {
     assert!(out.status.success(), "{out:?}");
     let lost = publisher.wait_lost(Some(Duration::from_secs(5)));
     assert_eq!(lost, vec![SRV_NAME.to_string()]);
+    // what was still exactly ours (TXT, A, the owner marker) is removed
+    // with the loss; the thief's SRV and the PTR naming the instance stay
+    let short = |name: &str, rtype: &str| {
+        let o = srv.dig(&lab, 1, &["+short", rtype, name]);
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    let marker = format!("_zc-owner.{SRV_NAME}");
+    for (name, rtype) in [
+        (SRV_NAME, "TXT"),
+        ("baremetal.mystack.example.test.", "A"),
+        (marker.as_str(), "TXT"),
+    ] {
+        assert_eq!(short(name, rtype), "", "{name} {rtype} left after the loss");
+    }
+    assert_eq!(ptr(), SRV_NAME);
     lab.run_on(1, move || publisher.close());
     let dig = srv.dig(&lab, 1, &["+short", "SRV", SRV_NAME]);
     assert_eq!(

@@ -148,7 +148,15 @@ fn cli_into_signed_zone(lab: &Lab, kind: Kind, signing: Signing) {
         (PTR_NAME, "PTR", SRV_NAME),
     ];
     for (name, rtype, rdata) in expect {
-        assert_eq!(text(&srv.dig(lab, 1, &["+short", rtype, name])), rdata);
+        // With inline signing the served (signed) copy of the zone follows
+        // the UPDATE a moment later: wait for it, then compare.
+        let until = Instant::now() + Duration::from_secs(5);
+        let mut got = text(&srv.dig(lab, 1, &["+short", rtype, name]));
+        while got.is_empty() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(50));
+            got = text(&srv.dig(lab, 1, &["+short", rtype, name]));
+        }
+        assert_eq!(got, rdata);
         // re-signed by the server, with the zone's signing key
         let sigs = srv.wait_rrsigs(lab, 1, name, rtype, Duration::from_secs(5));
         for s in &sigs {

@@ -9,7 +9,6 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::dns::settings::{self as dns_settings, Discovery, DnsSettings};
-use crate::dns::tsig::Key;
 use crate::error::{Error, Result};
 use crate::props::{self, Properties};
 use crate::trust::{SigningKeyRef, TrustPolicy, DEFAULT_CLOCK_SKEW};
@@ -183,17 +182,7 @@ static OPTIONS: [OptionInfo; 13] = [
         help: "File holding a TSIG key in BIND's format (key \"name\" { algorithm \
                hmac-sha256; secret \"...\"; };, as tsig-keygen prints): DNS queries and \
                updates are signed with it and answers must be signed with it.",
-        apply: |c, v| {
-            let path = v.trim();
-            c.dns.tsig = if path.is_empty() {
-                None
-            } else {
-                let mut warn = |m: &str| crate::log::log(crate::log::LogLevel::Warning, m);
-                Some(dns_settings::read_key_file(path, &mut warn)?)
-            };
-            c.dns.tsig_key_file = path.to_owned();
-            Ok(())
-        },
+        apply: |c, v| dns_settings::apply_tsig_key_file(&mut c.dns, v),
     },
     OptionInfo {
         group: GROUP,
@@ -202,15 +191,7 @@ static OPTIONS: [OptionInfo; 13] = [
         default: "",
         help: "TSIG key as algorithm:name:base64secret (as dig -y takes), instead of \
                tsig_key_file.",
-        apply: |c, v| {
-            c.dns.tsig = if v.trim().is_empty() {
-                None
-            } else {
-                Some(Key::from_line(v)?)
-            };
-            c.dns.tsig_key_file.clear();
-            Ok(())
-        },
+        apply: |c, v| dns_settings::apply_tsig_key(&mut c.dns, v),
     },
     OptionInfo {
         group: GROUP,

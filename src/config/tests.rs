@@ -290,8 +290,19 @@ fn unicast_dns_options() {
         let e = c.set("tsig_key", &bad).unwrap_err().to_string();
         assert!(e.contains("tsig_key") && !e.contains(secret), "{e}");
     }
-    c.set("tsig_key", "").unwrap();
-    assert!(c.dns.tsig.is_none());
+    // An empty value never drops a configured key (an uncommented sample
+    // line beside the other option): refused, the key kept; with no key
+    // configured it is the default, no key.
+    let with_key = c.clone();
+    for name in ["tsig_key", "tsig_key_file"] {
+        let e = c.set(name, "").unwrap_err().to_string();
+        assert!(e.contains(name) && e.contains("empty"), "{e}");
+        assert_eq!(c, with_key, "{name} = \"\" kept the key");
+    }
+    let mut plain = Config::default();
+    plain.set("tsig_key", "").unwrap();
+    plain.set("tsig_key_file", " ").unwrap();
+    assert!(plain.dns.tsig.is_none());
 }
 
 #[test]

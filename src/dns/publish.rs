@@ -2,44 +2,54 @@
 //! is configured) that add, refresh and remove exactly our records.
 //!
 //! - Register (one attempt; the retry policy with its waits is
-//!   `Zeroconf`'s, the same as over mDNS): prerequisite "the instance name is not in use" (RFC 2136
-//!   s2.4.5), then add PTR, SRV, TXT (the same RDATA as mDNS publishes
-//!   but for the SRV target) and, for an IP-literal endpoint, A/AAAA of
-//!   the host name `<type>.<domain>.` (its own "not in use" prerequisite
-//!   too), which is then the SRV target (see `lookup::address_host`).
-//!   When a name is in use, a second UPDATE succeeds only if the SRV, TXT
-//!   and A/AAAA RRsets there are exactly ours (RFC 2136 s2.4.2, value
-//!   dependent): a publisher restarted with the same data takes its
-//!   records back; anybody else's instance is a name conflict, as over mDNS.
-//! - Refresh: before the TTL runs out (at 80 %), the same value-dependent
-//!   UPDATE re-asserts the records; a failed prerequisite means another
-//!   publisher took the name: the registration is lost.
-//! - Close: prerequisite "our SRV is there", then delete each of our
-//!   records by value (CLASS NONE, RFC 2136 s2.5.4): nothing of anyone
-//!   else's goes, not even the shared PTR RRset's other members.
+//!   `Zeroconf`'s, the same as over mDNS): prerequisite "the instance name
+//!   is not in use" (RFC 2136 s2.4.5), then add PTR, SRV, TXT (the same
+//!   RDATA as mDNS publishes but for the SRV target), for an IP-literal
+//!   endpoint A/AAAA of the host name `<type>.<domain>.` (its own "not in
+//!   use" prerequisite too), which is then the SRV target (see
+//!   `lookup::address_host`), and the owner marker beside the instance
+//!   (`owner`: who published these records, and what).
+//! - When a name is in use, the records there are read back and compared
+//!   with ours (`owner::reconcile`): exactly ours, or what our previous run
+//!   on this host published (the marker says so), is replaced by one
+//!   UPDATE whose prerequisites are the RRsets as read (RFC 2136 s2.4.2,
+//!   s2.4.3), so a publisher restarted after a crash, with a new address,
+//!   is back at once; anything else is another publisher's: a name
+//!   conflict, as over mDNS, and nothing of theirs is touched.
+//! - Refresh: before the TTL runs out (at 80 %), an UPDATE re-asserts the
+//!   records while they are exactly ours; when someone removed some of
+//!   them, the same reconciling puts back what is ours and missing. Only
+//!   when another publisher holds the name is the registration lost; our
+//!   marker and the RRsets still exactly ours are then removed.
+//! - Close: prerequisite "our marker is there" (we are still the owner),
+//!   then delete each of our records by value (CLASS NONE, RFC 2136
+//!   s2.5.4): nothing of anyone else's goes, not even the shared PTR
+//!   RRset's other members. A registration that completes while close
+//!   runs, or an UPDATE whose answer never came (cancelled, timed out,
+//!   forged), is withdrawn the same way.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use simple_dns::rdata::{RData, SOA};
-use simple_dns::ResourceRecord;
+use simple_dns::{Name, ResourceRecord};
 
 use super::exchange::ExchangeError;
-use super::lookup::{instance_name, service_name};
 use super::message::{self, Update, NOERROR, NOTAUTH, NOTZONE, NXDOMAIN, NXRRSET, REFUSED};
 use super::message::{SERVFAIL, YXDOMAIN, YXRRSET};
 use super::Client;
 use crate::error::{Error, Refused, Result};
 use crate::log::{log, LogLevel};
 use crate::service::{ServiceInfo, ServiceType};
-use crate::wire;
 
 /// TTL of the records we publish: short, so that a withdrawal reaches
 /// caches soon (RFC 6762 s10 uses 120 s for records with a host name).
 pub const TTL: u32 = 120;
 /// Retry delay of a refresh that got no answer.
 const REFRESH_RETRY: Duration = Duration::from_secs(10);
+/// First wait after a SERVFAIL, doubled each time (capped by the timeout).
+const SERVFAIL_WAIT: Duration = Duration::from_millis(250);
 
 /// A registration planned by `Publisher::plan`, for `Publisher::publish`.
 #[derive(Clone, Debug)]
@@ -56,20 +66,13 @@ impl Planned {
     }
 }
 
-/// One registration of ours.
-#[derive(Clone, Debug)]
-struct Reg {
-    instance: String,
-    zone: String,
-    srv: ResourceRecord<'static>,
-    txt: ResourceRecord<'static>,
-    /// The address host (IP-literal endpoints only).
-    host: Option<simple_dns::Name<'static>>,
-    /// Our A/AAAA records (of `host`).
-    addrs: Vec<ResourceRecord<'static>>,
-    /// Everything we added: PTR, SRV, TXT, A/AAAA.
-    records: Vec<ResourceRecord<'static>>,
-    next_refresh: Instant,
+/// What reconciling found.
+enum Taken {
+    /// The zone now holds exactly our records.
+    Done,
+    /// Another publisher holds the name (the kind of RRset that is
+    /// theirs), and what was seen.
+    Foreign(&'static str, owner::Seen),
 }
 
 #[derive(Default)]
@@ -137,6 +140,7 @@ impl Publisher {
             self.inner.ttl,
             service_type,
             info,
+            owner::owner_id(),
         )?))
     }
 
@@ -144,9 +148,20 @@ impl Publisher {
     /// publisher is Error::Conflict; the retry policy is the caller's.
     pub(crate) fn publish(&self, planned: &Planned) -> Result<()> {
         self.check_open()?;
-        self.add(&planned.0)?;
-        self.keep(planned.0.clone());
-        Ok(())
+        let unsure = std::cell::Cell::new(false);
+        match self.add(&planned.0, &unsure) {
+            Ok(()) => self.keep(planned.0.clone()),
+            Err(e) => {
+                if unsure.get() {
+                    // An UPDATE got no trustworthy answer (cancelled,
+                    // timed out, refused by an unsigned datagram): the
+                    // server may have applied it. Ours are withdrawn,
+                    // guarded by our marker, so nothing else goes.
+                    self.withdraw(&planned.0);
+                }
+                Err(e)
+            }
+        }
     }
 
     fn check_open(&self) -> Result<()> {
@@ -160,11 +175,11 @@ impl Publisher {
     /// the domain's SOA returns, in the answer or the authority section
     /// (RFC 2136 s4.1 leaves finding the zone to the requestor).
     fn zone_of(&self, domain: &str) -> Result<String> {
-        let c = &self.inner.client;
-        let req = message::query(crate::random::message_id(), domain, 6)
-            .map_err(|e| Error::InvalidArgument(e.0))?;
-        let resp = c
-            .exchange(req, c.lookup_attempts)
+        let resp = self
+            .exchange_retrying(
+                || message::query(crate::random::message_id(), domain, 6),
+                false,
+            )
             .map_err(|e| update_exchange_error(&format!("finding the zone of {domain}"), e))?;
         resp.answers
             .iter()
@@ -179,34 +194,176 @@ impl Publisher {
             })
     }
 
-    /// The first UPDATE, then the take-back one when the name is in use.
-    fn add(&self, reg: &Reg) -> Result<()> {
-        match self.send(reg, &fresh(reg), "registering")? {
+    /// The first UPDATE, then reconciling when a name is in use. `unsure`
+    /// is set when an UPDATE ended without a trustworthy answer.
+    fn add(&self, reg: &Reg, unsure: &std::cell::Cell<bool>) -> Result<()> {
+        let tracked = |r: Result<u16>| {
+            if r.is_err() {
+                unsure.set(true);
+            }
+            r
+        };
+        match tracked(self.send(reg, &fresh(reg), "registering"))? {
             NOERROR => Ok(()),
-            YXDOMAIN => match self.send(reg, &reassert(reg), "registering")? {
-                NOERROR => Ok(()),
-                NXRRSET | NXDOMAIN | YXRRSET => Err(Error::Conflict(format!(
-                    "{} in zone {} is held by another publisher (RFC 2136 prerequisite failed)",
+            YXDOMAIN => match self.take(reg, "registering", unsure)? {
+                Taken::Done => Ok(()),
+                Taken::Foreign(kind, _) => Err(Error::Conflict(format!(
+                    "{} in zone {} is held by another publisher (its {kind} is not ours; \
+                     RFC 2136 prerequisite failed)",
                     reg.instance, reg.zone
                 ))),
-                r => Err(self.rcode_error("registering", reg, r)),
             },
             r => Err(self.rcode_error("registering", reg, r)),
         }
     }
 
+    /// Read what the zone holds at our names and, when it is ours (now or
+    /// from our previous run), make it exactly ours with one UPDATE whose
+    /// prerequisites are what was read. Read again when the zone changed
+    /// in between (the prerequisites failed), twice at most.
+    fn take(&self, reg: &Reg, what: &str, unsure: &std::cell::Cell<bool>) -> Result<Taken> {
+        let sets = reg.sets();
+        let ours = owner::Ours {
+            owner: owner::owner_id(),
+            marker_name: &reg.marker_name,
+            marker: &reg.marker,
+            names: reg.names(),
+            sets,
+            records: &reg.records,
+        };
+        let mut seen = owner::Seen::default();
+        for _ in 0..3 {
+            seen = self.observe(reg)?;
+            let update = match owner::reconcile(&ours, &seen) {
+                owner::Plan::Foreign(kind) => return Ok(Taken::Foreign(kind, seen)),
+                owner::Plan::Take(u) => u,
+            };
+            let r = self.send(reg, &update, what);
+            if r.is_err() {
+                unsure.set(true);
+            }
+            match r? {
+                NOERROR => return Ok(Taken::Done),
+                NXRRSET | NXDOMAIN | YXRRSET | YXDOMAIN => continue,
+                r => return Err(self.rcode_error(what, reg, r)),
+            }
+        }
+        Ok(Taken::Foreign("records, changing while we read them", seen))
+    }
+
+    /// The marker, SRV, TXT, A and AAAA RRsets at our names, as the
+    /// server holds them now.
+    fn observe(&self, reg: &Reg) -> Result<owner::Seen> {
+        let mut seen = owner::Seen {
+            marker: self.rrset(reg, &reg.marker_name, 16)?,
+            ..owner::Seen::default()
+        };
+        for (i, k) in owner::KINDS.iter().enumerate() {
+            seen.sets[i] = self.rrset(reg, reg.names()[i], k.rtype())?;
+        }
+        Ok(seen)
+    }
+
+    /// One RRset (`rtype` at `name`): empty for NXDOMAIN and NODATA.
+    fn rrset(
+        &self,
+        reg: &Reg,
+        name: &Name<'static>,
+        rtype: u16,
+    ) -> Result<Vec<ResourceRecord<'static>>> {
+        let what = format!("reading {} type {rtype}", message::name_text(name));
+        let resp = self
+            .exchange_retrying(
+                || message::query_name(crate::random::message_id(), name, rtype),
+                false,
+            )
+            .map_err(|e| update_exchange_error(&what, e))?;
+        match resp.rcode {
+            NOERROR | NXDOMAIN => {}
+            r => return Err(self.rcode_error(&what, reg, r)),
+        }
+        let want = message::name_text(name);
+        Ok(resp
+            .answers
+            .into_iter()
+            .filter(|r| {
+                message::name_text(&r.name) == want
+                    && owner::Kind::of(r).map_or(rtype == 16, |k| k.rtype() == rtype)
+                    && (rtype != 16 || matches!(r.rdata, RData::TXT(_) | RData::Empty(_)))
+            })
+            .collect())
+    }
+
     /// Send one UPDATE; the RCODE, or the exchange failure as an error.
     fn send(&self, reg: &Reg, u: &Update, what: &str) -> Result<u16> {
+        // The withdrawal at close runs to its end: cancel is for calls.
+        let to_end = what == "withdrawing";
+        self.exchange_retrying(
+            || message::update(crate::random::message_id(), &reg.zone, u),
+            to_end,
+        )
+        .map(|r| r.rcode)
+        .map_err(|e| update_exchange_error(&format!("{what} {}", reg.instance), e))
+    }
+
+    /// One exchange of the message `build` makes (a fresh ID each time),
+    /// within the lookup attempts: a SERVFAIL answer takes one attempt and
+    /// is asked again after a short wait, like a timeout. A server answers
+    /// SERVFAIL while it cannot answer yet (BIND, in its first moments,
+    /// to signed requests), and an UPDATE it failed changed nothing
+    /// (RFC 2136 s3.1.2, s3.4.2.6), so asking again is safe; the
+    /// prerequisites of each UPDATE keep a repeated one harmless too.
+    /// `to_end`: not ended by `cancel` (the withdrawal at close).
+    fn exchange_retrying(
+        &self,
+        build: impl Fn() -> std::result::Result<Vec<u8>, Refused>,
+        to_end: bool,
+    ) -> std::result::Result<message::Response, ExchangeError> {
         let c = &self.inner.client;
-        let req = message::update(crate::random::message_id(), &reg.zone, u)
-            .map_err(|e| Error::InvalidArgument(e.0))?;
-        let resp = match what {
-            // The withdrawal at close runs to its end: cancel is for calls.
-            "withdrawing" => c.exchange_to_end(req, c.lookup_attempts),
-            _ => c.exchange(req, c.lookup_attempts),
-        };
-        resp.map(|r| r.rcode)
-            .map_err(|e| update_exchange_error(&format!("{what} {}", reg.instance), e))
+        let attempts = c.lookup_attempts.max(1);
+        let mut used = 0;
+        let mut wait = SERVFAIL_WAIT;
+        loop {
+            let req = build().map_err(|e| ExchangeError::Request(e.0))?;
+            let left = attempts - used;
+            let resp = match to_end {
+                true => c.exchange_to_end(req, left)?,
+                false => c.exchange(req, left)?,
+            };
+            used += 1;
+            if resp.rcode != SERVFAIL || used >= attempts {
+                return Ok(resp);
+            }
+            log(
+                LogLevel::Debug,
+                &format!("the DNS server answered SERVFAIL; asking again in {wait:?}"),
+            );
+            if !self.pause(wait.min(c.timeout), to_end) {
+                return Err(ExchangeError::Cancelled);
+            }
+            wait *= 2;
+        }
+    }
+
+    /// Sleep `d`; false when `cancel` came first (unless `to_end`).
+    fn pause(&self, d: Duration, to_end: bool) -> bool {
+        let until = Instant::now() + d;
+        loop {
+            if !to_end
+                && self
+                    .inner
+                    .client
+                    .cancelled
+                    .load(std::sync::atomic::Ordering::SeqCst)
+            {
+                return false;
+            }
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return true;
+            }
+            std::thread::sleep(left.min(Duration::from_millis(20)));
+        }
     }
 
     fn rcode_error(&self, what: &str, reg: &Reg, rcode: u16) -> Error {
@@ -229,10 +386,18 @@ impl Publisher {
         Error::Registration(format!("{what} {}: {why}", reg.instance))
     }
 
-    /// Remember `reg` and make sure the refresher runs.
-    fn keep(&self, mut reg: Reg) {
+    /// Remember `reg` and make sure the refresher runs. When close came
+    /// while the registration was on its way, it is withdrawn here.
+    fn keep(&self, mut reg: Reg) -> Result<()> {
         reg.next_refresh = Instant::now() + self.refresh_interval();
         let mut st = self.state();
+        if st.closed {
+            drop(st);
+            self.withdraw(&reg);
+            return Err(Error::Closed(
+                "the DNS publisher closed while registering".into(),
+            ));
+        }
         st.regs.retain(|r| r.instance != reg.instance);
         st.regs.push(reg);
         if st.refresher.is_none() {
@@ -243,6 +408,7 @@ impl Publisher {
                 .ok();
         }
         self.inner.cond.notify_all();
+        Ok(())
     }
 
     /// 80 % of the TTL (RFC 6762 s5.2 refreshes at 80 % too).
@@ -279,36 +445,83 @@ impl Publisher {
             }
             drop(st);
             for reg in due {
-                let outcome = self.send(&reg, &reassert(&reg), "refreshing");
+                let outcome = self.refresh(&reg);
                 let mut s = self.state();
                 let Some(slot) = s.regs.iter_mut().find(|r| r.instance == reg.instance) else {
                     continue;
                 };
                 match outcome {
-                    Ok(NOERROR) => slot.next_refresh = Instant::now() + self.refresh_interval(),
-                    Ok(NXRRSET | NXDOMAIN | YXRRSET | YXDOMAIN) => {
+                    Ok(Taken::Done) => slot.next_refresh = Instant::now() + self.refresh_interval(),
+                    Ok(Taken::Foreign(kind, seen)) => {
                         log(
                             LogLevel::Warning,
                             &format!(
-                                "registration {} lost: another publisher holds it in zone {}",
+                                "registration {} lost: another publisher holds it in zone {} \
+                                 (its {kind} is not ours)",
                                 reg.instance, reg.zone
                             ),
                         );
                         s.regs.retain(|r| r.instance != reg.instance);
+                        drop(s);
+                        self.remove_leftovers(&reg, &seen);
+                        s = self.state();
                         s.lost.push(reg.instance.clone());
                         self.inner.cond.notify_all();
                     }
-                    other => {
-                        let why = match other {
-                            Ok(r) => self.rcode_error("refreshing", &reg, r).to_string(),
-                            Err(e) => e.to_string(),
-                        };
-                        log(LogLevel::Warning, &format!("{why}; retrying"));
+                    Err(e) => {
+                        log(LogLevel::Warning, &format!("{e}; retrying"));
                         slot.next_refresh = Instant::now() + REFRESH_RETRY;
                     }
                 }
             }
             st = self.state();
+        }
+    }
+
+    /// Re-assert `reg` while the zone holds exactly it; else put back what
+    /// is ours and missing, or find that another publisher holds it.
+    fn refresh(&self, reg: &Reg) -> Result<Taken> {
+        match self.send(reg, &reassert(reg), "refreshing")? {
+            NOERROR => Ok(Taken::Done),
+            NXRRSET | NXDOMAIN | YXRRSET | YXDOMAIN => {
+                self.take(reg, "refreshing", &std::cell::Cell::new(false))
+            }
+            r => Err(self.rcode_error("refreshing", reg, r)),
+        }
+    }
+
+    /// After a loss: remove our marker and those of our RRsets that are
+    /// still exactly ours, guarded by both, so nothing of the new
+    /// holder's goes. The PTR stays: its value names the instance they
+    /// hold now.
+    fn remove_leftovers(&self, reg: &Reg, seen: &owner::Seen) {
+        let marker_ours = seen.marker.len() == 1
+            && owner::rdata_key(&seen.marker[0]) == owner::rdata_key(&reg.marker);
+        if !marker_ours {
+            return;
+        }
+        let mut u = Update {
+            prerequisites: vec![message::rrset_equals(&reg.marker)],
+            updates: vec![message::delete_rr(&reg.marker)],
+        };
+        for (there, mine) in seen.sets.iter().zip(reg.sets()) {
+            if !there.is_empty() && owner::same_set(there, &mine) {
+                u.prerequisites
+                    .extend(there.iter().map(message::rrset_equals));
+                u.updates.extend(mine.iter().map(message::delete_rr));
+            }
+        }
+        match self.send(reg, &u, "withdrawing") {
+            Ok(NOERROR) => {}
+            Ok(r) => log(
+                LogLevel::Debug,
+                &format!(
+                    "{}: our leftovers not removed ({})",
+                    reg.instance,
+                    message::rcode_name(r)
+                ),
+            ),
+            Err(e) => log(LogLevel::Warning, &e.to_string()),
         }
     }
 
@@ -388,110 +601,43 @@ impl Publisher {
             let _ = t.join();
         }
         for reg in regs {
-            match self.send(&reg, &withdraw(&reg), "withdrawing") {
-                Ok(NOERROR) => {}
-                Ok(NXRRSET | NXDOMAIN) => log(
-                    LogLevel::Debug,
-                    &format!("{} was no longer ours: nothing removed", reg.instance),
+            self.withdraw(&reg);
+        }
+    }
+
+    /// Remove `reg`'s records while our marker is there (SPEC 6: errors
+    /// are logged). A refused or unreadable answer (an unsigned BADKEY
+    /// datagram, garbage) is not taken as the end: the withdrawal is sent
+    /// again within the lookup attempts.
+    fn withdraw(&self, reg: &Reg) {
+        let attempts = self.inner.client.lookup_attempts.max(1);
+        for attempt in 1..=attempts {
+            match self.send(reg, &withdraw(reg), "withdrawing") {
+                Ok(NOERROR) => return,
+                Ok(NXRRSET | NXDOMAIN | YXRRSET) => {
+                    log(
+                        LogLevel::Debug,
+                        &format!("{} was not ours (any more): nothing removed", reg.instance),
+                    );
+                    return;
+                }
+                Ok(r) => {
+                    log(
+                        LogLevel::Error,
+                        &self.rcode_error("withdrawing", reg, r).to_string(),
+                    );
+                    return;
+                }
+                Err(e @ (Error::Auth(_) | Error::Io(_))) if attempt < attempts => log(
+                    LogLevel::Warning,
+                    &format!("{e}; sending the withdrawal again"),
                 ),
-                Ok(r) => log(
-                    LogLevel::Error,
-                    &self.rcode_error("withdrawing", &reg, r).to_string(),
-                ),
-                Err(e) => log(LogLevel::Error, &e.to_string()),
+                Err(e) => {
+                    log(LogLevel::Error, &e.to_string());
+                    return;
+                }
             }
         }
-    }
-}
-
-/// Our records for `info` (built by `endpoint::service_info` for mDNS)
-/// under `domain`, in `zone`, with `ttl`.
-fn plan(
-    domain: &str,
-    zone: &str,
-    ttl: u32,
-    service_type: &ServiceType,
-    info: &ServiceInfo,
-) -> Result<Reg> {
-    let bad = |e: Refused| Error::InvalidArgument(e.0);
-    let instance = instance_name(service_type, domain);
-    let service = service_name(domain);
-    let inst = message::name_under(service_type, &service).map_err(bad)?;
-    let svc = message::name(&service).map_err(bad)?;
-    let ip_literal = info.target.eq_ignore_ascii_case(&info.instance);
-    let host = match ip_literal {
-        true => {
-            // `<type>.<domain>.` (see `lookup::address_host`).
-            Some(message::name_under(service_type, domain).map_err(bad)?)
-        }
-        false => None,
-    };
-    let target = match &host {
-        Some(h) => h.clone(),
-        None => message::name(&info.target).map_err(bad)?,
-    };
-    let unicast = |r: ResourceRecord<'static>| r.with_cache_flush(false);
-    let srv = unicast(wire::srv(&inst, &target, info.port, ttl));
-    let txt = unicast(
-        wire::txt(&inst, &info.txt, ttl).map_err(|e| Error::InvalidArgument(e.to_string()))?,
-    );
-    let addrs: Vec<ResourceRecord<'static>> = match &host {
-        Some(h) => info
-            .addresses
-            .iter()
-            .map(|a| unicast(wire::addr(h, *a, ttl, false)))
-            .collect(),
-        None => Vec::new(),
-    };
-    let mut records = vec![
-        unicast(wire::ptr(&svc, &inst, ttl)),
-        srv.clone(),
-        txt.clone(),
-    ];
-    records.extend(addrs.iter().cloned());
-    Ok(Reg {
-        instance,
-        zone: zone.to_owned(),
-        srv,
-        txt,
-        host,
-        addrs,
-        records,
-        next_refresh: Instant::now(),
-    })
-}
-
-/// Register: the names must not be in use (RFC 2136 s2.4.5).
-fn fresh(reg: &Reg) -> Update {
-    let mut prerequisites = vec![message::name_not_in_use(&reg.srv.name)];
-    prerequisites.extend(reg.host.iter().map(message::name_not_in_use));
-    Update {
-        prerequisites,
-        updates: reg.records.clone(),
-    }
-}
-
-/// Re-add our records if the SRV, TXT and A/AAAA RRsets there are exactly
-/// ours (RFC 2136 s2.4.2).
-fn reassert(reg: &Reg) -> Update {
-    let mut prerequisites = vec![
-        message::rrset_equals(&reg.srv),
-        message::rrset_equals(&reg.txt),
-    ];
-    // The whole A and AAAA RRsets must be ours.
-    prerequisites.extend(reg.addrs.iter().map(message::rrset_equals));
-    Update {
-        prerequisites,
-        updates: reg.records.clone(),
-    }
-}
-
-/// Withdraw: if our SRV is there, delete each of our records by value
-/// (RFC 2136 s2.5.4).
-fn withdraw(reg: &Reg) -> Update {
-    Update {
-        prerequisites: vec![message::rrset_equals(&reg.srv)],
-        updates: reg.records.iter().map(message::delete_rr).collect(),
     }
 }
 
@@ -509,6 +655,11 @@ fn update_exchange_error(what: &str, e: ExchangeError) -> Error {
         }
     }
 }
+
+mod owner;
+mod records;
+
+use self::records::{fresh, plan, reassert, withdraw, Reg};
 
 #[cfg(test)]
 mod tests;

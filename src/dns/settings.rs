@@ -171,11 +171,73 @@ pub fn resolv_conf_servers(text: &str) -> Vec<SocketAddr> {
         .collect()
 }
 
+/// The largest key file we read: a BIND key block is about 100 bytes; a
+/// file with several keys and comments stays far below this.
+pub const KEY_FILE_MAX: u64 = 64 * 1024;
+
+/// Why an empty value of `tsig_key` or `tsig_key_file` is refused while a
+/// key is configured: it would turn signing off without a word (an
+/// uncommented sample line `tsig_key =` beside a `tsig_key_file`).
+const EMPTY_DROPS_KEY: &str = "the value is empty while a TSIG key is configured (by tsig_key or \
+                               tsig_key_file); an empty value would drop that key and run DNS \
+                               unsigned: leave the option out instead";
+
+/// `tsig_key_file`: read the key from `path`. An empty value means "no
+/// key" only while none is configured; otherwise it is refused.
+pub fn apply_tsig_key_file(s: &mut DnsSettings, value: &str) -> Result<(), Refused> {
+    let path = value.trim();
+    if path.is_empty() {
+        return match s.tsig {
+            Some(_) => Err(EMPTY_DROPS_KEY.into()),
+            None => Ok(()),
+        };
+    }
+    let mut warn = |m: &str| crate::log::log(crate::log::LogLevel::Warning, m);
+    s.tsig = Some(read_key_file(path, &mut warn)?);
+    s.tsig_key_file = path.to_owned();
+    Ok(())
+}
+
+/// `tsig_key`: the key as `algorithm:name:base64secret`. An empty value
+/// means "no key" only while none is configured; otherwise it is refused.
+pub fn apply_tsig_key(s: &mut DnsSettings, value: &str) -> Result<(), Refused> {
+    if value.trim().is_empty() {
+        return match s.tsig {
+            Some(_) => Err(EMPTY_DROPS_KEY.into()),
+            None => Ok(()),
+        };
+    }
+    s.tsig = Some(Key::from_line(value)?);
+    s.tsig_key_file.clear();
+    Ok(())
+}
+
 /// Read and parse a BIND key file. A file that others than its owner may
 /// read gets a warning through `warn` (the secret is then not secret).
+/// Only a regular file of at most `KEY_FILE_MAX` bytes is read; it is
+/// opened non-blocking, so a FIFO or a device never hangs the caller.
 /// Error texts name the file, never the secret.
 pub fn read_key_file(path: &str, warn: &mut dyn FnMut(&str)) -> Result<Key, Refused> {
-    let meta = std::fs::metadata(path).map_err(|e| Refused(format!("cannot read {path}: {e}")))?;
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let cannot = |e: std::io::Error| Refused(format!("cannot read {path}: {e}"));
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(cannot)?;
+    let meta = file.metadata().map_err(cannot)?;
+    if !meta.file_type().is_file() {
+        return Err(Refused(format!(
+            "cannot read {path}: not a regular file (a key file must be one)"
+        )));
+    }
+    if meta.len() > KEY_FILE_MAX {
+        return Err(Refused(format!(
+            "{path} holds {} bytes, more than a key file's {KEY_FILE_MAX}",
+            meta.len()
+        )));
+    }
     let mode = meta.permissions().mode();
     if mode & 0o077 != 0 {
         warn(&format!(
@@ -184,8 +246,18 @@ pub fn read_key_file(path: &str, warn: &mut dyn FnMut(&str)) -> Result<Key, Refu
             mode & 0o7777
         ));
     }
-    let text =
-        std::fs::read_to_string(path).map_err(|e| Refused(format!("cannot read {path}: {e}")))?;
+    // The size may change after the check: never read more than the limit.
+    let mut bytes = Vec::new();
+    file.take(KEY_FILE_MAX + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > KEY_FILE_MAX {
+        return Err(Refused(format!(
+            "{path} holds more than a key file's {KEY_FILE_MAX} bytes"
+        )));
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|_| Refused(format!("cannot read {path}: not UTF-8 text")))?;
     Key::from_bind_file(&text).map_err(|e| Refused(format!("{path}: {e}")))
 }
 
@@ -311,6 +383,117 @@ mod tests {
         assert!(e.contains(p) && !e.contains("s3cr3t"), "{e}");
         let e = read_key_file("/nonexistent/k.key", &mut |_| {}).unwrap_err();
         assert!(e.contains("/nonexistent/k.key"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn scratch(tag: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("ironicmdns-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    const KEY_TEXT: &str =
+        "key \"upd\" {\n\talgorithm hmac-sha256;\n\tsecret \"c2VjcmV0c2VjcmV0c2VjcmV0\";\n};\n";
+
+    /// An empty `tsig_key` or `tsig_key_file` (an uncommented sample line)
+    /// never drops the key the other one configured, in a config file as
+    /// through `set`; it is refused, naming the option.
+    #[test]
+    fn an_empty_key_option_never_drops_a_configured_key() {
+        let dir = scratch("emptykey");
+        let key = dir.join("k.key");
+        std::fs::write(&key, KEY_TEXT).unwrap();
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let line = "hmac-sha256:upd:c2VjcmV0c2VjcmV0c2VjcmV0";
+        // (config file text, the option named in the error)
+        let rows = [
+            (
+                format!("[mdns]\ntsig_key_file = {}\ntsig_key =\n", key.display()),
+                "tsig_key",
+            ),
+            (
+                format!("[mdns]\ntsig_key = {line}\ntsig_key_file =\n"),
+                "tsig_key_file",
+            ),
+        ];
+        for (text, name) in rows {
+            let conf = dir.join("x.conf");
+            std::fs::write(&conf, &text).unwrap();
+            let mut c = crate::Config::default();
+            let e = crate::config_file::load_path(&mut c, &conf).unwrap_err();
+            let m = e.to_string();
+            assert!(
+                m.contains(&format!("] {name}:")) && m.contains("empty") && m.contains("line 3"),
+                "{text}: {m}"
+            );
+            assert!(!m.contains("c2VjcmV0"), "{m}");
+            assert!(c.dns.tsig.is_none(), "on error nothing changes");
+        }
+        // An empty line before the key: no key was configured yet, so it
+        // is the default; the key that follows is kept.
+        let conf = dir.join("x.conf");
+        std::fs::write(
+            &conf,
+            format!("[mdns]\ntsig_key =\ntsig_key_file = {}\n", key.display()),
+        )
+        .unwrap();
+        let mut c = crate::Config::default();
+        crate::config_file::load_path(&mut c, &conf).unwrap();
+        assert_eq!(c.dns.tsig.as_ref().map(Key::name), Some("upd."));
+        // the option form
+        let mut s = DnsSettings::default();
+        apply_tsig_key(&mut s, line).unwrap();
+        assert!(apply_tsig_key_file(&mut s, "").is_err());
+        assert!(apply_tsig_key(&mut s, "  ").is_err());
+        assert!(s.tsig.is_some());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The key file is read only when it is a regular file of at most
+    /// 64 KiB: /dev/zero and an oversized file are refused at once, and a
+    /// FIFO with no writer does not hang the reader.
+    #[test]
+    fn key_file_reads_are_bounded_and_never_block() {
+        let dir = scratch("keyfile-bounds");
+        let big = dir.join("big.key");
+        let mut text = KEY_TEXT.to_string();
+        text.push_str(&"#".repeat(KEY_FILE_MAX as usize));
+        std::fs::write(&big, &text).unwrap();
+        let fifo = dir.join("fifo.key");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let paths = [
+            ("/dev/zero".to_string(), "not a regular file"),
+            (fifo.display().to_string(), "not a regular file"),
+            (big.display().to_string(), "more than a key file's 65536"),
+            (dir.display().to_string(), "not a regular file"),
+        ];
+        let rows = paths.clone();
+        std::thread::spawn(move || {
+            for (p, _) in rows {
+                tx.send(read_key_file(&p, &mut |_| {}).map(|_| ())).unwrap();
+            }
+        });
+        for (p, want) in paths {
+            let got = rx
+                .recv_timeout(std::time::Duration::from_secs(5))
+                .unwrap_or_else(|_| panic!("reading {p} hung"));
+            let e = got.unwrap_err();
+            assert!(e.contains(want) && e.contains(&p), "{p}: {e}");
+        }
+        // exactly the limit is still read
+        let mut at = KEY_TEXT.to_string();
+        at.push_str(&"#".repeat(KEY_FILE_MAX as usize - KEY_TEXT.len()));
+        std::fs::write(&big, &at).unwrap();
+        std::fs::set_permissions(&big, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(
+            read_key_file(big.to_str().unwrap(), &mut |_| {})
+                .unwrap()
+                .name(),
+            "upd."
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

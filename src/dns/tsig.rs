@@ -138,7 +138,7 @@ impl Key {
     pub fn new(name: &str, algorithm: Algorithm, secret: Vec<u8>) -> Result<Key, Refused> {
         let name = canonical_name_text(name)?;
         if secret.is_empty() {
-            return Err(Refused::from(format!("key {name}: the secret is empty")));
+            return Err("the secret is empty".into());
         }
         Ok(Key {
             name,
@@ -157,7 +157,8 @@ impl Key {
 
     /// `algorithm:name:base64secret` (what `dig -y` and `knsupdate -y`
     /// take); `name:secret` alone means hmac-sha256 (their default). The
-    /// error text never holds the secret.
+    /// error text holds no part of the line: with the parts in the wrong
+    /// order any of them may be the secret.
     pub fn from_line(line: &str) -> Result<Key, Refused> {
         let line = line.trim();
         let parts: Vec<&str> = line.splitn(3, ':').collect();
@@ -166,10 +167,9 @@ impl Key {
             [name, secret] => ("hmac-sha256", *name, *secret),
             _ => return Err("expected algorithm:name:base64secret".into()),
         };
-        let algorithm = Algorithm::from_name(alg).ok_or_else(|| {
-            format!("unsupported TSIG algorithm {alg:?} (hmac-sha224/256/384/512 are)")
-        })?;
-        Key::new(name, algorithm, decode_secret(secret, name)?)
+        let algorithm = algorithm_of(alg)?;
+        let name = canonical_name_text(name)?;
+        Key::new(&name, algorithm, decode_secret(secret)?)
     }
 
     /// The first `key "name" { algorithm ...; secret "..."; };` block of a
@@ -185,7 +185,7 @@ impl Key {
             }
             let name = it.next().ok_or("key without a name")?.to_owned();
             if it.next() != Some("{") {
-                return Err(Refused::from(format!("key {name}: expected '{{'")));
+                return Err("key: expected '{' after the key name".into());
             }
             let (mut algorithm, mut secret) = (None, None);
             loop {
@@ -193,18 +193,10 @@ impl Key {
                     Some("}") => break,
                     Some("algorithm") => {
                         let a = it.next().ok_or("algorithm without a value")?;
-                        algorithm = Some(Algorithm::from_name(a).ok_or_else(|| {
-                            format!(
-                                "key {name}: unsupported TSIG algorithm {a:?} \
-                                 (hmac-sha224/256/384/512 are)"
-                            )
-                        })?);
+                        algorithm = Some(algorithm_of(a)?);
                     }
                     Some("secret") => {
-                        secret = Some(decode_secret(
-                            it.next().ok_or("secret without a value")?,
-                            &name,
-                        )?)
+                        secret = Some(decode_secret(it.next().ok_or("secret without a value")?)?)
                     }
                     Some(";") => {}
                     Some(other) => {
@@ -216,21 +208,48 @@ impl Key {
                             }
                         }
                     }
-                    None => return Err(Refused::from(format!("key {name}: missing '}}'"))),
+                    None => return Err("key: missing '}'".into()),
                 }
             }
-            let algorithm = algorithm.ok_or_else(|| format!("key {name}: no algorithm"))?;
-            let secret = secret.ok_or_else(|| format!("key {name}: no secret"))?;
+            let algorithm = algorithm.ok_or("key: no algorithm")?;
+            let secret = secret.ok_or("key: no secret")?;
             return Key::new(&name, algorithm, secret);
         }
         Err("no `key \"name\" { ... };` block found".into())
     }
 }
 
-fn decode_secret(b64: &str, name: &str) -> Result<Vec<u8>, Refused> {
+/// TSIG algorithm names of the IANA registry (RFC 8945 s6) that we do not
+/// sign with: named in an error, as they cannot be a secret.
+const KNOWN_UNSUPPORTED: [&str; 7] = [
+    "hmac-md5.sig-alg.reg.int",
+    "hmac-md5",
+    "gss-tsig",
+    "hmac-sha1",
+    "hmac-sha256-128",
+    "hmac-sha384-192",
+    "hmac-sha512-256",
+];
+
+/// The algorithm named `text`. The text is repeated in the error only
+/// when it is a registered algorithm name: anything else may be a
+/// secret written in the wrong place.
+fn algorithm_of(text: &str) -> Result<Algorithm, Refused> {
+    Algorithm::from_name(text).ok_or_else(|| {
+        let t = text.trim_end_matches('.').to_ascii_lowercase();
+        match KNOWN_UNSUPPORTED.contains(&t.as_str()) {
+            true => Refused(format!(
+                "unsupported TSIG algorithm {t} (hmac-sha224/256/384/512 are)"
+            )),
+            false => "unsupported TSIG algorithm (hmac-sha224/256/384/512 are)".into(),
+        }
+    })
+}
+
+fn decode_secret(b64: &str) -> Result<Vec<u8>, Refused> {
     base64::engine::general_purpose::STANDARD
         .decode(b64.trim())
-        .map_err(|_| Refused(format!("key {name}: the secret is not valid base64")))
+        .map_err(|_| "the secret is not valid base64".into())
 }
 
 /// Tokens of BIND's configuration syntax: words, quoted strings (quotes
@@ -271,13 +290,51 @@ fn bind_tokens(text: &str) -> Result<Vec<String>, Refused> {
     Ok(out)
 }
 
-/// `name` lowercased with its trailing dot, checked as a DNS name.
+/// `name` lowercased with its trailing dot, checked as a key name: a DNS
+/// name of letters, digits, `-` and `_`. The error never repeats the name:
+/// with the parts swapped it is the secret. A name that looks like a
+/// base64 secret (one label of 16 or more characters, mixed case and
+/// digits, valid base64) is refused for the same reason, before it could
+/// reach a log line or a `Debug` output as the key's name.
 fn canonical_name_text(name: &str) -> Result<String, Refused> {
-    let n = name.trim().trim_end_matches('.').to_ascii_lowercase();
-    if n.is_empty() || n.len() > 253 || n.split('.').any(|l| l.is_empty() || l.len() > 63) {
-        return Err(Refused::from(format!("{name:?} is not a valid key name")));
+    let raw = name.trim().trim_end_matches('.');
+    let n = raw.to_ascii_lowercase();
+    if n.is_empty()
+        || n.len() > 253
+        || n.split('.').any(|l| l.is_empty() || l.len() > 63)
+        || !n
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    {
+        return Err(
+            "the key name is not a valid key name (letters, digits, '-', '_' in dotted labels; \
+             is it written as algorithm:name:secret?)"
+                .into(),
+        );
+    }
+    if looks_like_a_secret(raw) {
+        return Err(
+            "the key name is not a valid key name: it looks like a base64 secret \
+                    (is it written as algorithm:name:secret?)"
+                .into(),
+        );
     }
     Ok(format!("{n}."))
+}
+
+/// One label of 16 or more characters holding upper and lower case
+/// letters and digits that decodes as base64: what a key's secret looks
+/// like, not what a key's name does.
+fn looks_like_a_secret(raw: &str) -> bool {
+    let b = raw.as_bytes();
+    b.len() >= 16
+        && !raw.contains('.')
+        && b.iter().any(u8::is_ascii_uppercase)
+        && b.iter().any(u8::is_ascii_lowercase)
+        && b.iter().any(u8::is_ascii_digit)
+        && base64::engine::general_purpose::STANDARD
+            .decode(raw)
+            .is_ok()
 }
 
 /// Uncompressed wire form of a canonical (lowercase, dotted) name.

@@ -16,6 +16,9 @@
 mod capi;
 mod config;
 mod config_file;
+mod dns_exchange;
+mod dns_message;
+mod dns_tsig;
 mod engine;
 mod packet;
 mod txt;
@@ -24,6 +27,9 @@ mod url;
 pub use self::capi::capi;
 pub use self::config::config;
 pub use self::config_file::config_file;
+pub use self::dns_exchange::dns_exchange;
+pub use self::dns_message::dns_message;
+pub use self::dns_tsig::dns_tsig;
 pub use self::engine::engine;
 pub use self::packet::packet;
 pub use self::txt::txt;
@@ -42,6 +48,9 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("config", config),
     ("config_file", config_file),
     ("capi", capi),
+    ("dns_message", dns_message),
+    ("dns_tsig", dns_tsig),
+    ("dns_exchange", dns_exchange),
 ];
 
 /// The instance the `engine` target registers and the `txt` and `url`

@@ -94,6 +94,68 @@ fn one_line_key_forms() {
     }
 }
 
+/// No part of a one-line key that could be the secret appears in an error:
+/// with the parts swapped (`secret:name`), a long secret given as the name,
+/// a secret in the algorithm's place. A name that looks like a base64
+/// secret is refused, so it never reaches a log or `Debug` as a name.
+#[test]
+fn a_misplaced_secret_is_never_echoed() {
+    let long = "Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MEFCQ0RFRg==";
+    let plain = "c2VjcmV0c2VjcmV0c2VjcmV0";
+    // (line, the secret it holds, error contains)
+    let rows = [
+        (
+            format!("{SECRET_B64}:upd.example.test"),
+            SECRET_B64,
+            "not a valid key name",
+        ),
+        (format!("{plain}:upd"), plain, "looks like a base64 secret"),
+        (
+            format!("hmac-sha256:{long}:{long}"),
+            long,
+            "not a valid key name",
+        ),
+        (
+            format!("{plain}:upd:{SECRET_B64}"),
+            plain,
+            "unsupported TSIG algorithm",
+        ),
+        (format!("upd:{plain}x"), plain, "not valid base64"),
+        (
+            format!("hmac-sha256:{plain}:%%"),
+            plain,
+            "looks like a base64 secret",
+        ),
+    ];
+    for (line, secret, want) in &rows {
+        let e = Key::from_line(line).unwrap_err().to_string();
+        assert!(e.contains(want), "{line}: {e}");
+        assert!(!e.contains(secret) && !e.contains(&secret[..8]), "{e}");
+    }
+    // the same in a key file
+    let text = format!("key \"{plain}\" {{ algorithm hmac-sha256; secret \"{SECRET_B64}\"; }};");
+    let e = Key::from_bind_file(&text).unwrap_err().to_string();
+    assert!(
+        !e.contains(&plain[..8]) && !e.contains(&SECRET_B64[..8]),
+        "{e}"
+    );
+    let text = format!("key k {{ algorithm {plain}; secret \"{SECRET_B64}\"; }};");
+    let e = Key::from_bind_file(&text).unwrap_err().to_string();
+    assert!(e.contains("unsupported") && !e.contains(&plain[..8]), "{e}");
+    // a registered algorithm name is named
+    let e = Key::from_line(&format!("hmac-sha1:k:{SECRET_B64}")).unwrap_err();
+    assert!(e.contains("hmac-sha1"), "{e}");
+    // ordinary names still pass, in any case
+    for name in [
+        "upd",
+        "UPD.Example.Test.",
+        "ddns-key_1",
+        "conductor0update1key",
+    ] {
+        Key::from_line(&format!("{name}:{SECRET_B64}")).unwrap();
+    }
+}
+
 #[test]
 fn debug_never_shows_the_secret() {
     let shown = format!("{:?}", key());
@@ -344,4 +406,185 @@ fn garbage_never_panics() {
             }
         }
     }
+}
+
+/// `signed` with its TSIG record rebuilt: another algorithm name and/or
+/// another MAC (the MAC size field follows), everything else kept.
+fn rebuilt(signed: &[u8], alg: Option<&str>, mac: &[u8]) -> Vec<u8> {
+    let (start, _, end) = *record_offsets(signed).unwrap().last().unwrap();
+    let (_, after) = read_name(signed, start).unwrap();
+    let rd = after + 10;
+    let (old_alg, p) = read_name(signed, rd).unwrap();
+    let mac_len = u16::from_be_bytes([signed[p + 8], signed[p + 9]]) as usize;
+    let tail = &signed[p + 10 + mac_len..end];
+    let mut rdata = name_wire(alg.unwrap_or(&old_alg));
+    rdata.extend_from_slice(&signed[p..p + 8]); // time signed, fudge
+    rdata.extend_from_slice(&(mac.len() as u16).to_be_bytes());
+    rdata.extend_from_slice(mac);
+    rdata.extend_from_slice(tail);
+    let mut out = signed[..after + 8].to_vec();
+    out.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+    out.extend_from_slice(&rdata);
+    out
+}
+
+/// RFC 8945 properties a response must have, beyond the rows above: a
+/// time in the future beyond the fudge, a truncated or oversized MAC
+/// (RFC 8945 s5.2.2.1: we accept the full MAC only), a MAC size running
+/// past the record, and HMAC-SHA1 (deprecated: refused as a key and as a
+/// response's algorithm).
+#[test]
+fn times_mac_sizes_and_sha1_are_refused() {
+    let k = key();
+    let q = message::query(0x3333, "baremetal._openstack._tcp.example.test", 33).unwrap();
+    let req = sign(&q, &k, NOW).unwrap();
+    let resp = response_to(&q);
+    let good = sign_with(&resp, &k, NOW, Some(&req.mac), 0).unwrap();
+    let full_mac = {
+        let b = &good.bytes;
+        let (_, _, end) = *record_offsets(b).unwrap().last().unwrap();
+        b[end - 6 - 32..end - 6].to_vec()
+    };
+    assert_eq!(
+        verify(&rebuilt(&good.bytes, None, &full_mac), &k, &req.mac, NOW),
+        Ok(resp.clone()),
+        "the rebuilding itself changes nothing"
+    );
+    let mut oversized = full_mac.clone();
+    oversized.extend_from_slice(&[0u8; 32]);
+    let mut too_long = rebuilt(&good.bytes, None, &full_mac);
+    let n = too_long.len();
+    // the MAC size field claims 200 bytes: past the end of the record
+    let (start, _, _) = *record_offsets(&too_long).unwrap().last().unwrap();
+    let (_, after) = read_name(&too_long, start).unwrap();
+    let (_, p) = read_name(&too_long, after + 10).unwrap();
+    too_long[p + 8..p + 10].copy_from_slice(&200u16.to_be_bytes());
+    assert_eq!(too_long.len(), n);
+    let sha1 = rebuilt(&good.bytes, Some("hmac-sha1."), &full_mac[..20]);
+    type Row<'a> = (&'a str, Vec<u8>, Result<Vec<u8>, VerifyError>);
+    // (what, bytes, expected)
+    let rows: Vec<Row> = vec![
+        (
+            "301 s in the future",
+            sign_with(&resp, &k, NOW + 301, Some(&req.mac), 0)
+                .unwrap()
+                .bytes,
+            Err(VerifyError::Stale {
+                signed: NOW + 301,
+                now: NOW,
+                fudge: FUDGE,
+            }),
+        ),
+        (
+            "a day in the future",
+            sign_with(&resp, &k, NOW + 86_400, Some(&req.mac), 0)
+                .unwrap()
+                .bytes,
+            Err(VerifyError::Stale {
+                signed: NOW + 86_400,
+                now: NOW,
+                fudge: FUDGE,
+            }),
+        ),
+        (
+            "MAC truncated to 16 bytes (a valid prefix)",
+            rebuilt(&good.bytes, None, &full_mac[..16]),
+            Err(VerifyError::BadMac),
+        ),
+        (
+            "MAC truncated to 1 byte",
+            rebuilt(&good.bytes, None, &full_mac[..1]),
+            Err(VerifyError::BadMac),
+        ),
+        (
+            "MAC of 64 bytes, the right one first",
+            rebuilt(&good.bytes, None, &oversized),
+            Err(VerifyError::BadMac),
+        ),
+        (
+            "MAC size past the record",
+            too_long,
+            Err(VerifyError::Malformed("MAC")),
+        ),
+        (
+            "answered with hmac-sha1",
+            sha1,
+            Err(VerifyError::WrongKey("upd.example.test. hmac-sha1.".into())),
+        ),
+    ];
+    for (what, bytes, want) in rows {
+        assert_eq!(verify(&bytes, &k, &req.mac, NOW), want, "{what}");
+    }
+    // hmac-sha1 is no key of ours either
+    assert_eq!(Algorithm::from_name("hmac-sha1"), None);
+    let e = Key::from_line(&format!("hmac-sha1:upd:{SECRET_B64}")).unwrap_err();
+    assert!(e.contains("unsupported TSIG algorithm hmac-sha1"), "{e}");
+    let e = Key::from_bind_file(&format!(
+        "key upd {{ algorithm hmac-sha1; secret \"{SECRET_B64}\"; }};"
+    ))
+    .unwrap_err();
+    assert!(e.contains("hmac-sha1"), "{e}");
+}
+
+/// Over TCP the answer must be signed as over UDP: a signed TC answer
+/// moves the exchange to TCP, where the signed answer is authenticated
+/// and an unsigned one is not accepted. An unsigned TC answer to a signed
+/// query moves nothing to TCP and is no result.
+#[test]
+fn signed_answers_over_tcp_and_unsigned_truncation() {
+    use crate::dns::exchange::{Exchange, Transport};
+    use std::time::{Duration, Instant};
+    let k = key();
+    let server: std::net::SocketAddr = "198.18.0.1:53".parse().unwrap();
+    let q = message::query(0x4444, "baremetal._openstack._tcp.example.test", 33).unwrap();
+    let t0 = Instant::now();
+    let per = Duration::from_millis(500);
+    let start = || Exchange::new(q.clone(), &[server], 2, per, Some(&k), t0, NOW);
+    let tc = |signed_req: &[u8], sign_it: bool| {
+        let (plain, mac) = split_signed(signed_req);
+        let mut r = response_to(&plain);
+        r[2] |= 0x02; // TC
+        match sign_it {
+            true => sign_with(&r, &k, NOW, Some(&mac), 0).unwrap().bytes,
+            false => r,
+        }
+    };
+    // signed TC over UDP, then the signed answer over TCP
+    for tcp_signed in [true, false] {
+        let mut x = start();
+        let tx = x.poll_transmit().unwrap();
+        assert_eq!(tx.transport, Transport::Udp);
+        x.handle_response(t0, NOW, server, Transport::Udp, &tc(&tx.bytes, true));
+        let again = x.poll_transmit().expect("TCP after a signed TC");
+        assert_eq!(again.transport, Transport::Tcp);
+        assert_eq!(again.bytes, tx.bytes, "the same signed request");
+        let (plain, mac) = split_signed(&again.bytes);
+        let answer = response_to(&plain);
+        let bytes = match tcp_signed {
+            true => sign_with(&answer, &k, NOW, Some(&mac), 0).unwrap().bytes,
+            false => answer,
+        };
+        x.handle_response(t0, NOW, server, Transport::Tcp, &bytes);
+        match (tcp_signed, x.take_result()) {
+            (true, Some(Ok(r))) => assert!(r.authenticated && !r.truncated),
+            (false, Some(Ok(r))) => panic!("unsigned TCP answer accepted: {r:?}"),
+            (true, other) => panic!("signed TCP answer not accepted: {other:?}"),
+            (false, _) => {}
+        }
+    }
+    // an unsigned TC answer: no move to TCP, no result from it
+    let mut x = start();
+    let tx = x.poll_transmit().unwrap();
+    x.handle_response(t0, NOW, server, Transport::Udp, &tc(&tx.bytes, false));
+    if let Some(t) = x.poll_transmit() {
+        assert_eq!(
+            t.transport,
+            Transport::Udp,
+            "an unsigned TC moved us to TCP"
+        );
+    }
+    assert!(
+        !matches!(x.take_result(), Some(Ok(_))),
+        "an unsigned TC answer is no result"
+    );
 }
