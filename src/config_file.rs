@@ -53,6 +53,9 @@ struct Assignment {
     line: usize,
 }
 
+/// Options whose empty value means "no key": never the silent end of one.
+const KEY_OPTIONS: [&str; 2] = ["tsig_key", "tsig_key_file"];
+
 /// Read `sources` in order and set `config` from the last value of each
 /// `[mdns]` option, or from every value of a multi-valued one
 /// (`trust_anchor`: each line adds); returns the warnings (unknown keys),
@@ -69,6 +72,24 @@ pub fn load(config: &mut Config, sources: &[Source]) -> Result<Vec<String>> {
                 .iter()
                 .any(|o| o.name == a.key && o.type_name == "multi valued");
             if !multi {
+                // An empty TSIG key option (an uncommented sample line)
+                // never silently replaces a key an earlier line gave.
+                if KEY_OPTIONS.contains(&a.key.as_str()) && a.value.trim().is_empty() {
+                    if let Some(old) = found
+                        .iter()
+                        .find(|old| old.key == a.key && !old.value.trim().is_empty())
+                    {
+                        return Err(Error::InvalidArgument(format!(
+                            "{}, line {}: an empty [{GROUP}] {} would drop the key set at {}, \
+                             line {}; remove one of the lines",
+                            a.path.display(),
+                            a.line,
+                            a.key,
+                            old.path.display(),
+                            old.line
+                        )));
+                    }
+                }
                 found.retain(|old| old.key != a.key);
             }
             found.push(a);
@@ -354,6 +375,26 @@ mod tests {
         let ips: Vec<IpAddr> = vec!["198.18.0.1".parse().unwrap(), "fd00:99::1".parse().unwrap()];
         assert_eq!(c.interfaces, Some(ips));
         assert_eq!(c.registration_attempts, 2);
+    }
+
+    #[test]
+    fn an_empty_key_line_never_drops_an_earlier_key() {
+        let s = Scratch::new("keys");
+        let secret = "hmac-sha256:k1:a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2U=";
+        let a = s.file("a.conf", &format!("[mdns]\ntsig_key = {secret}\n"));
+        let b = s.file("b.conf", "[mdns]\ntsig_key =\n");
+        let mut c = Config::default();
+        let e = load(&mut c, &[Source::File(a.clone()), Source::File(b)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("b.conf, line 2") && e.contains("a.conf, line 2"),
+            "{e}"
+        );
+        assert!(!e.contains("a2V5"), "the secret is never shown: {e}");
+        let mut c = Config::default();
+        load(&mut c, &[Source::File(a)]).unwrap();
+        assert!(c.dns.tsig.is_some());
     }
 
     #[test]
