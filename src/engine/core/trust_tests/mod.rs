@@ -96,6 +96,18 @@ fn outcome(h: &Host, q: QueryId) -> Option<Result<ResolvedService, String>> {
     })
 }
 
+/// A publisher signing with a new Ed25519 key (host 1) and a querier
+/// that anchors that key (host 2), on a link that starts now.
+fn signer_and_validator() -> (SigningKeyRef, Instant, Vec<Host>) {
+    let k = key(Algorithm::Ed25519);
+    let t0 = Instant::now();
+    let hosts = vec![
+        Host::signer(1, t0, &k),
+        Host::validator(2, t0, key_anchor(&k)),
+    ];
+    (k, t0, hosts)
+}
+
 /// Publisher (host 1, signing) registered; returns the time after.
 fn published(hosts: &mut [Host], t0: Instant) -> Instant {
     let info = service(hosts[0].addr, 6385);
@@ -221,12 +233,7 @@ fn announcements_carry_rrsigs_and_the_dnskey_probes_do_not() {
 
 #[test]
 fn signatures_are_remade_on_the_resign_timer() {
-    let k = key(Algorithm::Ed25519);
-    let t0 = Instant::now();
-    let mut hosts = vec![
-        Host::signer(1, t0, &k),
-        Host::validator(2, t0, key_anchor(&k)),
-    ];
+    let (_, t0, mut hosts) = signer_and_validator();
     let now = published(&mut hosts, t0);
     assert!(hosts[0]
         .e
@@ -258,12 +265,7 @@ fn signatures_are_remade_on_the_resign_timer() {
 
 #[test]
 fn goodbyes_carry_ttl_zero_rrsigs_that_validate() {
-    let k = key(Algorithm::Ed25519);
-    let t0 = Instant::now();
-    let mut hosts = vec![
-        Host::signer(1, t0, &k),
-        Host::validator(2, t0, key_anchor(&k)),
-    ];
+    let (_, t0, mut hosts) = signer_and_validator();
     let now = published(&mut hosts, t0);
     let (q, now) = lookup(&mut hosts, 1, now);
     assert!(outcome(&hosts[1], q).unwrap().is_ok());
