@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use ironicmdns::trust::{
     self, load_bind_key, Anchor, AnchorSet, DigestType, Rr, SigningKeyRef, TrustPolicy,
@@ -27,12 +27,9 @@ use simple_dns::{CharacterString, Name, Packet, PacketFlag, ResourceRecord, CLAS
 use socket2::{Domain, Protocol, Socket, Type};
 
 use common::lab::Lab;
+use common::support::{require_peers, unix_now};
 
 const INSTANCE: &str = "baremetal._openstack._tcp.local";
-
-fn require_peers() -> bool {
-    std::env::var("IRONICMDNS_REQUIRE_PEERS").as_deref() == Ok("1")
-}
 
 fn skip_or_fail(what: &str) {
     assert!(!require_peers(), "{what} and IRONICMDNS_REQUIRE_PEERS=1");
@@ -43,18 +40,8 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
 fn scratch(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("ironicmdns-tmdns-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::support::scratch(&format!("tmdns-{tag}"))
 }
 
 /// A key pair for `local.` made by dnssec-keygen (`alg`: ED25519 or
@@ -338,7 +325,7 @@ fn forged_answers_never_win_with_or_without_the_publisher() {
     let IpAddr::V4(evil) = lab.v4(2) else {
         unreachable!()
     };
-    let w = now_secs() as u32;
+    let w = unix_now() as u32;
     let skew = trust::DEFAULT_CLOCK_SKEW.as_secs() as u32;
     let genuine_txt = txt("path=/baremetal");
     let rows: Vec<(&str, Vec<ResourceRecord<'static>>, &str)> = vec![
@@ -548,7 +535,7 @@ fn dnssec_peer(py: &Path, text: &str) -> String {
     use std::io::Write;
     let mut child = Command::new(py)
         .arg(root().join("tests/data/trust/dnssec_peer.py"))
-        .args(["validate", &now_secs().to_string()])
+        .args(["validate", &unix_now().to_string()])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()

@@ -10,19 +10,17 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{SystemTime, UNIX_EPOCH};
+
+mod common;
 
 use base64::Engine as _;
+use common::support::{require_peers, unix_now as now};
 use ironicmdns::trust::{
     load_bind_key, parse_time, rrsig_rr, Algorithm, Anchor, AnchorSet, DigestType, Dnskey, Name,
     Rr, Rrsig, SigningKey, TrustPath, ValidationError, Validator,
 };
 
 // ---------------------------------------------------------------- set-up
-
-fn require_peers() -> bool {
-    std::env::var("IRONICMDNS_REQUIRE_PEERS").as_deref() == Ok("1")
-}
 
 /// True if `tool` is on PATH; else skips (or fails when peers are required).
 fn have(tool: &str) -> bool {
@@ -63,10 +61,7 @@ fn peer_script() -> PathBuf {
 }
 
 fn scratch(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("ironicmdns-trust-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::support::scratch(&format!("trust-{tag}"))
 }
 
 fn run(cmd: &mut Command) -> String {
@@ -82,13 +77,6 @@ fn run(cmd: &mut Command) -> String {
 /// `stem` with `.ext` appended (BIND's key names hold dots of their own).
 fn ext(stem: &Path, ext: &str) -> PathBuf {
     PathBuf::from(format!("{}.{ext}", stem.display()))
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
 }
 
 fn name(s: &str) -> Name {
