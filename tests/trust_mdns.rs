@@ -491,36 +491,16 @@ fn generic_lines(packet: &[u8]) -> String {
 }
 
 fn dnspython() -> Option<PathBuf> {
-    let py = root().join(".venv/bin/python");
-    let ok = py.exists()
-        && Command::new(&py)
-            .args(["-c", "import dns.dnssec, cryptography"])
-            .status()
-            .is_ok_and(|s| s.success());
-    if !ok {
+    let py = common::support::dnspython();
+    if py.is_none() {
         skip_or_fail("no .venv with dnspython and cryptography (scripts/setup-peers.sh)");
-        return None;
     }
-    Some(py)
+    py
 }
 
 /// dnspython's verdicts on the records in `text`, one line per RRset.
 fn dnssec_peer(py: &Path, text: &str) -> String {
-    use std::io::Write;
-    let mut child = Command::new(py)
-        .arg(root().join("tests/data/trust/dnssec_peer.py"))
-        .args(["validate", &unix_now().to_string()])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = common::support::dnssec_peer_validate(py, unix_now(), text);
     String::from_utf8_lossy(&out.stdout).to_string()
 }
 
