@@ -30,7 +30,7 @@ versions allow (scripts/tests.d/25-wheel.sh).
 
 import json
 import os
-import re
+import runpy
 import shutil
 import subprocess
 import sys
@@ -56,19 +56,14 @@ def _crate_root():
 
 
 def _crate_version(root):
-    """[package] version of Cargo.toml (a line-based read: tomllib is
-    3.11+ and the build must not need a TOML package)."""
-    section = None
-    with open(os.path.join(root, "Cargo.toml"), encoding="utf-8") as f:
-        for line in f:
-            m = re.match(r"\s*\[([^\]]+)\]", line)
-            if m:
-                section = m.group(1).strip()
-                continue
-            m = re.match(r'\s*version\s*=\s*"([^"]+)"', line)
-            if m and section == "package":
-                return m.group(1)
-    sys.exit("ironicmdns: no [package] version in %s/Cargo.toml" % root)
+    """[package] version of Cargo.toml, read as the package reads it in a
+    checkout (ironicmdns/_version.py's package_version)."""
+    reader = runpy.run_path(os.path.join(HERE, "src", "ironicmdns", "_version.py"),
+                            run_name="setup")
+    version = reader["package_version"](os.path.join(root, "Cargo.toml"))
+    if version is None:
+        sys.exit("ironicmdns: no [package] version in %s/Cargo.toml" % root)
+    return version
 
 
 def _version():

@@ -318,6 +318,17 @@ fn the_c_lookups_tell_an_unvalidated_answer() {
         zc
     });
     let got = lab.run_on(0, || {
+        // The URL a call wrote (None: none), its C string freed.
+        let taken = |url: *mut c_char| {
+            // SAFETY: NULL or a string the library wrote and nobody freed.
+            let text = (!url.is_null()).then(|| {
+                unsafe { CStr::from_ptr(url) }
+                    .to_string_lossy()
+                    .into_owned()
+            });
+            zc_string_free(url);
+            text
+        };
         let mut rows = Vec::new();
         let mut token: *mut zc_cancel = std::ptr::null_mut();
         assert_eq!(zc_cancel_new(&mut token), ZC_OK);
@@ -341,13 +352,7 @@ fn the_c_lookups_tell_an_unvalidated_answer() {
                 std::ptr::null_mut(),
                 flags_out,
             );
-            let text = (!url.is_null()).then(|| {
-                unsafe { CStr::from_ptr(url) }
-                    .to_string_lossy()
-                    .into_owned()
-            });
-            zc_string_free(url);
-            rows.push((st, text, flags));
+            rows.push((st, taken(url), flags));
         }
         zc_close(zc);
         let mut url: *mut c_char = std::ptr::null_mut();
@@ -362,13 +367,7 @@ fn the_c_lookups_tell_an_unvalidated_answer() {
             std::ptr::null_mut(),
             &mut flags,
         );
-        let text = (!url.is_null()).then(|| {
-            unsafe { CStr::from_ptr(url) }
-                .to_string_lossy()
-                .into_owned()
-        });
-        zc_string_free(url);
-        rows.push((st, text, flags));
+        rows.push((st, taken(url), flags));
         zc_cancel_free(token);
         rows
     });

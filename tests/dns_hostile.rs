@@ -57,21 +57,7 @@ fn hostile_server_answers_are_refused() {
     let mut port = 5300;
     for &(mode, kind_ok, needle) in rows {
         port += 1;
-        let mut child = lab
-            .spawn(
-                lab.command(0, &py)
-                    .arg(servers::scripts().join("hostile.py"))
-                    .args(["198.18.0.1", &port.to_string(), mode, &key_line()])
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::inherit()),
-            )
-            .unwrap();
-        let mut line = String::new();
-        use std::io::BufRead;
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(line.trim(), "ready", "{mode}");
+        let mut child = hostile(&lab, &py, port, mode);
         let (r, took) = lab.run_on(1, move || {
             let mut c = config("198.18.0.1".parse().unwrap(), true);
             c.set("dns_servers", &format!("198.18.0.1:{port}")).unwrap();

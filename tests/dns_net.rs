@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 use common::lab::Lab;
 use ironicmdns::{Config, Error, Properties, Zeroconf};
 use servers::{
-    config, key_line, props, server_programs, venv_python, Kind, Server, DOMAIN, SECRET, SRV_NAME,
+    config, key_line, props, register_cli, server_programs, venv_python, Kind, Server, DOMAIN,
+    SECRET, SRV_NAME,
 };
 
 /// We publish on host 1 through the server on host 0; dig, kdig and
@@ -446,24 +447,13 @@ fn cli_done_when(lab: &Lab, kind: Kind) {
             "1".into(),
         ]
     };
-    let mut reg = lab
-        .spawn(
-            lab.command(1, bin)
-                .args(["register", "baremetal", "http://198.18.0.2:6385/baremetal"])
-                .args(dns_args(srv.v4.to_string()))
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped()),
-        )
-        .unwrap();
-    let mut line = String::new();
-    use std::io::BufRead;
-    std::io::BufReader::new(reg.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert_eq!(
-        line.trim(),
-        "registered baremetal at http://198.18.0.2:6385/baremetal"
+    let mut reg = register_cli(
+        lab,
+        1,
+        "http://198.18.0.2:6385/baremetal",
+        dns_args(srv.v4.to_string()),
     );
+    use std::io::BufRead;
     let dig = srv.dig(lab, 0, &["+short", "SRV", SRV_NAME]);
     assert_eq!(
         String::from_utf8_lossy(&dig.stdout).trim(),

@@ -16,14 +16,15 @@ mod servers;
 #[path = "dns/signed.rs"]
 mod signed;
 
-use std::io::BufRead;
-use std::process::{Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use common::lab::Lab;
 use ironicmdns::trust::{AnchorSet, TrustPolicy, DEFAULT_CLOCK_SKEW};
 use ironicmdns::{Config, Error, Zeroconf};
-use servers::{config, key_line, Algorithm, Kind, Roles, Server, Signing, DOMAIN, SRV_NAME, ZONE};
+use servers::{
+    config, key_line, register_cli, Algorithm, Kind, Roles, Server, Signing, DOMAIN, SRV_NAME, ZONE,
+};
 use signed::{
     owned_rrsets, signed_programs, start_impostor, start_signed_with, start_unsigned_with,
     zone_signing_tag, Ds, SERVICE_NAMES, SERVICE_RECORDS,
@@ -118,23 +119,19 @@ fn cli_into_signed_zone(lab: &Lab, kind: Kind, signing: Signing) {
     let before = srv.axfr(lab, 1);
     assert!(ours(&before).is_empty(), "{before:?}");
 
-    let mut reg = lab
-        .spawn(
-            lab.command(1, env!("CARGO_BIN_EXE_ironic-mdns"))
-                .args(["register", "baremetal", URL, "--domain", DOMAIN])
-                .arg("--dns-server")
-                .arg(srv.v4.to_string())
-                .arg("--tsig-key")
-                .arg(key_line())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped()),
-        )
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(reg.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert_eq!(line.trim(), format!("registered baremetal at {URL}"));
+    let mut reg = register_cli(
+        lab,
+        1,
+        URL,
+        [
+            "--domain".to_string(),
+            DOMAIN.to_string(),
+            "--dns-server".to_string(),
+            srv.v4.to_string(),
+            "--tsig-key".to_string(),
+            key_line(),
+        ],
+    );
 
     // the records, as published
     let expect = [

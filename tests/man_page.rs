@@ -265,21 +265,23 @@ fn page_has_the_usual_sections_and_the_crate_version() {
     }
 }
 
-#[test]
-fn man_renders_it_without_warnings() {
-    let man = ["/usr/bin/man", "/bin/man"]
+/// `page` as `man -l` renders it at 80 columns, asserted to render
+/// without a warning; None (the test skips) when man is not installed,
+/// unless IRONICMDNS_REQUIRE_PEERS=1.
+fn rendered(page: &str) -> Option<String> {
+    let Some(man) = ["/usr/bin/man", "/bin/man"]
         .into_iter()
-        .find(|p| Path::new(p).exists());
-    let Some(man) = man else {
+        .find(|p| Path::new(p).exists())
+    else {
         assert!(
             std::env::var("IRONICMDNS_REQUIRE_PEERS").as_deref() != Ok("1"),
             "man is not installed (scripts/setup-peers.sh installs man-db)"
         );
         eprintln!("SKIP: man is not installed; the page was not rendered");
-        return;
+        return None;
     };
     let out = Command::new(man)
-        .args(["--warnings", "-l", PAGE])
+        .args(["--warnings", "-l", page])
         .env("MANWIDTH", "80")
         .env("MANPAGER", "cat")
         .env("LC_ALL", "C.UTF-8")
@@ -287,9 +289,14 @@ fn man_renders_it_without_warnings() {
         .output()
         .expect("run man -l");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "man -l failed: {stderr}");
     assert!(stderr.trim().is_empty(), "man -l warns: {stderr}");
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn man_renders_it_without_warnings() {
+    let Some(text) = rendered(PAGE) else { return };
     assert!(
         text.contains("ironic-mdns - register, look up and browse"),
         "man -l output lacks the NAME line:\n{text}"
@@ -391,28 +398,8 @@ fn the_cancel_page_has_every_cancel_call_with_the_header_prototype() {
 
 #[test]
 fn man_renders_the_cancel_page_without_warnings() {
-    let Some(man) = ["/usr/bin/man", "/bin/man"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-    else {
-        assert!(
-            std::env::var("IRONICMDNS_REQUIRE_PEERS").as_deref() != Ok("1"),
-            "man is not installed (scripts/setup-peers.sh installs man-db)"
-        );
-        eprintln!("SKIP: man is not installed; the page was not rendered");
+    let Some(text) = rendered(CANCEL_PAGE) else {
         return;
     };
-    let out = Command::new(man)
-        .args(["--warnings", "-l", CANCEL_PAGE])
-        .env("MANWIDTH", "80")
-        .env("MANPAGER", "cat")
-        .env("LC_ALL", "C.UTF-8")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run man -l");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "man -l failed: {stderr}");
-    assert!(stderr.trim().is_empty(), "man -l warns: {stderr}");
-    let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("ZC_CANCEL(3)"), "{text}");
 }

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use ironicmdns::trust::{
     self, load_bind_key, Anchor, AnchorSet, DigestType, Rr, SigningKeyRef, TrustPolicy,
@@ -27,12 +27,9 @@ use simple_dns::{CharacterString, Name, Packet, PacketFlag, ResourceRecord, CLAS
 use socket2::{Domain, Protocol, Socket, Type};
 
 use common::lab::Lab;
+use common::support::{require_peers, unix_now};
 
 const INSTANCE: &str = "baremetal._openstack._tcp.local";
-
-fn require_peers() -> bool {
-    std::env::var("IRONICMDNS_REQUIRE_PEERS").as_deref() == Ok("1")
-}
 
 fn skip_or_fail(what: &str) {
     assert!(!require_peers(), "{what} and IRONICMDNS_REQUIRE_PEERS=1");
@@ -43,18 +40,8 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
 fn scratch(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("ironicmdns-tmdns-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::support::scratch(&format!("tmdns-{tag}"))
 }
 
 /// A key pair for `local.` made by dnssec-keygen (`alg`: ED25519 or
@@ -285,19 +272,27 @@ fn sign_each(
     out
 }
 
-/// Answers every non-probe query heard on host 2 by unicast to the
-/// asker (with the query's ID, for a one-shot query's ephemeral port),
-/// until `stop`. Returns how many answers it sent.
-fn run_forger(local_ip: Ipv4Addr, forgery: Forgery, stop: Arc<AtomicBool>) -> usize {
+/// A UDP socket on port 5353 of the host with address `me`, in the mDNS
+/// group there, multicast leaving from `me`, reads timing out after
+/// `read_timeout`.
+fn mdns_socket(me: Ipv4Addr, read_timeout: Duration) -> std::net::UdpSocket {
     let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).unwrap();
     s.set_reuse_address(true).unwrap();
     s.set_reuse_port(true).unwrap();
     s.bind(&SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 5353)).into())
         .unwrap();
-    s.join_multicast_v4(&Ipv4Addr::new(224, 0, 0, 251), &local_ip)
+    s.join_multicast_v4(&Ipv4Addr::new(224, 0, 0, 251), &me)
         .unwrap();
-    s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
-    let sock: std::net::UdpSocket = s.into();
+    s.set_multicast_if_v4(&me).unwrap();
+    s.set_read_timeout(Some(read_timeout)).unwrap();
+    s.into()
+}
+
+/// Answers every non-probe query heard on host 2 by unicast to the
+/// asker (with the query's ID, for a one-shot query's ephemeral port),
+/// until `stop`. Returns how many answers it sent.
+fn run_forger(local_ip: Ipv4Addr, forgery: Forgery, stop: Arc<AtomicBool>) -> usize {
+    let sock = mdns_socket(local_ip, Duration::from_millis(50));
     let mut buf = [0u8; 9000];
     let mut sent = 0;
     while !stop.load(Ordering::Relaxed) {
@@ -338,33 +333,21 @@ fn forged_answers_never_win_with_or_without_the_publisher() {
     let IpAddr::V4(evil) = lab.v4(2) else {
         unreachable!()
     };
-    let w = now_secs() as u32;
+    let w = unix_now() as u32;
     let skew = trust::DEFAULT_CLOCK_SKEW.as_secs() as u32;
     let genuine_txt = txt("path=/baremetal");
+    // SRV, TXT and A of the instance, pointing at host 2.
+    let forged = || vec![forged_srv(), txt("path=/evil"), addr(evil)];
     let rows: Vec<(&str, Vec<ResourceRecord<'static>>, &str)> = vec![
-        (
-            "unsigned",
-            vec![forged_srv(), txt("path=/evil"), addr(evil)],
-            "no signature",
-        ),
+        ("unsigned", forged(), "no signature"),
         (
             "replayed past its window plus the skew",
-            sign_each(
-                &k,
-                &[forged_srv(), txt("path=/evil"), addr(evil)],
-                w - 20 * 3600,
-                w - skew - 600,
-            ),
+            sign_each(&k, &forged(), w - 20 * 3600, w - skew - 600),
             "signature expired",
         ),
         (
             "signed by another key",
-            sign_each(
-                &other,
-                &[forged_srv(), txt("path=/evil"), addr(evil)],
-                w - 3600,
-                w + 3600,
-            ),
+            sign_each(&other, &forged(), w - 3600, w + 3600),
             "not in the trust anchor",
         ),
         (
@@ -397,28 +380,20 @@ fn forged_answers_never_win_with_or_without_the_publisher() {
         ),
         (
             "stripped RRSIGs",
-            sign_each(
-                &k,
-                &[forged_srv(), txt("path=/evil"), addr(evil)],
-                w - 3600,
-                w + 3600,
-            )
-            .into_iter()
-            .filter(|r| u16::from(r.rdata.type_code()) != 46)
-            .collect(),
+            sign_each(&k, &forged(), w - 3600, w + 3600)
+                .into_iter()
+                .filter(|r| u16::from(r.rdata.type_code()) != 46)
+                .collect(),
             "no signature",
         ),
     ];
-    let forge = |records: Vec<ResourceRecord<'static>>| {
+    // The agent's lookup while host 2 answers it with `records`.
+    let attacked = |what: &str, records: &Vec<ResourceRecord<'static>>| {
         let stop = Arc::new(AtomicBool::new(false));
         let s2 = stop.clone();
+        let records = records.clone();
         let t = lab.spawn_on(2, move || run_forger(evil, Forgery { records }, s2));
         std::thread::sleep(Duration::from_millis(100));
-        (stop, t)
-    };
-    // Without the publisher: Error::Auth saying why.
-    for (what, records, says) in &rows {
-        let (stop, t) = forge(records.clone());
         let got = agent_lookup(&lab, dnskey_policy(&k), 2);
         stop.store(true, Ordering::Relaxed);
         let answered = t.join().unwrap();
@@ -426,7 +401,11 @@ fn forged_answers_never_win_with_or_without_the_publisher() {
             answered > 0,
             "{what}: the forger answered nothing: proves nothing"
         );
-        match got {
+        got
+    };
+    // Without the publisher: Error::Auth saying why.
+    for (what, records, says) in &rows {
+        match attacked(what, records) {
             Err(Error::Auth(m)) => {
                 println!("{what}: refused: {m}");
                 assert!(m.contains(says), "{what}: {m}");
@@ -437,15 +416,7 @@ fn forged_answers_never_win_with_or_without_the_publisher() {
     // With the publisher: the genuine answer, never the forged one.
     let publisher = publish(&lab, &k);
     for (what, records, _) in &rows {
-        let (stop, t) = forge(records.clone());
-        let got = agent_lookup(&lab, dnskey_policy(&k), 2);
-        stop.store(true, Ordering::Relaxed);
-        let answered = t.join().unwrap();
-        assert!(
-            answered > 0,
-            "{what}: the forger answered nothing: proves nothing"
-        );
-        let url = got.unwrap_or_else(|e| panic!("{what}: {e}"));
+        let url = attacked(what, records).unwrap_or_else(|e| panic!("{what}: {e}"));
         assert!(url.contains(&lab.v4(0).to_string()), "{what}: {url}");
         assert!(
             !url.contains(&evil.to_string()),
@@ -465,17 +436,7 @@ fn capture_answers(lab: &Lab, wait: Duration) -> Vec<Vec<u8>> {
         unreachable!()
     };
     lab.run_on(2, move || {
-        let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).unwrap();
-        s.set_reuse_address(true).unwrap();
-        s.set_reuse_port(true).unwrap();
-        s.bind(&SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 5353)).into())
-            .unwrap();
-        s.join_multicast_v4(&Ipv4Addr::new(224, 0, 0, 251), &me)
-            .unwrap();
-        s.set_multicast_if_v4(&me).unwrap();
-        s.set_read_timeout(Some(Duration::from_millis(100)))
-            .unwrap();
-        let sock: std::net::UdpSocket = s.into();
+        let sock = mdns_socket(me, Duration::from_millis(100));
         let mut q = Packet::new_query(0);
         for (n, t) in [
             ("_openstack._tcp.local", simple_dns::TYPE::PTR),
@@ -530,36 +491,16 @@ fn generic_lines(packet: &[u8]) -> String {
 }
 
 fn dnspython() -> Option<PathBuf> {
-    let py = root().join(".venv/bin/python");
-    let ok = py.exists()
-        && Command::new(&py)
-            .args(["-c", "import dns.dnssec, cryptography"])
-            .status()
-            .is_ok_and(|s| s.success());
-    if !ok {
+    let py = common::support::dnspython();
+    if py.is_none() {
         skip_or_fail("no .venv with dnspython and cryptography (scripts/setup-peers.sh)");
-        return None;
     }
-    Some(py)
+    py
 }
 
 /// dnspython's verdicts on the records in `text`, one line per RRset.
 fn dnssec_peer(py: &Path, text: &str) -> String {
-    use std::io::Write;
-    let mut child = Command::new(py)
-        .arg(root().join("tests/data/trust/dnssec_peer.py"))
-        .args(["validate", &now_secs().to_string()])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = common::support::dnssec_peer_validate(py, unix_now(), text);
     String::from_utf8_lossy(&out.stdout).to_string()
 }
 

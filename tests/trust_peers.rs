@@ -5,24 +5,21 @@
 //! test with IRONICMDNS_REQUIRE_PEERS=1.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::process::Command;
+
+mod common;
 
 use base64::Engine as _;
+use common::support::{dnssec_peer_script as peer_script, require_peers, unix_now as now};
 use ironicmdns::trust::{
     load_bind_key, parse_time, rrsig_rr, Algorithm, Anchor, AnchorSet, DigestType, Dnskey, Name,
     Rr, Rrsig, SigningKey, TrustPath, ValidationError, Validator,
 };
 
 // ---------------------------------------------------------------- set-up
-
-fn require_peers() -> bool {
-    std::env::var("IRONICMDNS_REQUIRE_PEERS").as_deref() == Ok("1")
-}
 
 /// True if `tool` is on PATH; else skips (or fails when peers are required).
 fn have(tool: &str) -> bool {
@@ -41,32 +38,19 @@ fn have(tool: &str) -> bool {
 
 /// The .venv's python with dnspython's dns.dnssec and `cryptography`.
 fn python() -> Option<PathBuf> {
-    let py = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    let ok = py.exists()
-        && Command::new(&py)
-            .args(["-c", "import dns.dnssec, cryptography"])
-            .status()
-            .is_ok_and(|s| s.success());
-    if !ok {
+    let py = common::support::dnspython();
+    if py.is_none() {
         assert!(
             !require_peers(),
             "dnspython with cryptography missing from .venv and IRONICMDNS_REQUIRE_PEERS=1 (scripts/setup-peers.sh)"
         );
         println!("skipped: no .venv with dnspython and cryptography (scripts/setup-peers.sh)");
-        return None;
     }
-    Some(py)
-}
-
-fn peer_script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/trust/dnssec_peer.py")
+    py
 }
 
 fn scratch(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("ironicmdns-trust-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::support::scratch(&format!("trust-{tag}"))
 }
 
 fn run(cmd: &mut Command) -> String {
@@ -82,13 +66,6 @@ fn run(cmd: &mut Command) -> String {
 /// `stem` with `.ext` appended (BIND's key names hold dots of their own).
 fn ext(stem: &Path, ext: &str) -> PathBuf {
     PathBuf::from(format!("{}.{ext}", stem.display()))
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
 }
 
 fn name(s: &str) -> Name {
@@ -638,21 +615,8 @@ fn service_rrsets() -> Vec<Vec<Rr>> {
 
 /// Runs the dnspython peer's `validate` over `rrs`; returns its lines.
 fn dnspython_validate(py: &Path, rrs: &[Rr], at: u64) -> Vec<String> {
-    let mut child = Command::new(py)
-        .arg(peer_script())
-        .args(["validate", &at.to_string()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
     let text: String = rrs.iter().map(to_generic).collect();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = common::support::dnssec_peer_validate(py, at, &text);
     assert!(out.status.success());
     String::from_utf8(out.stdout)
         .unwrap()

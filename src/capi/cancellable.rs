@@ -4,7 +4,7 @@
 
 use std::ffi::{c_char, c_int};
 
-use super::boundary::{required_out, run, Sink};
+use super::boundary::{required_out, run, Outcome, Sink};
 use super::browse::{self, zc_services};
 use super::cancel::zc_cancel;
 use super::options::{config_of, zc_options};
@@ -12,6 +12,9 @@ use super::props::zc_props;
 use super::status::zc_status;
 use super::strings::in_str;
 use super::zeroconf::{on_handle, wait_lost, write_found, zc_zeroconf};
+use crate::cancel::Cancel;
+use crate::error::Result;
+use crate::zeroconf::{lookup_once_with, Found};
 
 /// `zc_register_service`, cancellable by `cancel` (NULL: not
 /// cancellable). A triggered token ends the call with `ZC_ERR_CANCELLED`
@@ -68,16 +71,13 @@ pub extern "C" fn zc_get_endpoint_ex(
     flags_out: *mut u32,
 ) -> zc_status {
     on_handle("zc_get_endpoint_ex", zc, |h| {
-        let service_type = in_str(service_type, "service_type")?;
-        let url_out = required_out(url_out, "url_out")?;
-        let cancel = zc_cancel::token_of(cancel);
-        let found = h.inner.get_endpoint_with(
+        find_ex(
             service_type,
-            skip_loopback != 0,
-            skip_link_local != 0,
-            cancel.as_ref(),
-        )?;
-        write_found(found, url_out, props_out, flags_out)
+            (skip_loopback, skip_link_local),
+            cancel,
+            (url_out, props_out, flags_out),
+            |st, lo, ll, c| h.inner.get_endpoint_with(st, lo, ll, c),
+        )
     })
 }
 
@@ -132,16 +132,35 @@ pub extern "C" fn zc_lookup_ex(
     // SAFETY: NULL or a live options object.
     let sink = unsafe { opts.as_ref() }.map_or(Sink::none(), zc_options::sink);
     run("zc_lookup_ex", sink, || {
-        let service_type = in_str(service_type, "service_type")?;
-        let url_out = required_out(url_out, "url_out")?;
-        let cancel = zc_cancel::token_of(cancel);
-        let found = crate::zeroconf::lookup_once_with(
-            config_of(opts),
+        find_ex(
             service_type,
-            skip_loopback != 0,
-            skip_link_local != 0,
-            cancel.as_ref(),
-        )?;
-        write_found(found, url_out, props_out, flags_out)
+            (skip_loopback, skip_link_local),
+            cancel,
+            (url_out, props_out, flags_out),
+            |st, lo, ll, c| lookup_once_with(config_of(opts), st, lo, ll, c),
+        )
     })
+}
+
+/// What `zc_get_endpoint_ex` and `zc_lookup_ex` share: the service type
+/// and `url_out` checked, the token taken, then `find` with the flags as
+/// booleans (skip loopback, skip link-local), and what it found written
+/// to the outputs (only on success).
+fn find_ex(
+    service_type: *const c_char,
+    (skip_loopback, skip_link_local): (c_int, c_int),
+    cancel: *const zc_cancel,
+    (url_out, props_out, flags_out): (*mut *mut c_char, *mut *mut zc_props, *mut u32),
+    find: impl FnOnce(&str, bool, bool, Option<&Cancel>) -> Result<Found>,
+) -> Outcome {
+    let service_type = in_str(service_type, "service_type")?;
+    let url_out = required_out(url_out, "url_out")?;
+    let cancel = zc_cancel::token_of(cancel);
+    let found = find(
+        service_type,
+        skip_loopback != 0,
+        skip_link_local != 0,
+        cancel.as_ref(),
+    )?;
+    write_found(found, url_out, props_out, flags_out)
 }

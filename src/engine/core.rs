@@ -207,6 +207,8 @@ pub(crate) fn screen(
 #[cfg(test)]
 mod engine_tests;
 #[cfg(test)]
+mod test_link;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod trust_tests;

@@ -326,15 +326,8 @@ pub fn rrsig_rr(owner: &Name, rrsig: &Rrsig) -> Rr {
 
 #[cfg(test)]
 mod tests {
+    use super::super::text::vector_b64 as b64;
     use super::*;
-    use base64::Engine as _;
-
-    fn b64(s: &str) -> Vec<u8> {
-        let clean: String = s.split_whitespace().collect();
-        base64::engine::general_purpose::STANDARD
-            .decode(clean)
-            .unwrap()
-    }
 
     fn mx_rrset() -> Vec<Rr> {
         let mut rdata = vec![0, 10];

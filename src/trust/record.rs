@@ -341,23 +341,8 @@ impl Rrsig {
 
 #[cfg(test)]
 mod tests {
+    use super::super::text::{vector_b64 as b64, vector_hex as hex};
     use super::*;
-    use base64::Engine as _;
-
-    fn b64(s: &str) -> Vec<u8> {
-        let clean: String = s.split_whitespace().collect();
-        base64::engine::general_purpose::STANDARD
-            .decode(clean)
-            .unwrap()
-    }
-
-    fn hex(s: &str) -> Vec<u8> {
-        let clean: String = s.split_whitespace().collect();
-        (0..clean.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&clean[i..i + 2], 16).unwrap())
-            .collect()
-    }
 
     #[test]
     fn rfc4034_s5_4_key_tag() {

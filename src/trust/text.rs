@@ -148,6 +148,18 @@ pub(crate) fn hex(text: &str) -> Result<Vec<u8>, String> {
         .collect())
 }
 
+/// A base64 test vector as RFCs print it (split over lines), decoded.
+#[cfg(test)]
+pub(super) fn vector_b64(text: &str) -> Vec<u8> {
+    base64(&text.split_whitespace().collect::<String>()).unwrap()
+}
+
+/// A hex test vector as RFCs print it (split over lines), decoded.
+#[cfg(test)]
+pub(super) fn vector_hex(text: &str) -> Vec<u8> {
+    hex(&text.split_whitespace().collect::<String>()).unwrap()
+}
+
 /// Days since 1970-01-01 of a civil date (proleptic Gregorian).
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };

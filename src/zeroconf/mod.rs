@@ -27,7 +27,7 @@ mod url;
 
 pub use self::oneshot::{get_endpoint, lookup_once, lookup_once_with};
 use self::retry::{lookup_with_attempts, register_with_attempts};
-use self::url::{browsed_service, url_of, Transport};
+use self::url::{browsed_service, found_of, Transport};
 use crate::service::{Lookup, ServiceType, SERVICE_TYPE};
 
 /// One browsed instance (for `ironic-mdns browse`).
@@ -387,7 +387,7 @@ impl Zeroconf {
         let service_type = st.as_str();
         // SPEC 1: the service type is one literal label, escaped for the querier.
         let instance = st.mdns_query_name();
-        let mut warn = |m: &str| log(LogLevel::Warning, m);
+        let skips = (skip_loopback, skip_link_local);
         if let Some(dns) = &self.dns {
             let client = dns.client();
             let found = retry::lookup(
@@ -401,20 +401,7 @@ impl Zeroconf {
             );
             let found = match found {
                 Ok(Lookup::Found(s)) => {
-                    return url_of(
-                        Transport::Dns,
-                        service_type,
-                        &s,
-                        (skip_loopback, skip_link_local),
-                        &KernelRoutes,
-                        &endpoint::if_name,
-                        &mut warn,
-                    )
-                    .map(|(url, params)| Found {
-                        url,
-                        params,
-                        validated: s.validated,
-                    })
+                    return found_of(Transport::Dns, service_type, &s, skips);
                 }
                 Ok(Lookup::Missing(why)) => Err(Error::NotFound(format!(
                     "cannot find {service_type} service in DNS domain {}: {why}",
@@ -455,20 +442,7 @@ impl Zeroconf {
             (Err(Error::NotFound(_)), Some(auth)) => return Err(auth),
             (found, _) => found?,
         };
-        url_of(
-            Transport::Mdns,
-            service_type,
-            &service,
-            (skip_loopback, skip_link_local),
-            &KernelRoutes,
-            &endpoint::if_name,
-            &mut warn,
-        )
-        .map(|(url, params)| Found {
-            url,
-            params,
-            validated: service.validated,
-        })
+        found_of(Transport::Mdns, service_type, &service, skips)
     }
 
     /// Every `_openstack._tcp` instance heard within `duration`.

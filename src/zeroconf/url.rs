@@ -1,12 +1,12 @@
 //! The URL, built once for both transports (SPEC 4.2-4.7, through
 //! `crate::endpoint`), and a browsed instance as the CLI shows it.
 
-use super::BrowsedService;
+use super::{BrowsedService, Found};
 use crate::endpoint;
 use crate::error::Result;
 use crate::log::{log, LogLevel};
 use crate::props::Properties;
-use crate::route::RouteLookup;
+use crate::route::{KernelRoutes, RouteLookup};
 use crate::service::ResolvedService;
 
 /// Which transport found a service.
@@ -45,6 +45,32 @@ pub(super) fn url_of(
         ifname,
         warn,
     )
+}
+
+/// A looked-up instance as the lookups return it: `url_of` with the
+/// kernel's routes and interface names (a warning is logged), and whether
+/// the records it came from validated.
+pub(super) fn found_of(
+    via: Transport,
+    service_type: &str,
+    found: &ResolvedService,
+    skips: (bool, bool),
+) -> Result<Found> {
+    let mut warn = |m: &str| log(LogLevel::Warning, m);
+    url_of(
+        via,
+        service_type,
+        found,
+        skips,
+        &KernelRoutes,
+        &endpoint::if_name,
+        &mut warn,
+    )
+    .map(|(url, params)| Found {
+        url,
+        params,
+        validated: found.validated,
+    })
 }
 
 /// A browsed instance as SPEC 4 turns it into a URL (default flags: skip

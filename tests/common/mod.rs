@@ -3,3 +3,4 @@
 
 pub mod intruder;
 pub mod lab;
+pub mod support;

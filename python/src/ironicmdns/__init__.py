@@ -154,6 +154,18 @@ def log_as(name: str) -> None:
     _log_name = name
 
 
+def _stand_in(module_name, name):
+    """Make the loaded module ``module_name`` the module ``name`` in this
+    process: in ``sys.modules`` and as the attribute of ``name``'s parent
+    package (imported if need be). The drop-ins' ``stand_in``."""
+    import importlib
+    module = sys.modules[module_name]
+    parent, _, child = name.rpartition(".")
+    sys.modules[name] = module
+    if parent:
+        setattr(importlib.import_module(parent), child, module)
+
+
 def _forward_log(level, message, _user):
     """The library's log messages to logging (the logger named by
     ``log_as``). A debug message is dropped while the process has not

@@ -357,12 +357,7 @@ def stand_in(name: str = UPSTREAM) -> None:
     process (before the agent imports it). The activation
     (``python -m ironicmdns.activate --agent``) does this from an import
     hook instead, so that nothing else has to change."""
-    import importlib
-    module = sys.modules[__name__]
-    parent, _, child = name.rpartition(".")
-    sys.modules[name] = module
-    if parent:
-        setattr(importlib.import_module(parent), child, module)
+    _core._stand_in(__name__, name)
     _as_upstream(name)
 
 

@@ -199,12 +199,7 @@ def stand_in(name: str = UPSTREAM) -> None:
     ``ironic_lib.mdns``) in this process, before the conductor imports
     it. The activation (``python -m ironicmdns.activate --conductor``)
     does this from an import hook instead."""
-    import importlib
-    module = sys.modules[__name__]
-    parent, _, child = name.rpartition(".")
-    sys.modules[name] = module
-    if parent:
-        setattr(importlib.import_module(parent), child, module)
+    _core._stand_in(__name__, name)
     _as_upstream(name)
 
 

@@ -10,93 +10,24 @@ use crate::engine::*;
 use crate::wire;
 use crate::wire::MAX_PACKET;
 
-struct Host {
-    e: Engine,
-    addr: IpAddr,
-    events: Vec<Event>,
-    sent: Vec<Transmit>,
-}
+use super::test_link::{self, service, Host, Loopback};
 
 impl Host {
-    fn new(last: u8, seed: u64, t0: Instant) -> Host {
-        let addr = IpAddr::V4(Ipv4Addr::new(198, 18, 0, last));
-        let iface = Interface {
-            index: 2,
-            name: "eth0".into(),
-            addrs: vec![IfAddr {
-                addr,
-                prefix_len: 24,
-            }],
-        };
-        let mut e = Engine::new(EngineConfig::default(), seed);
-        e.set_interfaces(t0, vec![iface]);
-        Host {
-            e,
-            addr,
-            events: Vec::new(),
-            sent: Vec::new(),
-        }
-    }
-}
-
-fn service(addr: IpAddr, port: u16) -> ServiceInfo {
-    ServiceInfo {
-        instance: "baremetal._openstack._tcp.local.".into(),
-        service_type: "_openstack._tcp.local.".into(),
-        target: "baremetal._openstack._tcp.local.".into(),
-        port,
-        txt: vec![b"path=/baremetal".to_vec()],
-        addresses: vec![addr],
-        ttls: Ttls::default(),
+    fn plain(last: u8, seed: u64, t0: Instant) -> Host {
+        Host::on_link(last, seed, t0, EngineConfig::default(), None)
     }
 }
 
 /// Run the hosts until `until`, piping every packet: multicast to all
 /// (the sender included, as multicast loops back), unicast to its owner.
-fn run(hosts: &mut [Host], mut now: Instant, until: Instant) -> Instant {
-    loop {
-        let mut moved = true;
-        while moved {
-            moved = false;
-            for i in 0..hosts.len() {
-                while let Some(tx) = hosts[i].e.poll_transmit() {
-                    moved = true;
-                    assert!(tx.payload.len() <= MAX_PACKET);
-                    hosts[i].sent.push(tx.clone());
-                    let src = SocketAddr::new(hosts[i].addr, MDNS_PORT);
-                    let mcast = tx.dst.ip().is_multicast();
-                    for h in hosts.iter_mut() {
-                        if mcast || tx.dst.ip() == h.addr {
-                            let from = Received {
-                                iface: 2,
-                                src,
-                                multicast: mcast,
-                            };
-                            h.e.handle_packet(now, from, &tx.payload);
-                        }
-                    }
-                }
-                while let Some(ev) = hosts[i].e.poll_event() {
-                    hosts[i].events.push(ev);
-                }
-            }
-        }
-        match hosts.iter().filter_map(|h| h.e.poll_timeout()).min() {
-            Some(t) if t <= until => {
-                now = now.max(t);
-                for h in hosts.iter_mut() {
-                    h.e.handle_timeout(now);
-                }
-            }
-            _ => return until,
-        }
-    }
+fn run(hosts: &mut [Host], now: Instant, until: Instant) -> Instant {
+    test_link::run(hosts, now, until, Loopback::Yes)
 }
 
 #[test]
 fn register_on_one_host_resolve_from_the_other() {
     let t0 = Instant::now();
-    let mut hosts = vec![Host::new(1, 1, t0), Host::new(2, 2, t0)];
+    let mut hosts = vec![Host::plain(1, 1, t0), Host::plain(2, 2, t0)];
     let info = service(hosts[0].addr, 8080);
     let id = hosts[0].e.register(t0, info).unwrap();
     let now = run(&mut hosts, t0, t0 + Duration::from_secs(3));
@@ -123,7 +54,7 @@ fn register_on_one_host_resolve_from_the_other() {
 #[test]
 fn register_then_resolve_on_the_same_engine() {
     let t0 = Instant::now();
-    let mut hosts = vec![Host::new(1, 1, t0)];
+    let mut hosts = vec![Host::plain(1, 1, t0)];
     let info = service(hosts[0].addr, 80);
     hosts[0].e.register(t0, info).unwrap();
     let now = run(&mut hosts, t0, t0 + Duration::from_secs(3));
@@ -145,7 +76,7 @@ fn register_then_resolve_on_the_same_engine() {
 #[test]
 fn rfc6762_s10_1_unregister_goodbyes_reach_the_other_host() {
     let t0 = Instant::now();
-    let mut hosts = vec![Host::new(1, 1, t0), Host::new(2, 2, t0)];
+    let mut hosts = vec![Host::plain(1, 1, t0), Host::plain(2, 2, t0)];
     let info = service(hosts[0].addr, 80);
     let id = hosts[0].e.register(t0, info).unwrap();
     let now = run(&mut hosts, t0, t0 + Duration::from_secs(3));
@@ -174,7 +105,7 @@ fn rfc6762_s10_1_unregister_goodbyes_reach_the_other_host() {
 #[test]
 fn rfc6762_s9_duplicate_registration_on_another_host_conflicts() {
     let t0 = Instant::now();
-    let mut hosts = vec![Host::new(1, 1, t0), Host::new(2, 2, t0)];
+    let mut hosts = vec![Host::plain(1, 1, t0), Host::plain(2, 2, t0)];
     let a = service(hosts[0].addr, 80);
     let ida = hosts[0].e.register(t0, a).unwrap();
     let now = run(&mut hosts, t0, t0 + Duration::from_secs(3));
@@ -199,7 +130,7 @@ fn spoofed_srv() -> Vec<u8> {
 #[test]
 fn rfc6762_s9_a_single_spoofed_response_costs_a_reprobe_not_the_registration() {
     let t0 = Instant::now();
-    let mut hosts = vec![Host::new(1, 1, t0), Host::new(2, 2, t0)];
+    let mut hosts = vec![Host::plain(1, 1, t0), Host::plain(2, 2, t0)];
     let info = service(hosts[0].addr, 80);
     let id = hosts[0].e.register(t0, info).unwrap();
     let now = run(&mut hosts, t0, t0 + Duration::from_secs(3));
@@ -238,7 +169,7 @@ fn rfc6762_s9_a_single_spoofed_response_costs_a_reprobe_not_the_registration() {
 #[test]
 fn rfc6762_s9_spoofed_response_then_another_during_the_reprobe_is_a_conflict() {
     let t0 = Instant::now();
-    let mut hosts = vec![Host::new(1, 1, t0)];
+    let mut hosts = vec![Host::plain(1, 1, t0)];
     let info = service(hosts[0].addr, 80);
     let id = hosts[0].e.register(t0, info).unwrap();
     let now = run(&mut hosts, t0, t0 + Duration::from_secs(3));
@@ -268,7 +199,7 @@ fn rfc6762_s9_spoofed_response_then_another_during_the_reprobe_is_a_conflict() {
 #[test]
 fn never_panics_on_100k_random_and_mutated_packets_through_the_engine() {
     let t0 = Instant::now();
-    let mut hosts = vec![Host::new(1, 1, t0), Host::new(2, 2, t0)];
+    let mut hosts = vec![Host::plain(1, 1, t0), Host::plain(2, 2, t0)];
     let info = service(hosts[0].addr, 80);
     hosts[0].e.register(t0, info).unwrap();
     let mut now = run(&mut hosts, t0, t0 + Duration::from_secs(3));
@@ -373,7 +304,7 @@ fn run_alone_with_echoes(h: &mut Host, mut now: Instant, until: Instant) -> Inst
 #[test]
 fn own_echoes_let_a_browse_find_our_own_registration_and_cost_nothing() {
     let t0 = Instant::now();
-    let mut h = Host::new(1, 7, t0);
+    let mut h = Host::plain(1, 7, t0);
     let id = h.e.register(t0, service(h.addr, 8080)).unwrap();
     let now = run_alone_with_echoes(&mut h, t0, t0 + Duration::from_secs(3));
     assert_eq!(

@@ -8,12 +8,7 @@ fn attacked(
     forged: impl Fn(&SigningKeyRef) -> Vec<ResourceRecord<'static>>,
     genuine: bool,
 ) -> Result<ResolvedService, String> {
-    let k = key(Algorithm::Ed25519);
-    let t0 = Instant::now();
-    let mut hosts = vec![
-        Host::signer(1, t0, &k),
-        Host::validator(2, t0, key_anchor(&k)),
-    ];
+    let (k, t0, mut hosts) = signer_and_validator();
     let now = if genuine {
         published(&mut hosts, t0)
     } else {
@@ -135,12 +130,7 @@ fn a_signed_srv_with_an_unsigned_address_is_not_used() {
 
 #[test]
 fn a_forgers_unsigned_records_neither_flush_nor_replace_validated_ones() {
-    let k = key(Algorithm::Ed25519);
-    let t0 = Instant::now();
-    let mut hosts = vec![
-        Host::signer(1, t0, &k),
-        Host::validator(2, t0, key_anchor(&k)),
-    ];
+    let (_, t0, mut hosts) = signer_and_validator();
     let now = published(&mut hosts, t0);
     let (q, now) = lookup(&mut hosts, 1, now);
     assert!(outcome(&hosts[1], q).unwrap().is_ok());
@@ -167,12 +157,7 @@ fn a_forgers_unsigned_records_neither_flush_nor_replace_validated_ones() {
 
 #[test]
 fn a_validating_browse_keeps_only_instances_that_validate() {
-    let k = key(Algorithm::Ed25519);
-    let t0 = Instant::now();
-    let mut hosts = vec![
-        Host::signer(1, t0, &k),
-        Host::validator(2, t0, key_anchor(&k)),
-    ];
+    let (_, t0, mut hosts) = signer_and_validator();
     let now = published(&mut hosts, t0);
     let b = hosts[1].e.browse(now, "_openstack._tcp.local.").unwrap();
     // A forged, unsigned instance of the same type.

@@ -16,7 +16,8 @@ use crate::trust::{
 };
 use crate::wire::{self, MAX_PACKET, T_A, T_PTR, T_SRV, T_TXT};
 
-const INSTANCE: &str = "baremetal._openstack._tcp.local.";
+use super::test_link::{self, service, Host, Loopback, INSTANCE};
+
 /// The wall time at the start of every test (2026-12-01).
 const WALL0: u64 = 1_796_083_200;
 
@@ -50,36 +51,12 @@ fn ds_anchor(k: &SigningKeyRef) -> TrustPolicy {
     )
 }
 
-struct Host {
-    e: Engine,
-    addr: IpAddr,
-    events: Vec<Event>,
-    sent: Vec<Transmit>,
-}
-
 impl Host {
-    fn new(last: u8, t0: Instant, config: EngineConfig) -> Host {
-        let addr = IpAddr::V4(Ipv4Addr::new(198, 18, 0, last));
-        let iface = Interface {
-            index: 2,
-            name: "eth0".into(),
-            addrs: vec![IfAddr {
-                addr,
-                prefix_len: 24,
-            }],
-        };
-        let mut e = Engine::new(config, u64::from(last));
-        e.set_wall_clock(t0, WALL0);
-        e.set_interfaces(t0, vec![iface]);
-        Host {
-            e,
-            addr,
-            events: Vec::new(),
-            sent: Vec::new(),
-        }
+    fn configured(last: u8, t0: Instant, config: EngineConfig) -> Host {
+        Host::on_link(last, u64::from(last), t0, config, Some(WALL0))
     }
     fn signer(last: u8, t0: Instant, k: &SigningKeyRef) -> Host {
-        Host::new(
+        Host::configured(
             last,
             t0,
             EngineConfig {
@@ -89,7 +66,7 @@ impl Host {
         )
     }
     fn validator(last: u8, t0: Instant, policy: TrustPolicy) -> Host {
-        Host::new(
+        Host::configured(
             last,
             t0,
             EngineConfig {
@@ -100,63 +77,14 @@ impl Host {
     }
 }
 
-fn service(addr: IpAddr, port: u16) -> ServiceInfo {
-    ServiceInfo {
-        instance: INSTANCE.into(),
-        service_type: "_openstack._tcp.local.".into(),
-        target: INSTANCE.into(),
-        port,
-        txt: vec![b"path=/baremetal".to_vec()],
-        addresses: vec![addr],
-        ttls: Ttls::default(),
-    }
-}
-
 fn deliver(hosts: &mut [Host], from: IpAddr, now: Instant, tx: &Transmit) {
-    let src = SocketAddr::new(from, MDNS_PORT);
-    let mcast = tx.dst.ip().is_multicast();
-    for h in hosts.iter_mut() {
-        if (mcast && h.addr != from) || tx.dst.ip() == h.addr {
-            let r = Received {
-                iface: 2,
-                src,
-                multicast: mcast,
-            };
-            h.e.handle_packet(now, r, &tx.payload);
-        }
-    }
+    test_link::deliver(hosts, from, now, tx, Loopback::No)
 }
 
 /// Run the hosts until `until`, piping every packet (to the others: a
 /// host's own multicast is not looped back here).
-fn run(hosts: &mut [Host], mut now: Instant, until: Instant) -> Instant {
-    loop {
-        let mut moved = true;
-        while moved {
-            moved = false;
-            for i in 0..hosts.len() {
-                while let Some(tx) = hosts[i].e.poll_transmit() {
-                    moved = true;
-                    assert!(tx.payload.len() <= MAX_PACKET);
-                    hosts[i].sent.push(tx.clone());
-                    let from = hosts[i].addr;
-                    deliver(hosts, from, now, &tx);
-                }
-                while let Some(ev) = hosts[i].e.poll_event() {
-                    hosts[i].events.push(ev);
-                }
-            }
-        }
-        match hosts.iter().filter_map(|h| h.e.poll_timeout()).min() {
-            Some(t) if t <= until => {
-                now = now.max(t);
-                for h in hosts.iter_mut() {
-                    h.e.handle_timeout(now);
-                }
-            }
-            _ => return until,
-        }
-    }
+fn run(hosts: &mut [Host], now: Instant, until: Instant) -> Instant {
+    test_link::run(hosts, now, until, Loopback::No)
 }
 
 fn outcome(h: &Host, q: QueryId) -> Option<Result<ResolvedService, String>> {
@@ -166,6 +94,18 @@ fn outcome(h: &Host, q: QueryId) -> Option<Result<ResolvedService, String>> {
         Event::QueryTimedOut(query) if *query == q => Some(Err("timed out".into())),
         _ => None,
     })
+}
+
+/// A publisher signing with a new Ed25519 key (host 1) and a querier
+/// that anchors that key (host 2), on a link that starts now.
+fn signer_and_validator() -> (SigningKeyRef, Instant, Vec<Host>) {
+    let k = key(Algorithm::Ed25519);
+    let t0 = Instant::now();
+    let hosts = vec![
+        Host::signer(1, t0, &k),
+        Host::validator(2, t0, key_anchor(&k)),
+    ];
+    (k, t0, hosts)
 }
 
 /// Publisher (host 1, signing) registered; returns the time after.
@@ -293,12 +233,7 @@ fn announcements_carry_rrsigs_and_the_dnskey_probes_do_not() {
 
 #[test]
 fn signatures_are_remade_on_the_resign_timer() {
-    let k = key(Algorithm::Ed25519);
-    let t0 = Instant::now();
-    let mut hosts = vec![
-        Host::signer(1, t0, &k),
-        Host::validator(2, t0, key_anchor(&k)),
-    ];
+    let (_, t0, mut hosts) = signer_and_validator();
     let now = published(&mut hosts, t0);
     assert!(hosts[0]
         .e
@@ -330,12 +265,7 @@ fn signatures_are_remade_on_the_resign_timer() {
 
 #[test]
 fn goodbyes_carry_ttl_zero_rrsigs_that_validate() {
-    let k = key(Algorithm::Ed25519);
-    let t0 = Instant::now();
-    let mut hosts = vec![
-        Host::signer(1, t0, &k),
-        Host::validator(2, t0, key_anchor(&k)),
-    ];
+    let (_, t0, mut hosts) = signer_and_validator();
     let now = published(&mut hosts, t0);
     let (q, now) = lookup(&mut hosts, 1, now);
     assert!(outcome(&hosts[1], q).unwrap().is_ok());
@@ -407,8 +337,8 @@ fn signed_by(
 fn without_a_policy_nothing_is_validated_and_unsigned_answers_resolve() {
     let t0 = Instant::now();
     let mut hosts = vec![
-        Host::new(1, t0, EngineConfig::default()),
-        Host::new(2, t0, EngineConfig::default()),
+        Host::configured(1, t0, EngineConfig::default()),
+        Host::configured(2, t0, EngineConfig::default()),
     ];
     let now = published(&mut hosts, t0);
     let (q, _) = lookup(&mut hosts, 1, now);
@@ -423,7 +353,7 @@ fn without_a_policy_nothing_is_validated_and_unsigned_answers_resolve() {
     let k = key(Algorithm::Ed25519);
     let mut hosts = vec![
         Host::signer(1, t0, &k),
-        Host::new(2, t0, EngineConfig::default()),
+        Host::configured(2, t0, EngineConfig::default()),
     ];
     let now = published(&mut hosts, t0);
     let (q, _) = lookup(&mut hosts, 1, now);
