@@ -45,7 +45,7 @@ const INST: &str = "baremetal._openstack._tcp.mystack.example.test.";
 const HOST: &str = "baremetal.mystack.example.test.";
 const PTR_OWNER: &str = "_openstack._tcp.mystack.example.test.";
 const MARKER: &str = "_zc-owner.baremetal._openstack._tcp.mystack.example.test.";
-const OWNER: &str = "00112233445566778899aabbccddeeff";
+const HOST_ID: &str = "00112233445566778899aabbccddeeff";
 
 #[test]
 fn ip_literal_endpoint_plans() {
@@ -55,7 +55,7 @@ fn ip_literal_endpoint_plans() {
         120,
         &ServiceType::new("baremetal").unwrap(),
         &info("http://198.18.0.2:6385/baremetal"),
-        OWNER,
+        HOST_ID,
     )
     .unwrap();
     let wire = |u: &Update| message::update(1, &reg.zone, u).unwrap();
@@ -93,7 +93,7 @@ fn ip_literal_endpoint_plans() {
     // the marker names the owner and the hashes of what it vouches for
     let marker = owner::txt_text(&reg.marker).unwrap();
     let m = owner::parse_marker(&marker).unwrap();
-    assert_eq!(m.owner, OWNER);
+    assert_eq!(m.owner, HOST_ID);
     assert_eq!(
         m.hashes[0],
         owner::rrset_hash(std::slice::from_ref(&reg.srv))
@@ -156,7 +156,7 @@ fn host_name_endpoint_publishes_no_address() {
         120,
         &ServiceType::new("baremetal").unwrap(),
         &info("https://conductor.example.test/baremetal"),
-        OWNER,
+        HOST_ID,
     )
     .unwrap();
     assert!(reg.host.is_none() && reg.addrs.is_empty());
@@ -201,7 +201,7 @@ fn a_service_type_holding_the_service_name_stays_one_label() {
         120,
         &st,
         &info,
-        OWNER,
+        HOST_ID,
     )
     .unwrap();
     let first = |n: &simple_dns::Name<'_>| n.get_labels()[0].as_ref().to_vec();
@@ -259,15 +259,15 @@ fn kinds(u: &[ResourceRecord<'static>]) -> Vec<(u16, u16)> {
 #[test]
 fn reconcile_takes_only_what_is_ours() {
     const OTHER: &str = "ffeeddccbbaa99887766554433221100";
-    let now = reg_of("http://198.18.0.2:6385/baremetal", OWNER);
-    let before = reg_of("http://198.18.0.3:6385/baremetal", OWNER);
+    let now = reg_of("http://198.18.0.2:6385/baremetal", HOST_ID);
+    let before = reg_of("http://198.18.0.3:6385/baremetal", HOST_ID);
     let theirs = reg_of("http://198.18.0.3:6385/baremetal", OTHER);
     let twin = reg_of("http://198.18.0.2:6385/baremetal", OTHER);
-    let by_name = reg_of("https://conductor.example.test/baremetal", OWNER);
+    let by_name = reg_of("https://conductor.example.test/baremetal", HOST_ID);
     let decide = |me: &Reg, seen: &owner::Seen| {
         owner::reconcile(
             &owner::Ours {
-                owner: OWNER,
+                owner: HOST_ID,
                 marker_name: &me.marker_name,
                 marker: &me.marker,
                 names: me.names(),
