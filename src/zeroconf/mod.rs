@@ -4,8 +4,9 @@
 //! [`crate::route`] (pure, table-tested). This module picks the
 //! transport(s) (the mDNS engine, unicast DNS, or both), and adds the
 //! resolver, the engine calls and the log; `retry` is the one retry
-//! policy of both transports, `url` builds the URL once for both, and
-//! `oneshot` holds the module-level lookups.
+//! policy of both transports, `url` builds the URL once for both,
+//! `register` publishes over the transports, `lost` reports registrations
+//! lost later, and `oneshot` holds the module-level lookups.
 
 use std::net::{IpAddr, ToSocketAddrs};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -21,7 +22,9 @@ use crate::log::{log, LogLevel};
 use crate::props::Properties;
 use crate::route::KernelRoutes;
 
+mod lost;
 mod oneshot;
+mod register;
 mod retry;
 mod url;
 
@@ -213,143 +216,6 @@ impl Zeroconf {
         crate::cancel::check()
     }
 
-    /// SPEC 3: publish `endpoint` as `<service_type>._openstack._tcp.local.`.
-    pub fn register_service(
-        &self,
-        service_type: &str,
-        endpoint: &str,
-        params: Option<&Properties>,
-    ) -> Result<()> {
-        self.register_service_with(service_type, endpoint, params, None)
-    }
-
-    /// `register_service`, cancellable by `cancel`: a triggered token ends
-    /// the call with Error::Cancelled within milliseconds, and whatever the
-    /// call put out is withdrawn: over mDNS nothing was sent but probes
-    /// while probing, and an announced registration gets its goodbyes
-    /// (RFC 6762 s10.1, sent after the call returns; `close` waits for
-    /// them); over unicast DNS, once the UPDATE was sent (so it may have
-    /// been applied) a removal of exactly our records follows in the
-    /// background (`close` waits for it). A registration that completed
-    /// before the trigger was seen stays, and the call returns Ok.
-    pub fn register_service_with(
-        &self,
-        service_type: &str,
-        endpoint: &str,
-        params: Option<&Properties>,
-        cancel: Option<&Cancel>,
-    ) -> Result<()> {
-        self.cancellable(cancel, || {
-            self.register(service_type, endpoint, params, cancel)
-        })
-    }
-
-    fn register(
-        &self,
-        service_type: &str,
-        endpoint: &str,
-        params: Option<&Properties>,
-        cancel: Option<&Cancel>,
-    ) -> Result<()> {
-        let cancelled = || cancel.is_some_and(Cancel::is_triggered);
-        self.check_open()?;
-        let st = ServiceType::new(service_type)?;
-        let ep = endpoint::parse_endpoint(endpoint)?;
-        let addresses = resolve_host(&st, &ep)?;
-        let info = endpoint::service_info_of(&st, &ep, addresses, &self.config.params, params)?;
-        let mut published = None;
-        if let Some(dns) = &self.dns {
-            log(LogLevel::Debug, &format!("registering {info:?} via DNS"));
-            let planned = dns.plan(&st, &info)?;
-            let mut sent = false;
-            let added = retry::register(
-                service_type,
-                self.config.registration_attempts,
-                &planned.held(),
-                || {
-                    sent = true;
-                    dns.publish(&planned)
-                },
-                || {},
-                |d| self.pause(d),
-            );
-            match added {
-                Ok(()) => published = Some(planned),
-                Err(e) => {
-                    if sent && cancelled() {
-                        // The UPDATE may have been applied before the cancel.
-                        self.retract_later(dns, planned);
-                    }
-                    return Err(e);
-                }
-            }
-        }
-        let Some(mdns) = &self.mdns else {
-            if cancelled() {
-                if let (Some(dns), Some(p)) = (&self.dns, published) {
-                    self.retract_later(dns, p);
-                }
-                return Err(crate::cancel::cancelled());
-            }
-            return Ok(());
-        };
-        log(LogLevel::Debug, &format!("registering {info:?} via mDNS"));
-        let instance = info.instance.clone();
-        // Success means probed and announced (the engine refuses while no
-        // interface is up).
-        let id = register_with_attempts(
-            service_type,
-            self.config.registration_attempts,
-            || mdns.register(info.clone(), REGISTER_TIMEOUT),
-            || mdns.flush_cache(),
-            |d| self.pause(d),
-        );
-        let id = match id {
-            Ok(id) if !cancelled() => id,
-            other => {
-                // Cancelled (or failed): withdraw what this call put out.
-                if let Ok(id) = other {
-                    // Announced just before the cancel was seen: goodbyes.
-                    mdns.withdraw_later(id)?;
-                }
-                if let (Some(dns), Some(p)) = (&self.dns, published) {
-                    if cancelled() {
-                        self.retract_later(dns, p);
-                    }
-                }
-                return Err(other.err().unwrap_or_else(crate::cancel::cancelled));
-            }
-        };
-        let mut st = self.state();
-        if st.closed {
-            // close() began meanwhile; the engine's close withdraws it.
-            return Err(closed_error());
-        }
-        st.registered.push((id, instance));
-        st.announced.push(id);
-        Ok(())
-    }
-
-    /// Remove the DNS records of `planned` on a thread of its own (a
-    /// cancelled registration); `close` waits for it.
-    fn retract_later(&self, dns: &crate::dns::Publisher, planned: crate::dns::Planned) {
-        let dns = dns.clone();
-        let spawned = std::thread::Builder::new()
-            .name("ironicmdns-dns-retract".into())
-            .spawn(move || dns.retract(&planned));
-        match spawned {
-            Ok(t) => {
-                let mut st = self.state();
-                st.retracting.retain(|t| !t.is_finished());
-                st.retracting.push(t);
-            }
-            Err(e) => log(
-                LogLevel::Error,
-                &format!("cannot start removing the DNS records of a cancelled registration: {e}"),
-            ),
-        }
-    }
-
     /// SPEC 4: the URL and properties of `<service_type>._openstack._tcp.local.`.
     pub fn get_endpoint(
         &self,
@@ -479,113 +345,6 @@ impl Zeroconf {
             }
         }
         Ok(out)
-    }
-
-    /// Instance names of registrations this object made that were announced
-    /// and later lost to another host (RFC 6762 s9: a conflicting record,
-    /// then an answer to our re-probe); the engine has withdrawn them. A
-    /// registration still waiting for an interface is not lost. Cheap: no
-    /// network traffic. (Additive to the contract.)
-    pub fn registrations_lost(&self) -> Vec<String> {
-        let mut st = self.state();
-        let State {
-            registered,
-            announced,
-            ..
-        } = &mut *st;
-        let mut lost = self.dns.as_ref().map(|d| d.lost()).unwrap_or_default();
-        let Some(mdns) = &self.mdns else {
-            return lost;
-        };
-        for (id, instance) in registered.iter() {
-            if mdns.is_registered(*id) {
-                if !announced.contains(id) {
-                    announced.push(*id);
-                }
-            } else if announced.contains(id) {
-                lost.push(instance.clone());
-            }
-        }
-        lost
-    }
-
-    /// Block until `registrations_lost` has something to say, the object
-    /// or its engine is closed, or `timeout` (None: no limit) passes; then
-    /// return what `registrations_lost` returns (empty on a timeout or a
-    /// close). Event-driven: sleeps on the engine's condvar, no polling.
-    /// (Additive to the contract.)
-    pub fn wait_registrations_lost(&self, timeout: Option<Duration>) -> Vec<String> {
-        self.wait_lost_now(timeout)
-    }
-
-    /// `wait_registrations_lost`, cancellable by `cancel`: Error::Cancelled
-    /// within milliseconds of the trigger unless a loss was seen.
-    pub fn wait_registrations_lost_with(
-        &self,
-        timeout: Option<Duration>,
-        cancel: Option<&Cancel>,
-    ) -> Result<Vec<String>> {
-        self.cancellable(cancel, || {
-            let lost = self.wait_lost_now(timeout);
-            if lost.is_empty() {
-                crate::cancel::check()?;
-            }
-            Ok(lost)
-        })
-    }
-
-    fn wait_lost_now(&self, timeout: Option<Duration>) -> Vec<String> {
-        if self.state().closed {
-            return Vec::new();
-        }
-        // Not under our lock: close() must get through while we wait.
-        let ids = match (&self.mdns, &self.dns) {
-            (None, Some(dns)) => {
-                dns.wait_lost(timeout);
-                Vec::new()
-            }
-            (Some(mdns), None) => mdns.wait_lost(timeout),
-            // discovery = both: wake for either, in short slices.
-            (Some(mdns), Some(dns)) => {
-                let until = timeout.map(|t| std::time::Instant::now() + t);
-                loop {
-                    let left =
-                        until.map(|u| u.saturating_duration_since(std::time::Instant::now()));
-                    let slice = left.map_or(Duration::from_millis(200), |l| {
-                        l.min(Duration::from_millis(200))
-                    });
-                    let ids = mdns.wait_lost(Some(slice));
-                    if !ids.is_empty()
-                        || !dns.lost().is_empty()
-                        || self.state().closed
-                        || crate::cancel::triggered()
-                        || left.is_some_and(|l| l <= slice)
-                    {
-                        break ids;
-                    }
-                }
-            }
-            (None, None) => Vec::new(),
-        };
-        if self.engine_failure().is_some() {
-            return Vec::new();
-        }
-        {
-            // A lost id was announced first (the engine only loses
-            // registered names), even if no earlier call saw it announced.
-            let mut st = self.state();
-            let State {
-                registered,
-                announced,
-                ..
-            } = &mut *st;
-            for id in ids {
-                if registered.iter().any(|(r, _)| *r == id) && !announced.contains(&id) {
-                    announced.push(id);
-                }
-            }
-        }
-        self.registrations_lost()
     }
 
     /// The error the engine failed with, if it failed (`Error::Poisoned`):
