@@ -16,6 +16,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::lab::Lab;
+use ironicmdns::capi::status::ZC_ENDPOINT_VALIDATED;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ironic-mdns");
 
@@ -72,6 +73,46 @@ fn lookup(lab: &Lab, anchor: &str) -> std::process::Output {
         .unwrap()
 }
 
+/// `zc_lookup_ex` of `baremetal` with `trust_anchor` set: (status, URL,
+/// flags).
+fn c_lookup_ex(anchor: &std::ffi::CStr) -> (i32, Option<String>, u32) {
+    use ironicmdns::capi::cancellable::zc_lookup_ex;
+    use ironicmdns::capi::options::{zc_options, zc_options_free, zc_options_new, zc_options_set};
+    use ironicmdns::capi::strings::zc_string_free;
+    use std::ffi::{c_char, CStr};
+    let mut opts: *mut zc_options = std::ptr::null_mut();
+    assert_eq!(zc_options_new(&mut opts), 0);
+    assert_eq!(
+        zc_options_set(opts, c"trust_anchor".as_ptr(), anchor.as_ptr()),
+        0
+    );
+    assert_eq!(
+        zc_options_set(opts, c"lookup_timeout".as_ptr(), c"1".as_ptr()),
+        0
+    );
+    let mut url: *mut c_char = std::ptr::null_mut();
+    let mut flags: u32 = 0xdead;
+    let st = zc_lookup_ex(
+        opts,
+        c"baremetal".as_ptr(),
+        1,
+        0,
+        std::ptr::null(),
+        &mut url,
+        std::ptr::null_mut(),
+        &mut flags,
+    );
+    // SAFETY: NULL or a string the library wrote and nobody freed.
+    let text = (!url.is_null()).then(|| {
+        unsafe { CStr::from_ptr(url) }
+            .to_string_lossy()
+            .into_owned()
+    });
+    zc_string_free(url);
+    zc_options_free(opts);
+    (st, text, flags)
+}
+
 #[test]
 fn readme_commands_sign_pin_and_refuse_another_key() {
     let Some(lab) = lab!(2) else { return };
@@ -114,6 +155,15 @@ fn readme_commands_sign_pin_and_refuse_another_key() {
     let err = String::from_utf8_lossy(&out.stderr);
     eprintln!("refused: {err}");
     assert!(err.contains("not in the trust anchor"), "{err}");
+
+    // Through the C ABI: zc_lookup_ex with the anchor set on its options
+    // says ZC_ENDPOINT_VALIDATED.
+    let anchor = std::ffi::CString::new(compact(&ds)).unwrap();
+    let (st, url_got, flags) = lab.run_on(1, move || c_lookup_ex(&anchor));
+    assert_eq!(
+        (st, url_got.as_deref(), flags),
+        (0, Some(url.as_str()), ZC_ENDPOINT_VALIDATED)
+    );
 
     let status = reg.stop(Duration::from_secs(10)).unwrap();
     assert!(status.success(), "{status:?}");
