@@ -320,6 +320,30 @@ fn run_forger(local_ip: Ipv4Addr, forgery: Forgery, stop: Arc<AtomicBool>) -> us
     sent
 }
 
+/// The same lookup with `discovery = both` and a DNS server that never
+/// answers (no host at that address): DNS finds nothing, and the mDNS
+/// answers it falls back to must validate as well.
+fn agent_lookup_both(lab: &Lab, policy: TrustPolicy) -> ironicmdns::Result<String> {
+    let b = lab.v4(1);
+    lab.run_on(1, move || {
+        let mut c = Config {
+            trust: Some(policy),
+            lookup_attempts: 2,
+            ..config_on(b)
+        };
+        c.set("domain", "example.test").unwrap();
+        c.set("dns_servers", "198.18.0.250").unwrap();
+        c.set("discovery", "both").unwrap();
+        c.set("lookup_timeout", "0.7").unwrap();
+        let zc = Zeroconf::new(c).expect("agent");
+        let got = zc
+            .get_endpoint("baremetal", false, false)
+            .map(|(url, _)| url);
+        zc.close().expect("close agent");
+        got
+    })
+}
+
 #[test]
 fn forged_answers_never_win_with_or_without_the_publisher() {
     let Some(lab) = lab!(3) else { return };
@@ -395,12 +419,19 @@ fn forged_answers_never_win_with_or_without_the_publisher() {
         let t = lab.spawn_on(2, move || run_forger(evil, Forgery { records }, s2));
         std::thread::sleep(Duration::from_millis(100));
         let got = agent_lookup(&lab, dnskey_policy(&k), 2);
+        let both = agent_lookup_both(&lab, dnskey_policy(&k));
         stop.store(true, Ordering::Relaxed);
         let answered = t.join().unwrap();
         assert!(
             answered > 0,
             "{what}: the forger answered nothing: proves nothing"
         );
+        // discovery = both reaches the same verdict as mDNS alone.
+        match (&got, &both) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "{what}: discovery=both"),
+            (Err(Error::Auth(_)), Err(Error::Auth(_))) => {}
+            _ => panic!("{what}: mdns {got:?}, discovery=both {both:?}"),
+        }
         got
     };
     // Without the publisher: Error::Auth saying why.
