@@ -118,16 +118,25 @@ fn publish(lab: &Lab, k: &SigningKeyRef) -> Zeroconf {
     })
 }
 
-/// The agent's lookup on host 1 with `policy`.
-fn agent_lookup(lab: &Lab, policy: TrustPolicy, attempts: u32) -> ironicmdns::Result<String> {
+/// The agent's lookup on host 1 with `policy` and `options` (name, value)
+/// set over the lab's defaults.
+fn agent_lookup(
+    lab: &Lab,
+    policy: TrustPolicy,
+    attempts: u32,
+    options: &'static [(&'static str, &'static str)],
+) -> ironicmdns::Result<String> {
     let b = lab.v4(1);
     lab.run_on(1, move || {
-        let zc = Zeroconf::new(Config {
+        let mut c = Config {
             trust: Some(policy),
             lookup_attempts: attempts,
             ..config_on(b)
-        })
-        .expect("agent");
+        };
+        for (name, value) in options {
+            c.set(name, value).unwrap();
+        }
+        let zc = Zeroconf::new(c).expect("agent");
         let got = zc
             .get_endpoint("baremetal", false, false)
             .map(|(url, _)| url);
@@ -145,7 +154,8 @@ fn signed_registration_validates_with_dnskey_and_ds_anchors() {
         let publisher = publish(&lab, &k);
         for (what, policy) in [("DNSKEY", dnskey_policy(&k)), ("DS", ds_policy(&k))] {
             let t = Instant::now();
-            let url = agent_lookup(&lab, policy, 1).unwrap_or_else(|e| panic!("{alg} {what}: {e}"));
+            let url =
+                agent_lookup(&lab, policy, 1, &[]).unwrap_or_else(|e| panic!("{alg} {what}: {e}"));
             println!("{alg} {what} anchor: {url} in {:?}", t.elapsed());
             assert!(url.contains(&lab.v4(0).to_string()), "{url}");
         }
@@ -320,29 +330,15 @@ fn run_forger(local_ip: Ipv4Addr, forgery: Forgery, stop: Arc<AtomicBool>) -> us
     sent
 }
 
-/// The same lookup with `discovery = both` and a DNS server that never
-/// answers (no host at that address): DNS finds nothing, and the mDNS
-/// answers it falls back to must validate as well.
-fn agent_lookup_both(lab: &Lab, policy: TrustPolicy) -> ironicmdns::Result<String> {
-    let b = lab.v4(1);
-    lab.run_on(1, move || {
-        let mut c = Config {
-            trust: Some(policy),
-            lookup_attempts: 2,
-            ..config_on(b)
-        };
-        c.set("domain", "example.test").unwrap();
-        c.set("dns_servers", "198.18.0.250").unwrap();
-        c.set("discovery", "both").unwrap();
-        c.set("lookup_timeout", "0.7").unwrap();
-        let zc = Zeroconf::new(c).expect("agent");
-        let got = zc
-            .get_endpoint("baremetal", false, false)
-            .map(|(url, _)| url);
-        zc.close().expect("close agent");
-        got
-    })
-}
+/// `discovery = both` with a DNS server that never answers (no host at
+/// that address): DNS finds nothing, and the mDNS answers it falls back
+/// to must validate as well.
+const BOTH_SILENT_DNS: &[(&str, &str)] = &[
+    ("domain", "example.test"),
+    ("dns_servers", "198.18.0.250"),
+    ("discovery", "both"),
+    ("lookup_timeout", "0.7"),
+];
 
 #[test]
 fn forged_answers_never_win_with_or_without_the_publisher() {
@@ -418,8 +414,8 @@ fn forged_answers_never_win_with_or_without_the_publisher() {
         let records = records.clone();
         let t = lab.spawn_on(2, move || run_forger(evil, Forgery { records }, s2));
         std::thread::sleep(Duration::from_millis(100));
-        let got = agent_lookup(&lab, dnskey_policy(&k), 2);
-        let both = agent_lookup_both(&lab, dnskey_policy(&k));
+        let got = agent_lookup(&lab, dnskey_policy(&k), 2, &[]);
+        let both = agent_lookup(&lab, dnskey_policy(&k), 2, BOTH_SILENT_DNS);
         stop.store(true, Ordering::Relaxed);
         let answered = t.join().unwrap();
         assert!(

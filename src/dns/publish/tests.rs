@@ -43,7 +43,7 @@ fn section(msg: &[u8], which: usize) -> Vec<(String, u16, u16, u32, usize)> {
 
 const INST: &str = "baremetal._openstack._tcp.mystack.example.test.";
 const HOST: &str = "baremetal.mystack.example.test.";
-const PTR_OWNER: &str = "_openstack._tcp.mystack.example.test.";
+const PTR_NAME: &str = "_openstack._tcp.mystack.example.test.";
 const MARKER: &str = "_zc-owner.baremetal._openstack._tcp.mystack.example.test.";
 const HOST_ID: &str = "00112233445566778899aabbccddeeff";
 
@@ -83,7 +83,7 @@ fn ip_literal_endpoint_plans() {
     assert_eq!(
         adds,
         vec![
-            (PTR_OWNER.into(), 12, 1, 120),
+            (PTR_NAME.into(), 12, 1, 120),
             (INST.into(), 33, 1, 120),
             (INST.into(), 16, 1, 120),
             (HOST.into(), 1, 1, 120),
