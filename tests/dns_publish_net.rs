@@ -225,7 +225,7 @@ fn crash_restart(lab: &Lab, kind: Kind) {
         c.args(args)
             .args(["--domain", DOMAIN, "--dns-server", &v4, "--tsig-key", &key])
             .args(["--lookup-timeout", "1", "--registration-attempts", "1"])
-            .env("IRONICMDNS_OWNER_ID", owner)
+            .env("IRONICMDNS_HOST_ID", owner)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         c

@@ -13,7 +13,7 @@
 //! `owner` is the publishing host's identity: HMAC-SHA256 keyed with the
 //! host's machine id (/etc/machine-id, as systemd's application-specific
 //! ids do: the machine id itself never leaves the host) over a fixed
-//! label; the environment variable `IRONICMDNS_OWNER_ID`, read once,
+//! label; the environment variable `IRONICMDNS_HOST_ID`, read once,
 //! replaces the machine id (containers sharing one, tests). The other
 //! fields are hashes of the SRV, TXT, A and AAAA RRsets the marker vouches
 //! for (`-`: none).
@@ -39,7 +39,7 @@ use crate::wire;
 /// The label of the marker's owner name, before the instance's labels.
 pub(super) const MARKER_LABEL: &[u8] = b"_zc-owner";
 /// The environment variable that replaces the machine id (read once).
-pub const OWNER_ENV: &str = "IRONICMDNS_OWNER_ID";
+pub const HOST_ID_ENV: &str = "IRONICMDNS_HOST_ID";
 
 /// The kinds of RRsets a marker vouches for, in marker order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,7 +85,7 @@ impl Kind {
 pub fn owner_id() -> &'static str {
     static ID: OnceLock<String> = OnceLock::new();
     ID.get_or_init(|| {
-        let source = std::env::var(OWNER_ENV)
+        let source = std::env::var(HOST_ID_ENV)
             .ok()
             .filter(|v| !v.trim().is_empty())
             .or_else(|| read_first(&["/etc/machine-id", "/var/lib/dbus/machine-id"]))
