@@ -1,12 +1,14 @@
-//! Signatures over ring: Ed25519 (RFC 8080), ECDSA P-256 in the fixed
-//! r||s form that is RFC 6605's wire format, RSA PKCS#1 v1.5 with SHA-256
-//! from the (e, n) in the DNSKEY (RFC 3110 s2, RFC 5702), for verifying
-//! only.
+//! Signatures: Ed25519 (RFC 8080) over ed25519-dalek; over ring, ECDSA
+//! P-256 in the fixed r||s form that is RFC 6605's wire format, and RSA
+//! PKCS#1 v1.5 with SHA-256 from the (e, n) in the DNSKEY (RFC 3110 s2,
+//! RFC 5702), for verifying only. Why two crates: see the module
+//! documentation of `trust`.
 
 use std::fmt;
 
-use ring::rand::SystemRandom;
-use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _};
+use ed25519_dalek::{Signer as _, Verifier as _};
+use ring::rand::{SecureRandom as _, SystemRandom};
+use ring::signature::{self, EcdsaKeyPair, KeyPair as _};
 
 use super::canon::{check_rrset, signed_data, Rr};
 use super::name::Name;
@@ -77,9 +79,19 @@ pub(crate) fn verify(
 ) -> Result<(), VerifyFailure> {
     check_public_key(alg, public_key).map_err(|_| VerifyFailure::BadKey)?;
     let ok = match alg {
-        Algorithm::Ed25519 => signature::UnparsedPublicKey::new(&signature::ED25519, public_key)
-            .verify(data, sig)
-            .is_ok(),
+        Algorithm::Ed25519 => {
+            let key = <[u8; 32]>::try_from(public_key)
+                .ok()
+                .and_then(|k| ed25519_dalek::VerifyingKey::from_bytes(&k).ok())
+                .ok_or(VerifyFailure::BadKey)?;
+            // RFC 8032 s5.1.7 as written: S must be below the group
+            // order, and [S]B = R + [k]A is checked on the encodings
+            // (cofactorless). No small-order checks: the key is an
+            // anchor or signed by one, never chosen by the sender, and
+            // checking R would cost a square root per signature.
+            ed25519_dalek::Signature::from_slice(sig)
+                .is_ok_and(|sig| key.verify(data, &sig).is_ok())
+        }
         Algorithm::EcdsaP256Sha256 => {
             // RFC 6605 s4: the DNSKEY holds x||y; ring wants the
             // uncompressed point 0x04||x||y.
@@ -105,7 +117,7 @@ pub(crate) fn verify(
 }
 
 enum Pair {
-    Ed25519(Ed25519KeyPair),
+    Ed25519(ed25519_dalek::SigningKey),
     EcdsaP256(EcdsaKeyPair),
 }
 
@@ -142,6 +154,27 @@ fn rejected(what: &str, e: ring::error::KeyRejected) -> TrustError {
     }
 }
 
+/// An Ed25519 key from its 32-octet seed (RFC 8032 s5.1.5), checked
+/// against the public key it must have.
+fn ed25519_from_seed(
+    seed: &[u8],
+    public_key: &[u8],
+) -> Result<ed25519_dalek::SigningKey, TrustError> {
+    let seed = <[u8; 32]>::try_from(seed).map_err(|_| {
+        TrustError::Key(format!(
+            "Ed25519 key: the private key is 32 octets, this one {}",
+            seed.len()
+        ))
+    })?;
+    let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+    if key.verifying_key().as_bytes()[..] != *public_key {
+        return Err(TrustError::Key(
+            "Ed25519 key: the private key does not match the public key".into(),
+        ));
+    }
+    Ok(key)
+}
+
 impl SigningKey {
     /// A key from its private part as BIND stores it (the Ed25519 seed, or
     /// the ECDSA P-256 scalar) and the DNSKEY it must match. The public key
@@ -156,10 +189,7 @@ impl SigningKey {
             TrustError::Algorithm(format!("algorithm {} is not supported", dnskey.algorithm))
         })?;
         let pair = match alg {
-            Algorithm::Ed25519 => Pair::Ed25519(
-                Ed25519KeyPair::from_seed_and_public_key(private, &dnskey.public_key)
-                    .map_err(|e| rejected("Ed25519 key", e))?,
-            ),
+            Algorithm::Ed25519 => Pair::Ed25519(ed25519_from_seed(private, &dnskey.public_key)?),
             Algorithm::EcdsaP256Sha256 => {
                 let mut point = Vec::with_capacity(65);
                 point.push(4);
@@ -199,10 +229,10 @@ impl SigningKey {
         let fail = |_| TrustError::Key("key generation failed".into());
         let (pair, public_key) = match algorithm {
             Algorithm::Ed25519 => {
-                let doc = Ed25519KeyPair::generate_pkcs8(&rng).map_err(fail)?;
-                let pair = Ed25519KeyPair::from_pkcs8(doc.as_ref())
-                    .map_err(|e| rejected("Ed25519 key", e))?;
-                let pk = pair.public_key().as_ref().to_vec();
+                let mut seed = [0u8; 32];
+                rng.fill(&mut seed).map_err(fail)?;
+                let pair = ed25519_dalek::SigningKey::from_bytes(&seed);
+                let pk = pair.verifying_key().to_bytes().to_vec();
                 (Pair::Ed25519(pair), pk)
             }
             Algorithm::EcdsaP256Sha256 => {
@@ -302,7 +332,7 @@ impl SigningKey {
         };
         let data = signed_data(&rrsig, rrset)?;
         rrsig.signature = match &self.pair {
-            Pair::Ed25519(p) => p.sign(&data).as_ref().to_vec(),
+            Pair::Ed25519(p) => p.sign(&data).to_bytes().to_vec(),
             Pair::EcdsaP256(p) => p
                 .sign(&SystemRandom::new(), &data)
                 .map_err(|_| TrustError::Key("ECDSA signing failed".into()))?

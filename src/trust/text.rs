@@ -29,7 +29,9 @@ pub(crate) fn read_bounded(path: &Path) -> Result<String, TrustError> {
         .custom_flags(libc::O_NONBLOCK)
         .open(path)
         .map_err(|e| file_err(e.to_string()))?;
-    let mut buf = Vec::new();
+    // Room for any key or anchor file in the first read (read_to_end
+    // would start small and grow, a read per doubling).
+    let mut buf = Vec::with_capacity(4096);
     f.take(MAX_FILE + 1)
         .read_to_end(&mut buf)
         .map_err(|e| file_err(e.to_string()))?;

@@ -221,6 +221,27 @@ impl<'a> Validator<'a> {
         self.validate_with(rrset, related, true)
     }
 
+    /// [`validate`](Self::validate) without the DNSKEY step: only a key
+    /// that is an anchor or matches a DS anchor verifies. For a caller
+    /// that takes the step itself, once for many RRsets.
+    pub fn validate_anchored(
+        &self,
+        rrset: &[Rr],
+        related: &[Rr],
+    ) -> Result<Validated, ValidationError> {
+        self.validate_with(rrset, related, false)
+    }
+
+    /// The time this validator checks windows against.
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    /// The skew it allows, in seconds.
+    pub fn skew(&self) -> u32 {
+        self.skew
+    }
+
     fn validate_with(
         &self,
         rrset: &[Rr],

@@ -26,6 +26,11 @@
 //!   lookup and register ours also take --trust-anchor ANCHOR (validate:
 //!       `Config.trust`) and --signing-key FILE.private (sign:
 //!       `Config.signing_key`).
+//!   lookup ours TYPE --paired-anchor ANCHOR [--runs N]
+//!       N pairs of fresh lookups, OURS_GAP apart: one without a trust
+//!       anchor ({"kind": "plain"}) and one validating against ANCHOR
+//!       ({"kind": "validated"}), the first of each pair alternating, so
+//!       that both see the same machine (the two series drift together).
 //!   mdns-bench signcost --signing-key FILE.private [--runs N]
 //!       the responder's work at each re-sign: one registration's RRsets
 //!       and the DNSKEY signed afresh: {"kind": "sign", "ms": t, ...}.
@@ -106,6 +111,8 @@ struct Opts {
     trust_anchor: Option<String>,
     /// ours: sign with this BIND key (`K<zone>+<alg>+<tag>.private`).
     signing_key: Option<String>,
+    /// ours: pairs of lookups, plain and validating against this anchor.
+    paired_anchor: Option<String>,
     rest: Vec<String>,
 }
 
@@ -119,6 +126,7 @@ fn opts(args: &[String]) -> Opts {
         interface: None,
         trust_anchor: None,
         signing_key: None,
+        paired_anchor: None,
         rest: vec![],
     };
     let mut it = args.iter();
@@ -133,6 +141,7 @@ fn opts(args: &[String]) -> Opts {
             "--interface" => o.interface = Some(val()),
             "--trust-anchor" => o.trust_anchor = Some(val()),
             "--signing-key" => o.signing_key = Some(val()),
+            "--paired-anchor" => o.paired_anchor = Some(val()),
             _ => o.rest.push(a.clone()),
         }
     }
@@ -145,6 +154,11 @@ fn die(msg: &str) -> ! {
 }
 
 fn ours_config(o: &Opts) -> ironicmdns::Config {
+    config_with(o, o.trust_anchor.as_deref())
+}
+
+/// The configuration of `o`, validating against `anchor` if given.
+fn config_with(o: &Opts, anchor: Option<&str>) -> ironicmdns::Config {
     let mut c = ironicmdns::Config::default();
     if let Some(i) = &o.interface {
         c.set("interfaces", i).unwrap_or_else(|e| die(&e.to_string()));
@@ -153,7 +167,7 @@ fn ours_config(o: &Opts) -> ironicmdns::Config {
         let (name, value) = opt.split_once('=').unwrap_or_else(|| die("--option NAME=VALUE"));
         c.set(name, value).unwrap_or_else(|e| die(&e.to_string()));
     }
-    if let Some(a) = &o.trust_anchor {
+    if let Some(a) = anchor {
         let anchors = trust::AnchorSet::parse(a).unwrap_or_else(|e| die(&e.to_string()));
         c.trust = Some(trust::TrustPolicy::new(anchors, trust::DEFAULT_CLOCK_SKEW));
     }
@@ -236,8 +250,28 @@ fn sd_resolve(d: &ServiceDaemon, ty: &str, timeout: Duration, stop: bool) -> Res
     result
 }
 
+/// `lookup ours TYPE --paired-anchor A`: plain and validated fresh
+/// lookups in pairs (see the usage at the top).
+fn paired(o: Opts, ty: &str, anchor: &str) {
+    for i in 0..o.runs {
+        let order = if i % 2 == 0 { [None, Some(anchor)] } else { [Some(anchor), None] };
+        for a in order {
+            let t = Instant::now();
+            let r = ironicmdns::lookup_once(config_with(&o, a), ty, true, false).map(|(u, _)| u).map_err(|e| e.to_string());
+            report(if a.is_some() { "validated" } else { "plain" }, t.elapsed().as_secs_f64(), r);
+            std::thread::sleep(OURS_GAP);
+        }
+    }
+}
+
 fn lookup(stack: &str, o: Opts) {
     let ty = o.rest.first().cloned().unwrap_or_else(|| die("lookup needs TYPE"));
+    if let Some(anchor) = o.paired_anchor.clone() {
+        if stack != "ours" {
+            die("--paired-anchor is for ours");
+        }
+        return paired(o, &ty, &anchor);
+    }
     if let Some(fifo) = &o.release {
         println!("{{\"armed\": {:.6}}}", now());
         let mut sink = Vec::new();

@@ -313,6 +313,14 @@ pub(super) fn round(
         }
         // Each answer leaves at once, not after the rest of the batch.
         *notify |= io.pump(&mut st);
+        // A caller driving its own lookup (a one-shot engine, which has
+        // that caller alone) stops at the answer: the rest of the batch,
+        // the same answer by the other family and its multicast copies,
+        // would only be parsed (and, under a trust policy, checked) for a
+        // cache that is dropped with the engine.
+        if inline.is_some() && done(&st) {
+            return Ok(true);
+        }
     }
     if st.guarded(|e| e.poll_timeout())?.is_some_and(|d| d <= now) {
         st.guarded(|e| e.handle_timeout(now))?;

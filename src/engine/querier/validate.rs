@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use simple_dns::rdata::RData;
 use simple_dns::{Name, Packet, ResourceRecord};
 
-use crate::engine::signed::{self, set_key, to_rr};
+use crate::engine::signed::{self, to_rr};
 use crate::trust::{self, rtype, Anchor, AnchorSet, Rr, TrustPolicy, ValidationError, Validator};
 use crate::wire::{T_NSEC, T_SRV};
 
@@ -79,77 +79,95 @@ pub(super) fn packet(
     memo: &mut Verified,
     packet: &Packet<'_>,
 ) -> Verdicts {
-    let records: Vec<&ResourceRecord<'_>> = packet
+    // Each record as the trust core takes it (None: not convertible),
+    // and where it sits in `related`, the records that converted.
+    let mut related: Vec<Rr> = Vec::new();
+    let at: Vec<Option<usize>> = packet
         .answers
         .iter()
         .chain(packet.additional_records.iter())
+        .map(|r| {
+            to_rr(r).map(|rr| {
+                related.push(rr);
+                related.len() - 1
+            })
+        })
         .collect();
-    let converted: Vec<Option<Rr>> = records.iter().map(|r| to_rr(r)).collect();
-    let related: Vec<Rr> = converted.iter().flatten().cloned().collect();
-    let keyless: Vec<Rr> = related
-        .iter()
-        .filter(|r| !covers(r, rtype::DNSKEY))
-        .cloned()
-        .collect();
+    // The RRsets: records of one owner (without case) and type.
+    let mut sets: Vec<Vec<usize>> = Vec::new();
+    let mut set_of: Vec<usize> = Vec::with_capacity(related.len());
+    {
+        let mut index: HashMap<(&trust::Name, u16), usize> = HashMap::new();
+        for (k, rr) in related.iter().enumerate() {
+            let s = *index.entry((&rr.owner, rr.rtype)).or_insert_with(|| {
+                sets.push(Vec::new());
+                sets.len() - 1
+            });
+            sets[s].push(k);
+            set_of.push(s);
+        }
+    }
     let skew = u32::try_from(policy.clock_skew.as_secs()).unwrap_or(u32::MAX);
     let direct = Validator::new(&policy.anchors, now_secs, skew);
     let mut chained: Option<Option<AnchorSet>> = None;
-    let keys: Vec<(String, u16)> = records.iter().map(|r| set_key(r)).collect();
-    let mut done: Vec<((String, u16), Result<u32, ValidationError>)> = Vec::new();
-    let mut out = Vec::with_capacity(records.len());
-    for (i, key) in keys.iter().enumerate() {
-        if let Some((_, v)) = done.iter().find(|(k, _)| k == key) {
-            out.push(v.clone());
-            continue;
-        }
-        let members: Vec<Rr> = keys
-            .iter()
-            .zip(converted.iter())
-            .filter(|(k, _)| *k == key)
-            .filter_map(|(_, c)| c.clone())
-            .collect();
-        let verdict = if converted[i].is_none() || signed::is_trust_type(key.1) {
-            Err(ValidationError::Malformed(
-                "not a record to validate".into(),
-            ))
-        } else if key.1 == T_NSEC {
+    let mut verdicts: Vec<Option<Result<u32, ValidationError>>> = vec![None; sets.len()];
+    let mut out = Vec::with_capacity(at.len());
+    for k in at {
+        let rtype = k.map(|k| related[k].rtype);
+        let verdict = match (k, rtype) {
+            (Some(k), Some(t)) if !signed::is_trust_type(t) && t != T_NSEC => {
+                let s = set_of[k];
+                verdicts[s]
+                    .get_or_insert_with(|| {
+                        let members: Vec<Rr> =
+                            sets[s].iter().map(|&m| related[m].clone()).collect();
+                        one_set(policy, &direct, &mut chained, now, memo, &members, &related)
+                    })
+                    .clone()
+            }
             // NSEC only spares a question for an address type (RFC 6762
             // s6.1); not worth a signature check per answer: with a trust
             // policy it is not used.
-            Err(ValidationError::Malformed(
+            (Some(_), Some(T_NSEC)) => Err(ValidationError::Malformed(
                 "NSEC is not used with a trust policy".into(),
-            ))
-        } else {
-            let mkey = memo_key(&members, &related);
-            match memo.get(&mkey, now) {
-                Some(ttl) => Ok(ttl),
-                None => {
-                    let mut v = direct.validate(&members, &keyless);
-                    if matches!(v, Err(ValidationError::WrongKey { .. })) {
-                        let extended =
-                            chained.get_or_insert_with(|| chain_anchors(policy, &direct, &related));
-                        if let Some(anchors) = extended {
-                            let via = Validator::new(anchors, now_secs, skew);
-                            v = via.validate(&members, &keyless);
-                        }
-                    }
-                    let v = v.map(|ok| ok.max_ttl);
-                    if let Ok(ttl) = v {
-                        memo.put(mkey, now, ttl);
-                    }
-                    v
-                }
-            }
+            )),
+            _ => Err(ValidationError::Malformed(
+                "not a record to validate".into(),
+            )),
         };
-        done.push((key.clone(), verdict.clone()));
         out.push(verdict);
     }
     out
 }
 
-/// An RRSIG over type `t`?
-fn covers(r: &Rr, t: u16) -> bool {
-    r.rtype == rtype::RRSIG && trust::Rrsig::from_rdata(&r.rdata).is_ok_and(|s| s.type_covered == t)
+/// The verdict on one RRset: the memo's, else the anchored keys', else
+/// (a wrong key) that of the keys one step from them.
+fn one_set(
+    policy: &TrustPolicy,
+    direct: &Validator<'_>,
+    chained: &mut Option<Option<AnchorSet>>,
+    now: Instant,
+    memo: &mut Verified,
+    members: &[Rr],
+    related: &[Rr],
+) -> Result<u32, ValidationError> {
+    let mkey = memo_key(members, related);
+    if let Some(ttl) = memo.get(&mkey, now) {
+        return Ok(ttl);
+    }
+    let mut v = direct.validate_anchored(members, related);
+    if matches!(v, Err(ValidationError::WrongKey { .. })) {
+        let extended = chained.get_or_insert_with(|| chain_anchors(policy, direct, related));
+        if let Some(anchors) = extended {
+            v = Validator::new(anchors, direct.now(), direct.skew())
+                .validate_anchored(members, related);
+        }
+    }
+    let v = v.map(|ok| ok.max_ttl);
+    if let Ok(ttl) = v {
+        memo.put(mkey, now, ttl);
+    }
+    v
 }
 
 /// The anchors plus the keys of every DNSKEY RRset of the packet that the
@@ -174,7 +192,7 @@ fn chain_anchors(
             .filter(|r| r.rtype == rtype::DNSKEY && r.owner == *owner)
             .cloned()
             .collect();
-        if direct.validate(&set, related).is_ok() {
+        if direct.validate_anchored(&set, related).is_ok() {
             for r in &set {
                 if let Ok(key) = trust::Dnskey::from_rdata(&r.rdata) {
                     anchors.push(Anchor::Dnskey {
