@@ -9,7 +9,7 @@ use simple_dns::{Label, Name, ResourceRecord};
 
 use super::message::Response;
 use crate::error::{Error, Result};
-use crate::trust::{self, rtype, Rr, Rrsig, TrustPolicy, Validator};
+use crate::trust::{self, rtype, Anchor, AnchorSet, Rr, Rrsig, TrustPolicy, Validator};
 use crate::wire;
 
 /// Most signer zones whose keys one lookup call asks for: a hostile answer
@@ -115,6 +115,10 @@ pub(crate) struct Session<'a> {
     /// (signer, its DNSKEY and RRSIG records as served; empty when the
     /// server had none).
     keys: Vec<(trust::Name, Vec<Rr>)>,
+    /// (signer, the keys of its fetched DNSKEY RRset as anchors if the
+    /// anchors validated that RRset): the one step of chain, taken once
+    /// per signer and call.
+    steps: Vec<(trust::Name, Vec<Anchor>)>,
 }
 
 impl<'a> Session<'a> {
@@ -122,6 +126,7 @@ impl<'a> Session<'a> {
         Session {
             validator: policy.validator(),
             keys: Vec::new(),
+            steps: Vec::new(),
         }
     }
 
@@ -159,24 +164,66 @@ impl<'a> Session<'a> {
             )));
         };
         let mut related = response_records(resp);
-        for signer in signers(&related, &first.owner, first.rtype) {
-            if !self.keys.iter().any(|(s, _)| *s == signer) {
+        let signers = signers(&related, &first.owner, first.rtype);
+        for signer in &signers {
+            if !self.keys.iter().any(|(s, _)| s == signer) {
                 if self.keys.len() >= MAX_SIGNERS {
                     continue;
                 }
-                let got = fetch_keys(&signer)?;
+                let got = fetch_keys(signer)?;
                 self.keys.push((signer.clone(), got));
             }
-            if let Some((_, k)) = self.keys.iter().find(|(s, _)| *s == signer) {
+            if let Some((_, k)) = self.keys.iter().find(|(s, _)| s == signer) {
                 related.extend(k.iter().cloned());
             }
         }
-        // A DNSKEY RRset owned by the signer that came in the response
-        // itself is used as well: the validator picks what it needs.
+        // The anchors' own keys first (one signature check for the RRset);
+        // then with the keys one step away, that step taken once per
+        // signer; last the validator's whole rule, which also takes a
+        // DNSKEY RRset that came in the response itself and says why
+        // nothing validated.
+        if self.validator.validate_anchored(rrset, &related).is_ok()
+            || self.stepped(&signers).is_some_and(|anchors| {
+                Validator::new(&anchors, self.validator.now(), self.validator.skew())
+                    .validate_anchored(rrset, &related)
+                    .is_ok()
+            })
+        {
+            return Ok(());
+        }
         self.validator
             .validate(rrset, &related)
             .map(|_| ())
             .map_err(|e| Error::Auth(format!("{what} {shown} does not validate: {e}")))
+    }
+
+    /// The anchors plus the keys one step from them at `signers` (None
+    /// when there are none such).
+    fn stepped(&mut self, signers: &[trust::Name]) -> Option<AnchorSet> {
+        let mut anchors = self.validator.anchors().anchors().to_vec();
+        let before = anchors.len();
+        for signer in signers {
+            if !self.steps.iter().any(|(s, _)| s == signer) {
+                let fetched = self
+                    .keys
+                    .iter()
+                    .find(|(s, _)| s == signer)
+                    .map_or(&[][..], |(_, k)| k.as_slice());
+                let set: Vec<Rr> = fetched
+                    .iter()
+                    .filter(|r| r.rtype == rtype::DNSKEY && r.owner == *signer)
+                    .cloned()
+                    .collect();
+                let keys = self.validator.step_keys(&set, fetched);
+                self.steps.push((signer.clone(), keys));
+            }
+            if let Some((_, keys)) = self.steps.iter().find(|(s, _)| s == signer) {
+                anchors.extend(keys.iter().cloned());
+            }
+        }
+        (anchors.len() > before)
+            .then(|| AnchorSet::from_anchors(anchors).ok())
+            .flatten()
     }
 }
 

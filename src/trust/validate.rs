@@ -232,6 +232,30 @@ impl<'a> Validator<'a> {
         self.validate_with(rrset, related, false)
     }
 
+    /// The keys of the DNSKEY RRset `set` (one owner) as anchors at that
+    /// owner, when the anchors validate it (RFC 4035 s5.3: the one step
+    /// from a pinned key); empty when they do not. A caller validating
+    /// many RRsets of one signer takes the step once, then validates each
+    /// with [`validate_anchored`](Self::validate_anchored) against the
+    /// anchors plus these.
+    pub fn step_keys(&self, set: &[Rr], related: &[Rr]) -> Vec<Anchor> {
+        if set.is_empty() || self.validate_anchored(set, related).is_err() {
+            return Vec::new();
+        }
+        set.iter()
+            .filter_map(|r| Dnskey::from_rdata(&r.rdata).ok())
+            .map(|key| Anchor::Dnskey {
+                owner: Some(set[0].owner.clone()),
+                key,
+            })
+            .collect()
+    }
+
+    /// The anchors it validates against.
+    pub fn anchors(&self) -> &'a AnchorSet {
+        self.anchors
+    }
+
     /// The time this validator checks windows against.
     pub fn now(&self) -> u64 {
         self.now

@@ -156,7 +156,10 @@ fn one_set(
         return Ok(ttl);
     }
     let mut v = direct.validate_anchored(members, related);
-    if matches!(v, Err(ValidationError::WrongKey { .. })) {
+    // Any failure, not only a wrong key: an RRset may carry an RRSIG by an
+    // anchored key that fails (expired, in a rollover) beside a good one
+    // by a key one step away.
+    if v.is_err() {
         let extended = chained.get_or_insert_with(|| chain_anchors(policy, direct, related));
         if let Some(anchors) = extended {
             v = Validator::new(anchors, direct.now(), direct.skew())
@@ -192,16 +195,7 @@ fn chain_anchors(
             .filter(|r| r.rtype == rtype::DNSKEY && r.owner == *owner)
             .cloned()
             .collect();
-        if direct.validate_anchored(&set, related).is_ok() {
-            for r in &set {
-                if let Ok(key) = trust::Dnskey::from_rdata(&r.rdata) {
-                    anchors.push(Anchor::Dnskey {
-                        owner: Some(owner.clone()),
-                        key,
-                    });
-                }
-            }
-        }
+        anchors.extend(direct.step_keys(&set, related));
     }
     (anchors.len() > before)
         .then(|| AnchorSet::from_anchors(anchors).ok())

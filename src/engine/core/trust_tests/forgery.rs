@@ -230,3 +230,45 @@ fn a_key_signed_by_the_anchored_key_is_trusted_one_step() {
         "{v:?}"
     );
 }
+
+#[test]
+fn an_expired_signature_by_the_anchored_key_beside_a_good_one_a_step_away_validates() {
+    // A rollover: each RRset carries an RRSIG by the anchored KSK that has
+    // expired (beyond the skew) and a current one by the ZSK the KSK
+    // signed. The anchored key's failure must not hide the good signature.
+    let ksk = key(Algorithm::Ed25519);
+    let zsk = SigningKeyRef(Arc::new(
+        SigningKey::generate(local(), Algorithm::Ed25519, 256).unwrap(),
+    ));
+    let w = WALL0 as u32;
+    let inst = wire::name_from_str(INSTANCE).unwrap();
+    let zone = signed::dns_name(&local());
+    let records = vec![
+        wire::srv(&inst, &inst, 6385, 120),
+        wire::addr(&inst, "198.18.0.1".parse().unwrap(), 120, true),
+    ];
+    let old = w - 10 * 86400;
+    let mut answers: Vec<ResourceRecord<'static>> =
+        signed_by(&ksk, records.clone(), old, old + 3600)
+            .into_iter()
+            .filter(|r| wire::rr_type(r) == rtype::RRSIG)
+            .collect();
+    answers.extend(
+        signed_by(&zsk, records, w - 3600, w + 3600)
+            .into_iter()
+            .filter(|r| wire::rr_type(r) != rtype::DNSKEY),
+    );
+    let keyset = [ksk.dnskey_rr(4500), zsk.dnskey_rr(4500)];
+    let sig = ksk
+        .sign_rrset(&keyset, &local(), w - 3600, w + 3600)
+        .unwrap();
+    let mut p = Packet::new_reply(0);
+    p.answers = answers;
+    p.additional_records = vec![
+        signed::dnskey_record(&zone, ksk.dnskey(), 4500),
+        signed::dnskey_record(&zone, zsk.dnskey(), 4500),
+        signed::rrsig_record(&zone, &sig, 4500, false),
+    ];
+    let p = wire::parse(&p.build_bytes_vec_compressed().unwrap()).unwrap();
+    assert_all_validate(&key_anchor(&ksk), &p);
+}
