@@ -471,20 +471,38 @@ pub fn look_up(
                     return out;
                 }
             };
-            let mut cmd = avahi.client(lab, h, "avahi-browse");
-            cmd.args(["-rtp", "_openstack._tcp"]);
-            let mut p = Proc::spawn("avahi-browse", lab, &mut cmd);
-            let code = p.wait(Duration::from_secs(30));
-            std::thread::sleep(Duration::from_millis(30));
-            let text = p.output_lines().join("\n");
-            let resolved = parse_avahi_browse(&text);
+            // `avahi-browse -t` ends at Avahi's first "all for now". A
+            // responder multicasts a record at most once a second (RFC 6762
+            // s6.2), so records multicast for the previous looker less than
+            // a second before the new daemon's first query come only with
+            // its next one: browse again (the daemon keeps what it heard)
+            // while an instance is missing, three times at most.
+            let mut resolved = Vec::new();
+            let mut why = String::new();
+            for attempt in 0..3 {
+                if attempt > 0 {
+                    std::thread::sleep(Duration::from_millis(1100));
+                }
+                let mut cmd = avahi.client(lab, h, "avahi-browse");
+                cmd.args(["-rtp", "_openstack._tcp"]);
+                let mut p = Proc::spawn("avahi-browse", lab, &mut cmd);
+                let code = p.wait(Duration::from_secs(30));
+                std::thread::sleep(Duration::from_millis(30));
+                let text = p.output_lines().join("\n");
+                resolved = parse_avahi_browse(&text);
+                why = format!(
+                    "not listed by avahi-browse (exit {code:?}, attempt {}): {text} {}",
+                    attempt + 1,
+                    p.stderr_text()
+                );
+                if types.iter().all(|t| resolved.iter().any(|r| r.name == *t)) {
+                    break;
+                }
+            }
             for t in types {
                 let o = match resolved.iter().find(|r| r.name == *t) {
                     Some(r) => spec4_url(&r.target, &r.address, r.port, &r.txt),
-                    None => Err(format!(
-                        "not listed by avahi-browse (exit {code:?}): {text} {}",
-                        p.stderr_text()
-                    )),
+                    None => Err(why.clone()),
                 };
                 out.insert(t.to_string(), o);
             }
