@@ -10,7 +10,7 @@ use simple_dns::Name;
 
 use super::exchange::ExchangeError;
 use super::message::{self, Response, NOERROR, NXDOMAIN};
-use super::secure::{self, Session};
+use super::secure::{self, CallValidation};
 use super::Client;
 use crate::error::{Error, Result};
 use crate::service::{Lookup, ResolvedService, ScopedAddr, ServiceType};
@@ -128,13 +128,13 @@ impl Client {
         };
         // With validation on: every RRset used below validates, or the
         // lookup fails with Error::Auth (docs/DNS.md, "Validation").
-        let mut session = self.trust.as_ref().map(Session::new);
+        let mut validation = self.trust.as_ref().map(CallValidation::new);
         let mut fetch = |s: &trust::Name| self.fetch_keys(s);
         let srv = match self.ask_name(name, instance, T_SRV)? {
             Answer::Records(r) => r,
             other => return Ok(Lookup::Missing(not_there(&format!("SRV {shown}"), &other))),
         };
-        if let Some(s) = session.as_mut() {
+        if let Some(s) = validation.as_mut() {
             s.check(&srv.answers, &srv, &owner, T_SRV, "SRV", &mut fetch)?;
         }
         // RFC 2782: the lowest priority, then the highest weight.
@@ -160,7 +160,7 @@ impl Client {
         // so with validation on a missing TXT is refused).
         let txt = match self.ask_name(name, instance, T_TXT)? {
             Answer::Records(r) => {
-                if let Some(s) = session.as_mut() {
+                if let Some(s) = validation.as_mut() {
                     s.check(&r.answers, &r, &owner, T_TXT, "TXT", &mut fetch)?;
                 }
                 message::records_of(&r.answers, &owner, T_TXT)
@@ -168,7 +168,7 @@ impl Client {
                     .map(txt_strings)
                     .unwrap_or_default()
             }
-            other if session.is_some() => {
+            other if validation.is_some() => {
                 return Err(Error::Auth(format!(
                     "{} (an unsigned denial, not taken with validation on)",
                     not_there(&format!("TXT {shown}"), &other)
@@ -189,7 +189,7 @@ impl Client {
             {
                 continue;
             }
-            let valid = match session.as_mut() {
+            let valid = match validation.as_mut() {
                 None => true,
                 Some(s) => s
                     .check(&srv.additional, &srv, &target, qtype, "address", &mut fetch)
@@ -204,7 +204,7 @@ impl Client {
                 if let Answer::Records(r) = self.ask(&target, qtype)? {
                     // The addresses may sit at the end of a CNAME chain.
                     let (owner, via) = follow_cnames(&r.answers, &target);
-                    if let Some(s) = session.as_mut() {
+                    if let Some(s) = validation.as_mut() {
                         for c in &via {
                             s.check(&r.answers, &r, c, T_CNAME, "CNAME", &mut fetch)?;
                         }
@@ -216,7 +216,7 @@ impl Client {
             }
         }
         Ok(Lookup::Found(ResolvedService {
-            validated: session.is_some(),
+            validated: validation.is_some(),
             instance: instance.to_owned(),
             target,
             port,

@@ -110,7 +110,7 @@ pub(crate) fn signed_answer(
 
 /// The validation state of one lookup call: the policy's validator at the
 /// call's time and the DNSKEY RRsets (with their RRSIGs) fetched so far.
-pub(crate) struct Session<'a> {
+pub(crate) struct CallValidation<'a> {
     validator: Validator<'a>,
     /// (signer, its DNSKEY and RRSIG records as served; empty when the
     /// server had none).
@@ -121,9 +121,9 @@ pub(crate) struct Session<'a> {
     steps: Vec<(trust::Name, Vec<Anchor>)>,
 }
 
-impl<'a> Session<'a> {
-    pub(crate) fn new(policy: &'a TrustPolicy) -> Session<'a> {
-        Session {
+impl<'a> CallValidation<'a> {
+    pub(crate) fn new(policy: &'a TrustPolicy) -> CallValidation<'a> {
+        CallValidation {
             validator: policy.validator(),
             keys: Vec::new(),
             steps: Vec::new(),
@@ -338,17 +338,17 @@ mod tests {
         let policy = zone.pin();
         let resp = message::parse_response(&zone.srv_response(6385, 6385)).unwrap();
         assert!(signed_answer(&resp, INST, 33).is_ok());
-        let mut session = Session::new(&policy);
+        let mut validation = CallValidation::new(&policy);
         let mut asked = Vec::new();
         let keys = zone.dnskeys();
         let mut fetch = |s: &trust::Name| {
             asked.push(s.to_string());
             Ok(keys.clone())
         };
-        session
+        validation
             .check(&resp.answers, &resp, INST, 33, "SRV", &mut fetch)
             .unwrap();
-        session
+        validation
             .check(&resp.answers, &resp, INST, 33, "SRV", &mut fetch)
             .unwrap();
         assert_eq!(asked, ["example.test."], "one DNSKEY query per call");
@@ -357,7 +357,7 @@ mod tests {
         let t0 = std::time::Instant::now();
         let runs = 20;
         for _ in 0..runs {
-            let mut s = Session::new(&policy);
+            let mut s = CallValidation::new(&policy);
             s.check(&resp.answers, &resp, INST, 33, "SRV", &mut |_| {
                 Ok(keys.clone())
             })
@@ -373,7 +373,7 @@ mod tests {
         let keys = zone.dnskeys();
         let check = |policy: &TrustPolicy, bytes: &[u8], keys: &[Rr]| {
             let resp = message::parse_response(bytes).unwrap();
-            let mut s = Session::new(policy);
+            let mut s = CallValidation::new(policy);
             s.check(&resp.answers, &resp, INST, 33, "SRV", &mut |_| {
                 Ok(keys.to_vec())
             })
