@@ -15,6 +15,10 @@ nsupdate; the rows look it up from host A:
   register->visible ironic-mdns register (signed UPDATE) from its start to
                     the SRV answered by the server (polled with dnspython every
                     2 ms), and its peak RSS (VmHWM) holding the registration
+  DNSSEC            then BIND again with the zone signed (`dnssec-policy`,
+                    one Ed25519 CSK, inline signing): fresh in-call lookups
+                    in pairs in one process, plain and validating against
+                    the zone's DS (`mdns-bench lookup --paired-anchor`)
 
 Options: --runs N (default 30), --write FILE (markdown table).
 """
@@ -61,6 +65,12 @@ for i in range(runs):
     print("%%.4f" %% ((time.perf_counter() - t0) * 1e3), flush=True)
 """ % (KEY_NAME, SECRET, DOMAIN)
 
+PUBLISH = (
+    "update add _openstack._tcp.%s. 60 IN PTR baremetal._openstack._tcp.%s.\n"
+    "update add baremetal._openstack._tcp.%s. 60 IN SRV 0 0 6385 conductor.example.test.\n"
+    "update add baremetal._openstack._tcp.%s. 60 IN TXT \"txtvers=1\" \"path=/baremetal\"\n"
+    "update add conductor.example.test. 60 IN A 198.18.1.2" % ((DOMAIN,) * 4))
+
 POLL = r"""
 import sys, time, dns.message, dns.query, dns.tsig, dns.rcode
 server, name = sys.argv[1], sys.argv[2]
@@ -85,7 +95,7 @@ def venv_python():
 
 
 class Named:
-    def __init__(self, host, tmp):
+    def __init__(self, host, tmp, signed=False):
         # Debian's AppArmor profile for named allows /var/cache/bind only.
         cache = "/var/cache/bind"
         base = cache if os.access(cache, os.W_OK) else tmp
@@ -97,13 +107,22 @@ class Named:
             f.write('key "%s" { algorithm hmac-sha256; secret "%s"; };\n' % (KEY_NAME, SECRET))
         with open(d + "/zone", "w") as f:
             f.write(ZONE_FILE)
+        # Signed: BIND signs the zone itself and re-signs each UPDATE.
+        key_dir, policy, zone_dnssec = "", "", ""
+        if signed:
+            os.mkdir(d + "/keys")
+            key_dir = ' key-directory "%s/keys";' % d
+            policy = ('dnssec-policy "signed" { keys { csk lifetime unlimited '
+                      'algorithm ed25519; }; };\n')
+            zone_dnssec = ' dnssec-policy "signed"; inline-signing yes;'
         with open(d + "/named.conf", "w") as f:
             f.write('include "%s/key";\noptions { directory "%s"; listen-on { %s; }; '
                     'listen-on-v6 { none; }; pid-file "%s/pid"; recursion no; '
                     'dnssec-validation no; session-keyfile "%s/session.key"; '
-                    'managed-keys-directory "%s"; };\ncontrols { };\n'
-                    'zone "%s" { type primary; file "%s/zone"; allow-update { key %s; }; };\n'
-                    % (d, d, host.b_ip, d, d, d, ZONE, d, KEY_NAME))
+                    'managed-keys-directory "%s";%s };\ncontrols { };\n%s'
+                    'zone "%s" { type primary; file "%s/zone"; allow-update { key %s; };%s };\n'
+                    % (d, d, host.b_ip, d, d, d, key_dir, policy, ZONE, d, KEY_NAME,
+                       zone_dnssec))
         argv = ["named", "-g", "-c", d + "/named.conf"]
         if subprocess.run(["chown", "-R", "bind:bind", d]).returncode == 0:
             argv += ["-u", "bind"]
@@ -117,6 +136,27 @@ class Named:
                 return
             time.sleep(0.05)
         raise RuntimeError("named did not start: " + open(d + "/log").read()[-500:])
+
+    def signed_rrset(self, name, rtype, timeout=20):
+        """Waits until the server serves `name` `rtype` with its RRSIG."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            out = subprocess.run(["dig", "+dnssec", "+noall", "+answer", "+time=1", "+tries=1",
+                                  "@" + self.addr, rtype, name], stdout=subprocess.PIPE).stdout
+            if any(l.split()[3:5] == ["RRSIG", rtype] for l in out.decode().splitlines()
+                   if len(l.split()) > 4):
+                return
+            time.sleep(0.1)
+        raise RuntimeError("no RRSIG over %s %s within %d s" % (name, rtype, timeout))
+
+    def ds(self):
+        """The zone's DS (SHA-256) in the compact form KEYTAG:ALG:2:HEX,
+        made by dnssec-dsfromkey from the DNSKEY RRset served."""
+        keys = subprocess.run(["dig", "+noall", "+answer", "@" + self.addr, "DNSKEY", ZONE],
+                              stdout=subprocess.PIPE, check=True).stdout
+        out = subprocess.run(["dnssec-dsfromkey", "-2", "-f", "-", ZONE], input=keys,
+                             stdout=subprocess.PIPE, check=True).stdout.decode().split()
+        return ":".join(out[3:7])
 
     def nsupdate(self, body):
         script = "server %s\nzone %s\n%s\nsend\n" % (self.addr, ZONE, body)
@@ -161,11 +201,7 @@ def main():
     named = None
     try:
         named = Named(B, tmp)
-        named.nsupdate(
-            "update add _openstack._tcp.%s. 60 IN PTR baremetal._openstack._tcp.%s.\n"
-            "update add baremetal._openstack._tcp.%s. 60 IN SRV 0 0 6385 conductor.example.test.\n"
-            "update add baremetal._openstack._tcp.%s. 60 IN TXT \"txtvers=1\" \"path=/baremetal\"\n"
-            "update add conductor.example.test. 60 IN A 198.18.1.2" % ((DOMAIN,) * 4))
+        named.nsupdate(PUBLISH)
         srv = named.addr
         opts = ["--option", "domain=" + DOMAIN, "--option", "dns_servers=" + srv,
                 "--option", "tsig_key=" + KEY_LINE]
@@ -223,6 +259,35 @@ def main():
             reg.stop()
         rows.append(("register until visible (process start -> SRV answered)", {"ours": Cell(vis)}))
         rows.append(("peak RSS holding one DNS registration", {"ours": Cell(rss, unit="MiB")}))
+        # DNSSEC: the same zone signed by the server
+        named.stop()
+        named = None
+        if shutil.which("dnssec-dsfromkey"):
+            named = Named(B, tmp, signed=True)
+            named.signed_rrset(ZONE, "DNSKEY")
+            named.nsupdate(PUBLISH)
+            for name, rtype in (("baremetal._openstack._tcp.%s." % DOMAIN, "SRV"),
+                                ("baremetal._openstack._tcp.%s." % DOMAIN, "TXT"),
+                                ("conductor.example.test.", "A")):
+                named.signed_rrset(name, rtype)
+            p = Proc([driver, "lookup", "ours", "baremetal", "--runs", str(a.runs + 1),
+                      "--paired-anchor", named.ds()] + opts, stderr=subprocess.PIPE)
+            p.p.wait(timeout=300)
+            got = {"plain": [], "validated": []}
+            for line in p.all:
+                try:
+                    j = json.loads(line)
+                except ValueError:
+                    continue
+                if j.get("ok") and j.get("kind") in got:
+                    got[j["kind"]].append(j["ms"])
+            plain, valid = Cell(got["plain"][1:]), Cell(got["validated"][1:])
+            if plain.s and valid.s:
+                valid.extra = "(%+.3f ms over plain)" % (valid.s["median"] - plain.s["median"])
+            rows.append(("in-call lookup, fresh instance, zone signed by BIND (Ed25519 CSK), "
+                         "not validated", {"ours": plain}))
+            rows.append(("the same validated against the zone's DS (DO bit, one DNSKEY "
+                         "query, three signature checks)", {"ours": valid}))
     finally:
         if named:
             named.stop()

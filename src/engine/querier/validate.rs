@@ -69,9 +69,9 @@ impl Verified {
 /// The keys the anchors trust directly (a DNSKEY anchor, or a key in the
 /// packet matching a DS anchor) are tried first, without the signatures
 /// over the DNSKEY RRset, so that no RRset pays for the key chain. Only
-/// when that finds a wrong key and the packet signs its DNSKEY RRset is
-/// the one step of chain taken: the DNSKEY RRset validated once, its keys
-/// then trusted for the rest of the packet, as the validator would.
+/// when that fails and the packet signs its DNSKEY RRset is the one step
+/// of chain taken: the DNSKEY RRset validated once, its keys then trusted
+/// for the rest of the packet, as the validator would.
 pub(super) fn packet(
     policy: &TrustPolicy,
     now_secs: u64,
@@ -141,7 +141,7 @@ pub(super) fn packet(
 }
 
 /// The verdict on one RRset: the memo's, else the anchored keys', else
-/// (a wrong key) that of the keys one step from them.
+/// (when they fail) that of the anchors with the keys one step away.
 fn one_set(
     policy: &TrustPolicy,
     direct: &Validator<'_>,
