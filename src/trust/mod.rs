@@ -44,8 +44,8 @@
 //! - **Crypto: `ed25519-dalek` 2 for Ed25519, `ring` 0.17 for the rest.**
 //!   ring gives ECDSA P-256 from the scalar (BIND's `PrivateKey` for
 //!   algorithm 13) with the fixed `r||s` signature encoding that is
-//!   exactly RFC 6605's wire form (its nistz256 assembly verifies at about
-//!   70 us here, where RustCrypto's `p256` is several times slower), RSA
+//!   exactly RFC 6605's wire form (its assembly verifies in about 70 us
+//!   on the 2-core test machine), RSA
 //!   PKCS#1 v1.5 SHA-256 verification from the DNSKEY's exponent and
 //!   modulus, SHA-256/384 for DS digests, and key generation's randomness.
 //!   Ed25519, the algorithm docs/TRUST.md recommends, is what a validated
