@@ -549,6 +549,41 @@ pub fn rdata_bytes(r: &ResourceRecord<'_>) -> Vec<u8> {
     }
 }
 
+/// A simple-dns name as a name of the trust core (None: not a valid DNS
+/// name).
+pub(crate) fn trust_name(n: &Name<'_>) -> Option<crate::trust::Name> {
+    crate::trust::Name::from_labels(n.get_labels().iter().map(|l| l.as_ref())).ok()
+}
+
+/// A name of the trust core as a simple-dns name.
+pub(crate) fn dns_name(n: &crate::trust::Name) -> Name<'static> {
+    let labels: Vec<Label<'static>> = n
+        .labels()
+        .map(|l| Label::new_unchecked(l.to_vec()))
+        .collect();
+    Name::new_with_labels(&labels)
+}
+
+/// A record as the trust core takes it, from either transport: owner,
+/// type, class with the mDNS cache-flush bit as received (the core masks
+/// it), TTL, RDATA written out uncompressed (`rdata_bytes`). None for an
+/// owner the core cannot hold.
+pub(crate) fn trust_rr(r: &ResourceRecord<'_>) -> Option<crate::trust::Rr> {
+    let class = u16::from(r.class)
+        | if r.cache_flush {
+            crate::trust::CACHE_FLUSH
+        } else {
+            0
+        };
+    Some(crate::trust::Rr {
+        owner: trust_name(&r.name)?,
+        rtype: rr_type(r),
+        class,
+        ttl: r.ttl,
+        rdata: rdata_bytes(r),
+    })
+}
+
 /// Same record data? TXT with no strings and TXT with one empty string are
 /// the same (RFC 6763 s6.1); names compare case-insensitively.
 pub fn same_rdata(a: &ResourceRecord<'_>, b: &ResourceRecord<'_>) -> bool {

@@ -98,7 +98,7 @@ impl Client {
     /// The DNSKEY RRset of the zone `signer` with its RRSIGs, as served
     /// (nothing when the server has none).
     fn fetch_keys(&self, signer: &trust::Name) -> Result<Vec<trust::Rr>> {
-        let n = secure::query_name(signer);
+        let n = crate::wire::dns_name(signer);
         let text = message::name_text(&n);
         Ok(match self.ask_name(&n, &text, T_DNSKEY)? {
             Answer::Records(r) => secure::response_records(&r),

@@ -5,7 +5,7 @@
 //! RRset used (SRV, TXT, A, AAAA) goes through `trust::Validator` with the
 //! whole response and the signer's keys as the related records.
 
-use simple_dns::{Label, Name, ResourceRecord};
+use simple_dns::ResourceRecord;
 
 use super::message::Response;
 use crate::error::{Error, Result};
@@ -16,42 +16,19 @@ use crate::wire;
 /// with RRSIGs naming many signers costs at most this many queries.
 const MAX_SIGNERS: usize = 4;
 
-/// A record as the validator takes it: owner labels, type, class and TTL
-/// as received, RDATA written out uncompressed. None for an owner name the
-/// validator cannot hold (it never is one a lookup asked for).
-pub(crate) fn trust_rr(rr: &ResourceRecord<'_>) -> Option<Rr> {
-    let owner = trust::Name::from_labels(rr.name.get_labels().iter().map(|l| l.as_ref())).ok()?;
-    Some(Rr {
-        owner,
-        rtype: wire::rr_type(rr),
-        class: u16::from(rr.class),
-        ttl: rr.ttl,
-        rdata: wire::rdata_bytes(rr),
-    })
-}
-
 /// Every record of a response, in the validator's form.
 pub(crate) fn response_records(resp: &Response) -> Vec<Rr> {
     resp.answers
         .iter()
         .chain(&resp.authority)
         .chain(&resp.additional)
-        .filter_map(trust_rr)
+        .filter_map(wire::trust_rr)
         .collect()
 }
 
 /// The RRset `records` as the validator takes it.
 pub(crate) fn rrset_of<'a>(records: impl Iterator<Item = &'a ResourceRecord<'static>>) -> Vec<Rr> {
-    records.filter_map(trust_rr).collect()
-}
-
-/// A name of the validator as a query name.
-pub(crate) fn query_name(n: &trust::Name) -> Name<'static> {
-    let labels: Vec<Label<'static>> = n
-        .labels()
-        .map(|l| Label::new_unchecked(l.to_vec()))
-        .collect();
-    Name::new_with_labels(&labels)
+    records.filter_map(wire::trust_rr).collect()
 }
 
 /// The zones named as signers by the RRSIGs over (`owner`, `covered`)

@@ -1,7 +1,8 @@
 //! DNSSEC on mDNS: what the responder and the querier share. The records
 //! travel as simple-dns `ResourceRecord`s; the signing and validation core
-//! (`crate::trust`) takes `trust::Rr`s with uncompressed RDATA. This module
-//! converts between the two, groups a packet's records into RRsets, and
+//! (`crate::trust`) takes `trust::Rr`s with uncompressed RDATA
+//! (`wire::trust_rr`, shared with the unicast lookup). This module builds
+//! the RRSIG and DNSKEY records, groups a packet's records into RRsets, and
 //! keeps the wall clock the sans-IO core is told about.
 //!
 //! # Choices
@@ -21,9 +22,9 @@
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use simple_dns::rdata::{RData, DNSKEY, RRSIG};
-use simple_dns::{Label, Name, ResourceRecord, CLASS};
+use simple_dns::{Name, ResourceRecord, CLASS};
 
-use crate::trust::{self, rtype, Rr, ValidationError};
+use crate::trust::{self, rtype, ValidationError};
 use crate::wire;
 
 /// Wall time of the core: seconds since the epoch at a given `Instant`.
@@ -52,34 +53,6 @@ impl WallClock {
     }
 }
 
-/// A simple-dns name as a trust name (None: not a valid DNS name).
-pub(crate) fn trust_name(n: &Name<'_>) -> Option<trust::Name> {
-    let labels: Vec<Vec<u8>> = n.get_labels().iter().map(|l| l.as_ref().to_vec()).collect();
-    trust::Name::from_labels(labels.iter().map(Vec::as_slice)).ok()
-}
-
-/// A trust name as a simple-dns name.
-pub(crate) fn dns_name(n: &trust::Name) -> Name<'static> {
-    let labels: Vec<Label<'static>> = n
-        .labels()
-        .map(|l| Label::new_unchecked(l.to_vec()))
-        .collect();
-    Name::new_with_labels(&labels)
-}
-
-/// A record as the trust core takes it: owner, type, class with the
-/// cache-flush bit as received, TTL, uncompressed RDATA.
-pub(crate) fn to_rr(r: &ResourceRecord<'_>) -> Option<Rr> {
-    let class = u16::from(r.class) | if r.cache_flush { trust::CACHE_FLUSH } else { 0 };
-    Some(Rr {
-        owner: trust_name(&r.name)?,
-        rtype: wire::rr_type(r),
-        class,
-        ttl: r.ttl,
-        rdata: wire::rdata_bytes(r),
-    })
-}
-
 /// An RRSIG as a record at `owner`.
 pub(crate) fn rrsig_record(
     owner: &Name<'static>,
@@ -95,7 +68,7 @@ pub(crate) fn rrsig_record(
         signature_expiration: sig.expiration,
         signature_inception: sig.inception,
         key_tag: sig.key_tag,
-        signer_name: dns_name(&sig.signer),
+        signer_name: wire::dns_name(&sig.signer),
         signature: sig.signature.clone().into(),
     };
     ResourceRecord::new(owner.clone(), CLASS::IN, ttl, RData::RRSIG(rdata))
@@ -151,21 +124,21 @@ mod tests {
     #[test]
     fn names_convert_both_ways() {
         let n = wire::name_from_str("Baremetal._openstack._tcp.local.").unwrap();
-        let t = trust_name(&n).unwrap();
+        let t = wire::trust_name(&n).unwrap();
         assert_eq!(
             t.to_string().to_ascii_lowercase(),
             "baremetal._openstack._tcp.local."
         );
-        assert_eq!(dns_name(&t), n);
+        assert_eq!(wire::dns_name(&t), n);
     }
 
     #[test]
     fn srv_rdata_is_uncompressed() {
         let inst = wire::name_from_str("baremetal._openstack._tcp.local.").unwrap();
         let srv = wire::srv(&inst, &inst, 6385, 120);
-        let rr = to_rr(&srv).unwrap();
+        let rr = wire::trust_rr(&srv).unwrap();
         // priority, weight, port, then the whole target spelled out
-        assert_eq!(rr.rdata[6..], *trust_name(&inst).unwrap().as_wire());
+        assert_eq!(rr.rdata[6..], *wire::trust_name(&inst).unwrap().as_wire());
         assert_eq!(rr.class, 1 | trust::CACHE_FLUSH);
     }
 

@@ -25,9 +25,9 @@ use std::time::{Duration, Instant};
 use simple_dns::rdata::RData;
 use simple_dns::{Name, Packet, ResourceRecord};
 
-use crate::engine::signed::{self, to_rr};
+use crate::engine::signed;
 use crate::trust::{self, rtype, Anchor, AnchorSet, Rr, TrustPolicy, ValidationError, Validator};
-use crate::wire::{T_NSEC, T_SRV};
+use crate::wire::{self, T_NSEC, T_SRV};
 
 /// The verdict on each record of a packet, answers then additionals: the
 /// longest TTL it may be kept, or why it did not validate.
@@ -87,7 +87,7 @@ pub(super) fn packet(
         .iter()
         .chain(packet.additional_records.iter())
         .map(|r| {
-            to_rr(r).map(|rr| {
+            wire::trust_rr(r).map(|rr| {
                 related.push(rr);
                 related.len() - 1
             })

@@ -48,7 +48,7 @@ use std::time::{Duration, Instant};
 use simple_dns::{Packet, PacketFlag, ResourceRecord};
 
 use super::{Link, Responder};
-use crate::engine::signed::{self, dnskey_record, rrsig_record, set_key, to_rr, WallClock};
+use crate::engine::signed::{self, dnskey_record, rrsig_record, set_key, WallClock};
 use crate::engine::EngineError;
 use crate::trust::{self, SigningKeyRef};
 use crate::wire::{self, MAX_PACKET};
@@ -103,7 +103,7 @@ impl Signer {
     pub fn check(&self, records: &[ResourceRecord<'static>]) -> Result<(), EngineError> {
         let zone = self.key.owner();
         for r in records {
-            let inside = signed::trust_name(&r.name).is_some_and(|n| n.is_within(zone));
+            let inside = wire::trust_name(&r.name).is_some_and(|n| n.is_within(zone));
             if !inside {
                 return Err(EngineError::Signing(format!(
                     "the signing key is for zone {zone}, which does not hold {}.; \
@@ -225,7 +225,7 @@ impl Responder {
                 let rrset: Vec<trust::Rr> = g
                     .members
                     .iter()
-                    .filter_map(|&i| to_rr(&records[i]))
+                    .filter_map(|&i| wire::trust_rr(&records[i]))
                     .collect();
                 if rrset.len() != g.members.len() {
                     continue;
@@ -245,7 +245,7 @@ impl Responder {
         }
         if any {
             let key = signer.key.clone();
-            let zone = signed::dns_name(key.owner());
+            let zone = wire::dns_name(key.owner());
             let dnskey = key.dnskey_rr(DNSKEY_TTL);
             if let Some(sig) = signer.sign(now, std::slice::from_ref(&dnskey)) {
                 p.additional_records

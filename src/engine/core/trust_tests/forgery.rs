@@ -49,7 +49,7 @@ fn forged_answers_are_refused_or_lose_to_the_genuine_one() {
                 let txt = wire::txt(&inst, &[b"path=/baremetal".to_vec()], 4500).unwrap();
                 let sig = k
                     .sign_rrset(
-                        &[signed::to_rr(&txt).unwrap()],
+                        &[wire::trust_rr(&txt).unwrap()],
                         &local(),
                         w - 3600,
                         w + 3600,
@@ -200,7 +200,7 @@ fn a_key_signed_by_the_anchored_key_is_trusted_one_step() {
     ));
     let w = WALL0 as u32;
     let inst = wire::name_from_str(INSTANCE).unwrap();
-    let zone = signed::dns_name(&local());
+    let zone = wire::dns_name(&local());
     let records = vec![
         wire::srv(&inst, &inst, 6385, 120),
         wire::addr(&inst, "198.18.0.1".parse().unwrap(), 120, true),
@@ -242,7 +242,7 @@ fn an_expired_signature_by_the_anchored_key_beside_a_good_one_a_step_away_valida
     ));
     let w = WALL0 as u32;
     let inst = wire::name_from_str(INSTANCE).unwrap();
-    let zone = signed::dns_name(&local());
+    let zone = wire::dns_name(&local());
     let records = vec![
         wire::srv(&inst, &inst, 6385, 120),
         wire::addr(&inst, "198.18.0.1".parse().unwrap(), 120, true),

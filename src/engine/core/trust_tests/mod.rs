@@ -320,13 +320,13 @@ fn signed_by(
 ) -> Vec<ResourceRecord<'static>> {
     let mut out = records.clone();
     for r in &records {
-        let rr = signed::to_rr(r).unwrap();
+        let rr = wire::trust_rr(r).unwrap();
         let sig = k
             .sign_rrset(&[rr], &local(), inception, expiration)
             .unwrap();
         out.push(signed::rrsig_record(&r.name, &sig, r.ttl, r.cache_flush));
     }
-    let zone = signed::dns_name(&local());
+    let zone = wire::dns_name(&local());
     out.push(signed::dnskey_record(&zone, k.dnskey(), 4500));
     out
 }
@@ -396,7 +396,7 @@ fn other_responders_rrsigs_and_dnskeys_are_no_conflict() {
         .collect();
     let sig = other
         .sign_rrset(
-            &[signed::to_rr(&wire::srv(&inst, &inst, 1, 120)).unwrap()],
+            &[wire::trust_rr(&wire::srv(&inst, &inst, 1, 120)).unwrap()],
             &local(),
             w,
             w + 3600,
@@ -518,7 +518,7 @@ fn a_large_signed_response_splits_with_rrsets_kept_whole() {
     .unwrap();
     let sig = k
         .sign_rrset(
-            &[signed::to_rr(&txt).unwrap()],
+            &[wire::trust_rr(&txt).unwrap()],
             &local(),
             WALL0 as u32,
             WALL0 as u32 + 3600,
