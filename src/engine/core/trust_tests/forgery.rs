@@ -190,6 +190,51 @@ fn a_validating_browse_keeps_only_instances_that_validate() {
     }
 }
 
+/// The instance's SRV and A.
+fn instance_records() -> Vec<ResourceRecord<'static>> {
+    let inst = wire::name_from_str(INSTANCE).unwrap();
+    vec![
+        wire::srv(&inst, &inst, 6385, 120),
+        wire::addr(&inst, "198.18.0.1".parse().unwrap(), 120, true),
+    ]
+}
+
+/// A packet of `answers` whose additional section holds the DNSKEY RRset
+/// {KSK, ZSK} signed by the KSK (the RRSIG last), as received.
+fn with_signed_keyset(
+    answers: Vec<ResourceRecord<'static>>,
+    ksk: &SigningKeyRef,
+    zsk: &SigningKeyRef,
+) -> Packet<'static> {
+    let w = WALL0 as u32;
+    let zone = wire::dns_name(&local());
+    let keyset = [ksk.dnskey_rr(4500), zsk.dnskey_rr(4500)];
+    let sig = ksk
+        .sign_rrset(&keyset, &local(), w - 3600, w + 3600)
+        .unwrap();
+    let mut p = Packet::new_reply(0);
+    p.answers = answers;
+    p.additional_records = vec![
+        signed::dnskey_record(&zone, ksk.dnskey(), 4500),
+        signed::dnskey_record(&zone, zsk.dnskey(), 4500),
+        signed::rrsig_record(&zone, &sig, 4500, false),
+    ];
+    wire::parse(&p.build_bytes_vec_compressed().unwrap()).unwrap()
+}
+
+/// `records` with their RRSIGs by `k`, without `k`'s DNSKEY.
+fn signed_without_key(
+    k: &SigningKeyRef,
+    records: Vec<ResourceRecord<'static>>,
+    inception: u32,
+    expiration: u32,
+) -> Vec<ResourceRecord<'static>> {
+    signed_by(k, records, inception, expiration)
+        .into_iter()
+        .filter(|r| wire::rr_type(r) != rtype::DNSKEY)
+        .collect()
+}
+
 #[test]
 fn a_key_signed_by_the_anchored_key_is_trusted_one_step() {
     // The anchor is a KSK; the records are signed by a ZSK whose DNSKEY
@@ -199,27 +244,8 @@ fn a_key_signed_by_the_anchored_key_is_trusted_one_step() {
         SigningKey::generate(local(), Algorithm::EcdsaP256Sha256, 256).unwrap(),
     ));
     let w = WALL0 as u32;
-    let inst = wire::name_from_str(INSTANCE).unwrap();
-    let zone = wire::dns_name(&local());
-    let records = vec![
-        wire::srv(&inst, &inst, 6385, 120),
-        wire::addr(&inst, "198.18.0.1".parse().unwrap(), 120, true),
-    ];
-    let mut p = Packet::new_reply(0);
-    p.answers = signed_by(&zsk, records, w - 3600, w + 3600)
-        .into_iter()
-        .filter(|r| wire::rr_type(r) != rtype::DNSKEY)
-        .collect();
-    let keyset = [ksk.dnskey_rr(4500), zsk.dnskey_rr(4500)];
-    let sig = ksk
-        .sign_rrset(&keyset, &local(), w - 3600, w + 3600)
-        .unwrap();
-    p.additional_records = vec![
-        signed::dnskey_record(&zone, ksk.dnskey(), 4500),
-        signed::dnskey_record(&zone, zsk.dnskey(), 4500),
-        signed::rrsig_record(&zone, &sig, 4500, false),
-    ];
-    let p = wire::parse(&p.build_bytes_vec_compressed().unwrap()).unwrap();
+    let answers = signed_without_key(&zsk, instance_records(), w - 3600, w + 3600);
+    let p = with_signed_keyset(answers, &ksk, &zsk);
     assert_all_validate(&key_anchor(&ksk), &p);
     // Without the KSK's signature over the key set, the ZSK is no one's.
     let mut unsigned_keys = p.clone();
@@ -241,34 +267,18 @@ fn an_expired_signature_by_the_anchored_key_beside_a_good_one_a_step_away_valida
         SigningKey::generate(local(), Algorithm::Ed25519, 256).unwrap(),
     ));
     let w = WALL0 as u32;
-    let inst = wire::name_from_str(INSTANCE).unwrap();
-    let zone = wire::dns_name(&local());
-    let records = vec![
-        wire::srv(&inst, &inst, 6385, 120),
-        wire::addr(&inst, "198.18.0.1".parse().unwrap(), 120, true),
-    ];
     let old = w - 10 * 86400;
     let mut answers: Vec<ResourceRecord<'static>> =
-        signed_by(&ksk, records.clone(), old, old + 3600)
+        signed_by(&ksk, instance_records(), old, old + 3600)
             .into_iter()
             .filter(|r| wire::rr_type(r) == rtype::RRSIG)
             .collect();
-    answers.extend(
-        signed_by(&zsk, records, w - 3600, w + 3600)
-            .into_iter()
-            .filter(|r| wire::rr_type(r) != rtype::DNSKEY),
-    );
-    let keyset = [ksk.dnskey_rr(4500), zsk.dnskey_rr(4500)];
-    let sig = ksk
-        .sign_rrset(&keyset, &local(), w - 3600, w + 3600)
-        .unwrap();
-    let mut p = Packet::new_reply(0);
-    p.answers = answers;
-    p.additional_records = vec![
-        signed::dnskey_record(&zone, ksk.dnskey(), 4500),
-        signed::dnskey_record(&zone, zsk.dnskey(), 4500),
-        signed::rrsig_record(&zone, &sig, 4500, false),
-    ];
-    let p = wire::parse(&p.build_bytes_vec_compressed().unwrap()).unwrap();
+    answers.extend(signed_without_key(
+        &zsk,
+        instance_records(),
+        w - 3600,
+        w + 3600,
+    ));
+    let p = with_signed_keyset(answers, &ksk, &zsk);
     assert_all_validate(&key_anchor(&ksk), &p);
 }
