@@ -8,12 +8,12 @@ mod common;
 #[path = "dns/servers.rs"]
 mod servers;
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use ironicmdns::{Config, Error, Zeroconf};
 use servers::{
-    config, have, key_line, props, server_programs, venv_python, Kind, Server, DOMAIN, SECRET,
+    config, have, hostile, key_line, props, server_programs, venv_python, Kind, Server, DOMAIN,
+    SECRET,
 };
 
 /// A hostile server on host 0 answers our signed query in each bad way:
@@ -57,7 +57,7 @@ fn hostile_server_answers_are_refused() {
     let mut port = 5300;
     for &(mode, kind_ok, needle) in rows {
         port += 1;
-        let mut child = hostile(&lab, &py, port, mode);
+        let mut child = hostile(&lab, &py, port, mode, None);
         let (r, took) = lab.run_on(1, move || {
             let mut c = config("198.18.0.1".parse().unwrap(), true);
             c.set("dns_servers", &format!("198.18.0.1:{port}")).unwrap();
@@ -87,20 +87,7 @@ fn hostile_server_answers_are_refused() {
     port += 1;
     let log = std::env::temp_dir().join(format!("ironicmdns-hostile-{}.log", std::process::id()));
     let _ = std::fs::remove_file(&log);
-    let mut child = lab
-        .spawn(
-            lab.command(0, &py)
-                .arg(servers::scripts().join("hostile.py"))
-                .args(["198.18.0.1", &port.to_string(), "good", &key_line()])
-                .env("HOSTILE_LOG", &log)
-                .stdout(Stdio::piped()),
-        )
-        .unwrap();
-    let mut line = String::new();
-    use std::io::BufRead;
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let mut child = hostile(&lab, &py, port, "good", Some(&log));
     let r = lab.run_on(1, move || {
         let mut c = config("198.18.0.1".parse().unwrap(), true);
         c.set("dns_servers", &format!("198.18.0.1:{port}")).unwrap();
@@ -201,19 +188,7 @@ fn discovery_both() {
         "mDNS when DNS has nothing"
     );
     srv.stop();
-    let mut hostile = lab
-        .spawn(
-            lab.command(0, &py)
-                .arg(servers::scripts().join("hostile.py"))
-                .args(["198.18.0.1", "53", "wrong-mac", &key_line()])
-                .stdout(Stdio::piped()),
-        )
-        .unwrap();
-    let mut line = String::new();
-    use std::io::BufRead;
-    std::io::BufReader::new(hostile.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let mut hostile = hostile(&lab, &py, 53, "wrong-mac", None);
     let forged = lab.run_on(1, move || {
         let zc = Zeroconf::new(both("198.18.0.1")).unwrap();
         let r = zc.get_endpoint("identity", true, false);
@@ -223,31 +198,6 @@ fn discovery_both() {
     assert!(matches!(&forged, Err(Error::Auth(_))), "{forged:?}");
     let _ = hostile.stop(Duration::from_secs(1));
     lab.run_on(0, move || mdns.close()).unwrap();
-}
-
-/// Starts hostile.py in `mode` on host 0, port `port`; returns once ready.
-fn hostile(
-    lab: &common::lab::Lab,
-    py: &std::path::Path,
-    port: u16,
-    mode: &str,
-) -> common::lab::LabChild {
-    let mut child = lab
-        .spawn(
-            lab.command(0, py)
-                .arg(servers::scripts().join("hostile.py"))
-                .args(["198.18.0.1", &port.to_string(), mode, &key_line()])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::inherit()),
-        )
-        .unwrap();
-    let mut line = String::new();
-    use std::io::BufRead;
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert_eq!(line.trim(), "ready", "{mode}");
-    child
 }
 
 /// RFC 8945 s5.4 with `discovery = both` and a key: a forged datagram
@@ -292,7 +242,7 @@ fn forged_datagrams_neither_end_the_wait_nor_hand_over_to_mdns() {
         "wrong-mac",
     ] {
         port += 1;
-        let mut child = hostile(&lab, &py, port, &format!("{forged}-then-good"));
+        let mut child = hostile(&lab, &py, port, &format!("{forged}-then-good"), None);
         let r = lookup(port);
         assert_eq!(
             r.as_deref().ok(),
@@ -303,7 +253,7 @@ fn forged_datagrams_neither_end_the_wait_nor_hand_over_to_mdns() {
     }
     for forged in ["byte", "badsig"] {
         port += 1;
-        let mut child = hostile(&lab, &py, port, forged);
+        let mut child = hostile(&lab, &py, port, forged, None);
         let r = lookup(port);
         assert!(
             matches!(&r, Err(Error::Auth(_))),
@@ -314,7 +264,7 @@ fn forged_datagrams_neither_end_the_wait_nor_hand_over_to_mdns() {
     // the control: silence falls back to mDNS (docs/DNS.md), where the
     // forger answers, so the test above could have seen it
     port += 1;
-    let mut child = hostile(&lab, &py, port, "silent");
+    let mut child = hostile(&lab, &py, port, "silent", None);
     assert_eq!(
         lookup(port).unwrap(),
         "http://198.18.0.1:1111/forged",
@@ -331,7 +281,7 @@ fn forged_datagrams_neither_end_the_wait_nor_hand_over_to_mdns() {
 fn browse_skips_what_fails_and_follows_only_the_names_asked() {
     let Some(lab) = lab!() else { return };
     let Some(py) = venv_python() else { return };
-    let mut child = hostile(&lab, &py, 5501, "browse");
+    let mut child = hostile(&lab, &py, 5501, "browse", None);
     let (r, took) = lab.run_on(1, || {
         let mut c = config("198.18.0.1".parse().unwrap(), true);
         c.set("dns_servers", "198.18.0.1:5501").unwrap();
@@ -366,19 +316,7 @@ fn browse_skips_what_fails_and_follows_only_the_names_asked() {
 fn close_wakes_a_dns_lookup() {
     let Some(lab) = lab!() else { return };
     let Some(py) = venv_python() else { return };
-    let mut hostile = lab
-        .spawn(
-            lab.command(0, &py)
-                .arg(servers::scripts().join("hostile.py"))
-                .args(["198.18.0.1", "53", "silent", &key_line()])
-                .stdout(Stdio::piped()),
-        )
-        .unwrap();
-    let mut line = String::new();
-    use std::io::BufRead;
-    std::io::BufReader::new(hostile.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let mut hostile = hostile(&lab, &py, 53, "silent", None);
     let (r, took) = lab.run_on(1, || {
         let mut c = config("198.18.0.1".parse().unwrap(), true);
         c.set("lookup_timeout", "5").unwrap();
@@ -469,19 +407,7 @@ fn c_abi_get_endpoint_and_zc_err_auth() {
         )
     );
     srv.stop();
-    let mut forger = lab
-        .spawn(
-            lab.command(0, &py)
-                .arg(servers::scripts().join("hostile.py"))
-                .args(["198.18.0.1", "53", "wrong-mac", &key_line()])
-                .stdout(Stdio::piped()),
-        )
-        .unwrap();
-    let mut line = String::new();
-    use std::io::BufRead;
-    std::io::BufReader::new(forger.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let mut forger = hostile(&lab, &py, 53, "wrong-mac", None);
     let (st, detail) = lab.run_on(1, lookup);
     assert_eq!(st, ZC_ERR_AUTH, "{detail}");
     assert!(detail.contains("MAC is wrong"), "{detail}");

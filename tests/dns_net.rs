@@ -10,7 +10,6 @@ mod common;
 mod servers;
 
 use std::net::IpAddr;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::lab::Lab;
@@ -453,7 +452,6 @@ fn cli_done_when(lab: &Lab, kind: Kind) {
         "http://198.18.0.2:6385/baremetal",
         dns_args(srv.v4.to_string()),
     );
-    use std::io::BufRead;
     let dig = srv.dig(lab, 0, &["+short", "SRV", SRV_NAME]);
     assert_eq!(
         String::from_utf8_lossy(&dig.stdout).trim(),
@@ -498,18 +496,7 @@ fn cli_done_when(lab: &Lab, kind: Kind) {
     srv.stop();
     // a forged answer (signed with another secret) is refused
     if let Some(py) = venv_python() {
-        let mut hostile = lab
-            .spawn(
-                lab.command(0, &py)
-                    .arg(servers::scripts().join("hostile.py"))
-                    .args(["198.18.0.1", "53", "wrong-mac", &key_line()])
-                    .stdout(Stdio::piped()),
-            )
-            .unwrap();
-        let mut line = String::new();
-        std::io::BufReader::new(hostile.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        let mut hostile = servers::hostile(lab, &py, 53, "wrong-mac", None);
         let look = lab
             .command(1, bin)
             .args(["lookup", "identity"])

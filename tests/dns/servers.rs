@@ -479,6 +479,27 @@ pub fn venv_python() -> Option<PathBuf> {
     Some(py)
 }
 
+/// Starts tests/dns/hostile.py in `mode` on host 0, port `port` (logging the
+/// queries it gets to `log`, if given); returns once ready.
+pub fn hostile(lab: &Lab, py: &Path, port: u16, mode: &str, log: Option<&Path>) -> LabChild {
+    let mut cmd = lab.command(0, py);
+    cmd.arg(scripts().join("hostile.py"))
+        .args(["198.18.0.1", &port.to_string(), mode, &key_line()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    if let Some(log) = log {
+        cmd.env("HOSTILE_LOG", log);
+    }
+    let mut child = lab.spawn(&mut cmd).unwrap();
+    let mut line = String::new();
+    use std::io::BufRead;
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "ready", "{mode}");
+    child
+}
+
 /// The directory of the test scripts (tests/dns).
 pub fn scripts() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/dns")
