@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
@@ -47,10 +46,7 @@ fn lookup_and_register_take_mdns_options_from_config_files() {
                 .stderr(Stdio::inherit()),
         )
         .expect("start the publisher");
-    let mut first = String::new();
-    BufReader::new(pub_b.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
+    let first = pub_b.first_line();
     assert!(first.starts_with("registered baremetal"), "{first:?}");
 
     let lookup = |args: &[&str]| -> (Output, Duration) {

@@ -230,21 +230,13 @@ fn crash_restart(lab: &Lab, kind: Kind) {
             .stderr(Stdio::piped());
         c
     };
-    let registered = |child: &mut common::lab::LabChild| {
-        let mut line = String::new();
-        use std::io::BufRead;
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        line
-    };
     let mut first = lab
         .spawn(&mut cli(
             "host-a",
             &["register", "baremetal", "http://198.18.0.2:6385/baremetal"],
         ))
         .unwrap();
-    assert!(registered(&mut first).starts_with("registered"), "{kind:?}");
+    assert!(first.first_line().starts_with("registered"), "{kind:?}");
     assert_eq!(
         dig_set(&srv, lab, SRV_NAME, "SRV"),
         ["0 0 6385 baremetal.mystack.example.test."]
@@ -274,7 +266,7 @@ fn crash_restart(lab: &Lab, kind: Kind) {
             &["register", "baremetal", "http://198.18.0.9:6390/v2"],
         ))
         .unwrap();
-    let line = registered(&mut again);
+    let line = again.first_line();
     assert_eq!(
         line.trim(),
         "registered baremetal at http://198.18.0.9:6390/v2",

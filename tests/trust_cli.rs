@@ -10,7 +10,6 @@
 #[macro_use]
 mod common;
 
-use std::io::BufRead;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -132,11 +131,10 @@ fn readme_commands_sign_pin_and_refuse_another_key() {
                 .stderr(Stdio::piped()),
         )
         .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(reg.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert_eq!(line.trim(), format!("registered baremetal at {url}"));
+    assert_eq!(
+        reg.first_line().trim(),
+        format!("registered baremetal at {url}")
+    );
 
     let ds = ds_of(&dir, &ours);
     for anchor in [ds.clone(), compact(&ds)] {

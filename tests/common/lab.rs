@@ -151,6 +151,16 @@ impl std::ops::DerefMut for LabChild {
     }
 }
 impl LabChild {
+    /// The first line the child writes to its piped stdout, without the
+    /// newline; the pipe is closed after it.
+    pub fn first_line(&mut self) -> String {
+        use std::io::BufRead;
+        let mut line = String::new();
+        let out = self.0.stdout.take().expect("stdout piped");
+        std::io::BufReader::new(out).read_line(&mut line).unwrap();
+        line.trim_end_matches('\n').to_string()
+    }
+
     /// SIGTERM, then wait up to `grace` for a clean exit, then SIGKILL.
     /// Returns the exit status.
     pub fn stop(&mut self, grace: Duration) -> io::Result<ExitStatus> {

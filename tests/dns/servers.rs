@@ -491,12 +491,7 @@ pub fn hostile(lab: &Lab, py: &Path, port: u16, mode: &str, log: Option<&Path>) 
         cmd.env("HOSTILE_LOG", log);
     }
     let mut child = lab.spawn(&mut cmd).unwrap();
-    let mut line = String::new();
-    use std::io::BufRead;
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert_eq!(line.trim(), "ready", "{mode}");
+    assert_eq!(child.first_line().trim(), "ready", "{mode}");
     child
 }
 
@@ -546,7 +541,6 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
-    use std::io::BufRead;
     let mut reg = lab
         .spawn(
             lab.command(h, env!("CARGO_BIN_EXE_ironic-mdns"))
@@ -556,10 +550,9 @@ where
                 .stderr(Stdio::piped()),
         )
         .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(reg.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert_eq!(line.trim(), format!("registered baremetal at {url}"));
+    assert_eq!(
+        reg.first_line().trim(),
+        format!("registered baremetal at {url}")
+    );
     reg
 }
