@@ -13,10 +13,10 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use common::lab::Lab;
+use common::support::register_cli;
 use ironicmdns::{Config, Error, Properties, Zeroconf};
 use servers::{
-    config, key_line, props, register_cli, server_programs, venv_python, Kind, Server, DOMAIN,
-    SECRET, SRV_NAME,
+    config, key_line, props, server_programs, venv_python, Kind, Server, DOMAIN, SECRET, SRV_NAME,
 };
 
 /// We publish on host 1 through the server on host 0; dig, kdig and

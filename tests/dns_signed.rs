@@ -20,11 +20,10 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 
 use common::lab::Lab;
+use common::support::register_cli;
 use ironicmdns::trust::{AnchorSet, TrustPolicy, DEFAULT_CLOCK_SKEW};
 use ironicmdns::{Config, Error, Zeroconf};
-use servers::{
-    config, key_line, register_cli, Algorithm, Kind, Roles, Server, Signing, DOMAIN, SRV_NAME, ZONE,
-};
+use servers::{config, key_line, Algorithm, Kind, Roles, Server, Signing, DOMAIN, SRV_NAME, ZONE};
 use signed::{
     owned_rrsets, signed_programs, start_impostor, start_signed_with, start_unsigned_with,
     zone_signing_tag, Ds, SERVICE_NAMES, SERVICE_RECORDS,

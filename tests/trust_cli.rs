@@ -10,11 +10,13 @@
 #[macro_use]
 mod common;
 
+use std::ffi::OsStr;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use common::lab::Lab;
+use common::support::register_cli;
 use ironicmdns::capi::status::ZC_ENDPOINT_VALIDATED;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ironic-mdns");
@@ -122,18 +124,11 @@ fn readme_commands_sign_pin_and_refuse_another_key() {
     };
     let private = dir.join(format!("{ours}.private"));
     let url = format!("http://{}:6385/baremetal", lab.v4(0));
-    let mut reg = lab
-        .spawn(
-            lab.command(0, BIN)
-                .args(["register", "baremetal", &url, "--signing-key-file"])
-                .arg(&private)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped()),
-        )
-        .unwrap();
-    assert_eq!(
-        reg.first_line().trim(),
-        format!("registered baremetal at {url}")
+    let mut reg = register_cli(
+        &lab,
+        0,
+        &url,
+        [OsStr::new("--signing-key-file"), private.as_os_str()],
     );
 
     let ds = ds_of(&dir, &ours);

@@ -1,10 +1,13 @@
 //! Small pieces the tests with peers share: whether a missing peer tool
-//! fails, a fresh scratch directory, the wall clock in seconds, and the
-//! dnspython DNSSEC peer (tests/data/trust/dnssec_peer.py).
+//! fails, a fresh scratch directory, the wall clock in seconds, the
+//! dnspython DNSSEC peer (tests/data/trust/dnssec_peer.py), and a running
+//! `ironic-mdns register`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+
+use super::lab::{Lab, LabChild};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// IRONICMDNS_REQUIRE_PEERS=1: a missing peer tool fails the test
@@ -65,4 +68,28 @@ pub fn dnssec_peer_validate(py: &Path, at: u64, text: &str) -> Output {
         .write_all(text.as_bytes())
         .unwrap();
     child.wait_with_output().unwrap()
+}
+
+/// `ironic-mdns register baremetal <url> <args>` on host `h` (stdout and
+/// stderr piped), returned still running once its first line said
+/// `registered baremetal at <url>` (asserted).
+pub fn register_cli<I, S>(lab: &Lab, h: usize, url: &str, args: I) -> LabChild
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut reg = lab
+        .spawn(
+            lab.command(h, env!("CARGO_BIN_EXE_ironic-mdns"))
+                .args(["register", "baremetal", url])
+                .args(args)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+        )
+        .unwrap();
+    assert_eq!(
+        reg.first_line().trim(),
+        format!("registered baremetal at {url}")
+    );
+    reg
 }

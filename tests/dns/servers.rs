@@ -532,27 +532,3 @@ pub fn server_programs(kind: Kind) -> bool {
         Kind::Knot => have("knotd") && have("kdig") && have("knsupdate") && have("dig"),
     }
 }
-
-/// `ironic-mdns register baremetal <url> <args>` on host `h` (stdout and
-/// stderr piped), returned still running once its first line said
-/// `registered baremetal at <url>` (asserted).
-pub fn register_cli<I, S>(lab: &Lab, h: usize, url: &str, args: I) -> LabChild
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<std::ffi::OsStr>,
-{
-    let mut reg = lab
-        .spawn(
-            lab.command(h, env!("CARGO_BIN_EXE_ironic-mdns"))
-                .args(["register", "baremetal", url])
-                .args(args)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped()),
-        )
-        .unwrap();
-    assert_eq!(
-        reg.first_line().trim(),
-        format!("registered baremetal at {url}")
-    );
-    reg
-}
