@@ -138,10 +138,14 @@ fn servfail_is_retried_within_the_attempts() {
     let Some(lab) = lab!() else { return };
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let halt = stop.clone();
+    // The client starts once the socket is bound: a query sent before
+    // would be refused (port unreachable), not answered.
+    let (bound, listening) = std::sync::mpsc::channel();
     let server = lab.spawn_on(0, move || {
         let sock = std::net::UdpSocket::bind("198.18.0.1:53").unwrap();
         sock.set_read_timeout(Some(Duration::from_millis(50)))
             .unwrap();
+        bound.send(()).unwrap();
         let mut seen: Vec<(u8, u8)> = Vec::new();
         let mut buf = [0u8; 4096];
         while !halt.load(std::sync::atomic::Ordering::SeqCst) {
@@ -158,6 +162,7 @@ fn servfail_is_retried_within_the_attempts() {
         }
         seen
     });
+    listening.recv_timeout(Duration::from_secs(10)).unwrap();
     let r = lab.run_on(1, move || {
         let c = servers::config("198.18.0.1".parse().unwrap(), false);
         let zc = Zeroconf::new(c).unwrap();
@@ -487,6 +492,9 @@ fn proxy(
 ) {
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let halt = stop.clone();
+    // Returned once both sockets are bound (a query before would be
+    // refused).
+    let (bound, listening) = std::sync::mpsc::channel();
     let t = lab.spawn_on(0, move || {
         use std::io::{Read, Write};
         let sock = std::net::UdpSocket::bind("198.18.0.1:5300").unwrap();
@@ -494,6 +502,7 @@ fn proxy(
             .unwrap();
         let tcp = std::net::TcpListener::bind("198.18.0.1:5300").unwrap();
         tcp.set_nonblocking(true).unwrap();
+        bound.send(()).unwrap();
         let mut seen = Vec::new();
         // The answer to relay for `req` (None: none), after `act`.
         let mut handle = |req: &[u8], over_tcp: bool| -> Option<Vec<u8>> {
@@ -559,6 +568,7 @@ fn proxy(
         }
         seen
     });
+    listening.recv_timeout(Duration::from_secs(10)).unwrap();
     (stop, t)
 }
 
